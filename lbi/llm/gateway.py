@@ -1,0 +1,145 @@
+"""The LLM gateway: every LLM call of lbi goes through here, and through litellm.
+
+One call = one role, its inputs, and optionally a model. The gateway renders the role's prompt, sends it
+through a litellm Router (timeouts, retries with backoff, fallbacks), validates the JSON reply against
+the role's schema, asks once more with the parse error shown when the reply is unusable, and accounts
+tokens and cost. The role and its structured inputs travel in litellm metadata, which is how the
+offline backend reads them; real models read the rendered prompt.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from lbi.config import CommonSettings
+from lbi.llm.litellm_setup import get_litellm
+from lbi.llm.prompts import render
+from lbi.llm.roles import OUTPUT_MODELS, Role
+from lbi.llm.usage import UsageMeter
+from lbi.telemetry import tracer
+
+_tracer = tracer("lbi.llm")
+
+
+class LLMError(Exception):
+    """An LLM call failed after its retries and fallbacks; `reason` says why."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class LLMOutputError(LLMError):
+    """The model answered twice, but not with JSON that fits the role's schema."""
+
+
+@dataclass(frozen=True)
+class LLMResult:
+    output: BaseModel
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    attempts: int
+
+
+_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.S)
+
+
+def parse_json_reply(text: str, model: type[BaseModel]) -> BaseModel:
+    """The reply's JSON object validated against `model`; raises ValueError saying what is wrong."""
+    if not text or not text.strip():
+        raise ValueError("the reply was empty")
+    fenced = _FENCE.search(text)
+    body = fenced.group(1) if fenced else text
+    start, end = body.find("{"), body.rfind("}")
+    if start < 0 or end <= start:
+        raise ValueError("the reply holds no JSON object")
+    try:
+        data = json.loads(body[start : end + 1])
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"invalid JSON: {exc}") from exc
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'root'}: {e['msg']}" for e in exc.errors())
+        raise ValueError(f"JSON does not match the schema: {problems}") from exc
+
+
+class LLMGateway:
+    """Async, schema-checked LLM calls through litellm Routers (one per model)."""
+
+    def __init__(self, settings: CommonSettings | None = None, meter: UsageMeter | None = None):
+        self.settings = settings or CommonSettings()
+        self.meter = meter or UsageMeter()
+        self._routers: dict[str, Any] = {}
+
+    def _router(self, model: str) -> Any:
+        if model not in self._routers:
+            litellm = get_litellm()
+            s = self.settings
+            names = [model, *[f for f in s.llm_fallbacks if f != model]]
+            deployments = []
+            for name in names:
+                params: dict[str, Any] = {"model": name, "timeout": s.llm_timeout_s}
+                if s.llm_api_base and not name.startswith("offline/"):
+                    params.update(api_base=s.llm_api_base, api_key="dummy")
+                deployments.append({"model_name": name, "litellm_params": params})
+            self._routers[model] = litellm.Router(
+                model_list=deployments,
+                fallbacks=[{model: names[1:]}] if len(names) > 1 else [],
+                num_retries=s.llm_retries,
+                timeout=s.llm_timeout_s,
+                retry_after=0,
+            )
+        return self._routers[model]
+
+    async def _complete(self, model: str, role: Role, messages: list[dict[str, str]], inputs: dict[str, Any]) -> tuple[str, int, int, float]:
+        litellm = get_litellm()
+        try:
+            response = await self._router(model).acompletion(
+                model=model, messages=messages, metadata={"lbi_role": role.value, "lbi_inputs": inputs},
+            )
+        except Exception as exc:  # noqa: BLE001 - litellm raises many types; all end here
+            self.meter.record(role.value, 0, 0, 0.0, ok=False)
+            raise LLMError(f"{type(exc).__name__}: {str(exc)[:500]}") from exc
+        text = response.choices[0].message.content or ""
+        usage = getattr(response, "usage", None)
+        prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
+        completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
+        try:
+            cost = float(litellm.completion_cost(completion_response=response) or 0.0)
+        except Exception:  # noqa: BLE001 - unknown models have no price
+            cost = 0.0
+        self.meter.record(role.value, prompt_tokens, completion_tokens, cost)
+        return text, prompt_tokens, completion_tokens, cost
+
+    async def call(self, role: Role, inputs: dict[str, Any], model: str | None = None) -> LLMResult:
+        """One role call; raises LLMError (call failed) or LLMOutputError (unusable reply, twice)."""
+        model = model or self.settings.llm_model
+        schema = OUTPUT_MODELS[role]
+        messages = render(role, inputs)
+        prompt_tokens = completion_tokens = 0
+        with _tracer.start_as_current_span(f"llm.{role.value}", attributes={"llm.model": model}) as span:
+            for attempt in (1, 2):
+                text, p, c, _ = await self._complete(model, role, messages, inputs)
+                prompt_tokens, completion_tokens = prompt_tokens + p, completion_tokens + c
+                try:
+                    output = parse_json_reply(text, schema)
+                except ValueError as exc:
+                    if attempt == 2:
+                        span.set_attribute("llm.parse_error", str(exc))
+                        raise LLMOutputError(f"unusable reply after a retry: {exc}") from exc
+                    messages = [
+                        *messages,
+                        {"role": "assistant", "content": text},
+                        {"role": "user", "content": f"Your answer could not be used ({exc}). Answer again with one JSON object matching the schema."},
+                    ]
+                    continue
+                span.set_attribute("llm.tokens", prompt_tokens + completion_tokens)
+                return LLMResult(output, model, prompt_tokens, completion_tokens, attempt)
+        raise AssertionError("unreachable")

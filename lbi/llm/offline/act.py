@@ -1,0 +1,81 @@
+"""Offline acting policy: works through the worked example behind the task, adapting to the environment.
+
+For `sql` it inspects the schema first, looks at a few rows of the table it is about to query, runs the
+example's statements, repairs unknown table/column names from the schema it has seen when the engine
+reports them, and stops with the last result as its answer. For other environments it runs the
+example's lines in order, then stops.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from lbi.docs import worked_examples
+from lbi.llm.offline.sqltext import SCHEMA_QUERY, repair, schema_from_text, tables_in
+
+
+def _similarity(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, a.lower().split(), b.lower().split()).ratio()
+
+
+def plan_for(task: str, resource_text: str, env: str) -> list[str]:
+    """The actions of the worked example whose goal sentence is closest to the task."""
+    examples = worked_examples(resource_text or "")
+    if not examples:
+        return []
+    best = max(examples, key=lambda e: _similarity(task, e.lead))
+    if env == "sql":
+        return [s.strip() + ";" for s in best.code.split(";") if s.strip() and not s.strip().startswith("--")]
+    return [line for line in best.code.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def _move(action: str, thought: str) -> dict[str, Any]:
+    return {"thought": thought, "action": action, "stop": False, "answer": ""}
+
+
+def _stop(answer: str, thought: str) -> dict[str, Any]:
+    return {"thought": thought, "action": "", "stop": True, "answer": answer}
+
+
+def _sql(x: dict[str, Any], plan: list[str]) -> dict[str, Any]:
+    history = x.get("history", [])
+    observation = x["observation"]
+    done = [s["action"] for s in history]
+    if SCHEMA_QUERY not in done:
+        return _move(SCHEMA_QUERY, "Inspect the schema first, so that I use real table and column names.")
+    schema = schema_from_text("\n".join([s["observation"] for s in history] + [observation]))
+    last_failed = observation.startswith("Error:")
+    if last_failed and done:
+        fixed = repair(done[-1], observation, schema)
+        if fixed and fixed not in done:
+            return _move(fixed, f"The statement failed ({observation.splitlines()[0]}); retry it with the real name.")
+        return _stop(f"Could not complete the task: {observation.splitlines()[0]}", "The error cannot be repaired from the schema.")
+    if not plan:
+        words = set(x["task"].lower().replace(".", " ").split())
+        table = next((t for t in schema if t.lower() in words or t.lower().rstrip("s") in words), next(iter(schema), None))
+        plan = [f"SELECT * FROM {table} LIMIT 10;"] if table else []
+    first_table = next((t for t in tables_in(plan[0]) if t in schema), None) if plan else None
+    peek = f"SELECT * FROM {first_table} LIMIT 3;" if first_table else None
+    if peek and peek not in done and peek not in plan:
+        return _move(peek, f"Look at a few rows of {first_table} to see what its values look like.")
+    exploration = {SCHEMA_QUERY, peek}
+    succeeded = sum(1 for i, s in enumerate(history) if s["action"] not in exploration and not _failed(history, i, observation))
+    if succeeded < len(plan):
+        return _move(plan[succeeded], f"Run step {succeeded + 1} of {len(plan)} of the plan.")
+    return _stop(observation, "The last result answers the task.")
+
+
+def _failed(history: list[dict[str, Any]], index: int, observation: str) -> bool:
+    after = history[index + 1]["observation"] if index + 1 < len(history) else observation
+    return bool(history[index].get("error")) or after.startswith("Error:")
+
+
+def act(x: dict[str, Any]) -> dict[str, Any]:
+    plan = plan_for(x["task"], x.get("resource_text", ""), x["env"])
+    if x["env"] == "sql":
+        return _sql(x, plan)
+    done = len(x.get("history", []))
+    if done < len(plan):
+        return _move(plan[done], f"Run step {done + 1} of {len(plan)} of the worked example.")
+    return _stop(x["observation"], "The worked example is complete.")

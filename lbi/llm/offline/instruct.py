@@ -1,0 +1,18 @@
+"""Offline self-instruct: tasks from a resource's worked examples (the goal sentence before each code block)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lbi.docs import worked_examples
+
+
+def self_instruct(x: dict[str, Any]) -> dict[str, Any]:
+    tasks: list[str] = []
+    for example in worked_examples(x["resource_text"]):
+        lead = example.lead.strip()
+        if len(lead.split()) >= 4 and lead not in tasks:
+            tasks.append(lead if lead.endswith((".", "?")) else lead + ".")
+    if not tasks:
+        tasks = [f"Use the {x['env']} environment to work through '{x['resource_title']}'."]
+    return {"tasks": tasks[: max(1, int(x.get("n", 3)))]}

@@ -1,0 +1,41 @@
+"""Offline labeller (backward construction): says what a sub-trajectory did, from its actions and observations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lbi.llm.offline.sqltext import SCHEMA_QUERY
+from lbi.llm.offline.steps import describe_action, observation_after
+
+
+def _succeeded(steps: list[dict[str, Any]], final_observation: str) -> list[int]:
+    return [
+        i for i, s in enumerate(steps)
+        if not s.get("error") and not observation_after(steps, i, final_observation).startswith("Error:")
+    ]
+
+
+def label_span(env: str, kind: str, steps: list[dict[str, Any]], final_observation: str) -> str:
+    if kind == "summary":
+        parts = []
+        for i, step in enumerate(steps, start=1):
+            failed = step.get("error") or observation_after(steps, i - 1, final_observation).startswith("Error:")
+            parts.append(f"{i}. {describe_action(env, step['action'])}{' (this fails)' if failed else ''}.")
+        return "Replicate the following: " + " ".join(parts)
+    ok = _succeeded(steps, final_observation)
+    main = [i for i in ok if steps[i]["action"] != SCHEMA_QUERY and not steps[i]["action"].upper().endswith("LIMIT 3;")]
+    chosen = (main or ok or [len(steps) - 1])[-1]
+    return describe_action(env, steps[chosen]["action"]) + "."
+
+
+def label(x: dict[str, Any]) -> dict[str, Any]:
+    return {"instruction": label_span(x["env"], x["kind"], x["steps"], x["final_observation"])}
+
+
+def label_batch(x: dict[str, Any]) -> dict[str, Any]:
+    steps, final = x["steps"], x["final_observation"]
+    labels = []
+    for end in x["ends"]:
+        span_final = steps[end]["observation"] if end < len(steps) else final
+        labels.append({"end": end, "instruction": label_span(x["env"], x["kind"], steps[:end], span_final)})
+    return {"labels": labels}

@@ -1,0 +1,17 @@
+"""Offline query writer: retrieval queries from the task and the latest step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lbi.llm.offline.steps import describe_action
+
+
+def write_queries(x: dict[str, Any]) -> dict[str, Any]:
+    queries = [x["task"].strip() or "next step"]
+    history = x.get("history", [])
+    if history and history[-1].get("action"):
+        latest = describe_action(x["env"], history[-1]["action"])
+        if latest not in queries:
+            queries.append(latest)
+    return {"queries": queries}

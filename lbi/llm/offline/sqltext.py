@@ -1,0 +1,151 @@
+"""SQL as the offline backend reads it: schema from observations, error repair, and plain-English descriptions.
+
+Deterministic text processing, not a parser: good enough to describe and repair the SQL an agent
+writes against a documented database, and honest about what it cannot describe.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+SCHEMA_QUERY = "SELECT name, sql FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name;"
+
+_CREATE = re.compile(r"CREATE\s+(?:TABLE|VIEW)\s+(?:IF NOT EXISTS\s+)?[\"`\[]?(\w+)[\"`\]]?\s*\((.*?)\)\s*(?:\||$)", re.I | re.S | re.M)
+_CONSTRAINT = re.compile(r"^(PRIMARY|FOREIGN|UNIQUE|CHECK|CONSTRAINT)\b", re.I)
+
+
+def schema_from_text(text: str) -> dict[str, list[str]]:
+    """Tables and their columns, read from CREATE statements shown in observations."""
+    schema: dict[str, list[str]] = {}
+    for name, body in _CREATE.findall(text):
+        columns = []
+        for part in re.split(r",(?![^(]*\))", body):
+            part = part.strip()
+            if part and not _CONSTRAINT.match(part):
+                columns.append(part.split()[0].strip('"`[]'))
+        schema[name] = columns
+    return schema
+
+
+def tables_in(sql: str) -> list[str]:
+    """Table names after FROM / JOIN / INTO / UPDATE, in order of appearance."""
+    found = re.findall(r"\b(?:FROM|JOIN|INTO|UPDATE)\s+([A-Za-z_]\w*)", sql, re.I)
+    return list(dict.fromkeys(t for t in found if t.lower() not in {"select", "sqlite_master"}))
+
+
+def repair(sql: str, error: str, schema: dict[str, list[str]]) -> str | None:
+    """A corrected statement for 'no such column/table' errors, using the closest real name; None if unknown."""
+    match = re.search(r"no such (column|table): ([\w.]+)", error)
+    if not match or not schema:
+        return None
+    kind, bad = match.groups()
+    bare = bad.split(".")[-1]
+    names = list(schema) if kind == "table" else sorted({c for cols in schema.values() for c in cols})
+    best = difflib.get_close_matches(bare, names, n=1, cutoff=0.5)
+    if not best or best[0] == bare:
+        return None
+    return re.sub(rf"\b{re.escape(bare)}\b", best[0], sql)
+
+
+def _human(expr: str) -> str:
+    expr = expr.strip()
+    alias = re.search(r"\bAS\s+(\w+)\s*$", expr, re.I)
+    if alias:
+        return alias.group(1).replace("_", " ")
+    agg = re.match(r"(COUNT|SUM|AVG|MIN|MAX)\s*\(\s*(DISTINCT\s+)?(.*?)\s*\)$", expr, re.I)
+    if agg:
+        func, distinct, arg = agg.group(1).upper(), agg.group(2), _human(agg.group(3))
+        if func == "COUNT":
+            return "the number of " + ("distinct " + arg if distinct else "rows" if arg == "*" else arg + " values")
+        return {"SUM": "the total", "AVG": "the average", "MIN": "the lowest", "MAX": "the highest"}[func] + " " + arg
+    return expr.split(".")[-1].replace("_", " ")
+
+
+def _split_top(text: str) -> list[str]:
+    parts, depth, current = [], 0, []
+    for ch in text:
+        depth += (ch == "(") - (ch == ")")
+        if ch == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    parts.append("".join(current))
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _join_words(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+_CLAUSES = re.compile(
+    r"^SELECT\s+(?P<select>.*?)\s+FROM\s+(?P<from>.*?)"
+    r"(?:\s+WHERE\s+(?P<where>.*?))?(?:\s+GROUP BY\s+(?P<group>.*?))?(?:\s+HAVING\s+(?P<having>.*?))?"
+    r"(?:\s+ORDER BY\s+(?P<order>.*?))?(?:\s+LIMIT\s+(?P<limit>\d+))?\s*;?\s*$",
+    re.I | re.S,
+)
+
+
+def _describe_select(sql: str) -> str:
+    m = _CLAUSES.match(sql)
+    tables = tables_in(sql)
+    if not m:
+        return f"Query the {_join_words(tables)} table{'s' if len(tables) > 1 else ''}" if tables else "Run a query"
+    select = m.group("select").strip()
+    distinct = select.upper().startswith("DISTINCT ")
+    columns = [_human(c) for c in _split_top(select[9:] if distinct else select)]
+    what = "all columns" if columns == ["*"] else _join_words(columns)
+    limit, order = m.group("limit"), m.group("order")
+    descending = bool(order and re.search(r"\bDESC\b", order, re.I))
+    if limit and order:
+        head = f"List the top {limit} rows ({what})" if descending else f"List the first {limit} rows ({what})"
+    elif limit:
+        head = f"Show {limit} rows of {what}"
+    else:
+        head = f"Find {what}" if what.startswith("the ") else f"List the {'distinct ' if distinct else ''}{what}"
+    text = f"{head} from the {_join_words(tables)} table{'s' if len(tables) > 1 else ''}"
+    if m.group("where"):
+        text += f" where {' '.join(m.group('where').split())}"
+    if m.group("group"):
+        text += f", for each {_join_words([_human(g) for g in _split_top(m.group('group'))])}"
+    if m.group("having"):
+        text += f", keeping groups where {' '.join(m.group('having').split())}"
+    if order:
+        keys = [_human(re.sub(r"\s+(ASC|DESC)$", "", o, flags=re.I)) for o in _split_top(order)]
+        text += f", sorted by {_join_words(keys)}{' from highest to lowest' if descending else ''}"
+    return text
+
+
+def describe(sql: str) -> str:
+    """One plain-English sentence saying what a statement does."""
+    s = " ".join(sql.strip().rstrip(";").split())
+    upper = s.upper()
+    if "SQLITE_MASTER" in upper or "SQLITE_SCHEMA" in upper:
+        return "List the tables of the database with their definitions"
+    pragma = re.match(r"PRAGMA\s+table_info\s*\(\s*['\"]?(\w+)", s, re.I)
+    if pragma:
+        return f"Show the columns of the {pragma.group(1)} table"
+    peek = re.match(r"SELECT \* FROM (\w+) LIMIT (\d+)$", s, re.I)
+    if peek:
+        return f"Show the first {peek.group(2)} rows of the {peek.group(1)} table"
+    if upper.startswith("WITH "):
+        main = re.search(r"\)\s*(SELECT\s.*)$", s, re.I | re.S)
+        return (_describe_select(main.group(1)) if main else "Run a query") + ", using a common table expression"
+    if upper.startswith("SELECT"):
+        return _describe_select(s)
+    tables = tables_in(s)
+    target = tables[0] if tables else "the database"
+    if upper.startswith("INSERT"):
+        return f"Add rows to the {target} table"
+    if upper.startswith("UPDATE"):
+        where = re.search(r"\bWHERE\s+(.*)$", s, re.I)
+        setting = re.search(r"\bSET\s+(.*?)(?:\s+WHERE|$)", s, re.I)
+        return f"In the {target} table, set {setting.group(1) if setting else 'values'}" + (f" where {where.group(1)}" if where else "")
+    if upper.startswith("DELETE"):
+        where = re.search(r"\bWHERE\s+(.*)$", s, re.I)
+        return f"Delete rows from the {target} table" + (f" where {where.group(1)}" if where else "")
+    created = re.match(r"CREATE\s+(?:UNIQUE\s+)?(TABLE|VIEW|INDEX)\s+(?:IF NOT EXISTS\s+)?(\w+)", s, re.I)
+    if created:
+        return f"Create the {created.group(1).lower()} {created.group(2)}"
+    return f"Run `{s[:80]}`"

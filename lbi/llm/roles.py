@@ -1,0 +1,81 @@
+"""The LLM roles of the pipeline and the JSON each must answer with (pydantic models = JSON schemas).
+
+Every call names its role explicitly; the gateway validates the reply against the role's model.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from pydantic import BaseModel, Field
+
+
+class Role(str, Enum):
+    SELF_INSTRUCT = "self_instruct"
+    ACT = "act"
+    LABEL = "label"
+    LABEL_BATCH = "label_batch"
+    JUDGE = "judge"
+    QUERY = "query"
+
+
+class TasksOut(BaseModel):
+    """self_instruct: tasks users commonly perform, written from one resource."""
+
+    tasks: list[str] = Field(min_length=1)
+
+
+class ActOut(BaseModel):
+    """act: the agent's next move. With stop=true the episode ends and `answer` is the final answer."""
+
+    thought: str = ""
+    action: str = ""
+    stop: bool = False
+    answer: str = ""
+
+
+class LabelOut(BaseModel):
+    """label: the instruction a sub-trajectory accomplishes (kind task) or its step-by-step summary."""
+
+    instruction: str = Field(min_length=1)
+
+
+class SpanLabel(BaseModel):
+    end: int = Field(ge=1)
+    instruction: str = Field(min_length=1)
+
+
+class LabelBatchOut(BaseModel):
+    """label_batch: one label per span end, for the spans starting at one step."""
+
+    labels: list[SpanLabel] = Field(min_length=1)
+
+
+class Criterion(BaseModel):
+    ok: bool
+    reason: str = ""
+
+
+class JudgeOut(BaseModel):
+    """judge: the four filter criteria of the paper, each with a reason."""
+
+    aligned: Criterion
+    coherent: Criterion
+    natural: Criterion
+    reasonable: Criterion
+
+
+class QueryOut(BaseModel):
+    """query: retrieval queries written from (task, history, observation)."""
+
+    queries: list[str] = Field(min_length=1)
+
+
+OUTPUT_MODELS: dict[Role, type[BaseModel]] = {
+    Role.SELF_INSTRUCT: TasksOut,
+    Role.ACT: ActOut,
+    Role.LABEL: LabelOut,
+    Role.LABEL_BATCH: LabelBatchOut,
+    Role.JUDGE: JudgeOut,
+    Role.QUERY: QueryOut,
+}
