@@ -1,0 +1,1 @@
+"""Environment runners: the EnvRunner gRPC service and the environments it hosts (plugins)."""

@@ -1,0 +1,113 @@
+"""The EnvRunner gRPC service: lists environments, streams resources, hosts sessions."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from google.protobuf import json_format, struct_pb2
+
+from env_runners.base import Environment
+from env_runners.sessions import SessionTable, cap_observation
+from lbi.config import RunnerSettings
+from lbi.errors import InvalidArgument, NotFound
+from lbi.telemetry import tracer
+from lbi.v1 import common_pb2, env_runner_pb2, env_runner_pb2_grpc
+
+log = logging.getLogger(__name__)
+_tracer = tracer("lbi.env_runner")
+MAX_ACTION_CHARS = 200_000
+
+
+def _struct(data: dict[str, Any]) -> struct_pb2.Struct:
+    message = struct_pb2.Struct()
+    message.update(json_format.json.loads(json_format.json.dumps(data, default=str)))
+    return message
+
+
+class EnvRunnerService(env_runner_pb2_grpc.EnvRunnerServicer):
+    """Hosts sessions of the given environments within the runner's limits."""
+
+    def __init__(self, settings: RunnerSettings, environments: dict[str, Environment]):
+        self.settings = settings
+        self.environments = environments
+        self.sessions = SessionTable(settings.runner_max_sessions, settings.runner_step_timeout_s, settings.runner_idle_timeout_s)
+        self._reaper: asyncio.Task | None = None
+
+    def start_reaper(self) -> None:
+        async def loop() -> None:
+            period = max(1.0, min(60.0, self.settings.runner_idle_timeout_s / 4))
+            while True:
+                await asyncio.sleep(period)
+                reaped = await self.sessions.reap_idle()
+                if reaped:
+                    log.info("closed %d idle session(s)", reaped)
+
+        self._reaper = asyncio.get_running_loop().create_task(loop())
+
+    async def shutdown(self) -> None:
+        if self._reaper:
+            self._reaper.cancel()
+        await self.sessions.close_all()
+
+    def _env(self, name: str) -> Environment:
+        if not name:
+            raise InvalidArgument("env", "must name an environment")
+        env = self.environments.get(name)
+        if env is None:
+            raise NotFound(f"no environment {name!r} on this runner; available: {', '.join(sorted(self.environments))}")
+        return env
+
+    async def ListEnvironments(self, request, context):
+        return env_runner_pb2.ListEnvironmentsResponse(environments=[
+            env_runner_pb2.EnvironmentInfo(
+                name=env.name, description=env.description, action_space=env.action_space,
+                config_schema=_struct(env.config_schema()), notes=env.notes(),
+            )
+            for env in self.environments.values()
+        ])
+
+    async def GetResources(self, request, context) -> AsyncIterator[common_pb2.Resource]:
+        env = self._env(request.env)
+        config = env.parse_config(json_format.MessageToDict(request.config))
+        resources = await asyncio.to_thread(lambda: list(env.resources(config)))
+        for resource in resources:
+            yield resource.to_proto()
+
+    async def OpenSession(self, request, context):
+        env = self._env(request.env)
+        config = env.parse_config(json_format.MessageToDict(request.config))
+        self.sessions.reserve()
+        try:
+            with _tracer.start_as_current_span("env.open", attributes={"env": env.name}):
+                session = await asyncio.to_thread(env.open, config)
+                first = await asyncio.to_thread(session.first_observation)
+        except BaseException:
+            self.sessions.release()
+            raise
+        session_id = self.sessions.add(env.name, session)
+        observation, truncated = cap_observation(first, self.settings.runner_observation_cap)
+        return env_runner_pb2.OpenSessionResponse(
+            session_id=session_id, observation=observation, info=_struct({"env": env.name, "truncated": truncated}),
+        )
+
+    async def Step(self, request, context):
+        if len(request.action) > MAX_ACTION_CHARS:
+            raise InvalidArgument("action", f"longer than {MAX_ACTION_CHARS} characters")
+        live = self.sessions.get(request.session_id)
+        with _tracer.start_as_current_span("env.step", attributes={"env": live.env}) as span:
+            result = await self.sessions.step(request.session_id, request.action)
+            span.set_attribute("env.error", result.error)
+        observation, truncated = cap_observation(result.observation, self.settings.runner_observation_cap)
+        response = env_runner_pb2.StepResponse(
+            observation=observation, done=result.done, error=result.error, truncated=truncated, info=_struct(result.info),
+        )
+        if result.reward is not None:
+            response.reward = result.reward
+        return response
+
+    async def CloseSession(self, request, context):
+        steps = await self.sessions.close(request.session_id)
+        return env_runner_pb2.CloseSessionResponse(steps=steps)

@@ -1,0 +1,108 @@
+"""Live sessions of a runner: limits, per-session serialisation, step timeouts, idle reaping."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from env_runners.base import Session, StepResult
+from lbi.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
+
+
+def cap_observation(text: str, cap: int) -> tuple[str, bool]:
+    """The observation cut at `cap` characters with a marker saying how much was left out."""
+    if len(text) <= cap:
+        return text, False
+    return f"{text[:cap]}\n[... truncated: {len(text) - cap} more characters]", True
+
+
+@dataclass
+class LiveSession:
+    env: str
+    session: Session
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    last_used: float = field(default_factory=time.monotonic)
+    steps: int = 0
+    done: bool = False
+
+
+class SessionTable:
+    """Holds sessions by id; every method runs on the event loop, environment code in worker threads."""
+
+    def __init__(self, max_sessions: int, step_timeout_s: float, idle_timeout_s: float):
+        self.max_sessions = max_sessions
+        self.step_timeout_s = step_timeout_s
+        self.idle_timeout_s = idle_timeout_s
+        self._sessions: dict[str, LiveSession] = {}
+        self._reserved = 0
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def reserve(self) -> None:
+        """Claims a slot before a (slow) session start, so concurrent opens cannot overshoot the limit."""
+        if len(self._sessions) + self._reserved >= self.max_sessions:
+            raise ResourceExhausted(f"runner is at its limit of {self.max_sessions} sessions; close one or retry later")
+        self._reserved += 1
+
+    def add(self, env: str, session: Session) -> str:
+        self._reserved -= 1
+        session_id = uuid.uuid4().hex
+        self._sessions[session_id] = LiveSession(env, session)
+        return session_id
+
+    def release(self) -> None:
+        self._reserved -= 1
+
+    def get(self, session_id: str) -> LiveSession:
+        if not session_id:
+            raise InvalidArgument("session_id", "must not be empty")
+        live = self._sessions.get(session_id)
+        if live is None:
+            raise NotFound(f"no session {session_id} (closed, reaped after being idle, or never opened)")
+        return live
+
+    async def step(self, session_id: str, action: str) -> StepResult:
+        live = self.get(session_id)
+        async with live.lock:
+            if live.done:
+                raise FailedPrecondition(f"session {session_id} is done; open a new session")
+            live.last_used = time.monotonic()
+            work = asyncio.ensure_future(asyncio.to_thread(live.session.step, action))
+            try:
+                result = await asyncio.wait_for(asyncio.shield(work), self.step_timeout_s)
+            except asyncio.TimeoutError:
+                live.session.interrupt()
+                try:
+                    await asyncio.wait_for(work, 5.0)
+                except (asyncio.TimeoutError, Exception):  # noqa: BLE001 - the step is abandoned either way
+                    pass
+                result = StepResult(
+                    f"Error: the action ran past the step timeout of {self.step_timeout_s:g}s and was stopped.",
+                    error=True, info={"timeout": True},
+                )
+            live.steps += 1
+            live.done = result.done
+            live.last_used = time.monotonic()
+            return result
+
+    async def close(self, session_id: str) -> int:
+        live = self.get(session_id)
+        del self._sessions[session_id]
+        async with live.lock:
+            await asyncio.to_thread(live.session.close)
+        return live.steps
+
+    async def reap_idle(self) -> int:
+        """Closes sessions idle past the timeout; returns how many."""
+        now = time.monotonic()
+        idle = [sid for sid, s in self._sessions.items() if now - s.last_used > self.idle_timeout_s and not s.lock.locked()]
+        for sid in idle:
+            await self.close(sid)
+        return len(idle)
+
+    async def close_all(self) -> None:
+        for sid in list(self._sessions):
+            await self.close(sid)

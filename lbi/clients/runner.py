@@ -1,0 +1,83 @@
+"""Async client of the EnvRunner service, speaking records and plain Python values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from google.protobuf import json_format, struct_pb2
+
+from lbi.clients.channel import open_channel
+from lbi.records import Resource
+from lbi.v1 import env_runner_pb2 as pb
+from lbi.v1 import env_runner_pb2_grpc
+
+
+@dataclass
+class Observation:
+    text: str
+    done: bool = False
+    error: bool = False
+    truncated: bool = False
+    reward: float | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class EnvironmentDescription:
+    name: str
+    description: str
+    action_space: str
+    config_schema: dict[str, Any]
+    notes: list[str]
+
+
+def _struct(data: dict[str, Any] | None) -> struct_pb2.Struct:
+    message = struct_pb2.Struct()
+    message.update(data or {})
+    return message
+
+
+class RunnerClient:
+    """One channel to one runner; use as `async with RunnerClient(target) as runner:`."""
+
+    def __init__(self, target: str, timeout_s: float = 60.0):
+        self.target = target
+        self.timeout_s = timeout_s
+        self._channel = open_channel(target)
+        self._stub = env_runner_pb2_grpc.EnvRunnerStub(self._channel)
+
+    async def __aenter__(self) -> "RunnerClient":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._channel.close()
+
+    async def list_environments(self) -> list[EnvironmentDescription]:
+        response = await self._stub.ListEnvironments(pb.ListEnvironmentsRequest(), timeout=self.timeout_s)
+        return [
+            EnvironmentDescription(e.name, e.description, e.action_space, json_format.MessageToDict(e.config_schema), list(e.notes))
+            for e in response.environments
+        ]
+
+    async def resources(self, env: str, config: dict[str, Any] | None = None) -> list[Resource]:
+        stream = self._stub.GetResources(pb.GetResourcesRequest(env=env, config=_struct(config)), timeout=self.timeout_s)
+        return [Resource.from_proto(r) async for r in stream]
+
+    async def open_session(self, env: str, config: dict[str, Any] | None = None) -> tuple[str, Observation]:
+        response = await self._stub.OpenSession(pb.OpenSessionRequest(env=env, config=_struct(config)), timeout=self.timeout_s)
+        return response.session_id, Observation(response.observation, info=json_format.MessageToDict(response.info))
+
+    async def step(self, session_id: str, action: str) -> Observation:
+        r = await self._stub.Step(pb.StepRequest(session_id=session_id, action=action), timeout=self.timeout_s)
+        return Observation(
+            r.observation, r.done, r.error, r.truncated, r.reward if r.HasField("reward") else None,
+            json_format.MessageToDict(r.info),
+        )
+
+    async def close_session(self, session_id: str) -> int:
+        response = await self._stub.CloseSession(pb.CloseSessionRequest(session_id=session_id), timeout=self.timeout_s)
+        return response.steps
