@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-CELL_CHARS = 48
+CELL_CHARS = 400
 
 
 def _cell(value: Any) -> str:

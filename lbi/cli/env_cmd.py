@@ -1,0 +1,116 @@
+"""`lbi env ...`: look at environments the way an agent sees them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Optional
+
+import grpc
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from lbi.cli.local_runner import runner_client
+
+app = typer.Typer(help="Inspect and try environments (through a real env-runner).", no_args_is_help=True)
+console = Console()
+RUNNER = typer.Option(None, "--runner", help="env-runner target host:port; default: start one in this process.")
+
+
+def _config(raw: str) -> dict:
+    try:
+        value = json.loads(raw) if raw else {}
+    except json.JSONDecodeError as exc:
+        raise typer.BadParameter(f"--config is not JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise typer.BadParameter("--config must be a JSON object")
+    return value
+
+
+def _fail(exc: grpc.aio.AioRpcError) -> None:
+    console.print(f"[red]{exc.code().name}[/red]: {exc.details()}")
+    raise typer.Exit(1)
+
+
+@app.command("list")
+def list_envs(runner: Optional[str] = RUNNER) -> None:
+    """The environments a runner hosts, with their action spaces."""
+
+    async def run() -> None:
+        async with runner_client(runner) as client:
+            envs = await client.list_environments()
+        table = Table("name", "description", "action space", "notes", show_lines=True)
+        for env in envs:
+            table.add_row(env.name, env.description, env.action_space, "\n".join(env.notes))
+        console.print(table)
+
+    try:
+        asyncio.run(run())
+    except grpc.aio.AioRpcError as exc:
+        _fail(exc)
+
+
+@app.command("resources")
+def resources(
+    env: str = typer.Option(..., "--env", help="Environment name."),
+    config: str = typer.Option("", "--config", help="Session config as JSON."),
+    full: bool = typer.Option(False, "--full", help="Print each resource's whole text."),
+    runner: Optional[str] = RUNNER,
+) -> None:
+    """The documentation an environment offers as resources."""
+
+    async def run() -> None:
+        async with runner_client(runner) as client:
+            found = await client.resources(env, _config(config))
+        for resource in found:
+            console.rule(f"[bold]{resource.title}[/bold] [dim]{resource.id[:12]} · {len(resource.text)} chars[/dim]")
+            console.print(resource.text if full else resource.text[:300] + ("…" if len(resource.text) > 300 else ""), markup=False)
+        console.print(f"[green]{len(found)} resources[/green]")
+
+    try:
+        asyncio.run(run())
+    except grpc.aio.AioRpcError as exc:
+        _fail(exc)
+
+
+@app.command("try")
+def try_env(
+    env: str = typer.Option(..., "--env", help="Environment name."),
+    config: str = typer.Option("", "--config", help="Session config as JSON."),
+    runner: Optional[str] = RUNNER,
+) -> None:
+    """Act in a session yourself: type actions, see what an agent would see. Piped stdin: one action per line."""
+    interactive = sys.stdin.isatty()
+
+    async def run() -> None:
+        async with runner_client(runner) as client:
+            session_id, first = await client.open_session(env, _config(config))
+            console.print(first.text, markup=False)
+            try:
+                while True:
+                    line = (await asyncio.to_thread(input, f"{env}> ") if interactive else sys.stdin.readline())
+                    if not line and not interactive:
+                        break
+                    action = line.rstrip("\n")
+                    if not action.strip():
+                        continue
+                    if interactive and action.strip() in ("exit", "quit", r"\q"):
+                        break
+                    if not interactive:
+                        console.print(f"[bold cyan]{env}> {action}[/bold cyan]", markup=True, highlight=False)
+                    observation = await client.step(session_id, action)
+                    console.print(observation.text, style="red" if observation.error else None, markup=False, highlight=False)
+                    if observation.done:
+                        console.print("[yellow]episode done[/yellow]")
+                        break
+            except EOFError:
+                pass
+            finally:
+                await client.close_session(session_id)
+
+    try:
+        asyncio.run(run())
+    except grpc.aio.AioRpcError as exc:
+        _fail(exc)

@@ -1,0 +1,16 @@
+"""Entry point of the `lbi` command: one sub-command group per service, plus the tour."""
+
+from __future__ import annotations
+
+import typer
+
+from lbi.cli import env_cmd, serve_cmd, tour
+
+app = typer.Typer(help="lbi: Learn-by-interact. Adapt LLM agents to any environment without human labels.", no_args_is_help=True)
+app.add_typer(env_cmd.app, name="env")
+app.add_typer(serve_cmd.runner_app, name="runner")
+app.command("up")(serve_cmd.up)
+app.command("tour")(tour.tour)
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,59 @@
+"""`lbi up` and `lbi runner serve`: run services until interrupted."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from lbi.config import RunnerSettings
+
+console = Console()
+runner_app = typer.Typer(help="The env-runner service.", no_args_is_help=True)
+
+
+async def _wait_for_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def _serve_runner(settings: RunnerSettings, envs: list[str] | None) -> None:
+    from env_runners.server import start_runner
+
+    server, service = await start_runner(settings, envs)
+    console.print(f"env-runner on {settings.runner_host}:{server.port} hosting {', '.join(sorted(service.environments))}")
+    await _wait_for_signal()
+    console.print("stopping")
+    await service.shutdown()
+    await server.stop(5)
+
+
+@runner_app.command("serve")
+def serve(
+    port: Optional[int] = typer.Option(None, "--port", help="Port (default LBI_RUNNER_PORT, 50051)."),
+    host: Optional[str] = typer.Option(None, "--host", help="Bind address (default LBI_RUNNER_HOST, 127.0.0.1)."),
+    env: Optional[list[str]] = typer.Option(None, "--env", help="Host only these environments (repeatable)."),
+) -> None:
+    """Serve the installed environments over gRPC."""
+    settings = RunnerSettings()
+    overrides = {k: v for k, v in {"runner_port": port, "runner_host": host}.items() if v is not None}
+    logging.basicConfig(level=settings.log_level)
+    asyncio.run(_serve_runner(settings.model_copy(update=overrides), env or None))
+
+
+def up(port: Optional[int] = typer.Option(None, "--runner-port", help="env-runner port.")) -> None:
+    """Run the local deployment in one process, sharing one embedded store (today: the env-runner)."""
+    settings = RunnerSettings()
+    if port is not None:
+        settings = settings.model_copy(update={"runner_port": port})
+    logging.basicConfig(level=settings.log_level)
+    asyncio.run(_serve_runner(settings, None))

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Checks (and, as root, installs with apt-get) the system packages lbi needs: Python 3.11+ with venv and sqlite3.
+set -euo pipefail
+PY=${PY:-python3}
+missing=()
+command -v "$PY" >/dev/null || missing+=(python3)
+if command -v "$PY" >/dev/null; then
+  "$PY" -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null || { echo "lbi needs Python 3.11 or newer ($PY is $("$PY" -V 2>&1))" >&2; exit 1; }
+  "$PY" -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+  "$PY" -c 'import sqlite3' 2>/dev/null || missing+=(libsqlite3-0)
+fi
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+else
+  echo "missing system packages: ${missing[*]} (install them with: sudo apt-get install ${missing[*]})" >&2
+  exit 1
+fi

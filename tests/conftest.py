@@ -1,0 +1,50 @@
+"""Shared fixtures: isolated data directories, a real env-runner on 127.0.0.1, markers by folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+from lbi.clients.runner import RunnerClient  # noqa: E402
+from lbi.config import RunnerSettings  # noqa: E402
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = Path(str(item.fspath)).parts
+        if "unit" in parts:
+            item.add_marker(pytest.mark.unit)
+        elif "integration" in parts:
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def shared_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One data directory for the session (the sample database is built once)."""
+    return tmp_path_factory.mktemp("lbi-data")
+
+
+@pytest.fixture
+def runner_settings(shared_data_dir: Path) -> RunnerSettings:
+    return RunnerSettings(data_dir=shared_data_dir, runner_port=0, runner_step_timeout_s=2.0, runner_observation_cap=2000)
+
+
+@pytest_asyncio.fixture
+async def runner(runner_settings: RunnerSettings):
+    """A real EnvRunner gRPC server on 127.0.0.1 (free port) and a client of it."""
+    from env_runners.server import start_runner
+
+    server, service = await start_runner(runner_settings)
+    client = RunnerClient(f"127.0.0.1:{server.port}", timeout_s=30)
+    try:
+        yield client
+    finally:
+        await client.close()
+        await service.shutdown()
+        await server.stop(0)
