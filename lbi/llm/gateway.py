@@ -98,11 +98,21 @@ class LLMGateway:
             )
         return self._routers[model]
 
+    def _response_format(self, role: Role, model: str) -> dict[str, Any]:
+        kind = self.settings.llm_response_format
+        if kind == "none" or model.startswith("offline/"):
+            return {}
+        if kind == "json_object":
+            return {"response_format": {"type": "json_object"}}
+        schema = OUTPUT_MODELS[role].model_json_schema()
+        return {"response_format": {"type": "json_schema", "json_schema": {"name": role.value, "schema": schema}}}
+
     async def _complete(self, model: str, role: Role, messages: list[dict[str, str]], inputs: dict[str, Any]) -> tuple[str, int, int, float]:
         litellm = get_litellm()
         try:
             response = await self._router(model).acompletion(
                 model=model, messages=messages, metadata={"lbi_role": role.value, "lbi_inputs": inputs},
+                **self._response_format(role, model),
             )
         except Exception as exc:  # noqa: BLE001 - litellm raises many types; all end here
             self.meter.record(role.value, 0, 0, 0.0, ok=False)
