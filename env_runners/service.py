@@ -5,26 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
-
-from google.protobuf import json_format, struct_pb2
+from google.protobuf import json_format
 
 from env_runners.base import Environment
 from env_runners.sessions import SessionTable, cap_observation
 from lbi.config import RunnerSettings
 from lbi.errors import InvalidArgument, NotFound
+from lbi.records import to_struct
 from lbi.telemetry import tracer
 from lbi.v1 import common_pb2, env_runner_pb2, env_runner_pb2_grpc
 
 log = logging.getLogger(__name__)
 _tracer = tracer("lbi.env_runner")
 MAX_ACTION_CHARS = 200_000
-
-
-def _struct(data: dict[str, Any]) -> struct_pb2.Struct:
-    message = struct_pb2.Struct()
-    message.update(json_format.json.loads(json_format.json.dumps(data, default=str)))
-    return message
 
 
 class EnvRunnerService(env_runner_pb2_grpc.EnvRunnerServicer):
@@ -64,7 +57,7 @@ class EnvRunnerService(env_runner_pb2_grpc.EnvRunnerServicer):
         return env_runner_pb2.ListEnvironmentsResponse(environments=[
             env_runner_pb2.EnvironmentInfo(
                 name=env.name, description=env.description, action_space=env.action_space,
-                config_schema=_struct(env.config_schema()), notes=env.notes(),
+                config_schema=to_struct(env.config_schema()), notes=env.notes(),
             )
             for env in self.environments.values()
         ])
@@ -90,7 +83,7 @@ class EnvRunnerService(env_runner_pb2_grpc.EnvRunnerServicer):
         session_id = self.sessions.add(env.name, session)
         observation, truncated = cap_observation(first, self.settings.runner_observation_cap)
         return env_runner_pb2.OpenSessionResponse(
-            session_id=session_id, observation=observation, info=_struct({"env": env.name, "truncated": truncated}),
+            session_id=session_id, observation=observation, info=to_struct({"env": env.name, "truncated": truncated}),
         )
 
     async def Step(self, request, context):
@@ -102,7 +95,7 @@ class EnvRunnerService(env_runner_pb2_grpc.EnvRunnerServicer):
             span.set_attribute("env.error", result.error)
         observation, truncated = cap_observation(result.observation, self.settings.runner_observation_cap)
         response = env_runner_pb2.StepResponse(
-            observation=observation, done=result.done, error=result.error, truncated=truncated, info=_struct(result.info),
+            observation=observation, done=result.done, error=result.error, truncated=truncated, info=to_struct(result.info),
         )
         if result.reward is not None:
             response.reward = result.reward

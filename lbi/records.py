@@ -24,6 +24,13 @@ def content_id(kind: str, *parts: Any) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
 
 
+def to_struct(data: dict[str, Any] | None) -> struct_pb2.Struct:
+    """A protobuf Struct of a JSON-like dict (values that are not JSON become strings)."""
+    message = struct_pb2.Struct()
+    message.update(json.loads(json.dumps(data or {}, default=str)))
+    return message
+
+
 def point_uuid(record_id: str) -> str:
     """The Qdrant point id (a UUID) of a content id, or of any string."""
     if len(record_id) == 32 and all(c in "0123456789abcdef" for c in record_id):
@@ -231,13 +238,11 @@ class Example:
         )
 
     def to_proto(self) -> pb.Example:
-        metadata = struct_pb2.Struct()
-        metadata.update(self.metadata)
         return pb.Example(
             id=self.id, instruction=self.instruction, env=self.env, steps=[s.to_proto() for s in self.steps],
             final_observation=self.final_observation, origin=self.origin.to_proto(),
             source_trajectory_id=self.source_trajectory_id, span_start=self.span_start, span_end=self.span_end,
-            verdicts=[v.to_proto() for v in self.verdicts], kept=self.kept, metadata=metadata,
+            verdicts=[v.to_proto() for v in self.verdicts], kept=self.kept, metadata=to_struct(self.metadata),
         )
 
     @classmethod

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from typing import Optional
+from collections.abc import Coroutine
+from typing import Any, Optional
 
 import grpc
 import typer
@@ -29,9 +30,13 @@ def _config(raw: str) -> dict:
     return value
 
 
-def _fail(exc: grpc.aio.AioRpcError) -> None:
-    console.print(f"[red]{exc.code().name}[/red]: {exc.details()}")
-    raise typer.Exit(1)
+def _run(coro: Coroutine[Any, Any, None]) -> None:
+    """Runs a command's coroutine; a gRPC error is printed as its status code and details, exit code 1."""
+    try:
+        asyncio.run(coro)
+    except grpc.aio.AioRpcError as exc:
+        console.print(f"[red]{exc.code().name}[/red]: {exc.details()}")
+        raise typer.Exit(1) from None
 
 
 @app.command("list")
@@ -46,10 +51,7 @@ def list_envs(runner: Optional[str] = RUNNER) -> None:
             table.add_row(env.name, env.description, env.action_space, "\n".join(env.notes))
         console.print(table)
 
-    try:
-        asyncio.run(run())
-    except grpc.aio.AioRpcError as exc:
-        _fail(exc)
+    _run(run())
 
 
 @app.command("resources")
@@ -69,10 +71,7 @@ def resources(
             console.print(resource.text if full else resource.text[:300] + ("…" if len(resource.text) > 300 else ""), markup=False)
         console.print(f"[green]{len(found)} resources[/green]")
 
-    try:
-        asyncio.run(run())
-    except grpc.aio.AioRpcError as exc:
-        _fail(exc)
+    _run(run())
 
 
 @app.command("try")
@@ -110,7 +109,4 @@ def try_env(
             finally:
                 await client.close_session(session_id)
 
-    try:
-        asyncio.run(run())
-    except grpc.aio.AioRpcError as exc:
-        _fail(exc)
+    _run(run())

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from google.protobuf import json_format, struct_pb2
+from google.protobuf import json_format
 
 from lbi.clients.channel import open_channel
-from lbi.records import Resource
+from lbi.records import Resource, to_struct
 from lbi.v1 import env_runner_pb2 as pb
 from lbi.v1 import env_runner_pb2_grpc
 
@@ -30,12 +30,6 @@ class EnvironmentDescription:
     action_space: str
     config_schema: dict[str, Any]
     notes: list[str]
-
-
-def _struct(data: dict[str, Any] | None) -> struct_pb2.Struct:
-    message = struct_pb2.Struct()
-    message.update(data or {})
-    return message
 
 
 class RunnerClient:
@@ -64,11 +58,11 @@ class RunnerClient:
         ]
 
     async def resources(self, env: str, config: dict[str, Any] | None = None) -> list[Resource]:
-        stream = self._stub.GetResources(pb.GetResourcesRequest(env=env, config=_struct(config)), timeout=self.timeout_s)
+        stream = self._stub.GetResources(pb.GetResourcesRequest(env=env, config=to_struct(config)), timeout=self.timeout_s)
         return [Resource.from_proto(r) async for r in stream]
 
     async def open_session(self, env: str, config: dict[str, Any] | None = None) -> tuple[str, Observation]:
-        response = await self._stub.OpenSession(pb.OpenSessionRequest(env=env, config=_struct(config)), timeout=self.timeout_s)
+        response = await self._stub.OpenSession(pb.OpenSessionRequest(env=env, config=to_struct(config)), timeout=self.timeout_s)
         return response.session_id, Observation(response.observation, info=json_format.MessageToDict(response.info))
 
     async def step(self, session_id: str, action: str) -> Observation:
