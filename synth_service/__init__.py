@@ -1,0 +1,1 @@
+"""The synthesis service: Learn-by-interact data synthesis (Algorithm 1) as durable jobs (issue 3)."""
