@@ -52,7 +52,9 @@ class ServerStore(VectorStore):
         if location:
             self.client = AsyncQdrantClient(location=location)
         else:
-            self.client = AsyncQdrantClient(url=url, api_key=api_key or None, prefer_grpc=prefer_grpc, timeout=int(timeout))
+            self.client = AsyncQdrantClient(
+                url=url, api_key=api_key or None, prefer_grpc=prefer_grpc, timeout=int(timeout), check_compatibility=False,
+            )
         self.shard_number = shard_number
         self.replication_factor = replication_factor
 

@@ -1,0 +1,80 @@
+"""Embedding on the hot path: an LRU cache, and micro-batching of concurrent requests.
+
+Each distinct text is embedded once per batch; texts requested by concurrent calls within a short
+window go to the model together, in a worker thread, so the event loop never waits on inference.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Sequence
+
+from lbi.embedding import Embedder
+from lbi.telemetry import tracer
+
+_tracer = tracer("lbi.retrieval")
+
+
+class EmbeddingBatcher:
+    def __init__(self, embedder: Embedder, wait_ms: float = 2.0, max_batch: int = 64, cache_size: int = 4096):
+        self.embedder = embedder
+        self.wait_s = wait_ms / 1000
+        self.max_batch = max_batch
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, list[float]] = OrderedDict()
+        self._pending: dict[str, asyncio.Future] = {}
+        self._flusher: asyncio.Task | None = None
+        self.model_calls = 0
+
+    def _cached(self, text: str) -> list[float] | None:
+        vector = self._cache.get(text)
+        if vector is not None:
+            self._cache.move_to_end(text)
+        return vector
+
+    def _remember(self, text: str, vector: list[float]) -> None:
+        if self.cache_size:
+            self._cache[text] = vector
+            if len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """Vectors for texts, in order; cached ones immediately, the rest batched with other callers."""
+        loop = asyncio.get_running_loop()
+        futures: dict[str, asyncio.Future] = {}
+        for text in dict.fromkeys(texts):
+            if self._cached(text) is not None:
+                continue
+            if text not in self._pending:
+                self._pending[text] = loop.create_future()
+            futures[text] = self._pending[text]
+        if futures and self._flusher is None:
+            self._flusher = loop.create_task(self._flush_soon())
+        if futures:
+            with _tracer.start_as_current_span("embed", attributes={"texts": len(futures)}):
+                await asyncio.gather(*(asyncio.shield(f) for f in futures.values()))
+        return [self._cached(t) or futures[t].result() for t in texts]
+
+    async def _flush_soon(self) -> None:
+        try:
+            if self.wait_s and len(self._pending) < self.max_batch:
+                await asyncio.sleep(self.wait_s)
+            while self._pending:
+                batch = dict(list(self._pending.items())[: self.max_batch])
+                for text in batch:
+                    del self._pending[text]
+                try:
+                    self.model_calls += 1
+                    vectors = await self.embedder.aencode(list(batch))
+                except Exception as exc:  # noqa: BLE001 - every waiter gets the error
+                    for future in batch.values():
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for (text, future), vector in zip(batch.items(), vectors):
+                    self._remember(text, vector)
+                    if not future.done():
+                        future.set_result(vector)
+        finally:
+            self._flusher = None

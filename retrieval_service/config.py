@@ -1,0 +1,20 @@
+"""Settings of the retrieval service (`LBI_RETRIEVAL_*` and the common `LBI_*` variables)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from lbi.config import CommonSettings
+
+
+class RetrievalSettings(CommonSettings):
+    retrieval_host: str = Field("127.0.0.1", description="Address the retrieval service binds.")
+    retrieval_port: int = Field(50052, ge=0, le=65535, description="Port of the retrieval gRPC server.")
+    retrieval_auth_token: str = Field("", description="Bearer token every RPC but health must carry; empty turns auth off.")
+    retrieval_default_k: int = Field(5, ge=1, le=50, description="Examples per mode when a request says 0.")
+    retrieval_default_window: int = Field(0, ge=0, description="Steps kept either side of the matched step (0: whole trajectory).")
+    retrieval_candidates: int = Field(4, ge=1, le=20, description="Steps fetched per wanted example in observation mode, before collapsing to examples.")
+    retrieval_cache_size: int = Field(4096, ge=0, description="Texts whose embeddings are kept in the in-process LRU cache.")
+    retrieval_batch_wait_ms: float = Field(2.0, ge=0, description="How long an embedding request waits for others to batch with.")
+    retrieval_max_batch: int = Field(64, ge=1, description="Most texts embedded in one model call.")
+    retrieval_query_model: str = Field("", description="litellm model that writes queries (generate_queries); default LBI_LLM_MODEL.")

@@ -1,0 +1,188 @@
+"""Agentic retrieval (Algorithm 2 of Learn-by-interact) over a dataset's collections, without gRPC.
+
+- observation mode: BM25-style lexical search of the normalised current observation over every state
+  stored examples pass through (optionally fused with dense similarity), collapsed to the best step per
+  example; no neural model on this path;
+- query mode: dense search of instructions with queries the agent wrote (or the service's LLM wrote from
+  task, history and observation), skipping examples already returned;
+- instruction mode: dense search of instructions with the task itself (plain RAG, the baseline);
+- agentic: observation then query.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+from lbi.dataset import EXAMPLES, STEPS, collection, example_from_payload
+from lbi.lexical import LexicalEncoder
+from lbi.llm.gateway import LLMGateway
+from lbi.llm.roles import Role
+from lbi.normalize import normalize_observation
+from lbi.records import Example, Step, point_uuid
+from lbi.store.base import Filter, Hit, VectorStore
+from lbi.telemetry import tracer
+from retrieval_service.batcher import EmbeddingBatcher
+
+_tracer = tracer("lbi.retrieval")
+
+OBSERVATION, QUERY, INSTRUCTION, AGENTIC = "observation", "query", "instruction", "agentic"
+
+
+@dataclass
+class Request:
+    dataset: str
+    instruction: str = ""
+    observation: str = ""
+    history: list[Step] = field(default_factory=list)
+    queries: list[str] = field(default_factory=list)
+    modes: list[str] = field(default_factory=lambda: [AGENTIC])
+    k_observation: int = 5
+    k_query: int = 5
+    k_instruction: int = 5
+    envs: list[str] = field(default_factory=list)
+    origins: list[str] = field(default_factory=list)
+    generate_queries: bool = False
+    window: int = 0
+    dense_observation: bool = False
+
+
+@dataclass
+class Found:
+    example: Example
+    score: float
+    mode: str
+    matched_step: int = -1
+    query: str = ""
+    window_start: int = 0
+
+
+@dataclass
+class Response:
+    found: list[Found]
+    queries: list[str]
+    timings_ms: dict[str, float]
+
+
+def _window(example: Example, matched: int, window: int) -> tuple[Example, int, int]:
+    """The example cut to `window` steps either side of the matched step; (example, new matched, offset)."""
+    if window <= 0 or matched < 0:
+        return example, matched, 0
+    start = max(0, matched - window)
+    end = min(len(example.steps), matched + window + 1)
+    final = example.steps[end].observation if end < len(example.steps) else example.final_observation
+    cut = Example(example.instruction, example.env, example.steps[start:end], final, example.origin,
+                  example.source_trajectory_id, example.span_start + start, example.span_start + end,
+                  example.verdicts, example.kept, example.metadata)
+    return cut, matched - start, start
+
+
+class Retriever:
+    def __init__(self, store: VectorStore, batcher: EmbeddingBatcher, gateway: LLMGateway | None = None,
+                 query_model: str = "", candidates: int = 4):
+        self.store = store
+        self.batcher = batcher
+        self.gateway = gateway
+        self.query_model = query_model or None
+        self.candidates = candidates
+        self.lexical = LexicalEncoder()
+
+    def _filter(self, request: Request) -> Filter:
+        flt: Filter = {}
+        if request.envs:
+            flt["env"] = list(request.envs)
+        if request.origins:
+            flt["origin"] = list(request.origins)
+        return flt
+
+    async def _examples(self, dataset: str, ids: list[str]) -> dict[str, Example]:
+        hits = await self.store.retrieve(collection(dataset, EXAMPLES), [point_uuid(i) for i in ids])
+        return {h.payload["id"]: example_from_payload(h.payload) for h in hits}
+
+    async def _observation(self, request: Request, timings: dict[str, float]) -> list[tuple[str, float, int]]:
+        """(example id, score, matched step) for the best-matching states, one per example."""
+        text = normalize_observation(request.observation)
+        limit = request.k_observation * self.candidates
+        started = time.perf_counter()
+        with _tracer.start_as_current_span("lexical_search"):
+            sparse = ("lexical", self.lexical.query(text))
+            if request.dense_observation:
+                vector = (await self.batcher.embed([text]))[0]
+                hits = await self.store.search_fused(collection(request.dataset, STEPS), [sparse, ("observation", vector)],
+                                                     limit, self._filter(request))
+            else:
+                hits = await self.store.search(collection(request.dataset, STEPS), sparse, limit, self._filter(request))
+        timings["lexical_ms"] = (time.perf_counter() - started) * 1000
+        best: dict[str, tuple[str, float, int]] = {}
+        for hit in hits:
+            example_id = hit.payload["example_id"]
+            if example_id not in best:
+                best[example_id] = (example_id, hit.score, int(hit.payload["step"]))
+        return list(best.values())[: request.k_observation]
+
+    async def _queries(self, request: Request) -> list[str]:
+        queries = [q for q in request.queries if q.strip()]
+        if queries or not request.generate_queries or self.gateway is None:
+            return queries
+        with _tracer.start_as_current_span("write_queries"):
+            result = await self.gateway.call(Role.QUERY, {
+                "env": request.envs[0] if request.envs else "", "task": request.instruction,
+                "history": [s.to_dict() for s in request.history], "observation": request.observation,
+            }, model=self.query_model)
+        return result.output.queries
+
+    async def _dense(self, request: Request, texts: list[str], k: int, exclude: set[str],
+                     timings: dict[str, float]) -> list[tuple[str, float, str]]:
+        """(example id, score, text) from dense instruction search, round-robin over texts, skipping `exclude`."""
+        if not texts or k <= 0:
+            return []
+        started = time.perf_counter()
+        vectors = await self.batcher.embed(texts)
+        timings["embed_ms"] = timings.get("embed_ms", 0.0) + (time.perf_counter() - started) * 1000
+        started = time.perf_counter()
+        with _tracer.start_as_current_span("dense_search"):
+            per_text: list[list[Hit]] = await asyncio.gather(*(
+                self.store.search(collection(request.dataset, EXAMPLES), ("instruction", v), k + len(exclude), self._filter(request))
+                for v in vectors
+            ))
+        timings["dense_ms"] = timings.get("dense_ms", 0.0) + (time.perf_counter() - started) * 1000
+        chosen: list[tuple[str, float, str]] = []
+        seen = set(exclude)
+        for rank in range(max((len(h) for h in per_text), default=0)):
+            for text, hits in zip(texts, per_text):
+                if rank < len(hits) and len(chosen) < k:
+                    example_id = hits[rank].payload["id"]
+                    if example_id not in seen:
+                        seen.add(example_id)
+                        chosen.append((example_id, hits[rank].score, text))
+        return chosen
+
+    async def retrieve(self, request: Request) -> Response:
+        timings: dict[str, float] = {}
+        modes = set(request.modes)
+        if AGENTIC in modes:
+            modes |= {OBSERVATION, QUERY}
+        found_ids: list[tuple[str, float, str, int, str]] = []  # id, score, mode, step, query
+        queries: list[str] = []
+        obs_task = asyncio.ensure_future(self._observation(request, timings)) if OBSERVATION in modes else None
+        if QUERY in modes:
+            queries = await self._queries(request)
+        observation_hits = await obs_task if obs_task else []
+        found_ids += [(i, s, OBSERVATION, step, "") for i, s, step in observation_hits]
+        taken = {i for i, *_ in found_ids}
+        if QUERY in modes:
+            for i, s, q in await self._dense(request, queries, request.k_query, taken, timings):
+                found_ids.append((i, s, QUERY, -1, q))
+                taken.add(i)
+        if INSTRUCTION in modes and request.instruction.strip():
+            for i, s, q in await self._dense(request, [request.instruction], request.k_instruction, taken, timings):
+                found_ids.append((i, s, INSTRUCTION, -1, ""))
+        examples = await self._examples(request.dataset, [i for i, *_ in found_ids])
+        found = []
+        for example_id, score, mode, step, query in found_ids:
+            if example_id not in examples:
+                continue
+            example, matched, start = _window(examples[example_id], step, request.window)
+            found.append(Found(example, score, mode, matched, query, start))
+        return Response(found, queries, timings)

@@ -1,0 +1,37 @@
+"""Starts the retrieval gRPC server over a store (shared with other services in `lbi up`)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from lbi.dataset import DatasetStore
+from lbi.embedding import Embedder
+from lbi.grpc_server import Server, start_server
+from lbi.llm.gateway import LLMGateway
+from lbi.store import VectorStore, open_store
+from lbi.v1 import retrieval_pb2_grpc
+from retrieval_service.auth import BearerTokenInterceptor
+from retrieval_service.batcher import EmbeddingBatcher
+from retrieval_service.config import RetrievalSettings
+from retrieval_service.retriever import Retriever
+from retrieval_service.service import RetrievalService
+
+SERVICE_NAME = "lbi.v1.RetrievalService"
+
+
+async def start_retrieval(
+    settings: RetrievalSettings, store: VectorStore | None = None, embedder: Embedder | None = None,
+) -> tuple[Server, RetrievalService]:
+    """A started retrieval server on settings.retrieval_host:retrieval_port (0 = any free port)."""
+    store = store or open_store(settings)
+    embedder = embedder or Embedder(settings.embedding_model, settings.embedding_device)
+    await asyncio.to_thread(lambda: embedder.dim)  # load the model before serving
+    batcher = EmbeddingBatcher(embedder, settings.retrieval_batch_wait_ms, settings.retrieval_max_batch, settings.retrieval_cache_size)
+    retriever = Retriever(store, batcher, LLMGateway(settings), settings.retrieval_query_model, settings.retrieval_candidates)
+    service = RetrievalService(settings, retriever, DatasetStore(store, embedder))
+    interceptors = [BearerTokenInterceptor(settings.retrieval_auth_token)] if settings.retrieval_auth_token else []
+    server = await start_server(
+        "lbi-retrieval", [(retrieval_pb2_grpc.add_RetrievalServiceServicer_to_server, service, SERVICE_NAME)],
+        host=settings.retrieval_host, port=settings.retrieval_port, extra_interceptors=interceptors,
+    )
+    return server, service

@@ -1,0 +1,169 @@
+"""The RetrievalService gRPC servicer: validates requests, runs the retriever within the deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from google.protobuf import timestamp_pb2
+
+from lbi.dataset import DatasetStore, check_name
+from lbi.errors import DeadlineExceeded, InvalidArgument, NotFound, Unavailable
+from lbi.llm.gateway import LLMError
+from lbi.prompt_block import format_prompt
+from lbi.records import Origin, Step
+from lbi.store.base import CollectionNotFound, StoreUnavailable
+from lbi.telemetry import tracer
+from lbi.v1 import retrieval_pb2 as pb
+from lbi.v1 import retrieval_pb2_grpc
+from retrieval_service.config import RetrievalSettings
+from retrieval_service.retriever import AGENTIC, INSTRUCTION, OBSERVATION, QUERY, Request, Retriever
+
+_tracer = tracer("lbi.retrieval")
+MAX_OBSERVATION_BYTES = 1_000_000
+MAX_TEXT_BYTES = 100_000
+MAX_HISTORY = 200
+MAX_QUERIES = 10
+MAX_BATCH = 256
+MAX_K = 50
+_MODES = {pb.RETRIEVAL_MODE_OBSERVATION: OBSERVATION, pb.RETRIEVAL_MODE_QUERY: QUERY,
+          pb.RETRIEVAL_MODE_INSTRUCTION: INSTRUCTION, pb.RETRIEVAL_MODE_AGENTIC: AGENTIC}
+_MODE_PB = {v: k for k, v in _MODES.items()}
+
+
+def _size(text: str) -> int:
+    return len(text.encode("utf-8", errors="surrogatepass"))
+
+
+def _k(value: int, field: str, default: int) -> int:
+    if value == 0:
+        return default
+    if not 1 <= value <= MAX_K:
+        raise InvalidArgument(field, f"must be between 1 and {MAX_K} (or 0 for the default {default}), got {value}")
+    return value
+
+
+def parse_request(msg: pb.RetrieveRequest, settings: RetrievalSettings) -> Request:
+    """A validated Request; INVALID_ARGUMENT names the first bad field."""
+    if not msg.dataset:
+        raise InvalidArgument("dataset", "must name a dataset")
+    try:
+        check_name(msg.dataset)
+    except ValueError as exc:
+        raise InvalidArgument("dataset", str(exc)) from None
+    modes = []
+    for value in msg.modes:
+        if value not in _MODES:
+            raise InvalidArgument("modes", f"unknown retrieval mode {value}")
+        modes.append(_MODES[value])
+    modes = modes or [AGENTIC]
+    if _size(msg.observation) > MAX_OBSERVATION_BYTES:
+        raise InvalidArgument("observation", f"larger than {MAX_OBSERVATION_BYTES} bytes")
+    if _size(msg.instruction) > MAX_TEXT_BYTES:
+        raise InvalidArgument("instruction", f"larger than {MAX_TEXT_BYTES} bytes")
+    if len(msg.history) > MAX_HISTORY:
+        raise InvalidArgument("history", f"more than {MAX_HISTORY} steps")
+    if len(msg.queries) > MAX_QUERIES or any(_size(q) > MAX_TEXT_BYTES for q in msg.queries):
+        raise InvalidArgument("queries", f"at most {MAX_QUERIES} queries of at most {MAX_TEXT_BYTES} bytes")
+    uses_observation = OBSERVATION in modes or AGENTIC in modes
+    if uses_observation and not msg.observation.strip():
+        raise InvalidArgument("observation", "must not be empty in observation or agentic mode")
+    if INSTRUCTION in modes and not msg.instruction.strip():
+        raise InvalidArgument("instruction", "must not be empty in instruction mode")
+    if msg.prompt_budget_chars < 0:
+        raise InvalidArgument("prompt_budget_chars", "must not be negative")
+    if msg.window < 0:
+        raise InvalidArgument("window", "must not be negative")
+    origins = []
+    for value in msg.filters.origins:
+        try:
+            origins.append(Origin.from_proto(value).value)
+        except ValueError:
+            raise InvalidArgument("filters.origins", f"unknown origin {value}") from None
+    default_k = settings.retrieval_default_k
+    return Request(
+        dataset=msg.dataset, instruction=msg.instruction, observation=msg.observation,
+        history=[Step.from_proto(s) for s in msg.history], queries=list(msg.queries), modes=modes,
+        k_observation=_k(msg.k_observation, "k_observation", default_k), k_query=_k(msg.k_query, "k_query", default_k),
+        k_instruction=_k(msg.k_instruction, "k_instruction", default_k), envs=list(msg.filters.envs), origins=origins,
+        generate_queries=msg.generate_queries, window=msg.window or settings.retrieval_default_window,
+        dense_observation=msg.dense_observation,
+    )
+
+
+class RetrievalService(retrieval_pb2_grpc.RetrievalServiceServicer):
+    def __init__(self, settings: RetrievalSettings, retriever: Retriever, datasets: DatasetStore):
+        self.settings = settings
+        self.retriever = retriever
+        self.datasets = datasets
+
+    async def _answer(self, msg: pb.RetrieveRequest, deadline: float | None) -> pb.RetrieveResponse:
+        request = parse_request(msg, self.settings)
+        started = time.perf_counter()
+        try:
+            work = self.retriever.retrieve(request)
+            result = await (asyncio.wait_for(work, deadline) if deadline is not None else work)
+        except asyncio.TimeoutError:
+            raise DeadlineExceeded("the request deadline passed before retrieval finished") from None
+        except CollectionNotFound:
+            raise NotFound(f"no dataset {request.dataset!r}") from None
+        except StoreUnavailable as exc:
+            raise Unavailable(f"vector store unavailable: {exc}") from None
+        except LLMError as exc:
+            raise Unavailable(f"query writer LLM failed: {exc.reason}") from None
+        response = pb.RetrieveResponse(queries=result.queries)
+        for found in result.found:
+            response.examples.append(pb.RetrievedExample(
+                example=found.example.to_proto(), score=found.score, mode=_MODE_PB[found.mode],
+                matched_step=found.matched_step, query=found.query, window_start=found.window_start,
+            ))
+        if msg.prompt_budget_chars:
+            with _tracer.start_as_current_span("prompt_assembly"):
+                response.prompt_block = format_prompt([f.example for f in result.found], msg.prompt_budget_chars)
+        for name, value in result.timings_ms.items():
+            response.timings_ms[name] = value
+        response.timings_ms["total_ms"] = (time.perf_counter() - started) * 1000
+        return response
+
+    async def Retrieve(self, request, context):
+        return await self._answer(request, context.time_remaining())
+
+    async def BatchRetrieve(self, request, context):
+        if len(request.requests) > MAX_BATCH:
+            raise InvalidArgument("requests", f"at most {MAX_BATCH} requests per batch")
+        deadline = context.time_remaining()
+
+        async def one(msg: pb.RetrieveRequest) -> pb.BatchRetrieveItem:
+            try:
+                return pb.BatchRetrieveItem(response=await self._answer(msg, deadline))
+            except (InvalidArgument, NotFound, Unavailable, DeadlineExceeded) as exc:
+                return pb.BatchRetrieveItem(error_code=exc.code.name, error_message=str(exc))
+
+        items = await asyncio.gather(*(one(m) for m in request.requests))
+        return pb.BatchRetrieveResponse(items=items)
+
+    async def ListDatasets(self, request, context):
+        try:
+            names = await self.datasets.list()
+            return pb.ListDatasetsResponse(datasets=[await self._describe(n) for n in names])
+        except StoreUnavailable as exc:
+            raise Unavailable(f"vector store unavailable: {exc}") from None
+
+    async def _describe(self, name: str) -> pb.DatasetInfo:
+        try:
+            info = await self.datasets.describe(name)
+        except CollectionNotFound:
+            raise NotFound(f"no dataset {name!r}") from None
+        except StoreUnavailable as exc:
+            raise Unavailable(f"vector store unavailable: {exc}") from None
+        created = timestamp_pb2.Timestamp()
+        created.FromNanoseconds(int(info.created_at * 1e9))
+        return pb.DatasetInfo(
+            name=info.name, examples=info.examples, steps=info.steps, embedding_model=info.embedding_model,
+            embedding_dim=info.embedding_dim, created_by_jobs=info.jobs, envs=info.envs, created_at=created,
+        )
+
+    async def DescribeDataset(self, request, context):
+        if not request.dataset:
+            raise InvalidArgument("dataset", "must name a dataset")
+        return await self._describe(request.dataset)
