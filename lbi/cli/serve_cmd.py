@@ -17,7 +17,7 @@ console = Console()
 runner_app = typer.Typer(help="The env-runner service.", no_args_is_help=True)
 
 
-async def _wait_for_signal() -> None:
+async def wait_for_signal() -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -31,7 +31,7 @@ async def _serve_runner(settings: RunnerSettings, envs: list[str] | None) -> Non
 
     server, service = await start_runner(settings, envs)
     console.print(f"env-runner on {settings.runner_host}:{server.port} hosting {', '.join(sorted(service.environments))}")
-    await _wait_for_signal()
+    await wait_for_signal()
     console.print("stopping")
     await service.shutdown()
     await server.stop(5)
@@ -50,10 +50,36 @@ def serve(
     asyncio.run(_serve_runner(settings.model_copy(update=overrides), env or None))
 
 
-def up(port: Optional[int] = typer.Option(None, "--runner-port", help="env-runner port.")) -> None:
-    """Run the local deployment in one process, sharing one embedded store (today: the env-runner)."""
-    settings = RunnerSettings()
-    if port is not None:
-        settings = settings.model_copy(update={"runner_port": port})
-    logging.basicConfig(level=settings.log_level)
-    asyncio.run(_serve_runner(settings, None))
+async def _up(runner_settings: RunnerSettings, retrieval_settings) -> None:
+    from env_runners.server import start_runner
+    from lbi.store import open_store
+    from retrieval_service.server import start_retrieval
+
+    store = open_store(retrieval_settings)
+    runner, runner_service = await start_runner(runner_settings)
+    retrieval, _ = await start_retrieval(retrieval_settings, store=store)
+    console.print(f"env-runner on {runner_settings.runner_host}:{runner.port}, "
+                  f"retrieval on {retrieval_settings.retrieval_host}:{retrieval.port}, store: {store.backend}")
+    await wait_for_signal()
+    console.print("stopping")
+    await retrieval.stop(5)
+    await runner_service.shutdown()
+    await runner.stop(5)
+    await store.close()
+
+
+def up(
+    runner_port: Optional[int] = typer.Option(None, "--runner-port", help="env-runner port."),
+    retrieval_port: Optional[int] = typer.Option(None, "--retrieval-port", help="retrieval port."),
+) -> None:
+    """Run the local deployment in one process: every service sharing one embedded store."""
+    from retrieval_service.config import RetrievalSettings
+
+    runner_settings = RunnerSettings()
+    retrieval_settings = RetrievalSettings()
+    if runner_port is not None:
+        runner_settings = runner_settings.model_copy(update={"runner_port": runner_port})
+    if retrieval_port is not None:
+        retrieval_settings = retrieval_settings.model_copy(update={"retrieval_port": retrieval_port})
+    logging.basicConfig(level=runner_settings.log_level)
+    asyncio.run(_up(runner_settings, retrieval_settings))

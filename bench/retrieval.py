@@ -1,0 +1,260 @@
+"""Retrieval benchmark: latency and throughput of the retrieval service over gRPC on 127.0.0.1.
+
+Builds once (cached under the data dir) a dataset of N realistic steps through the same ingest code the
+pipeline uses, starts the real service on the embedded store, and measures from client processes:
+p50/p90/p99 latency and req/s for observation and agentic mode at each client count; plus, in the same
+run, the in-process floor (one query embedding + one Qdrant query, no gRPC). The last line of output is
+one JSON object.
+
+    python bench/retrieval.py --steps 100000 --clients 1,32 --seconds 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+STATES_PER_EXAMPLE = 5  # 4 steps + the final observation
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))] if ordered else 0.0
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+class ReusingEmbedder:
+    """The real model for canonical texts; near-duplicate observations reuse their base text's vector."""
+
+    def __init__(self, real, alias: dict[str, str]):
+        self.real = real
+        self.alias = alias
+        self.model_name = real.model_name
+        self.cache: dict[str, list[float]] = {}
+        self.embedded = 0
+
+    @property
+    def dim(self) -> int:
+        return self.real.dim
+
+    def encode(self, texts):
+        canonical = [self.alias.get(t, t) for t in texts]
+        missing = sorted({c for c in canonical if c not in self.cache})
+        for start in range(0, len(missing), 256):
+            chunk = missing[start : start + 256]
+            self.cache.update(zip(chunk, self.real.encode(chunk)))
+            self.embedded += len(chunk)
+        return [self.cache[c] for c in canonical]
+
+    async def aencode(self, texts):
+        return await asyncio.to_thread(self.encode, texts)
+
+
+def make_corpus(steps: int, unique: int, seed: int):
+    from bench.corpus import instruction, observation, variant
+    from lbi.normalize import normalize_observation
+    from lbi.records import Example, Origin, Step
+
+    rng = random.Random(seed)
+    bases: dict[str, list[str]] = {"sql": [], "shell": [], "web": []}
+    for _ in range(unique):
+        env, text = observation(rng)
+        bases[env].append(text)
+    alias: dict[str, str] = {}
+    actions = {"sql": "SELECT * FROM t WHERE x = {}", "shell": "grep -rn error logs/ | head -{}", "web": "click [{}]"}
+    examples = []
+    for n in range(steps // STATES_PER_EXAMPLE):
+        env = rng.choice(list(bases))
+        states = []
+        for _ in range(STATES_PER_EXAMPLE):
+            base = rng.choice(bases[env])
+            text = variant(rng, base) if rng.random() < 0.5 else base
+            alias[normalize_observation(text)] = normalize_observation(base)
+            states.append(text)
+        trajectory_steps = tuple(Step(s, actions[env].format(rng.randint(1, 99))) for s in states[:-1])
+        examples.append(Example(instruction(rng, env), env, trajectory_steps, states[-1], Origin.BACKWARD_TASK,
+                                f"traj-{n // 6}", 0, len(trajectory_steps), kept=True))
+    return examples, alias, bases
+
+
+async def build(root: Path, steps: int, unique: int, seed: int) -> dict:
+    from lbi.dataset import DatasetStore
+    from lbi.embedding import Embedder
+    from lbi.store.edge import EdgeStore
+
+    marker = root / "built.json"
+    if marker.exists():
+        return json.loads(marker.read_text())
+    started = time.monotonic()
+    examples, alias, _ = make_corpus(steps, unique, seed)
+    embedder = ReusingEmbedder(Embedder(), alias)
+    store = EdgeStore(root / "qdrant")
+    datasets = DatasetStore(store, embedder)
+    for start in range(0, len(examples), 1000):
+        await datasets.ingest("bench", examples[start : start + 1000], job_id="bench-build")
+        log(f"indexed {start + 1000} / {len(examples)} examples ({time.monotonic() - started:.0f}s, {embedder.embedded} texts embedded)")
+    info = {
+        "steps": await store.count("bench__steps"), "examples": await store.count("bench__examples"),
+        "unique_observation_texts": unique, "texts_embedded_with_real_model": embedder.embedded,
+        "build_seconds": round(time.monotonic() - started, 1),
+    }
+    await store.close()
+    marker.write_text(json.dumps(info))
+    return info
+
+
+def workload(count: int, seed: int, unique: int) -> list[dict]:
+    from bench.corpus import instruction, variant
+
+    _, _, bases = make_corpus(0, unique, seed)  # the same base texts the index was built from
+    rng = random.Random(seed + 1)
+    items = []
+    for _ in range(count):
+        env = rng.choice(list(bases))
+        items.append({"observation": variant(rng, rng.choice(bases[env])), "query": instruction(rng, env)})
+    return items
+
+
+async def client_main(target: str, mode: str, concurrency: int, seconds: float, items: list[dict]) -> dict:
+    from lbi.clients.retrieval import AsyncRetrievalClient
+
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.monotonic() + seconds
+    async with AsyncRetrievalClient(target, timeout_s=10) as client:
+        async def worker(offset: int) -> None:
+            nonlocal errors
+            i = offset
+            while time.monotonic() < deadline:
+                item = items[i % len(items)]
+                i += concurrency
+                kwargs = {"observation": item["observation"], "mode": "observation"} if mode == "observation" else \
+                    {"observation": item["observation"], "queries": [item["query"] + f" #{i}"], "mode": "agentic"}
+                started = time.perf_counter()
+                try:
+                    await client.retrieve("bench", **kwargs)
+                    latencies.append((time.perf_counter() - started) * 1000)
+                except Exception:  # noqa: BLE001 - counted, reported
+                    errors += 1
+
+        await asyncio.gather(*(worker(w) for w in range(concurrency)))
+    return {"latencies": latencies, "errors": errors}
+
+
+async def run_clients(target: str, mode: str, clients: int, seconds: float, items_file: Path) -> dict:
+    processes = min(clients, 2)
+    per_process = [clients // processes + (1 if i < clients % processes else 0) for i in range(processes)]
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, str(Path(__file__).resolve()), "--client", target, "--mode", mode, "--concurrency", str(n),
+            "--seconds", str(seconds), "--items", str(items_file), stdout=asyncio.subprocess.PIPE,
+        )
+        for n in per_process
+    ]
+    outputs = [json.loads((await p.communicate())[0].decode().strip().splitlines()[-1]) for p in procs]
+    latencies = [x for o in outputs for x in o["latencies"]]
+    return {
+        "mode": mode, "clients": clients, "requests": len(latencies), "errors": sum(o["errors"] for o in outputs),
+        "p50_ms": round(percentile(latencies, 50), 2), "p90_ms": round(percentile(latencies, 90), 2),
+        "p99_ms": round(percentile(latencies, 99), 2), "rps": round(len(latencies) / seconds, 1),
+    }
+
+
+async def floor(store, embedder, items: list[dict], n: int = 300) -> dict:
+    from lbi.dataset import EXAMPLES, STEPS, collection
+    from lbi.lexical import LexicalEncoder
+    from lbi.normalize import normalize_observation
+
+    lexical = LexicalEncoder()
+    observation_ms, agentic_ms = [], []
+    for i in range(n):
+        item = items[i % len(items)]
+        started = time.perf_counter()
+        await store.search(collection("bench", STEPS), ("lexical", lexical.query(normalize_observation(item["observation"]))), 20)
+        observation_ms.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        vector = (await embedder.aencode([item["query"] + f" floor {i}"]))[0]
+        await store.search(collection("bench", EXAMPLES), ("instruction", vector), 10)
+        agentic_ms.append((time.perf_counter() - started) * 1000)
+    return {"observation": {"p50_ms": round(statistics.median(observation_ms), 2), "p99_ms": round(percentile(observation_ms, 99), 2)},
+            "agentic": {"p50_ms": round(statistics.median(agentic_ms), 2), "p99_ms": round(percentile(agentic_ms, 99), 2)}}
+
+
+async def main(args: argparse.Namespace) -> dict:
+    from lbi.embedding import Embedder
+    from lbi.store.edge import EdgeStore
+    from retrieval_service.config import RetrievalSettings
+    from retrieval_service.server import start_retrieval
+
+    root = Path(args.data_dir) / "bench" / f"retrieval-{args.steps}-{args.unique}-{args.seed}"
+    info = await build(root, args.steps, args.unique, args.seed)
+    items = workload(2000, args.seed, args.unique)
+    items_file = root / "workload.json"
+    items_file.write_text(json.dumps(items))
+    store = EdgeStore(root / "qdrant")
+    embedder = Embedder()
+    settings = RetrievalSettings(data_dir=root, retrieval_port=0)
+    server, _ = await start_retrieval(settings, store=store, embedder=embedder)
+    target = f"127.0.0.1:{server.port}"
+    results = []
+    for mode in ("observation", "agentic"):
+        await run_clients(target, mode, 1, 2, items_file)  # warm-up
+        for clients in args.clients:
+            log(f"measuring {mode} with {clients} client(s) for {args.seconds}s")
+            results.append(await run_clients(target, mode, clients, args.seconds, items_file))
+    await server.stop(0)
+    floor_figures = await floor(store, embedder, items)
+    await store.close()
+    ratios = {}
+    for mode in ("observation", "agentic"):
+        single = next(r for r in results if r["mode"] == mode and r["clients"] == 1) if 1 in args.clients else None
+        if single and floor_figures[mode]["p50_ms"]:
+            ratios[mode] = round(single["p50_ms"] / floor_figures[mode]["p50_ms"], 2)
+    return {
+        "steps": info["steps"], "examples": info["examples"],
+        "index": (f"{info['steps']} step points / {info['examples']} examples built through lbi.dataset.DatasetStore on the "
+                  f"embedded qdrant-edge store; {info['unique_observation_texts']} unique observation texts (SQL results, shell "
+                  f"output, accessibility trees) plus near-duplicate variants that reuse their base text's dense vector; "
+                  f"{info['texts_embedded_with_real_model']} texts embedded with all-MiniLM-L6-v2 (torch, CPU); exact search, "
+                  f"no HNSW; built in {info['build_seconds']}s"),
+        "cpu_count": os.cpu_count(), "seconds_per_run": args.seconds, "results": results, "floor": floor_figures,
+        "service_over_floor_p50": ratios,
+    }
+
+
+def parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=100_000)
+    parser.add_argument("--unique", type=int, default=20_000, help="unique observation texts embedded with the real model")
+    parser.add_argument("--clients", type=lambda s: [int(x) for x in s.split(",")], default=[1, 32])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--data-dir", default=os.environ.get("LBI_DATA_DIR", ".lbi"))
+    parser.add_argument("--client", help=argparse.SUPPRESS)
+    parser.add_argument("--mode", help=argparse.SUPPRESS)
+    parser.add_argument("--concurrency", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--items", help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    arguments = parse()
+    if arguments.client:
+        workload_items = json.loads(Path(arguments.items).read_text())
+        print(json.dumps(asyncio.run(client_main(arguments.client, arguments.mode, arguments.concurrency, arguments.seconds, workload_items))))
+    else:
+        print(json.dumps(asyncio.run(main(arguments))))
