@@ -7,9 +7,12 @@ acts or stops. The session is always closed, whatever happens.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+
+import grpc
 
 from lbi.clients.runner import RunnerClient
 from lbi.llm.gateway import LLMGateway
@@ -58,5 +61,6 @@ async def run_episode(
                 outcome = Outcome.DONE
                 break
     finally:
-        await runner.close_session(session_id)
+        with contextlib.suppress(grpc.aio.AioRpcError):  # a runner that died has no session left to close
+            await runner.close_session(session_id)
     return Trajectory(task.instruction_id, env, tuple(steps), observation, outcome, answer)

@@ -147,6 +147,15 @@ class Step:
         return cls(data["observation"], data["action"], data.get("thought", ""), bool(data.get("error", False)))
 
 
+def first_repeated_state(steps: "tuple[Step, ...] | list[Step]", final_observation: str) -> int | None:
+    """Index of the first step whose action and resulting observation equal the previous step's, if any."""
+    after = [s.observation for s in steps[1:]] + [final_observation]
+    for i in range(1, len(steps)):
+        if steps[i].action == steps[i - 1].action and after[i] == after[i - 1]:
+            return i
+    return None
+
+
 def _steps_content(steps: tuple[Step, ...]) -> list[list[Any]]:
     return [[s.observation, s.action, s.thought, s.error] for s in steps]
 

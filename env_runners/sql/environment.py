@@ -19,7 +19,7 @@ from pydantic import Field
 from env_runners.base import EnvConfig, Environment, Session, StepResult
 from env_runners.sql import sample_db
 from env_runners.sql.table_text import format_table
-from lbi.docs import split_sections
+from lbi.docs import doc_files, resources_from_files
 from lbi.errors import InvalidArgument
 from lbi.records import Resource
 
@@ -32,20 +32,7 @@ class SqlConfig(EnvConfig):
     read_only: bool = Field(False, description="Open the database read-only instead of on a private copy.")
     max_rows: int = Field(20, ge=1, le=1000, description="Rows shown in an observation.")
     setup_sql: str = Field("", description="SQL script run on the session's copy before the first observation.")
-    resources: list[str] = Field(default_factory=list, description="Markdown or text files/folders to use as documentation instead of the built-in guide.")
-
-
-def _doc_files(paths: list[str]) -> list[Path]:
-    files: list[Path] = []
-    for raw in paths:
-        path = Path(raw).expanduser()
-        if path.is_dir():
-            files += sorted(p for p in path.rglob("*") if p.suffix.lower() in (".md", ".markdown", ".txt"))
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise InvalidArgument("config.resources", f"no such file or folder: {raw}")
-    return files
+    resources: list[str] = Field(default_factory=list, description="Markdown, HTML or text files/folders to use as documentation instead of the built-in guide.")
 
 
 class SqlSession(Session):
@@ -138,11 +125,11 @@ class SqlEnvironment(Environment):
         return path
 
     def resources(self, config: SqlConfig) -> Iterable[Resource]:
-        files = _doc_files(config.resources) if config.resources else sorted(DOCS_DIR.glob("*.md"))
-        for path in files:
-            text = path.read_text(encoding="utf-8", errors="replace")
-            for section in split_sections(text):
-                yield Resource(env=self.name, title=section.title, text=section.text, uri=f"{path.as_uri()}#{section.title}")
+        try:
+            files = doc_files(config.resources) if config.resources else sorted(DOCS_DIR.glob("*.md"))
+        except FileNotFoundError as exc:
+            raise InvalidArgument("config.resources", f"no such file or folder: {exc}") from None
+        return resources_from_files(self.name, files)
 
     def open(self, config: SqlConfig) -> Session:
         return SqlSession(self._database(config), config)

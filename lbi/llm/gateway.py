@@ -45,6 +45,7 @@ class LLMResult:
     prompt_tokens: int
     completion_tokens: int
     attempts: int
+    cost_usd: float = 0.0
 
 
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.S)
@@ -135,10 +136,11 @@ class LLMGateway:
         schema = OUTPUT_MODELS[role]
         messages = render(role, inputs)
         prompt_tokens = completion_tokens = 0
+        cost = 0.0
         with _tracer.start_as_current_span(f"llm.{role.value}", attributes={"llm.model": model}) as span:
             for attempt in (1, 2):
-                text, p, c, _ = await self._complete(model, role, messages, inputs)
-                prompt_tokens, completion_tokens = prompt_tokens + p, completion_tokens + c
+                text, p, c, call_cost = await self._complete(model, role, messages, inputs)
+                prompt_tokens, completion_tokens, cost = prompt_tokens + p, completion_tokens + c, cost + call_cost
                 try:
                     output = parse_json_reply(text, schema)
                 except ValueError as exc:
@@ -152,5 +154,5 @@ class LLMGateway:
                     ]
                     continue
                 span.set_attribute("llm.tokens", prompt_tokens + completion_tokens)
-                return LLMResult(output, model, prompt_tokens, completion_tokens, attempt)
+                return LLMResult(output, model, prompt_tokens, completion_tokens, attempt, cost)
         raise AssertionError("unreachable")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lbi.llm.offline.sqltext import describe as describe_sql
+from lbi.records import Step, first_repeated_state
 
 
 def describe_action(env: str, action: str) -> str:
@@ -19,9 +20,5 @@ def observation_after(steps: list[dict[str, Any]], index: int, final_observation
 
 
 def repeated_state(steps: list[dict[str, Any]], final_observation: str) -> int | None:
-    """Index of the first step whose action and resulting observation equal the previous step's, if any."""
-    for i in range(1, len(steps)):
-        same_action = steps[i]["action"] == steps[i - 1]["action"]
-        if same_action and observation_after(steps, i, final_observation) == observation_after(steps, i - 1, final_observation):
-            return i
-    return None
+    """Index of the first step that repeats the previous state (see lbi.records.first_repeated_state)."""
+    return first_repeated_state([Step.from_dict(s) for s in steps], final_observation)

@@ -1,0 +1,171 @@
+"""`lbi synth serve` and `lbi synth run`: synthesis jobs, in this process or on a synthesis server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from pathlib import Path
+from typing import Any, Optional
+
+import grpc
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from lbi.cli.serve_cmd import wait_for_signal
+from lbi.errors import ServiceError
+
+console = Console(stderr=True)
+app = typer.Typer(help="Synthesis jobs (Learn-by-interact, Algorithm 1).", no_args_is_help=True)
+STAGES = ("resources", "self_instruct", "rollout", "backward", "filter", "ingest")
+
+
+def print_stats(job: dict[str, Any]) -> None:
+    """The paper's Table 1 for one job, plus LLM calls, tokens and wall time per stage."""
+    s = job["stats"]
+    table = Table(title=f"job {job['id']}: {job['state']}" + (f" ({job['error']})" if job.get("error") else ""))
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    rows = [("resources", s["resources"]), ("instructions", s["instructions"]), ("raw trajectories", s["trajectories"]),
+            ("failed rollouts", s["failed_rollouts"])]
+    rows += [(f"candidates: {k}", v) for k, v in s["candidates"].items()]
+    rows += [("kept", s["kept"]), ("dropped", s["dropped"]), ("kept fraction", f"{s['kept_fraction']:.1%}"),
+             ("ingested", s["ingested"]), ("LLM calls", s["llm_calls"]), ("tokens", s["tokens"]), ("cost (USD)", f"{s['cost_usd']:.4f}")]
+    for name, value in rows:
+        table.add_row(name, str(value))
+    console.print(table)
+    stages = Table("stage", "LLM calls", "tokens", "wall s", title="per stage")
+    for name, f in s["stages"].items():
+        stages.add_row(name, str(f["llm_calls"]), str(f["tokens"]), f"{f['wall_seconds']:.1f}")
+    console.print(stages)
+
+
+def _job_json(job: dict[str, Any]) -> dict[str, Any]:
+    from dataclasses import asdict, is_dataclass
+
+    stats = job["stats"].to_dict() if is_dataclass(job["stats"]) else job["stats"]
+    stats = stats if not is_dataclass(stats) else asdict(stats)
+    return {"job_id": job["id"], "state": job["state"], "error": job["error"], "dataset": job["spec"]["dataset"], "stats": stats}
+
+
+async def _run_local(spec_data: dict[str, Any], show_progress: bool) -> dict[str, Any]:
+    from lbi.store import open_store
+    from synth_service.config import SynthSettings
+    from synth_service.engine import Engine
+    from synth_service.spec import spec_from_dict
+
+    settings = SynthSettings()
+    spec = spec_from_dict(spec_data)
+    store = open_store(settings)
+    engine = Engine(settings, store)
+    try:
+        job_id = engine.create(spec)
+        with Progress(TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, disable=not show_progress) as progress:
+            bars = {name: progress.add_task(name, total=None) for name in STAGES}
+
+            async def follow() -> None:
+                async for event in engine.watch(job_id):
+                    stage = event.get("stage")
+                    if stage in bars and "total" in event:
+                        progress.update(bars[stage], completed=event["done"], total=event["total"])
+
+            watcher = asyncio.create_task(follow())
+            await asyncio.sleep(0)
+            job = await engine.run(job_id)
+            watcher.cancel()
+        return {**_job_json(job), "llm_calls_this_run": engine.gateway.meter.total().calls}
+    finally:
+        await engine.close()
+        await store.close()
+
+
+async def _run_remote(target: str, spec_data: dict[str, Any]) -> dict[str, Any]:
+    from google.protobuf import json_format
+
+    from lbi.clients.channel import open_channel
+    from lbi.v1 import synthesis_pb2 as pb
+    from lbi.v1 import synthesis_pb2_grpc
+    from synth_service.spec import spec_from_dict
+
+    spec = spec_from_dict(spec_data)
+    async with open_channel(target) as channel:
+        stub = synthesis_pb2_grpc.SynthesisServiceStub(channel)
+        job = await stub.CreateJob(pb.CreateJobRequest(spec=spec.to_proto()))
+        async for event in stub.WatchJob(pb.WatchJobRequest(job_id=job.id)):
+            console.print(f"{pb.JobState.Name(event.state)} {pb.Stage.Name(event.stage)} {event.done}/{event.total} "
+                          f"kept {event.kept} calls {event.llm_calls} {event.message}")
+        job = await stub.GetJob(pb.GetJobRequest(job_id=job.id))
+    data = json_format.MessageToDict(job, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
+    return {"job_id": job.id, "state": pb.JobState.Name(job.state).removeprefix("JOB_STATE_"), "error": job.error,
+            "dataset": spec.dataset, "stats": data["stats"]}
+
+
+@app.command("run")
+def run(
+    env: Optional[str] = typer.Option(None, "--env", help="Environment name (e.g. sql)."),
+    spec_file: Optional[Path] = typer.Option(None, "--spec", help="YAML job spec; flags override its fields."),
+    config: str = typer.Option("", "--config", help="The environment's session config as JSON (sql: database path, ...)."),
+    resources: Optional[list[Path]] = typer.Option(None, "--resources", help="Docs files/folders replacing the environment's own."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="Dataset to write (default 'default')."),
+    per_resource: Optional[int] = typer.Option(None, "--instructions-per-resource", help="Tasks per resource (default 3)."),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Most actions per rollout (default 10)."),
+    backward: Optional[str] = typer.Option(None, "--backward", help="paper | window | batched (default paper)."),
+    window: Optional[int] = typer.Option(None, "--window", help="Span length limit for --backward window."),
+    policy: Optional[str] = typer.Option(None, "--filter", help="strict | relaxed (default strict)."),
+    budget_calls: Optional[int] = typer.Option(None, "--budget-calls", help="Stop cleanly after this many LLM calls."),
+    runner: Optional[list[str]] = typer.Option(None, "--runner", help="env-runner endpoint (repeatable); default: a local runner."),
+    server: str = typer.Option("", "--server", help="Run on this synthesis server (host:port) instead of in this process."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
+) -> None:
+    """Run (or resume: the same spec is the same job) a synthesis job and print its statistics."""
+    from synth_service.spec import spec_from_yaml
+
+    data: dict[str, Any] = spec_from_yaml(spec_file) if spec_file else {}
+    flags = {"env": env, "dataset": dataset, "instructions_per_resource": per_resource, "max_steps": max_steps,
+             "backward_mode": backward, "backward_window": window, "filter_policy": policy, "max_llm_calls": budget_calls,
+             "resource_paths": [str(p) for p in resources] if resources else None, "runner_endpoints": runner or None,
+             "env_config": json.loads(config) if config else None}
+    data.update({k: v for k, v in flags.items() if v is not None})
+    logging.basicConfig(level="WARNING")
+    try:
+        result = asyncio.run(_run_remote(server, data) if server else _run_local(data, not as_json))
+    except ServiceError as exc:
+        console.print(f"[red]{exc.code.name}[/red]: {exc}")
+        raise typer.Exit(2) from None
+    except grpc.aio.AioRpcError as exc:
+        console.print(f"[red]{exc.code().name}[/red]: {exc.details()}")
+        raise typer.Exit(1) from None
+    if as_json:
+        print(json.dumps(result))
+    elif not server:
+        from synth_service.stats import JobStats  # noqa: F401 - the dict shape printed below
+
+        print_stats({"id": result["job_id"], "state": result["state"], "error": result["error"], "stats": result["stats"]})
+    else:
+        console.print_json(json.dumps(result))
+    if result["state"] not in ("SUCCEEDED", "BUDGET_EXHAUSTED"):
+        raise typer.Exit(1)
+
+
+@app.command("serve")
+def serve(port: Optional[int] = typer.Option(None, "--port", help="Port (default LBI_SYNTH_PORT, 50053).")) -> None:
+    """Serve synthesis jobs over gRPC (jobs without runner endpoints get a local runner)."""
+    from synth_service.config import SynthSettings
+    from synth_service.server import start_synthesis
+
+    settings = SynthSettings()
+    if port is not None:
+        settings = settings.model_copy(update={"synth_port": port})
+    logging.basicConfig(level=settings.log_level)
+
+    async def main() -> None:
+        server, engine = await start_synthesis(settings)
+        console.print(f"synthesis service on {settings.synth_host}:{server.port}")
+        await wait_for_signal()
+        await engine.close()
+        await server.stop(5)
+
+    asyncio.run(main())

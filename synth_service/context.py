@@ -1,0 +1,96 @@
+"""What every stage of a job shares: the spec, the journal, journaled LLM calls, runners, progress events."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from lbi.dataset import DatasetStore
+from lbi.llm.gateway import LLMGateway, LLMResult
+from lbi.llm.roles import OUTPUT_MODELS, Role
+from lbi.records import content_id
+from lbi.telemetry import tracer
+from synth_service.journal import Journal
+from synth_service.runner_pool import RunnerPool
+from synth_service.spec import JobSpec
+
+_tracer = tracer("lbi.synthesis")
+
+
+class BudgetExhausted(Exception):
+    """The job's LLM budget (calls or tokens) is used up."""
+
+
+class JobCancelled(Exception):
+    """The job was cancelled; its journal stays resumable."""
+
+
+@dataclass
+class JobContext:
+    job_id: str
+    spec: JobSpec
+    journal: Journal
+    gateway: LLMGateway
+    datasets: DatasetStore
+    runners: RunnerPool | None
+    publish: Callable[[dict[str, Any]], None]
+    cancel: asyncio.Event = field(default_factory=asyncio.Event)
+    env_description: str = ""
+    action_space: str = ""
+
+    def __post_init__(self) -> None:
+        self._llm_slots = asyncio.Semaphore(self.spec.llm_concurrency)
+        totals = self.journal.llm_totals(self.job_id).values()
+        self.calls_used = sum(t[0] for t in totals)
+        self.tokens_used = sum(t[1] for t in totals)
+
+    @property
+    def pool(self) -> RunnerPool:
+        if self.runners is None:
+            raise RuntimeError("this stage needs env runners, and the job has none")
+        return self.runners
+
+    def check_cancel(self) -> None:
+        if self.cancel.is_set():
+            raise JobCancelled()
+
+    def _reserve_call(self) -> None:
+        """Counts a call before it is sent, so concurrent calls cannot overshoot the budget."""
+        spec = self.spec
+        if spec.max_llm_calls and self.calls_used >= spec.max_llm_calls:
+            raise BudgetExhausted(f"LLM call budget of {spec.max_llm_calls} used")
+        if spec.max_tokens and self.tokens_used >= spec.max_tokens:
+            raise BudgetExhausted(f"token budget of {spec.max_tokens} used")
+        self.calls_used += 1
+
+    async def llm(self, stage: str, role: Role, inputs: dict[str, Any], model: str = "") -> LLMResult:
+        """A journaled LLM call: answered from the journal when it finished before, else sent (within budget)."""
+        model = model or self.gateway.settings.llm_model
+        key = content_id("llm", role.value, model, inputs)
+        known = self.journal.llm_output(self.job_id, key)
+        schema = OUTPUT_MODELS[role]
+        if known is not None:
+            return LLMResult(schema.model_validate(known), model, 0, 0, 0)
+        self.check_cancel()
+        async with self._llm_slots:
+            self._reserve_call()
+            with _tracer.start_as_current_span(f"synth.llm.{role.value}", attributes={"stage": stage, "llm.model": model}):
+                result = await self.gateway.call(role, inputs, model=model)
+            self.journal.put_llm_call(self.job_id, key, stage, role.value, result.prompt_tokens, result.completion_tokens,
+                                      result.cost_usd, result.attempts, result.output.model_dump())
+            self.calls_used += result.attempts - 1  # a retried reply is a second call
+            self.tokens_used += result.prompt_tokens + result.completion_tokens
+        return result
+
+
+class StageGateway:
+    """Looks like an LLMGateway to code that calls `.call(role, inputs, model)`; journals through the job."""
+
+    def __init__(self, ctx: JobContext, stage: str):
+        self.ctx = ctx
+        self.stage = stage
+
+    async def call(self, role: Role, inputs: dict[str, Any], model: str | None = None) -> LLMResult:
+        return await self.ctx.llm(self.stage, role, inputs, model or "")

@@ -1,0 +1,201 @@
+"""Runs synthesis jobs: the stages in order over one journal, resumable, cancellable, within budget.
+
+The engine owns what jobs share in one process: the journal, the vector store, the embedding model,
+the LLM gateway, and (when a job names no runner endpoints) a local env-runner on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from lbi.config import RunnerSettings
+from lbi.dataset import DatasetStore
+from lbi.embedding import Embedder
+from lbi.errors import InvalidArgument, NotFound
+from lbi.llm.gateway import LLMGateway
+from lbi.store import VectorStore
+from lbi.telemetry import tracer
+from synth_service.config import SynthSettings
+from synth_service.context import BudgetExhausted, JobCancelled, JobContext
+from synth_service.journal import Journal
+from synth_service.runner_pool import RunnerPool
+from synth_service.spec import JobSpec, spec_from_dict
+from synth_service.stages import backward, filter as filter_stage, ingest, resources, rollout, self_instruct
+from synth_service.stages.names import STAGES_DONE
+from synth_service.stats import job_stats
+
+log = logging.getLogger(__name__)
+_tracer = tracer("lbi.synthesis")
+
+STAGES: list[tuple[str, Callable[[JobContext], Awaitable[None]]]] = [
+    ("resources", resources.run), ("self_instruct", self_instruct.run), ("rollout", rollout.run),
+    ("backward", backward.run), ("filter", filter_stage.run), ("ingest", ingest.run),
+]
+TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED", "BUDGET_EXHAUSTED"}
+
+
+class Engine:
+    def __init__(self, settings: SynthSettings, store: VectorStore, embedder: Embedder | None = None):
+        self.settings = settings
+        self.journal = Journal(settings.data_dir / "synthesis" / "journal.sqlite")
+        self.gateway = LLMGateway(settings)
+        self.datasets = DatasetStore(store, embedder or Embedder(settings.embedding_model, settings.embedding_device))
+        self._tasks: dict[str, asyncio.Task] = {}
+        self._cancels: dict[str, asyncio.Event] = {}
+        self._watchers: dict[str, list[asyncio.Queue]] = defaultdict(list)
+        self._local_runner: Any = None
+
+    async def close(self) -> None:
+        for job_id in list(self._tasks):
+            await self.cancel(job_id)
+        if self._local_runner:
+            server, service = self._local_runner
+            await service.shutdown()
+            await server.stop(0)
+        self.journal.close()
+
+    async def _endpoints(self, spec: JobSpec) -> list[str]:
+        if spec.runner_endpoints:
+            return spec.runner_endpoints
+        if self._local_runner is None:
+            from env_runners.server import start_runner
+
+            runner_settings = RunnerSettings(**{**self.settings.model_dump(include=set(RunnerSettings.model_fields)), "runner_port": 0})
+            self._local_runner = await start_runner(runner_settings)
+        return [f"127.0.0.1:{self._local_runner[0].port}"]
+
+    def create(self, spec: JobSpec, job_id: str = "") -> str:
+        """Registers the job (or finds it, to resume) and returns its id."""
+        job_id = job_id or spec.job_id()
+        if not self.journal.create_job(job_id, spec.model_dump(mode="json")):
+            stored = self.journal.job(job_id)
+            if stored and stored["spec"] != spec.model_dump(mode="json"):
+                raise InvalidArgument("job_id", f"job {job_id} exists with a different spec")
+        return job_id
+
+    def start(self, job_id: str) -> asyncio.Task | None:
+        """Runs (or resumes) the job in the background; None when it already finished (succeeded or out of budget)."""
+        job = self.get(job_id)
+        if job_id in self._tasks:
+            return self._tasks[job_id]
+        if job["state"] in ("SUCCEEDED", "BUDGET_EXHAUSTED"):
+            return None
+        self._cancels[job_id] = asyncio.Event()
+        task = asyncio.get_running_loop().create_task(self._run(job_id))
+        self._tasks[job_id] = task
+        task.add_done_callback(lambda _: (self._tasks.pop(job_id, None), self._cancels.pop(job_id, None)))
+        return task
+
+    async def run(self, job_id: str) -> dict[str, Any]:
+        """Starts or resumes the job and waits for its end."""
+        task = self.start(job_id)
+        if task is not None:
+            await asyncio.shield(task)
+        return self.get(job_id)
+
+    def get(self, job_id: str) -> dict[str, Any]:
+        job = self.journal.job(job_id)
+        if job is None:
+            raise NotFound(f"no job {job_id}")
+        job["stats"] = job_stats(self.journal, job_id)
+        return job
+
+    def list(self) -> list[dict[str, Any]]:
+        return [self.get(j["id"]) for j in self.journal.jobs()]
+
+    async def cancel(self, job_id: str) -> dict[str, Any]:
+        self.get(job_id)
+        if job_id in self._cancels:
+            self._cancels[job_id].set()
+            task = self._tasks.get(job_id)
+            if task:
+                with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                    await asyncio.wait_for(asyncio.shield(task), 10)
+                if not task.done():
+                    task.cancel()
+        return self.get(job_id)
+
+    def _publish(self, job_id: str, event: dict[str, Any]) -> None:
+        event = {"job_id": job_id, "time": time.time(), **event}
+        for queue in self._watchers.get(job_id, []):
+            queue.put_nowait(event)
+
+    async def watch(self, job_id: str) -> AsyncIterator[dict[str, Any]]:
+        """Progress events until the job reaches a terminal state; the first event is the current snapshot."""
+        job = self.get(job_id)
+        queue: asyncio.Queue = asyncio.Queue()
+        self._watchers[job_id].append(queue)
+        try:
+            yield {"job_id": job_id, "state": job["state"], "stage": job["stage"], "snapshot": True}
+            if job["state"] in TERMINAL and job_id not in self._tasks:
+                return
+            while True:
+                event = await queue.get()
+                yield event
+                if event.get("state") in TERMINAL:
+                    return
+        finally:
+            self._watchers[job_id].remove(queue)
+
+    async def _run(self, job_id: str) -> dict[str, Any]:
+        job = self.get(job_id)
+        spec = spec_from_dict(job["spec"])
+        self.journal.set_job(job_id, state="RUNNING", error="")
+        self._publish(job_id, {"state": "RUNNING"})
+        runners = None
+        try:
+            runners = RunnerPool(await self._endpoints(spec))
+            ctx = JobContext(job_id, spec, self.journal, self.gateway, self.datasets, runners,
+                             lambda e: self._publish(job_id, {"state": "RUNNING", **e}), self._cancels[job_id])
+            await self._describe_env(ctx)
+            await self._stages(ctx)
+            state, error = "SUCCEEDED", ""
+        except* BudgetExhausted as group:
+            state, error = "BUDGET_EXHAUSTED", str(group.exceptions[0])
+            await self._ingest_so_far(job_id, spec, runners)
+        except* (JobCancelled, asyncio.CancelledError):
+            state, error = "CANCELLED", "cancelled"
+        except* InvalidArgument as group:
+            state, error = "FAILED", str(group.exceptions[0])
+        except* Exception as group:  # noqa: BLE001 - the job fails, the service lives on
+            log.error("job %s failed", job_id, exc_info=group.exceptions[0])
+            state, error = "FAILED", f"{type(group.exceptions[0]).__name__}: {group.exceptions[0]}"
+        finally:
+            if runners:
+                await runners.close()
+        self.journal.set_job(job_id, state=state, error=error)
+        self._publish(job_id, {"state": state, "message": error})
+        return self.get(job_id)
+
+    async def _describe_env(self, ctx: JobContext) -> None:
+        envs = {e.name: e for e in await ctx.pool.first.list_environments()}
+        if ctx.spec.env not in envs:
+            raise InvalidArgument("spec.env", f"runner has no environment {ctx.spec.env!r}; it has {', '.join(sorted(envs))}")
+        ctx.env_description, ctx.action_space = envs[ctx.spec.env].description, envs[ctx.spec.env].action_space
+
+    async def _stages(self, ctx: JobContext) -> None:
+        done = self.journal.keys(ctx.job_id, STAGES_DONE)
+        for name, run in STAGES:
+            if name in done:
+                continue
+            ctx.check_cancel()
+            self.journal.set_job(ctx.job_id, stage=name)
+            started = time.monotonic()
+            try:
+                with _tracer.start_as_current_span(f"synth.stage.{name}", attributes={"job_id": ctx.job_id}):
+                    await run(ctx)
+            finally:
+                self.journal.add_time(ctx.job_id, name, time.monotonic() - started)
+            self.journal.put(ctx.job_id, STAGES_DONE, [(name, {}, True, "")])
+            self._publish(ctx.job_id, {"state": "RUNNING", "stage": name, "message": f"{name} done"})
+
+    async def _ingest_so_far(self, job_id: str, spec: JobSpec, runners: RunnerPool | None) -> None:
+        ctx = JobContext(job_id, spec, self.journal, self.gateway, self.datasets, runners,
+                         lambda e: self._publish(job_id, {"state": "RUNNING", **e}))
+        await ingest.run(ctx)

@@ -1,0 +1,159 @@
+"""The job journal: every stage's output, durably, in SQLite under the data directory.
+
+One row per record, keyed by (job, stage, deterministic content key); writes are INSERT OR IGNORE and
+committed before they count, so a job killed at any moment (SIGKILL) resumes with nothing lost and
+nothing written twice. Finished LLM calls are journaled too, keyed by their role, model and inputs:
+on resume a call whose answer is known is answered from the journal, never sent again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+  id TEXT PRIMARY KEY, spec TEXT NOT NULL, state TEXT NOT NULL, stage TEXT NOT NULL DEFAULT '',
+  error TEXT NOT NULL DEFAULT '', created_at REAL NOT NULL, updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS records (
+  job_id TEXT NOT NULL, stage TEXT NOT NULL, key TEXT NOT NULL, seq INTEGER NOT NULL,
+  ok INTEGER NOT NULL, reason TEXT NOT NULL DEFAULT '', payload TEXT NOT NULL,
+  PRIMARY KEY (job_id, stage, key)
+);
+CREATE TABLE IF NOT EXISTS llm_calls (
+  job_id TEXT NOT NULL, key TEXT NOT NULL, stage TEXT NOT NULL, role TEXT NOT NULL,
+  prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, cost REAL NOT NULL, calls INTEGER NOT NULL,
+  output TEXT NOT NULL, PRIMARY KEY (job_id, key)
+);
+CREATE TABLE IF NOT EXISTS stage_times (
+  job_id TEXT NOT NULL, stage TEXT NOT NULL, seconds REAL NOT NULL, PRIMARY KEY (job_id, stage)
+);
+"""
+
+# Fault injection for crash tests: LBI_FAULT_KILL_AFTER="stage:N" SIGKILLs this process right after the
+# N-th committed write to that stage (tests/integration/test_synthesis_resume.py).
+_KILL_AFTER = os.environ.get("LBI_FAULT_KILL_AFTER", "")
+
+
+class Journal:
+    """A SQLite file shared by the jobs of one synthesis service; safe across threads."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.executescript(SCHEMA)
+        self._lock = threading.Lock()
+        self._writes: dict[str, int] = {}
+
+    def _maybe_die(self, stage: str) -> None:
+        if not _KILL_AFTER:
+            return
+        target, _, count = _KILL_AFTER.rpartition(":")
+        self._writes[stage] = self._writes.get(stage, 0) + 1
+        if stage == target and self._writes[stage] >= int(count):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def _execute(self, sql: str, args: tuple = ()) -> list[tuple]:
+        with self._lock:
+            return self._conn.execute(sql, args).fetchall()
+
+    # jobs
+    def create_job(self, job_id: str, spec: dict[str, Any]) -> bool:
+        """Registers a job; False when it already exists (then it is resumed, spec unchanged)."""
+        now = time.time()
+        with self._lock:
+            cursor = self._conn.execute(
+                "INSERT OR IGNORE INTO jobs (id, spec, state, created_at, updated_at) VALUES (?, ?, 'PENDING', ?, ?)",
+                (job_id, json.dumps(spec, sort_keys=True), now, now))
+            return cursor.rowcount == 1
+
+    def job(self, job_id: str) -> dict[str, Any] | None:
+        rows = self._execute("SELECT id, spec, state, stage, error, created_at, updated_at FROM jobs WHERE id = ?", (job_id,))
+        if not rows:
+            return None
+        r = rows[0]
+        return {"id": r[0], "spec": json.loads(r[1]), "state": r[2], "stage": r[3], "error": r[4], "created_at": r[5], "updated_at": r[6]}
+
+    def jobs(self) -> list[dict[str, Any]]:
+        return [self.job(r[0]) for r in self._execute("SELECT id FROM jobs ORDER BY created_at, id")]
+
+    def set_job(self, job_id: str, **fields: str) -> None:
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        self._execute(f"UPDATE jobs SET {sets}, updated_at = ? WHERE id = ?", (*fields.values(), time.time(), job_id))
+
+    # records
+    def put(self, job_id: str, stage: str, items: list[tuple[str, Any, bool, str]]) -> None:
+        """Writes (key, payload, ok, reason) rows of a stage in one transaction; existing keys are kept."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                seq = self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM records WHERE job_id = ? AND stage = ?",
+                                         (job_id, stage)).fetchone()[0]
+                for key, payload, ok, reason in items:
+                    seq += 1
+                    self._conn.execute(
+                        "INSERT OR IGNORE INTO records (job_id, stage, key, seq, ok, reason, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (job_id, stage, key, seq, int(ok), reason, json.dumps(payload, ensure_ascii=False)))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        self._maybe_die(stage)
+
+    def keys(self, job_id: str, stage: str) -> set[str]:
+        return {r[0] for r in self._execute("SELECT key FROM records WHERE job_id = ? AND stage = ?", (job_id, stage))}
+
+    def records(self, job_id: str, stage: str, ok: bool | None = None) -> Iterator[tuple[str, Any, bool, str]]:
+        """(key, payload, ok, reason) in the order they were written."""
+        sql = "SELECT key, payload, ok, reason FROM records WHERE job_id = ? AND stage = ?"
+        args: tuple = (job_id, stage)
+        if ok is not None:
+            sql += " AND ok = ?"
+            args += (int(ok),)
+        for key, payload, row_ok, reason in self._execute(sql + " ORDER BY seq", args):
+            yield key, json.loads(payload), bool(row_ok), reason
+
+    def count(self, job_id: str, stage: str, ok: bool | None = None) -> int:
+        sql = "SELECT COUNT(*) FROM records WHERE job_id = ? AND stage = ?"
+        args: tuple = (job_id, stage)
+        if ok is not None:
+            sql += " AND ok = ?"
+            args += (int(ok),)
+        return self._execute(sql, args)[0][0]
+
+    # LLM calls
+    def llm_output(self, job_id: str, key: str) -> dict[str, Any] | None:
+        rows = self._execute("SELECT output FROM llm_calls WHERE job_id = ? AND key = ?", (job_id, key))
+        return json.loads(rows[0][0]) if rows else None
+
+    def put_llm_call(self, job_id: str, key: str, stage: str, role: str, prompt_tokens: int, completion_tokens: int,
+                     cost: float, calls: int, output: dict[str, Any]) -> None:
+        self._execute("INSERT OR IGNORE INTO llm_calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                      (job_id, key, stage, role, prompt_tokens, completion_tokens, cost, calls, json.dumps(output)))
+
+    def llm_totals(self, job_id: str) -> dict[str, tuple[int, int, float]]:
+        """Per stage: (calls, tokens, cost) of finished LLM calls."""
+        rows = self._execute("SELECT stage, SUM(calls), SUM(prompt_tokens + completion_tokens), SUM(cost) FROM llm_calls "
+                             "WHERE job_id = ? GROUP BY stage", (job_id,))
+        return {r[0]: (int(r[1]), int(r[2]), float(r[3])) for r in rows}
+
+    # wall time
+    def add_time(self, job_id: str, stage: str, seconds: float) -> None:
+        self._execute("INSERT INTO stage_times VALUES (?, ?, ?) ON CONFLICT(job_id, stage) DO UPDATE SET seconds = seconds + ?",
+                      (job_id, stage, seconds, seconds))
+
+    def times(self, job_id: str) -> dict[str, float]:
+        return {r[0]: r[1] for r in self._execute("SELECT stage, seconds FROM stage_times WHERE job_id = ?", (job_id,))}

@@ -1,0 +1,21 @@
+"""Starts the synthesis gRPC server over an engine (sharing a store with other services in `lbi up`)."""
+
+from __future__ import annotations
+
+from lbi.grpc_server import Server, start_server
+from lbi.store import VectorStore, open_store
+from lbi.v1 import synthesis_pb2_grpc
+from synth_service.config import SynthSettings
+from synth_service.engine import Engine
+from synth_service.service import SynthesisService
+
+SERVICE_NAME = "lbi.v1.SynthesisService"
+
+
+async def start_synthesis(settings: SynthSettings, store: VectorStore | None = None, embedder=None) -> tuple[Server, Engine]:
+    engine = Engine(settings, store or open_store(settings), embedder)
+    server = await start_server(
+        "lbi-synthesis", [(synthesis_pb2_grpc.add_SynthesisServiceServicer_to_server, SynthesisService(engine), SERVICE_NAME)],
+        host=settings.synth_host, port=settings.synth_port,
+    )
+    return server, engine

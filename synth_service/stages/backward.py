@@ -1,0 +1,108 @@
+"""Stage 4, backward construction: relabel every sub-trajectory with the instruction it accomplishes.
+
+For a trajectory o0, a1, ..., aL, oL the span (i, j), 0 <= i < j <= L, is o_i, a_(i+1), ..., a_j, o_j
+(the final observation included; the paper's pseudo-code slice is off by one). Two kinds of label per
+span: the task it accomplishes (origin backward-task) and a step-by-step summary ("Replicate the
+following: ...", origin backward-summary). The original (task, whole trajectory) is kept as forward.
+
+Modes and their LLM calls for a trajectory of L steps:
+- paper:   every span, one call per span and kind: L(L+1)/2 spans x 2 = L(L+1) calls;
+- window:  spans of at most W steps, one call each: 2 * sum(min(W, L - i)) calls;
+- batched: every span, one call per start step and kind labelling all its ends: 2L calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from lbi.llm.gateway import LLMError
+from lbi.llm.roles import Role
+from lbi.dataset import example_payload
+from lbi.records import Example, Origin, Step, content_id
+from synth_service.context import JobContext
+from synth_service.stages.names import BACKWARD_DONE, CANDIDATES, INSTRUCTIONS, LABEL_FAILURES, TRAJECTORIES
+
+KINDS = {"task": Origin.BACKWARD_TASK, "summary": Origin.BACKWARD_SUMMARY}
+
+
+def label_plan(length: int, mode: str, window: int) -> list[tuple[int, list[int]]]:
+    """(start, ends) groups; each group is one call per kind in batched mode, one call per end otherwise."""
+    limit = window if mode == "window" else length
+    return [(i, list(range(i + 1, min(length, i + limit) + 1))) for i in range(length)]
+
+
+def labelling_calls(length: int, mode: str, window: int) -> int:
+    """LLM calls backward construction makes for one trajectory of `length` steps."""
+    groups = label_plan(length, mode, window)
+    per_kind = len(groups) if mode == "batched" else sum(len(ends) for _, ends in groups)
+    return per_kind * len(KINDS)
+
+
+def _span(steps: tuple[Step, ...], final: str, i: int, j: int) -> tuple[list[dict], str]:
+    end_observation = steps[j].observation if j < len(steps) else final
+    return [s.to_dict() for s in steps[i:j]], end_observation
+
+
+async def _labels(ctx: JobContext, steps: tuple[Step, ...], final: str, start: int, ends: list[int], kind: str) -> dict[int, str]:
+    model = ctx.spec.models.labeller
+    env = ctx.spec.env
+    if ctx.spec.backward_mode == "batched":
+        span_steps, _ = _span(steps, final, start, len(steps))
+        inputs = {"env": env, "kind": kind, "steps": span_steps, "final_observation": final, "ends": [e - start for e in ends]}
+        result = await ctx.llm("backward", Role.LABEL_BATCH, inputs, model)
+        by_end = {label.end + start: label.instruction for label in result.output.labels}
+        return {e: by_end[e] for e in ends if e in by_end}
+    labels = {}
+    for end in ends:
+        span_steps, end_observation = _span(steps, final, start, end)
+        result = await ctx.llm("backward", Role.LABEL, {"env": env, "kind": kind, "steps": span_steps,
+                                                         "final_observation": end_observation}, model)
+        labels[end] = result.output.instruction
+    return labels
+
+
+async def _construct(ctx: JobContext, trajectory_id: str, t: dict, task: str) -> None:
+    steps = tuple(Step.from_dict(s) for s in t["steps"])
+    final = t["final_observation"]
+    source = t["id"]
+    candidates = [Example(task, t["env"], steps, final, Origin.FORWARD, source, 0, len(steps))] if steps else []
+    failures = []
+    for start, ends in label_plan(len(steps), ctx.spec.backward_mode, ctx.spec.backward_window):
+        for kind, origin in KINDS.items():
+            try:
+                labels = await _labels(ctx, steps, final, start, ends, kind)
+            except LLMError as exc:
+                failures.append((content_id("label", source, start, kind), {"start": start, "kind": kind}, False, exc.reason))
+                continue
+            for end in ends:
+                if end not in labels:
+                    failures.append((content_id("label", source, start, end, kind), {"start": start, "end": end, "kind": kind},
+                                     False, "the batched reply had no label for this end"))
+                    continue
+                span_steps, end_observation = steps[start:end], (steps[end].observation if end < len(steps) else final)
+                candidates.append(Example(labels[end], t["env"], span_steps, end_observation, origin, source, start, end))
+    ctx.journal.put(ctx.job_id, CANDIDATES, [(e.id, example_payload(e), True, "") for e in candidates])
+    if failures:
+        ctx.journal.put(ctx.job_id, LABEL_FAILURES, failures)
+    ctx.journal.put(ctx.job_id, BACKWARD_DONE, [(trajectory_id, {"candidates": len(candidates)}, True, "")])
+
+
+async def run(ctx: JobContext) -> None:
+    tasks = {key: i["text"] for key, i, _, _ in ctx.journal.records(ctx.job_id, INSTRUCTIONS)}
+    trajectories = list(ctx.journal.records(ctx.job_id, TRAJECTORIES, ok=True))
+    done = ctx.journal.keys(ctx.job_id, BACKWARD_DONE)
+    finished = len(done)
+    slots = asyncio.Semaphore(ctx.spec.rollout_concurrency)
+
+    async def one(key: str, t: dict) -> None:
+        nonlocal finished
+        async with slots:
+            ctx.check_cancel()
+            await _construct(ctx, key, t, tasks.get(key, ""))
+        finished += 1
+        ctx.publish({"stage": "backward", "done": finished, "total": len(trajectories)})
+
+    async with asyncio.TaskGroup() as group:
+        for key, t, _, _ in trajectories:
+            if key not in done:
+                group.create_task(one(key, t))

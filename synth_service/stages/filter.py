@@ -1,0 +1,62 @@
+"""Stage 5, filter: drop repeated states, then a committee of LLMs judges four criteria per example.
+
+Policy strict keeps an example only if every member accepts all four criteria; relaxed if any member
+does. Verdicts and reasons are kept with every example, kept or not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+from lbi.dataset import example_from_payload, example_payload
+from lbi.llm.gateway import LLMError
+from lbi.llm.roles import Role
+from lbi.records import CRITERIA, Example, Verdict, first_repeated_state
+from synth_service.context import JobContext
+from synth_service.stages.names import CANDIDATES, FILTERED
+
+
+async def _verdict(ctx: JobContext, example: Example, judge: str) -> Verdict:
+    inputs = {"env": example.env, "instruction": example.instruction, "steps": [s.to_dict() for s in example.steps],
+              "final_observation": example.final_observation}
+    try:
+        answer = (await ctx.llm("filter", Role.JUDGE, inputs, judge)).output
+    except LLMError as exc:
+        return Verdict(judge or ctx.gateway.settings.llm_model, tuple((c, False, f"judge failed: {exc.reason}") for c in CRITERIA))
+    return Verdict(judge or ctx.gateway.settings.llm_model,
+                   tuple((c, getattr(answer, c).ok, getattr(answer, c).reason) for c in CRITERIA))
+
+
+async def judge(ctx: JobContext, example: Example) -> tuple[Example, str]:
+    """The example with its verdicts and kept flag, and why it was dropped ('' when kept)."""
+    repeat = first_repeated_state(example.steps, example.final_observation)
+    if repeat is not None:
+        return replace(example, kept=False), f"repeated state at action {repeat + 1}"
+    committee = ctx.spec.models.committee or [""]
+    verdicts = tuple(await asyncio.gather(*(_verdict(ctx, example, j) for j in committee)))
+    accepted = [v.accepted for v in verdicts]
+    kept = all(accepted) if ctx.spec.filter_policy == "strict" else any(accepted)
+    reason = "" if kept else "; ".join(f"{v.judge}: {c}: {r}" for v in verdicts for c, ok, r in v.criteria if not ok)[:2000]
+    return replace(example, verdicts=verdicts, kept=kept), reason
+
+
+async def run(ctx: JobContext) -> None:
+    candidates = list(ctx.journal.records(ctx.job_id, CANDIDATES))
+    done = ctx.journal.keys(ctx.job_id, FILTERED)
+    finished = len(done)
+    slots = asyncio.Semaphore(ctx.spec.llm_concurrency)
+
+    async def one(key: str, payload: dict) -> None:
+        nonlocal finished
+        async with slots:
+            ctx.check_cancel()
+            example, reason = await judge(ctx, example_from_payload(payload))
+        ctx.journal.put(ctx.job_id, FILTERED, [(key, example_payload(example), example.kept, reason)])
+        finished += 1
+        ctx.publish({"stage": "filter", "done": finished, "total": len(candidates)})
+
+    async with asyncio.TaskGroup() as group:
+        for key, payload, _, _ in candidates:
+            if key not in done:
+                group.create_task(one(key, payload))

@@ -1,0 +1,68 @@
+"""Stage 3, rollout: the LLM agent performs each task in a fresh session, across the job's runners.
+
+A runner that fails mid-rollout (unreachable, restarted, lost the session) costs the rollout a restart
+in a new session on the next runner, up to the job's retry limit; then the rollout is recorded as
+failed with the reason. LLM decisions are journaled, so a restarted episode replays them for free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+
+from lbi.agent import Task, run_episode
+from lbi.llm.gateway import LLMError
+from lbi.records import Trajectory
+from synth_service.context import JobContext, StageGateway
+from synth_service.runner_pool import RUNNER_FAILURES
+from synth_service.stages.names import INSTRUCTIONS, RESOURCES, TRAJECTORIES
+
+
+def trajectory_payload(t: Trajectory) -> dict:
+    return {"id": t.id, "instruction_id": t.instruction_id, "env": t.env, "steps": [s.to_dict() for s in t.steps],
+            "final_observation": t.final_observation, "outcome": t.outcome.value, "answer": t.answer}
+
+
+async def _rollout(ctx: JobContext, key: str, instruction: dict, resource_text: str) -> None:
+    spec = ctx.spec
+    task = Task(key, instruction["text"], resource_text)
+    reason = ""
+    for attempt in range(spec.rollout_retries + 1):
+        runner = ctx.pool.pick(attempt)
+        try:
+            trajectory = await run_episode(
+                StageGateway(ctx, "rollout"), runner, spec.env, ctx.action_space, task, max_steps=spec.max_steps,
+                env_config=spec.env_config, model=spec.models.policy or None,
+            )
+            ctx.journal.put(ctx.job_id, TRAJECTORIES, [(key, trajectory_payload(trajectory), True, "")])
+            return
+        except grpc.aio.AioRpcError as exc:
+            reason = f"runner {runner.target}: {exc.code().name}: {exc.details()}"
+            if exc.code() not in RUNNER_FAILURES:
+                break
+        except LLMError as exc:
+            reason = f"policy LLM failed: {exc.reason}"
+            break
+    ctx.journal.put(ctx.job_id, TRAJECTORIES, [(key, {}, False, reason)])
+
+
+async def run(ctx: JobContext) -> None:
+    resources = {key: r["text"] for key, r, _, _ in ctx.journal.records(ctx.job_id, RESOURCES)}
+    instructions = list(ctx.journal.records(ctx.job_id, INSTRUCTIONS))
+    done = ctx.journal.keys(ctx.job_id, TRAJECTORIES)
+    finished = len(done)
+    slots = asyncio.Semaphore(ctx.spec.rollout_concurrency)
+
+    async def one(key: str, instruction: dict) -> None:
+        nonlocal finished
+        async with slots:
+            ctx.check_cancel()
+            await _rollout(ctx, key, instruction, resources.get(instruction["resource_id"], ""))
+        finished += 1
+        ctx.publish({"stage": "rollout", "done": finished, "total": len(instructions)})
+
+    async with asyncio.TaskGroup() as group:
+        for key, instruction, _, _ in instructions:
+            if key not in done:
+                group.create_task(one(key, instruction))

@@ -1,0 +1,64 @@
+"""Job statistics like the paper's Table 1, computed from the journal."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from synth_service.journal import Journal
+from synth_service.stages.names import (
+    CANDIDATES, FILTERED, INGESTED, INSTRUCTIONS, LABEL_FAILURES, RESOURCES, TRAJECTORIES,
+)
+
+PIPELINE = ("resources", "self_instruct", "rollout", "backward", "filter", "ingest")
+
+
+@dataclass
+class StageFigures:
+    llm_calls: int = 0
+    tokens: int = 0
+    cost_usd: float = 0.0
+    wall_seconds: float = 0.0
+
+
+@dataclass
+class JobStats:
+    resources: int = 0
+    instructions: int = 0
+    trajectories: int = 0
+    failed_rollouts: int = 0
+    candidates: dict[str, int] = field(default_factory=dict)
+    label_failures: int = 0
+    kept: int = 0
+    dropped: int = 0
+    ingested: int = 0
+    llm_calls: int = 0
+    tokens: int = 0
+    cost_usd: float = 0.0
+    stages: dict[str, StageFigures] = field(default_factory=dict)
+
+    @property
+    def kept_fraction(self) -> float:
+        total = self.kept + self.dropped
+        return self.kept / total if total else 0.0
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["kept_fraction"] = round(self.kept_fraction, 4)
+        return data
+
+
+def job_stats(journal: Journal, job_id: str) -> JobStats:
+    candidates = {"forward": 0, "backward-task": 0, "backward-summary": 0}
+    for _, payload, _, _ in journal.records(job_id, CANDIDATES):
+        candidates[payload["origin"]] += 1
+    llm = journal.llm_totals(job_id)
+    times = journal.times(job_id)
+    stages = {s: StageFigures(*llm.get(s, (0, 0, 0.0)), wall_seconds=round(times.get(s, 0.0), 3)) for s in PIPELINE}
+    return JobStats(
+        resources=journal.count(job_id, RESOURCES), instructions=journal.count(job_id, INSTRUCTIONS),
+        trajectories=journal.count(job_id, TRAJECTORIES, ok=True), failed_rollouts=journal.count(job_id, TRAJECTORIES, ok=False),
+        candidates=candidates, label_failures=journal.count(job_id, LABEL_FAILURES),
+        kept=journal.count(job_id, FILTERED, ok=True), dropped=journal.count(job_id, FILTERED, ok=False),
+        ingested=journal.count(job_id, INGESTED), llm_calls=sum(v[0] for v in llm.values()),
+        tokens=sum(v[1] for v in llm.values()), cost_usd=round(sum(v[2] for v in llm.values()), 6), stages=stages,
+    )

@@ -1,0 +1,189 @@
+"""Synthesis jobs end to end: real env-runner (sql), offline LLM through litellm, embedded Qdrant."""
+
+import asyncio
+
+import pytest
+import pytest_asyncio
+from litellm import CustomLLM
+
+from lbi.embedding import Embedder
+from lbi.llm.litellm_setup import get_litellm
+from lbi.store.edge import EdgeStore
+from synth_service.config import SynthSettings
+from synth_service.engine import Engine
+from synth_service.spec import spec_from_dict
+from synth_service.stages.backward import labelling_calls
+
+SECTIONS = ["Filtering rows with WHERE", "Top customers by revenue", "Counting rows"]
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    return Embedder()
+
+
+@pytest_asyncio.fixture
+async def engine(tmp_path, embedder):
+    settings = SynthSettings(data_dir=tmp_path, runner_step_timeout_s=5)
+    store = EdgeStore(tmp_path / "qdrant")
+    engine = Engine(settings, store, embedder)
+    yield engine
+    await engine.close()
+    await store.close()
+
+
+def _spec(**overrides):
+    return spec_from_dict({"env": "sql", "dataset": "test", "resource_filter": SECTIONS, **overrides})
+
+
+async def test_job_produces_all_origins_and_consistent_stats(engine):
+    job = await engine.run(engine.create(_spec()))
+    assert job["state"] == "SUCCEEDED", job["error"]
+    s = job["stats"]
+    assert s.resources == 3 and s.instructions == 3 and s.trajectories == 3
+    assert all(v > 0 for v in s.candidates.values())
+    assert sum(s.candidates.values()) == s.kept + s.dropped
+    assert s.ingested == s.kept
+    store, datasets = engine.datasets.store, engine.datasets
+    assert await store.count("test__examples") == s.kept
+    for origin in ("forward", "backward-task", "backward-summary"):
+        assert await store.count("test__examples", {"origin": origin}) > 0
+    info = await datasets.describe("test")
+    assert info.jobs == [job["id"]] and info.envs == ["sql"]
+    assert s.llm_calls == sum(f.llm_calls for f in s.stages.values()) and s.tokens > 0
+    assert s.stages["rollout"].llm_calls > 0 and s.stages["backward"].llm_calls > 0 and s.stages["filter"].llm_calls > 0
+
+
+async def test_rerunning_the_same_spec_resumes_the_same_job(engine):
+    spec = _spec()
+    first = await engine.run(engine.create(spec))
+    again = await engine.run(engine.create(spec))
+    assert again["id"] == first["id"] and again["stats"].llm_calls == first["stats"].llm_calls
+    assert await engine.datasets.store.count("test__examples") == first["stats"].kept
+
+
+async def test_budget_ends_the_job_cleanly_with_everything_so_far_ingested(engine):
+    job = await engine.run(engine.create(_spec(max_llm_calls=12)))
+    assert job["state"] == "BUDGET_EXHAUSTED" and "budget" in job["error"]
+    assert job["stats"].llm_calls <= 12
+    assert job["stats"].ingested == job["stats"].kept
+
+
+async def test_cancel_then_resume_gives_the_uninterrupted_result(engine, tmp_path, embedder):
+    spec = _spec(dataset="cancelled")
+    job_id = engine.create(spec)
+    task = engine.start(job_id)
+    while engine.get(job_id)["stage"] not in ("rollout", "backward", "filter"):
+        await asyncio.sleep(0.01)
+    cancelled = await engine.cancel(job_id)
+    assert cancelled["state"] == "CANCELLED"
+    assert task.done()
+    resumed = await engine.run(job_id)
+    assert resumed["state"] == "SUCCEEDED"
+    reference = await engine.run(engine.create(_spec(dataset="reference")))
+    assert resumed["stats"].kept == reference["stats"].kept
+    assert resumed["stats"].llm_calls == reference["stats"].llm_calls
+
+
+class Garbage(CustomLLM):
+    """A labeller that answers in the wrong schema every time."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    async def acompletion(self, model, messages, *args, **kwargs):
+        self.calls += 1
+        return get_litellm().completion(model="gpt-3.5-turbo", messages=messages, mock_response='{"label": 42}')
+
+
+async def test_malformed_llm_output_is_recorded_not_crashed(engine):
+    litellm = get_litellm()
+    saved = list(litellm.custom_provider_map)
+    garbage = Garbage()
+    litellm.custom_provider_map = [*saved, {"provider": "garbage", "custom_handler": garbage}]
+    try:
+        job = await engine.run(engine.create(_spec(models={"labeller": "garbage/x"}, dataset="garbage")))
+    finally:
+        litellm.custom_provider_map = saved
+    assert job["state"] == "SUCCEEDED"
+    s = job["stats"]
+    assert s.candidates["backward-task"] == 0 and s.label_failures > 0
+    assert s.candidates["forward"] == 3 and s.kept == 3
+    assert garbage.calls == 2 * s.label_failures  # each unusable reply asked again once
+    reasons = [r for _, _, _, r in engine.journal.records(job["id"], "label_failures")]
+    assert all("schema" in r for r in reasons)
+
+
+async def test_a_dead_runner_costs_a_retry_on_another(engine, runner_settings):
+    from env_runners.server import start_runner
+
+    server, service = await start_runner(runner_settings)
+    try:
+        spec = _spec(runner_endpoints=[f"127.0.0.1:{server.port}", "127.0.0.1:9"], dataset="dead", rollout_retries=2)
+        job = await engine.run(engine.create(spec))
+    finally:
+        await service.shutdown()
+        await server.stop(0)
+    assert job["state"] == "SUCCEEDED"
+    assert job["stats"].trajectories == 3 and job["stats"].failed_rollouts == 0
+
+
+async def test_only_dead_runners_record_failed_rollouts(engine, runner_settings):
+    from env_runners.server import start_runner
+
+    server, service = await start_runner(runner_settings)
+    spec = _spec(runner_endpoints=[f"127.0.0.1:{server.port}"], dataset="dying", rollout_retries=1)
+    job_id = engine.create(spec)
+    task = engine.start(job_id)
+    while engine.get(job_id)["stage"] != "rollout":
+        await asyncio.sleep(0.005)
+    await service.shutdown()
+    await server.stop(0)
+    await task
+    job = engine.get(job_id)
+    assert job["state"] == "SUCCEEDED"
+    assert job["stats"].trajectories + job["stats"].failed_rollouts == job["stats"].instructions
+    reasons = [r for _, _, ok, r in engine.journal.records(job_id, "trajectories") if not ok]
+    assert all("UNAVAILABLE" in r or "NOT_FOUND" in r for r in reasons)
+
+
+@pytest.mark.parametrize("mode, window, expected", [
+    ("paper", 3, {1: 2, 2: 6, 3: 12, 4: 20, 6: 42}),
+    ("window", 2, {1: 2, 2: 6, 3: 10, 4: 14, 6: 22}),
+    ("batched", 3, {1: 2, 2: 4, 3: 6, 4: 8, 6: 12}),
+])
+def test_labelling_calls_per_mode(mode, window, expected):
+    assert {length: labelling_calls(length, mode, window) for length in expected} == expected
+
+
+class Counting(CustomLLM):
+    """Counts calls by role and answers like the offline backend."""
+
+    def __init__(self):
+        super().__init__()
+        self.by_role = {}
+
+    async def acompletion(self, model, messages, *args, **kwargs):
+        from lbi.llm.offline.handler import OfflineLLM
+
+        role = kwargs["litellm_params"]["metadata"]["lbi_role"]
+        self.by_role[role] = self.by_role.get(role, 0) + 1
+        return OfflineLLM().completion(model, messages, *args, **kwargs)
+
+
+@pytest.mark.parametrize("mode", ["paper", "window", "batched"])
+async def test_counted_labelling_calls_match_the_formula(engine, mode):
+    litellm = get_litellm()
+    saved = list(litellm.custom_provider_map)
+    counter = Counting()
+    litellm.custom_provider_map = [*saved, {"provider": "counting", "custom_handler": counter}]
+    try:
+        spec = _spec(models={"labeller": "counting/x"}, backward_mode=mode, backward_window=2, dataset=f"count-{mode}",
+                     resource_filter=["Top customers by revenue"])
+        job = await engine.run(engine.create(spec))
+    finally:
+        litellm.custom_provider_map = saved
+    length = len(next(engine.journal.records(job["id"], "trajectories"))[1]["steps"])
+    role = "label_batch" if mode == "batched" else "label"
+    assert counter.by_role[role] == labelling_calls(length, mode, 2)
