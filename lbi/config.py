@@ -32,6 +32,8 @@ class CommonSettings(BaseSettings):
     llm_api_base: str = Field("", description="API base for OpenAI-compatible servers.")
     llm_timeout_s: float = Field(60.0, gt=0, description="Timeout of one LLM call.")
     llm_response_format: str = Field("none", pattern="^(none|json_object|json_schema)$", description="Ask the provider for JSON: none, json_object, or json_schema (the role's schema, for servers that constrain output).")
+    llm_temperature: float | None = Field(None, ge=0, le=2, description="Sampling temperature; unset uses the provider's default.")
+    llm_max_tokens: int = Field(2048, ge=1, description="Most tokens in one reply.")
     llm_retries: int = Field(3, ge=0, description="Retries of a failed LLM call (with backoff).")
     log_level: str = Field("INFO", description="Python log level.")
 

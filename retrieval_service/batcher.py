@@ -17,7 +17,7 @@ _tracer = tracer("lbi.retrieval")
 
 
 class EmbeddingBatcher:
-    def __init__(self, embedder: Embedder, wait_ms: float = 2.0, max_batch: int = 64, cache_size: int = 4096):
+    def __init__(self, embedder: Embedder, wait_ms: float = 0.0, max_batch: int = 64, cache_size: int = 4096):
         self.embedder = embedder
         self.wait_s = wait_ms / 1000
         self.max_batch = max_batch

@@ -15,6 +15,6 @@ class RetrievalSettings(CommonSettings):
     retrieval_default_window: int = Field(0, ge=0, description="Steps kept either side of the matched step (0: whole trajectory).")
     retrieval_candidates: int = Field(4, ge=1, le=20, description="Steps fetched per wanted example in observation mode, before collapsing to examples.")
     retrieval_cache_size: int = Field(4096, ge=0, description="Texts whose embeddings are kept in the in-process LRU cache.")
-    retrieval_batch_wait_ms: float = Field(2.0, ge=0, description="How long an embedding request waits for others to batch with.")
+    retrieval_batch_wait_ms: float = Field(0.0, ge=0, description="Extra wait for other requests before an embedding call; 0 batches by back-pressure only (texts that arrive while the model runs go into its next call).")
     retrieval_max_batch: int = Field(64, ge=1, description="Most texts embedded in one model call.")
     retrieval_query_model: str = Field("", description="litellm model that writes queries (generate_queries); default LBI_LLM_MODEL.")

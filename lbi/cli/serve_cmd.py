@@ -50,18 +50,25 @@ def serve(
     asyncio.run(_serve_runner(settings.model_copy(update=overrides), env or None))
 
 
-async def _up(runner_settings: RunnerSettings, retrieval_settings) -> None:
+async def _up(runner_settings: RunnerSettings, retrieval_settings, synth_settings) -> None:
     from env_runners.server import start_runner
+    from lbi.embedding import Embedder
     from lbi.store import open_store
     from retrieval_service.server import start_retrieval
+    from synth_service.server import start_synthesis
 
     store = open_store(retrieval_settings)
+    embedder = Embedder(retrieval_settings.embedding_model, retrieval_settings.embedding_device)
     runner, runner_service = await start_runner(runner_settings)
-    retrieval, _ = await start_retrieval(retrieval_settings, store=store)
+    retrieval, _ = await start_retrieval(retrieval_settings, store=store, embedder=embedder)
+    synthesis, engine = await start_synthesis(synth_settings, store=store, embedder=embedder)
     console.print(f"env-runner on {runner_settings.runner_host}:{runner.port}, "
-                  f"retrieval on {retrieval_settings.retrieval_host}:{retrieval.port}, store: {store.backend}")
+                  f"retrieval on {retrieval_settings.retrieval_host}:{retrieval.port}, "
+                  f"synthesis on {synth_settings.synth_host}:{synthesis.port}, store: {store.backend}")
     await wait_for_signal()
     console.print("stopping")
+    await engine.close()
+    await synthesis.stop(5)
     await retrieval.stop(5)
     await runner_service.shutdown()
     await runner.stop(5)
@@ -71,15 +78,17 @@ async def _up(runner_settings: RunnerSettings, retrieval_settings) -> None:
 def up(
     runner_port: Optional[int] = typer.Option(None, "--runner-port", help="env-runner port."),
     retrieval_port: Optional[int] = typer.Option(None, "--retrieval-port", help="retrieval port."),
+    synth_port: Optional[int] = typer.Option(None, "--synth-port", help="synthesis port."),
 ) -> None:
-    """Run the local deployment in one process: every service sharing one embedded store."""
+    """Run the local deployment in one process: every service sharing one embedded store and model."""
     from retrieval_service.config import RetrievalSettings
+    from synth_service.config import SynthSettings
 
-    runner_settings = RunnerSettings()
-    retrieval_settings = RetrievalSettings()
-    if runner_port is not None:
-        runner_settings = runner_settings.model_copy(update={"runner_port": runner_port})
-    if retrieval_port is not None:
-        retrieval_settings = retrieval_settings.model_copy(update={"retrieval_port": retrieval_port})
+    def apply(settings, field, value):
+        return settings if value is None else settings.model_copy(update={field: value})
+
+    runner_settings = apply(RunnerSettings(), "runner_port", runner_port)
+    retrieval_settings = apply(RetrievalSettings(), "retrieval_port", retrieval_port)
+    synth_settings = apply(SynthSettings(), "synth_port", synth_port)
     logging.basicConfig(level=runner_settings.log_level)
-    asyncio.run(_up(runner_settings, retrieval_settings))
+    asyncio.run(_up(runner_settings, retrieval_settings, synth_settings))

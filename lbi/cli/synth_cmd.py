@@ -43,10 +43,7 @@ def print_stats(job: dict[str, Any]) -> None:
 
 
 def _job_json(job: dict[str, Any]) -> dict[str, Any]:
-    from dataclasses import asdict, is_dataclass
-
-    stats = job["stats"].to_dict() if is_dataclass(job["stats"]) else job["stats"]
-    stats = stats if not is_dataclass(stats) else asdict(stats)
+    stats = job["stats"].to_dict()
     return {"job_id": job["id"], "state": job["state"], "error": job["error"], "dataset": job["spec"]["dataset"], "stats": stats}
 
 
@@ -141,8 +138,6 @@ def run(
     if as_json:
         print(json.dumps(result))
     elif not server:
-        from synth_service.stats import JobStats  # noqa: F401 - the dict shape printed below
-
         print_stats({"id": result["job_id"], "state": result["state"], "error": result["error"], "stats": result["stats"]})
     else:
         console.print_json(json.dumps(result))

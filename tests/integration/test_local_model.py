@@ -24,7 +24,7 @@ async def test_one_real_schema_constrained_call():
     try:
         settings = CommonSettings(
             llm_model=LocalModel.litellm_model, llm_api_base=model.api_base, llm_response_format="json_schema",
-            llm_timeout_s=120, llm_retries=0,
+            llm_timeout_s=120, llm_retries=0, llm_temperature=0.0, llm_max_tokens=800,
         )
         gateway = LLMGateway(settings)
         result = await gateway.call(Role.QUERY, {

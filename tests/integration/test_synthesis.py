@@ -109,7 +109,7 @@ async def test_malformed_llm_output_is_recorded_not_crashed(engine):
     assert job["state"] == "SUCCEEDED"
     s = job["stats"]
     assert s.candidates["backward-task"] == 0 and s.label_failures > 0
-    assert s.candidates["forward"] == 3 and s.kept == 3
+    assert s.candidates["forward"] == 3 and s.kept + s.dropped == 3
     assert garbage.calls == 2 * s.label_failures  # each unusable reply asked again once
     reasons = [r for _, _, _, r in engine.journal.records(job["id"], "label_failures")]
     assert all("schema" in r for r in reasons)
