@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml scripts/system_deps.sh
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/lbi tour
+	$(BIN)/lbi demo
 
 test: $(STAMP)
 	$(BIN)/pytest

@@ -1,8 +1,8 @@
 """The LLM agent loop: one episode of a task in a runner session, as a Trajectory.
 
 The same policy serves the rollout stage of synthesis and the evaluation harness: at each step the
-`act` role sees the task, the action space, optional reference material and the history, and either
-acts or stops. The session is always closed, whatever happens.
+`act` role sees the task, the action space, optional reference material (the task's documentation,
+or demonstrations retrieved for the current step) and the history, and either acts or stops. The session is always closed, whatever happens.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from lbi.llm.roles import ActOut, Role
 from lbi.records import Outcome, Step, Trajectory
 
 OnStep = Callable[[int, Step, str], Awaitable[None] | None]
+# Called before every action with (history, current observation); returns reference demonstrations text.
+Demonstrations = Callable[[list[Step], str], Awaitable[str]]
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ class Task:
 async def run_episode(
     gateway: LLMGateway, runner: RunnerClient, env: str, action_space: str, task: Task,
     max_steps: int = 10, env_config: dict[str, Any] | None = None, model: str | None = None,
-    examples: str = "", on_step: OnStep | None = None,
+    examples: str = "", on_step: OnStep | None = None, demonstrations: Demonstrations | None = None,
 ) -> Trajectory:
     """Runs the agent until it stops, the environment is done, or max_steps actions were taken."""
     session_id, first = await runner.open_session(env, env_config)
@@ -40,9 +42,10 @@ async def run_episode(
     observation, outcome, answer = first.text, Outcome.MAX_STEPS, ""
     try:
         for _ in range(max_steps):
+            reference = await demonstrations(steps, observation) if demonstrations else examples
             inputs = {
                 "env": env, "action_space": action_space, "task": task.text, "resource_text": task.resource_text,
-                "examples": examples, "history": [s.to_dict() for s in steps], "observation": observation,
+                "examples": reference, "history": [s.to_dict() for s in steps], "observation": observation,
             }
             move = (await gateway.call(Role.ACT, inputs, model=model)).output
             assert isinstance(move, ActOut)

@@ -47,6 +47,25 @@ def _job_json(job: dict[str, Any]) -> dict[str, Any]:
     return {"job_id": job["id"], "state": job["state"], "error": job["error"], "dataset": job["spec"]["dataset"], "stats": stats}
 
 
+async def run_with_progress(engine: Any, job_id: str, show: bool) -> dict[str, Any]:
+    """Runs (or resumes) a job in the engine with a progress bar per stage; returns the finished job."""
+    with Progress(TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, disable=not show) as progress:
+        bars = {name: progress.add_task(name, total=None) for name in STAGES}
+
+        async def follow() -> None:
+            async for event in engine.watch(job_id):
+                stage = event.get("stage")
+                if stage in bars and "total" in event:
+                    progress.update(bars[stage], completed=event["done"], total=event["total"])
+
+        watcher = asyncio.create_task(follow())
+        await asyncio.sleep(0)
+        job = await engine.run(job_id)
+        watcher.cancel()
+    return job
+
+
 async def _run_local(spec_data: dict[str, Any], show_progress: bool) -> dict[str, Any]:
     from lbi.store import open_store
     from synth_service.config import SynthSettings
@@ -58,21 +77,7 @@ async def _run_local(spec_data: dict[str, Any], show_progress: bool) -> dict[str
     store = open_store(settings)
     engine = Engine(settings, store)
     try:
-        job_id = engine.create(spec)
-        with Progress(TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=console, disable=not show_progress) as progress:
-            bars = {name: progress.add_task(name, total=None) for name in STAGES}
-
-            async def follow() -> None:
-                async for event in engine.watch(job_id):
-                    stage = event.get("stage")
-                    if stage in bars and "total" in event:
-                        progress.update(bars[stage], completed=event["done"], total=event["total"])
-
-            watcher = asyncio.create_task(follow())
-            await asyncio.sleep(0)
-            job = await engine.run(job_id)
-            watcher.cancel()
+        job = await run_with_progress(engine, engine.create(spec), show_progress)
         return {**_job_json(job), "llm_calls_this_run": engine.gateway.meter.total().calls}
     finally:
         await engine.close()

@@ -50,8 +50,9 @@ def serve(port: int, threads: int, n_ctx: int) -> None:
     params.verbosity = -1
     params.cpuparams.n_threads = threads
     params.cpuparams_batch.n_threads = threads
-    server = xllamacpp.Server(params)  # noqa: F841 - serves while referenced
+    server = xllamacpp.Server(params)
     signal.sigwait({signal.SIGTERM, signal.SIGINT})
+    del server
 
 
 class LocalModel:

@@ -1,5 +1,9 @@
 """Offline acting policy: works through the worked example behind the task, adapting to the environment.
 
+Its plan comes from the documentation the task was written from (rollouts), or else from the reference
+demonstrations it was given (evaluation with retrieval): the closest demonstration's final successful
+action, with the literals and numbers of the task put in. Without either, it can only look around.
+
 For `sql` it inspects the schema first (for a third of tasks, after a hasty guess at a table name), looks at a few rows of the table it is about to query, runs the
 example's statements, repairs unknown table/column names from the schema it has seen when the engine
 reports them, and stops with the last result as its answer. For other environments it runs the
@@ -10,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
 from typing import Any
 
 from lbi.docs import worked_examples
@@ -29,6 +34,41 @@ def plan_for(task: str, resource_text: str, env: str) -> list[str]:
     if env == "sql":
         return [s.strip() + ";" for s in best.code.split(";") if s.strip() and not s.strip().startswith("--")]
     return [line for line in best.code.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+_DEMO = re.compile(r"### Example \d+\nInstruction: (?P<instruction>.*?)\n(?P<body>.*?)(?=\n### Example |\Z)", re.S)
+_ACTION = re.compile(r"^Action \d+: (?P<action>.*?)\nObservation \d+: (?P<observation>.*?)(?=\nAction \d+: |\Z)", re.S | re.M)
+_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+            "twenty": 20}
+
+
+def _adapt(action: str, example_instruction: str, task: str) -> str:
+    """Carries a demonstrated statement over to the task: literals the demonstration's instruction names
+    but the task does not are replaced by the task's own names and numbers."""
+    task_words = {w.strip(".,?'").lower() for w in task.split()}
+    example_words = {w.strip(".,?'").lower() for w in example_instruction.split()}
+    fresh = [w.strip(".,?'") for w in task.split()[1:] if w[:1].isupper() and w.strip(".,?'").lower() not in example_words]
+    for literal in re.findall(r"'([^']+)'", action):
+        if literal.lower() in example_words and literal.lower() not in task_words and fresh:
+            action = action.replace(f"'{literal}'", f"'{fresh.pop(0)}'")
+    wanted = [int(w) if w.isdigit() else _NUMBERS[w] for w in task_words if w.isdigit() or w in _NUMBERS]
+    if wanted:
+        action = re.sub(r"\bLIMIT \d+", f"LIMIT {wanted[0]}", action)
+    return action
+
+
+def plan_from_demonstrations(task: str, demonstrations: str) -> list[str]:
+    """The successful, non-exploratory actions of the demonstration closest to the task, adapted to it."""
+    demos = [(m.group("instruction"), m.group("body")) for m in _DEMO.finditer(demonstrations or "")]
+    if not demos:
+        return []
+    instruction, body = max(demos, key=lambda d: _similarity(task, d[0]))
+    if _similarity(task, instruction) < 0.3:
+        return []
+    actions = [(m.group("action").strip(), m.group("observation")) for m in _ACTION.finditer(body)]
+    useful = [a for a, after in actions if not after.startswith("Error:") and "sqlite_master" not in a
+              and not re.search(r"LIMIT 3;?$", a)]
+    return [_adapt(a, instruction, task) for a in useful[-1:]]
 
 
 def naive_guess(task: str) -> str | None:
@@ -86,7 +126,7 @@ def _failed(history: list[dict[str, Any]], index: int, observation: str) -> bool
 
 
 def act(x: dict[str, Any]) -> dict[str, Any]:
-    plan = plan_for(x["task"], x.get("resource_text", ""), x["env"])
+    plan = plan_for(x["task"], x.get("resource_text", ""), x["env"]) or plan_from_demonstrations(x["task"], x.get("examples", ""))
     if x["env"] == "sql":
         return _sql(x, plan)
     done = len(x.get("history", []))

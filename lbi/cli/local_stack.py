@@ -1,0 +1,44 @@
+"""Every service in this process on 127.0.0.1, sharing one store and one embedding model (`lbi demo`, `lbi eval`)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from lbi.embedding import Embedder
+from lbi.store import VectorStore, open_store
+from retrieval_service.config import RetrievalSettings
+from synth_service.config import SynthSettings
+from synth_service.engine import Engine
+
+
+@dataclass
+class LocalStack:
+    runner_target: str
+    retrieval_target: str
+    engine: Engine
+    store: VectorStore
+    settings: SynthSettings
+
+
+@contextlib.asynccontextmanager
+async def local_stack() -> AsyncIterator[LocalStack]:
+    from env_runners.server import start_runner
+    from retrieval_service.server import start_retrieval
+
+    settings = SynthSettings(runner_port=0)
+    retrieval_settings = RetrievalSettings(retrieval_port=0, retrieval_auth_token="")
+    store = open_store(settings)
+    embedder = Embedder(settings.embedding_model, settings.embedding_device)
+    runner, runner_service = await start_runner(settings)
+    retrieval, _ = await start_retrieval(retrieval_settings, store=store, embedder=embedder)
+    engine = Engine(settings, store, embedder)
+    try:
+        yield LocalStack(f"127.0.0.1:{runner.port}", f"127.0.0.1:{retrieval.port}", engine, store, settings)
+    finally:
+        await engine.close()
+        await retrieval.stop(0)
+        await runner_service.shutdown()
+        await runner.stop(0)
+        await store.close()

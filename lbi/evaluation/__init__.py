@@ -1,0 +1,1 @@
+"""The evaluation harness: agents with and without retrieved demonstrations on tasks with checks."""
