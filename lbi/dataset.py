@@ -135,6 +135,20 @@ class DatasetStore:
             await self.store.upsert(collection(dataset, STEPS), points[start : start + 512])
         return len(examples)
 
+    async def delete(self, dataset: str) -> None:
+        for kind in (EXAMPLES, STEPS, META):
+            await self.store.delete_collection(collection(dataset, kind))
+
+    async def examples(self, dataset: str, flt: dict[str, Any] | None = None, page: int = 256):
+        """Every example of a dataset (async iterator), optionally filtered on env/origin."""
+        offset = None
+        while True:
+            hits, offset = await self.store.scroll(collection(dataset, EXAMPLES), page, offset, flt)
+            for hit in hits:
+                yield example_from_payload(hit.payload)
+            if offset is None:
+                return
+
     async def list(self) -> list[str]:
         suffix = f"__{META}"
         return sorted(name[: -len(suffix)] for name in await self.store.list_collections() if name.endswith(suffix))

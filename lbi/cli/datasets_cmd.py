@@ -1,0 +1,116 @@
+"""`lbi datasets list|describe|delete` and `lbi export`: datasets in the configured store."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from lbi.config import CommonSettings
+from lbi.dataset import DatasetStore
+
+console = Console()
+app = typer.Typer(help="Datasets of kept examples.", no_args_is_help=True)
+
+
+@contextlib.asynccontextmanager
+async def _datasets() -> AsyncIterator[DatasetStore]:
+    from lbi.embedding import Embedder
+    from lbi.store import open_store
+
+    settings = CommonSettings()
+    store = open_store(settings)
+    try:
+        yield DatasetStore(store, Embedder(settings.embedding_model, settings.embedding_device))
+    finally:
+        await store.close()
+
+
+def _run(coro) -> None:
+    from lbi.store import CollectionNotFound
+
+    try:
+        asyncio.run(coro)
+    except CollectionNotFound as exc:
+        console.print(f"[red]NOT_FOUND[/red]: no dataset ({exc})")
+        raise typer.Exit(1) from None
+
+
+@app.command("list")
+def list_datasets() -> None:
+    """Datasets with their sizes."""
+
+    async def main() -> None:
+        async with _datasets() as datasets:
+            table = Table("name", "examples", "steps", "environments", "jobs", "created")
+            for name in await datasets.list():
+                info = await datasets.describe(name)
+                created = datetime.datetime.fromtimestamp(info.created_at).isoformat(timespec="seconds") if info.created_at else ""
+                table.add_row(name, str(info.examples), str(info.steps), ", ".join(info.envs), ", ".join(info.jobs), created)
+            console.print(table)
+
+    _run(main())
+
+
+@app.command("describe")
+def describe(dataset: str = typer.Argument(..., help="Dataset name.")) -> None:
+    """Counts, embedding model and provenance of one dataset."""
+
+    async def main() -> None:
+        async with _datasets() as datasets:
+            info = await datasets.describe(dataset)
+            console.print_json(data={**info.__dict__})
+
+    _run(main())
+
+
+@app.command("delete")
+def delete(dataset: str = typer.Argument(..., help="Dataset name."),
+           yes: bool = typer.Option(False, "--yes", help="Do not ask.")) -> None:
+    """Delete a dataset's collections."""
+    if not yes:
+        typer.confirm(f"delete dataset {dataset}?", abort=True)
+
+    async def main() -> None:
+        async with _datasets() as datasets:
+            await datasets.describe(dataset)
+            await datasets.delete(dataset)
+            console.print(f"deleted {dataset}")
+
+    _run(main())
+
+
+def export_command(
+    dataset: str = typer.Option(..., "--dataset", help="Dataset name."),
+    fmt: str = typer.Option("chat-jsonl", "--format", help="chat-jsonl | sharegpt | hf"),
+    out: Path = typer.Option(..., "--out", help="Output file (JSONL formats) or folder (hf)."),
+    origin: Optional[list[str]] = typer.Option(None, "--origin", help="Only these origins (repeatable)."),
+    kept_only: bool = typer.Option(True, "--kept-only/--all", help="Only kept examples."),
+) -> None:
+    """Export a dataset as fine-tuning conversations."""
+    from lbi.export import FORMATS, export
+
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}")
+
+    async def main() -> None:
+        async with _datasets() as datasets:
+            await datasets.describe(dataset)
+            stats = await export(datasets, dataset, fmt, out, origin or [], kept_only)
+        table = Table("figure", "value", title=f"exported {dataset} as {fmt} to {out}")
+        table.add_row("examples", str(stats.examples))
+        table.add_row("turns", str(stats.turns))
+        for name, count in sorted(stats.by_origin.items()):
+            table.add_row(f"origin {name}", str(count))
+        for name, count in sorted(stats.by_env.items()):
+            table.add_row(f"env {name}", str(count))
+        console.print(table)
+
+    _run(main())

@@ -1,0 +1,79 @@
+"""Exports a dataset's examples as fine-tuning conversations: chat JSONL, ShareGPT JSONL, or a `datasets` folder.
+
+Each example becomes system (the environment's action space), user (the instruction and the first
+observation), then assistant (action) / user (next observation) turns, ending with the last action.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lbi.dataset import DatasetStore
+from lbi.records import Example
+
+FORMATS = ("chat-jsonl", "sharegpt", "hf")
+SYSTEM = "You are an agent acting in the {env} environment. {action_space}"
+
+
+def _action_space(env: str) -> str:
+    from env_runners.registry import environment_classes
+
+    cls = environment_classes().get(env)
+    return cls.action_space if cls else ""
+
+
+def messages(example: Example, action_spaces: dict[str, str]) -> list[dict[str, str]]:
+    turns = [{"role": "system", "content": SYSTEM.format(env=example.env, action_space=action_spaces.get(example.env, "")).strip()}]
+    for i, step in enumerate(example.steps):
+        observation = f"Observation:\n{step.observation}"
+        turns.append({"role": "user", "content": f"Task: {example.instruction}\n\n{observation}" if i == 0 else observation})
+        turns.append({"role": "assistant", "content": step.action})
+    return turns
+
+
+def _sharegpt(turns: list[dict[str, str]]) -> list[dict[str, str]]:
+    names = {"system": "system", "user": "human", "assistant": "gpt"}
+    return [{"from": names[t["role"]], "value": t["content"]} for t in turns]
+
+
+@dataclass
+class ExportStats:
+    examples: int = 0
+    turns: int = 0
+    by_origin: dict[str, int] = field(default_factory=dict)
+    by_env: dict[str, int] = field(default_factory=dict)
+
+
+async def export(datasets: DatasetStore, dataset: str, fmt: str, out: Path, origins: Sequence[str] = (),
+                 kept_only: bool = True) -> ExportStats:
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}")
+    flt: dict[str, Any] = {"origin": list(origins)} if origins else {}
+    records, origin_counts, env_counts, spaces = [], Counter(), Counter(), {}
+    async for example in datasets.examples(dataset, flt or None):
+        if (kept_only and not example.kept) or not example.steps:
+            continue
+        if example.env not in spaces:
+            spaces[example.env] = _action_space(example.env)
+        turns = messages(example, spaces)
+        records.append({"id": example.id, "env": example.env, "origin": example.origin.value,
+                        "instruction": example.instruction, "messages": turns})
+        origin_counts[example.origin.value] += 1
+        env_counts[example.env] += 1
+    out = Path(out)
+    if fmt == "hf":
+        import datasets as hf
+
+        hf.Dataset.from_list(records).save_to_disk(str(out))
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("w", encoding="utf-8") as handle:
+            for r in records:
+                line = {"messages": r["messages"]} if fmt == "chat-jsonl" else {"id": r["id"], "conversations": _sharegpt(r["messages"])}
+                handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+    return ExportStats(len(records), sum(len(r["messages"]) for r in records), dict(origin_counts), dict(env_counts))
