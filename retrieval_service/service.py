@@ -91,6 +91,19 @@ def parse_request(msg: pb.RetrieveRequest, settings: RetrievalSettings) -> Reque
     )
 
 
+def interleave_modes(found: list) -> list:
+    """Best first within each mode, taking turns between modes: a budget that fits only a few examples
+    still shows the best of each kind (scores of different modes are not comparable)."""
+    by_mode: dict[str, list] = {}
+    for item in found:
+        by_mode.setdefault(item.mode, []).append(item)
+    queues = list(by_mode.values())
+    ordered = []
+    for rank in range(max((len(q) for q in queues), default=0)):
+        ordered += [q[rank] for q in queues if rank < len(q)]
+    return ordered
+
+
 class RetrievalService(retrieval_pb2_grpc.RetrievalServiceServicer):
     def __init__(self, settings: RetrievalSettings, retriever: Retriever, datasets: DatasetStore):
         self.settings = settings
@@ -119,7 +132,7 @@ class RetrievalService(retrieval_pb2_grpc.RetrievalServiceServicer):
             ))
         if msg.prompt_budget_chars:
             with _tracer.start_as_current_span("prompt_assembly"):
-                response.prompt_block = format_prompt([f.example for f in result.found], msg.prompt_budget_chars)
+                response.prompt_block = format_prompt([f.example for f in interleave_modes(result.found)], msg.prompt_budget_chars)
         for name, value in result.timings_ms.items():
             response.timings_ms[name] = value
         response.timings_ms["total_ms"] = (time.perf_counter() - started) * 1000

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Optional
@@ -20,7 +21,7 @@ from lbi.evaluation.harness import MODES, Harness, default_check_context
 from lbi.evaluation.tasks import builtin_tasks, load_tasks
 from lbi.llm.gateway import LLMGateway
 
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 140)
 
 
 def _modes(raw: str) -> list[str]:

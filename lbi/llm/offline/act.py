@@ -21,6 +21,20 @@ from lbi.docs import worked_examples
 from lbi.llm.offline.sqltext import SCHEMA_QUERY, repair, schema_from_text, tables_in
 
 
+_STOP = {"the", "a", "an", "of", "in", "and", "to", "for", "from", "with", "by", "each", "all", "what", "is", "are",
+         "how", "many", "which", "list", "show", "find", "table", "rows", "that", "who", "their", "its"}
+
+
+def _words(text: str) -> set[str]:
+    return {w.rstrip("s") for w in re.findall(r"[a-z0-9_]+", text.lower()) if w not in _STOP}
+
+
+def _overlap(task: str, instruction: str) -> float:
+    """Shared content words (plurals folded), relative to the task's."""
+    wanted = _words(task)
+    return len(wanted & _words(instruction)) / max(1, len(wanted))
+
+
 def _similarity(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, a.lower().split(), b.lower().split()).ratio()
 
@@ -62,9 +76,7 @@ def plan_from_demonstrations(task: str, demonstrations: str) -> list[str]:
     demos = [(m.group("instruction"), m.group("body")) for m in _DEMO.finditer(demonstrations or "")]
     if not demos:
         return []
-    instruction, body = max(demos, key=lambda d: _similarity(task, d[0]))
-    if _similarity(task, instruction) < 0.3:
-        return []
+    instruction, body = max(demos, key=lambda d: _overlap(task, d[0]))
     actions = [(m.group("action").strip(), m.group("observation")) for m in _ACTION.finditer(body)]
     useful = [a for a, after in actions if not after.startswith("Error:") and "sqlite_master" not in a
               and not re.search(r"LIMIT 3;?$", a)]
