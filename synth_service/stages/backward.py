@@ -13,13 +13,12 @@ Modes and their LLM calls for a trajectory of L steps:
 
 from __future__ import annotations
 
-import asyncio
-
 from lbi.llm.gateway import LLMError
 from lbi.llm.roles import Role
 from lbi.dataset import example_payload
 from lbi.records import Example, Origin, Step, content_id
 from synth_service.context import JobContext
+from synth_service.stages.fanout import for_each
 from synth_service.stages.names import BACKWARD_DONE, CANDIDATES, INSTRUCTIONS, LABEL_FAILURES, TRAJECTORIES
 
 KINDS = {"task": Origin.BACKWARD_TASK, "summary": Origin.BACKWARD_SUMMARY}
@@ -89,20 +88,6 @@ async def _construct(ctx: JobContext, trajectory_id: str, t: dict, task: str) ->
 
 async def run(ctx: JobContext) -> None:
     tasks = {key: i["text"] for key, i, _, _ in ctx.journal.records(ctx.job_id, INSTRUCTIONS)}
-    trajectories = list(ctx.journal.records(ctx.job_id, TRAJECTORIES, ok=True))
-    done = ctx.journal.keys(ctx.job_id, BACKWARD_DONE)
-    finished = len(done)
-    slots = asyncio.Semaphore(ctx.spec.rollout_concurrency)
-
-    async def one(key: str, t: dict) -> None:
-        nonlocal finished
-        async with slots:
-            ctx.check_cancel()
-            await _construct(ctx, key, t, tasks.get(key, ""))
-        finished += 1
-        ctx.publish({"stage": "backward", "done": finished, "total": len(trajectories)})
-
-    async with asyncio.TaskGroup() as group:
-        for key, t, _, _ in trajectories:
-            if key not in done:
-                group.create_task(one(key, t))
+    trajectories = [(key, t) for key, t, _, _ in ctx.journal.records(ctx.job_id, TRAJECTORIES, ok=True)]
+    await for_each(ctx, "backward", trajectories, ctx.journal.keys(ctx.job_id, BACKWARD_DONE), ctx.spec.rollout_concurrency,
+                   lambda key, t: _construct(ctx, key, t, tasks.get(key, "")))

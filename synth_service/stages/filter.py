@@ -14,6 +14,7 @@ from lbi.llm.gateway import LLMError
 from lbi.llm.roles import Role
 from lbi.records import CRITERIA, Example, Verdict, first_repeated_state
 from synth_service.context import JobContext
+from synth_service.stages.fanout import for_each
 from synth_service.stages.names import CANDIDATES, FILTERED
 
 
@@ -42,21 +43,9 @@ async def judge(ctx: JobContext, example: Example) -> tuple[Example, str]:
 
 
 async def run(ctx: JobContext) -> None:
-    candidates = list(ctx.journal.records(ctx.job_id, CANDIDATES))
-    done = ctx.journal.keys(ctx.job_id, FILTERED)
-    finished = len(done)
-    slots = asyncio.Semaphore(ctx.spec.llm_concurrency)
-
     async def one(key: str, payload: dict) -> None:
-        nonlocal finished
-        async with slots:
-            ctx.check_cancel()
-            example, reason = await judge(ctx, example_from_payload(payload))
+        example, reason = await judge(ctx, example_from_payload(payload))
         ctx.journal.put(ctx.job_id, FILTERED, [(key, example_payload(example), example.kept, reason)])
-        finished += 1
-        ctx.publish({"stage": "filter", "done": finished, "total": len(candidates)})
 
-    async with asyncio.TaskGroup() as group:
-        for key, payload, _, _ in candidates:
-            if key not in done:
-                group.create_task(one(key, payload))
+    candidates = [(key, payload) for key, payload, _, _ in ctx.journal.records(ctx.job_id, CANDIDATES)]
+    await for_each(ctx, "filter", candidates, ctx.journal.keys(ctx.job_id, FILTERED), ctx.spec.llm_concurrency, one)

@@ -7,8 +7,6 @@ failed with the reason. LLM decisions are journaled, so a restarted episode repl
 
 from __future__ import annotations
 
-import asyncio
-
 import grpc
 
 from lbi.agent import Task, run_episode
@@ -16,6 +14,7 @@ from lbi.llm.gateway import LLMError
 from lbi.records import Trajectory
 from synth_service.context import JobContext, StageGateway
 from synth_service.runner_pool import RUNNER_FAILURES
+from synth_service.stages.fanout import for_each
 from synth_service.stages.names import INSTRUCTIONS, RESOURCES, TRAJECTORIES
 
 
@@ -49,20 +48,6 @@ async def _rollout(ctx: JobContext, key: str, instruction: dict, resource_text: 
 
 async def run(ctx: JobContext) -> None:
     resources = {key: r["text"] for key, r, _, _ in ctx.journal.records(ctx.job_id, RESOURCES)}
-    instructions = list(ctx.journal.records(ctx.job_id, INSTRUCTIONS))
-    done = ctx.journal.keys(ctx.job_id, TRAJECTORIES)
-    finished = len(done)
-    slots = asyncio.Semaphore(ctx.spec.rollout_concurrency)
-
-    async def one(key: str, instruction: dict) -> None:
-        nonlocal finished
-        async with slots:
-            ctx.check_cancel()
-            await _rollout(ctx, key, instruction, resources.get(instruction["resource_id"], ""))
-        finished += 1
-        ctx.publish({"stage": "rollout", "done": finished, "total": len(instructions)})
-
-    async with asyncio.TaskGroup() as group:
-        for key, instruction, _, _ in instructions:
-            if key not in done:
-                group.create_task(one(key, instruction))
+    instructions = [(key, i) for key, i, _, _ in ctx.journal.records(ctx.job_id, INSTRUCTIONS)]
+    await for_each(ctx, "rollout", instructions, ctx.journal.keys(ctx.job_id, TRAJECTORIES), ctx.spec.rollout_concurrency,
+                   lambda key, i: _rollout(ctx, key, i, resources.get(i["resource_id"], "")))

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from lbi.llm.gateway import LLMError
 from lbi.llm.roles import Role
 from lbi.records import Instruction
 from synth_service.context import JobContext
+from synth_service.stages.fanout import for_each
 from synth_service.stages.names import INSTRUCTIONS, RESOURCES, TASKS
 
 
@@ -33,19 +32,8 @@ def _dedup(tasks: list[tuple[str, str]], vectors: list[list[float]], threshold: 
 
 async def run(ctx: JobContext) -> None:
     resources = list(ctx.journal.records(ctx.job_id, RESOURCES))
-    done = ctx.journal.keys(ctx.job_id, TASKS)
-    todo = [(key, r) for key, r, _, _ in resources if key not in done]
-    finished = len(resources) - len(todo)
-
-    async def one(key: str, resource: dict) -> None:
-        nonlocal finished
-        await _tasks_for(ctx, key, resource)
-        finished += 1
-        ctx.publish({"stage": "self_instruct", "done": finished, "total": len(resources)})
-
-    async with asyncio.TaskGroup() as group:
-        for key, resource in todo:
-            group.create_task(one(key, resource))
+    await for_each(ctx, "self_instruct", [(key, r) for key, r, _, _ in resources], ctx.journal.keys(ctx.job_id, TASKS),
+                   ctx.spec.llm_concurrency, lambda key, resource: _tasks_for(ctx, key, resource))
     written = {key: payload["tasks"] for key, payload, ok, _ in ctx.journal.records(ctx.job_id, TASKS) if ok}
     tasks = [(key, t) for key, _, _, _ in resources for t in written.get(key, [])]
     unique = list(dict.fromkeys(tasks))
