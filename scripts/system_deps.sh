@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Checks (and, as root, installs with apt-get) the system packages lbi needs: Python 3.11+ with venv and sqlite3.
+# Checks (and, as root, installs with apt-get) the system packages lbi needs: Python 3.11+ with venv and
+# sqlite3, and (as root) bubblewrap and man for the shell environment's sandbox and documentation.
 set -euo pipefail
 PY=${PY:-python3}
 missing=()
@@ -8,6 +9,11 @@ if command -v "$PY" >/dev/null; then
   "$PY" -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null || { echo "lbi needs Python 3.11 or newer ($PY is $("$PY" -V 2>&1))" >&2; exit 1; }
   "$PY" -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
   "$PY" -c 'import sqlite3' 2>/dev/null || missing+=(libsqlite3-0)
+fi
+# The shell environment's sandbox (root only; elsewhere it falls back to a workspace folder and says so).
+if [ "$(id -u)" = 0 ]; then
+  command -v bwrap >/dev/null || missing+=(bubblewrap)
+  command -v man >/dev/null || missing+=(man-db)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
