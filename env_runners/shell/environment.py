@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import select
+import shutil
 import signal
 import subprocess
 import time
@@ -20,7 +21,7 @@ from pathlib import Path
 from pydantic import Field
 
 from env_runners.base import EnvConfig, Environment, Session, StepResult
-from env_runners.shell.sandbox import Limits, Workspace, sandbox_available, start_shell
+from env_runners.shell.sandbox import Limits, Workspace, home_on_host, sandbox_available, start_shell
 from lbi.docs import resources_from_files
 from lbi.errors import InvalidArgument
 from lbi.records import Resource
@@ -41,10 +42,16 @@ class ShellConfig(EnvConfig):
 
 
 class ShellSession(Session):
-    def __init__(self, config: ShellConfig, sandboxed: bool):
+    """`prelude` runs silently at every shell start (definitions that must survive a restart); `setup` once."""
+
+    def __init__(self, config: ShellConfig, sandboxed: bool, prelude: str = "", seed: dict[str, Path] | None = None):
         self.config = config
         self.sandboxed = sandboxed
+        self.prelude = prelude
         self.workspace = Workspace()
+        home = home_on_host(self.workspace, config.as_root, sandboxed)
+        for name, source in (seed or {}).items():  # copied in from the host side: the sandbox does not see /tmp
+            shutil.copytree(source, home / name, symlinks=True)
         self.limits = Limits(config.memory_mb, config.cpu_s, processes=256, file_mb=256)
         self.marker = f"__lbi_{uuid.uuid4().hex}__"
         self.process = self._start()
@@ -55,7 +62,12 @@ class ShellSession(Session):
                 raise InvalidArgument("config.setup", result.observation.splitlines()[-1] if result.observation else "failed")
 
     def _start(self) -> subprocess.Popen:
-        return start_shell(self.workspace, self.limits, self.config.as_root, self.sandboxed)
+        process = start_shell(self.workspace, self.limits, self.config.as_root, self.sandboxed)
+        if self.prelude:
+            assert process.stdin is not None
+            process.stdin.write(f"{{\n{self.prelude}\n}} >/dev/null 2>&1\n".encode())
+            process.stdin.flush()
+        return process
 
     def first_observation(self) -> str:
         where = "a sandbox (private copy-on-write file system, no network)" if self.sandboxed else "a workspace folder"

@@ -57,6 +57,13 @@ class Workspace:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def home_on_host(workspace: Workspace, as_root: bool, sandboxed: bool) -> Path:
+    """Where the shell's $HOME lives on the host side, to put files there before the shell starts."""
+    if not sandboxed:
+        return workspace.root / "home"
+    return workspace.root / "upper" / ("root" if as_root else AGENT_HOME.lstrip("/"))
+
+
 def start_shell(workspace: Workspace, limits: Limits, as_root: bool, sandboxed: bool) -> subprocess.Popen:
     """A bash reading commands on stdin, stdout and stderr merged, in its own process group."""
     if sandboxed:

@@ -1,0 +1,88 @@
+"""The `repo` environment (SWE-style): a copy of a code base in a sandboxed bash, under git, with tools.
+
+The session's shell starts in the repository (committed as `base`, so `git diff` shows the agent's
+changes) and has four tools besides every shell command: `view FILE [FROM [TO]]`, `search PATTERN
+[PATH]`, `replace FILE OLD NEW` (exactly one occurrence, else an error) and `run_tests [PYTEST ARGS]`.
+It reuses the shell environment's sandbox, limits and observations; it runs as root inside the sandbox,
+because the runner's Python (used for the tests) may live in root's home.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+from pydantic import Field
+
+from env_runners.shell.environment import ShellConfig, ShellEnvironment, ShellSession
+from env_runners.repo import sample
+from lbi.docs import doc_files, resources_from_files
+from lbi.errors import InvalidArgument
+from lbi.records import Resource
+
+DOCS_DIR = Path(__file__).parent / "docs"
+WORKDIR = "$HOME/repo"
+TOOLS = r'''
+export LBI_PYTHON={python} PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 GIT_AUTHOR_NAME=agent GIT_AUTHOR_EMAIL=agent@lbi GIT_COMMITTER_NAME=agent GIT_COMMITTER_EMAIL=agent@lbi
+view() {{ [ -f "$1" ] || {{ echo "view: no such file: $1"; return 1; }}; nl -ba "$1" | sed -n "${{2:-1}},${{3:-\$}}p" | head -300; }}
+search() {{ grep -rn --exclude-dir=.git -- "$1" "${{2:-.}}" | head -100; }}
+replace() {{ "$LBI_PYTHON" -c 'import pathlib, sys
+path, old, new = sys.argv[1:4]
+p = pathlib.Path(path)
+if not p.is_file():
+    sys.exit(f"replace: no such file: {{path}}")
+text = p.read_text()
+n = text.count(old)
+if n != 1:
+    sys.exit(f"replace: expected exactly one occurrence of the old text in {{path}}, found {{n}}")
+p.write_text(text.replace(old, new))
+print(f"replaced 1 occurrence in {{path}}")' "$@"; }}
+run_tests() {{ "$LBI_PYTHON" -m pytest -q -x -p no:cacheprovider "$@" 2>&1 | tail -40; return ${{PIPESTATUS[0]}}; }}
+cd {workdir} 2>/dev/null || true
+'''
+
+
+class RepoConfig(ShellConfig):
+    repo: str = Field("", description="Folder of the code base (a git checkout or a source tree); empty uses the sample repository (toolz).")
+    python: str = Field(sys.executable, description="Python that runs the tests (needs pytest).")
+    as_root: bool = Field(True, description="Run as root inside the sandbox (the runner's Python may be in root's home).")
+    man_pages: list[str] = Field(default_factory=list, description="Manual pages offered as resources.")
+
+
+class RepoEnvironment(ShellEnvironment):
+    name = "repo"
+    description = ("A code base checked out in a sandboxed bash shell (git, Python, pytest). By default the `toolz` library "
+                   "with its test suite.")
+    action_space = ("Each action is a bash command. Besides the usual shell, four tools: `view FILE [FROM [TO]]` shows "
+                    "numbered lines, `search PATTERN [PATH]` greps the tree, `replace FILE OLD NEW` replaces exactly one "
+                    "occurrence of OLD (quote both), `run_tests [PYTEST ARGS]` runs the test suite. `git diff` shows your "
+                    "changes. The observation is the output, then '[exit code N] /current/dir'.")
+    config_model = RepoConfig
+
+    def _repo(self, config: RepoConfig) -> Path:
+        if not config.repo:
+            return sample.ensure(self.settings.data_dir)
+        path = Path(config.repo).expanduser()
+        if not path.is_dir():
+            raise InvalidArgument("config.repo", f"no such folder: {config.repo}")
+        return path
+
+    def resources(self, config: RepoConfig) -> Iterable[Resource]:
+        resources = resources_from_files(self.name, sorted(DOCS_DIR.glob("*.md")))
+        repo = self._repo(config)
+        readmes = [p for p in doc_files([str(repo)]) if p.name.lower().startswith("readme") or "docs" in p.parts]
+        return resources + resources_from_files(self.name, readmes[:50])
+
+    def open(self, config: RepoConfig) -> ShellSession:
+        repo = self._repo(config)
+        commit = f"cd {WORKDIR} && (git rev-parse --git-dir >/dev/null 2>&1 || (git init -q && git add -A && git commit -qm base))"
+        setup = commit + (f"\n{config.setup}" if config.setup else "")
+        prelude = TOOLS.format(python=shlex.quote(config.python), workdir=WORKDIR)
+        limit = self.settings.runner_step_timeout_s
+        if config.timeout_s is not None and config.timeout_s >= limit:
+            raise InvalidArgument("config.timeout_s", f"must be below the runner's step timeout ({limit:g}s)")
+        timeout = config.timeout_s or 0.8 * limit
+        return ShellSession(config.model_copy(update={"timeout_s": timeout, "setup": setup}), self.sandboxed, prelude=prelude,
+                            seed={"repo": repo})

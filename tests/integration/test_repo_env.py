@@ -1,0 +1,72 @@
+"""The `repo` environment: a code base in a sandboxed shell with view/search/replace/run_tests, under git."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from env_runners.repo import sample
+from lbi.config import RunnerSettings
+
+SAMPLE = Path(__file__).resolve().parents[2] / ".lbi" / "envs" / "repo" / f"{sample.SDIST}.tar.gz"
+pytestmark = pytest.mark.skipif(not SAMPLE.exists(), reason="sample repository not downloaded (make fetches it)")
+
+
+@pytest_asyncio.fixture
+async def repo_runner(tmp_path):
+    from env_runners.server import start_runner
+    from lbi.clients.runner import RunnerClient
+
+    (tmp_path / "envs" / "repo").mkdir(parents=True)
+    shutil.copy(SAMPLE, tmp_path / "envs" / "repo")
+    server, service = await start_runner(RunnerSettings(data_dir=tmp_path, runner_port=0, runner_step_timeout_s=30))
+    client = RunnerClient(f"127.0.0.1:{server.port}")
+    yield client, tmp_path
+    await client.close()
+    await service.shutdown()
+    await server.stop(0)
+
+
+async def test_tools_edit_and_tests(repo_runner):
+    runner, data_dir = repo_runner
+    session, first = await runner.open_session("repo")
+    assert ".git" in first.text and first.text.endswith("/root/repo")
+    found = await runner.step(session, 'search "def frequencies" toolz')
+    assert "toolz/itertoolz.py" in found.text and not found.error
+    view = await runner.step(session, "view toolz/recipes.py 1 2")
+    assert view.text.lstrip().startswith("1\timport itertools")
+    edit = await runner.step(session, 'replace toolz/recipes.py "import itertools" "import itertools  # edited"')
+    assert "replaced 1 occurrence" in edit.text
+    twice = await runner.step(session, 'replace toolz/recipes.py "import" "IMPORT"')
+    assert twice.error and "exactly one occurrence" in twice.text
+    assert "1 file changed" in (await runner.step(session, "git diff --stat")).text
+    passed = await runner.step(session, "run_tests toolz/tests/test_recipes.py")
+    assert "passed" in passed.text and not passed.error
+    broken = await runner.step(session, "replace toolz/recipes.py \"def countby\" \"def countby_renamed\"")
+    assert not broken.error
+    failing = await runner.step(session, "run_tests toolz/tests/test_recipes.py")
+    assert failing.error and "[exit code 0]" not in failing.text
+    await runner.close_session(session)
+    original = data_dir / "envs" / "repo" / sample.SDIST / "toolz" / "recipes.py"
+    assert "# edited" not in original.read_text()
+
+
+async def test_tools_survive_a_shell_restart(repo_runner):
+    runner, _ = repo_runner
+    session, _ = await runner.open_session("repo", {"timeout_s": 1})
+    assert "was killed" in (await runner.step(session, "sleep 5")).text
+    again = await runner.step(session, "view README.rst 1 1")
+    assert not again.error and again.text.endswith("/root/repo")
+    await runner.close_session(session)
+
+
+async def test_resources_and_bad_repo(repo_runner):
+    import grpc
+
+    runner, _ = repo_runner
+    titles = [r.title for r in await runner.resources("repo")]
+    assert "Running the test suite" in titles and "README.rst" in titles
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await runner.open_session("repo", {"repo": "/no/such/repo"})
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "config.repo" in err.value.details()
