@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import yaml
 from google.protobuf import json_format
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from lbi.dataset import check_name
 from lbi.errors import InvalidArgument
@@ -51,10 +51,10 @@ class JobSpec(BaseModel):
     rollout_retries: int = Field(2, ge=0, le=10)
     ingest_batch: int = Field(128, ge=1, le=4096)
 
-    @model_validator(mode="after")
-    def _dataset_name(self) -> "JobSpec":
-        check_name(self.dataset)
-        return self
+    @field_validator("dataset")
+    @classmethod
+    def _dataset_name(cls, value: str) -> str:
+        return check_name(value)
 
     def job_id(self) -> str:
         """Deterministic: the same spec is the same job (re-running resumes it)."""
@@ -84,8 +84,6 @@ def spec_from_dict(data: dict[str, Any]) -> JobSpec:
         return JobSpec.model_validate(data)
     except ValidationError as exc:
         raise _invalid(exc) from None
-    except ValueError as exc:
-        raise InvalidArgument("spec.dataset", str(exc)) from None
 
 
 def spec_from_proto(msg: pb.JobSpec) -> JobSpec:

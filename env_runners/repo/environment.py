@@ -1,8 +1,9 @@
 """The `repo` environment (SWE-style): a copy of a code base in a sandboxed bash, under git, with tools.
 
 The session's shell starts in the repository (committed as `base`, so `git diff` shows the agent's
-changes) and has four tools besides every shell command: `view FILE [FROM [TO]]`, `search PATTERN
-[PATH]`, `replace FILE OLD NEW` (exactly one occurrence, else an error) and `run_tests [PYTEST ARGS]`.
+changes) and has SWE-agent-style tools besides every shell command: `open`, `view`, `search`,
+`edit`/`replace` (exactly one occurrence, else an error), `create` and `run_tests` (named so, not
+`test`, which would shadow the shell builtin).
 It reuses the shell environment's sandbox, limits and observations; it runs as root inside the sandbox,
 because the runner's Python (used for the tests) may live in root's home.
 """
@@ -25,7 +26,7 @@ from lbi.records import Resource
 DOCS_DIR = Path(__file__).parent / "docs"
 WORKDIR = "$HOME/repo"
 TOOLS = r'''
-export LBI_PYTHON={python} PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 GIT_AUTHOR_NAME=agent GIT_AUTHOR_EMAIL=agent@lbi GIT_COMMITTER_NAME=agent GIT_COMMITTER_EMAIL=agent@lbi
+export LBI_PYTHON={python} PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 PYTHONDONTWRITEBYTECODE=1 GIT_AUTHOR_NAME=agent GIT_AUTHOR_EMAIL=agent@lbi GIT_COMMITTER_NAME=agent GIT_COMMITTER_EMAIL=agent@lbi
 view() {{ [ -f "$1" ] || {{ echo "view: no such file: $1"; return 1; }}; nl -ba "$1" | sed -n "${{2:-1}},${{3:-\$}}p" | head -300; }}
 search() {{ grep -rn --exclude-dir=.git -- "$1" "${{2:-.}}" | head -100; }}
 replace() {{ "$LBI_PYTHON" -c 'import pathlib, sys
@@ -39,6 +40,9 @@ if n != 1:
     sys.exit(f"replace: expected exactly one occurrence of the old text in {{path}}, found {{n}}")
 p.write_text(text.replace(old, new))
 print(f"replaced 1 occurrence in {{path}}")' "$@"; }}
+edit() {{ replace "$@"; }}
+open() {{ local from=${{2:-1}}; view "$1" "$from" $((from + 99)); }}
+create() {{ [ -e "$1" ] && {{ echo "create: $1 exists; use edit"; return 1; }}; mkdir -p "$(dirname "$1")"; printf '%s\n' "${{2-}}" > "$1"; echo "created $1"; }}
 run_tests() {{ "$LBI_PYTHON" -m pytest -q -x -p no:cacheprovider "$@" 2>&1 | tail -40; return ${{PIPESTATUS[0]}}; }}
 cd {workdir} 2>/dev/null || true
 '''
@@ -55,10 +59,11 @@ class RepoEnvironment(ShellEnvironment):
     name = "repo"
     description = ("A code base checked out in a sandboxed bash shell (git, Python, pytest). By default the `toolz` library "
                    "with its test suite.")
-    action_space = ("Each action is a bash command. Besides the usual shell, four tools: `view FILE [FROM [TO]]` shows "
-                    "numbered lines, `search PATTERN [PATH]` greps the tree, `replace FILE OLD NEW` replaces exactly one "
-                    "occurrence of OLD (quote both), `run_tests [PYTEST ARGS]` runs the test suite. `git diff` shows your "
-                    "changes. The observation is the output, then '[exit code N] /current/dir'.")
+    action_space = ("Each action is a bash command. Besides the usual shell, these tools: `open FILE [LINE]` and "
+                    "`view FILE [FROM [TO]]` show numbered lines, `search PATTERN [PATH]` greps the tree, "
+                    "`edit FILE OLD NEW` (or `replace`) replaces exactly one occurrence of OLD (quote both), "
+                    "`create FILE [CONTENT]` writes a new file, `run_tests [PYTEST ARGS]` runs the test suite, and "
+                    "`git diff` shows your changes. The observation is the output, then '[exit code N] /current/dir'.")
     config_model = RepoConfig
 
     def _repo(self, config: RepoConfig) -> Path:

@@ -43,10 +43,17 @@ async def test_tools_edit_and_tests(repo_runner):
     assert "1 file changed" in (await runner.step(session, "git diff --stat")).text
     passed = await runner.step(session, "run_tests toolz/tests/test_recipes.py")
     assert "passed" in passed.text and not passed.error
-    broken = await runner.step(session, "replace toolz/recipes.py \"def countby\" \"def countby_renamed\"")
+    broken = await runner.step(session, 'edit toolz/recipes.py "frequencies(map(key, seq))" "frequencies(seq)"')
     assert not broken.error
     failing = await runner.step(session, "run_tests toolz/tests/test_recipes.py")
-    assert failing.error and "[exit code 0]" not in failing.text
+    assert failing.error and "1 failed" in failing.text and "test_countby" in failing.text
+    await runner.step(session, "git checkout -- toolz/recipes.py")
+    reverted = await runner.step(session, "run_tests toolz/tests/test_recipes.py")
+    assert "passed" in reverted.text and not reverted.error
+    made = await runner.step(session, "create notes/todo.txt 'fix countby'")
+    assert "created notes/todo.txt" in made.text
+    opened = await runner.step(session, "open notes/todo.txt")
+    assert "fix countby" in opened.text
     await runner.close_session(session)
     original = data_dir / "envs" / "repo" / sample.SDIST / "toolz" / "recipes.py"
     assert "# edited" not in original.read_text()

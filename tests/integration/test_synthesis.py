@@ -187,3 +187,46 @@ async def test_counted_labelling_calls_match_the_formula(engine, mode):
     length = len(next(engine.journal.records(job["id"], "trajectories"))[1]["steps"])
     role = "label_batch" if mode == "batched" else "label"
     assert counter.by_role[role] == labelling_calls(length, mode, 2)
+
+
+async def test_grpc_service_creates_watches_lists_and_cancels(tmp_path, embedder):
+    import grpc
+
+    from lbi.v1 import synthesis_pb2 as pb
+    from lbi.v1 import synthesis_pb2_grpc
+    from synth_service.server import start_synthesis
+
+    settings = SynthSettings(data_dir=tmp_path, synth_port=0)
+    store = EdgeStore(tmp_path / "qdrant")
+    server, engine = await start_synthesis(settings, store=store, embedder=embedder)
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            stub = synthesis_pb2_grpc.SynthesisServiceStub(channel)
+            spec = _spec(dataset="grpc").to_proto()
+            job = await stub.CreateJob(pb.CreateJobRequest(spec=spec))
+            assert job.id.startswith("job-") and job.spec.dataset == "grpc"
+            events = [e async for e in stub.WatchJob(pb.WatchJobRequest(job_id=job.id))]
+            assert events[-1].state == pb.JOB_STATE_SUCCEEDED
+            assert {pb.Stage.Name(e.stage) for e in events} >= {"STAGE_ROLLOUT", "STAGE_BACKWARD", "STAGE_FILTER", "STAGE_INGEST"}
+            done = await stub.GetJob(pb.GetJobRequest(job_id=job.id))
+            stats = done.stats
+            assert stats.kept + stats.dropped == stats.candidates_forward + stats.candidates_backward_task + stats.candidates_backward_summary
+            assert stats.kept > 0 and len(stats.stages) == 6
+            again = await stub.CreateJob(pb.CreateJobRequest(spec=spec))
+            assert again.id == job.id and again.state == pb.JOB_STATE_SUCCEEDED
+            assert [j.id for j in (await stub.ListJobs(pb.ListJobsRequest())).jobs] == [job.id]
+            other = await stub.CreateJob(pb.CreateJobRequest(spec=_spec(dataset="grpc-cancel").to_proto()))
+            cancelled = await stub.CancelJob(pb.CancelJobRequest(job_id=other.id))
+            assert cancelled.state in (pb.JOB_STATE_CANCELLED, pb.JOB_STATE_SUCCEEDED)
+            for bad, field in ((pb.JobSpec(), "spec.env"), (pb.JobSpec(env="sql", dataset="a b"), "spec.dataset"),
+                               (pb.JobSpec(env="sql", max_steps=1000), "spec.max_steps")):
+                with pytest.raises(grpc.aio.AioRpcError) as err:
+                    await stub.CreateJob(pb.CreateJobRequest(spec=bad))
+                assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and field in err.value.details()
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await stub.GetJob(pb.GetJobRequest(job_id="job-nope"))
+            assert err.value.code() == grpc.StatusCode.NOT_FOUND
+    finally:
+        await engine.close()
+        await server.stop(0)
+        await store.close()
