@@ -100,9 +100,16 @@ async def _run_remote(target: str, spec_data: dict[str, Any]) -> dict[str, Any]:
             console.print(f"{pb.JobState.Name(event.state)} {pb.Stage.Name(event.stage)} {event.done}/{event.total} "
                           f"kept {event.kept} calls {event.llm_calls} {event.message}")
         job = await stub.GetJob(pb.GetJobRequest(job_id=job.id))
-    data = json_format.MessageToDict(job, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
+    s = job.stats
+    stats = {
+        "resources": s.resources, "instructions": s.instructions, "trajectories": s.trajectories,
+        "candidates": {"forward": s.candidates_forward, "backward-task": s.candidates_backward_task,
+                       "backward-summary": s.candidates_backward_summary},
+        "kept": s.kept, "dropped": s.dropped, "llm_calls": s.llm_calls, "tokens": s.tokens, "cost_usd": s.cost_usd,
+        "stages": {pb.Stage.Name(x.stage).removeprefix("STAGE_").lower(): json_format.MessageToDict(x) for x in s.stages},
+    }
     return {"job_id": job.id, "state": pb.JobState.Name(job.state).removeprefix("JOB_STATE_"), "error": job.error,
-            "dataset": spec.dataset, "stats": data["stats"]}
+            "dataset": spec.dataset, "stats": stats}
 
 
 @app.command("run")

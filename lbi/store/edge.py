@@ -79,7 +79,10 @@ class EdgeStore(VectorStore):
             if name not in self._shards:
                 if not self._on_disk(name):
                     raise CollectionNotFound(name)
-                self._shards[name] = qe.EdgeShard.load(str(self._path(name)))
+                try:
+                    self._shards[name] = qe.EdgeShard.load(str(self._path(name)))
+                except Exception as exc:  # e.g. another process owns the shard (its WAL is locked)
+                    raise StoreUnavailable(f"cannot open the embedded collection {name}: {exc}") from exc
                 self._locks[name] = threading.Lock()
             return self._shards[name]
 
