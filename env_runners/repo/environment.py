@@ -65,6 +65,7 @@ class RepoEnvironment(ShellEnvironment):
                     "`create FILE [CONTENT]` writes a new file, `run_tests [PYTEST ARGS]` runs the test suite, and "
                     "`git diff` shows your changes. The observation is the output, then '[exit code N] /current/dir'.")
     config_model = RepoConfig
+    default_timeout_s = 120.0  # test suites take longer than shell commands
 
     def _repo(self, config: RepoConfig) -> Path:
         if not config.repo:
@@ -85,9 +86,5 @@ class RepoEnvironment(ShellEnvironment):
         commit = f"cd {WORKDIR} && (git rev-parse --git-dir >/dev/null 2>&1 || (git init -q && git add -A && git commit -qm base))"
         setup = commit + (f"\n{config.setup}" if config.setup else "")
         prelude = TOOLS.format(python=shlex.quote(config.python), workdir=WORKDIR)
-        limit = self.settings.runner_step_timeout_s
-        if config.timeout_s is not None and config.timeout_s >= limit:
-            raise InvalidArgument("config.timeout_s", f"must be below the runner's step timeout ({limit:g}s)")
-        timeout = config.timeout_s or 0.8 * limit
-        return ShellSession(config.model_copy(update={"timeout_s": timeout, "setup": setup}), self.sandboxed, prelude=prelude,
+        return ShellSession(self.with_timeout(config).model_copy(update={"setup": setup}), self.sandboxed, prelude=prelude,
                             seed={"repo": repo})

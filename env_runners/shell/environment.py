@@ -184,12 +184,17 @@ class ShellEnvironment(Environment):
                 resources.append(Resource(env=self.name, title=f"man {page}", text=text, uri=f"man:{page}(1)"))
         return resources
 
-    def open(self, config: ShellConfig) -> Session:
+    default_timeout_s = 5.0
+
+    def with_timeout(self, config: ShellConfig) -> ShellConfig:
+        """The config with its command timeout set, below the runner's step timeout (the shell's kill comes first)."""
         limit = self.settings.runner_step_timeout_s
         if config.timeout_s is not None and config.timeout_s >= limit:
             raise InvalidArgument("config.timeout_s", f"must be below the runner's step timeout ({limit:g}s)")
-        timeout = config.timeout_s or min(5.0, 0.8 * limit)  # the shell's own kill comes before the runner's
-        return ShellSession(config.model_copy(update={"timeout_s": timeout}), self.sandboxed)
+        return config.model_copy(update={"timeout_s": config.timeout_s or min(self.default_timeout_s, 0.8 * limit)})
+
+    def open(self, config: ShellConfig) -> Session:
+        return ShellSession(self.with_timeout(config), self.sandboxed)
 
 
 def _man_page(page: str, max_chars: int = 12000) -> str:
