@@ -83,6 +83,9 @@ class Environment(ABC):
             for name, prop in schema.get("properties", {}).items()
         }
 
+    def close(self) -> None:
+        """Releases what the environment holds for all its sessions (a browser, say)."""
+
     @abstractmethod
     def resources(self, config: EnvConfig) -> Iterable[Resource]: ...
 

@@ -44,6 +44,8 @@ class EnvRunnerService(env_runner_pb2_grpc.EnvRunnerServicer):
         if self._reaper:
             self._reaper.cancel()
         await self.sessions.close_all()
+        for env in self.environments.values():
+            await asyncio.to_thread(env.close)
 
     def _env(self, name: str) -> Environment:
         if not name:

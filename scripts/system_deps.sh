@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks (and, as root, installs with apt-get) the system packages lbi needs: Python 3.11+ with venv and
-# sqlite3, and (as root) bubblewrap and man for the shell environment's sandbox and documentation.
+# sqlite3, and (as root) bubblewrap and man for the shell environment's sandbox and documentation, and
+# Debian's chromium for the web environment (never a browser download).
 set -euo pipefail
 PY=${PY:-python3}
 missing=()
@@ -14,6 +15,7 @@ fi
 if [ "$(id -u)" = 0 ]; then
   command -v bwrap >/dev/null || missing+=(bubblewrap)
   command -v man >/dev/null || missing+=(man-db)
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

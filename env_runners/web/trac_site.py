@@ -1,0 +1,70 @@
+"""A fresh Trac project per session: `trac-admin initenv`, anonymous may file tickets and edit the wiki,
+served by `tracd` on a free 127.0.0.1 port until the session closes."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+PERMISSIONS = ["TICKET_CREATE", "TICKET_MODIFY", "TICKET_APPEND", "WIKI_CREATE", "WIKI_MODIFY"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class TracSite:
+    def __init__(self, start_timeout_s: float = 30.0):
+        self.folder = Path(tempfile.mkdtemp(prefix="lbi-trac-"))
+        self.env = self.folder / "env"
+        admin = str(BIN / "trac-admin")
+        subprocess.run([admin, str(self.env), "initenv", "Demo project", "sqlite:db/trac.db"], check=True,
+                       capture_output=True, timeout=60)
+        subprocess.run([admin, str(self.env), "permission", "add", "anonymous", *PERMISSIONS], check=True,
+                       capture_output=True, timeout=60)
+        self.port = _free_port()
+        self.process = subprocess.Popen([str(BIN / "tracd"), "--port", str(self.port), "--hostname", "127.0.0.1", "-s",
+                                         str(self.env)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + start_timeout_s
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.url, timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        self.close()
+        raise TimeoutError("tracd did not start")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def database(self) -> Path:
+        return self.env / "db" / "trac.db"
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def wiki_guide_pages() -> dict[str, str]:
+    """Trac's built-in manual pages (wiki markup), by name."""
+    import trac.wiki
+
+    folder = Path(trac.wiki.__file__).parent / "default-pages"
+    return {p.name: p.read_text(encoding="utf-8", errors="replace") for p in sorted(folder.iterdir()) if p.name.startswith("Trac")}
