@@ -1,7 +1,8 @@
 """Embedding on the hot path: an LRU cache, and micro-batching of concurrent requests.
 
-Each distinct text is embedded once per batch; texts requested by concurrent calls within a short
-window go to the model together, in a worker thread, so the event loop never waits on inference.
+Each distinct text is embedded once; the first request goes to the model at once, and texts requested
+by concurrent calls while the model runs share its next call (back-pressure batching; an extra wait
+window is optional). The model runs in a worker thread, so the event loop never waits on inference.
 """
 
 from __future__ import annotations
