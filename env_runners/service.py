@@ -5,13 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from google.protobuf import json_format
-
 from env_runners.base import Environment
 from env_runners.sessions import SessionTable, cap_observation
 from lbi.config import RunnerSettings
 from lbi.errors import InvalidArgument, NotFound
-from lbi.records import to_struct
+from lbi.records import struct_to_dict, to_struct
 from lbi.telemetry import tracer
 from lbi.v1 import common_pb2, env_runner_pb2, env_runner_pb2_grpc
 
@@ -66,14 +64,14 @@ class EnvRunnerService(env_runner_pb2_grpc.EnvRunnerServicer):
 
     async def GetResources(self, request, context) -> AsyncIterator[common_pb2.Resource]:
         env = self._env(request.env)
-        config = env.parse_config(json_format.MessageToDict(request.config))
+        config = env.parse_config(struct_to_dict(request.config, "config"))
         resources = await asyncio.to_thread(lambda: list(env.resources(config)))
         for resource in resources:
             yield resource.to_proto()
 
     async def OpenSession(self, request, context):
         env = self._env(request.env)
-        config = env.parse_config(json_format.MessageToDict(request.config))
+        config = env.parse_config(struct_to_dict(request.config, "config"))
         self.sessions.reserve()
         try:
             with _tracer.start_as_current_span("env.open", attributes={"env": env.name}):

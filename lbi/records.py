@@ -31,6 +31,16 @@ def to_struct(data: dict[str, Any] | None) -> struct_pb2.Struct:
     return message
 
 
+def struct_to_dict(message: struct_pb2.Struct, field: str) -> dict[str, Any]:
+    """A request's Struct field as a dict; INVALID_ARGUMENT naming the field when it holds NaN or infinity."""
+    from lbi.errors import InvalidArgument
+
+    try:
+        return json_format.MessageToDict(message)
+    except ValueError as exc:
+        raise InvalidArgument(field, f"not valid JSON: {exc}") from None
+
+
 def point_uuid(record_id: str) -> str:
     """The Qdrant point id (a UUID) of a content id, or of any string."""
     if len(record_id) == 32 and all(c in "0123456789abcdef" for c in record_id):

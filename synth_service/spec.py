@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from lbi.dataset import check_name
 from lbi.errors import InvalidArgument
-from lbi.records import content_id, to_struct
+from lbi.records import content_id, struct_to_dict, to_struct
 from lbi.v1 import synthesis_pb2 as pb
 
 BACKWARD_MODES = {"paper": pb.BACKWARD_MODE_PAPER, "window": pb.BACKWARD_MODE_WINDOW, "batched": pb.BACKWARD_MODE_BATCHED}
@@ -88,7 +88,7 @@ def spec_from_dict(data: dict[str, Any]) -> JobSpec:
 
 def spec_from_proto(msg: pb.JobSpec) -> JobSpec:
     """Unset proto fields (0, empty) take the model defaults."""
-    data: dict[str, Any] = {"env": msg.env, "env_config": json_format.MessageToDict(msg.env_config),
+    data: dict[str, Any] = {"env": msg.env, "env_config": struct_to_dict(msg.env_config, "spec.env_config"),
                             "runner_endpoints": list(msg.runner_endpoints), "resource_paths": list(msg.resource_paths),
                             "resource_filter": list(msg.resource_filter),
                             "models": {k: v for k, v in json_format.MessageToDict(msg.models, preserving_proto_field_name=True).items()}}
