@@ -86,5 +86,7 @@ class RepoEnvironment(ShellEnvironment):
         commit = f"cd {WORKDIR} && (git rev-parse --git-dir >/dev/null 2>&1 || (git init -q && git add -A && git commit -qm base))"
         setup = commit + (f"\n{config.setup}" if config.setup else "")
         prelude = TOOLS.format(python=shlex.quote(config.python), workdir=WORKDIR)
+        python = Path(config.python)
+        visible = tuple(dict.fromkeys(p for p in (python.parent.parent, python.resolve().parent.parent) if p.exists()))
         return ShellSession(self.with_timeout(config).model_copy(update={"setup": setup}), self.sandboxed, prelude=prelude,
-                            seed={"repo": repo})
+                            seed={"repo": repo}, ro_binds=visible)

@@ -44,10 +44,12 @@ class ShellConfig(EnvConfig):
 class ShellSession(Session):
     """`prelude` runs silently at every shell start (definitions that must survive a restart); `setup` once."""
 
-    def __init__(self, config: ShellConfig, sandboxed: bool, prelude: str = "", seed: dict[str, Path] | None = None):
+    def __init__(self, config: ShellConfig, sandboxed: bool, prelude: str = "", seed: dict[str, Path] | None = None,
+                 ro_binds: tuple[Path, ...] = ()):
         self.config = config
         self.sandboxed = sandboxed
         self.prelude = prelude
+        self.ro_binds = ro_binds
         self.workspace = Workspace()
         home = home_on_host(self.workspace, config.as_root, sandboxed)
         for name, source in (seed or {}).items():  # copied in from the host side: the sandbox does not see /tmp
@@ -62,7 +64,7 @@ class ShellSession(Session):
                 raise InvalidArgument("config.setup", result.observation.splitlines()[-1] if result.observation else "failed")
 
     def _start(self) -> subprocess.Popen:
-        process = start_shell(self.workspace, self.limits, self.config.as_root, self.sandboxed)
+        process = start_shell(self.workspace, self.limits, self.config.as_root, self.sandboxed, self.ro_binds)
         if self.prelude:
             assert process.stdin is not None
             process.stdin.write(f"{{\n{self.prelude}\n}} >/dev/null 2>&1\n".encode())

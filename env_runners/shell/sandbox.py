@@ -16,6 +16,7 @@ import resource
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,8 +65,12 @@ def home_on_host(workspace: Workspace, as_root: bool, sandboxed: bool) -> Path:
     return workspace.root / "upper" / ("root" if as_root else AGENT_HOME.lstrip("/"))
 
 
-def start_shell(workspace: Workspace, limits: Limits, as_root: bool, sandboxed: bool) -> subprocess.Popen:
-    """A bash reading commands on stdin, stdout and stderr merged, in its own process group."""
+def start_shell(workspace: Workspace, limits: Limits, as_root: bool, sandboxed: bool,
+                ro_binds: Sequence[Path] = ()) -> subprocess.Popen:
+    """A bash reading commands on stdin, stdout and stderr merged, in its own process group.
+
+    `ro_binds` are host folders the sandbox must see read-only even where its own /tmp hides them
+    (a Python installed under /tmp, say)."""
     if sandboxed:
         user = [] if as_root else ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"]
         home = "/root" if as_root else AGENT_HOME
@@ -75,7 +80,7 @@ def start_shell(workspace: Workspace, limits: Limits, as_root: bool, sandboxed: 
             os.chown(agent_home, NOBODY, NOBODY)
         inner = " ".join([
             "bwrap", "--bind", str(workspace.root / "merged"), "/", "--dev", "/dev", "--proc", "/proc",
-            "--perms", "1777", "--tmpfs", "/tmp",
+            "--perms", "1777", "--tmpfs", "/tmp", *[a for p in ro_binds for a in ("--ro-bind", str(p), str(p))],
             "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--die-with-parent",
             "--hostname", "sandbox", "--chdir", home, "--setenv", "HOME", home, *user, "bash", "--noprofile", "--norc",
         ])
