@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from env_runners.registry import load_environments
 from env_runners.service import EnvRunnerService
+from lbi.auth import interceptors
 from lbi.config import RunnerSettings
 from lbi.grpc_server import Server, start_server
 from lbi.v1 import env_runner_pb2_grpc
@@ -17,7 +18,7 @@ async def start_runner(settings: RunnerSettings, environments: list[str] | None 
     server = await start_server(
         "lbi-env-runner",
         [(env_runner_pb2_grpc.add_EnvRunnerServicer_to_server, service, SERVICE_NAME)],
-        host=settings.runner_host, port=settings.runner_port,
+        host=settings.runner_host, port=settings.runner_port, extra_interceptors=interceptors(settings.auth_tokens),
     )
     service.start_reaper()
     return server, service

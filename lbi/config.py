@@ -36,6 +36,8 @@ class CommonSettings(BaseSettings):
     llm_max_tokens: int = Field(2048, ge=1, description="Most tokens in one reply.")
     llm_retries: int = Field(3, ge=0, description="Retries of a failed LLM call (with backoff).")
     log_level: str = Field("INFO", description="Python log level.")
+    client_token: str = Field("", description="Bearer token this process sends to other lbi services (e.g. synthesis to runners).")
+    auth_tokens: str = Field("", description="Accepted bearer tokens, comma-separated; `token=ds1|ds2` limits one to datasets. Empty: auth off.")
 
     def subdir(self, name: str) -> Path:
         """A folder under the data directory, created on first use."""

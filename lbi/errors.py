@@ -33,6 +33,10 @@ class InvalidArgument(ServiceError):
         self.field = field
 
 
+class PermissionDenied(ServiceError):
+    code = grpc.StatusCode.PERMISSION_DENIED
+
+
 class NotFound(ServiceError):
     code = grpc.StatusCode.NOT_FOUND
 

@@ -10,7 +10,6 @@ from lbi.config import CommonSettings
 class RetrievalSettings(CommonSettings):
     retrieval_host: str = Field("127.0.0.1", description="Address the retrieval service binds.")
     retrieval_port: int = Field(50052, ge=0, le=65535, description="Port of the retrieval gRPC server.")
-    retrieval_auth_token: str = Field("", description="Bearer token every RPC but health must carry; empty turns auth off.")
     retrieval_default_k: int = Field(5, ge=1, le=50, description="Examples per mode when a request says 0.")
     retrieval_default_window: int = Field(0, ge=0, description="Steps kept either side of the matched step (0: whole trajectory).")
     retrieval_candidates: int = Field(4, ge=1, le=20, description="Steps fetched per wanted example in observation mode, before collapsing to examples.")

@@ -10,7 +10,7 @@ from lbi.grpc_server import Server, start_server
 from lbi.llm.gateway import LLMGateway
 from lbi.store import VectorStore, open_store
 from lbi.v1 import retrieval_pb2_grpc
-from retrieval_service.auth import BearerTokenInterceptor
+from lbi.auth import TokenTable, interceptors
 from retrieval_service.batcher import EmbeddingBatcher
 from retrieval_service.config import RetrievalSettings
 from retrieval_service.retriever import Retriever
@@ -28,10 +28,9 @@ async def start_retrieval(
     await asyncio.to_thread(lambda: embedder.dim)  # load the model before serving
     batcher = EmbeddingBatcher(embedder, settings.retrieval_batch_wait_ms, settings.retrieval_max_batch, settings.retrieval_cache_size)
     retriever = Retriever(store, batcher, LLMGateway(settings), settings.retrieval_query_model, settings.retrieval_candidates)
-    service = RetrievalService(settings, retriever, DatasetStore(store, embedder))
-    interceptors = [BearerTokenInterceptor(settings.retrieval_auth_token)] if settings.retrieval_auth_token else []
+    service = RetrievalService(settings, retriever, DatasetStore(store, embedder), TokenTable(settings.auth_tokens))
     server = await start_server(
         "lbi-retrieval", [(retrieval_pb2_grpc.add_RetrievalServiceServicer_to_server, service, SERVICE_NAME)],
-        host=settings.retrieval_host, port=settings.retrieval_port, extra_interceptors=interceptors,
+        host=settings.retrieval_host, port=settings.retrieval_port, extra_interceptors=interceptors(settings.auth_tokens),
     )
     return server, service

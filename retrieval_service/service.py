@@ -8,7 +8,8 @@ import time
 from google.protobuf import timestamp_pb2
 
 from lbi.dataset import DatasetStore, check_name
-from lbi.errors import DeadlineExceeded, InvalidArgument, NotFound, Unavailable
+from lbi.auth import TokenTable
+from lbi.errors import DeadlineExceeded, InvalidArgument, NotFound, PermissionDenied, Unavailable
 from lbi.llm.gateway import LLMError
 from lbi.prompt_block import format_prompt
 from lbi.records import Origin, Step
@@ -105,13 +106,29 @@ def interleave_modes(found: list) -> list:
 
 
 class RetrievalService(retrieval_pb2_grpc.RetrievalServiceServicer):
-    def __init__(self, settings: RetrievalSettings, retriever: Retriever, datasets: DatasetStore):
+    def __init__(self, settings: RetrievalSettings, retriever: Retriever, datasets: DatasetStore, tokens: TokenTable | None = None):
         self.settings = settings
         self.retriever = retriever
         self.datasets = datasets
+        self.tokens = tokens or TokenTable("")
 
-    async def _answer(self, msg: pb.RetrieveRequest, deadline: float | None) -> pb.RetrieveResponse:
+    def _check_tenant(self, context, dataset: str) -> None:
+        """Tenancy comes from the credential, never from a field the client sends."""
+        if not self.tokens:
+            return
+        grant = self.tokens.grant(context.invocation_metadata())
+        if grant is None or not grant.allows(dataset):
+            raise PermissionDenied(f"this token may not read dataset {dataset!r}")
+
+    def _visible(self, context, names: list[str]) -> list[str]:
+        if not self.tokens:
+            return names
+        grant = self.tokens.grant(context.invocation_metadata())
+        return [n for n in names if grant is not None and grant.allows(n)]
+
+    async def _answer(self, msg: pb.RetrieveRequest, deadline: float | None, context) -> pb.RetrieveResponse:
         request = parse_request(msg, self.settings)
+        self._check_tenant(context, request.dataset)
         started = time.perf_counter()
         try:
             work = self.retriever.retrieve(request)
@@ -139,7 +156,7 @@ class RetrievalService(retrieval_pb2_grpc.RetrievalServiceServicer):
         return response
 
     async def Retrieve(self, request, context):
-        return await self._answer(request, context.time_remaining())
+        return await self._answer(request, context.time_remaining(), context)
 
     async def BatchRetrieve(self, request, context):
         if len(request.requests) > MAX_BATCH:
@@ -148,8 +165,8 @@ class RetrievalService(retrieval_pb2_grpc.RetrievalServiceServicer):
 
         async def one(msg: pb.RetrieveRequest) -> pb.BatchRetrieveItem:
             try:
-                return pb.BatchRetrieveItem(response=await self._answer(msg, deadline))
-            except (InvalidArgument, NotFound, Unavailable, DeadlineExceeded) as exc:
+                return pb.BatchRetrieveItem(response=await self._answer(msg, deadline, context))
+            except (InvalidArgument, NotFound, Unavailable, DeadlineExceeded, PermissionDenied) as exc:
                 return pb.BatchRetrieveItem(error_code=exc.code.name, error_message=str(exc))
 
         items = await asyncio.gather(*(one(m) for m in request.requests))
@@ -157,7 +174,7 @@ class RetrievalService(retrieval_pb2_grpc.RetrievalServiceServicer):
 
     async def ListDatasets(self, request, context):
         try:
-            names = await self.datasets.list()
+            names = self._visible(context, await self.datasets.list())
             return pb.ListDatasetsResponse(datasets=[await self._describe(n) for n in names])
         except StoreUnavailable as exc:
             raise Unavailable(f"vector store unavailable: {exc}") from None
@@ -179,4 +196,5 @@ class RetrievalService(retrieval_pb2_grpc.RetrievalServiceServicer):
     async def DescribeDataset(self, request, context):
         if not request.dataset:
             raise InvalidArgument("dataset", "must name a dataset")
+        self._check_tenant(context, request.dataset)
         return await self._describe(request.dataset)

@@ -150,7 +150,7 @@ class Engine:
         self._publish(job_id, {"state": "RUNNING"})
         runners = None
         try:
-            runners = RunnerPool(await self._endpoints(spec))
+            runners = RunnerPool(await self._endpoints(spec), token=self.settings.client_token)
             ctx = JobContext(job_id, spec, self.journal, self.gateway, self.datasets, runners,
                              lambda e: self._publish(job_id, {"state": "RUNNING", **e}), self._cancels[job_id])
             await self._describe_env(ctx)

@@ -14,10 +14,10 @@ RUNNER_FAILURES = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDE
 
 
 class RunnerPool:
-    def __init__(self, endpoints: list[str], timeout_s: float = 60.0):
+    def __init__(self, endpoints: list[str], timeout_s: float = 60.0, token: str = ""):
         if not endpoints:
             raise ValueError("a runner pool needs at least one endpoint")
-        self.clients = [RunnerClient(e, timeout_s=timeout_s) for e in endpoints]
+        self.clients = [RunnerClient(e, timeout_s=timeout_s, token=token) for e in endpoints]
         self._next = itertools.cycle(range(len(self.clients)))
 
     def pick(self, attempt: int = 0) -> RunnerClient:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lbi.auth import interceptors
 from lbi.grpc_server import Server, start_server
 from lbi.store import VectorStore, open_store
 from lbi.v1 import synthesis_pb2_grpc
@@ -16,6 +17,6 @@ async def start_synthesis(settings: SynthSettings, store: VectorStore | None = N
     engine = Engine(settings, store or open_store(settings), embedder)
     server = await start_server(
         "lbi-synthesis", [(synthesis_pb2_grpc.add_SynthesisServiceServicer_to_server, SynthesisService(engine), SERVICE_NAME)],
-        host=settings.synth_host, port=settings.synth_port,
+        host=settings.synth_host, port=settings.synth_port, extra_interceptors=interceptors(settings.auth_tokens),
     )
     return server, engine

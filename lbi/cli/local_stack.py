@@ -27,8 +27,8 @@ async def local_stack() -> AsyncIterator[LocalStack]:
     from env_runners.server import start_runner
     from retrieval_service.server import start_retrieval
 
-    settings = SynthSettings(runner_port=0)
-    retrieval_settings = RetrievalSettings(retrieval_port=0, retrieval_auth_token="")
+    settings = SynthSettings(runner_port=0, auth_tokens="")  # in-process clients carry no token
+    retrieval_settings = RetrievalSettings(retrieval_port=0, auth_tokens="")
     store = open_store(settings)
     embedder = Embedder(settings.embedding_model, settings.embedding_device)
     runner, runner_service = await start_runner(settings)

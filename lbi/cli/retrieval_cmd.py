@@ -53,7 +53,7 @@ async def _client(target: str, local: bool, token: str | None) -> AsyncIterator[
         return
     from retrieval_service.server import start_retrieval
 
-    server, _ = await start_retrieval(RetrievalSettings(retrieval_port=0, retrieval_auth_token=""))
+    server, _ = await start_retrieval(RetrievalSettings(retrieval_port=0, auth_tokens=""))
     try:
         async with AsyncRetrievalClient(f"127.0.0.1:{server.port}") as client:
             yield client
@@ -83,7 +83,7 @@ def retrieve(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     target: str = typer.Option("", "--target", help="Service host:port (default 127.0.0.1:LBI_RETRIEVAL_PORT)."),
     local: bool = typer.Option(False, "--local", help="Serve from this process over the configured store instead."),
-    token: Optional[str] = typer.Option(None, "--token", envvar="LBI_RETRIEVAL_AUTH_TOKEN", help="Bearer token."),
+    token: Optional[str] = typer.Option(None, "--token", envvar="LBI_TOKEN", help="Bearer token."),
 ) -> None:
     """Ask for demonstrations for an observation and task."""
     if observation == "-":

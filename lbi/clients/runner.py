@@ -35,9 +35,10 @@ class EnvironmentDescription:
 class RunnerClient:
     """One channel to one runner; use as `async with RunnerClient(target) as runner:`."""
 
-    def __init__(self, target: str, timeout_s: float = 60.0):
+    def __init__(self, target: str, timeout_s: float = 60.0, token: str = ""):
         self.target = target
         self.timeout_s = timeout_s
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
         self._channel = open_channel(target)
         self._stub = env_runner_pb2_grpc.EnvRunnerStub(self._channel)
 
@@ -51,27 +52,27 @@ class RunnerClient:
         await self._channel.close()
 
     async def list_environments(self) -> list[EnvironmentDescription]:
-        response = await self._stub.ListEnvironments(pb.ListEnvironmentsRequest(), timeout=self.timeout_s)
+        response = await self._stub.ListEnvironments(pb.ListEnvironmentsRequest(), timeout=self.timeout_s, metadata=self._metadata)
         return [
             EnvironmentDescription(e.name, e.description, e.action_space, json_format.MessageToDict(e.config_schema), list(e.notes))
             for e in response.environments
         ]
 
     async def resources(self, env: str, config: dict[str, Any] | None = None) -> list[Resource]:
-        stream = self._stub.GetResources(pb.GetResourcesRequest(env=env, config=to_struct(config)), timeout=self.timeout_s)
+        stream = self._stub.GetResources(pb.GetResourcesRequest(env=env, config=to_struct(config)), timeout=self.timeout_s, metadata=self._metadata)
         return [Resource.from_proto(r) async for r in stream]
 
     async def open_session(self, env: str, config: dict[str, Any] | None = None) -> tuple[str, Observation]:
-        response = await self._stub.OpenSession(pb.OpenSessionRequest(env=env, config=to_struct(config)), timeout=self.timeout_s)
+        response = await self._stub.OpenSession(pb.OpenSessionRequest(env=env, config=to_struct(config)), timeout=self.timeout_s, metadata=self._metadata)
         return response.session_id, Observation(response.observation, info=json_format.MessageToDict(response.info))
 
     async def step(self, session_id: str, action: str) -> Observation:
-        r = await self._stub.Step(pb.StepRequest(session_id=session_id, action=action), timeout=self.timeout_s)
+        r = await self._stub.Step(pb.StepRequest(session_id=session_id, action=action), timeout=self.timeout_s, metadata=self._metadata)
         return Observation(
             r.observation, r.done, r.error, r.truncated, r.reward if r.HasField("reward") else None,
             json_format.MessageToDict(r.info),
         )
 
     async def close_session(self, session_id: str) -> int:
-        response = await self._stub.CloseSession(pb.CloseSessionRequest(session_id=session_id), timeout=self.timeout_s)
+        response = await self._stub.CloseSession(pb.CloseSessionRequest(session_id=session_id), timeout=self.timeout_s, metadata=self._metadata)
         return response.steps

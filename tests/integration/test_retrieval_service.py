@@ -156,7 +156,7 @@ async def test_tiny_deadline_is_deadline_exceeded(service):
 
 
 async def test_auth_on_and_off(service):
-    target = await service(retrieval_auth_token="s3cret")
+    target = await service(auth_tokens="s3cret")
     async with AsyncRetrievalClient(target) as anonymous:
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await anonymous.retrieve("shop", observation=COUNTS)

@@ -1,0 +1,84 @@
+"""Bearer-token authentication for every lbi service, with rotation and per-token dataset tenancy.
+
+`LBI_AUTH_TOKENS` lists the accepted tokens, comma-separated; several may be valid at once, so a token
+is rotated by adding the new one, moving clients over, then removing the old one. A token may be
+limited to datasets: `token=shop|sql-demo`. Health checks and reflection stay open; every other RPC
+needs `authorization: Bearer <token>` (UNAUTHENTICATED otherwise). Tokens are compared in constant time.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import grpc
+
+OPEN_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.ServerReflection/", "/grpc.reflection.v1.ServerReflection/")
+
+
+@dataclass(frozen=True)
+class Grant:
+    token: bytes
+    datasets: frozenset[str] | None  # None: every dataset
+
+    def allows(self, dataset: str) -> bool:
+        return self.datasets is None or dataset in self.datasets
+
+
+class TokenTable:
+    def __init__(self, spec: str | Sequence[str]):
+        entries = spec.split(",") if isinstance(spec, str) else list(spec)
+        self.grants: list[Grant] = []
+        for entry in (e.strip() for e in entries):
+            if not entry:
+                continue
+            token, _, datasets = entry.partition("=")
+            names = frozenset(d for d in datasets.split("|") if d) if datasets else None
+            self.grants.append(Grant(f"Bearer {token.strip()}".encode(), names))
+
+    def __bool__(self) -> bool:
+        return bool(self.grants)
+
+    def grant(self, metadata: Sequence[tuple[str, str | bytes]] | None) -> Grant | None:
+        """The grant of the request's bearer token; every token is compared, in constant time."""
+        given = dict(metadata or ()).get("authorization", "")
+        given_bytes = given.encode() if isinstance(given, str) else given
+        found = None
+        for grant in self.grants:
+            if hmac.compare_digest(given_bytes, grant.token):
+                found = grant
+        return found
+
+
+class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
+    def __init__(self, table: TokenTable):
+        self.table = table
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        if details.method.startswith(OPEN_PREFIXES) or self.table.grant(details.invocation_metadata) is not None:
+            return await continuation(details)
+
+        async def deny(request, context):
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED,
+                                "missing or unknown bearer token (send metadata 'authorization: Bearer <token>')")
+
+        handler = await continuation(details)
+        if handler is not None and handler.unary_stream:
+            async def deny_stream(request, context):
+                await deny(request, context)
+                yield  # pragma: no cover - never reached
+
+            return grpc.unary_stream_rpc_method_handler(deny_stream, handler.request_deserializer, handler.response_serializer)
+        return grpc.unary_unary_rpc_method_handler(deny, handler.request_deserializer if handler else None,
+                                                   handler.response_serializer if handler else None)
+
+
+def interceptors(spec: str) -> list[grpc.aio.ServerInterceptor]:
+    """The auth interceptor for a token spec, or none when auth is off (empty spec)."""
+    table = TokenTable(spec)
+    return [BearerTokenInterceptor(table)] if table else []
