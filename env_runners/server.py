@@ -19,6 +19,7 @@ async def start_runner(settings: RunnerSettings, environments: list[str] | None 
         "lbi-env-runner",
         [(env_runner_pb2_grpc.add_EnvRunnerServicer_to_server, service, SERVICE_NAME)],
         host=settings.runner_host, port=settings.runner_port, extra_interceptors=interceptors(settings.auth_tokens),
+        tls_cert_file=settings.tls_cert_file, tls_key_file=settings.tls_key_file,
     )
     service.start_reaper()
     return server, service

@@ -36,6 +36,9 @@ class CommonSettings(BaseSettings):
     llm_max_tokens: int = Field(2048, ge=1, description="Most tokens in one reply.")
     llm_retries: int = Field(3, ge=0, description="Retries of a failed LLM call (with backoff).")
     log_level: str = Field("INFO", description="Python log level.")
+    tls_cert_file: str = Field("", description="PEM server certificate; with tls_key_file, every service serves TLS only.")
+    tls_key_file: str = Field("", description="PEM private key of the server certificate.")
+    tls_ca_file: str = Field("", description="PEM certificate(s) clients trust; set, lbi clients connect with TLS.")
     client_token: str = Field("", description="Bearer token this process sends to other lbi services (e.g. synthesis to runners).")
     auth_tokens: str = Field("", description="Accepted bearer tokens, comma-separated; `token=ds1|ds2` limits one to datasets. Empty: auth off.")
 

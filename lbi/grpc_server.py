@@ -8,6 +8,7 @@ one, as the integration tests do).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -43,6 +44,8 @@ async def start_server(
     host: str = "127.0.0.1",
     port: int = 0,
     extra_interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+    tls_cert_file: str = "",
+    tls_key_file: str = "",
 ) -> Server:
     """Starts a server hosting `register` = [(add_XServicer_to_server, servicer, full service name)]."""
     setup_telemetry(service_name)
@@ -60,7 +63,11 @@ async def start_server(
         add(servicer, server)
         names.append(name)
     reflection.enable_server_reflection(names, server)
-    bound = server.add_insecure_port(f"{host}:{port}")
+    if tls_cert_file or tls_key_file:
+        key, cert = Path(tls_key_file).read_bytes(), Path(tls_cert_file).read_bytes()
+        bound = server.add_secure_port(f"{host}:{port}", grpc.ssl_server_credentials([(key, cert)]))
+    else:
+        bound = server.add_insecure_port(f"{host}:{port}")
     if bound == 0:
         raise OSError(f"cannot bind {host}:{port}")
     await server.start()

@@ -32,5 +32,6 @@ async def start_retrieval(
     server = await start_server(
         "lbi-retrieval", [(retrieval_pb2_grpc.add_RetrievalServiceServicer_to_server, service, SERVICE_NAME)],
         host=settings.retrieval_host, port=settings.retrieval_port, extra_interceptors=interceptors(settings.auth_tokens),
+        tls_cert_file=settings.tls_cert_file, tls_key_file=settings.tls_key_file,
     )
     return server, service

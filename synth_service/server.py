@@ -18,5 +18,6 @@ async def start_synthesis(settings: SynthSettings, store: VectorStore | None = N
     server = await start_server(
         "lbi-synthesis", [(synthesis_pb2_grpc.add_SynthesisServiceServicer_to_server, SynthesisService(engine), SERVICE_NAME)],
         host=settings.synth_host, port=settings.synth_port, extra_interceptors=interceptors(settings.auth_tokens),
+        tls_cert_file=settings.tls_cert_file, tls_key_file=settings.tls_key_file,
     )
     return server, engine

@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 
 import grpc
 
-from lbi.clients.channel import open_channel
-from lbi.grpc_server import MAX_MESSAGE_BYTES
+from lbi.clients.channel import OPTIONS, credentials, open_channel
 from lbi.prompt_block import format_prompt
 from lbi.records import Origin, Step
 from lbi.v1 import retrieval_pb2 as pb
@@ -87,8 +86,8 @@ def _metadata(token: str | None) -> tuple[tuple[str, str], ...]:
 class AsyncRetrievalClient:
     """grpc.aio client; `await client.retrieve(...)`."""
 
-    def __init__(self, target: str, token: str | None = None, timeout_s: float = 5.0):
-        self._channel = open_channel(target)
+    def __init__(self, target: str, token: str | None = None, timeout_s: float = 5.0, ca_file: str | None = None):
+        self._channel = open_channel(target, ca_file)
         self._stub = retrieval_pb2_grpc.RetrievalServiceStub(self._channel)
         self._metadata = _metadata(token)
         self.timeout_s = timeout_s
@@ -117,9 +116,9 @@ class AsyncRetrievalClient:
 class RetrievalClient:
     """Blocking client for agents without an event loop; `client.retrieve(...)`."""
 
-    def __init__(self, target: str, token: str | None = None, timeout_s: float = 5.0):
-        options = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES), ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)]
-        self._channel = grpc.insecure_channel(target, options=options)
+    def __init__(self, target: str, token: str | None = None, timeout_s: float = 5.0, ca_file: str | None = None):
+        tls = credentials(ca_file)
+        self._channel = grpc.secure_channel(target, tls, options=OPTIONS) if tls else grpc.insecure_channel(target, options=OPTIONS)
         self._stub = retrieval_pb2_grpc.RetrievalServiceStub(self._channel)
         self._metadata = _metadata(token)
         self.timeout_s = timeout_s

@@ -35,11 +35,11 @@ class EnvironmentDescription:
 class RunnerClient:
     """One channel to one runner; use as `async with RunnerClient(target) as runner:`."""
 
-    def __init__(self, target: str, timeout_s: float = 60.0, token: str = ""):
+    def __init__(self, target: str, timeout_s: float = 60.0, token: str = "", ca_file: str | None = None):
         self.target = target
         self.timeout_s = timeout_s
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
-        self._channel = open_channel(target)
+        self._channel = open_channel(target, ca_file)
         self._stub = env_runner_pb2_grpc.EnvRunnerStub(self._channel)
 
     async def __aenter__(self) -> "RunnerClient":

@@ -110,3 +110,27 @@ async def test_retrieval_tenancy_comes_from_the_token(tmp_path):
     finally:
         await server.stop(0)
         await store.close()
+
+
+async def test_tls_with_a_self_signed_certificate(tmp_path):
+    import subprocess
+
+    from env_runners.server import start_runner
+
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                   check=True, capture_output=True)
+    settings = RunnerSettings(data_dir=tmp_path, runner_port=0, tls_cert_file=str(cert), tls_key_file=str(key), auth_tokens="t")
+    server, service = await start_runner(settings)
+    target = f"127.0.0.1:{server.port}"
+    try:
+        async with RunnerClient(target, token="t", ca_file=str(cert)) as secure:
+            assert await secure.list_environments()
+        async with RunnerClient(target, token="t", ca_file="", timeout_s=3) as plain:
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await plain.list_environments()
+            assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+    finally:
+        await service.shutdown()
+        await server.stop(0)
