@@ -35,11 +35,6 @@ def rss_mb() -> float:
     return 0.0
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))] if ordered else 0.0
-
-
 async def client_main(target: str, concurrency: int, seconds: float) -> dict:
     from lbi.clients.retrieval import AsyncRetrievalClient
 
@@ -64,6 +59,7 @@ async def client_main(target: str, concurrency: int, seconds: float) -> dict:
 async def main(args: argparse.Namespace) -> dict:
     os.environ["LBI_DATA_DIR"] = args.data_dir or tempfile.mkdtemp(prefix="lbi-load-")
     from lbi.cli.local_stack import local_stack
+    from lbi.metrics import percentile
     from lbi.dataset import DatasetStore
     from lbi.records import Example, Origin, Step
     from synth_service.spec import spec_from_dict

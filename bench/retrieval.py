@@ -24,12 +24,9 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from lbi.metrics import percentile  # noqa: E402 - after the path set-up above
+
 STATES_PER_EXAMPLE = 5  # 4 steps + the final observation
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))] if ordered else 0.0
 
 
 def log(message: str) -> None:

@@ -27,16 +27,15 @@ from synth_service.journal import Journal
 from synth_service.runner_pool import RunnerPool
 from synth_service.spec import JobSpec, spec_from_dict
 from synth_service.stages import backward, filter as filter_stage, ingest, resources, rollout, self_instruct
-from synth_service.stages.names import STAGES_DONE
+from synth_service.stages.names import PIPELINE, STAGES_DONE
 from synth_service.stats import job_stats
 
 log = logging.getLogger(__name__)
 _tracer = tracer("lbi.synthesis")
 
-STAGES: list[tuple[str, Callable[[JobContext], Awaitable[None]]]] = [
-    ("resources", resources.run), ("self_instruct", self_instruct.run), ("rollout", rollout.run),
-    ("backward", backward.run), ("filter", filter_stage.run), ("ingest", ingest.run),
-]
+STAGES: list[tuple[str, Callable[[JobContext], Awaitable[None]]]] = list(zip(PIPELINE, (
+    resources.run, self_instruct.run, rollout.run, backward.run, filter_stage.run, ingest.run,
+)))
 TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED", "BUDGET_EXHAUSTED"}
 
 

@@ -20,7 +20,7 @@ class RunnerPool:
         self.clients = [RunnerClient(e, timeout_s=timeout_s, token=token) for e in endpoints]
         self._next = itertools.cycle(range(len(self.clients)))
 
-    def pick(self, attempt: int = 0) -> RunnerClient:
+    def pick(self) -> RunnerClient:
         """The next runner in turn (a retry moves on to another one)."""
         return self.clients[next(self._next)]
 

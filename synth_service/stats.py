@@ -6,10 +6,8 @@ from dataclasses import asdict, dataclass, field
 
 from synth_service.journal import Journal
 from synth_service.stages.names import (
-    CANDIDATES, FILTERED, INGESTED, INSTRUCTIONS, LABEL_FAILURES, RESOURCES, TRAJECTORIES,
+    CANDIDATES, FILTERED, INGESTED, INSTRUCTIONS, LABEL_FAILURES, PIPELINE, RESOURCES, TRAJECTORIES,
 )
-
-PIPELINE = ("resources", "self_instruct", "rollout", "backward", "filter", "ingest")
 
 
 @dataclass

@@ -16,10 +16,10 @@ from rich.table import Table
 
 from lbi.cli.serve_cmd import wait_for_signal
 from lbi.errors import ServiceError
+from synth_service.stages.names import PIPELINE
 
 console = Console(stderr=True)
 app = typer.Typer(help="Synthesis jobs (Learn-by-interact, Algorithm 1).", no_args_is_help=True)
-STAGES = ("resources", "self_instruct", "rollout", "backward", "filter", "ingest")
 
 
 def print_stats(job: dict[str, Any]) -> None:
@@ -51,7 +51,7 @@ async def run_with_progress(engine: Any, job_id: str, show: bool) -> dict[str, A
     """Runs (or resumes) a job in the engine with a progress bar per stage; returns the finished job."""
     with Progress(TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, disable=not show) as progress:
-        bars = {name: progress.add_task(name, total=None) for name in STAGES}
+        bars = {name: progress.add_task(name, total=None) for name in PIPELINE}
 
         async def follow() -> None:
             async for event in engine.watch(job_id):

@@ -23,6 +23,7 @@ from lbi.evaluation.checks import run_check
 from lbi.evaluation.tasks import EvalTask
 from lbi.llm.gateway import LLMError, LLMGateway
 from lbi.llm.roles import Role
+from lbi.metrics import percentile
 from lbi.records import Step
 
 MODES = ("none", "instruction", "observation", "query", "agentic")
@@ -67,11 +68,6 @@ class _CountingGateway:
         self.calls += result.attempts
         self.tokens += result.prompt_tokens + result.completion_tokens
         return result
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))] if ordered else 0.0
 
 
 class Harness:
@@ -141,7 +137,7 @@ class Harness:
             mean_steps=round(statistics.fmean([r.steps for r in results]) if results else 0.0, 2),
             llm_calls_per_task=round(sum(r.llm_calls for r in results) / n, 2),
             tokens_per_task=round(sum(r.tokens for r in results) / n, 1),
-            retrieval_p50_ms=round(_percentile(latencies, 50), 2), retrieval_p99_ms=round(_percentile(latencies, 99), 2),
+            retrieval_p50_ms=round(percentile(latencies, 50), 2), retrieval_p99_ms=round(percentile(latencies, 99), 2),
             wall_seconds=round(time.monotonic() - started, 2),
         )
         return summary, list(results)

@@ -10,3 +10,6 @@ BACKWARD_DONE = "backward_done"  # per trajectory: all its candidates are writte
 FILTERED = "filtered"            # Example with verdicts; ok = kept
 INGESTED = "ingested"            # example ids written to Qdrant
 STAGES_DONE = "stages_done"      # per pipeline stage: finished
+
+# The pipeline stages, in order (their names in stats, progress events and STAGES_DONE).
+PIPELINE = ("resources", "self_instruct", "rollout", "backward", "filter", "ingest")

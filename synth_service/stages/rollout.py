@@ -28,7 +28,7 @@ async def _rollout(ctx: JobContext, key: str, instruction: dict, resource_text: 
     task = Task(key, instruction["text"], resource_text)
     reason = ""
     for attempt in range(spec.rollout_retries + 1):
-        runner = ctx.pool.pick(attempt)
+        runner = ctx.pool.pick()
         try:
             trajectory = await run_episode(
                 StageGateway(ctx, "rollout"), runner, spec.env, ctx.action_space, task, max_steps=spec.max_steps,
