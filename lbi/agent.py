@@ -34,7 +34,7 @@ class Task:
 async def run_episode(
     gateway: LLMGateway, runner: RunnerClient, env: str, action_space: str, task: Task,
     max_steps: int = 10, env_config: dict[str, Any] | None = None, model: str | None = None,
-    examples: str = "", on_step: OnStep | None = None, demonstrations: Demonstrations | None = None,
+    on_step: OnStep | None = None, demonstrations: Demonstrations | None = None,
 ) -> Trajectory:
     """Runs the agent until it stops, the environment is done, or max_steps actions were taken."""
     session_id, first = await runner.open_session(env, env_config)
@@ -42,7 +42,7 @@ async def run_episode(
     observation, outcome, answer = first.text, Outcome.MAX_STEPS, ""
     try:
         for _ in range(max_steps):
-            reference = await demonstrations(steps, observation) if demonstrations else examples
+            reference = await demonstrations(steps, observation) if demonstrations else ""
             inputs = {
                 "env": env, "action_space": action_space, "task": task.text, "resource_text": task.resource_text,
                 "examples": reference, "history": [s.to_dict() for s in steps], "observation": observation,
