@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS stage_times (
 """
 
 # Fault injection for crash tests: LBI_FAULT_KILL_AFTER="stage:N" SIGKILLs this process right after the
-# N-th committed write to that stage (tests/integration/test_synthesis_resume.py).
+# N-th committed write to that stage; "llm:N" after the N-th journaled LLM call, "llm@rollout:N" after the
+# N-th of one pipeline stage; "*:N" after the N-th committed write of any kind (tests/reliability).
 _KILL_AFTER = os.environ.get("LBI_FAULT_KILL_AFTER", "")
 
 
@@ -54,13 +55,15 @@ class Journal:
         self._lock = threading.Lock()
         self._writes: dict[str, int] = {}
 
-    def _maybe_die(self, stage: str) -> None:
+    def _maybe_die(self, *names: str) -> None:
         if not _KILL_AFTER:
             return
         target, _, count = _KILL_AFTER.rpartition(":")
-        self._writes[stage] = self._writes.get(stage, 0) + 1
-        if stage == target and self._writes[stage] >= int(count):
-            os.kill(os.getpid(), signal.SIGKILL)
+        with self._lock:
+            for counted in (*names, "*"):
+                self._writes[counted] = self._writes.get(counted, 0) + 1
+            if target in (*names, "*") and self._writes[target] >= int(count):
+                os.kill(os.getpid(), signal.SIGKILL)
 
     def close(self) -> None:
         with self._lock:
@@ -143,6 +146,7 @@ class Journal:
                      cost: float, calls: int, output: dict[str, Any]) -> None:
         self._execute("INSERT OR IGNORE INTO llm_calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                       (job_id, key, stage, role, prompt_tokens, completion_tokens, cost, calls, json.dumps(output)))
+        self._maybe_die("llm", f"llm@{stage}")
 
     def llm_totals(self, job_id: str) -> dict[str, tuple[int, int, float]]:
         """Per stage: (calls, tokens, cost) of finished LLM calls."""

@@ -22,6 +22,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.unit)
         elif "integration" in parts:
             item.add_marker(pytest.mark.integration)
+        elif "reliability" in parts:
+            item.add_marker(pytest.mark.reliability)
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,13 @@
-"""A job SIGKILLed during rollouts, backward construction and ingest resumes to exactly the uninterrupted result."""
+"""A synthesis job SIGKILLed at 10 seeded points across all stages resumes to exactly the uninterrupted result.
+
+Kill points (seeded): two in each stage that calls an LLM, each after a random number of that stage's
+calls not yet made, and two after random ingest batches (synth_service/journal.py's fault hook). Each restart
+resumes the same job; the final kept set, Qdrant point counts and LLM call count equal a clean run's.
+"""
 
 import json
 import os
+import random
 import sqlite3
 import subprocess
 import sys
@@ -10,6 +16,7 @@ from pathlib import Path
 import yaml
 
 LBI = str(Path(sys.executable).parent / "lbi")
+SEED = 20261125
 SPEC = {"env": "sql", "dataset": "resume", "ingest_batch": 8, "rollout_concurrency": 2,
         "resource_filter": ["Filtering rows with WHERE", "Top customers by revenue", "Counting rows", "Joining two tables"]}
 
@@ -45,7 +52,23 @@ def _points(data_dir: Path) -> tuple[int, int]:
     return asyncio.run(count())
 
 
-def test_sigkill_at_three_points_then_resume(tmp_path):
+LLM_STAGES = ("self_instruct", "rollout", "backward", "filter")
+
+
+def _next_kill(rng: random.Random, reference_dir: Path, crash_dir: Path, kept: int, index: int) -> str:
+    """Kills 0-7: two per LLM-calling stage, after a random number of that stage's calls not yet made; 8-9: in ingest."""
+    if index < 8:
+        stage = LLM_STAGES[index // 2]
+        query = "SELECT COUNT(*) FROM llm_calls WHERE stage = ?"
+        total = _journal(reference_dir).execute(query, (stage,)).fetchone()[0]
+        done = _journal(crash_dir).execute(query, (stage,)).fetchone()[0] if (crash_dir / "synthesis").exists() else 0
+        return f"llm@{stage}:{rng.randint(1, max(1, (total - done) // (2 - index % 2)))}"
+    ingested = _journal(crash_dir).execute("SELECT COUNT(*) FROM records WHERE stage = 'ingested'").fetchone()[0]
+    batches_left = -(-(kept - ingested) // SPEC["ingest_batch"])
+    return f"ingested:{rng.randint(1, batches_left - 1)}"
+
+
+def test_sigkill_at_ten_seeded_points_then_resume(tmp_path):
     spec_file = tmp_path / "job.yaml"
     spec_file.write_text(yaml.safe_dump(SPEC))
     reference_dir, crash_dir = tmp_path / "reference", tmp_path / "crash"
@@ -54,11 +77,14 @@ def test_sigkill_at_three_points_then_resume(tmp_path):
     expected = json.loads(reference.stdout.strip().splitlines()[-1])
     assert expected["state"] == "SUCCEEDED" and expected["stats"]["kept"] > 16
 
-    for kill_after in ("trajectories:2", "candidates:2", "ingested:1"):
+    died_in, rng = [], random.Random(SEED)
+    for index in range(10):
+        kill_after = _next_kill(rng, reference_dir, crash_dir, expected["stats"]["kept"], index)
         killed = _run(crash_dir, spec_file, kill_after)
-        assert killed.returncode == -9, (kill_after, killed.stderr[-2000:])
-    stages = {r[0] for r in _journal(crash_dir).execute("SELECT DISTINCT stage FROM records")}
-    assert "ingested" in stages and "stages_done" in stages
+        assert killed.returncode == -9, (kill_after, killed.returncode, killed.stderr[-2000:])
+        died_in.append(_journal(crash_dir).execute("SELECT stage FROM jobs").fetchone()[0])
+    # Two deaths in each stage that calls an LLM, two in ingest.
+    assert died_in == [stage for stage in (*LLM_STAGES, "ingest") for _ in range(2)], died_in
     finished_before = _journal(crash_dir).execute("SELECT COALESCE(SUM(calls), 0) FROM llm_calls").fetchone()[0]
 
     final = _run(crash_dir, spec_file)
