@@ -43,21 +43,32 @@ def _span(steps: tuple[Step, ...], final: str, i: int, j: int) -> tuple[list[dic
 
 
 async def _labels(ctx: JobContext, steps: tuple[Step, ...], final: str, start: int, ends: list[int], kind: str) -> dict[int, str]:
+    """end -> label, or end -> Failure(reason) when its call failed: a failed span never loses its neighbours."""
     model = ctx.spec.models.labeller
     env = ctx.spec.env
     if ctx.spec.backward_mode == "batched":
         span_steps, _ = _span(steps, final, start, len(steps))
         inputs = {"env": env, "kind": kind, "steps": span_steps, "final_observation": final, "ends": [e - start for e in ends]}
-        result = await ctx.llm("backward", Role.LABEL_BATCH, inputs, model)
+        try:
+            result = await ctx.llm("backward", Role.LABEL_BATCH, inputs, model)
+        except LLMError as exc:
+            return {e: Failure(exc.reason) for e in ends}
         by_end = {label.end + start: label.instruction for label in result.output.labels}
-        return {e: by_end[e] for e in ends if e in by_end}
-    labels = {}
+        return {e: by_end.get(e) or Failure("the batched reply had no label for this end") for e in ends}
+    labels: dict[int, str] = {}
     for end in ends:
         span_steps, end_observation = _span(steps, final, start, end)
-        result = await ctx.llm("backward", Role.LABEL, {"env": env, "kind": kind, "steps": span_steps,
-                                                         "final_observation": end_observation}, model)
-        labels[end] = result.output.instruction
+        try:
+            result = await ctx.llm("backward", Role.LABEL, {"env": env, "kind": kind, "steps": span_steps,
+                                                             "final_observation": end_observation}, model)
+            labels[end] = result.output.instruction
+        except LLMError as exc:
+            labels[end] = Failure(exc.reason)
     return labels
+
+
+class Failure(str):
+    """Why a span has no label (kept apart from labels by its type)."""
 
 
 async def _construct(ctx: JobContext, trajectory_id: str, t: dict, task: str) -> None:
@@ -68,22 +79,17 @@ async def _construct(ctx: JobContext, trajectory_id: str, t: dict, task: str) ->
     failures = []
     for start, ends in label_plan(len(steps), ctx.spec.backward_mode, ctx.spec.backward_window):
         for kind, origin in KINDS.items():
-            try:
-                labels = await _labels(ctx, steps, final, start, ends, kind)
-            except LLMError as exc:
-                failures.append((content_id("label", source, start, kind), {"start": start, "kind": kind}, False, exc.reason))
-                continue
-            for end in ends:
-                if end not in labels:
+            for end, label in (await _labels(ctx, steps, final, start, ends, kind)).items():
+                if isinstance(label, Failure):
                     failures.append((content_id("label", source, start, end, kind), {"start": start, "end": end, "kind": kind},
-                                     False, "the batched reply had no label for this end"))
+                                     False, str(label)))
                     continue
                 span_steps, end_observation = steps[start:end], (steps[end].observation if end < len(steps) else final)
-                candidates.append(Example(labels[end], t["env"], span_steps, end_observation, origin, source, start, end))
+                candidates.append(Example(label, t["env"], span_steps, end_observation, origin, source, start, end))
     ctx.journal.put(ctx.job_id, CANDIDATES, [(e.id, example_payload(e), True, "") for e in candidates])
     if failures:
         ctx.journal.put(ctx.job_id, LABEL_FAILURES, failures)
-    ctx.journal.put(ctx.job_id, BACKWARD_DONE, [(trajectory_id, {"candidates": len(candidates)}, True, "")])
+    ctx.journal.put(ctx.job_id, BACKWARD_DONE, [(trajectory_id, {"candidates": len(candidates), "failures": len(failures)}, True, "")])
 
 
 async def run(ctx: JobContext) -> None:
