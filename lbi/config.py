@@ -36,6 +36,7 @@ class CommonSettings(BaseSettings):
     llm_max_tokens: int = Field(2048, ge=1, description="Most tokens in one reply.")
     llm_retries: int = Field(3, ge=0, description="Retries of a failed LLM call (with backoff).")
     log_level: str = Field("INFO", description="Python log level.")
+    health_interval_s: float = Field(2.0, gt=0, description="Seconds between store pings that set a service's readiness (gRPC health).")
     tls_cert_file: str = Field("", description="PEM server certificate; with tls_key_file, every service serves TLS only.")
     tls_key_file: str = Field("", description="PEM private key of the server certificate.")
     tls_ca_file: str = Field("", description="PEM certificate(s) clients trust; set, lbi clients connect with TLS.")

@@ -28,6 +28,11 @@ class Server:
         self.grpc = server
         self.port = port
         self.health = health_servicer
+        self._on_stop: list = []
+
+    def on_stop(self, callback) -> None:
+        """Runs `await callback()` when the server stops (background tasks tied to its life)."""
+        self._on_stop.append(callback)
 
     async def set_serving(self, service: str, serving: bool) -> None:
         status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
@@ -35,6 +40,8 @@ class Server:
 
     async def stop(self, grace: float | None = 1.0) -> None:
         await self.health.enter_graceful_shutdown()
+        for callback in self._on_stop:
+            await callback()
         await self.grpc.stop(grace)
 
 

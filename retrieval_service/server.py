@@ -9,6 +9,7 @@ from lbi.embedding import Embedder
 from lbi.grpc_server import Server, start_server
 from lbi.llm.gateway import LLMGateway
 from lbi.store import VectorStore, open_store
+from lbi.store_health import StoreHealth
 from lbi.v1 import retrieval_pb2_grpc
 from lbi.auth import TokenTable, interceptors
 from retrieval_service.batcher import EmbeddingBatcher
@@ -34,4 +35,6 @@ async def start_retrieval(
         host=settings.retrieval_host, port=settings.retrieval_port, extra_interceptors=interceptors(settings.auth_tokens),
         tls_cert_file=settings.tls_cert_file, tls_key_file=settings.tls_key_file,
     )
+    service.store_health = StoreHealth(store, server, SERVICE_NAME, settings.health_interval_s)
+    await service.store_health.start()
     return server, service

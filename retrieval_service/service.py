@@ -14,6 +14,7 @@ from lbi.llm.gateway import LLMError
 from lbi.prompt_block import format_prompt
 from lbi.records import Origin, Step
 from lbi.store.base import CollectionNotFound, StoreUnavailable
+from lbi.store_health import StoreHealth
 from lbi.telemetry import tracer
 from lbi.v1 import retrieval_pb2 as pb
 from lbi.v1 import retrieval_pb2_grpc
@@ -111,6 +112,14 @@ class RetrievalService(retrieval_pb2_grpc.RetrievalServiceServicer):
         self.retriever = retriever
         self.datasets = datasets
         self.tokens = tokens or TokenTable("")
+        self.store_health: StoreHealth | None = None
+        self.in_flight = 0  # retrievals running now (a cancelled or timed-out request leaves at once)
+
+    def _store_down(self, exc: StoreUnavailable) -> Unavailable:
+        """UNAVAILABLE for the client; readiness goes NOT_SERVING until the store answers again."""
+        if self.store_health is not None:
+            self.store_health.report_unavailable(str(exc))
+        return Unavailable(f"vector store unavailable: {exc}")
 
     def _check_tenant(self, context, dataset: str) -> None:
         """Tenancy comes from the credential, never from a field the client sends."""
@@ -130,6 +139,7 @@ class RetrievalService(retrieval_pb2_grpc.RetrievalServiceServicer):
         request = parse_request(msg, self.settings)
         self._check_tenant(context, request.dataset)
         started = time.perf_counter()
+        self.in_flight += 1
         try:
             work = self.retriever.retrieve(request)
             result = await (asyncio.wait_for(work, deadline) if deadline is not None else work)
@@ -138,9 +148,11 @@ class RetrievalService(retrieval_pb2_grpc.RetrievalServiceServicer):
         except CollectionNotFound:
             raise NotFound(f"no dataset {request.dataset!r}") from None
         except StoreUnavailable as exc:
-            raise Unavailable(f"vector store unavailable: {exc}") from None
+            raise self._store_down(exc) from None
         except LLMError as exc:
             raise Unavailable(f"query writer LLM failed: {exc.reason}") from None
+        finally:
+            self.in_flight -= 1
         response = pb.RetrieveResponse(queries=result.queries)
         for found in result.found:
             response.examples.append(pb.RetrievedExample(
@@ -177,7 +189,7 @@ class RetrievalService(retrieval_pb2_grpc.RetrievalServiceServicer):
             names = self._visible(context, await self.datasets.list())
             return pb.ListDatasetsResponse(datasets=[await self._describe(n) for n in names])
         except StoreUnavailable as exc:
-            raise Unavailable(f"vector store unavailable: {exc}") from None
+            raise self._store_down(exc) from None
 
     async def _describe(self, name: str) -> pb.DatasetInfo:
         try:
@@ -185,7 +197,7 @@ class RetrievalService(retrieval_pb2_grpc.RetrievalServiceServicer):
         except CollectionNotFound:
             raise NotFound(f"no dataset {name!r}") from None
         except StoreUnavailable as exc:
-            raise Unavailable(f"vector store unavailable: {exc}") from None
+            raise self._store_down(exc) from None
         created = timestamp_pb2.Timestamp()
         created.FromNanoseconds(int(info.created_at * 1e9))
         return pb.DatasetInfo(

@@ -39,6 +39,7 @@ class JobContext:
     cancel: asyncio.Event = field(default_factory=asyncio.Event)
     env_description: str = ""
     action_space: str = ""
+    store_wait_s: float = 600.0  # how long writes to an unavailable store are retried before the job fails
 
     def __post_init__(self) -> None:
         self._llm_slots = asyncio.Semaphore(self.spec.llm_concurrency)

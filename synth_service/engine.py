@@ -141,6 +141,12 @@ class Engine:
                     return
         finally:
             self._watchers[job_id].remove(queue)
+            if not self._watchers[job_id]:
+                del self._watchers[job_id]
+
+    def watchers(self, job_id: str) -> int:
+        """Open watch streams of a job (a cancelled stream leaves at once)."""
+        return len(self._watchers.get(job_id, ()))
 
     async def _run(self, job_id: str) -> dict[str, Any]:
         job = self.get(job_id)
@@ -151,7 +157,8 @@ class Engine:
         try:
             runners = RunnerPool(await self._endpoints(spec), token=self.settings.client_token)
             ctx = JobContext(job_id, spec, self.journal, self.gateway, self.datasets, runners,
-                             lambda e: self._publish(job_id, {"state": "RUNNING", **e}), self._cancels[job_id])
+                             lambda e: self._publish(job_id, {"state": "RUNNING", **e}), self._cancels[job_id],
+                             store_wait_s=self.settings.synth_store_wait_s)
             await self._describe_env(ctx)
             await self._stages(ctx)
             state, error = "SUCCEEDED", ""
@@ -196,5 +203,5 @@ class Engine:
 
     async def _ingest_so_far(self, job_id: str, spec: JobSpec, runners: RunnerPool | None) -> None:
         ctx = JobContext(job_id, spec, self.journal, self.gateway, self.datasets, runners,
-                         lambda e: self._publish(job_id, {"state": "RUNNING", **e}))
+                         lambda e: self._publish(job_id, {"state": "RUNNING", **e}), store_wait_s=self.settings.synth_store_wait_s)
         await ingest.run(ctx)

@@ -50,3 +50,11 @@ async def runner(runner_settings: RunnerSettings):
         await client.close()
         await service.shutdown()
         await server.stop(0)
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The real embedding model, loaded once per test session."""
+    from lbi.embedding import Embedder
+
+    return Embedder()

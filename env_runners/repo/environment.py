@@ -4,8 +4,8 @@ The session's shell starts in the repository (committed as `base`, so `git diff`
 changes) and has SWE-agent-style tools besides every shell command: `open`, `view`, `search`,
 `edit`/`replace` (exactly one occurrence, else an error), `create` and `run_tests` (named so, not
 `test`, which would shadow the shell builtin).
-It reuses the shell environment's sandbox, limits and observations; it runs as root inside the sandbox,
-because the runner's Python (used for the tests) may live in root's home.
+It reuses the shell environment's sandbox, limits and observations, as `nobody` with a process limit by
+default (the runner's Python, used for the tests, is made reachable even when it lives in root's home).
 """
 
 from __future__ import annotations
@@ -51,7 +51,6 @@ cd {workdir} 2>/dev/null || true
 class RepoConfig(ShellConfig):
     repo: str = Field("", description="Folder of the code base (a git checkout or a source tree); empty uses the sample repository (toolz).")
     python: str = Field(sys.executable, description="Python that runs the tests (needs pytest).")
-    as_root: bool = Field(True, description="Run as root inside the sandbox (the runner's Python may be in root's home).")
     man_pages: list[str] = Field(default_factory=list, description="Manual pages offered as resources.")
 
 

@@ -21,7 +21,9 @@ from pathlib import Path
 from pydantic import Field
 
 from env_runners.base import EnvConfig, Environment, Session, StepResult
-from env_runners.shell.sandbox import Limits, Workspace, home_on_host, sandbox_available, start_shell
+from env_runners.shell.sandbox import (
+    Limits, Workspace, home_on_host, kill_user, sandbox_available, session_uid, start_shell, user_processes,
+)
 from lbi.docs import resources_from_files
 from lbi.errors import InvalidArgument
 from lbi.records import Resource
@@ -37,8 +39,14 @@ class ShellConfig(EnvConfig):
     output_cap: int = Field(4000, ge=100, le=1_000_000, description="Characters of output kept per command.")
     memory_mb: int = Field(1024, ge=64, le=65536, description="Address-space limit per process, MiB.")
     cpu_s: int = Field(30, ge=1, le=3600, description="CPU-time limit per process, seconds.")
+    disk_mb: int = Field(1024, ge=16, le=65536, description="Disk quota of the session (its writable layer and /tmp), MiB; memory-backed (tmpfs) in sandbox mode.")
     as_root: bool = Field(False, description="Run as root inside the sandbox (no process limit without cgroups).")
     man_pages: list[str] = Field(default_factory=lambda: list(DEFAULT_PAGES), description="Manual pages offered as resources.")
+
+
+def _give_to(folder: Path, uid: int) -> None:
+    for path in (folder, *folder.rglob("*")):
+        os.lchown(path, uid, uid)
 
 
 class ShellSession(Session):
@@ -50,13 +58,20 @@ class ShellSession(Session):
         self.sandboxed = sandboxed
         self.prelude = prelude
         self.ro_binds = ro_binds
-        self.workspace = Workspace()
+        self.workspace = Workspace(config.disk_mb if sandboxed else 0)
+        self.uid = session_uid() if sandboxed and not config.as_root else 0  # 0: no user of its own
         home = home_on_host(self.workspace, config.as_root, sandboxed)
-        for name, source in (seed or {}).items():  # copied in from the host side: the sandbox does not see /tmp
-            shutil.copytree(source, home / name, symlinks=True)
         self.limits = Limits(config.memory_mb, config.cpu_s, processes=256, file_mb=256)
         self.marker = f"__lbi_{uuid.uuid4().hex}__"
-        self.process = self._start()
+        try:
+            for name, source in (seed or {}).items():  # copied in from the host side: the sandbox does not see /tmp
+                shutil.copytree(source, home / name, symlinks=True)
+                if self.uid:
+                    _give_to(home / name, self.uid)
+            self.process = self._start()
+        except BaseException:
+            self.workspace.remove()
+            raise
         if config.setup:
             result = self.step(config.setup)
             if result.error:
@@ -64,7 +79,7 @@ class ShellSession(Session):
                 raise InvalidArgument("config.setup", result.observation.splitlines()[-1] if result.observation else "failed")
 
     def _start(self) -> subprocess.Popen:
-        process = start_shell(self.workspace, self.limits, self.config.as_root, self.sandboxed, self.ro_binds)
+        process = start_shell(self.workspace, self.limits, self.config.as_root, self.sandboxed, self.ro_binds, self.uid)
         if self.prelude:
             assert process.stdin is not None
             process.stdin.write(f"{{\n{self.prelude}\n}} >/dev/null 2>&1\n".encode())
@@ -73,7 +88,7 @@ class ShellSession(Session):
 
     def first_observation(self) -> str:
         where = "a sandbox (private copy-on-write file system, no network)" if self.sandboxed else "a workspace folder"
-        user = "root" if self.config.as_root or not self.sandboxed else "nobody"
+        user = "root" if self.config.as_root or not self.sandboxed else "agent"
         listing = self.step("ls -la").observation
         return f"bash in {where}, user {user}. Each action is a bash command; cd and variables persist.\n$ ls -la\n{listing}"
 
@@ -82,7 +97,22 @@ class ShellSession(Session):
             os.killpg(self.process.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+        if self.uid:  # also what left the process group (setsid, daemons, a fork bomb)
+            kill_user(self.uid)
         self.process.wait()
+
+    def _over_process_limit(self, watch_s: float = 0.0) -> bool:
+        """Half the process limit in use counts as a runaway (a fork bomb fills it within ~0.1 s). With
+        `watch_s`, a session that left more than a couple of processes behind is watched that long."""
+        if not self.uid:
+            return False
+        runaway = self.limits.processes // 2
+        count = user_processes(self.uid)
+        deadline = time.monotonic() + (watch_s if count > 2 else 0.0)
+        while count < runaway and time.monotonic() < deadline:
+            time.sleep(0.02)
+            count = user_processes(self.uid)
+        return count >= runaway
 
     def _read(self, deadline: float) -> tuple[str, int | None, str, bool, int]:
         """(output, exit code, cwd, timed out, dropped characters) of the command just sent."""
@@ -123,6 +153,8 @@ class ShellSession(Session):
     def step(self, action: str) -> StepResult:
         if not action.strip():
             return StepResult("Error: empty command.", error=True)
+        if self._over_process_limit():  # left running by an earlier command
+            return self._limit_hit("", "The command was not run; send it again.")
         if self.process.poll() is not None:
             self.process = self._start()
         assert self.process.stdin is not None
@@ -143,11 +175,20 @@ class ShellSession(Session):
             note = (f"Error: the command ran past {self.config.timeout_s:g}s and was killed; the shell was restarted "
                     "(files kept, variables and directory reset).")
             return StepResult(f"{output}\n{note}".strip(), error=True, info={"timeout": True})
+        if self._over_process_limit(watch_s=0.2):
+            return self._limit_hit(output)
         if code == -1:
             self.process.wait()
             self.process = self._start()
             return StepResult(f"{output}\n[the shell exited; a new shell was started]".strip(), error=True, info={"exited": True})
         return StepResult(f"{output}\n[exit code {code}] {cwd}".lstrip("\n"), error=code != 0, info={"exit_code": code, "cwd": cwd})
+
+    def _limit_hit(self, output: str, then: str = "") -> StepResult:
+        self._kill()
+        self.process = self._start()
+        note = (f"Error: the session reached its limit of {self.limits.processes} processes (a fork bomb?); all its "
+                f"processes were killed and the shell was restarted (files kept). {then}")
+        return StepResult(f"{output}\n{note}".strip(), error=True, info={"process_limit": True})
 
     def interrupt(self) -> None:
         self._kill()

@@ -114,4 +114,8 @@ class VectorStore(ABC):
         """A page of points and the offset of the next page (None at the end)."""
 
     @abstractmethod
+    async def ping(self) -> None:
+        """Returns when the store answers; raises StoreUnavailable otherwise (health checks)."""
+
+    @abstractmethod
     async def close(self) -> None: ...

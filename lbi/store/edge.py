@@ -181,6 +181,18 @@ class EdgeStore(VectorStore):
 
         return await asyncio.to_thread(page)
 
+    async def ping(self) -> None:
+        """Every collection on disk can be opened (a shard another process holds cannot: its WAL is locked)."""
+
+        def open_all() -> None:
+            if not self.root.is_dir():
+                raise StoreUnavailable(f"the store folder {self.root} is gone")
+            for path in self.root.iterdir():
+                if path.name not in self._shards and self._on_disk(path.name):
+                    self._shard(path.name)
+
+        await asyncio.to_thread(open_all)
+
     async def close(self) -> None:
         def close_all() -> None:
             with self._open_lock:

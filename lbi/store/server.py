@@ -148,5 +148,8 @@ class ServerStore(VectorStore):
         ))
         return [_hit(r) for r in records], (str(next_offset) if next_offset is not None else None)
 
+    async def ping(self) -> None:
+        await self._call("", self.client.get_collections())
+
     async def close(self) -> None:
         await self.client.close()

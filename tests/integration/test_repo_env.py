@@ -31,7 +31,7 @@ async def repo_runner(tmp_path):
 async def test_tools_edit_and_tests(repo_runner):
     runner, data_dir = repo_runner
     session, first = await runner.open_session("repo")
-    assert ".git" in first.text and first.text.endswith("/root/repo")
+    assert ".git" in first.text and first.text.endswith("/home/agent/repo")
     found = await runner.step(session, 'search "def frequencies" toolz')
     assert "toolz/itertoolz.py" in found.text and not found.error
     view = await runner.step(session, "view toolz/recipes.py 1 2")
@@ -64,7 +64,7 @@ async def test_tools_survive_a_shell_restart(repo_runner):
     session, _ = await runner.open_session("repo", {"timeout_s": 1})
     assert "was killed" in (await runner.step(session, "sleep 5")).text
     again = await runner.step(session, "view README.rst 1 1")
-    assert not again.error and again.text.endswith("/root/repo")
+    assert not again.error and again.text.endswith("/home/agent/repo")
     await runner.close_session(session)
 
 

@@ -39,11 +39,6 @@ EXAMPLES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def embedder():
-    return Embedder()
-
-
 @pytest_asyncio.fixture
 async def service(tmp_path, embedder):
     """(target, settings-maker) for a retrieval server over an embedded store holding dataset 'shop'."""

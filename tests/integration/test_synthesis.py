@@ -17,11 +17,6 @@ from synth_service.stages.backward import labelling_calls
 SECTIONS = ["Filtering rows with WHERE", "Top customers by revenue", "Counting rows"]
 
 
-@pytest.fixture(scope="module")
-def embedder():
-    return Embedder()
-
-
 @pytest_asyncio.fixture
 async def engine(tmp_path, embedder):
     settings = SynthSettings(data_dir=tmp_path, runner_step_timeout_s=5)

@@ -1,0 +1,98 @@
+"""Escape attempts from the shell and repo sandboxes: each is contained, answered as an error observation,
+and the runner stays healthy (it answers health checks and the next command of the same session)."""
+
+import asyncio
+import shutil
+import uuid
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from env_runners.shell.sandbox import sandbox_available
+
+pytestmark = pytest.mark.skipif(not sandbox_available(), reason="needs root, unshare and bubblewrap (make installs bubblewrap)")
+ENVS = ["shell", "repo"]
+
+ATTEMPTS = {
+    # name: (command, text the error observation must contain)
+    "write-system-file": ("echo owned >> /etc/passwd", "Permission denied"),
+    "write-system-dir": ("touch /usr/bin/evil", "Permission denied"),
+    "tcp-out": ("echo hi > /dev/tcp/1.1.1.1/80", "Network is unreachable"),
+    "udp-out": ("echo hi > /dev/udp/8.8.8.8/53", "Network is unreachable"),
+    "tcp-to-the-runner-host": ("echo hi > /dev/tcp/127.0.0.1/{runner_port}", "Connection refused"),
+    "fork-bomb": ("bomb() {{ bomb | bomb & }}; bomb", "limit of 256 processes"),
+    "fill-the-disk": ("for i in 1 2 3 4; do head -c 20M /dev/zero > /tmp/fill$i || exit 1; done", "No space left on device"),
+    "huge-file": ("head -c 300M /dev/zero > big.bin", "File size limit exceeded"),  # with a disk quota above the file limit
+    "run-forever": ("while true; do :; done", "killed"),
+    "memory-hog": ("head -c 2000M /dev/zero | tail -c 1500M > /dev/null", "memory"),
+    "kill-the-runner": ("kill -9 -1; kill -9 1", ""),
+}
+
+
+async def _healthy(target: str) -> bool:
+    async with grpc.aio.insecure_channel(target) as channel:
+        reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+        return reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+@pytest.fixture
+async def runner(runner, runner_settings):
+    """The shared runner, with the repo environment's sample code base in its data folder."""
+    sample = Path(__file__).resolve().parents[2] / ".lbi" / "envs" / "repo" / "toolz-1.2.0.tar.gz"
+    target = runner_settings.data_dir / "envs" / "repo"
+    if sample.exists() and not (target / sample.name).exists():
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy(sample, target)
+    return runner
+
+
+@pytest.mark.parametrize("env", ENVS)
+@pytest.mark.parametrize("attempt", list(ATTEMPTS))
+async def test_escape_attempt_is_contained(runner, env, attempt):
+    command, expected = ATTEMPTS[attempt]
+    command = command.format(runner_port=runner.target.rsplit(":", 1)[1])
+    disk_mb = 320 if attempt == "huge-file" else 32
+    session, _ = await runner.open_session(env, {"timeout_s": 1.5, "disk_mb": disk_mb})
+    try:
+        result = await runner.step(session, command)
+        after = await runner.step(session, "echo still-here")
+        if attempt == "fork-bomb" and not result.error:  # the bomb went to the background: the next step finds it
+            result = after
+            after = await runner.step(session, "echo still-here")
+        if attempt != "kill-the-runner":
+            assert result.error, result.text
+        assert expected.lower() in result.text.lower(), result.text
+        assert "Traceback" not in result.text
+        assert "still-here" in after.text and not after.error
+        assert await _healthy(runner.target)
+    finally:
+        await runner.close_session(session)
+
+
+async def test_a_session_cannot_read_another_sessions_files(runner):
+    secret = uuid.uuid4().hex
+    (a, _), (b, _) = await asyncio.gather(runner.open_session("shell"), runner.open_session("repo"))
+    try:
+        assert not (await runner.step(a, f"echo {secret} > ~/secret.txt && echo {secret} > /tmp/secret.txt")).error
+        for attempt in ("cat ~/secret.txt /tmp/secret.txt", f"grep -rs {secret} / --exclude-dir=proc --exclude-dir=sys | head -1",
+                        "cat /proc/*/root/home/agent/secret.txt"):
+            result = await runner.step(b, attempt)
+            assert secret not in result.text, (attempt, result.text)
+        assert not list(Path("/tmp").glob("secret.txt")) and not Path("/home/agent/secret.txt").exists()
+    finally:
+        await runner.close_session(a)
+        await runner.close_session(b)
+
+
+async def test_closing_sessions_releases_their_disk(runner):
+    import subprocess
+
+    before = subprocess.run(["mount"], capture_output=True, text=True).stdout.count("lbi-session")
+    sessions = [s for s, _ in await asyncio.gather(*(runner.open_session("shell", {"disk_mb": 16}) for _ in range(3)))]
+    opened = subprocess.run(["mount"], capture_output=True, text=True).stdout.count("lbi-session")
+    for session in sessions:
+        await runner.close_session(session)
+    after = subprocess.run(["mount"], capture_output=True, text=True).stdout.count("lbi-session")
+    assert opened == before + 3 and after == before
