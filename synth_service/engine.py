@@ -1,7 +1,8 @@
 """Runs synthesis jobs: the stages in order over one journal, resumable, cancellable, within budget.
 
 The engine owns what jobs share in one process: the journal, the vector store, the embedding model,
-the LLM gateway, and (when a job names no runner endpoints) a local env-runner on 127.0.0.1.
+the LLM gateway, and the runners: a job's own runner pods on Kubernetes (`runners.replicas`), the
+endpoints it names, or else a local env-runner on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from lbi.telemetry import tracer
 from synth_service.config import SynthSettings
 from synth_service.context import BudgetExhausted, JobCancelled, JobContext
 from synth_service.journal import Journal
+from synth_service.runner_pods import RunnerPods, current_namespace, kube_api, load_template
 from synth_service.runner_pool import RunnerPool
 from synth_service.spec import JobSpec, spec_from_dict
 from synth_service.stages import backward, filter as filter_stage, ingest, resources, rollout, self_instruct
@@ -40,8 +42,10 @@ TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED", "BUDGET_EXHAUSTED"}
 
 
 class Engine:
-    def __init__(self, settings: SynthSettings, store: VectorStore, embedder: Embedder | None = None):
+    def __init__(self, settings: SynthSettings, store: VectorStore, embedder: Embedder | None = None,
+                 runner_pods: RunnerPods | None = None):
         self.settings = settings
+        self._pods = runner_pods
         self.journal = Journal(settings.data_dir / "synthesis" / "journal.sqlite")
         self.gateway = LLMGateway(settings)
         self.datasets = DatasetStore(store, embedder or Embedder(settings.embedding_model, settings.embedding_device))
@@ -59,7 +63,32 @@ class Engine:
             await server.stop(0)
         self.journal.close()
 
-    async def _endpoints(self, spec: JobSpec) -> list[str]:
+    @property
+    def pods(self) -> RunnerPods:
+        """Runner pods on the Kubernetes cluster this service runs in (or its kubeconfig's)."""
+        if self._pods is None:
+            s = self.settings
+            owner = (s.synth_pod_name, s.synth_pod_uid) if s.synth_pod_name and s.synth_pod_uid else None
+            self._pods = RunnerPods(kube_api(), s.synth_k8s_namespace or current_namespace(), load_template(s.synth_runner_template_file),
+                                    port=s.synth_runner_pod_port, owner=owner, ready_timeout_s=s.synth_runner_ready_timeout_s)
+        return self._pods
+
+    async def recover(self) -> list[str]:
+        """At start: resumes jobs a previous process left RUNNING; on Kubernetes, adopts their runner pods and
+        deletes every other runner pod it finds by label. Returns the resumed job ids."""
+        interrupted = [j["id"] for j in self.journal.jobs() if j["state"] == "RUNNING" and j["id"] not in self._tasks]
+        if self._pods is not None or self.settings.synth_kubernetes:
+            removed = await self.pods.reconcile(set(interrupted))
+            if removed:
+                log.info("deleted %d orphaned runner pods: %s", len(removed), ", ".join(removed))
+        for job_id in interrupted:
+            log.info("resuming job %s", job_id)
+            self.start(job_id)
+        return interrupted
+
+    async def _endpoints(self, job_id: str, spec: JobSpec) -> list[str]:
+        if spec.runners.replicas:
+            return await self.pods.start(job_id, spec.runners.replicas, spec.runners.template or None)
         if spec.runner_endpoints:
             return spec.runner_endpoints
         if self._local_runner is None:
@@ -155,7 +184,11 @@ class Engine:
         self._publish(job_id, {"state": "RUNNING"})
         runners = None
         try:
-            runners = RunnerPool(await self._endpoints(spec), token=self.settings.client_token)
+            replacer = None
+            if spec.runners.replicas:
+                async def replacer(endpoint: str) -> str | None:
+                    return await self.pods.replace(job_id, endpoint, spec.runners.template or None)
+            runners = RunnerPool(await self._endpoints(job_id, spec), token=self.settings.client_token, replacer=replacer)
             ctx = JobContext(job_id, spec, self.journal, self.gateway, self.datasets, runners,
                              lambda e: self._publish(job_id, {"state": "RUNNING", **e}), self._cancels[job_id],
                              store_wait_s=self.settings.synth_store_wait_s)
@@ -175,6 +208,9 @@ class Engine:
         finally:
             if runners:
                 await runners.close()
+            if spec.runners.replicas:
+                with contextlib.suppress(Exception):  # the job's end is recorded even if the API is away
+                    await self.pods.stop(job_id)
         self.journal.set_job(job_id, state=state, error=error)
         self._publish(job_id, {"state": state, "message": error})
         return self.get(job_id)

@@ -20,4 +20,6 @@ async def start_synthesis(settings: SynthSettings, store: VectorStore | None = N
         host=settings.synth_host, port=settings.synth_port, extra_interceptors=interceptors(settings.auth_tokens),
         tls_cert_file=settings.tls_cert_file, tls_key_file=settings.tls_key_file,
     )
+    if settings.synth_resume_on_start:
+        await engine.recover()
     return server, engine

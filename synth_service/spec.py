@@ -27,6 +27,12 @@ class Models(BaseModel):
     instructor: str = ""
 
 
+class RunnerPodsSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    replicas: int = Field(0, ge=0, le=256, description="Runner pods made for the job on Kubernetes (0: none).")
+    template: dict[str, Any] = Field(default_factory=dict, description="Pod template; empty uses the service's.")
+
+
 class JobSpec(BaseModel):
     """Every field of a job; defaults follow the paper (3 tasks per resource, 10 steps, all spans, strict)."""
 
@@ -50,6 +56,7 @@ class JobSpec(BaseModel):
     dedup_threshold: float = Field(0.95, gt=0, le=1.0)
     rollout_retries: int = Field(2, ge=0, le=10)
     ingest_batch: int = Field(128, ge=1, le=4096)
+    runners: RunnerPodsSpec = Field(default_factory=RunnerPodsSpec)
 
     @field_validator("dataset")
     @classmethod
@@ -70,6 +77,7 @@ class JobSpec(BaseModel):
             concurrency=pb.Concurrency(rollouts=self.rollout_concurrency, llm_calls=self.llm_concurrency),
             budget=pb.Budget(max_llm_calls=self.max_llm_calls, max_tokens=self.max_tokens),
             dedup_threshold=self.dedup_threshold,
+            runners=pb.RunnerPods(replicas=self.runners.replicas, template=to_struct(self.runners.template)),
         )
 
 
@@ -99,6 +107,9 @@ def spec_from_proto(msg: pb.JobSpec) -> JobSpec:
         "max_tokens": msg.budget.max_tokens, "dedup_threshold": msg.dedup_threshold,
     }
     data.update({k: v for k, v in optional.items() if v})
+    if msg.runners.replicas:
+        data["runners"] = {"replicas": msg.runners.replicas,
+                           "template": struct_to_dict(msg.runners.template, "spec.runners.template")}
     for name, table, value in (("backward_mode", BACKWARD_MODES, msg.backward_mode), ("filter_policy", FILTER_POLICIES, msg.filter_policy)):
         if value:
             names = [k for k, v in table.items() if v == value]

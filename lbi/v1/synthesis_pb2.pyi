@@ -96,7 +96,7 @@ class Concurrency(_message.Message):
     def __init__(self, rollouts: _Optional[int] = ..., llm_calls: _Optional[int] = ...) -> None: ...
 
 class JobSpec(_message.Message):
-    __slots__ = ("env", "env_config", "runner_endpoints", "resource_paths", "resource_filter", "models", "instructions_per_resource", "max_steps", "backward_mode", "backward_window", "filter_policy", "dataset", "concurrency", "budget", "dedup_threshold")
+    __slots__ = ("env", "env_config", "runner_endpoints", "resource_paths", "resource_filter", "models", "instructions_per_resource", "max_steps", "backward_mode", "backward_window", "filter_policy", "dataset", "concurrency", "budget", "dedup_threshold", "runners")
     ENV_FIELD_NUMBER: _ClassVar[int]
     ENV_CONFIG_FIELD_NUMBER: _ClassVar[int]
     RUNNER_ENDPOINTS_FIELD_NUMBER: _ClassVar[int]
@@ -112,6 +112,7 @@ class JobSpec(_message.Message):
     CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
     BUDGET_FIELD_NUMBER: _ClassVar[int]
     DEDUP_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    RUNNERS_FIELD_NUMBER: _ClassVar[int]
     env: str
     env_config: _struct_pb2.Struct
     runner_endpoints: _containers.RepeatedScalarFieldContainer[str]
@@ -127,7 +128,16 @@ class JobSpec(_message.Message):
     concurrency: Concurrency
     budget: Budget
     dedup_threshold: float
-    def __init__(self, env: _Optional[str] = ..., env_config: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., runner_endpoints: _Optional[_Iterable[str]] = ..., resource_paths: _Optional[_Iterable[str]] = ..., resource_filter: _Optional[_Iterable[str]] = ..., models: _Optional[_Union[Models, _Mapping]] = ..., instructions_per_resource: _Optional[int] = ..., max_steps: _Optional[int] = ..., backward_mode: _Optional[_Union[BackwardMode, str]] = ..., backward_window: _Optional[int] = ..., filter_policy: _Optional[_Union[FilterPolicy, str]] = ..., dataset: _Optional[str] = ..., concurrency: _Optional[_Union[Concurrency, _Mapping]] = ..., budget: _Optional[_Union[Budget, _Mapping]] = ..., dedup_threshold: _Optional[float] = ...) -> None: ...
+    runners: RunnerPods
+    def __init__(self, env: _Optional[str] = ..., env_config: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., runner_endpoints: _Optional[_Iterable[str]] = ..., resource_paths: _Optional[_Iterable[str]] = ..., resource_filter: _Optional[_Iterable[str]] = ..., models: _Optional[_Union[Models, _Mapping]] = ..., instructions_per_resource: _Optional[int] = ..., max_steps: _Optional[int] = ..., backward_mode: _Optional[_Union[BackwardMode, str]] = ..., backward_window: _Optional[int] = ..., filter_policy: _Optional[_Union[FilterPolicy, str]] = ..., dataset: _Optional[str] = ..., concurrency: _Optional[_Union[Concurrency, _Mapping]] = ..., budget: _Optional[_Union[Budget, _Mapping]] = ..., dedup_threshold: _Optional[float] = ..., runners: _Optional[_Union[RunnerPods, _Mapping]] = ...) -> None: ...
+
+class RunnerPods(_message.Message):
+    __slots__ = ("replicas", "template")
+    REPLICAS_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    replicas: int
+    template: _struct_pb2.Struct
+    def __init__(self, replicas: _Optional[int] = ..., template: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class StageStats(_message.Message):
     __slots__ = ("stage", "done", "total", "failed", "llm_calls", "tokens", "cost_usd", "wall_seconds")

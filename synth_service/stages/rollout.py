@@ -40,6 +40,7 @@ async def _rollout(ctx: JobContext, key: str, instruction: dict, resource_text: 
             reason = f"runner {runner.target}: {exc.code().name}: {exc.details()}"
             if exc.code() not in RUNNER_FAILURES:
                 break
+            await ctx.pool.report_failure(runner)
         except LLMError as exc:
             reason = f"policy LLM failed: {exc.reason}"
             break
