@@ -26,7 +26,7 @@ ATTEMPTS = {
     "fill-the-disk": ("for i in 1 2 3 4; do head -c 20M /dev/zero > /tmp/fill$i || exit 1; done", "No space left on device"),
     "huge-file": ("head -c 300M /dev/zero > big.bin", "File size limit exceeded"),  # with a disk quota above the file limit
     "run-forever": ("while true; do :; done", "killed"),
-    "memory-hog": ("head -c 2000M /dev/zero | tail -c 1500M > /dev/null", "memory"),
+    "memory-hog": ("python3 -c 'x = bytearray(1500 << 20)'", "MemoryError"),  # over the 1 GiB address-space limit
     "kill-the-runner": ("kill -9 -1; kill -9 1", ""),
 }
 
@@ -64,7 +64,7 @@ async def test_escape_attempt_is_contained(runner, env, attempt):
         if attempt != "kill-the-runner":
             assert result.error, result.text
         assert expected.lower() in result.text.lower(), result.text
-        assert "Traceback" not in result.text
+        assert "Traceback" not in result.text or attempt == "memory-hog"  # that one is the agent's own program's
         assert "still-here" in after.text and not after.error
         assert await _healthy(runner.target)
     finally:
