@@ -39,8 +39,7 @@ USER root
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium bubblewrap man-db manpages git sqlite3 \
  && rm -rf /var/lib/apt/lists/*
+# The repo environment's sample archive (read-only; extracted into the data directory on first use).
 COPY --from=build /opt/lbi-envs /opt/lbi-envs
-# The repo environment finds its sample under $LBI_DATA_DIR/envs/repo; the image carries it read-only.
-RUN mkdir -p /var/lib/lbi/envs && ln -s /opt/lbi-envs/repo /var/lib/lbi/envs/repo && chown -R lbi:lbi /var/lib/lbi
 USER 10001:10001
 CMD ["runner", "serve", "--host", "0.0.0.0"]
