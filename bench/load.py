@@ -5,6 +5,7 @@ writes into it, and runs client processes for the given time. Reports p50/p99 pe
 the server process's memory (RSS) over time. Bounded in count and time; the last line is one JSON object.
 
     python bench/load.py --clients 16 --seconds 60 --window 10
+    python bench/load.py --clients 4 --seconds 10 --window 5 --resource-filter "Counting rows"   # short form (CI)
 """
 
 from __future__ import annotations
@@ -68,7 +69,10 @@ async def main(args: argparse.Namespace) -> dict:
         seed = Example("Count the orders.", "sql", (Step("Connected.", "SELECT COUNT(*) FROM orders"),), "2600",
                        Origin.FORWARD, "seed", 0, 1, kept=True)
         await DatasetStore(stack.store, stack.engine.datasets.embedder).ingest("load", [seed], job_id="seed")
-        job_id = stack.engine.create(spec_from_dict({"env": "sql", "dataset": "load", "ingest_batch": 16}))
+        spec = {"env": "sql", "dataset": "load", "ingest_batch": 16}
+        if args.resource_filter:
+            spec["resource_filter"] = args.resource_filter
+        job_id = stack.engine.create(spec_from_dict(spec))
         job = asyncio.create_task(stack.engine.run(job_id))
         memory: list[tuple[float, float]] = []
         started = time.time()
@@ -109,6 +113,8 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--window", type=int, default=10)
     parser.add_argument("--data-dir", default="")
+    parser.add_argument("--resource-filter", action="append", default=[],
+                        help="Only these documentation sections for the synthesis job (repeatable; the short CI form).")
     parser.add_argument("--client", help=argparse.SUPPRESS)
     parser.add_argument("--concurrency", type=int, help=argparse.SUPPRESS)
     return parser.parse_args()
