@@ -100,6 +100,9 @@ class Engine:
 
     def create(self, spec: JobSpec, job_id: str = "") -> str:
         """Registers the job (or finds it, to resume) and returns its id."""
+        if spec.runners.replicas and self._pods is None and not self.settings.synth_kubernetes:
+            raise InvalidArgument("spec.runners.replicas", "runner pods need the service on Kubernetes (LBI_SYNTH_KUBERNETES=true, "
+                                  "as the Helm chart sets); elsewhere name runner_endpoints")
         job_id = job_id or spec.job_id()
         if not self.journal.create_job(job_id, spec.model_dump(mode="json")):
             stored = self.journal.job(job_id)

@@ -51,7 +51,8 @@ def _get(docs: list[dict], kind: str, name: str) -> dict:
 
 def _containers(docs: list[dict]) -> list[tuple[dict, dict]]:
     """(pod spec, container) of every lbi workload."""
-    return [(d["spec"]["template"]["spec"], c) for d in docs if d["kind"] == "Deployment" for c in d["spec"]["template"]["spec"]["containers"]]
+    return [(d["spec"]["template"]["spec"], c) for d in docs if d["kind"] in ("Deployment", "StatefulSet")
+            and d["metadata"]["name"].startswith("rel-lbi") for c in d["spec"]["template"]["spec"]["containers"]]
 
 
 @pytest.mark.parametrize("values", [[], ["-f", str(PRODUCTION)]], ids=["defaults", "production"])
@@ -158,7 +159,8 @@ def test_scaling_objects_and_store_cluster_settings(chart):
     assert env["LBI_SYNTH_POD_UID"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.uid"
     assert env["OTEL_EXPORTER_OTLP_ENDPOINT"]["value"] == "http://otel-collector.observability.svc:4317"
     assert "deployment.environment=production" in env["OTEL_RESOURCE_ATTRIBUTES"]["value"]
-    assert _get(docs, "Deployment", "rel-lbi-runner")["spec"]["replicas"] == 4
+    standing = _get(docs, "StatefulSet", "rel-lbi-runner")["spec"]
+    assert standing["replicas"] == 4 and standing["serviceName"] == "rel-lbi-runner"
     sandbox = _runner_template(docs)["spec"]["containers"][0]["securityContext"]
     assert sandbox["capabilities"]["add"][0] == "SYS_ADMIN"  # opted in: the shell sandbox needs it
 

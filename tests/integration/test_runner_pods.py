@@ -136,3 +136,16 @@ async def test_deleting_the_synth_pod_takes_its_runner_pods(cluster):
     assert len(endpoints) == 2 and all(e.startswith("127.0.0.") and e.endswith(":50051") for e in endpoints)
     standin.delete(NS, owner[0])
     assert _runner_pods(standin) == []
+
+
+async def test_runner_pods_off_kubernetes_are_refused_naming_the_field(tmp_path, embedder):
+    from lbi.errors import InvalidArgument
+
+    engine = Engine(SynthSettings(data_dir=tmp_path), EdgeStore(tmp_path / "qdrant"), embedder)
+    try:
+        with pytest.raises(InvalidArgument) as err:
+            engine.create(_spec())
+        assert err.value.field == "spec.runners.replicas" and "Kubernetes" in str(err.value)
+    finally:
+        await engine.close()
+        await engine.datasets.store.close()
