@@ -133,6 +133,19 @@ def _traversable(workspace: Workspace, paths: Sequence[Path]) -> None:
             copy.chmod(mode | 0o001)
 
 
+def _ro_bind_args(paths: Sequence[Path]) -> list[str]:
+    """bubblewrap arguments binding host folders read-only at the same path. Folders it must create for
+    them inside the session's /tmp are made 0755 first (bubblewrap would make them 0700, closed to the
+    session's user)."""
+    args: list[str] = []
+    for path in paths:
+        for parent in reversed(Path(path).parents):
+            if parent != Path("/tmp") and Path("/tmp") in parent.parents:
+                args += ["--perms", "0755", "--dir", str(parent)]
+        args += ["--ro-bind", str(path), str(path)]
+    return args
+
+
 def start_shell(workspace: Workspace, limits: Limits, as_root: bool, sandboxed: bool,
                 ro_binds: Sequence[Path] = (), uid: int = 0) -> subprocess.Popen:
     """A bash reading commands on stdin, stdout and stderr merged, in its own process group.
@@ -150,7 +163,7 @@ def start_shell(workspace: Workspace, limits: Limits, as_root: bool, sandboxed: 
             _traversable(workspace, ro_binds)
         inner = " ".join([
             "bwrap", "--bind", str(workspace.root / "merged"), "/", "--dev", "/dev", "--proc", "/proc",
-            "--bind", str(workspace.root / "tmp"), "/tmp", *[a for p in ro_binds for a in ("--ro-bind", str(p), str(p))],
+            "--bind", str(workspace.root / "tmp"), "/tmp", *_ro_bind_args(ro_binds),
             "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--die-with-parent",
             "--hostname", "sandbox", "--chdir", home, "--setenv", "HOME", home, *user, "bash", "--noprofile", "--norc",
         ])
