@@ -126,6 +126,7 @@ def run(
     policy: Optional[str] = typer.Option(None, "--filter", help="strict | relaxed (default strict)."),
     budget_calls: Optional[int] = typer.Option(None, "--budget-calls", help="Stop cleanly after this many LLM calls."),
     runner: Optional[list[str]] = typer.Option(None, "--runner", help="env-runner endpoint (repeatable); default: a local runner."),
+    runner_pods: Optional[int] = typer.Option(None, "--runner-pods", help="On Kubernetes: runner pods made for this job (the server's template)."),
     server: str = typer.Option("", "--server", help="Run on this synthesis server (host:port) instead of in this process."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
 ) -> None:
@@ -138,6 +139,8 @@ def run(
              "resource_paths": [str(p) for p in resources] if resources else None, "runner_endpoints": runner or None,
              "env_config": json.loads(config) if config else None}
     data.update({k: v for k, v in flags.items() if v is not None})
+    if runner_pods is not None:
+        data["runners"] = {**data.get("runners", {}), "replicas": runner_pods}
     logging.basicConfig(level="WARNING")
     try:
         result = asyncio.run(_run_remote(server, data) if server else _run_local(data, not as_json))
