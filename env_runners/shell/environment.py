@@ -22,7 +22,8 @@ from pydantic import Field
 
 from env_runners.base import EnvConfig, Environment, Session, StepResult
 from env_runners.shell.sandbox import (
-    Limits, Workspace, home_on_host, kill_user, sandbox_available, session_uid, start_shell, user_processes,
+    Limits, Workspace, home_on_host, kill_user, reap_stale_workspaces, sandbox_available, session_uid, start_shell,
+    user_processes,
 )
 from lbi.docs import resources_from_files
 from lbi.errors import InvalidArgument
@@ -211,6 +212,8 @@ class ShellEnvironment(Environment):
     def __init__(self, settings):
         super().__init__(settings)
         self.sandboxed = sandbox_available()
+        if self.sandboxed:
+            reap_stale_workspaces()
 
     def notes(self) -> list[str]:
         if self.sandboxed:

@@ -77,6 +77,22 @@ def _apply(limits: Limits):
     return preexec
 
 
+WORKSPACE_PREFIX = "lbi-shell-"  # then the runner's pid, so a later runner can tell stale workspaces
+
+
+def reap_stale_workspaces() -> list[Path]:
+    """Unmounts and removes session folders of runners that died without closing them (SIGKILL)."""
+    reaped = []
+    for folder in Path(tempfile.gettempdir()).glob(f"{WORKSPACE_PREFIX}*-*"):
+        pid = folder.name.removeprefix(WORKSPACE_PREFIX).split("-", 1)[0]
+        if not pid.isdigit() or Path(f"/proc/{pid}").exists():
+            continue
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+        reaped.append(folder)
+    return reaped
+
+
 class Workspace:
     """The session's folder: the overlay's upper and work layers and /tmp (sandbox) or the working directory (fallback).
 
@@ -84,7 +100,7 @@ class Workspace:
     shell restarts within the session and its size is the session's disk quota."""
 
     def __init__(self, disk_mb: int = 0) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="lbi-shell-"))
+        self.root = Path(tempfile.mkdtemp(prefix=f"{WORKSPACE_PREFIX}{os.getpid()}-"))
         self.mounted = False
         if disk_mb:
             subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={disk_mb}m,mode=0700", "lbi-session", str(self.root)],

@@ -96,3 +96,21 @@ async def test_closing_sessions_releases_their_disk(runner):
         await runner.close_session(session)
     after = subprocess.run(["mount"], capture_output=True, text=True).stdout.count("lbi-session")
     assert opened == before + 3 and after == before
+
+
+def test_a_dead_runners_session_disks_are_reaped_by_the_next(runner_settings):
+    """A runner SIGKILLed with sessions open leaves their tmpfs mounted; the next runner unmounts them."""
+    import subprocess
+    import sys
+
+    from env_runners.shell.environment import ShellEnvironment
+
+    code = ("from env_runners.shell.environment import ShellConfig, ShellSession\n"
+            "s = ShellSession(ShellConfig(disk_mb=16), True)\nprint(s.workspace.root, flush=True)\nimport time; time.sleep(60)")
+    dead = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    folder = Path(dead.stdout.readline().strip())
+    dead.kill()
+    dead.wait()
+    assert folder.is_dir() and str(folder) in Path("/proc/mounts").read_text()
+    ShellEnvironment(runner_settings)
+    assert not folder.exists() and str(folder) not in Path("/proc/mounts").read_text()
