@@ -22,7 +22,10 @@ from typing import Any
 
 import yaml
 
+from lbi.telemetry import tracer
+
 log = logging.getLogger(__name__)
+_tracer = tracer("lbi.synthesis.runner_pods")
 
 COMPONENT, MANAGED_BY, JOB = "app.kubernetes.io/component", "app.kubernetes.io/managed-by", "lbi.dev/job-id"
 SELECTOR = f"{COMPONENT}=env-runner,{MANAGED_BY}=lbi-synth"
@@ -108,7 +111,10 @@ class RunnerPods:
         return {"apiVersion": "v1", "kind": "Pod", **pod}
 
     def _endpoint(self, pod: Any) -> str:
-        return f"{pod.status.pod_ip}:{self.port}"
+        """podIP:port, the port named `grpc` in the pod (a job's own template may choose another)."""
+        ports = [p for c in pod.spec.containers for p in (c.ports or [])]
+        port = next((p.container_port for p in ports if p.name == "grpc"), ports[0].container_port if ports else self.port)
+        return f"{pod.status.pod_ip}:{port}"
 
     def _list(self, selector: str) -> list[Any]:
         return list(self.api.list_namespaced_pod(self.namespace, label_selector=selector).items)
@@ -187,7 +193,8 @@ class RunnerPods:
     async def start(self, job_id: str, replicas: int, template: dict[str, Any] | None = None) -> list[str]:
         """Creates (or adopts) the job's N runner pods and returns their gRPC endpoints once all are Ready."""
         try:
-            return await asyncio.to_thread(self._start, job_id, replicas, template)
+            with _tracer.start_as_current_span("runner_pods.start", attributes={"lbi.job_id": job_id, "lbi.replicas": replicas}):
+                return await asyncio.to_thread(self._start, job_id, replicas, template)
         except RunnerPodsError:
             await self.stop(job_id)
             raise
@@ -211,7 +218,8 @@ class RunnerPods:
         """A new endpoint when the pod behind `endpoint` died and was replaced; None when it is alive."""
         lock = self._replacing.setdefault(endpoint, asyncio.Lock())
         async with lock:
-            return await asyncio.to_thread(self._replace, job_id, endpoint, template)
+            with _tracer.start_as_current_span("runner_pods.replace", attributes={"lbi.job_id": job_id, "lbi.endpoint": endpoint}):
+                return await asyncio.to_thread(self._replace, job_id, endpoint, template)
 
     async def stop(self, job_id: str) -> int:
         """Deletes the job's runner pods; returns how many there were."""

@@ -129,11 +129,13 @@ async def test_restart_adopts_the_pods_of_resumed_jobs_and_deletes_orphans(clust
     assert _runner_pods(standin) == []
 
 
-async def test_deleting_the_synth_pod_takes_its_runner_pods(cluster):
+async def test_deleting_the_synth_pod_takes_its_runner_pods_on_the_templates_port(cluster):
     standin, api, owner = cluster
     pods = RunnerPods(api, NS, TEMPLATE, owner=owner, ready_timeout_s=90)
-    endpoints = await pods.start("job-fedcba9876543210", 2)
-    assert len(endpoints) == 2 and all(e.startswith("127.0.0.") and e.endswith(":50051") for e in endpoints)
+    other_port = {**TEMPLATE, "spec": {"containers": [{**TEMPLATE["spec"]["containers"][0],
+                                                        "ports": [{"name": "grpc", "containerPort": 50061}]}]}}
+    endpoints = await pods.start("job-fedcba9876543210", 2, other_port)
+    assert len(endpoints) == 2 and all(e.startswith("127.0.0.") and e.endswith(":50061") for e in endpoints)
     standin.delete(NS, owner[0])
     assert _runner_pods(standin) == []
 
