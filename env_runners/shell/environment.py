@@ -176,7 +176,7 @@ class ShellSession(Session):
             note = (f"Error: the command ran past {self.config.timeout_s:g}s and was killed; the shell was restarted "
                     "(files kept, variables and directory reset).")
             return StepResult(f"{output}\n{note}".strip(), error=True, info={"timeout": True})
-        if self._over_process_limit(watch_s=0.2):
+        if self._over_process_limit(watch_s=0.5):
             return self._limit_hit(output)
         if code == -1:
             self.process.wait()
