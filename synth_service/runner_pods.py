@@ -202,9 +202,9 @@ class RunnerPods:
     def _replace(self, job_id: str, endpoint: str, template: dict[str, Any] | None) -> str | None:
         pods = self._list(self._job_selector(job_id))
         pod = next((p for p in pods if p.status and p.status.pod_ip and self._endpoint(p) == endpoint), None)
-        if pod is not None and _ready(pod):
-            return None  # the pod is fine; the failure was the runner's answer, not the pod
-        if pod is None:  # already replaced (or gone): find the pod that now holds its slot
+        if pod is None or _ready(pod):
+            # Gone: a concurrent caller replaced it and repointed the pool already. Ready: the failure was
+            # the runner's answer, not its pod. Either way there is nothing to replace.
             return None
         name = pod.metadata.name
         index = int(name.rsplit("-", 1)[1])
