@@ -46,6 +46,7 @@ class Engine:
                  runner_pods: RunnerPods | None = None):
         self.settings = settings
         self._pods = runner_pods
+        self._shutting_down = False
         self.journal = Journal(settings.data_dir / "synthesis" / "journal.sqlite")
         self.gateway = LLMGateway(settings)
         self.datasets = DatasetStore(store, embedder or Embedder(settings.embedding_model, settings.embedding_device))
@@ -55,6 +56,8 @@ class Engine:
         self._local_runner: Any = None
 
     async def close(self) -> None:
+        """Stops the running jobs, leaving them RUNNING in the journal: the next start resumes them."""
+        self._shutting_down = True
         for job_id in list(self._tasks):
             await self.cancel(job_id)
         if self._local_runner:
@@ -176,6 +179,10 @@ class Engine:
             if not self._watchers[job_id]:
                 del self._watchers[job_id]
 
+    def running(self) -> list[str]:
+        """Jobs with a live task in this process."""
+        return [job_id for job_id, task in self._tasks.items() if not task.done()]
+
     def watchers(self, job_id: str) -> int:
         """Open watch streams of a job (a cancelled stream leaves at once)."""
         return len(self._watchers.get(job_id, ()))
@@ -202,7 +209,10 @@ class Engine:
             state, error = "BUDGET_EXHAUSTED", str(group.exceptions[0])
             await self._ingest_so_far(job_id, spec, runners)
         except* (JobCancelled, asyncio.CancelledError):
-            state, error = "CANCELLED", "cancelled"
+            if self._shutting_down:
+                state, error = "RUNNING", "interrupted by a service shutdown; resumes when the service starts"
+            else:
+                state, error = "CANCELLED", "cancelled"
         except* InvalidArgument as group:
             state, error = "FAILED", str(group.exceptions[0])
         except* Exception as group:  # noqa: BLE001 - the job fails, the service lives on
