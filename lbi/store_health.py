@@ -27,6 +27,7 @@ class StoreHealth:
         self.serving: bool | None = None
         self.reason = ""
         self._task: asyncio.Task | None = None
+        self._pending: set[asyncio.Task] = set()
 
     async def _set(self, serving: bool, reason: str = "") -> None:
         if serving != self.serving:
@@ -41,6 +42,9 @@ class StoreHealth:
             await asyncio.wait_for(self.store.ping(), timeout=max(self.interval_s, 1.0))
         except (StoreUnavailable, asyncio.TimeoutError) as exc:
             await self._set(False, str(exc) or "ping timed out")
+        except Exception as exc:  # noqa: BLE001 - an unexpected answer is not health; the loop must live on
+            log.exception("store ping failed")
+            await self._set(False, f"{type(exc).__name__}: {exc}")
         else:
             await self._set(True)
         return bool(self.serving)
@@ -48,7 +52,9 @@ class StoreHealth:
     def report_unavailable(self, reason: str) -> None:
         """Called by a request that found the store down: NOT_SERVING now, not at the next ping."""
         if self.serving is not False:
-            asyncio.get_running_loop().create_task(self._set(False, reason))
+            task = asyncio.get_running_loop().create_task(self._set(False, reason))
+            self._pending.add(task)  # a task nobody references may be collected before it runs
+            task.add_done_callback(self._pending.discard)
 
     async def _loop(self) -> None:
         while True:

@@ -189,7 +189,10 @@ class EdgeStore(VectorStore):
                 raise StoreUnavailable(f"the store folder {self.root} is gone")
             for path in self.root.iterdir():
                 if path.name not in self._shards and self._on_disk(path.name):
-                    self._shard(path.name)
+                    try:
+                        self._shard(path.name)
+                    except CollectionNotFound:  # deleted while we looked
+                        pass
 
         await asyncio.to_thread(open_all)
 
