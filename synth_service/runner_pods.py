@@ -13,7 +13,9 @@ The client is synchronous; every call runs in a worker thread so the event loop 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
+import json
 import logging
 import os
 import time
@@ -34,6 +36,16 @@ SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/
 
 class RunnerPodsError(Exception):
     """The runner pods could not be made ready (the job fails with this message)."""
+
+
+def _api_error(exc: Exception) -> RunnerPodsError:
+    """One line from a Kubernetes API error (its str() holds headers and the whole body)."""
+    try:
+        message = json.loads(exc.body).get("message", "")  # type: ignore[attr-defined]
+    except (TypeError, ValueError, AttributeError):
+        message = ""
+    return RunnerPodsError(f"Kubernetes API refused: {getattr(exc, 'status', '?')} {getattr(exc, 'reason', '')}"
+                           + (f": {message}" if message else ""))
 
 
 def kube_api() -> Any:
@@ -192,11 +204,16 @@ class RunnerPods:
 
     async def start(self, job_id: str, replicas: int, template: dict[str, Any] | None = None) -> list[str]:
         """Creates (or adopts) the job's N runner pods and returns their gRPC endpoints once all are Ready."""
+        from kubernetes.client.exceptions import ApiException
+
         try:
             with _tracer.start_as_current_span("runner_pods.start", attributes={"lbi.job_id": job_id, "lbi.replicas": replicas}):
                 return await asyncio.to_thread(self._start, job_id, replicas, template)
-        except RunnerPodsError:
-            await self.stop(job_id)
+        except (RunnerPodsError, ApiException) as exc:
+            with contextlib.suppress(Exception):
+                await self.stop(job_id)
+            if isinstance(exc, ApiException):
+                raise _api_error(exc) from None
             raise
 
     def _replace(self, job_id: str, endpoint: str, template: dict[str, Any] | None) -> str | None:
@@ -217,9 +234,14 @@ class RunnerPods:
     async def replace(self, job_id: str, endpoint: str, template: dict[str, Any] | None = None) -> str | None:
         """A new endpoint when the pod behind `endpoint` died and was replaced; None when it is alive."""
         lock = self._replacing.setdefault(endpoint, asyncio.Lock())
+        from kubernetes.client.exceptions import ApiException
+
         async with lock:
             with _tracer.start_as_current_span("runner_pods.replace", attributes={"lbi.job_id": job_id, "lbi.endpoint": endpoint}):
-                return await asyncio.to_thread(self._replace, job_id, endpoint, template)
+                try:
+                    return await asyncio.to_thread(self._replace, job_id, endpoint, template)
+                except ApiException as exc:
+                    raise _api_error(exc) from None
 
     async def stop(self, job_id: str) -> int:
         """Deletes the job's runner pods; returns how many there were."""

@@ -151,3 +151,14 @@ async def test_runner_pods_off_kubernetes_are_refused_naming_the_field(tmp_path,
     finally:
         await engine.close()
         await engine.datasets.store.close()
+
+
+async def test_an_api_refusal_fails_the_job_with_one_clear_line(cluster, engine_on):
+    standin, api, owner = cluster
+    engine = engine_on(RunnerPods(api, NS, TEMPLATE, owner=owner, ready_timeout_s=30))
+    privileged = {**TEMPLATE, "spec": {"containers": [{**TEMPLATE["spec"]["containers"][0],
+                                                        "securityContext": {"privileged": True}}]}}
+    job = await engine.run(engine.create(_spec(replicas=1, template=privileged, dataset="refused")))
+    assert job["state"] == "FAILED" and "\n" not in job["error"]
+    assert "Kubernetes API refused: 403 Forbidden" in job["error"] and "PodSecurity" in job["error"], job["error"]
+    assert _runner_pods(standin) == []
