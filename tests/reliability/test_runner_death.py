@@ -8,28 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from lbi.processes import free_port
 from lbi.store.edge import EdgeStore
 from synth_service.config import SynthSettings
 from synth_service.engine import Engine
 from synth_service.spec import spec_from_dict
+from tests.fixtures.health import SERVING, wait_for_status
 
 LBI = str(Path(sys.executable).parent / "lbi")
-
-
-async def _serving(target: str) -> None:
-    async with grpc.aio.insecure_channel(target) as channel:
-        for _ in range(300):
-            try:
-                reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
-                if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            except grpc.aio.AioRpcError:
-                await asyncio.sleep(0.1)
-    raise AssertionError(f"runner {target} never served")
 
 
 async def test_a_runner_killed_mid_rollout_costs_retries_not_rollouts(tmp_path, shared_data_dir, embedder):
@@ -41,7 +28,7 @@ async def test_a_runner_killed_mid_rollout_costs_retries_not_rollouts(tmp_path, 
     engine = Engine(SynthSettings(data_dir=tmp_path), store, embedder)
     try:
         for port in ports:
-            await _serving(f"127.0.0.1:{port}")
+            await wait_for_status(f"127.0.0.1:{port}", SERVING, within_s=30)
         spec = spec_from_dict({"env": "sql", "dataset": "death", "rollout_concurrency": 2, "rollout_retries": 2,
                                "runner_endpoints": [f"127.0.0.1:{p}" for p in ports],
                                "resource_filter": ["Filtering rows with WHERE", "Counting rows", "Top customers by revenue"]})

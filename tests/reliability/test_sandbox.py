@@ -6,11 +6,10 @@ import shutil
 import uuid
 from pathlib import Path
 
-import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from env_runners.shell.sandbox import sandbox_available
+from tests.fixtures.health import SERVING, health_status
 
 pytestmark = pytest.mark.skipif(not sandbox_available(), reason="needs root, unshare and bubblewrap (make installs bubblewrap)")
 ENVS = ["shell", "repo"]
@@ -29,12 +28,6 @@ ATTEMPTS = {
     "memory-hog": ("python3 -c 'x = bytearray(1500 << 20)'", "MemoryError"),  # over the 1 GiB address-space limit
     "kill-the-runner": ("kill -9 -1; kill -9 1", ""),
 }
-
-
-async def _healthy(target: str) -> bool:
-    async with grpc.aio.insecure_channel(target) as channel:
-        reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
-        return reply.status == health_pb2.HealthCheckResponse.SERVING
 
 
 @pytest.fixture
@@ -68,7 +61,7 @@ async def test_escape_attempt_is_contained(runner, env, attempt):
         assert expected.lower() in result.text.lower(), result.text
         assert "Traceback" not in result.text or attempt == "memory-hog"  # that one is the agent's own program's
         assert "still-here" in after.text and not after.error
-        assert await _healthy(runner.target)
+        assert await health_status(runner.target) == SERVING
     finally:
         await runner.close_session(session)
 

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from lbi.clients.retrieval import AsyncRetrievalClient
 from lbi.dataset import DatasetStore
@@ -25,10 +24,10 @@ from retrieval_service.server import SERVICE_NAME, start_retrieval
 from synth_service.config import SynthSettings
 from synth_service.engine import Engine
 from synth_service.spec import spec_from_dict
+from tests.fixtures.health import NOT_SERVING, SERVING, health_status, wait_for_status
 from tests.integration.test_retrieval_service import COUNTS, EXAMPLES
 
 HOLD = "import sys, qdrant_edge as qe\nheld = [qe.EdgeShard.load(p) for p in sys.argv[1:]]\nprint('held', flush=True)\nsys.stdin.read()\n"
-SERVING, NOT_SERVING = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
 
 
 class ShardHolder:
@@ -42,20 +41,6 @@ class ShardHolder:
     def release(self) -> None:
         self.process.stdin.close()
         self.process.wait(timeout=30)
-
-
-async def _status(target: str, service: str) -> int:
-    async with grpc.aio.insecure_channel(target) as channel:
-        reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
-        return reply.status
-
-
-async def _wait_status(target: str, wanted: int, within_s: float = 10.0) -> float:
-    started = time.monotonic()
-    while await _status(target, SERVICE_NAME) != wanted:
-        assert time.monotonic() - started < within_s, f"readiness never became {wanted}"
-        await asyncio.sleep(0.05)
-    return time.monotonic() - started
 
 
 async def test_embedded_store_held_elsewhere_then_released(tmp_path, embedder):
@@ -75,11 +60,11 @@ async def test_embedded_store_held_elsewhere_then_released(tmp_path, embedder):
                 await client.retrieve("shop", observation=COUNTS, timeout_s=2)
             assert err.value.code() == grpc.StatusCode.UNAVAILABLE and "vector store unavailable" in err.value.details()
             assert time.monotonic() - started < 2 and "Traceback" not in err.value.details()
-            await _wait_status(target, NOT_SERVING, within_s=1)
-            assert await _status(target, "") == SERVING  # liveness: the process is fine, do not restart it
+            await wait_for_status(target, NOT_SERVING, SERVICE_NAME, within_s=1)
+            assert await health_status(target) == SERVING  # liveness: the process is fine, do not restart it
 
             holder.release()
-            recovered_s = await _wait_status(target, SERVING)
+            recovered_s = await wait_for_status(target, SERVING, SERVICE_NAME)
             result = await client.retrieve("shop", observation=COUNTS, timeout_s=5)
             assert result.examples and recovered_s < 5
     finally:
@@ -93,7 +78,7 @@ async def test_server_store_where_nothing_listens_is_unavailable_and_not_ready(t
                                       store=store, embedder=embedder)
     target = f"127.0.0.1:{server.port}"
     try:
-        assert await _status(target, SERVICE_NAME) == NOT_SERVING  # the first ping already failed
+        assert await health_status(target, SERVICE_NAME) == NOT_SERVING  # the first ping already failed
         async with AsyncRetrievalClient(target) as client:
             for deadline in (0.5, 3.0):
                 started = time.monotonic()
