@@ -1,15 +1,17 @@
 """The `shell` environment: a persistent bash per session (cd and variables persist), sandboxed.
 
 An action is a bash command line (or several lines); the observation is its output (stdout and stderr,
-cut with a marker past the cap), its exit code and the current directory. A command that runs past the
-timeout is killed with its whole process group and the shell restarted (files kept, variables and
-directory reset); the observation says so. Nothing here crashes the runner.
+cut with a marker past the cap), its exit code and the current directory. Commands run faithfully
+(command_loop.py: empty stdin, bash's own syntax errors, signals survived). A command that runs past the
+timeout is killed with every process of the session and the shell restarted in the same directory (files
+kept, variables reset); the output printed before is kept. The session's `setup` runs first, as its own
+phase with its own timeout. Nothing here crashes the runner.
 """
 
 from __future__ import annotations
 
 import os
-import select
+import shlex
 import shutil
 import signal
 import subprocess
@@ -21,10 +23,14 @@ from pathlib import Path
 from pydantic import Field
 
 from env_runners.base import EnvConfig, Environment, Session, StepResult
+from env_runners.shell.command_loop import OutputReader, Reply, encode, loop_script
+from env_runners.shell.layers import ensure_layer
+from env_runners.shell.rootfs import default_image_name, find_image, require_image
 from env_runners.shell.sandbox import (
-    Limits, Workspace, home_on_host, kill_user, reap_stale_workspaces, sandbox_available, session_uid, start_shell,
-    user_processes,
+    PATH, Limits, Root, Workspace, home_on_host, namespace_processes, reap_stale_workspaces, sandbox_available,
+    sandboxed_command, start_process,
 )
+from env_runners.shell.userns import UserNamespace
 from lbi.docs import resources_from_files
 from lbi.errors import InvalidArgument
 from lbi.records import Resource
@@ -32,161 +38,192 @@ from lbi.records import Resource
 DOCS_DIR = Path(__file__).parent / "docs"
 DEFAULT_PAGES = ["ls", "cp", "mv", "rm", "mkdir", "find", "grep", "sed", "sort", "uniq", "wc", "head", "tail", "cut",
                  "tar", "chmod", "du", "xargs", "tr"]
+SETUP_FAILED = "__lbi_setup_failed__"
 
 
 class ShellConfig(EnvConfig):
-    setup: str = Field("", description="Bash script run in the session before the first observation (prepares the task's files).")
+    setup: str = Field("", description="Bash script run in the session before the first observation (prepares the task's files); it fails when its last command fails.")
+    setup_timeout_s: float = Field(60.0, gt=0, le=600, description="Longest the setup script may run.")
     timeout_s: float | None = Field(None, gt=0, le=600, description="Longest one command may run before it is killed (default 5s, within the runner's step timeout).")
     output_cap: int = Field(4000, ge=100, le=1_000_000, description="Characters of output kept per command.")
     memory_mb: int = Field(1024, ge=64, le=65536, description="Address-space limit per process, MiB.")
     cpu_s: int = Field(30, ge=1, le=3600, description="CPU-time limit per process, seconds.")
     disk_mb: int = Field(1024, ge=16, le=65536, description="Disk quota of the session (its writable layer and /tmp), MiB; memory-backed (tmpfs) in sandbox mode.")
-    as_root: bool = Field(False, description="Run as root inside the sandbox (no process limit without cgroups).")
+    processes: int = Field(256, ge=16, le=4096, description="Processes the session may run at once.")
+    as_root: bool = Field(False, description="Run as root inside the session: root of its own user namespace, with a container's capabilities and no power outside.")
+    image: str = Field("", description="Root file system of the session: a name prepared with `lbi runner build-rootfs` (default: the runner's, a Debian built from packages).")
+    packages: list[str] = Field(default_factory=list, description="Extra Debian packages, installed once into a cached layer over the image.")
+    pip: list[str] = Field(default_factory=list, description="Extra Python requirements (pip), installed once into a cached layer over the image.")
     man_pages: list[str] = Field(default_factory=lambda: list(DEFAULT_PAGES), description="Manual pages offered as resources.")
 
 
-def _give_to(folder: Path, uid: int) -> None:
-    for path in (folder, *folder.rglob("*")):
-        os.lchown(path, uid, uid)
-
-
 class ShellSession(Session):
-    """`prelude` runs silently at every shell start (definitions that must survive a restart); `setup` once."""
+    """`prelude` runs silently at every shell start (definitions that must survive a restart); `setup` once.
+    `root` is what a sandboxed session runs on (None: the unisolated fallback)."""
 
-    def __init__(self, config: ShellConfig, sandboxed: bool, prelude: str = "", seed: dict[str, Path] | None = None,
-                 ro_binds: tuple[Path, ...] = ()):
+    def __init__(self, config: ShellConfig, root: Root | None, prelude: str = "", seed: dict[str, Path] | None = None,
+                 start_in: str = ""):
         self.config = config
-        self.sandboxed = sandboxed
+        self.root = root
         self.prelude = prelude
-        self.ro_binds = ro_binds
-        self.workspace = Workspace(config.disk_mb if sandboxed else 0)
-        self.uid = session_uid() if sandboxed and not config.as_root else 0  # 0: no user of its own
-        home = home_on_host(self.workspace, config.as_root, sandboxed)
-        self.limits = Limits(config.memory_mb, config.cpu_s, processes=256, file_mb=256)
+        self.limits = Limits(config.memory_mb, config.cpu_s, processes=config.processes, file_mb=256)
         self.marker = f"__lbi_{uuid.uuid4().hex}__"
+        self.workspace = Workspace(config.disk_mb if root else 0, owner=root.uid_base if root else None)
+        self.namespace: UserNamespace | None = None
+        self.home = root.home(config.as_root) if root else str(self.workspace.root / "home")
+        self.cwd = f"{self.home}/{start_in}" if start_in else self.home
         try:
-            for name, source in (seed or {}).items():  # copied in from the host side: the sandbox does not see /tmp
+            if root is not None:
+                self.namespace = UserNamespace(root.uid_base, 65536)
+                self.userns_inode = os.stat(self.namespace.path).st_ino
+            home = home_on_host(self.workspace, root, config.as_root)
+            for name, source in (seed or {}).items():
                 shutil.copytree(source, home / name, symlinks=True)
-                if self.uid:
-                    _give_to(home / name, self.uid)
+                if root is not None:
+                    owner = root.uid_base + root.inner_uid(config.as_root)
+                    for path in (home / name, *(home / name).rglob("*")):
+                        os.lchown(path, owner, owner)
             self.process = self._start()
+            if config.setup:
+                self._run_setup(config.setup)
         except BaseException:
-            self.workspace.remove()
+            self.close()
             raise
-        if config.setup:
-            result = self.step(config.setup)
-            if result.error:
-                self.close()
-                raise InvalidArgument("config.setup", result.observation.splitlines()[-1] if result.observation else "failed")
+
+    @property
+    def sandboxed(self) -> bool:
+        return self.root is not None
 
     def _start(self) -> subprocess.Popen:
-        process = start_shell(self.workspace, self.limits, self.config.as_root, self.sandboxed, self.ro_binds, self.uid)
-        if self.prelude:
-            assert process.stdin is not None
-            process.stdin.write(f"{{\n{self.prelude}\n}} >/dev/null 2>&1\n".encode())
-            process.stdin.flush()
-        return process
+        program = ["bash", "--noprofile", "--norc", "-c", loop_script(self.marker)]
+        shell_env = {"LBI_START_DIR": self.cwd, "LBI_PRELUDE": self.prelude}
+        if self.root is not None:
+            assert self.namespace is not None
+            command = sandboxed_command(self.workspace, self.root, self.namespace.enter, self.config.as_root, program,
+                                        env=shell_env)
+            return start_process(command, self.limits, "/", {"PATH": PATH, "LANG": "C.UTF-8"})
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.home, "LANG": "C.UTF-8", "TERM": "dumb",
+               **shell_env}
+        return start_process(program, self.limits, self.home, env)
+
+    def _run_setup(self, setup: str) -> None:
+        """The setup as its own phase: its own timeout; a failure names the failing command, its exit code and
+        its stderr (last 1,000 characters), as INVALID_ARGUMENT on config.setup."""
+        script = (
+            "__lbi_err=$(mktemp); set -E; trap '__lbi_fcode=$?; __lbi_fc=$BASH_COMMAND' ERR\n"
+            f"{{ eval {shlex.quote(setup)}\n}} 2>\"$__lbi_err\"; __lbi_rc=$?; trap - ERR; set +E\n"
+            f"if [ $__lbi_rc -ne 0 ]; then printf '\\n{SETUP_FAILED}\\n%s\\n%s\\n' \"${{__lbi_fcode:-$__lbi_rc}}\" "
+            "\"${__lbi_fc:-the script}\"; tail -c 1000 \"$__lbi_err\"; fi\n"
+            "rm -f \"$__lbi_err\"; unset __lbi_err __lbi_fc __lbi_fcode; (exit $__lbi_rc)"
+        )
+        reply = self._send(script, self.config.setup_timeout_s)
+        if reply.exit_code is None:
+            self._restart()
+            raise InvalidArgument("config.setup", f"ran past setup_timeout_s ({self.config.setup_timeout_s:g}s); "
+                                  f"its last output: {reply.output.strip()[-500:] or '(none)'}")
+        if reply.exit_code != 0:
+            _, _, failure = reply.output.partition(f"\n{SETUP_FAILED}\n")
+            code, _, rest = failure.partition("\n")
+            command, _, stderr = rest.partition("\n")
+            if reply.exit_code == -1:
+                code, command, stderr = "-1", "the script", "the shell exited"
+            raise InvalidArgument("config.setup", f"`{command.strip()[:200]}` exited with {code or reply.exit_code}: "
+                                  f"{stderr.strip() or '(no error output)'}")
 
     def first_observation(self) -> str:
-        where = "a sandbox (private copy-on-write file system, no network)" if self.sandboxed else "a workspace folder"
+        where = ("a sandbox (its own Debian root file system, copy-on-write, no network)" if self.sandboxed
+                 else "a workspace folder")
         user = "root" if self.config.as_root or not self.sandboxed else "agent"
         listing = self.step("ls -la").observation
         return f"bash in {where}, user {user}. Each action is a bash command; cd and variables persist.\n$ ls -la\n{listing}"
 
+    def _session_pids(self) -> list[int]:
+        assert self.namespace is not None
+        return [pid for pid in namespace_processes(self.userns_inode) if pid != self.namespace.holder.pid]
+
     def _kill(self) -> None:
+        """Kills the shell and every process of the session (what left the process group too: setsid, daemons, a bomb)."""
+        process = getattr(self, "process", None)
+        if process is None:
+            return
         try:
-            os.killpg(self.process.pid, signal.SIGKILL)
+            os.killpg(process.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-        if self.uid:  # also what left the process group (setsid, daemons, a fork bomb)
-            kill_user(self.uid)
-        self.process.wait()
+        if self.namespace is not None:
+            for _ in range(5):
+                pids = self._session_pids()
+                if not pids:
+                    break
+                for pid in pids:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                time.sleep(0.01)
+        process.wait()
+        for stream in (process.stdin, process.stdout):
+            if stream:
+                stream.close()
+
+    def _restart(self) -> None:
+        self._kill()
+        self.process = self._start()
 
     def _over_process_limit(self, watch_s: float = 0.0) -> bool:
         """Half the process limit in use counts as a runaway (a fork bomb fills it within ~0.1 s). With
-        `watch_s`, a session that left more than a couple of processes behind is watched that long."""
-        if not self.uid:
+        `watch_s`, a session that left more than a few processes behind is watched that long."""
+        if self.namespace is None:
             return False
         runaway = self.limits.processes // 2
-        count = user_processes(self.uid)
-        deadline = time.monotonic() + (watch_s if count > 2 else 0.0)
+        count = len(self._session_pids())
+        deadline = time.monotonic() + (watch_s if count > 5 else 0.0)
         while count < runaway and time.monotonic() < deadline:
             time.sleep(0.02)
-            count = user_processes(self.uid)
+            count = len(self._session_pids())
         return count >= runaway
 
-    def _read(self, deadline: float) -> tuple[str, int | None, str, bool, int]:
-        """(output, exit code, cwd, timed out, dropped characters) of the command just sent."""
-        assert self.process.stdout is not None
-        fd = self.process.stdout.fileno()
-        kept, dropped, buffer = [], 0, b""
-        cap = self.config.output_cap
-        end = f"\n{self.marker} ".encode()
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return "".join(kept), None, "", True, dropped
-            ready, _, _ = select.select([fd], [], [], remaining)
-            if not ready:
-                continue
-            chunk = os.read(fd, 65536)
-            if not chunk:  # the shell exited
-                return "".join(kept) + buffer.decode(errors="replace"), -1, "", False, dropped
-            buffer += chunk
-            index = buffer.find(end)
-            if index >= 0:
-                tail = buffer[index + len(end):]
-                if b"\n" not in tail:
-                    continue
-                body = buffer[:index].decode(errors="replace")
-                code, _, cwd = tail.split(b"\n", 1)[0].decode(errors="replace").partition(" ")
-                room = max(0, cap - sum(map(len, kept)))
-                kept.append(body[:room])
-                dropped += max(0, len(body) - room)
-                return "".join(kept), int(code), cwd, False, dropped
-            if len(buffer) > 2 * len(end) + 65536:  # keep the tail, which may hold a split marker
-                flush, buffer = buffer[: -len(end)], buffer[-len(end):]
-                text = flush.decode(errors="replace")
-                room = max(0, cap - sum(map(len, kept)))
-                kept.append(text[:room])
-                dropped += max(0, len(text) - room)
+    def _send(self, command: str, timeout_s: float) -> Reply:
+        """Runs one command in the shell (starting a new shell first if the old one is gone) and reads its reply."""
+        for attempt in range(2):
+            if self.process.poll() is not None:
+                self._restart()
+            assert self.process.stdin is not None and self.process.stdout is not None
+            try:
+                self.process.stdin.write(encode(command))
+                self.process.stdin.flush()
+                break
+            except BrokenPipeError:  # the shell ended before it read the command: it never ran, so send it again
+                self._restart()
+        reader = OutputReader(self.process.stdout.fileno(), self.marker, self.config.output_cap)
+        return reader.read(time.monotonic() + timeout_s)
 
     def step(self, action: str) -> StepResult:
         if not action.strip():
             return StepResult("Error: empty command.", error=True)
         if self._over_process_limit():  # left running by an earlier command
             return self._limit_hit("", "The command was not run; send it again.")
-        if self.process.poll() is not None:
-            self.process = self._start()
-        assert self.process.stdin is not None
-        script = f"{action}\n__lbi_rc=$?; printf '\\n%s %s %s\\n' '{self.marker}' \"$__lbi_rc\" \"$PWD\"\n"
-        try:
-            self.process.stdin.write(script.encode())
-            self.process.stdin.flush()
-        except BrokenPipeError:
-            self.process = self._start()
-            return StepResult("Error: the shell had exited; a new shell was started. Send the command again.", error=True)
-        output, code, cwd, timed_out, dropped = self._read(time.monotonic() + self.config.timeout_s)
-        output = output.rstrip("\n")
-        if dropped:
-            output += f"\n[... output truncated: {dropped} more characters]"
-        if timed_out:
-            self._kill()
-            self.process = self._start()
-            note = (f"Error: the command ran past {self.config.timeout_s:g}s and was killed; the shell was restarted "
-                    "(files kept, variables and directory reset).")
+        reply = self._send(action, self.config.timeout_s)
+        output = reply.output.rstrip("\n")
+        if reply.dropped:
+            output += f"\n[... output truncated: {reply.dropped} more characters]"
+        if reply.exit_code is None:
+            self._restart()
+            note = (f"Error: the command ran past {self.config.timeout_s:g}s and was killed; the shell was restarted in "
+                    f"{self.cwd} (files kept, variables reset).")
             return StepResult(f"{output}\n{note}".strip(), error=True, info={"timeout": True})
         if self._over_process_limit(watch_s=0.5):
             return self._limit_hit(output)
-        if code == -1:
-            self.process.wait()
-            self.process = self._start()
-            return StepResult(f"{output}\n[the shell exited; a new shell was started]".strip(), error=True, info={"exited": True})
-        return StepResult(f"{output}\n[exit code {code}] {cwd}".lstrip("\n"), error=code != 0, info={"exit_code": code, "cwd": cwd})
+        if reply.exit_code == -1:
+            self._restart()
+            return StepResult(f"{output}\n[the shell exited; a new shell was started in {self.cwd}]".strip(), error=True,
+                              info={"exited": True})
+        self.cwd = reply.cwd or self.cwd
+        return StepResult(f"{output}\n[exit code {reply.exit_code}] {reply.cwd}".lstrip("\n"), error=reply.exit_code != 0,
+                          info={"exit_code": reply.exit_code, "cwd": reply.cwd})
 
     def _limit_hit(self, output: str, then: str = "") -> StepResult:
-        self._kill()
-        self.process = self._start()
+        self._restart()
         note = (f"Error: the session reached its limit of {self.limits.processes} processes (a fork bomb?); all its "
                 f"processes were killed and the shell was restarted (files kept). {then}")
         return StepResult(f"{output}\n{note}".strip(), error=True, info={"process_limit": True})
@@ -196,6 +233,8 @@ class ShellSession(Session):
 
     def close(self) -> None:
         self._kill()
+        if self.namespace is not None:
+            self.namespace.close()
         self.workspace.remove()
 
 
@@ -215,12 +254,31 @@ class ShellEnvironment(Environment):
         if self.sandboxed:
             reap_stale_workspaces()
 
+    @property
+    def image_name(self) -> str:
+        return self.settings.runner_image or default_image_name(self.settings.runner_sandbox_uid_base)
+
     def notes(self) -> list[str]:
-        if self.sandboxed:
-            return ["sandbox: overlayfs copy of / per session + bubblewrap (pid, net, ipc, uts namespaces); user nobody "
-                    "with a process limit unless as_root"]
-        return ["fallback: per-session workspace folder with resource limits, NO file-system or network isolation "
-                "(the runner is not root or bubblewrap is missing)"]
+        if not self.sandboxed:
+            return ["fallback: per-session workspace folder with resource limits, NO file-system or network isolation "
+                    "(the runner is not root, or unshare/nsenter/setpriv/bubblewrap is missing)"]
+        image = find_image(self.settings.rootfs_dir, self.image_name)
+        built = (f"image {image.name} ({image.manifest.get('size_bytes', 0) >> 20} MiB)" if image else
+                 f"image {self.image_name} NOT BUILT: run `lbi runner build-rootfs`; sessions are refused until then")
+        return [f"sandbox: its own root file system per session ({built}) as a copy-on-write overlay, a user namespace "
+                "(root inside is an unprivileged host uid), bubblewrap (mount, pid, net, ipc, uts namespaces); user "
+                "agent without capabilities unless as_root"]
+
+    def root_for(self, config: ShellConfig) -> Root | None:
+        """What a session with this config runs on: the image and its package layer (built on first use)."""
+        if not self.sandboxed:
+            if config.packages or config.pip or config.image:
+                raise InvalidArgument("config.packages" if config.packages else "config.pip" if config.pip else "config.image",
+                                      "needs the sandbox (a root runner with bubblewrap); this runner has none")
+            return None
+        image = require_image(self.settings.rootfs_dir, config.image or self.image_name)
+        layer = ensure_layer(self.settings.rootfs_dir, image, config.packages, config.pip)
+        return Root(((layer,) if layer else ()) + (image.root,), image.uid_base)
 
     def resources(self, config: ShellConfig) -> Iterable[Resource]:
         resources = resources_from_files(self.name, sorted(DOCS_DIR.glob("*.md")))
@@ -240,7 +298,7 @@ class ShellEnvironment(Environment):
         return config.model_copy(update={"timeout_s": config.timeout_s or min(self.default_timeout_s, 0.8 * limit)})
 
     def open(self, config: ShellConfig) -> Session:
-        return ShellSession(self.with_timeout(config), self.sandboxed)
+        return ShellSession(self.with_timeout(config), self.root_for(config))
 
 
 def _man_page(page: str, max_chars: int = 12000) -> str:

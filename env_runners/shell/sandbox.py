@@ -1,22 +1,27 @@
-"""Starts a persistent bash for one session, sandboxed when the machine allows it.
+"""Starts a persistent bash for one session: on a root file system of its own, root inside, no power outside.
 
-Sandbox (root, with `unshare` and bubblewrap): a private mount namespace with an overlayfs whose lower
-layer is `/` and whose upper layer is the session's own folder, so every write lands in the session and
-is discarded with it; bubblewrap then enters it with new pid, network (none), ipc and uts namespaces.
-The session's folder is a tmpfs of `disk_mb` (its writable layer, /tmp and work files), so a command that
-fills the disk gets "No space left on device" in its own session and nobody else's.
-By default the shell runs as `agent`, a user id of its own per session (RLIMIT_NPROC counts per user, so
-a fork bomb hits its own session's limit, not the machine's or another session's, and `kill -9 -1` as
-that user clears it); `as_root` keeps root inside (for tasks like useradd) without that protection.
-Fallback (not root, or no bubblewrap): bash in a per-session workspace folder, with the same limits and
-no isolation from the rest of the file system; the environment says so in its notes.
+Sandbox (the runner is root and has unshare, nsenter, mount and bubblewrap):
+- the session's file system is an overlay whose lower layers are a prepared image (rootfs.py: a Debian
+  built from packages, never the host's `/`) and optional package layers (layers.py), and whose upper layer
+  is the session's own tmpfs of `disk_mb` (its writes, its /tmp), discarded when it closes;
+- it runs in a user namespace of its own (userns.py): uid 0 inside is `uid_base` outside, 65,536 ids are
+  mapped so `useradd`, `chown` and `su` work, and no capability reaches the host's namespaces; further
+  user namespaces cannot be created inside;
+- bubblewrap enters it with new mount, pid, network (none), ipc and uts namespaces; /proc/sys is read-only,
+  /sys is an empty read-only folder, /dev holds only the usual character devices;
+- root inside keeps Docker's default capability set (chown, dac_override, fowner, fsetid, kill, setgid,
+  setuid, setpcap, setfcap, net_bind_service, net_raw, sys_chroot, mknod, audit_write) as its bounding set:
+  no sys_admin (no mount, umount, pivot_root), no sys_ptrace, no sys_module; by default the shell runs
+  as `agent` (uid 1000 inside) with no capabilities at all.
+Fallback (not root, or no bubblewrap): bash in a per-session workspace folder with the same limits and no
+isolation from the rest of the file system; the environment says so in its notes.
 """
 
 from __future__ import annotations
 
 import os
 import resource
-import secrets
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -24,39 +29,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from env_runners.shell.rootfs import AGENT_UID
+
 AGENT_HOME = "/home/agent"
-FIRST_SESSION_UID, SESSION_UIDS = 2_000_000, 1_000_000  # unused on any real system
-
-
-def session_uid() -> int:
-    """A fresh user id for one session (random in a range no real account uses, so runners never collide)."""
-    return FIRST_SESSION_UID + secrets.randbelow(SESSION_UIDS)
-
-
-def user_processes(uid: int) -> int:
-    """Processes of a user, counted from /proc (every pid namespace is visible from the runner's)."""
-    count = 0
-    with os.scandir("/proc") as entries:
-        for entry in entries:
-            if entry.name.isdigit():
-                try:
-                    count += entry.stat().st_uid == uid
-                except FileNotFoundError:
-                    pass
-    return count
-
-
-def kill_user(uid: int) -> None:
-    """SIGKILLs every process of the user, the standard cure for a fork bomb (`kill -9 -1` as that user)."""
-    for _ in range(3):
-        subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "kill", "-9", "-1"],
-                       capture_output=True)
-        if not user_processes(uid):
-            return
+WORKSPACE_PREFIX = "lbi-shell-"  # then the runner's pid, so a later runner can tell stale workspaces
+CONTAINER_CAPS = ("chown", "dac_override", "fowner", "fsetid", "kill", "setgid", "setuid", "setpcap", "setfcap",
+                  "net_bind_service", "net_raw", "sys_chroot", "mknod", "audit_write")  # Docker's default set
+PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def sandbox_available() -> bool:
-    return os.geteuid() == 0 and all(shutil.which(tool) for tool in ("unshare", "bwrap", "mount", "setpriv"))
+    return os.geteuid() == 0 and all(shutil.which(tool) for tool in ("unshare", "nsenter", "setpriv", "bwrap", "mount"))
 
 
 @dataclass(frozen=True)
@@ -77,9 +60,6 @@ def _apply(limits: Limits):
     return preexec
 
 
-WORKSPACE_PREFIX = "lbi-shell-"  # then the runner's pid, so a later runner can tell stale workspaces
-
-
 def reap_stale_workspaces() -> list[Path]:
     """Unmounts and removes session folders of runners that died without closing them (SIGKILL)."""
     reaped = []
@@ -97,18 +77,24 @@ class Workspace:
     """The session's folder: the overlay's upper and work layers and /tmp (sandbox) or the working directory (fallback).
 
     In sandbox mode the folder is a tmpfs of `disk_mb` MiB mounted by the runner (root), so it survives
-    shell restarts within the session and its size is the session's disk quota."""
+    shell restarts within the session and its size is the session's disk quota. `owner` is the host uid of
+    root inside the session, which owns the upper layer's top and /tmp."""
 
-    def __init__(self, disk_mb: int = 0) -> None:
+    def __init__(self, disk_mb: int = 0, owner: int | None = None) -> None:
         self.root = Path(tempfile.mkdtemp(prefix=f"{WORKSPACE_PREFIX}{os.getpid()}-"))
         self.mounted = False
         if disk_mb:
-            subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={disk_mb}m,mode=0700", "lbi-session", str(self.root)],
+            subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={disk_mb}m,mode=0711", "lbi-session", str(self.root)],
                            check=True, capture_output=True)
             self.mounted = True
+        self.root.chmod(0o711)
         for name in ("upper", "work", "merged", "home", "tmp"):
             (self.root / name).mkdir()
         (self.root / "tmp").chmod(0o1777)
+        if owner is not None:
+            for name in ("upper", "tmp"):
+                os.chown(self.root / name, owner, owner)
+            (self.root / "upper").chmod(0o755)
 
     def remove(self) -> None:
         if self.mounted:
@@ -117,81 +103,108 @@ class Workspace:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def _add_account(workspace: Workspace, uid: int) -> None:
-    """`agent` (the session's user id) in the session's own copies of /etc/passwd and /etc/group."""
-    etc = workspace.root / "upper" / "etc"
-    etc.mkdir(parents=True, exist_ok=True)
-    etc.chmod(0o755)
-    for name, line in (("passwd", f"agent:x:{uid}:{uid}:agent:{AGENT_HOME}:/bin/bash\n"), ("group", f"agent:x:{uid}:\n")):
-        target = etc / name
-        if not target.exists():
-            target.write_text(Path("/etc", name).read_text() + line)
-            target.chmod(0o644)
+@dataclass(frozen=True)
+class Root:
+    """What a sandboxed session runs on: its lower layers (top first) and the host uid of root inside."""
+
+    lowers: tuple[Path, ...]
+    uid_base: int
+
+    def home(self, as_root: bool) -> str:
+        return "/root" if as_root else AGENT_HOME
+
+    def inner_uid(self, as_root: bool) -> int:
+        return 0 if as_root else AGENT_UID
 
 
-def home_on_host(workspace: Workspace, as_root: bool, sandboxed: bool) -> Path:
-    """Where the shell's $HOME lives on the host side, to put files there before the shell starts."""
-    if not sandboxed:
+def home_on_host(workspace: Workspace, root: Root | None, as_root: bool) -> Path:
+    """Where the shell's $HOME lives on the host side, to put files there before the shell starts. In sandbox
+    mode the home folder is made in the upper layer with the owner and mode it has in the image."""
+    if root is None:
         return workspace.root / "home"
-    return workspace.root / "upper" / ("root" if as_root else AGENT_HOME.lstrip("/"))
+    relative = Path(root.home(as_root).lstrip("/"))
+    for depth in range(1, len(relative.parts) + 1):
+        part = Path(*relative.parts[:depth])
+        target = workspace.root / "upper" / part
+        if target.exists():
+            continue
+        source = next((lower / part for lower in root.lowers if (lower / part).is_dir()), None)
+        target.mkdir()
+        if source is not None:
+            info = source.stat()
+            os.chown(target, info.st_uid, info.st_gid)
+            target.chmod(info.st_mode & 0o7777)
+        else:
+            owner = root.uid_base + (root.inner_uid(as_root) if depth == len(relative.parts) else 0)
+            os.chown(target, owner, owner)
+    return workspace.root / "upper" / relative
 
 
-def _traversable(workspace: Workspace, paths: Sequence[Path]) -> None:
-    """Lets the session's user reach the given host folders (a Python under /root, say): each ancestor it could not
-    enter gets a copy in the session's upper layer with o+x, which overlayfs shows instead of the original."""
-    for path in paths:
-        for ancestor in reversed(Path(path).parents):
-            mode = ancestor.stat().st_mode & 0o7777
-            if ancestor == Path("/") or mode & 0o001:
-                continue
-            copy = workspace.root / "upper" / str(ancestor).lstrip("/")
-            copy.mkdir(parents=True, exist_ok=True)
-            copy.chmod(mode | 0o001)
+def overlay_mount(lowers: Sequence[Path], upper: Path, work: Path, merged: Path) -> list[str]:
+    for path in (*lowers, upper, work):
+        if any(c in str(path) for c in ",:"):
+            raise ValueError(f"an overlay layer path may not hold ',' or ':': {path}")
+    options = f"lowerdir={':'.join(map(str, lowers))},upperdir={upper},workdir={work}"
+    return ["mount", "-t", "overlay", "overlay", "-o", options, str(merged)]
 
 
-def _ro_bind_args(paths: Sequence[Path]) -> list[str]:
-    """bubblewrap arguments binding host folders read-only at the same path. Folders it must create for
-    them inside the session's /tmp are made 0755 first (bubblewrap would make them 0700, closed to the
-    session's user)."""
-    args: list[str] = []
-    for path in paths:
-        for parent in reversed(Path(path).parents):
-            if parent != Path("/tmp") and Path("/tmp") in parent.parents:
-                args += ["--perms", "0755", "--dir", str(parent)]
-        args += ["--ro-bind", str(path), str(path)]
+def bwrap_args(merged: Path, tmp: Path | None, home: str, network: bool, env: dict[str, str]) -> list[str]:
+    """bubblewrap's arguments: the merged overlay as /, fresh /dev and /proc, and the namespaces to create."""
+    args = ["bwrap", "--bind", str(merged), "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/sys", "--remount-ro", "/sys",
+            "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--hostname", "sandbox", "--chdir", home]
+    if tmp is not None:
+        args += ["--bind", str(tmp), "/tmp"]
+    if not network:
+        args.append("--unshare-net")
+    else:
+        args += ["--ro-bind", "/etc/resolv.conf", "/etc/resolv.conf"]
+    for key, value in env.items():
+        args += ["--setenv", key, value]
     return args
 
 
-def start_shell(workspace: Workspace, limits: Limits, as_root: bool, sandboxed: bool,
-                ro_binds: Sequence[Path] = (), uid: int = 0) -> subprocess.Popen:
-    """A bash reading commands on stdin, stdout and stderr merged, in its own process group.
-
-    `ro_binds` are host folders the sandbox must see read-only even where its own /tmp hides them
-    (a Python installed under /tmp, say)."""
-    if sandboxed:
-        user = [] if as_root else ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
-        home = "/root" if as_root else AGENT_HOME
-        if not as_root:  # the agent's home exists only in the session's upper layer, owned by the session's user
-            agent_home = workspace.root / "upper" / AGENT_HOME.lstrip("/")
-            agent_home.mkdir(parents=True, exist_ok=True)
-            os.chown(agent_home, uid, uid)
-            _add_account(workspace, uid)
-            _traversable(workspace, ro_binds)
-        inner = " ".join([
-            "bwrap", "--bind", str(workspace.root / "merged"), "/", "--dev", "/dev", "--proc", "/proc",
-            "--bind", str(workspace.root / "tmp"), "/tmp", *_ro_bind_args(ro_binds),
-            "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--die-with-parent",
-            "--hostname", "sandbox", "--chdir", home, "--setenv", "HOME", home, *user, "bash", "--noprofile", "--norc",
-        ])
-        mount = (f"mount -t overlay overlay -o lowerdir=/,upperdir={workspace.root / 'upper'},"
-                 f"workdir={workspace.root / 'work'} {workspace.root / 'merged'}")
-        command = ["unshare", "-m", "--propagation", "private", "sh", "-c", f"{mount} && exec {inner}"]
-        cwd, env = "/", {"PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "LANG": "C.UTF-8", "TERM": "dumb"}
+def capability_args(as_root: bool) -> tuple[list[str], list[str]]:
+    """(before bubblewrap, after it): the bounding set cut to CONTAINER_CAPS (bubblewrap itself keeps what it needs
+    to set up through the inheritable set), then the shell's own capabilities, or `agent` with none."""
+    bounding = ",".join(f"+{cap}" for cap in CONTAINER_CAPS)
+    before = ["setpriv", "--inh-caps=+all", "--", "setpriv", f"--bounding-set=-all,{bounding}", "--"]
+    if as_root:
+        after = ["--cap-drop", "ALL", *(arg for cap in CONTAINER_CAPS for arg in ("--cap-add", f"CAP_{cap.upper()}"))]
     else:
-        home = str(workspace.root / "home")
-        command = ["bash", "--noprofile", "--norc"]
-        cwd, env = home, {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home, "LANG": "C.UTF-8", "TERM": "dumb"}
-    return subprocess.Popen(
-        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=cwd, env=env,
-        start_new_session=True, preexec_fn=_apply(limits),
-    )
+        after = ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
+                 "setpriv", f"--reuid={AGENT_UID}", f"--regid={AGENT_UID}", "--init-groups", "--"]
+    return before, after
+
+
+def sandboxed_command(workspace: Workspace, root: Root, userns_enter, as_root: bool, program: list[str],
+                      network: bool = False, env: dict[str, str] | None = None) -> list[str]:
+    """The host command that mounts the session's overlay in a private mount namespace and runs `program` in the
+    sandbox. `userns_enter` wraps a command so it runs as root of the session's user namespace."""
+    home = root.home(as_root)
+    user_env = {"PATH": PATH, "HOME": home, "USER": "root" if as_root else "agent", "LOGNAME": "root" if as_root else "agent",
+                "LANG": "C.UTF-8", "TERM": "dumb", **(env or {})}
+    before, after = capability_args(as_root)
+    inner = userns_enter([*before, *bwrap_args(workspace.root / "merged", workspace.root / "tmp", home, network, user_env),
+                          *after, *program])
+    mount = overlay_mount(root.lowers, workspace.root / "upper", workspace.root / "work", workspace.root / "merged")
+    return ["unshare", "-m", "--propagation", "private", "sh", "-c", f"{shlex.join(mount)} && exec {shlex.join(inner)}"]
+
+
+def start_process(command: list[str], limits: Limits, cwd: str, env: dict[str, str]) -> subprocess.Popen:
+    """A process reading on stdin, stdout and stderr merged, in its own process group, under the limits."""
+    return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=cwd,
+                            env=env, start_new_session=True, preexec_fn=_apply(limits))
+
+
+def namespace_processes(userns_inode: int) -> list[int]:
+    """Pids (host view) of the processes in a user namespace: every process of one session."""
+    pids = []
+    with os.scandir("/proc") as entries:
+        for entry in entries:
+            if entry.name.isdigit():
+                try:
+                    if os.stat(f"/proc/{entry.name}/ns/user").st_ino == userns_inode:
+                        pids.append(int(entry.name))
+                except (FileNotFoundError, ProcessLookupError, PermissionError):
+                    pass
+    return pids

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import typer
 
-from lbi.cli import datasets_cmd, env_cmd, eval_cmd, retrieval_cmd, serve_cmd, synth_cmd, tour
+from lbi.cli import datasets_cmd, env_cmd, eval_cmd, retrieval_cmd, rootfs_cmd, serve_cmd, synth_cmd, tour
 
 app = typer.Typer(help="lbi: Learn-by-interact. Adapt LLM agents to any environment without human labels.", no_args_is_help=True)
 app.add_typer(env_cmd.app, name="env")
 app.add_typer(serve_cmd.runner_app, name="runner")
+serve_cmd.runner_app.command("build-rootfs")(rootfs_cmd.build_rootfs)
 app.add_typer(retrieval_cmd.app, name="retrieval")
 app.add_typer(synth_cmd.app, name="synth")
 app.command("retrieve")(retrieval_cmd.retrieve)

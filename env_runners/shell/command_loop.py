@@ -1,0 +1,95 @@
+"""How a persistent bash runs the agent's commands faithfully, and how their output is read back.
+
+bash runs a small loop instead of reading commands from its stdin: each command arrives NUL-terminated on a
+private descriptor (fd 3, closed while the command runs) and is run with `eval` with stdin `/dev/null`:
+- `read v`, `cat`, `head -1` without a file see end-of-input at once instead of eating the next command;
+- a syntax error is `eval`'s own error (bash's message, exit code 2) and the shell, its cwd and variables
+  live on;
+- signals the agent sends to its own shell (INT, TERM, HUP, QUIT, USR1, USR2, ALRM) are survived and
+  reported in the output; `exit`, `exec` and SIGKILL end the shell, which is reported and restarted;
+- after each command the loop prints a marker line with the exit code and the working directory.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import shlex
+import time
+from dataclasses import dataclass
+
+SIGNALS = ("INT", "TERM", "HUP", "QUIT", "USR1", "USR2", "ALRM")
+
+
+def loop_script(marker: str) -> str:
+    """The bash program of a session's shell (passed with `bash -c`), on one line so that bash's messages about
+    the agent's command read as they would at a prompt ("bash: syntax error near unexpected token"). From the
+    environment: `LBI_PRELUDE`, definitions run silently first, and `LBI_START_DIR`, where it starts."""
+    traps = "; ".join(f"trap 'printf \"\\n[the shell received SIG{sig} and carried on]\\n\"' {sig}" for sig in SIGNALS)
+    return (
+        f"exec 3<&0 </dev/null; {traps}; "
+        '{ eval "${LBI_PRELUDE:-}"; } >/dev/null 2>&1; cd -- "${LBI_START_DIR:-$PWD}" 2>/dev/null; '
+        "unset LBI_START_DIR LBI_PRELUDE; "
+        "while IFS= read -r -d '' __lbi_cmd <&3; do "
+        'eval "$__lbi_cmd" 3<&-; __lbi_rc=$?; '
+        f"printf '\\n%s %s %s\\n' {shlex.quote(marker)} \"$__lbi_rc\" \"$PWD\"; "
+        "done"
+    )
+
+
+def encode(command: str) -> bytes:
+    """A command as the loop reads it (NUL-terminated; NUL bytes inside are not allowed by bash anyway)."""
+    return command.replace("\0", "").encode() + b"\0"
+
+
+@dataclass
+class Reply:
+    output: str
+    exit_code: int | None  # None: timed out; -1: the shell exited
+    cwd: str
+    dropped: int  # characters left out past the cap
+
+
+class OutputReader:
+    """Reads one command's output up to the marker line, keeping at most `cap` characters."""
+
+    def __init__(self, fd: int, marker: str, cap: int):
+        self.fd, self.cap = fd, cap
+        self.end = f"\n{marker} ".encode()
+        self.kept: list[str] = []
+        self.dropped = 0
+
+    def _keep(self, text: str) -> None:
+        room = max(0, self.cap - sum(map(len, self.kept)))
+        self.kept.append(text[:room])
+        self.dropped += max(0, len(text) - room)
+
+    def _reply(self, code: int | None, cwd: str = "") -> Reply:
+        return Reply("".join(self.kept), code, cwd, self.dropped)
+
+    def read(self, deadline: float) -> Reply:
+        buffer = b""
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:  # what was printed before the timeout is kept
+                self._keep(buffer.decode(errors="replace"))
+                return self._reply(None)
+            ready, _, _ = select.select([self.fd], [], [], remaining)
+            if not ready:
+                continue
+            chunk = os.read(self.fd, 65536)
+            if not chunk:  # the shell exited
+                self._keep(buffer.decode(errors="replace"))
+                return self._reply(-1)
+            buffer += chunk
+            index = buffer.find(self.end)
+            if index >= 0:
+                tail = buffer[index + len(self.end):]
+                if b"\n" not in tail:
+                    continue
+                self._keep(buffer[:index].decode(errors="replace"))
+                code, _, cwd = tail.split(b"\n", 1)[0].decode(errors="replace").partition(" ")
+                return self._reply(int(code) if code.lstrip("-").isdigit() else 1, cwd)
+            if len(buffer) > 2 * len(self.end) + 65536:  # keep the tail, which may hold a split marker
+                flush, buffer = buffer[: -len(self.end)], buffer[-len(self.end):]
+                self._keep(flush.decode(errors="replace"))

@@ -1,0 +1,62 @@
+"""A user namespace per session: uid 0 inside is an unprivileged host uid, with a range of ids mapped.
+
+The runner (root) starts a small holder process in a new user namespace and writes its id maps itself
+(0..count-1 inside -> base..base+count-1 outside; no /etc/subuid, no newuidmap). The session's sandbox
+enters that namespace (`nsenter --user=/proc/<holder>/ns/user`), so the session's root has capabilities
+only over namespaces it owns and none in the host's. Inside, creating further user namespaces is switched
+off (`user.max_user_namespaces = 0`), so dropped capabilities cannot be regained in a nested namespace.
+Each session has its own namespace, so per-user counts such as RLIMIT_NPROC are kept per session.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+
+class UserNamespace:
+    """Holds one user namespace open (a sleeping holder process) until `close()`."""
+
+    def __init__(self, base: int, count: int):
+        self.holder = subprocess.Popen(["unshare", "--user", "--", "sleep", "infinity"], stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            self._wait_until_unshared()
+            for kind in ("uid_map", "gid_map"):
+                with open(f"/proc/{self.holder.pid}/{kind}", "w") as handle:
+                    handle.write(f"0 {base} {count}\n")
+            subprocess.run(self.enter(["sh", "-c", "echo 0 > /proc/sys/user/max_user_namespaces"]), check=True,
+                           capture_output=True)
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def path(self) -> str:
+        return f"/proc/{self.holder.pid}/ns/user"
+
+    def enter(self, command: list[str]) -> list[str]:
+        """`command` run as root of this namespace (and nothing more: the host's root becomes the mapped uid)."""
+        return ["nsenter", f"--user={self.path}", "--setuid", "0", "--setgid", "0", "--", *command]
+
+    def _wait_until_unshared(self, timeout_s: float = 5.0) -> None:
+        own = os.stat("/proc/self/ns/user").st_ino
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.holder.poll() is not None:
+                raise OSError(f"unshare --user failed: {self.holder.stderr.read().decode(errors='replace').strip()}")
+            try:
+                if os.stat(self.path).st_ino != own:
+                    return
+            except FileNotFoundError:
+                pass
+            time.sleep(0.001)
+        raise OSError("the user namespace was not created in time")
+
+    def close(self) -> None:
+        if self.holder.poll() is None:
+            self.holder.kill()
+        self.holder.wait()
+        if self.holder.stderr:
+            self.holder.stderr.close()

@@ -1,0 +1,40 @@
+"""`lbi runner build-rootfs`: prepares the root file system shell and repo sessions run on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from lbi.config import RunnerSettings
+from lbi.errors import ServiceError
+
+console = Console()
+
+
+def build_rootfs(
+    source: Optional[Path] = typer.Option(None, "--from", help="An unpacked root folder of your own (a container image's "
+                                          "file system) to prepare instead of building Debian from packages."),
+    name: str = typer.Option("", "--name", help="Name of the prepared image (needed with --from); sessions select it with "
+                             "config.image, or every session with LBI_RUNNER_IMAGE."),
+) -> None:
+    """Build (once; later calls reuse it) the sessions' root file system: a minimal Debian with common tools, from Debian's
+    packages, under LBI_RUNNER_ROOTFS_DIR (default <data dir>/rootfs). Needs root and debootstrap."""
+    from env_runners.shell import rootfs
+
+    settings = RunnerSettings()
+    try:
+        if source is not None:
+            if not name:
+                raise typer.BadParameter("--name is required with --from")
+            image = rootfs.import_image(settings.rootfs_dir, name, source, settings.runner_sandbox_uid_base, log=console.print)
+        else:
+            image = rootfs.build_debian(settings.rootfs_dir, settings.runner_sandbox_uid_base, log=console.print)
+    except ServiceError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    facts = {k: image.manifest.get(k) for k in ("uid_base", "size_bytes", "build_seconds", "source")}
+    console.print(f"image {image.name} at {image.root}: {json.dumps(facts)}")
