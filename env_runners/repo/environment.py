@@ -4,8 +4,10 @@ The session's shell starts in the repository (committed as `base`, so `git diff`
 changes) and has SWE-agent-style tools besides every shell command: `open`, `view`, `search`,
 `edit`/`replace` (exactly one occurrence, else an error), `create` and `run_tests` (named so, not
 `test`, which would shadow the shell builtin).
-It reuses the shell environment's sandbox, limits and observations, as `nobody` with a process limit by
-default (the runner's Python, used for the tests, is made reachable even when it lives in root's home).
+It reuses the shell environment's sandbox (its own root file system, user namespace), limits and
+observations, as `agent` by default. The tests run with the image's Python; the repository's own test
+requirements (requirements.py) are installed once into a cached package layer, so a code base whose tests
+need more than pytest runs them offline like any other.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pydantic import Field
 
 from env_runners.shell.environment import ShellConfig, ShellEnvironment, ShellSession
 from env_runners.repo import sample
+from env_runners.repo.requirements import requirements_for_tests
 from lbi.docs import doc_files, resources_from_files
 from lbi.errors import InvalidArgument
 from lbi.records import Resource
@@ -44,13 +47,13 @@ edit() {{ replace "$@"; }}
 open() {{ local from=${{2:-1}}; view "$1" "$from" $((from + 99)); }}
 create() {{ [ -e "$1" ] && {{ echo "create: $1 exists; use edit"; return 1; }}; mkdir -p "$(dirname "$1")"; printf '%s\n' "${{2-}}" > "$1"; echo "created $1"; }}
 run_tests() {{ "$LBI_PYTHON" -m pytest -q -x -p no:cacheprovider "$@" 2>&1 | tail -40; return ${{PIPESTATUS[0]}}; }}
-cd {workdir} 2>/dev/null || true
-'''
+{pythonpath}'''
 
 
 class RepoConfig(ShellConfig):
     repo: str = Field("", description="Folder of the code base (a git checkout or a source tree); empty uses the sample repository (toolz).")
-    python: str = Field(sys.executable, description="Python that runs the tests (needs pytest).")
+    python: str = Field("", description="Python that runs the tests (needs pytest); default: the image's python3 (the runner's own without the sandbox).")
+    test_requirements: bool = Field(True, description="Install the repository's own test requirements (pyproject test extras and groups, test requirement files) into a package layer.")
     man_pages: list[str] = Field(default_factory=list, description="Manual pages offered as resources.")
 
 
@@ -82,10 +85,14 @@ class RepoEnvironment(ShellEnvironment):
 
     def open(self, config: RepoConfig) -> ShellSession:
         repo = self._repo(config)
-        commit = f"cd {WORKDIR} && (git rev-parse --git-dir >/dev/null 2>&1 || (git init -q && git add -A && git commit -qm base))"
+        config = self.with_timeout(config)
+        if self.sandboxed and config.test_requirements:
+            wanted = [r for r in requirements_for_tests(repo) if r not in config.pip]
+            config = config.model_copy(update={"pip": [*config.pip, *wanted]})
+        commit = "git rev-parse --git-dir >/dev/null 2>&1 || (git init -q && git add -A && git commit -qm base)"
         setup = commit + (f"\n{config.setup}" if config.setup else "")
-        prelude = TOOLS.format(python=shlex.quote(config.python), workdir=WORKDIR)
-        python = Path(config.python)
-        visible = tuple(dict.fromkeys(p for p in (python.parent.parent, python.resolve().parent.parent) if p.exists()))
-        return ShellSession(self.with_timeout(config).model_copy(update={"setup": setup}), self.sandboxed, prelude=prelude,
-                            seed={"repo": repo}, ro_binds=visible)
+        python = config.python or ("python3" if self.sandboxed else sys.executable)
+        pythonpath = f'export PYTHONPATH="{WORKDIR}/src${{PYTHONPATH:+:$PYTHONPATH}}"\n' if (repo / "src").is_dir() else ""
+        prelude = TOOLS.format(python=shlex.quote(python), pythonpath=pythonpath)
+        return ShellSession(config.model_copy(update={"setup": setup}), self.root_for(config), prelude=prelude,
+                            seed={"repo": repo}, start_in="repo")

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from env_runners.shell.rootfs import Image
-from env_runners.shell.sandbox import Limits, Root, Workspace, sandboxed_command
+from env_runners.shell.sandbox import PATH, Limits, Root, Workspace, limit, sandboxed_command
 from env_runners.shell.userns import UserNamespace
 from lbi.errors import InvalidArgument
 
@@ -63,8 +63,8 @@ def _pip_env() -> dict[str, str]:
     """The host's pip settings that reach a registry over the network (local file indexes are not visible inside)."""
     env = {k: v for k, v in os.environ.items() if k in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_DEFAULT_TIMEOUT")
            and "file:" not in v}
-    if HOST_CA_BUNDLE.is_file():
-        env["PIP_CERT"] = "/etc/lbi-ca.crt"
+    if HOST_CA_BUNDLE.is_file():  # Debian's pip reads the bundle through requests
+        env["PIP_CERT"] = env["REQUESTS_CA_BUNDLE"] = "/etc/lbi-ca.crt"
     return env
 
 
@@ -99,7 +99,7 @@ def _build(folder: Path, image: Image, packages: list[str], requirements: list[s
         command = sandboxed_command(workspace, Root((image.root,), image.uid_base), namespace.enter, as_root=True,
                                     program=["bash", "-c", _script(packages, requirements)], network=True, env=_pip_env())
         result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S,
-                                start_new_session=True)
+                                start_new_session=True, env={"PATH": PATH, "LANG": "C.UTF-8"}, preexec_fn=limit(BUILD_LIMITS))
         if result.returncode != 0:
             field = "config.pip" if requirements and "pip" in (result.stdout + result.stderr)[-2000:] else "config.packages"
             raise InvalidArgument(field, f"installing failed (exit {result.returncode}): {(result.stdout + result.stderr).strip()[-800:]}")

@@ -35,6 +35,7 @@ AGENT_HOME = "/home/agent"
 WORKSPACE_PREFIX = "lbi-shell-"  # then the runner's pid, so a later runner can tell stale workspaces
 CONTAINER_CAPS = ("chown", "dac_override", "fowner", "fsetid", "kill", "setgid", "setuid", "setpcap", "setfcap",
                   "net_bind_service", "net_raw", "sys_chroot", "mknod", "audit_write")  # Docker's default set
+SHM_BYTES = 64 << 20  # /dev/shm of a session (POSIX semaphores and shared memory, e.g. multiprocessing)
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -50,7 +51,8 @@ class Limits:
     file_mb: int
 
 
-def _apply(limits: Limits):
+def limit(limits: Limits):
+    """A preexec function putting a process (and what it starts) under the limits."""
     def preexec() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limits.memory_mb << 20, limits.memory_mb << 20))
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s))
@@ -150,7 +152,8 @@ def overlay_mount(lowers: Sequence[Path], upper: Path, work: Path, merged: Path)
 
 def bwrap_args(merged: Path, tmp: Path | None, home: str, network: bool, env: dict[str, str]) -> list[str]:
     """bubblewrap's arguments: the merged overlay as /, fresh /dev and /proc, and the namespaces to create."""
-    args = ["bwrap", "--bind", str(merged), "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/sys", "--remount-ro", "/sys",
+    args = ["bwrap", "--bind", str(merged), "/", "--dev", "/dev", "--perms", "01777", "--size", str(SHM_BYTES), "--tmpfs",
+            "/dev/shm", "--proc", "/proc", "--tmpfs", "/sys", "--remount-ro", "/sys",
             "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--hostname", "sandbox", "--chdir", home]
     if tmp is not None:
         args += ["--bind", str(tmp), "/tmp"]
@@ -193,7 +196,7 @@ def sandboxed_command(workspace: Workspace, root: Root, userns_enter, as_root: b
 def start_process(command: list[str], limits: Limits, cwd: str, env: dict[str, str]) -> subprocess.Popen:
     """A process reading on stdin, stdout and stderr merged, in its own process group, under the limits."""
     return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=cwd,
-                            env=env, start_new_session=True, preexec_fn=_apply(limits))
+                            env=env, start_new_session=True, preexec_fn=limit(limits))
 
 
 def namespace_processes(userns_inode: int) -> list[int]:
