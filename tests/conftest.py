@@ -10,6 +10,10 @@ import pytest_asyncio
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+# The shell and repo sessions' root file system, built once by make (`lbi runner build-rootfs`); every runner
+# the tests start, in-process or as a child process, uses it whatever its data directory.
+ROOTFS_DIR = Path(__file__).resolve().parents[1] / ".lbi" / "rootfs"
+os.environ.setdefault("LBI_RUNNER_ROOTFS_DIR", str(ROOTFS_DIR))
 
 from lbi.clients.runner import RunnerClient  # noqa: E402
 from lbi.config import RunnerSettings  # noqa: E402

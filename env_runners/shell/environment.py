@@ -109,12 +109,14 @@ class ShellSession(Session):
     def _run_setup(self, setup: str) -> None:
         """The setup as its own phase: its own timeout; a failure names the failing command, its exit code and
         its stderr (last 1,000 characters), as INVALID_ARGUMENT on config.setup."""
+        trap = ("__lbi_c=$?; [ \"$BASH_COMMAND\" = 'eval \"$__lbi_setup\"' ] || "
+                "{ __lbi_fcode=$__lbi_c; __lbi_fc=$BASH_COMMAND; }")
         script = (
-            "__lbi_err=$(mktemp); set -E; trap '__lbi_fcode=$?; __lbi_fc=$BASH_COMMAND' ERR\n"
-            f"{{ eval {shlex.quote(setup)}\n}} 2>\"$__lbi_err\"; __lbi_rc=$?; trap - ERR; set +E\n"
+            f"__lbi_setup={shlex.quote(setup)}; __lbi_err=$(mktemp); set -E; trap {shlex.quote(trap)} ERR\n"
+            '{ eval "$__lbi_setup"; } 2>"$__lbi_err"; __lbi_rc=$?; trap - ERR; set +E\n'
             f"if [ $__lbi_rc -ne 0 ]; then printf '\\n{SETUP_FAILED}\\n%s\\n%s\\n' \"${{__lbi_fcode:-$__lbi_rc}}\" "
             "\"${__lbi_fc:-the script}\"; tail -c 1000 \"$__lbi_err\"; fi\n"
-            "rm -f \"$__lbi_err\"; unset __lbi_err __lbi_fc __lbi_fcode; (exit $__lbi_rc)"
+            'rm -f "$__lbi_err"; unset __lbi_setup __lbi_err __lbi_fc __lbi_fcode __lbi_c; (exit $__lbi_rc)'
         )
         reply = self._send(script, self.config.setup_timeout_s)
         if reply.exit_code is None:

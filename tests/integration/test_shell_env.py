@@ -83,8 +83,10 @@ async def test_sessions_are_isolated_from_each_other_and_the_host(runner):
 @needs_sandbox
 async def test_no_network_and_unprivileged_by_default(runner):
     session, _ = await runner.open_session("shell")
-    who = await runner.step(session, "id -un; id -u")
-    assert who.text.startswith("agent") and int(who.text.split()[1]) >= 2_000_000  # a user id of its own
+    who = await runner.step(session, "id -un; id -u; cat /proc/self/uid_map")
+    name, uid, inside, outside, count = who.text.split()[:5]
+    assert (name, uid, inside, int(count)) == ("agent", "1000", "0", 65536)  # uid 0 inside is an unprivileged host uid
+    assert int(outside) >= 65536
     denied = await runner.step(session, "touch /etc/passwd")
     assert denied.error and "Permission denied" in denied.text
     network = await runner.step(session, "cat /proc/net/dev | grep -c ':'")

@@ -100,8 +100,9 @@ def test_a_dead_runners_session_disks_are_reaped_by_the_next(runner_settings):
 
     from env_runners.shell.environment import ShellEnvironment
 
-    code = ("from env_runners.shell.environment import ShellConfig, ShellSession\n"
-            "s = ShellSession(ShellConfig(disk_mb=16), True)\nprint(s.workspace.root, flush=True)\nimport time; time.sleep(60)")
+    code = ("from env_runners.shell.environment import ShellConfig, ShellEnvironment\n"
+            f"from lbi.config import RunnerSettings\nenv = ShellEnvironment(RunnerSettings(runner_rootfs_dir={str(runner_settings.rootfs_dir)!r}))\n"
+            "s = env.open(ShellConfig(disk_mb=16))\nprint(s.workspace.root, flush=True)\nimport time; time.sleep(60)")
     dead = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     folder = Path(dead.stdout.readline().strip())
     dead.kill()
