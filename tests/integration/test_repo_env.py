@@ -77,3 +77,40 @@ async def test_resources_and_bad_repo(repo_runner):
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await runner.open_session("repo", {"repo": "/no/such/repo"})
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "config.repo" in err.value.details()
+
+
+MARSHMALLOW = Path(__file__).resolve().parents[2] / ".lbi" / "envs" / "repo-extra" / "marshmallow-4.4.0.tar.gz"
+
+
+@pytest.mark.skipif(not MARSHMALLOW.exists(), reason="marshmallow not downloaded (make fetches it)")
+async def test_a_second_library_with_test_only_requirements_runs_its_whole_suite(tmp_path):
+    """marshmallow (src layout, tests need simplejson from its `tests` dependency group): the requirement is read from
+    its pyproject.toml and installed once into a package layer, and the whole suite passes offline in the session."""
+    import re
+    import tarfile
+
+    from env_runners.server import start_runner
+    from env_runners.shell.sandbox import sandbox_available
+    from lbi.clients.runner import RunnerClient
+
+    if not sandbox_available():
+        pytest.skip("needs the sandbox (root and bubblewrap)")
+    with tarfile.open(MARSHMALLOW) as tar:
+        tar.extractall(tmp_path, filter="data")
+    server, service = await start_runner(RunnerSettings(data_dir=tmp_path, runner_port=0, runner_step_timeout_s=120))
+    client = RunnerClient(f"127.0.0.1:{server.port}", timeout_s=600)
+    try:
+        session, first = await client.open_session("repo", {"repo": str(tmp_path / "marshmallow-4.4.0"), "timeout_s": 100})
+        assert "pyproject.toml" in first.text
+        imported = await client.step(session, "python -c 'import simplejson, marshmallow; print(marshmallow.__file__)'")
+        assert "/home/agent/repo/src/marshmallow/" in imported.text, imported.text
+        offline = await client.step(session, "pip download --no-deps -d /tmp/x six 2>&1 | tail -1")
+        assert offline.error or "Successfully" not in offline.text  # the session itself has no network
+        result = await client.step(session, "run_tests tests")
+        passed = re.search(r"(\d+) passed", result.text)
+        assert passed and int(passed.group(1)) > 1000 and "failed" not in result.text and "error" not in result.text.lower(), result.text
+        await client.close_session(session)
+    finally:
+        await client.close()
+        await service.shutdown()
+        await server.stop(0)
