@@ -37,8 +37,12 @@ CMD ["retrieval", "serve", "--host", "0.0.0.0"]
 FROM lbi AS runner
 USER root
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium bubblewrap man-db manpages git sqlite3 \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium bubblewrap debootstrap man-db manpages git sqlite3 \
  && rm -rf /var/lib/apt/lists/*
+# The shell and repo sessions' own root file system (a Debian from Debian's packages), built into the image:
+# sessions never see the image's own files. Package layers are built under the same folder at run time.
+ENV LBI_RUNNER_ROOTFS_DIR=/opt/lbi-rootfs
+RUN lbi runner build-rootfs
 # The repo environment's sample archive (read-only; extracted into the data directory on first use).
 COPY --from=build /opt/lbi-envs /opt/lbi-envs
 USER 10001:10001

@@ -217,6 +217,12 @@ imagePullSecrets:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 automountServiceAccountToken: false
+{{- if not .Values.runner.hostUsers }}
+hostUsers: false
+{{- end }}
+{{- with .Values.runner.runtimeClassName }}
+runtimeClassName: {{ . }}
+{{- end }}
 securityContext:
   {{- toYaml .Values.podSecurityContext | nindent 2 }}
 containers:
