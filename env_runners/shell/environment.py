@@ -75,7 +75,6 @@ class ShellSession(Session):
         try:
             if root is not None:
                 self.namespace = UserNamespace(root.uid_base, 65536)
-                self.userns_inode = os.stat(self.namespace.path).st_ino
             home = home_on_host(self.workspace, root, config.as_root)
             for name, source in (seed or {}).items():
                 shutil.copytree(source, home / name, symlinks=True)
@@ -141,7 +140,7 @@ class ShellSession(Session):
 
     def _session_pids(self) -> list[int]:
         assert self.namespace is not None
-        return [pid for pid in namespace_processes(self.userns_inode) if pid != self.namespace.holder.pid]
+        return namespace_processes(self.namespace.inode)
 
     def _kill(self) -> None:
         """Kills the shell and every process of the session (what left the process group too: setsid, daemons, a bomb)."""

@@ -94,19 +94,29 @@ async def test_closing_sessions_releases_their_disk(runner):
 
 
 def test_a_dead_runners_session_disks_are_reaped_by_the_next(runner_settings):
-    """A runner SIGKILLed with sessions open leaves their tmpfs mounted; the next runner unmounts them."""
+    """A runner SIGKILLed with sessions open leaves their tmpfs mounted; the next runner unmounts them. No process of
+    the dead runner's session lives on (neither the shell nor anything holding its user namespace)."""
     import subprocess
     import sys
+    import time
 
     from env_runners.shell.environment import ShellEnvironment
+    from env_runners.shell.sandbox import namespace_processes
 
     code = ("from env_runners.shell.environment import ShellConfig, ShellEnvironment\n"
             f"from lbi.config import RunnerSettings\nenv = ShellEnvironment(RunnerSettings(runner_rootfs_dir={str(runner_settings.rootfs_dir)!r}))\n"
-            "s = env.open(ShellConfig(disk_mb=16))\nprint(s.workspace.root, flush=True)\nimport time; time.sleep(60)")
+            "s = env.open(ShellConfig(disk_mb=16))\ns.step('sleep 300 & echo started')\n"
+            "print(s.workspace.root, s.namespace.inode, flush=True)\nimport time; time.sleep(60)")
     dead = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    folder = Path(dead.stdout.readline().strip())
+    folder, inode = dead.stdout.readline().split()
+    folder = Path(folder)
+    assert len(namespace_processes(int(inode))) >= 2  # the shell and its background sleep
     dead.kill()
     dead.wait()
+    deadline = time.monotonic() + 5
+    while namespace_processes(int(inode)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert namespace_processes(int(inode)) == []
     assert folder.is_dir() and str(folder) in Path("/proc/mounts").read_text()
     ShellEnvironment(runner_settings)
     assert not folder.exists() and str(folder) not in Path("/proc/mounts").read_text()
