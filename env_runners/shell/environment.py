@@ -74,7 +74,7 @@ class ShellSession(Session):
         self.cwd = f"{self.home}/{start_in}" if start_in else self.home
         try:
             if root is not None:
-                self.namespace = UserNamespace(root.uid_base, 65536)
+                self.namespace = UserNamespace(root.uid_base, root.id_count)
             home = home_on_host(self.workspace, root, config.as_root)
             for name, source in (seed or {}).items():
                 shutil.copytree(source, home / name, symlinks=True)
@@ -279,7 +279,7 @@ class ShellEnvironment(Environment):
             return None
         image = require_image(self.settings.rootfs_dir, config.image or self.image_name)
         layer = ensure_layer(self.settings.rootfs_dir, image, config.packages, config.pip)
-        return Root(((layer,) if layer else ()) + (image.root,), image.uid_base)
+        return Root.of(image, layer)
 
     def resources(self, config: ShellConfig) -> Iterable[Resource]:
         resources = resources_from_files(self.name, sorted(DOCS_DIR.glob("*.md")))

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from env_runners.shell.rootfs import Image
 from env_runners.shell.sandbox import PATH, Limits, Root, Workspace, limit, sandboxed_command
+from env_runners.shell.staging import publish, staging_for, tree_size
 from env_runners.shell.userns import UserNamespace
 from lbi.errors import InvalidArgument
 
@@ -48,15 +49,28 @@ def _key(image: Image, packages: list[str], requirements: list[str]) -> str:
     return hashlib.sha256(asked.encode()).hexdigest()[:16]
 
 
+PHASE = "__lbi_layer_phase__"  # a line the build prints before each phase: `PHASE config.packages` or `PHASE config.pip`
+
+
 def _script(packages: list[str], requirements: list[str]) -> str:
     steps = ["set -e"]
     if packages:
-        steps += ["export DEBIAN_FRONTEND=noninteractive", "apt-get update -qq",
+        steps += [f"echo {PHASE} config.packages", "export DEBIAN_FRONTEND=noninteractive", "apt-get update -qq",
                   f"apt-get install -y -qq --no-install-recommends {shlex.join(packages)}", "rm -rf /var/lib/apt/lists/*"]
     if requirements:
-        steps.append("python3 -m pip install -q --no-cache-dir --break-system-packages --root-user-action=ignore "
-                     f"--disable-pip-version-check {shlex.join(r.strip() for r in requirements)}")
+        steps += [f"echo {PHASE} config.pip",
+                  "python3 -m pip install -q --no-cache-dir --break-system-packages --root-user-action=ignore "
+                  f"--disable-pip-version-check {shlex.join(r.strip() for r in requirements)}"]
     return "\n".join(steps)
+
+
+def _failure(result: subprocess.CompletedProcess) -> InvalidArgument:
+    """The failed phase's config field, with the end of what the build printed (phase lines left out)."""
+    lines = (result.stdout + result.stderr).splitlines()
+    phases = [line.split()[1] for line in lines if line.startswith(PHASE)]
+    text = "\n".join(line for line in lines if not line.startswith(PHASE)).strip()
+    return InvalidArgument(phases[-1] if phases else "config.packages",
+                           f"installing failed (exit {result.returncode}): {text[-800:]}")
 
 
 def _pip_env() -> dict[str, str]:
@@ -85,34 +99,31 @@ def ensure_layer(rootfs_dir: Path, image: Image, packages: list[str], requiremen
 def _build(folder: Path, image: Image, packages: list[str], requirements: list[str], log) -> None:
     started = time.monotonic()
     log(f"building a layer over {image.name}: apt {packages or '-'}, pip {requirements or '-'} ...")
-    staging = folder.with_name(f".{folder.name}.building-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
+    staging = staging_for(folder)
     workspace = Workspace(owner=image.uid_base)
-    namespace = UserNamespace(image.uid_base, image.manifest.get("id_count", 65536))
+    root = Root.of(image)
+    namespace = UserNamespace(root.uid_base, root.id_count)
     try:
         ca = workspace.root / "upper" / "etc" / "lbi-ca.crt"
         if HOST_CA_BUNDLE.is_file():  # pip trusts what the host trusts, for this build only
             ca.parent.mkdir(exist_ok=True)
             os.chown(ca.parent, image.uid_base, image.uid_base)
             shutil.copy(HOST_CA_BUNDLE, ca)
-        command = sandboxed_command(workspace, Root((image.root,), image.uid_base), namespace.enter, as_root=True,
+        command = sandboxed_command(workspace, root, namespace.enter, as_root=True,
                                     program=["bash", "-c", _script(packages, requirements)], network=True, env=_pip_env())
         result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S,
                                 start_new_session=True, env={"PATH": PATH, "LANG": "C.UTF-8"}, preexec_fn=limit(BUILD_LIMITS))
         if result.returncode != 0:
-            field = "config.pip" if requirements and "pip" in (result.stdout + result.stderr)[-2000:] else "config.packages"
-            raise InvalidArgument(field, f"installing failed (exit {result.returncode}): {(result.stdout + result.stderr).strip()[-800:]}")
+            raise _failure(result)
         ca.unlink(missing_ok=True)
         subprocess.run(["cp", "-a", str(workspace.root / "upper"), str(staging / "upper")], check=True, capture_output=True)
-    except subprocess.TimeoutExpired:
-        raise InvalidArgument("config.packages", f"installing took longer than {BUILD_TIMEOUT_S}s") from None
+    except BaseException as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, subprocess.TimeoutExpired):
+            raise InvalidArgument("config.packages", f"installing took longer than {BUILD_TIMEOUT_S}s") from None
+        raise
     finally:
         namespace.close()
         workspace.remove()
-    size = int(subprocess.run(["du", "-sb", str(staging / "upper")], capture_output=True, text=True).stdout.split()[0])
-    manifest = {"image": image.name, "apt": packages, "pip": requirements, "size_bytes": size,
-                "build_seconds": round(time.monotonic() - started, 1)}
-    (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    shutil.rmtree(folder, ignore_errors=True)
-    staging.rename(folder)
+    publish(staging, folder, {"image": image.name, "apt": packages, "pip": requirements,
+                              "size_bytes": tree_size(staging / "upper"), "build_seconds": round(time.monotonic() - started, 1)})

@@ -25,8 +25,10 @@ import stat
 import subprocess
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
+from env_runners.shell.staging import publish, staging_for, tree_size
 from lbi.errors import FailedPrecondition, InvalidArgument
 
 SUITE = "bookworm"
@@ -55,13 +57,17 @@ class Image:
     def root(self) -> Path:
         return self.folder / "root"
 
-    @property
+    @cached_property
     def manifest(self) -> dict:
         return json.loads((self.folder / "manifest.json").read_text())
 
     @property
     def uid_base(self) -> int:
         return int(self.manifest["uid_base"])
+
+    @property
+    def id_count(self) -> int:
+        return int(self.manifest.get("id_count", ID_COUNT))
 
 
 def default_image_name(uid_base: int) -> str:
@@ -118,13 +124,9 @@ def _finish(folder: Path, tree: Path, uid_base: int, started: float, **facts) ->
     staging = tree.parent
     (staging / "packages.txt").write_text(_installed_packages(tree))
     shift_owners(tree, uid_base)
-    size = int(subprocess.run(["du", "-sb", str(tree)], capture_output=True, text=True).stdout.split()[0] or 0)
-    manifest = {"uid_base": uid_base, "id_count": ID_COUNT, "size_bytes": size,
-                "build_seconds": round(time.monotonic() - started, 1), "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                **facts}
-    (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    shutil.rmtree(folder, ignore_errors=True)
-    staging.rename(folder)
+    publish(staging, folder, {"uid_base": uid_base, "id_count": ID_COUNT, "size_bytes": tree_size(tree),
+                              "build_seconds": round(time.monotonic() - started, 1),
+                              "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **facts})
     return Image(folder.name, folder)
 
 
@@ -137,9 +139,7 @@ def build_debian(rootfs_dir: Path, uid_base: int, log=print) -> Image:
     if os.geteuid() != 0 or not shutil.which("debootstrap"):
         raise FailedPrecondition("building the session root file system needs root and debootstrap (apt-get install debootstrap)")
     folder = Path(rootfs_dir) / "images" / name
-    staging = folder.with_name(f".{name}.building-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    staging = staging_for(folder)
     tree = staging / "root"
     started = time.monotonic()
     log(f"debootstrap {SUITE} with {len(PACKAGES)} packages from {MIRROR} into {folder} ...")
@@ -165,9 +165,7 @@ def import_image(rootfs_dir: Path, name: str, source: Path, uid_base: int, log=p
     if source == Path("/") or not (source / "bin").exists():
         raise InvalidArgument("from", f"{source} is not an unpacked root file system (no bin/)")
     folder = Path(rootfs_dir) / "images" / name
-    staging = folder.with_name(f".{name}.building-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    staging = staging_for(folder)
     started = time.monotonic()
     log(f"copying {source} into {folder} ...")
     subprocess.run(["cp", "-a", f"{source}/.", str(staging / "root")], check=True, capture_output=True)

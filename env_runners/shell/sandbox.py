@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from env_runners.shell.rootfs import AGENT_UID
+from env_runners.shell.rootfs import AGENT_UID, Image
 
 AGENT_HOME = "/home/agent"
 WORKSPACE_PREFIX = "lbi-shell-"  # then the runner's pid, so a later runner can tell stale workspaces
@@ -107,10 +107,17 @@ class Workspace:
 
 @dataclass(frozen=True)
 class Root:
-    """What a sandboxed session runs on: its lower layers (top first) and the host uid of root inside."""
+    """What a sandboxed session runs on: its lower layers (top first), the host uid of root inside and how many
+    ids its user namespace maps."""
 
     lowers: tuple[Path, ...]
     uid_base: int
+    id_count: int
+
+    @classmethod
+    def of(cls, image: Image, layer: Path | None = None) -> Root:
+        """An image, with a package layer over it if there is one."""
+        return cls(((layer,) if layer else ()) + (image.root,), image.uid_base, image.id_count)
 
     def home(self, as_root: bool) -> str:
         return "/root" if as_root else AGENT_HOME

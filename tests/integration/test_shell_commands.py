@@ -88,3 +88,27 @@ async def test_a_root_setup_that_builds_a_container_layout(runner):
         assert "directories, 1 file" in result.text and "\n2\n" in result.text
     finally:
         await runner.close_session(session)
+
+
+async def test_packages_and_requirements_come_from_a_cached_layer(runner):
+    """Debian packages and pip requirements a task names are installed once into a layer (the registries reached during
+    that build only); the session itself stays offline. Bad names and unknown packages are refused naming the field."""
+    from env_runners.shell.sandbox import sandbox_available
+
+    if not sandbox_available():
+        pytest.skip("needs the sandbox (root and bubblewrap)")
+    config = {"packages": ["hello"], "pip": ["six==1.16.0"], "timeout_s": 1.5}
+    session, _ = await runner.open_session("shell", config)
+    try:
+        result = await runner.step(session, "hello; python -c 'import six; print(six.__version__)'")
+        assert result.text.startswith("Hello, world!\n1.16.0"), result.text
+        offline = await runner.step(session, "curl -sS --max-time 1 https://pypi.org/ >/dev/null")
+        assert offline.error
+    finally:
+        await runner.close_session(session)
+    for bad, field in (({"packages": ["--allow-unauthenticated"]}, "config.packages[0]"), ({"pip": ["-e /etc"]}, "config.pip[0]"),
+                       ({"pip": ["lbi-no-such-distribution-7f3a"]}, "config.pip"),
+                       ({"packages": ["lbi-no-such-debian-package"]}, "config.packages")):
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await runner.open_session("shell", bad)
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and err.value.details().startswith(field), err.value.details()
