@@ -70,12 +70,12 @@ class ShellSession(Session):
         self.marker = f"__lbi_{uuid.uuid4().hex}__"
         self.workspace = Workspace(config.disk_mb if root else 0, owner=root.uid_base if root else None)
         self.namespace: UserNamespace | None = None
-        self.home = root.home(config.as_root) if root else str(self.workspace.root / "home")
-        self.cwd = f"{self.home}/{start_in}" if start_in else self.home
         try:
             if root is not None:
                 self.namespace = UserNamespace(root.uid_base, root.id_count)
             home = home_on_host(self.workspace, root, config.as_root)
+            self.home = root.home(config.as_root) if root else str(home)
+            self.cwd = f"{self.home}/{start_in}" if start_in else self.home
             for name, source in (seed or {}).items():
                 shutil.copytree(source, home / name, symlinks=True)
                 if root is not None:
@@ -118,8 +118,7 @@ class ShellSession(Session):
             'rm -f "$__lbi_err"; unset __lbi_setup __lbi_err __lbi_fc __lbi_fcode __lbi_c; (exit $__lbi_rc)'
         )
         reply = self._send(script, self.config.setup_timeout_s)
-        if reply.exit_code is None:
-            self._restart()
+        if reply.exit_code is None:  # the session is closed by the caller's clean-up
             raise InvalidArgument("config.setup", f"ran past setup_timeout_s ({self.config.setup_timeout_s:g}s); "
                                   f"its last output: {reply.output.strip()[-500:] or '(none)'}")
         if reply.exit_code != 0:
