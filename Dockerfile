@@ -41,7 +41,9 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 # The shell and repo sessions' own root file system (a Debian from Debian's packages), built into the image:
 # sessions never see the image's own files. Package layers are built under the same folder at run time.
-ENV LBI_RUNNER_ROOTFS_DIR=/opt/lbi-rootfs
+# Sessions map ids 20000..65535 of the runner's namespace, so the same image works in a pod with hostUsers: false
+# (65,536 ids in all) and in a privileged pod.
+ENV LBI_RUNNER_ROOTFS_DIR=/opt/lbi-rootfs LBI_RUNNER_SANDBOX_UID_BASE=20000 LBI_RUNNER_SANDBOX_ID_COUNT=45536
 RUN lbi runner build-rootfs
 # The repo environment's sample archive (read-only; extracted into the data directory on first use).
 COPY --from=build /opt/lbi-envs /opt/lbi-envs

@@ -64,8 +64,15 @@ class RunnerSettings(CommonSettings):
     runner_idle_timeout_s: float = Field(900.0, gt=0, description="Sessions idle this long are closed.")
     runner_rootfs_dir: Path | None = Field(None, description="Folder of the shell and repo sessions' root file systems and layers (`lbi runner build-rootfs`); default <data_dir>/rootfs.")
     runner_image: str = Field("", description="Root file system sessions use when their config names none; empty: the Debian one `lbi runner build-rootfs` builds.")
-    runner_sandbox_uid_base: int = Field(2_000_000, ge=1, le=4_000_000_000, description="Host uid (and gid) that uid 0 inside a session maps to; 65,536 ids from there belong to sessions.")
+    runner_sandbox_uid_base: int = Field(2_000_000, ge=1, le=4_000_000_000, description="Uid (and gid) of the runner's namespace that uid 0 inside a session maps to; runner_sandbox_id_count ids from there belong to sessions.")
+    runner_sandbox_id_count: int = Field(65536, ge=2048, le=65536, description="Ids mapped into each session (0..count-1 inside). Inside a Kubernetes pod with hostUsers: false (65,536 ids in all) base + count must stay within 65,536, e.g. base 20000, count 45536.")
+    runner_require_userns: bool = Field(False, description="Refuse shell and repo sessions unless the runner itself runs in a user namespace (a Kubernetes pod with hostUsers: false), so a cluster that ignores hostUsers never gets a sandbox holding host root.")
+    runner_layers_dir: Path | None = Field(None, description="Folder of the cached package layers (config.packages, config.pip); default <rootfs dir>/layers. Must be writable.")
 
     @property
     def rootfs_dir(self) -> Path:
         return (self.runner_rootfs_dir or self.data_dir / "rootfs").absolute()
+
+    @property
+    def layers_dir(self) -> Path:
+        return (self.runner_layers_dir or self.rootfs_dir / "layers").absolute()

@@ -30,9 +30,9 @@ from env_runners.shell.sandbox import (
     PATH, Limits, Root, Workspace, home_on_host, namespace_processes, reap_stale_workspaces, sandbox_available,
     sandboxed_command, start_process,
 )
-from env_runners.shell.userns import UserNamespace
+from env_runners.shell.userns import UserNamespace, in_initial_user_namespace
 from lbi.docs import resources_from_files
-from lbi.errors import InvalidArgument
+from lbi.errors import FailedPrecondition, InvalidArgument
 from lbi.records import Resource
 
 DOCS_DIR = Path(__file__).parent / "docs"
@@ -251,14 +251,21 @@ class ShellEnvironment(Environment):
     def __init__(self, settings):
         super().__init__(settings)
         self.sandboxed = sandbox_available()
+        self.refusal = ""
+        if settings.runner_require_userns and in_initial_user_namespace():
+            self.refusal = ("LBI_RUNNER_REQUIRE_USERNS is set but this runner is root of the host's user namespace (the "
+                            "pod's hostUsers: false was not honoured; it needs Kubernetes >= 1.30 with user namespaces): "
+                            "shell and repo sessions are refused")
         if self.sandboxed:
             reap_stale_workspaces()
 
     @property
     def image_name(self) -> str:
-        return self.settings.runner_image or default_image_name(self.settings.runner_sandbox_uid_base)
+        return self.settings.runner_image or default_image_name(self.settings.runner_sandbox_uid_base, self.settings.runner_sandbox_id_count)
 
     def notes(self) -> list[str]:
+        if self.refusal:
+            return [f"refused: {self.refusal}"]
         if not self.sandboxed:
             return ["fallback: per-session workspace folder with resource limits, NO file-system or network isolation "
                     "(the runner is not root, or unshare/nsenter/setpriv/bubblewrap is missing)"]
@@ -271,13 +278,15 @@ class ShellEnvironment(Environment):
 
     def root_for(self, config: ShellConfig) -> Root | None:
         """What a session with this config runs on: the image and its package layer (built on first use)."""
+        if self.refusal:
+            raise FailedPrecondition(self.refusal)
         if not self.sandboxed:
             if config.packages or config.pip or config.image:
                 raise InvalidArgument("config.packages" if config.packages else "config.pip" if config.pip else "config.image",
                                       "needs the sandbox (a root runner with bubblewrap); this runner has none")
             return None
         image = require_image(self.settings.rootfs_dir, config.image or self.image_name)
-        layer = ensure_layer(self.settings.rootfs_dir, image, config.packages, config.pip)
+        layer = ensure_layer(self.settings.layers_dir, image, config.packages, config.pip)
         return Root.of(image, layer)
 
     def resources(self, config: ShellConfig) -> Iterable[Resource]:

@@ -2,9 +2,9 @@
 
 A layer is built once, in the same sandbox sessions use (root of its own user namespace, overlay over the
 image) but with the host's network, so apt-get and pip reach the package registries during that build
-only; sessions then run offline on it. Layers are cached under `<rootfs dir>/layers/<hash of image and
-what was asked>` (the overlay's upper folder plus a manifest), built under a file lock so concurrent
-sessions asking the same thing build it once.
+only; sessions then run offline on it. Layers are cached under `LBI_RUNNER_LAYERS_DIR/<hash of image and
+what was asked>` (default `<rootfs dir>/layers`; the overlay's upper folder plus a manifest), built under a
+file lock so concurrent sessions asking the same thing build it once.
 """
 
 from __future__ import annotations
@@ -82,12 +82,12 @@ def _pip_env() -> dict[str, str]:
     return env
 
 
-def ensure_layer(rootfs_dir: Path, image: Image, packages: list[str], requirements: list[str], log=print) -> Path | None:
+def ensure_layer(layers_dir: Path, image: Image, packages: list[str], requirements: list[str], log=print) -> Path | None:
     """The upper folder of the layer holding these packages over the image (built on first use), or None."""
     if not packages and not requirements:
         return None
     validate(packages, requirements)
-    folder = Path(rootfs_dir) / "layers" / _key(image, packages, requirements)
+    folder = Path(layers_dir) / _key(image, packages, requirements)
     folder.parent.mkdir(parents=True, exist_ok=True)
     with open(folder.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -33,7 +33,6 @@ from lbi.errors import FailedPrecondition, InvalidArgument
 
 SUITE = "bookworm"
 MIRROR = os.environ.get("LBI_DEBIAN_MIRROR", "http://deb.debian.org/debian")
-ID_COUNT = 65536  # ids mapped into each session: 0..65535 inside (nobody is 65534)
 # What shell tasks written for an Ubuntu/Debian container commonly use (seen in public shell benchmarks).
 PACKAGES = [
     "bash", "coreutils", "findutils", "grep", "sed", "gawk", "tar", "gzip", "bzip2", "xz-utils", "zip", "unzip",
@@ -43,6 +42,7 @@ PACKAGES = [
     "bsdextrautils", "time", "lsof", "openssl", "iproute2", "netcat-openbsd", "cpio", "rsync", "make",
 ]
 AGENT_UID = 1000  # the `agent` account inside every image built here
+SOURCE_IDS = 65536  # the ids an image's own files use (0..65535; nobody is 65534)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -67,11 +67,12 @@ class Image:
 
     @property
     def id_count(self) -> int:
-        return int(self.manifest.get("id_count", ID_COUNT))
+        return int(self.manifest["id_count"])
 
 
-def default_image_name(uid_base: int) -> str:
-    asked = json.dumps({"suite": SUITE, "packages": sorted(PACKAGES), "uid_base": uid_base, "agent": AGENT_UID})
+def default_image_name(uid_base: int, id_count: int) -> str:
+    asked = json.dumps({"suite": SUITE, "packages": sorted(PACKAGES), "uid_base": uid_base, "id_count": id_count,
+                        "agent": AGENT_UID})
     return f"debian-{SUITE}-{hashlib.sha256(asked.encode()).hexdigest()[:10]}"
 
 
@@ -91,23 +92,23 @@ def require_image(rootfs_dir: Path, name: str) -> Image:
     return image
 
 
-def shift_owners(tree: Path, base: int) -> int:
-    """Adds `base` to the owner and group of every file below `tree` whose ids are not shifted yet; keeps modes
-    (chown clears set-uid bits). Returns how many entries changed."""
+def shift_owners(tree: Path, base: int, from_base: int = 0) -> int:
+    """Moves the owner and group of every file below `tree` from the id range starting at `from_base` (an image's
+    own ids, or another image's sandbox range) to the one starting at `base`; keeps modes (chown clears set-uid
+    bits). Ids outside the source range are left alone. Returns how many entries changed."""
     changed = 0
     for dirpath, dirnames, filenames in os.walk(tree):
         for name in (*dirnames, *filenames):
-            changed += _shift(Path(dirpath, name), base)
-    return changed + _shift(tree, base)
+            changed += _shift(Path(dirpath, name), base, from_base)
+    return changed + _shift(tree, base, from_base)
 
 
-def _shift(path: Path, base: int) -> int:
+def _shift(path: Path, base: int, from_base: int) -> int:
     info = os.lstat(path)
-    if info.st_uid >= base and info.st_gid >= base:
+    moved = [i - from_base + base if from_base <= i < from_base + SOURCE_IDS else i for i in (info.st_uid, info.st_gid)]
+    if moved == [info.st_uid, info.st_gid]:
         return 0
-    uid = info.st_uid if info.st_uid >= base else info.st_uid + base
-    gid = info.st_gid if info.st_gid >= base else info.st_gid + base
-    os.lchown(path, uid, gid)
+    os.lchown(path, *moved)
     if not stat.S_ISLNK(info.st_mode):
         os.chmod(path, stat.S_IMODE(info.st_mode))
     return 1
@@ -119,20 +120,20 @@ def _installed_packages(root: Path) -> str:
     return result.stdout if result.returncode == 0 else ""
 
 
-def _finish(folder: Path, tree: Path, uid_base: int, started: float, **facts) -> Image:
+def _finish(folder: Path, tree: Path, uid_base: int, id_count: int, started: float, from_base: int = 0, **facts) -> Image:
     """Records the package list and manifest, shifts owners, and publishes the image atomically (rename)."""
     staging = tree.parent
     (staging / "packages.txt").write_text(_installed_packages(tree))
-    shift_owners(tree, uid_base)
-    publish(staging, folder, {"uid_base": uid_base, "id_count": ID_COUNT, "size_bytes": tree_size(tree),
+    shift_owners(tree, uid_base, from_base)
+    publish(staging, folder, {"uid_base": uid_base, "id_count": id_count, "size_bytes": tree_size(tree),
                               "build_seconds": round(time.monotonic() - started, 1),
                               "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **facts})
     return Image(folder.name, folder)
 
 
-def build_debian(rootfs_dir: Path, uid_base: int, log=print) -> Image:
+def build_debian(rootfs_dir: Path, uid_base: int, id_count: int, log=print) -> Image:
     """debootstrap a minimal Debian with PACKAGES into the rootfs folder (about a minute on 2 cores)."""
-    name = default_image_name(uid_base)
+    name = default_image_name(uid_base, id_count)
     existing = find_image(rootfs_dir, name)
     if existing is not None:
         return existing
@@ -154,11 +155,12 @@ def build_debian(rootfs_dir: Path, uid_base: int, log=print) -> Image:
         for entry in (tree / cache).glob("*"):
             if entry.is_file():
                 entry.unlink()
-    return _finish(folder, tree, uid_base, started, source="debootstrap", suite=SUITE, mirror=MIRROR, packages_asked=PACKAGES)
+    return _finish(folder, tree, uid_base, id_count, started, source="debootstrap", suite=SUITE, mirror=MIRROR, packages_asked=PACKAGES)
 
 
-def import_image(rootfs_dir: Path, name: str, source: Path, uid_base: int, log=print) -> Image:
-    """A user's own unpacked root folder, copied and shifted into the sandbox's id range under `name`."""
+def import_image(rootfs_dir: Path, name: str, source: Path, uid_base: int, id_count: int, log=print) -> Image:
+    """A user's own unpacked root folder, copied and shifted into the sandbox's id range under `name`. An image
+    prepared here before (its manifest beside it) is moved from its range to this one: e.g. a pod's smaller range."""
     if not _NAME.match(name):
         raise InvalidArgument("name", f"not an image name: {name!r}")
     source = Path(source).resolve()
@@ -169,4 +171,6 @@ def import_image(rootfs_dir: Path, name: str, source: Path, uid_base: int, log=p
     started = time.monotonic()
     log(f"copying {source} into {folder} ...")
     subprocess.run(["cp", "-a", f"{source}/.", str(staging / "root")], check=True, capture_output=True)
-    return _finish(folder, staging / "root", uid_base, started, source=str(source))
+    earlier = source.parent / "manifest.json"
+    from_base = json.loads(earlier.read_text())["uid_base"] if source.name == "root" and earlier.is_file() else 0
+    return _finish(folder, staging / "root", uid_base, id_count, started, from_base, source=str(source))

@@ -16,6 +16,12 @@ import subprocess
 import time
 
 
+def in_initial_user_namespace() -> bool:
+    """True when this process is in the host's own user namespace (its uid map is the identity over all ids)."""
+    with open("/proc/self/uid_map") as handle:
+        return handle.read().split() == ["0", "0", "4294967295"]
+
+
 class UserNamespace:
     """Holds one user namespace open (a descriptor of the runner's) until `close()`; `inode` identifies it."""
 

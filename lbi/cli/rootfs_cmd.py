@@ -30,11 +30,13 @@ def build_rootfs(
         if source is not None:
             if not name:
                 raise typer.BadParameter("--name is required with --from")
-            image = rootfs.import_image(settings.rootfs_dir, name, source, settings.runner_sandbox_uid_base, log=console.print)
+            image = rootfs.import_image(settings.rootfs_dir, name, source, settings.runner_sandbox_uid_base,
+                                         settings.runner_sandbox_id_count, log=console.print)
         else:
-            image = rootfs.build_debian(settings.rootfs_dir, settings.runner_sandbox_uid_base, log=console.print)
+            image = rootfs.build_debian(settings.rootfs_dir, settings.runner_sandbox_uid_base,
+                                         settings.runner_sandbox_id_count, log=console.print)
     except ServiceError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
-    facts = {k: image.manifest.get(k) for k in ("uid_base", "size_bytes", "build_seconds", "source")}
+    facts = {k: image.manifest.get(k) for k in ("uid_base", "id_count", "size_bytes", "build_seconds", "source")}
     console.print(f"image {image.name} at {image.root}: {json.dumps(facts)}")

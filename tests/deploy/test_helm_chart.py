@@ -89,7 +89,8 @@ def test_probes_are_grpc_health_checks(chart):
 
 def test_security_defaults(chart):
     docs = _render(chart)
-    pods = [pod for pod, _ in _containers(docs)] + [_runner_template(docs)["spec"]]
+    restricted_runner = _runner_template(_render(chart, "--set", "runner.sandbox=off"))["spec"]
+    pods = [pod for pod, _ in _containers(docs)] + [restricted_runner]
     for pod in pods:
         assert pod["securityContext"]["runAsNonRoot"] is True
         assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
@@ -98,6 +99,26 @@ def test_security_defaults(chart):
             assert sc["readOnlyRootFilesystem"] is True and sc["allowPrivilegeEscalation"] is False
             assert sc["capabilities"]["drop"] == ["ALL"] and "add" not in sc["capabilities"]
             assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
+
+
+def test_runner_sandbox_modes(chart):
+    """The default is the least privileged mode in which the sandbox works: a Kubernetes user namespace."""
+    from env_runners.shell.sandbox import CONTAINER_CAPS
+
+    capabilities = ["SYS_ADMIN", *(cap.upper() for cap in CONTAINER_CAPS)]
+    userns = _runner_template(_render(chart))["spec"]
+    container = userns["containers"][0]
+    sc, env = container["securityContext"], {e["name"]: e.get("value") for e in container["env"]}
+    assert userns["hostUsers"] is False and sc["procMount"] == "Unmasked" and sc["runAsUser"] == 0
+    assert sc["seccompProfile"] == {"type": "RuntimeDefault"} and sc["readOnlyRootFilesystem"] is True
+    assert sc["capabilities"] == {"drop": ["ALL"], "add": capabilities}  # what root inside a session keeps, and no more
+    assert env["LBI_RUNNER_REQUIRE_USERNS"] == "true" and env["LBI_RUNNER_LAYERS_DIR"] == "/var/lib/lbi/layers"
+    privileged = _runner_template(_render(chart, "--set", "runner.sandbox=privileged", "--set", "runner.runtimeClassName=gvisor"))["spec"]
+    container = privileged["containers"][0]
+    assert "hostUsers" not in privileged and privileged["runtimeClassName"] == "gvisor"
+    assert container["securityContext"]["seccompProfile"] == {"type": "Unconfined"}
+    assert "LBI_RUNNER_REQUIRE_USERNS" not in {e["name"] for e in container["env"]}
+    assert "sandbox" in _helm("template", "rel", str(chart), "--set", "runner.sandbox=maybe").stderr
 
 
 def test_rbac_allows_exactly_pod_management_in_the_namespace(chart):

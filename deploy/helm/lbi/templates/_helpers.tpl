@@ -176,6 +176,12 @@ env:
     value: {{ .Values.runner.stepTimeoutSeconds | quote }}
   - name: LBI_RUNNER_MAX_SESSIONS
     value: {{ .Values.runner.maxSessions | quote }}
+  - name: LBI_RUNNER_LAYERS_DIR
+    value: /var/lib/lbi/layers
+  {{- if eq .Values.runner.sandbox "userns" }}
+  - name: LBI_RUNNER_REQUIRE_USERNS
+    value: "true"
+  {{- end }}
 readinessProbe:
   grpc:
     port: {{ .Values.runner.port }}
@@ -188,22 +194,32 @@ livenessProbe:
   failureThreshold: 6
 resources:
   {{- toYaml .Values.runner.resources | nindent 2 }}
-{{- if .Values.runner.privilegedSandbox }}
+{{- if eq .Values.runner.sandbox "off" }}
+securityContext:
+  {{- toYaml .Values.securityContext | nindent 2 }}
+{{- else }}
 securityContext:
   runAsNonRoot: false
   runAsUser: 0
-  allowPrivilegeEscalation: false
-  readOnlyRootFilesystem: false
+  runAsGroup: 0
+  # Kubernetes refuses CAP_SYS_ADMIN with allowPrivilegeEscalation: false.
+  allowPrivilegeEscalation: true
+  readOnlyRootFilesystem: true
   capabilities:
     drop: [ALL]
-    add: [SYS_ADMIN, SETUID, SETGID, CHOWN, DAC_OVERRIDE, FOWNER, KILL]
+    # SYS_ADMIN for the sessions' mounts and namespaces; the rest is a container's default set, which root inside a
+    # session keeps (within its own user namespace only).
+    add: [SYS_ADMIN, CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, SETGID, SETUID, SETPCAP, SETFCAP, NET_BIND_SERVICE, NET_RAW, SYS_CHROOT, MKNOD, AUDIT_WRITE]
+  {{- if eq .Values.runner.sandbox "userns" }}
+  procMount: Unmasked
+  seccompProfile:
+    type: RuntimeDefault
+  {{- else }}
   seccompProfile:
     type: Unconfined
+  {{- end }}
   appArmorProfile:
     type: Unconfined
-{{- else }}
-securityContext:
-  {{- toYaml .Values.securityContext | nindent 2 }}
 {{- end }}
 volumeMounts:
   {{- include "lbi.volumeMounts" . | nindent 2 }}
@@ -217,7 +233,7 @@ imagePullSecrets:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 automountServiceAccountToken: false
-{{- if not .Values.runner.hostUsers }}
+{{- if eq .Values.runner.sandbox "userns" }}
 hostUsers: false
 {{- end }}
 {{- with .Values.runner.runtimeClassName }}
