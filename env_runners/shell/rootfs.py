@@ -39,7 +39,8 @@ PACKAGES = [
     "ncompress", "tree", "rename", "file", "diffutils", "patch", "procps", "psmisc", "dnsutils", "git", "python3",
     "python-is-python3", "python3-pip", "python3-venv", "python3-pytest", "sqlite3", "jq", "less", "man-db",
     "manpages", "ca-certificates", "curl", "wget", "bc", "vim-tiny", "nano", "passwd", "adduser", "util-linux",
-    "bsdextrautils", "time", "lsof", "openssl", "iproute2", "netcat-openbsd", "cpio", "rsync", "make",
+    "bsdextrautils", "time", "lsof", "openssl", "iproute2", "netcat-openbsd", "cpio", "rsync", "make", "net-tools",
+    "iputils-ping", "xxd", "perl", "zstd",
 ]
 AGENT_UID = 1000  # the `agent` account inside every image built here
 SOURCE_IDS = 65536  # the ids an image's own files use (0..65535; nobody is 65534)
