@@ -157,13 +157,11 @@ def overlay_mount(lowers: Sequence[Path], upper: Path, work: Path, merged: Path)
     return ["mount", "-t", "overlay", "overlay", "-o", options, str(merged)]
 
 
-def bwrap_args(merged: Path, tmp: Path | None, home: str, network: bool, env: dict[str, str]) -> list[str]:
+def bwrap_args(merged: Path, tmp: Path, home: str, network: bool, env: dict[str, str]) -> list[str]:
     """bubblewrap's arguments: the merged overlay as /, fresh /dev and /proc, and the namespaces to create."""
     args = ["bwrap", "--bind", str(merged), "/", "--dev", "/dev", "--perms", "01777", "--size", str(SHM_BYTES), "--tmpfs",
-            "/dev/shm", "--proc", "/proc", "--tmpfs", "/sys", "--remount-ro", "/sys",
+            "/dev/shm", "--proc", "/proc", "--tmpfs", "/sys", "--remount-ro", "/sys", "--bind", str(tmp), "/tmp",
             "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--hostname", "sandbox", "--chdir", home]
-    if tmp is not None:
-        args += ["--bind", str(tmp), "/tmp"]
     if not network:
         args.append("--unshare-net")
     else:
