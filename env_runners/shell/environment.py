@@ -150,6 +150,7 @@ class ShellSession(Session):
             os.killpg(process.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+        process.wait()  # reaped first, so the scan below finds only what left the process group
         if self.namespace is not None:
             for _ in range(5):
                 pids = self._session_pids()
@@ -161,7 +162,6 @@ class ShellSession(Session):
                     except ProcessLookupError:
                         pass
                 time.sleep(0.01)
-        process.wait()
         for stream in (process.stdin, process.stdout):
             if stream:
                 stream.close()

@@ -205,14 +205,18 @@ def start_process(command: list[str], limits: Limits, cwd: str, env: dict[str, s
 
 
 def namespace_processes(userns_inode: int) -> list[int]:
-    """Pids (host view) of the processes in a user namespace: every process of one session."""
+    """Pids (host view) of the live processes in a user namespace: every process of one session (zombies, already
+    dead and waiting to be reaped, are left out)."""
     pids = []
     with os.scandir("/proc") as entries:
         for entry in entries:
             if entry.name.isdigit():
                 try:
-                    if os.stat(f"/proc/{entry.name}/ns/user").st_ino == userns_inode:
-                        pids.append(int(entry.name))
-                except (FileNotFoundError, ProcessLookupError, PermissionError):
+                    if os.stat(f"/proc/{entry.name}/ns/user").st_ino != userns_inode:
+                        continue
+                    with open(f"/proc/{entry.name}/stat", "rb") as stat_file:
+                        if stat_file.read().rsplit(b")", 1)[1].split()[0] != b"Z":
+                            pids.append(int(entry.name))
+                except (FileNotFoundError, ProcessLookupError, PermissionError, IndexError):
                     pass
     return pids
