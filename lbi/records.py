@@ -97,17 +97,18 @@ class Resource:
     title: str
     text: str
     uri: str = ""
+    kind: str = "docs"  # docs (documentation) | introspection (read from the environment) | crawl
 
     @property
     def id(self) -> str:
         return content_id("resource", self.env, self.title, self.text)
 
     def to_proto(self) -> pb.Resource:
-        return pb.Resource(id=self.id, env=self.env, title=self.title, text=self.text, uri=self.uri)
+        return pb.Resource(id=self.id, env=self.env, title=self.title, text=self.text, uri=self.uri, kind=self.kind)
 
     @classmethod
     def from_proto(cls, msg: pb.Resource) -> "Resource":
-        return cls(env=msg.env, title=msg.title, text=msg.text, uri=msg.uri)
+        return cls(env=msg.env, title=msg.title, text=msg.text, uri=msg.uri, kind=msg.kind or "docs")
 
 
 @dataclass(frozen=True)
@@ -255,6 +256,13 @@ class Example:
             "example", self.instruction, self.env, _steps_content(self.steps), self.final_observation,
             self.origin.value, self.source_trajectory_id, self.span_start, self.span_end,
         )
+
+    @property
+    def demonstration_key(self) -> str:
+        """What an agent is shown (instruction, observations, actions, errors, final observation): two examples
+        from different trajectories with the same key are the same demonstration."""
+        shown = [[s.observation, s.action, s.error] for s in self.steps]
+        return content_id("demonstration", self.instruction, self.env, shown, self.final_observation)
 
     def to_proto(self) -> pb.Example:
         return pb.Example(

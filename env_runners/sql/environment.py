@@ -18,6 +18,7 @@ from pydantic import Field
 
 from env_runners.base import EnvConfig, Environment, Session, StepResult
 from env_runners.sql import sample_db
+from env_runners.sql.introspect import introspect_sqlite
 from env_runners.sql.table_text import format_table
 from lbi.docs import doc_files, resources_from_files
 from lbi.errors import InvalidArgument
@@ -32,7 +33,7 @@ class SqlConfig(EnvConfig):
     read_only: bool = Field(False, description="Open the database read-only instead of on a private copy.")
     max_rows: int = Field(20, ge=1, le=1000, description="Rows shown in an observation.")
     setup_sql: str = Field("", description="SQL script run on the session's copy before the first observation.")
-    resources: list[str] = Field(default_factory=list, description="Markdown, HTML or text files/folders to use as documentation instead of the built-in guide.")
+    resources: list[str] = Field(default_factory=list, description="Markdown, HTML or text files/folders of documentation, used besides what is read from the database itself (schema, values, worked examples).")
 
 
 class SqlSession(Session):
@@ -125,11 +126,14 @@ class SqlEnvironment(Environment):
         return path
 
     def resources(self, config: SqlConfig) -> Iterable[Resource]:
+        """The user's documentation (config.resources; the sample database's own guide only for the sample database),
+        then what the database itself shows: schema, value profile, relations and worked examples that were run."""
+        database = self._database(config)
         try:
-            files = doc_files(config.resources) if config.resources else sorted(DOCS_DIR.glob("*.md"))
+            files = doc_files(config.resources) if config.resources else [] if config.database else sorted(DOCS_DIR.glob("*.md"))
         except FileNotFoundError as exc:
             raise InvalidArgument("config.resources", f"no such file or folder: {exc}") from None
-        return resources_from_files(self.name, files)
+        return resources_from_files(self.name, files) + introspect_sqlite(str(database), self.name)
 
     def open(self, config: SqlConfig) -> Session:
         return SqlSession(self._database(config), config)

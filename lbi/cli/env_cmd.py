@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import asyncio
 import json
 import sys
@@ -67,9 +69,10 @@ def resources(
         async with runner_client(runner) as client:
             found = await client.resources(env, _config(config))
         for resource in found:
-            console.rule(f"[bold]{resource.title}[/bold] [dim]{resource.id[:12]} · {len(resource.text)} chars[/dim]")
+            console.rule(f"[bold]{resource.title}[/bold] [dim]{resource.kind} · {resource.id[:12]} · {len(resource.text)} chars[/dim]")
             console.print(resource.text if full else resource.text[:300] + ("…" if len(resource.text) > 300 else ""), markup=False)
-        console.print(f"[green]{len(found)} resources[/green]")
+        kinds = Counter(r.kind for r in found)
+        console.print(f"[green]{len(found)} resources[/green] ({', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))})")
 
     _run(run())
 

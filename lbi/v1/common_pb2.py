@@ -25,29 +25,29 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13lbi/v1/common.proto\x12\x06lbi.v1\x1a\x1cgoogle/protobuf/struct.proto\"M\n\x08Resource\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03\x65nv\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x0c\n\x04text\x18\x04 \x01(\t\x12\x0b\n\x03uri\x18\x05 \x01(\t\"<\n\x0bInstruction\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0bresource_id\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\"K\n\x04Step\x12\x13\n\x0bobservation\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\x12\x0f\n\x07thought\x18\x03 \x01(\t\x12\r\n\x05\x65rror\x18\x04 \x01(\x08\"\xa7\x01\n\nTrajectory\x12\n\n\x02id\x18\x01 \x01(\t\x12\x16\n\x0einstruction_id\x18\x02 \x01(\t\x12\x0b\n\x03\x65nv\x18\x03 \x01(\t\x12\x1b\n\x05steps\x18\x04 \x03(\x0b\x32\x0c.lbi.v1.Step\x12\x19\n\x11\x66inal_observation\x18\x05 \x01(\t\x12 \n\x07outcome\x18\x06 \x01(\x0e\x32\x0f.lbi.v1.Outcome\x12\x0e\n\x06\x61nswer\x18\x07 \x01(\t\"A\n\x10\x43riterionVerdict\x12\x11\n\tcriterion\x18\x01 \x01(\t\x12\n\n\x02ok\x18\x02 \x01(\x08\x12\x0e\n\x06reason\x18\x03 \x01(\t\"V\n\x07Verdict\x12\r\n\x05judge\x18\x01 \x01(\t\x12*\n\x08\x63riteria\x18\x02 \x03(\x0b\x32\x18.lbi.v1.CriterionVerdict\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x03 \x01(\x08\"\xaf\x02\n\x07\x45xample\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0binstruction\x18\x02 \x01(\t\x12\x0b\n\x03\x65nv\x18\x03 \x01(\t\x12\x1b\n\x05steps\x18\x04 \x03(\x0b\x32\x0c.lbi.v1.Step\x12\x19\n\x11\x66inal_observation\x18\x05 \x01(\t\x12\x1e\n\x06origin\x18\x06 \x01(\x0e\x32\x0e.lbi.v1.Origin\x12\x1c\n\x14source_trajectory_id\x18\x07 \x01(\t\x12\x12\n\nspan_start\x18\x08 \x01(\x05\x12\x10\n\x08span_end\x18\t \x01(\x05\x12!\n\x08verdicts\x18\n \x03(\x0b\x32\x0f.lbi.v1.Verdict\x12\x0c\n\x04kept\x18\x0b \x01(\x08\x12)\n\x08metadata\x18\x0c \x01(\x0b\x32\x17.google.protobuf.Struct*k\n\x06Origin\x12\x16\n\x12ORIGIN_UNSPECIFIED\x10\x00\x12\x12\n\x0eORIGIN_FORWARD\x10\x01\x12\x18\n\x14ORIGIN_BACKWARD_TASK\x10\x02\x12\x1b\n\x17ORIGIN_BACKWARD_SUMMARY\x10\x03*s\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x13\n\x0fOUTCOME_STOPPED\x10\x01\x12\x10\n\x0cOUTCOME_DONE\x10\x02\x12\x15\n\x11OUTCOME_MAX_STEPS\x10\x03\x12\x11\n\rOUTCOME_ERROR\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13lbi/v1/common.proto\x12\x06lbi.v1\x1a\x1cgoogle/protobuf/struct.proto\"[\n\x08Resource\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03\x65nv\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x0c\n\x04text\x18\x04 \x01(\t\x12\x0b\n\x03uri\x18\x05 \x01(\t\x12\x0c\n\x04kind\x18\x06 \x01(\t\"<\n\x0bInstruction\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0bresource_id\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\"K\n\x04Step\x12\x13\n\x0bobservation\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\x12\x0f\n\x07thought\x18\x03 \x01(\t\x12\r\n\x05\x65rror\x18\x04 \x01(\x08\"\xa7\x01\n\nTrajectory\x12\n\n\x02id\x18\x01 \x01(\t\x12\x16\n\x0einstruction_id\x18\x02 \x01(\t\x12\x0b\n\x03\x65nv\x18\x03 \x01(\t\x12\x1b\n\x05steps\x18\x04 \x03(\x0b\x32\x0c.lbi.v1.Step\x12\x19\n\x11\x66inal_observation\x18\x05 \x01(\t\x12 \n\x07outcome\x18\x06 \x01(\x0e\x32\x0f.lbi.v1.Outcome\x12\x0e\n\x06\x61nswer\x18\x07 \x01(\t\"A\n\x10\x43riterionVerdict\x12\x11\n\tcriterion\x18\x01 \x01(\t\x12\n\n\x02ok\x18\x02 \x01(\x08\x12\x0e\n\x06reason\x18\x03 \x01(\t\"V\n\x07Verdict\x12\r\n\x05judge\x18\x01 \x01(\t\x12*\n\x08\x63riteria\x18\x02 \x03(\x0b\x32\x18.lbi.v1.CriterionVerdict\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x03 \x01(\x08\"\xaf\x02\n\x07\x45xample\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0binstruction\x18\x02 \x01(\t\x12\x0b\n\x03\x65nv\x18\x03 \x01(\t\x12\x1b\n\x05steps\x18\x04 \x03(\x0b\x32\x0c.lbi.v1.Step\x12\x19\n\x11\x66inal_observation\x18\x05 \x01(\t\x12\x1e\n\x06origin\x18\x06 \x01(\x0e\x32\x0e.lbi.v1.Origin\x12\x1c\n\x14source_trajectory_id\x18\x07 \x01(\t\x12\x12\n\nspan_start\x18\x08 \x01(\x05\x12\x10\n\x08span_end\x18\t \x01(\x05\x12!\n\x08verdicts\x18\n \x03(\x0b\x32\x0f.lbi.v1.Verdict\x12\x0c\n\x04kept\x18\x0b \x01(\x08\x12)\n\x08metadata\x18\x0c \x01(\x0b\x32\x17.google.protobuf.Struct*k\n\x06Origin\x12\x16\n\x12ORIGIN_UNSPECIFIED\x10\x00\x12\x12\n\x0eORIGIN_FORWARD\x10\x01\x12\x18\n\x14ORIGIN_BACKWARD_TASK\x10\x02\x12\x1b\n\x17ORIGIN_BACKWARD_SUMMARY\x10\x03*s\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x13\n\x0fOUTCOME_STOPPED\x10\x01\x12\x10\n\x0cOUTCOME_DONE\x10\x02\x12\x15\n\x11OUTCOME_MAX_STEPS\x10\x03\x12\x11\n\rOUTCOME_ERROR\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'lbi.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ORIGIN']._serialized_start=910
-  _globals['_ORIGIN']._serialized_end=1017
-  _globals['_OUTCOME']._serialized_start=1019
-  _globals['_OUTCOME']._serialized_end=1134
+  _globals['_ORIGIN']._serialized_start=924
+  _globals['_ORIGIN']._serialized_end=1031
+  _globals['_OUTCOME']._serialized_start=1033
+  _globals['_OUTCOME']._serialized_end=1148
   _globals['_RESOURCE']._serialized_start=61
-  _globals['_RESOURCE']._serialized_end=138
-  _globals['_INSTRUCTION']._serialized_start=140
-  _globals['_INSTRUCTION']._serialized_end=200
-  _globals['_STEP']._serialized_start=202
-  _globals['_STEP']._serialized_end=277
-  _globals['_TRAJECTORY']._serialized_start=280
-  _globals['_TRAJECTORY']._serialized_end=447
-  _globals['_CRITERIONVERDICT']._serialized_start=449
-  _globals['_CRITERIONVERDICT']._serialized_end=514
-  _globals['_VERDICT']._serialized_start=516
-  _globals['_VERDICT']._serialized_end=602
-  _globals['_EXAMPLE']._serialized_start=605
-  _globals['_EXAMPLE']._serialized_end=908
+  _globals['_RESOURCE']._serialized_end=152
+  _globals['_INSTRUCTION']._serialized_start=154
+  _globals['_INSTRUCTION']._serialized_end=214
+  _globals['_STEP']._serialized_start=216
+  _globals['_STEP']._serialized_end=291
+  _globals['_TRAJECTORY']._serialized_start=294
+  _globals['_TRAJECTORY']._serialized_end=461
+  _globals['_CRITERIONVERDICT']._serialized_start=463
+  _globals['_CRITERIONVERDICT']._serialized_end=528
+  _globals['_VERDICT']._serialized_start=530
+  _globals['_VERDICT']._serialized_end=616
+  _globals['_EXAMPLE']._serialized_start=619
+  _globals['_EXAMPLE']._serialized_end=922
 # @@protoc_insertion_point(module_scope)

@@ -33,18 +33,20 @@ OUTCOME_MAX_STEPS: Outcome
 OUTCOME_ERROR: Outcome
 
 class Resource(_message.Message):
-    __slots__ = ("id", "env", "title", "text", "uri")
+    __slots__ = ("id", "env", "title", "text", "uri", "kind")
     ID_FIELD_NUMBER: _ClassVar[int]
     ENV_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     URI_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
     id: str
     env: str
     title: str
     text: str
     uri: str
-    def __init__(self, id: _Optional[str] = ..., env: _Optional[str] = ..., title: _Optional[str] = ..., text: _Optional[str] = ..., uri: _Optional[str] = ...) -> None: ...
+    kind: str
+    def __init__(self, id: _Optional[str] = ..., env: _Optional[str] = ..., title: _Optional[str] = ..., text: _Optional[str] = ..., uri: _Optional[str] = ..., kind: _Optional[str] = ...) -> None: ...
 
 class Instruction(_message.Message):
     __slots__ = ("id", "resource_id", "text")

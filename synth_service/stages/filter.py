@@ -1,4 +1,9 @@
-"""Stage 5, filter: drop repeated states, then a committee of LLMs judges four criteria per example.
+"""Stage 5, filter: drop repeated states and repeated demonstrations, then a committee of LLMs judges four
+criteria per example.
+
+A demonstration that several trajectories share (the same instruction, observations and actions: every
+rollout that starts by listing the tables, say) is judged once: the candidate with the smallest id stands
+for it and the others are dropped naming it, so the dataset does not fill with copies.
 
 Policy strict keeps an example only if every member accepts all four criteria; relaxed if any member
 does. Verdicts and reasons are kept with every example, kept or not.
@@ -29,8 +34,11 @@ async def _verdict(ctx: JobContext, example: Example, judge: str) -> Verdict:
                    tuple((c, getattr(answer, c).ok, getattr(answer, c).reason) for c in CRITERIA))
 
 
-async def judge(ctx: JobContext, example: Example) -> tuple[Example, str]:
-    """The example with its verdicts and kept flag, and why it was dropped ('' when kept)."""
+async def judge(ctx: JobContext, example: Example, same_as: str = "") -> tuple[Example, str]:
+    """The example with its verdicts and kept flag, and why it was dropped ('' when kept). `same_as` names the
+    candidate that stands for the same demonstration, when it is another one."""
+    if same_as:
+        return replace(example, kept=False), f"the same demonstration as candidate {same_as}"
     repeat = first_repeated_state(example.steps, example.final_observation)
     if repeat is not None:
         return replace(example, kept=False), f"repeated state at action {repeat + 1}"
@@ -42,10 +50,19 @@ async def judge(ctx: JobContext, example: Example) -> tuple[Example, str]:
     return replace(example, verdicts=verdicts, kept=kept), reason
 
 
+def _stand_ins(candidates: list[tuple[str, Example]]) -> dict[str, str]:
+    """For every candidate, the candidate that stands for its demonstration (the smallest key among those alike)."""
+    first: dict[str, str] = {}
+    for key, example in sorted(candidates):
+        first.setdefault(example.demonstration_key, key)
+    return {key: first[example.demonstration_key] for key, example in candidates}
+
+
 async def run(ctx: JobContext) -> None:
-    async def one(key: str, payload: dict) -> None:
-        example, reason = await judge(ctx, example_from_payload(payload))
+    async def one(key: str, example: Example) -> None:
+        example, reason = await judge(ctx, example, "" if stand_ins[key] == key else stand_ins[key])
         ctx.journal.put(ctx.job_id, FILTERED, [(key, example_payload(example), example.kept, reason)])
 
-    candidates = [(key, payload) for key, payload, _, _ in ctx.journal.records(ctx.job_id, CANDIDATES)]
+    candidates = [(key, example_from_payload(payload)) for key, payload, _, _ in ctx.journal.records(ctx.job_id, CANDIDATES)]
+    stand_ins = _stand_ins(candidates)
     await for_each(ctx, "filter", candidates, ctx.journal.keys(ctx.job_id, FILTERED), ctx.spec.llm_concurrency, one)

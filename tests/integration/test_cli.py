@@ -24,7 +24,7 @@ def test_env_list_and_resources(tmp_path):
     listed = _run(["env", "list"], tmp_path)
     assert listed.returncode == 0 and "sql" in listed.stdout
     resources = _run(["env", "resources", "--env", "sql"], tmp_path)
-    assert resources.returncode == 0 and "Top customers by revenue" in resources.stdout and "36 resources" in resources.stdout
+    assert resources.returncode == 0 and "Top customers by revenue" in resources.stdout and "(36 docs, 40 introspection)" in resources.stdout
 
 
 def test_bad_config_is_reported_without_traceback(tmp_path):

@@ -1,0 +1,276 @@
+"""Resources read from a database itself: schema, value profile, relations, and worked examples that were run.
+
+When a user brings a database and no documentation, this is what self-instruct reads. The schema comes from
+SQLAlchemy's inspector (tables, columns with types, keys and nullability, foreign keys), so the same code
+serves every engine SQLAlchemy speaks; the profile and the examples are plain SELECTs. Every worked example
+is generated from the schema and the real values, **executed before it is written down**, and shown with an
+excerpt of its real result; one that fails or returns nothing is left out. Resources are Markdown (one per
+table, one on how tables relate, and the worked examples in small groups), of kind `introspection`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from env_runners.sql.table_text import format_table
+from lbi.records import Resource
+
+LOW_CARDINALITY = 12  # distinct values up to which a column counts as categorical (its values are listed)
+EXCERPT_ROWS = 5
+EXAMPLES_PER_RESOURCE = 3
+MAX_TABLES = 60
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+@dataclass
+class Column:
+    name: str
+    type: str
+    nullable: bool
+    primary_key: bool
+    foreign_key: bool = False
+    unique: bool = False  # every row has its own value (a name or code, not a category)
+    distinct: int = 0
+    values: list[Any] = field(default_factory=list)  # all of them when categorical, else a few samples
+    low: Any = None
+    high: Any = None
+
+    @property
+    def words(self) -> str:
+        return words(self.name)
+
+    @property
+    def categorical(self) -> bool:
+        return 2 <= self.distinct <= LOW_CARDINALITY and not (self.primary_key or self.foreign_key or self.unique)
+
+    @property
+    def numeric(self) -> bool:
+        return (isinstance(self.low, (int, float)) and not isinstance(self.low, bool)
+                and not (self.primary_key or self.foreign_key))
+
+    @property
+    def date(self) -> bool:
+        return isinstance(self.low, (dt.date, dt.datetime)) or (isinstance(self.low, str) and bool(_DATE.match(self.low))
+                                                               and isinstance(self.high, str) and bool(_DATE.match(self.high)))
+
+
+@dataclass
+class ForeignKey:
+    columns: list[str]
+    table: str
+    referred: list[str]
+
+
+@dataclass
+class Table:
+    name: str
+    rows: int
+    columns: list[Column]
+    foreign_keys: list[ForeignKey]
+
+    @property
+    def words(self) -> str:
+        return words(self.name)
+
+    @property
+    def label(self) -> Column:
+        """The column that names a row best: the first text column that is not a key, else the first column."""
+        texts = [c for c in self.columns if not (c.primary_key or c.foreign_key) and isinstance(c.low, str) and not c.date]
+        return texts[0] if texts else self.columns[0]
+
+
+@dataclass
+class Example:
+    table: str
+    lead: str
+    sql: str
+    result: str
+
+
+def words(identifier: str) -> str:
+    """An identifier as words: `order_items` -> `order items`, `PatientVisits` -> `patient visits`."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", identifier).replace("_", " ")
+    return " ".join(spaced.split()).lower()
+
+
+def _indented(text: str) -> str:
+    """A result excerpt as an indented block: shown as text, never taken for an example to run (those are fenced)."""
+    return "\n".join("    " + line for line in text.splitlines())
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+class Introspector:
+    """Reads one database through an engine; `resources()` is the whole product."""
+
+    def __init__(self, engine: Engine, env: str, uri: str):
+        self.engine, self.env, self.uri = engine, env, uri
+        self.quote = engine.dialect.identifier_preparer.quote
+
+    def resources(self) -> list[Resource]:
+        with self.engine.connect() as conn:
+            tables = self._tables(conn)
+            examples = [e for table in tables for e in self._examples(conn, table, tables)]
+        resources = [self._table_resource(t) for t in tables]
+        if any(t.foreign_keys for t in tables):
+            resources.append(self._relations_resource(tables))
+        for table in tables:
+            own = [e for e in examples if e.table == table.name]
+            for start in range(0, len(own), EXAMPLES_PER_RESOURCE):
+                group = own[start:start + EXAMPLES_PER_RESOURCE]
+                part = start // EXAMPLES_PER_RESOURCE + 1
+                text = "\n\n".join(f"{e.lead}\n\n```sql\n{e.sql}\n```\n\nIts result:\n\n{_indented(e.result)}" for e in group)
+                resources.append(Resource(env=self.env, title=f"Worked examples on {table.name} ({part})", text=text,
+                                          uri=f"{self.uri}#examples/{table.name}/{part}", kind="introspection"))
+        return resources
+
+    # -- reading ---------------------------------------------------------------------------------------------
+
+    def _tables(self, conn: Connection) -> list[Table]:
+        inspector = sa.inspect(conn)
+        tables = []
+        for name in sorted(inspector.get_table_names())[:MAX_TABLES]:
+            primary = set(inspector.get_pk_constraint(name).get("constrained_columns") or [])
+            fks = [ForeignKey(fk["constrained_columns"], fk["referred_table"], fk["referred_columns"])
+                   for fk in inspector.get_foreign_keys(name) if fk.get("referred_table")]
+            referring = {column for fk in fks for column in fk.columns}
+            columns = [Column(c["name"], str(c["type"]) or "ANY", bool(c.get("nullable", True)), c["name"] in primary,
+                              c["name"] in referring) for c in inspector.get_columns(name)]
+            table = Table(name, self._scalar(conn, f"SELECT COUNT(*) FROM {self.quote(name)}") or 0, columns, fks)
+            for column in columns:
+                self._profile(conn, table, column)
+            tables.append(table)
+        return tables
+
+    def _scalar(self, conn: Connection, sql: str) -> Any:
+        try:
+            return conn.execute(sa.text(sql)).scalar()
+        except sa.exc.DBAPIError:
+            conn.rollback()
+            return None
+
+    def _rows(self, conn: Connection, sql: str) -> tuple[list[str], list[tuple]] | None:
+        try:
+            result = conn.execute(sa.text(sql))
+            return list(result.keys()), [tuple(r) for r in result.fetchmany(200)]
+        except sa.exc.DBAPIError:
+            conn.rollback()
+            return None
+
+    def _profile(self, conn: Connection, table: Table, column: Column) -> None:
+        t, c = self.quote(table.name), self.quote(column.name)
+        column.distinct = self._scalar(conn, f"SELECT COUNT(DISTINCT {c}) FROM {t}") or 0
+        column.unique = column.distinct == table.rows
+        bounds = self._rows(conn, f"SELECT MIN({c}), MAX({c}) FROM {t} WHERE {c} IS NOT NULL")
+        if bounds and bounds[1]:
+            column.low, column.high = bounds[1][0]
+        limit = LOW_CARDINALITY if column.distinct <= LOW_CARDINALITY else 3
+        order = "n DESC" if column.distinct <= LOW_CARDINALITY else "1"
+        found = self._rows(conn, f"SELECT {c}, COUNT(*) AS n FROM {t} WHERE {c} IS NOT NULL GROUP BY {c} ORDER BY {order} LIMIT {limit}")
+        column.values = [row[0] for row in found[1]] if found else []
+
+    # -- writing ---------------------------------------------------------------------------------------------
+
+    def _table_resource(self, table: Table) -> Resource:
+        lines = [f"# Table {table.name}", "", f"The `{table.name}` table ({table.words}) has {table.rows} rows.", "",
+                 "| column | type | key | nullable | values |", "|---|---|---|---|---|"]
+        refs = {col: f"references {fk.table}({', '.join(fk.referred)})" for fk in table.foreign_keys for col in fk.columns}
+        for column in table.columns:
+            key = "primary key" if column.primary_key else refs.get(column.name, "")
+            lines.append(f"| {column.name} | {column.type} | {key} | {'yes' if column.nullable else 'no'} | {self._values(column)} |")
+        return Resource(env=self.env, title=f"Table {table.name}", text="\n".join(lines), uri=f"{self.uri}#table/{table.name}",
+                        kind="introspection")
+
+    @staticmethod
+    def _values(column: Column) -> str:
+        if column.categorical:
+            return "one of " + ", ".join(_literal(v) for v in column.values)
+        if column.low is not None and (column.numeric or column.date):
+            return f"from {column.low} to {column.high} ({column.distinct} distinct)"
+        if column.values:
+            return f"{column.distinct} distinct, e.g. " + ", ".join(_literal(v if not isinstance(v, str) else v[:40])
+                                                                     for v in column.values)
+        return "always NULL" if column.distinct == 0 else f"{column.distinct} distinct"
+
+    def _relations_resource(self, tables: list[Table]) -> Resource:
+        lines = ["# How the tables relate", ""]
+        for table in tables:
+            for fk in table.foreign_keys:
+                lines.append(f"- Each row of `{table.name}` points to one row of `{fk.table}`: "
+                             f"`{table.name}.{', '.join(fk.columns)}` = `{fk.table}.{', '.join(fk.referred)}` "
+                             f"(join them with `JOIN {fk.table} ON ...`).")
+        return Resource(env=self.env, title="How the tables relate", text="\n".join(lines), uri=f"{self.uri}#relations",
+                        kind="introspection")
+
+    def _examples(self, conn: Connection, table: Table, tables: list[Table]) -> Iterator[Example]:
+        """The candidate examples of one table, each run; those that fail or return no row are dropped."""
+        for lead, sql in self._candidates(table, {t.name: t for t in tables}):
+            found = self._rows(conn, sql)
+            if found and found[1]:
+                columns, rows = found
+                excerpt = format_table(columns, rows[:EXCERPT_ROWS], len(rows), len(rows) < 200)
+                yield Example(table.name, lead, sql + ";", excerpt)
+
+    def _candidates(self, table: Table, by_name: dict[str, Table]) -> Iterator[tuple[str, str]]:
+        q, t, name = self.quote, self.quote(table.name), table.words
+        yield f"Count how many {name} rows there are.", f"SELECT COUNT(*) AS {q('count')} FROM {t}"
+        label = table.label
+        for column in table.columns:
+            c = q(column.name)
+            if column.categorical:
+                yield (f"How many {name} rows are there for each {column.words}?",
+                       f"SELECT {c}, COUNT(*) AS {q('count')} FROM {t} GROUP BY {c} ORDER BY {q('count')} DESC")
+                value = column.values[-1]
+                yield (f"List the {name} rows whose {column.words} is {_literal(value)}.",
+                       f"SELECT * FROM {t} WHERE {c} = {_literal(value)} LIMIT 20")
+            elif column.numeric and column.distinct > LOW_CARDINALITY:
+                yield (f"Which 5 {name} rows have the highest {column.words}?",
+                       f"SELECT {q(label.name)}, {c} FROM {t} ORDER BY {c} DESC LIMIT 5")
+                yield (f"What are the average, lowest and highest {column.words} of the {name} rows?",
+                       f"SELECT AVG({c}) AS {q('average')}, MIN({c}) AS {q('lowest')}, MAX({c}) AS {q('highest')} FROM {t}")
+            elif column.date:
+                yield (f"How many {name} rows fall in each year of their {column.words}?",
+                       f"SELECT SUBSTR(CAST({c} AS TEXT), 1, 4) AS {q('year')}, COUNT(*) AS {q('count')} FROM {t} "
+                       f"GROUP BY 1 ORDER BY 1")
+                yield (f"List the 10 most recent {name} rows by {column.words}.",
+                       f"SELECT * FROM {t} ORDER BY {c} DESC LIMIT 10")
+        for fk in table.foreign_keys:
+            parent = by_name.get(fk.table)
+            if parent is None or len(fk.columns) != 1:
+                continue
+            p, on = q(parent.name), f"{t}.{q(fk.columns[0])} = {q(parent.name)}.{q(fk.referred[0])}"
+            shown = q(parent.label.name)
+            yield (f"For each {parent.words} row, count its {name} rows (by {words(fk.columns[0])}).",
+                   f"SELECT {p}.{shown}, COUNT(*) AS {q('count')} FROM {t} JOIN {p} ON {on} "
+                   f"GROUP BY {p}.{q(fk.referred[0])}, {p}.{shown} ORDER BY {q('count')} DESC LIMIT 10")
+            yield (f"List {name} rows together with the {parent.label.words} of their {parent.words}.",
+                   f"SELECT {t}.*, {p}.{shown} AS {q(parent.name + '_' + parent.label.name)} FROM {t} JOIN {p} ON {on} LIMIT 10")
+            for grand_fk in parent.foreign_keys:  # two joins: through the parent to its own parent
+                grand = by_name.get(grand_fk.table)
+                if grand is None or len(grand_fk.columns) != 1 or grand.name == table.name:
+                    continue
+                g = q(grand.name)
+                on2 = f"{p}.{q(grand_fk.columns[0])} = {g}.{q(grand_fk.referred[0])}"
+                yield (f"For each {grand.words} row, count the {name} rows linked to it through {parent.words}.",
+                       f"SELECT {g}.{q(grand.label.name)}, COUNT(*) AS {q('count')} FROM {t} JOIN {p} ON {on} JOIN {g} ON {on2} "
+                       f"GROUP BY {g}.{q(grand_fk.referred[0])}, {g}.{q(grand.label.name)} ORDER BY {q('count')} DESC LIMIT 10")
+
+
+def introspect_sqlite(path: str, env: str = "sql") -> list[Resource]:
+    """The resources of a SQLite file, opened read-only."""
+    engine = sa.create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+    try:
+        return Introspector(engine, env, f"sqlite:{path}").resources()
+    finally:
+        engine.dispose()
