@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sqlite3
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -269,7 +272,8 @@ class Introspector:
 
 def introspect_sqlite(path: str, env: str = "sql") -> list[Resource]:
     """The resources of a SQLite file, opened read-only."""
-    engine = sa.create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+    uri = f"file:{urllib.parse.quote(str(Path(path).absolute()))}?mode=ro"  # any path: spaces, '#', '?'
+    engine = sa.create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False))
     try:
         return Introspector(engine, env, f"sqlite:{path}").resources()
     finally:

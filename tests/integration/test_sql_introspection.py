@@ -52,6 +52,16 @@ def test_resources_are_read_from_the_database_and_every_example_runs(clinic):
     assert not words & SHOP_NAMES
 
 
+def test_any_file_name_is_read(clinic, tmp_path):
+    """A path with a space, '#' and '?' (characters a database URI would take for its own) is read as it is."""
+    import shutil
+
+    odd = tmp_path / "my data #1" / "clinic?.db"
+    odd.parent.mkdir()
+    shutil.copy(clinic, odd)
+    assert [r.text for r in introspect_sqlite(str(odd))] == [r.text.replace(clinic, str(odd)) for r in introspect_sqlite(clinic)]
+
+
 async def test_the_sample_shops_guide_is_for_the_sample_database_only(runner, clinic):
     own = await runner.resources("sql", {"database": clinic})
     assert own and all(r.kind == "introspection" for r in own)
