@@ -23,6 +23,7 @@ from pathlib import Path
 from pydantic import Field
 
 from env_runners.base import EnvConfig, Environment, Session, StepResult
+from env_runners.shell.discover import discover
 from env_runners.shell.command_loop import OutputReader, Reply, encode, loop_script
 from env_runners.shell.layers import ensure_layer
 from env_runners.shell.rootfs import default_image_name, find_image, require_image
@@ -36,8 +37,6 @@ from lbi.errors import FailedPrecondition, InvalidArgument
 from lbi.records import Resource
 
 DOCS_DIR = Path(__file__).parent / "docs"
-DEFAULT_PAGES = ["ls", "cp", "mv", "rm", "mkdir", "find", "grep", "sed", "sort", "uniq", "wc", "head", "tail", "cut",
-                 "tar", "chmod", "du", "xargs", "tr"]
 SETUP_FAILED = "__lbi_setup_failed__"
 
 
@@ -54,7 +53,7 @@ class ShellConfig(EnvConfig):
     image: str = Field("", description="Root file system of the session: a name prepared with `lbi runner build-rootfs` (default: the runner's, a Debian built from packages).")
     packages: list[str] = Field(default_factory=list, description="Extra Debian packages, installed once into a cached layer over the image.")
     pip: list[str] = Field(default_factory=list, description="Extra Python requirements (pip), installed once into a cached layer over the image.")
-    man_pages: list[str] = Field(default_factory=lambda: list(DEFAULT_PAGES), description="Manual pages offered as resources.")
+    man_pages: list[str] = Field(default_factory=list, description="Manual pages offered as resources, besides the tools the session discovers.")
 
 
 class ShellSession(Session):
@@ -198,6 +197,16 @@ class ShellSession(Session):
         reader = OutputReader(self.process.stdout.fileno(), self.marker, self.config.output_cap)
         return reader.read(time.monotonic() + timeout_s)
 
+    def run(self, command: str, timeout_s: float | None = None) -> tuple[int, str]:
+        """A command run for the runner's own use (discovery): its exit code (-1 when it timed out or the shell
+        ended) and its output."""
+        reply = self._send(command, timeout_s or self.config.timeout_s)
+        if reply.exit_code is None or reply.exit_code == -1:
+            self._restart()
+            return -1, reply.output
+        self.cwd = reply.cwd or self.cwd
+        return reply.exit_code, reply.output
+
     def step(self, action: str) -> StepResult:
         if not action.strip():
             return StepResult("Error: empty command.", error=True)
@@ -290,12 +299,21 @@ class ShellEnvironment(Environment):
         return Root.of(image, layer)
 
     def resources(self, config: ShellConfig) -> Iterable[Resource]:
+        """The guide and the manual pages asked for, then what a session shows after its setup: the workspace, the
+        tools present and worked examples that ran (discover.py)."""
         resources = resources_from_files(self.name, sorted(DOCS_DIR.glob("*.md")))
         for page in config.man_pages:
             text = _man_page(page)
             if text:
                 resources.append(Resource(env=self.name, title=f"man {page}", text=text, uri=f"man:{page}(1)"))
-        return resources
+        return resources + self.discover(config)
+
+    def discover(self, config: ShellConfig) -> list[Resource]:
+        session = self.open(config.model_copy(update={"output_cap": 200_000}))
+        try:
+            return discover(lambda command: session.run(command, 20.0), self.name, f"{self.name}:workspace")
+        finally:
+            session.close()
 
     default_timeout_s = 5.0
 

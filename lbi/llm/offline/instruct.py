@@ -1,4 +1,7 @@
-"""Offline self-instruct: tasks from a resource's worked examples (the goal sentence before each code block)."""
+"""Offline self-instruct: tasks from a resource's worked examples (the goal sentence before each code block).
+
+A resource without worked examples (a table of contents, a tool list) gives the policy nothing it could act
+on, so it writes no task for it (a real model reads the prose instead)."""
 
 from __future__ import annotations
 
@@ -13,6 +16,4 @@ def self_instruct(x: dict[str, Any]) -> dict[str, Any]:
         lead = example.lead.strip()
         if len(lead.split()) >= 4 and lead not in tasks:
             tasks.append(lead if lead.endswith((".", "?")) else lead + ".")
-    if not tasks:
-        tasks = [f"Use the {x['env']} environment to work through '{x['resource_title']}'."]
     return {"tasks": tasks[: max(1, int(x.get("n", 3)))]}

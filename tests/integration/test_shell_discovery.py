@@ -1,0 +1,63 @@
+"""A workspace the project has never seen (a field station's survey files) and no documentation: the shell
+environment reads its own resources from a session after setup, and a synthesis job on them yields varied
+examples about those files, whose commands run."""
+
+import collections
+import re
+
+import pytest_asyncio
+
+from lbi.dataset import example_from_payload
+from lbi.store.edge import EdgeStore
+from synth_service.config import SynthSettings
+from synth_service.engine import Engine
+from synth_service.spec import spec_from_dict
+from synth_service.stages.names import FILTERED
+from tests.fixtures.field_station import SETUP
+
+FILES = ["station/surveys/2025/spring.csv", "station/surveys/2025/autumn.csv", "station/weather/april.tsv",
+         "station/stations.json", "station/logs/sync.log", "station/notes/volunteers.md"]
+
+
+async def test_resources_are_read_from_a_session_after_setup(runner):
+    resources = await runner.resources("shell", {"setup": SETUP})
+    found = [r for r in resources if r.kind == "introspection"]
+    titles = {r.title for r in found}
+    assert {"Overview of the workspace", "The workspace's files", "Tools present in the session"} <= titles
+    tree = next(r.text for r in found if r.title == "The workspace's files")
+    assert all(path.rsplit("/", 1)[-1] in tree for path in FILES) and ".bashrc" not in tree
+    assert "spring.csv (text, " in tree and "8 lines" in tree
+    examples = "\n".join(r.text for r in found if r.title.startswith("Worked examples"))
+    # tabulated from the real data, with the real result
+    assert "cut -d ';' -f2" in examples and "3 dunlin" in examples
+    assert "sort -t $'\\t' -k" in examples  # the weather table is tab-separated
+    for path in FILES:
+        assert f"Count the lines in {path}." in examples
+    assert "`grep`: Usage: grep" in next(r.text for r in found if r.title == "Tools present in the session")
+
+
+@pytest_asyncio.fixture
+async def engine(tmp_path, embedder):
+    store = EdgeStore(tmp_path / "qdrant")
+    engine = Engine(SynthSettings(data_dir=tmp_path, runner_step_timeout_s=5), store, embedder)
+    yield engine
+    await engine.close()
+    await store.close()
+
+
+async def test_a_job_on_an_unseen_workspace_without_documentation(engine):
+    """The issue's acceptance for shell, measured on the offline policy (deterministic, not a model)."""
+    job = await engine.run(engine.create(spec_from_dict({"env": "shell", "dataset": "station", "env_config": {"setup": SETUP}})))
+    assert job["state"] == "SUCCEEDED", job["error"]
+    kept = [example_from_payload(v) for _, v, _, _ in engine.journal.records(job["id"], FILTERED, ok=True)]
+    assert len(kept) >= 60
+    ok = sum(all(not s.error for s in e.steps) or not e.steps[-1].error for e in kept if e.steps)
+    assert ok >= 0.9 * len(kept)
+    instructions = collections.Counter(e.instruction for e in kept)
+    assert instructions.most_common(1)[0][1] <= 0.05 * len(kept), instructions.most_common(3)
+    about_files = {path: sum(path in i or path.rsplit("/", 1)[-1] in i for i in instructions) for path in FILES}
+    assert all(n >= 3 for n in about_files.values()), about_files
+    assert sum(bool(re.search(r"station|\.csv|\.tsv|\.log|\.json|\.md", i)) for i in instructions) >= 0.5 * len(instructions)
+    print({"resources": job["stats"].resources, "tasks": job["stats"].instructions, "kept": len(kept),
+           "kept_fraction": round(len(kept) / (job["stats"].kept + job["stats"].dropped), 3), "distinct": len(instructions),
+           "per_file": about_files})
