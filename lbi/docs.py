@@ -111,14 +111,17 @@ def _last_sentence(prose: str) -> str:
     return sentences[-1].rstrip(":").strip() if sentences and sentences[-1] else ""
 
 
-def worked_examples(markdown: str) -> list[WorkedExample]:
-    """Every fenced code block with the sentence just before it."""
+def worked_examples(markdown: str, languages: set[str] | None = None) -> list[WorkedExample]:
+    """Every fenced code block with the sentence just before it; with `languages`, only unmarked blocks and
+    blocks in one of them."""
     examples = []
     position = 0
     for match in _FENCE.finditer(markdown):
         lead = _last_sentence(markdown[position : match.start()])
         examples.append(WorkedExample(lead=lead, language=match.group(1), code=match.group(2).strip()))
         position = match.end()
+    if languages is not None:
+        examples = [e for e in examples if not e.language or e.language.lower() in languages]
     return examples
 
 

@@ -21,6 +21,7 @@ from pydantic import Field
 
 from env_runners.shell.environment import ShellConfig, ShellEnvironment, ShellSession
 from env_runners.repo import sample
+from env_runners.repo.discover import discover
 from env_runners.repo.requirements import requirements_for_tests
 from lbi.docs import doc_files, resources_from_files
 from lbi.errors import InvalidArgument
@@ -78,10 +79,20 @@ class RepoEnvironment(ShellEnvironment):
         return path
 
     def resources(self, config: RepoConfig) -> Iterable[Resource]:
+        """The tools' guide and the code base's own README and docs files, then what the code shows: modules and
+        their API, tests, how they run, worked examples that ran (discover.py)."""
         resources = resources_from_files(self.name, sorted(DOCS_DIR.glob("*.md")))
         repo = self._repo(config)
         readmes = [p for p in doc_files([str(repo)]) if p.name.lower().startswith("readme") or "docs" in p.parts]
-        return resources + resources_from_files(self.name, readmes[:50])
+        return resources + resources_from_files(self.name, readmes[:50]) + self.discover(config)
+
+    def discover(self, config: RepoConfig) -> list[Resource]:
+        session = self.open(config.model_copy(update={"output_cap": 200_000}))
+        try:
+            return discover(self._repo(config), lambda command: session.run(command, 120.0), self.name,
+                            f"{self.name}:{self._repo(config).name}")
+        finally:
+            session.close()
 
     def open(self, config: RepoConfig) -> ShellSession:
         repo = self._repo(config)

@@ -17,8 +17,8 @@ import hashlib
 import re
 from typing import Any
 
-from lbi.docs import worked_examples
 from lbi.llm.offline.sqltext import SCHEMA_QUERY, repair, schema_from_text, tables_in
+from lbi.llm.offline.steps import examples_for
 
 
 _STOP = {"the", "a", "an", "of", "in", "and", "to", "for", "from", "with", "by", "each", "all", "what", "is", "are",
@@ -41,7 +41,7 @@ def _similarity(a: str, b: str) -> float:
 
 def plan_for(task: str, resource_text: str, env: str) -> list[str]:
     """The actions of the worked example whose goal sentence is closest to the task."""
-    examples = worked_examples(resource_text or "")
+    examples = examples_for(env, resource_text)
     if not examples:
         return []
     best = max(examples, key=lambda e: _similarity(task, e.lead))

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from lbi.docs import worked_examples
+from lbi.llm.offline.steps import examples_for
 
 
 def self_instruct(x: dict[str, Any]) -> dict[str, Any]:
     tasks: list[str] = []
-    for example in worked_examples(x["resource_text"]):
+    for example in examples_for(x["env"], x["resource_text"]):
         lead = example.lead.strip()
         if len(lead.split()) >= 4 and lead not in tasks:
             tasks.append(lead if lead.endswith((".", "?")) else lead + ".")

@@ -4,8 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from lbi.docs import WorkedExample, worked_examples
 from lbi.llm.offline.sqltext import describe as describe_sql
 from lbi.records import Step, first_repeated_state
+
+
+# The code-block languages whose lines are actions of an environment (an unmarked block counts for every one):
+# a README's Python block is not a shell command.
+ACTION_LANGUAGES = {"sql": {"sql", "sqlite"}, "shell": {"bash", "sh", "shell", "console"},
+                    "repo": {"bash", "sh", "shell", "console"}, "web": {"web"}}
+
+
+def examples_for(env: str, text: str) -> list[WorkedExample]:
+    """The worked examples of a resource that are actions of `env`."""
+    return worked_examples(text or "", ACTION_LANGUAGES.get(env))
 
 
 def describe_action(env: str, action: str) -> str:
