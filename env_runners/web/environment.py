@@ -19,6 +19,7 @@ from urllib.parse import urljoin, urlsplit
 from pydantic import Field
 
 from env_runners.base import EnvConfig, Environment, Session, StepResult
+from env_runners.web.crawl import READ_PAGE, candidate_examples, crawl, run_examples, site_resources
 from env_runners.web.page_text import RENDER
 from env_runners.web.trac_site import TracSite, wiki_guide_pages
 from lbi.docs import resources_from_files
@@ -39,6 +40,7 @@ class WebConfig(EnvConfig):
     observation_cap: int = Field(6000, ge=500, le=200_000, description="Characters of the page tree kept per observation.")
     check_sql: str = Field("", description="SQL run on the session's Trac database at `stop`; reward 1 when it returns a row.")
     action_timeout_ms: int = Field(5000, ge=100, le=60_000, description="Longest one browser action may take.")
+    crawl_pages: int = Field(20, ge=1, le=500, description="Pages the site's discovery reads (breadth first within the allowed origins, nothing submitted).")
 
 
 class BrowserHost:
@@ -129,6 +131,20 @@ class WebSession(Session):
 
     def first_observation(self) -> str:
         return self.host.run(self._render)
+
+    def read_page(self, url: str) -> dict[str, Any] | None:
+        """Loads a page (for discovery) and returns what is on it (crawl.READ_PAGE); None when it does not load."""
+        def work() -> dict[str, Any] | None:
+            try:
+                response = self.page.goto(url)
+                if response is not None and response.status >= 400:
+                    return None
+                self.page.wait_for_load_state()
+                return self.page.evaluate(READ_PAGE)
+            except Exception:  # noqa: BLE001 - a page that does not load (a download, a timeout) is skipped
+                return None
+
+        return self.host.run(work)
 
     def _element(self, ref: str) -> Any:
         ref = ref.strip()
@@ -250,11 +266,26 @@ class WebEnvironment(Environment):
         return [f"browser: {CHROMIUM} (headless, one context per session); default site: a fresh Trac project per session"]
 
     def resources(self, config: WebConfig) -> Iterable[Resource]:
-        resources = resources_from_files(self.name, sorted(DOCS_DIR.glob("*.md")))
+        """For the default Trac project its guide and wiki help, then what a crawl of the site shows (crawl.py)."""
+        resources = []
         if not config.url:
+            resources = resources_from_files(self.name, sorted(DOCS_DIR.glob("*.md")))
             for name, text in wiki_guide_pages().items():
                 resources.append(Resource(env=self.name, title=name, text=_trac_markdown(text)[:12000], uri=f"trac:wiki/{name}"))
-        return resources
+        return resources + self.discover(config)
+
+    def discover(self, config: WebConfig) -> list[Resource]:
+        session = self.open(config.model_copy(update={"action_timeout_ms": min(config.action_timeout_ms, 2000)}))
+        try:
+            site = crawl(session.read_page, session.start_url, session.allowed, config.crawl_pages)
+
+            def step(action: str) -> tuple[bool, str]:
+                result = session.step(action)
+                return not result.error, " ".join(result.observation.splitlines()[:2])
+
+            return site_resources(self.name, site, session.allowed, run_examples(step, candidate_examples(site)))
+        finally:
+            session.close()
 
     def open(self, config: WebConfig) -> Session:
         if config.url and not config.url.startswith(("http://", "https://")):
