@@ -65,7 +65,12 @@ class EnvRunnerService(env_runner_pb2_grpc.EnvRunnerServicer):
     async def GetResources(self, request, context) -> AsyncIterator[common_pb2.Resource]:
         env = self._env(request.env)
         config = env.parse_config(struct_to_dict(request.config, "config"))
-        resources = await asyncio.to_thread(lambda: list(env.resources(config)))
+        self.sessions.reserve()  # discovery runs a session of its own
+        try:
+            with _tracer.start_as_current_span("env.resources", attributes={"env": env.name}):
+                resources = await asyncio.to_thread(lambda: list(env.resources(config)))
+        finally:
+            self.sessions.release()
         for resource in resources:
             yield resource.to_proto()
 

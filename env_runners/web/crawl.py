@@ -23,6 +23,7 @@ from urllib.parse import urldefrag, urlsplit
 from lbi.records import Resource
 
 EXAMPLES_PER_RESOURCE = 3
+MAX_EXAMPLES = 60
 HELP = re.compile(r"\b(help|faq|guide|docs?|documentation|manual|about|how[- ]?to|tutorial)\b", re.I)
 DESTRUCTIVE = re.compile(r"(log ?out|sign ?out|delete|remove|destroy|unsubscribe|reset|drop|purge|\.(zip|gz|tar|pdf|exe|dmg)$)", re.I)
 _WORD = re.compile(r"[A-Za-z][a-z]{4,}")
@@ -198,7 +199,7 @@ def candidate_examples(site: Site) -> list[Example]:
                 examples.append(Example(page.url, f"On the page '{page.name}', fill in the {field_label.rstrip(':')} field "
                                         f"of the '{what}' form with '{value}', without sending it.",
                                         [f"goto [{page.path}]", f"type [{field_label}] [{value}]"]))
-    return examples
+    return examples[:MAX_EXAMPLES]
 
 
 def run_examples(step: Callable[[str], tuple[bool, str]], candidates: list[Example]) -> list[Example]:

@@ -58,8 +58,10 @@ class RunnerClient:
             for e in response.environments
         ]
 
-    async def resources(self, env: str, config: dict[str, Any] | None = None) -> list[Resource]:
-        stream = self._stub.GetResources(pb.GetResourcesRequest(env=env, config=to_struct(config)), timeout=self.timeout_s, metadata=self._metadata)
+    async def resources(self, env: str, config: dict[str, Any] | None = None, timeout_s: float = 600.0) -> list[Resource]:
+        """The environment's documentation and what it discovers about itself (a crawl, a test run: minutes, not
+        a step's seconds, hence its own deadline)."""
+        stream = self._stub.GetResources(pb.GetResourcesRequest(env=env, config=to_struct(config)), timeout=timeout_s, metadata=self._metadata)
         return [Resource.from_proto(r) async for r in stream]
 
     async def open_session(self, env: str, config: dict[str, Any] | None = None) -> tuple[str, Observation]:
