@@ -38,6 +38,7 @@ class CommonSettings(BaseSettings):
     llm_temperature: float | None = Field(None, ge=0, le=2, description="Sampling temperature; unset uses the provider's default.")
     llm_max_tokens: int = Field(2048, ge=1, description="Most tokens in one reply.")
     llm_retries: int = Field(3, ge=0, description="Retries of a failed LLM call (with backoff).")
+    docs_allowed_hosts: list[str] = Field(default_factory=list, description="Hosts (glob patterns, e.g. docs.example.com or *.internal) documentation URLs may be fetched from; empty: URLs are refused.")
     log_level: str = Field("INFO", description="Python log level.")
     health_interval_s: float = Field(2.0, gt=0, description="Seconds between store pings that set a service's readiness (gRPC health).")
     tls_cert_file: str = Field("", description="PEM server certificate; with tls_key_file, every service serves TLS only.")

@@ -137,7 +137,8 @@ class Engine:
         job = self.journal.job(job_id)
         if job is None:
             raise NotFound(f"no job {job_id}")
-        job["stats"] = job_stats(self.journal, job_id)
+        # the yield per resource kind traces every kept example back; done once a job has ended, not per event
+        job["stats"] = job_stats(self.journal, job_id, with_yields=job["state"] not in ("PENDING", "RUNNING"))
         return job
 
     def list(self) -> list[dict[str, Any]]:

@@ -29,6 +29,8 @@ def stats_to_proto(stats: JobStats) -> pb.JobStats:
         llm_calls=stats.llm_calls, tokens=stats.tokens, cost_usd=stats.cost_usd,
         stages=[pb.StageStats(stage=STAGE_PB[name], llm_calls=f.llm_calls, tokens=f.tokens, cost_usd=f.cost_usd,
                               wall_seconds=f.wall_seconds) for name, f in stats.stages.items()],
+        yields=[pb.KindYield(kind=kind, resources=y.resources, instructions=y.instructions, kept=y.kept)
+                for kind, y in stats.yields.items()],
     )
 
 

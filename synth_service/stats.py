@@ -19,6 +19,15 @@ class StageFigures:
 
 
 @dataclass
+class KindYield:
+    """What one kind of resource (docs, introspection, crawl) gave the job."""
+
+    resources: int = 0
+    instructions: int = 0
+    kept: int = 0
+
+
+@dataclass
 class JobStats:
     resources: int = 0
     instructions: int = 0
@@ -33,6 +42,7 @@ class JobStats:
     tokens: int = 0
     cost_usd: float = 0.0
     stages: dict[str, StageFigures] = field(default_factory=dict)
+    yields: dict[str, KindYield] = field(default_factory=dict)
 
     @property
     def kept_fraction(self) -> float:
@@ -45,7 +55,25 @@ class JobStats:
         return data
 
 
-def job_stats(journal: Journal, job_id: str) -> JobStats:
+def yields_by_kind(journal: Journal, job_id: str) -> dict[str, KindYield]:
+    """Resources, instructions and kept examples per resource kind (kept examples traced back through their
+    trajectory and instruction to the resource the task was written from)."""
+    kinds = {key: payload.get("kind", "docs") for key, payload, _, _ in journal.records(job_id, RESOURCES)}
+    found: dict[str, KindYield] = {kind: KindYield() for kind in sorted(set(kinds.values()))}
+    for kind in kinds.values():
+        found[kind].resources += 1
+    by_instruction = {}
+    for key, payload, _, _ in journal.records(job_id, INSTRUCTIONS):
+        by_instruction[key] = kinds.get(payload["resource_id"], "docs")
+        found.setdefault(by_instruction[key], KindYield()).instructions += 1
+    by_trajectory = {payload["id"]: by_instruction.get(payload["instruction_id"], "docs")
+                     for _, payload, _, _ in journal.records(job_id, TRAJECTORIES, ok=True)}
+    for _, payload, _, _ in journal.records(job_id, FILTERED, ok=True):
+        found.setdefault(by_trajectory.get(payload["source_trajectory_id"], "docs"), KindYield()).kept += 1
+    return found
+
+
+def job_stats(journal: Journal, job_id: str, with_yields: bool = False) -> JobStats:
     candidates = {"forward": 0, "backward-task": 0, "backward-summary": 0}
     for _, payload, _, _ in journal.records(job_id, CANDIDATES):
         candidates[payload["origin"]] += 1
@@ -59,4 +87,5 @@ def job_stats(journal: Journal, job_id: str) -> JobStats:
         kept=journal.count(job_id, FILTERED, ok=True), dropped=journal.count(job_id, FILTERED, ok=False),
         ingested=journal.count(job_id, INGESTED), llm_calls=sum(v[0] for v in llm.values()),
         tokens=sum(v[1] for v in llm.values()), cost_usd=round(sum(v[2] for v in llm.values()), 6), stages=stages,
+        yields=yields_by_kind(journal, job_id) if with_yields else {},
     )

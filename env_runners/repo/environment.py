@@ -23,7 +23,8 @@ from env_runners.shell.environment import ShellConfig, ShellEnvironment, ShellSe
 from env_runners.repo import sample
 from env_runners.repo.discover import discover
 from env_runners.repo.requirements import requirements_for_tests
-from lbi.docs import doc_files, resources_from_files
+from lbi.ingest import resources_from_files
+from lbi.ingest.formats import FORMATS
 from lbi.errors import InvalidArgument
 from lbi.records import Resource
 
@@ -83,8 +84,7 @@ class RepoEnvironment(ShellEnvironment):
         their API, tests, how they run, worked examples that ran (discover.py)."""
         resources = resources_from_files(self.name, sorted(DOCS_DIR.glob("*.md")))
         repo = self._repo(config)
-        readmes = [p for p in doc_files([str(repo)]) if p.name.lower().startswith("readme") or "docs" in p.parts]
-        return resources + resources_from_files(self.name, readmes[:50]) + self.discover(config)
+        return resources + resources_from_files(self.name, _doc_files(repo)) + self.discover(config)
 
     def discover(self, config: RepoConfig) -> list[Resource]:
         session = self.open(config.model_copy(update={"output_cap": 200_000}))
@@ -107,3 +107,15 @@ class RepoEnvironment(ShellEnvironment):
         prelude = TOOLS.format(python=shlex.quote(python), pythonpath=pythonpath)
         return ShellSession(config.model_copy(update={"setup": setup}), self.root_for(config), prelude=prelude,
                             seed={"repo": repo}, start_in="repo")
+
+
+def _doc_files(repo: Path, limit: int = 50) -> list[Path]:
+    """The code base's README files and the documents of its docs folders (no symbolic links, nothing hidden)."""
+    found = []
+    for path in sorted(repo.rglob("*")):
+        relative = path.relative_to(repo).parts
+        if (path.suffix.lower() in FORMATS and path.is_file() and not path.is_symlink()
+                and not any(part.startswith(".") for part in relative)
+                and (path.name.lower().startswith("readme") or relative[0] in ("docs", "doc"))):
+            found.append(path)
+    return found[:limit]

@@ -32,7 +32,7 @@ from env_runners.shell.sandbox import (
     sandboxed_command, start_process,
 )
 from env_runners.shell.userns import UserNamespace, in_initial_user_namespace
-from lbi.docs import resources_from_files
+from lbi.ingest import resources_from_files
 from lbi.errors import FailedPrecondition, InvalidArgument
 from lbi.records import Resource
 

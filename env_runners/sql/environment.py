@@ -20,7 +20,7 @@ from env_runners.base import EnvConfig, Environment, Session, StepResult
 from env_runners.sql import sample_db
 from env_runners.sql.introspect import introspect_sqlite
 from env_runners.sql.table_text import format_table
-from lbi.docs import doc_files, resources_from_files
+from lbi.ingest import SourceError, ingest, resources_from_files
 from lbi.errors import InvalidArgument
 from lbi.records import Resource
 
@@ -130,10 +130,11 @@ class SqlEnvironment(Environment):
         then what the database itself shows: schema, value profile, relations and worked examples that were run."""
         database = self._database(config)
         try:
-            files = doc_files(config.resources) if config.resources else [] if config.database else sorted(DOCS_DIR.glob("*.md"))
-        except FileNotFoundError as exc:
-            raise InvalidArgument("config.resources", f"no such file or folder: {exc}") from None
-        return resources_from_files(self.name, files) + introspect_sqlite(str(database), self.name)
+            docs = (ingest(config.resources, self.name, self.settings.docs_allowed_hosts) if config.resources else
+                    [] if config.database else resources_from_files(self.name, sorted(DOCS_DIR.glob("*.md"))))
+        except SourceError as exc:
+            raise InvalidArgument("config.resources", str(exc)) from None
+        return docs + introspect_sqlite(str(database), self.name)
 
     def open(self, config: SqlConfig) -> Session:
         return SqlSession(self._database(config), config)

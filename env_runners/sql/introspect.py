@@ -125,7 +125,7 @@ class Introspector:
         with self.engine.connect() as conn:
             tables = self._tables(conn)
             examples = [e for table in tables for e in self._examples(conn, table, tables)]
-        resources = [self._table_resource(t) for t in tables]
+        resources = [self._overview(tables)] + [self._table_resource(t) for t in tables]
         if any(t.foreign_keys for t in tables):
             resources.append(self._relations_resource(tables))
         for table in tables:
@@ -184,6 +184,15 @@ class Introspector:
         column.values = [row[0] for row in found[1]] if found else []
 
     # -- writing ---------------------------------------------------------------------------------------------
+
+    def _overview(self, tables: list[Table]) -> Resource:
+        """The database in a few lines (what self-instruct is told about the environment)."""
+        dialect = self.engine.dialect.name
+        lines = [f"A {dialect} database with {len(tables)} tables:", ""]
+        lines += [f"- `{t.name}` ({t.rows} rows): {', '.join(c.name for c in t.columns[:12])}"
+                  + (", ..." if len(t.columns) > 12 else "") for t in tables]
+        return Resource(env=self.env, title="Overview of the database", text="\n".join(lines), uri=f"{self.uri}#overview",
+                        kind="introspection")
 
     def _table_resource(self, table: Table) -> Resource:
         lines = [f"# Table {table.name}", "", f"The `{table.name}` table ({table.words}) has {table.rows} rows.", "",

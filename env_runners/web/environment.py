@@ -22,7 +22,7 @@ from env_runners.base import EnvConfig, Environment, Session, StepResult
 from env_runners.web.crawl import READ_PAGE, candidate_examples, crawl, run_examples, site_resources
 from env_runners.web.page_text import RENDER
 from env_runners.web.trac_site import TracSite, wiki_guide_pages
-from lbi.docs import resources_from_files
+from lbi.ingest import resources_from_files
 from lbi.errors import InvalidArgument
 from lbi.records import Resource
 

@@ -13,6 +13,7 @@ from typing import Any, Optional
 import grpc
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from lbi.cli.local_runner import runner_client
@@ -61,15 +62,24 @@ def resources(
     env: str = typer.Option(..., "--env", help="Environment name."),
     config: str = typer.Option("", "--config", help="Session config as JSON."),
     full: bool = typer.Option(False, "--full", help="Print each resource's whole text."),
+    docs: Optional[list[str]] = typer.Option(None, "--resources", help="Documentation files, folders or URLs replacing the environment's own (as `lbi synth run --resources`)."),
     runner: Optional[str] = RUNNER,
 ) -> None:
-    """The documentation an environment offers as resources."""
+    """The resources a synthesis job would use: documentation and what the environment discovers about itself."""
+    from lbi.config import CommonSettings
+    from lbi.ingest import SourceError, ingest, resources_for_job
+
+    try:
+        given = ingest(docs, env, CommonSettings().docs_allowed_hosts) if docs else None
+    except SourceError as exc:
+        console.print(f"[red]INVALID_ARGUMENT[/red]: --resources: {escape(str(exc))}")
+        raise typer.Exit(2) from None
 
     async def run() -> None:
         async with runner_client(runner) as client:
-            found = await client.resources(env, _config(config))
+            found = resources_for_job(await client.resources(env, _config(config)), given)
         for resource in found:
-            console.rule(f"[bold]{resource.title}[/bold] [dim]{resource.kind} · {resource.id[:12]} · {len(resource.text)} chars[/dim]")
+            console.rule(f"[bold]{resource.title}[/bold] [dim]{resource.kind} · {resource.uri} · {len(resource.text)} chars[/dim]")
             console.print(resource.text if full else resource.text[:300] + ("…" if len(resource.text) > 300 else ""), markup=False)
         kinds = Counter(r.kind for r in found)
         console.print(f"[green]{len(found)} resources[/green] ({', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))})")

@@ -40,6 +40,11 @@ def print_stats(job: dict[str, Any]) -> None:
     for name, f in s["stages"].items():
         stages.add_row(name, str(f["llm_calls"]), str(f["tokens"]), f"{f['wall_seconds']:.1f}")
     console.print(stages)
+    if s.get("yields"):
+        kinds = Table("resource kind", "resources", "tasks", "kept", title="yield per resource kind")
+        for kind, y in s["yields"].items():
+            kinds.add_row(kind, str(y["resources"]), str(y["instructions"]), str(y["kept"]))
+        console.print(kinds)
 
 
 def _job_json(job: dict[str, Any]) -> dict[str, Any]:
@@ -107,6 +112,7 @@ async def _run_remote(target: str, spec_data: dict[str, Any]) -> dict[str, Any]:
                        "backward-summary": s.candidates_backward_summary},
         "kept": s.kept, "dropped": s.dropped, "llm_calls": s.llm_calls, "tokens": s.tokens, "cost_usd": s.cost_usd,
         "stages": {pb.Stage.Name(x.stage).removeprefix("STAGE_").lower(): json_format.MessageToDict(x) for x in s.stages},
+        "yields": {y.kind: {"resources": y.resources, "instructions": y.instructions, "kept": y.kept} for y in s.yields},
     }
     return {"job_id": job.id, "state": pb.JobState.Name(job.state).removeprefix("JOB_STATE_"), "error": job.error,
             "dataset": spec.dataset, "stats": stats}

@@ -160,7 +160,7 @@ class StageStats(_message.Message):
     def __init__(self, stage: _Optional[_Union[Stage, str]] = ..., done: _Optional[int] = ..., total: _Optional[int] = ..., failed: _Optional[int] = ..., llm_calls: _Optional[int] = ..., tokens: _Optional[int] = ..., cost_usd: _Optional[float] = ..., wall_seconds: _Optional[float] = ...) -> None: ...
 
 class JobStats(_message.Message):
-    __slots__ = ("resources", "instructions", "trajectories", "candidates_forward", "candidates_backward_task", "candidates_backward_summary", "kept", "dropped", "llm_calls", "tokens", "cost_usd", "stages")
+    __slots__ = ("resources", "instructions", "trajectories", "candidates_forward", "candidates_backward_task", "candidates_backward_summary", "kept", "dropped", "llm_calls", "tokens", "cost_usd", "stages", "yields")
     RESOURCES_FIELD_NUMBER: _ClassVar[int]
     INSTRUCTIONS_FIELD_NUMBER: _ClassVar[int]
     TRAJECTORIES_FIELD_NUMBER: _ClassVar[int]
@@ -173,6 +173,7 @@ class JobStats(_message.Message):
     TOKENS_FIELD_NUMBER: _ClassVar[int]
     COST_USD_FIELD_NUMBER: _ClassVar[int]
     STAGES_FIELD_NUMBER: _ClassVar[int]
+    YIELDS_FIELD_NUMBER: _ClassVar[int]
     resources: int
     instructions: int
     trajectories: int
@@ -185,7 +186,20 @@ class JobStats(_message.Message):
     tokens: int
     cost_usd: float
     stages: _containers.RepeatedCompositeFieldContainer[StageStats]
-    def __init__(self, resources: _Optional[int] = ..., instructions: _Optional[int] = ..., trajectories: _Optional[int] = ..., candidates_forward: _Optional[int] = ..., candidates_backward_task: _Optional[int] = ..., candidates_backward_summary: _Optional[int] = ..., kept: _Optional[int] = ..., dropped: _Optional[int] = ..., llm_calls: _Optional[int] = ..., tokens: _Optional[int] = ..., cost_usd: _Optional[float] = ..., stages: _Optional[_Iterable[_Union[StageStats, _Mapping]]] = ...) -> None: ...
+    yields: _containers.RepeatedCompositeFieldContainer[KindYield]
+    def __init__(self, resources: _Optional[int] = ..., instructions: _Optional[int] = ..., trajectories: _Optional[int] = ..., candidates_forward: _Optional[int] = ..., candidates_backward_task: _Optional[int] = ..., candidates_backward_summary: _Optional[int] = ..., kept: _Optional[int] = ..., dropped: _Optional[int] = ..., llm_calls: _Optional[int] = ..., tokens: _Optional[int] = ..., cost_usd: _Optional[float] = ..., stages: _Optional[_Iterable[_Union[StageStats, _Mapping]]] = ..., yields: _Optional[_Iterable[_Union[KindYield, _Mapping]]] = ...) -> None: ...
+
+class KindYield(_message.Message):
+    __slots__ = ("kind", "resources", "instructions", "kept")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    RESOURCES_FIELD_NUMBER: _ClassVar[int]
+    INSTRUCTIONS_FIELD_NUMBER: _ClassVar[int]
+    KEPT_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    resources: int
+    instructions: int
+    kept: int
+    def __init__(self, kind: _Optional[str] = ..., resources: _Optional[int] = ..., instructions: _Optional[int] = ..., kept: _Optional[int] = ...) -> None: ...
 
 class Job(_message.Message):
     __slots__ = ("id", "spec", "state", "stage", "stats", "error", "created_at", "updated_at")

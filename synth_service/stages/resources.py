@@ -1,10 +1,11 @@
-"""Stage 1, resources: the environment's documentation from the runner, or the files the job names."""
+"""Stage 1, resources: what the environment discovers about itself (on the runner), with the environment's
+documentation, or instead of it the documentation the job names (files, folders, URLs)."""
 
 from __future__ import annotations
 
 import asyncio
 
-from lbi.docs import doc_files, resources_from_files
+from lbi.ingest import SourceError, ingest, resources_for_job
 from lbi.errors import InvalidArgument
 from synth_service.context import JobContext
 from synth_service.stages.names import RESOURCES
@@ -12,17 +13,16 @@ from synth_service.stages.names import RESOURCES
 
 async def run(ctx: JobContext) -> None:
     spec = ctx.spec
+    given = []
     if spec.resource_paths:
         try:
-            files = doc_files(spec.resource_paths)
-        except FileNotFoundError as exc:
-            raise InvalidArgument("spec.resource_paths", f"no such file or folder: {exc}") from None
-        resources = await asyncio.to_thread(resources_from_files, spec.env, files)
-    else:
-        resources = await ctx.pool.first.resources(spec.env, spec.env_config)
+            given = await asyncio.to_thread(ingest, spec.resource_paths, spec.env, ctx.gateway.settings.docs_allowed_hosts)
+        except SourceError as exc:
+            raise InvalidArgument("spec.resource_paths", str(exc)) from None
+    resources = resources_for_job(await ctx.pool.first.resources(spec.env, spec.env_config), given)
     if spec.resource_filter:
         wanted = [w.lower() for w in spec.resource_filter]
         resources = [r for r in resources if any(w in r.title.lower() or r.id.startswith(w) for w in wanted)]
-    ctx.journal.put(ctx.job_id, RESOURCES, [(r.id, {"env": r.env, "title": r.title, "text": r.text, "uri": r.uri}, True, "")
+    ctx.journal.put(ctx.job_id, RESOURCES, [(r.id, {"env": r.env, "title": r.title, "text": r.text, "uri": r.uri, "kind": r.kind}, True, "")
                                             for r in resources])
     ctx.publish({"stage": "resources", "done": len(resources), "total": len(resources)})

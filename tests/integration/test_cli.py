@@ -24,7 +24,7 @@ def test_env_list_and_resources(tmp_path):
     listed = _run(["env", "list"], tmp_path)
     assert listed.returncode == 0 and "sql" in listed.stdout
     resources = _run(["env", "resources", "--env", "sql"], tmp_path)
-    assert resources.returncode == 0 and "Top customers by revenue" in resources.stdout and "(36 docs, 40 introspection)" in resources.stdout
+    assert resources.returncode == 0 and "Top customers by revenue" in resources.stdout and "(37 docs, 41 introspection)" in resources.stdout
 
 
 def test_bad_config_is_reported_without_traceback(tmp_path):
@@ -32,3 +32,24 @@ def test_bad_config_is_reported_without_traceback(tmp_path):
     assert out.returncode == 1
     assert "INVALID_ARGUMENT" in out.stdout and "config.max_rows" in out.stdout
     assert "Traceback" not in out.stdout + out.stderr
+
+
+def test_resources_and_a_job_with_documentation_and_discovery(tmp_path):
+    """Given documentation replaces the environment's guide, what the environment shows of itself stays; the job
+    prints its yield per resource kind."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "kiln.md").write_text("# Kiln log\n\n## Firing count\n\nCount the firings recorded in the kiln log.\n\n"
+                                  "```bash\nwc -l < kiln.csv\n```\n")
+    config = '{"setup": "printf \'cone,hours\\\\n6,9\\\\n10,12\\\\n6,8\\\\n\' > kiln.csv"}'
+    listed = _run(["env", "resources", "--env", "shell", "--config", config, "--resources", str(docs)], tmp_path)
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert "Firing count" in listed.stdout and "docs" in listed.stdout and "introspection" in listed.stdout
+    assert "Creating files and folders" not in listed.stdout  # the environment's own guide is replaced
+    missing = _run(["env", "resources", "--env", "shell", "--resources", str(tmp_path / "nope")], tmp_path)
+    assert missing.returncode == 2 and "INVALID_ARGUMENT" in missing.stdout + missing.stderr
+    assert "Traceback" not in missing.stdout + missing.stderr
+    job = _run(["synth", "run", "--env", "shell", "--dataset", "kiln", "--config", config, "--resources", str(docs)], tmp_path)
+    assert job.returncode == 0, job.stdout + job.stderr
+    shown = job.stdout + job.stderr
+    assert "yield per resource kind" in shown and "introspection" in shown and "docs" in shown

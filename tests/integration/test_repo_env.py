@@ -72,8 +72,11 @@ async def test_resources_and_bad_repo(repo_runner):
     import grpc
 
     runner, _ = repo_runner
-    titles = [r.title for r in await runner.resources("repo")]
-    assert "Running the test suite" in titles and "README.rst" in titles
+    found = await runner.resources("repo")
+    titles = [r.title for r in found]
+    assert "Running the test suite" in titles and "Install" in titles  # the guide, and README.rst's own sections
+    assert any(r.uri.endswith("README.rst#Toolz/Install") for r in found)
+    assert "Overview of the code base" in titles and "Module toolz/itertoolz.py" in titles
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await runner.open_session("repo", {"repo": "/no/such/repo"})
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "config.repo" in err.value.details()
