@@ -3,7 +3,9 @@
 An environment declares its name, a description, its action space (text an LLM agent reads) and a
 pydantic model of its session config; it streams its documentation as resources and opens isolated
 sessions. A session turns one action into one observation; a bad action is an error observation,
-never an exception. Plugins register under the `lbi.environments` entry point.
+never an exception. An environment also judges its own episodes: it declares the check kinds it
+understands (a pydantic model each) and `judge()` computes a verdict where the environment lives.
+Plugins register under the `lbi.environments` entry point.
 """
 
 from __future__ import annotations
@@ -26,6 +28,20 @@ class EnvConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class Check(BaseModel):
+    """Base of every check kind: `kind` names it, unknown keys are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    reason: str
+    check_error: bool = False  # the check could not be computed (not the agent's fault)
+
+
 @dataclass
 class StepResult:
     observation: str
@@ -33,6 +49,14 @@ class StepResult:
     reward: float | None = None
     error: bool = False
     info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One action of an episode and what it gave (the runner keeps them for judging)."""
+
+    action: str
+    result: StepResult
 
 
 class Session(ABC):
@@ -58,6 +82,7 @@ class Environment(ABC):
     description: ClassVar[str]
     action_space: ClassVar[str]
     config_model: ClassVar[type[EnvConfig]] = EnvConfig
+    checks: ClassVar[dict[str, type[Check]]] = {}
 
     def __init__(self, settings: RunnerSettings):
         self.settings = settings
@@ -82,6 +107,28 @@ class Environment(ABC):
             name: {k: v for k, v in prop.items() if k in ("description", "type", "default")}
             for name, prop in schema.get("properties", {}).items()
         }
+
+    def parse_check(self, raw: dict[str, Any]) -> Check:
+        """The validated check; INVALID_ARGUMENT names the offending field (`check.kind`, `check.gold_sql`, ...)."""
+        kind = raw.get("kind")
+        if kind not in self.checks:
+            raise InvalidArgument("check.kind", f"{self.name} judges {', '.join(sorted(self.checks)) or 'no checks'}; got {kind!r}")
+        try:
+            return self.checks[kind].model_validate(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise InvalidArgument("check." + (".".join(str(p) for p in first["loc"]) or "kind"), first["msg"]) from None
+
+    def check_schema(self) -> dict[str, Any]:
+        """Each check kind with its fields (for ListEnvironments)."""
+        return {kind: {name: {k: v for k, v in prop.items() if k in ("description", "type", "default")}
+                       for name, prop in model.model_json_schema().get("properties", {}).items() if name != "kind"}
+                for kind, model in self.checks.items()}
+
+    def judge(self, session: Session, check: Check, turns: list[Turn], answer: str) -> Verdict:
+        """Whether the episode (`turns`, the agent's `answer`) solved the task, by `check`; run in a worker thread
+        on the live session after the episode, before it is closed."""
+        raise InvalidArgument("check.kind", f"{self.name} judges no checks")
 
     def close(self) -> None:
         """Releases what the environment holds for all its sessions (a browser, say)."""

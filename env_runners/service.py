@@ -57,7 +57,7 @@ class EnvRunnerService(env_runner_pb2_grpc.EnvRunnerServicer):
         return env_runner_pb2.ListEnvironmentsResponse(environments=[
             env_runner_pb2.EnvironmentInfo(
                 name=env.name, description=env.description, action_space=env.action_space,
-                config_schema=to_struct(env.config_schema()), notes=env.notes(),
+                config_schema=to_struct(env.config_schema()), notes=env.notes(), check_schema=to_struct(env.check_schema()),
             )
             for env in self.environments.values()
         ])
@@ -105,6 +105,16 @@ class EnvRunnerService(env_runner_pb2_grpc.EnvRunnerServicer):
         if result.reward is not None:
             response.reward = result.reward
         return response
+
+    async def Judge(self, request, context):
+        live = self.sessions.get(request.session_id)
+        env = self.environments[live.env]
+        check = env.parse_check(struct_to_dict(request.check, "check"))
+        with _tracer.start_as_current_span("env.judge", attributes={"env": env.name, "check": check.kind}) as span:
+            verdict = await self.sessions.judge(request.session_id, lambda session, turns: env.judge(session, check, turns, request.answer),
+                                                self.settings.runner_judge_timeout_s)
+            span.set_attribute("env.verdict", verdict.ok)
+        return env_runner_pb2.JudgeResponse(ok=verdict.ok, reason=verdict.reason, check_error=verdict.check_error)
 
     async def CloseSession(self, request, context):
         steps = await self.sessions.close(request.session_id)

@@ -7,8 +7,10 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from env_runners.base import Session, StepResult
-from lbi.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
+from collections.abc import Callable
+
+from env_runners.base import Session, StepResult, Turn, Verdict
+from lbi.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
 
 
 def cap_observation(text: str, cap: int) -> tuple[str, bool]:
@@ -26,6 +28,7 @@ class LiveSession:
     last_used: float = field(default_factory=time.monotonic)
     steps: int = 0
     done: bool = False
+    turns: list[Turn] = field(default_factory=list)
 
 
 class SessionTable:
@@ -84,9 +87,24 @@ class SessionTable:
                     error=True, info={"timeout": True},
                 )
             live.steps += 1
+            live.turns.append(Turn(action, result))
             live.done = result.done
             live.last_used = time.monotonic()
             return result
+
+    async def judge(self, session_id: str, judge: Callable[[Session, list[Turn]], Verdict], timeout_s: float) -> Verdict:
+        """Runs `judge` on the live session (its steps are over); DEADLINE_EXCEEDED past `timeout_s`."""
+        live = self.get(session_id)
+        async with live.lock:
+            live.last_used = time.monotonic()
+            work = asyncio.ensure_future(asyncio.to_thread(judge, live.session, list(live.turns)))
+            try:
+                return await asyncio.wait_for(asyncio.shield(work), timeout_s)
+            except asyncio.TimeoutError:
+                live.session.interrupt()
+                raise DeadlineExceeded(f"judging session {session_id} took longer than {timeout_s:g}s") from None
+            finally:
+                live.last_used = time.monotonic()
 
     async def close(self, session_id: str) -> int:
         live = self.get(session_id)

@@ -2,7 +2,8 @@
 
 The same policy serves the rollout stage of synthesis and the evaluation harness: at each step the
 `act` role sees the task, the action space, optional reference material (the task's documentation,
-or demonstrations retrieved for the current step) and the history, and either acts or stops. The session is always closed, whatever happens.
+or demonstrations retrieved for the current step) and the history, and either acts or stops. The session is
+always closed, whatever happens; with a `check`, the runner judges the episode on the session first.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import grpc
 
-from lbi.clients.runner import RunnerClient
+from lbi.clients.runner import Judgement, RunnerClient
 from lbi.llm.gateway import LLMGateway
 from lbi.llm.roles import ActOut, Role
 from lbi.records import Outcome, Step, Trajectory
@@ -37,7 +38,19 @@ async def run_episode(
     on_step: OnStep | None = None, demonstrations: Demonstrations | None = None,
 ) -> Trajectory:
     """Runs the agent until it stops, the environment is done, or max_steps actions were taken."""
+    trajectory, _ = await run_judged_episode(gateway, runner, env, action_space, task, None, max_steps, env_config, model,
+                                             on_step, demonstrations)
+    return trajectory
+
+
+async def run_judged_episode(
+    gateway: LLMGateway, runner: RunnerClient, env: str, action_space: str, task: Task, check: dict[str, Any] | None,
+    max_steps: int = 10, env_config: dict[str, Any] | None = None, model: str | None = None,
+    on_step: OnStep | None = None, demonstrations: Demonstrations | None = None,
+) -> tuple[Trajectory, Judgement | None]:
+    """An episode, then (with a check) the runner's verdict on it, computed on the session before it closes."""
     session_id, first = await runner.open_session(env, env_config)
+    judgement = None
     steps: list[Step] = []
     observation, outcome, answer = first.text, Outcome.MAX_STEPS, ""
     try:
@@ -63,7 +76,9 @@ async def run_episode(
             if result.done:
                 outcome = Outcome.DONE
                 break
+        if check is not None:
+            judgement = await runner.judge(session_id, check, answer)
     finally:
         with contextlib.suppress(grpc.aio.AioRpcError):  # a runner that died has no session left to close
             await runner.close_session(session_id)
-    return Trajectory(task.instruction_id, env, tuple(steps), observation, outcome, answer)
+    return Trajectory(task.instruction_id, env, tuple(steps), observation, outcome, answer), judgement

@@ -21,7 +21,10 @@ from pydantic import Field
 
 from env_runners.shell.environment import ShellConfig, ShellEnvironment, ShellSession
 from env_runners.repo import sample
+from env_runners.base import Check, Turn, Verdict
+from env_runners.repo.checks import TestsCheck, pytest_command, verdict
 from env_runners.repo.discover import discover
+from env_runners.shell.checks import ShellCheck
 from env_runners.repo.requirements import requirements_for_tests
 from lbi.ingest import resources_from_files
 from lbi.ingest.formats import FORMATS
@@ -69,6 +72,7 @@ class RepoEnvironment(ShellEnvironment):
                     "`create FILE [CONTENT]` writes a new file, `run_tests [PYTEST ARGS]` runs the test suite, and "
                     "`git diff` shows your changes. The observation is the output, then '[exit code N] /current/dir'.")
     config_model = RepoConfig
+    checks = {"tests": TestsCheck, "shell": ShellCheck}
     default_timeout_s = 120.0  # test suites take longer than shell commands
 
     def _repo(self, config: RepoConfig) -> Path:
@@ -95,6 +99,7 @@ class RepoEnvironment(ShellEnvironment):
             session.close()
 
     def open(self, config: RepoConfig) -> ShellSession:
+        opened_with = config
         repo = self._repo(config)
         config = self.with_timeout(config)
         if self.sandboxed and config.test_requirements:
@@ -105,8 +110,19 @@ class RepoEnvironment(ShellEnvironment):
         python = config.python or ("python3" if self.sandboxed else sys.executable)
         pythonpath = f'export PYTHONPATH="{WORKDIR}/src${{PYTHONPATH:+:$PYTHONPATH}}"\n' if (repo / "src").is_dir() else ""
         prelude = TOOLS.format(python=shlex.quote(python), pythonpath=pythonpath)
-        return ShellSession(config.model_copy(update={"setup": setup}), self.root_for(config), prelude=prelude,
-                            seed={"repo": repo}, start_in="repo")
+        session = ShellSession(config.model_copy(update={"setup": setup}), self.root_for(config), prelude=prelude,
+                               seed={"repo": repo}, start_in="repo")
+        session.opened_with = opened_with
+        return session
+
+    def judge(self, session: ShellSession, check: Check, turns: list[Turn], answer: str) -> Verdict:
+        if not isinstance(check, TestsCheck):
+            return super().judge(session, check, turns, answer)
+        session.run(f"cd {WORKDIR}", 10.0)
+        code, output = session.run(pytest_command(check), self.settings.runner_judge_timeout_s * 0.9, cap=1_000_000)
+        if code == -1:
+            return Verdict(False, f"the tests ran past {self.settings.runner_judge_timeout_s * 0.9:g}s")
+        return verdict(check, output)
 
 
 def _doc_files(repo: Path, limit: int = 50) -> list[Path]:

@@ -22,7 +22,8 @@ from pathlib import Path
 
 from pydantic import Field
 
-from env_runners.base import EnvConfig, Environment, Session, StepResult
+from env_runners.base import Check, EnvConfig, Environment, Session, StepResult, Turn, Verdict
+from env_runners.shell.checks import SNAPSHOT_CAP, ShellCheck, compare, parse_snapshot, snapshot_command
 from env_runners.shell.discover import discover
 from env_runners.shell.command_loop import OutputReader, Reply, encode, loop_script
 from env_runners.shell.layers import ensure_layer
@@ -65,6 +66,7 @@ class ShellSession(Session):
         self.config = config
         self.root = root
         self.prelude = prelude
+        self.opened_with = config  # the config as the caller gave it (a fresh copy of the session is opened with it)
         self.limits = Limits(config.memory_mb, config.cpu_s, processes=config.processes, file_mb=256)
         self.marker = f"__lbi_{uuid.uuid4().hex}__"
         self.workspace = Workspace(config.disk_mb if root else 0, owner=root.uid_base if root else None)
@@ -182,7 +184,7 @@ class ShellSession(Session):
             count = len(self._session_pids())
         return count >= runaway
 
-    def _send(self, command: str, timeout_s: float) -> Reply:
+    def _send(self, command: str, timeout_s: float, cap: int | None = None) -> Reply:
         """Runs one command in the shell (starting a new shell first if the old one is gone) and reads its reply."""
         for attempt in range(2):
             if self.process.poll() is not None:
@@ -194,13 +196,13 @@ class ShellSession(Session):
                 break
             except BrokenPipeError:  # the shell ended before it read the command: it never ran, so send it again
                 self._restart()
-        reader = OutputReader(self.process.stdout.fileno(), self.marker, self.config.output_cap)
+        reader = OutputReader(self.process.stdout.fileno(), self.marker, cap or self.config.output_cap)
         return reader.read(time.monotonic() + timeout_s)
 
-    def run(self, command: str, timeout_s: float | None = None) -> tuple[int, str]:
-        """A command run for the runner's own use (discovery): its exit code (-1 when it timed out or the shell
-        ended) and its output."""
-        reply = self._send(command, timeout_s or self.config.timeout_s)
+    def run(self, command: str, timeout_s: float | None = None, cap: int | None = None) -> tuple[int, str]:
+        """A command run for the runner's own use (discovery, judging): its exit code (-1 when it timed out or the
+        shell ended) and its output (up to `cap` characters, default the config's)."""
+        reply = self._send(command, timeout_s or self.config.timeout_s, cap)
         if reply.exit_code is None or reply.exit_code == -1:
             self._restart()
             return -1, reply.output
@@ -256,6 +258,7 @@ class ShellEnvironment(Environment):
                     "output (stdout and stderr), then '[exit code N] /current/dir'. Long output is cut with a marker; a "
                     "command running past the timeout is killed and the shell restarted.")
     config_model = ShellConfig
+    checks: dict[str, type[Check]] = {"shell": ShellCheck}
 
     def __init__(self, settings):
         super().__init__(settings)
@@ -325,7 +328,25 @@ class ShellEnvironment(Environment):
         return config.model_copy(update={"timeout_s": config.timeout_s or min(self.default_timeout_s, 0.8 * limit)})
 
     def open(self, config: ShellConfig) -> Session:
-        return ShellSession(self.with_timeout(config), self.root_for(config))
+        session = ShellSession(self.with_timeout(config), self.root_for(config))
+        session.opened_with = config
+        return session
+
+    def judge(self, session: ShellSession, check: Check, turns: list[Turn], answer: str) -> Verdict:
+        """The gold command in a fresh session of the same config, then outputs and files compared (checks.py)."""
+        assert isinstance(check, ShellCheck)
+        gold = self.open(session.opened_with)
+        try:
+            code, gold_output = gold.run(check.gold, max(gold.config.timeout_s or 0, 60.0), cap=200_000)
+            if code != 0:
+                return Verdict(False, f"the gold command exited with {code}: {gold_output.strip()[-300:] or '(no output)'}",
+                               check_error=True)
+            files = check.compare != "output"
+            agent_files = parse_snapshot(session.run(snapshot_command(check.paths), 60.0, SNAPSHOT_CAP)[1], session.home) if files else {}
+            gold_files = parse_snapshot(gold.run(snapshot_command(check.paths), 60.0, SNAPSHOT_CAP)[1], gold.home) if files else {}
+        finally:
+            gold.close()
+        return compare(check, turns, agent_files, gold_output, gold_files)
 
 
 def _man_page(page: str, max_chars: int = 12000) -> str:

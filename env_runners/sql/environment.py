@@ -16,7 +16,8 @@ from pathlib import Path
 
 from pydantic import Field
 
-from env_runners.base import EnvConfig, Environment, Session, StepResult
+from env_runners.base import EnvConfig, Environment, Session, StepResult, Turn, Verdict
+from env_runners.sql.checks import SqlResultCheck, judge_result
 from env_runners.sql import sample_db
 from env_runners.sql.introspect import introspect_sqlite
 from env_runners.sql.table_text import format_table
@@ -38,6 +39,7 @@ class SqlConfig(EnvConfig):
 
 class SqlSession(Session):
     def __init__(self, source: Path, config: SqlConfig):
+        self.source = source
         self.config = config
         self._dir = tempfile.mkdtemp(prefix="lbi-sql-")
         self.name = source.name
@@ -113,6 +115,7 @@ class SqlEnvironment(Environment):
         "Inspect the schema with: SELECT name, sql FROM sqlite_master WHERE type = 'table';"
     )
     config_model = SqlConfig
+    checks = {"sql_result": SqlResultCheck}
 
     def _database(self, config: SqlConfig) -> Path:
         if not config.database:
@@ -138,3 +141,11 @@ class SqlEnvironment(Environment):
 
     def open(self, config: SqlConfig) -> Session:
         return SqlSession(self._database(config), config)
+
+    def judge(self, session: SqlSession, check: SqlResultCheck, turns: list[Turn], answer: str) -> Verdict:
+        """On a fresh session of the same config: the database before the agent touched it."""
+        fresh = SqlSession(session.source, session.config.model_copy(update={"read_only": not session.config.setup_sql}))
+        try:
+            return judge_result(check, turns, fresh.conn)
+        finally:
+            fresh.close()

@@ -18,7 +18,8 @@ from urllib.parse import urljoin, urlsplit
 
 from pydantic import Field
 
-from env_runners.base import EnvConfig, Environment, Session, StepResult
+from env_runners.base import Check, EnvConfig, Environment, Session, StepResult, Turn, Verdict
+from env_runners.web.checks import AnswerCheck, ProgramCheck, UrlCheck, answer_of, answer_verdict, url_verdict
 from env_runners.web.crawl import READ_PAGE, candidate_examples, crawl, run_examples, site_resources
 from env_runners.web.page_text import RENDER
 from env_runners.web.trac_site import TracSite, wiki_guide_pages
@@ -212,13 +213,19 @@ class WebSession(Session):
     def _reward(self) -> float | None:
         if not self.config.check_sql or self.site is None:
             return None
+        return 1.0 if self.run_program(self.config.check_sql).ok else 0.0
+
+    def run_program(self, sql: str) -> Verdict:
+        """A query on the session's Trac database: passes when it returns a row."""
+        assert self.site is not None
         conn = sqlite3.connect(f"file:{self.site.database}?mode=ro", uri=True)
         try:
-            return 1.0 if conn.execute(self.config.check_sql).fetchone() else 0.0
-        except sqlite3.Error:
-            return 0.0
+            row = conn.execute(sql).fetchone()
+        except sqlite3.Error as exc:
+            return Verdict(False, f"the check's query fails: {exc}", check_error=True)
         finally:
             conn.close()
+        return Verdict(row is not None, "the site's state satisfies the check" if row else "the check's query returns no row")
 
     def step(self, action: str) -> StepResult:
         def work() -> StepResult:
@@ -254,6 +261,7 @@ class WebEnvironment(Environment):
                     "press [key combo], scroll [up|down], goto [url], go_back, go_forward, new_tab, tab_focus [index], "
                     "close_tab, stop [answer]. The observation is the URL, the title and the page's accessibility tree.")
     config_model = WebConfig
+    checks = {"url_match": UrlCheck, "answer_match": AnswerCheck, "program": ProgramCheck}
 
     def __init__(self, settings):
         super().__init__(settings)
@@ -286,6 +294,16 @@ class WebEnvironment(Environment):
             return site_resources(self.name, site, session.allowed, run_examples(step, candidate_examples(site)))
         finally:
             session.close()
+
+    def judge(self, session: "WebSession", check: Check, turns: list[Turn], answer: str) -> Verdict:
+        if isinstance(check, UrlCheck):
+            return url_verdict(check, self.host.run(lambda: session.page.url), session.start_url)
+        if isinstance(check, AnswerCheck):
+            return answer_verdict(check, answer_of(turns, answer))
+        assert isinstance(check, ProgramCheck)
+        if session.site is None:
+            raise InvalidArgument("check.kind", "program checks need the session's own Trac site (leave config.url empty)")
+        return session.run_program(check.sql)
 
     def open(self, config: WebConfig) -> Session:
         if config.url and not config.url.startswith(("http://", "https://")):

@@ -9,16 +9,18 @@ import time
 from pathlib import Path
 from typing import Optional
 
+import grpc
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from lbi.cli.local_stack import local_stack
 from lbi.cli.synth_cmd import print_stats, run_with_progress
 from lbi.clients.retrieval import AsyncRetrievalClient
 from lbi.clients.runner import RunnerClient
 from lbi.evaluation import report
-from lbi.evaluation.harness import MODES, Harness, default_check_context
-from lbi.evaluation.tasks import builtin_tasks, load_tasks
+from lbi.evaluation.harness import MODES, Harness, summarise
+from lbi.evaluation.tasks import TaskFileError, builtin_tasks, check_kinds, load_tasks
 from lbi.llm.gateway import LLMGateway
 
 console = Console(width=None if sys.stdout.isatty() else 140)
@@ -32,29 +34,62 @@ def _modes(raw: str) -> list[str]:
     return modes
 
 
+class EvaluationInterrupted(Exception):
+    """Ctrl-C during a run: the finished tasks' results were written."""
+
+    def __init__(self, run: Path, finished: int):
+        super().__init__(f"interrupted; {finished} finished tasks written to {run}")
+        self.run = run
+
+
 async def evaluate(runner_target: str, retrieval_target: str, env: str, dataset: str, tasks_file: Path, modes: list[str],
-                   max_steps: int, model: str | None, data_dir: Path, out_dir: Path, plot: bool, quiet: bool = False) -> dict:
+                   max_steps: int, model: str | None, out_base: Path, plot: bool, quiet: bool = False) -> dict:
+    """Runs every task in every mode into a new run folder under `out_base`; bad input fails before anything runs."""
     tasks = load_tasks(tasks_file)
     gateway = LLMGateway()
     async with RunnerClient(runner_target) as runner, AsyncRetrievalClient(retrieval_target, timeout_s=30) as retrieval:
-        action_space = next(e.action_space for e in await runner.list_environments() if e.name == env)
-        harness = Harness(gateway, runner, retrieval, env, dataset, action_space, max_steps, model,
-                          check_context=default_check_context(env, data_dir))
+        described = {e.name: e for e in await runner.list_environments()}
+        if env not in described:
+            raise TaskFileError(f"the runner has no environment {env!r} (it has {', '.join(sorted(described))})")
+        check_kinds(tasks, set(described[env].check_schema), env, tasks_file)
+        harness = Harness(gateway, runner, retrieval, env, dataset, described[env].action_space, max_steps, model)
+        run = report.new_run(out_base)
+        log = report.TaskLog(run)
+        model_name = model or gateway.settings.llm_model
+        meta = {"env": env, "dataset": dataset, "model": model_name, "tasks_file": str(tasks_file), "run": str(run),
+                "offline_policy": model_name.startswith("offline/")}
         summaries, results = [], []
-        for mode in modes:
-            if not quiet:
-                console.print(f"evaluating mode [bold]{mode}[/bold] on {len(tasks)} tasks")
-            summary, task_results = await harness.run_mode(tasks, mode)
-            summaries.append(summary)
-            results += task_results
-    title = f"{env} · {len(tasks)} tasks · dataset {dataset} · model {model or gateway.settings.llm_model}"
-    data = report.write(out_dir, summaries, results, {"env": env, "dataset": dataset, "model": model or gateway.settings.llm_model,
-                                                      "tasks_file": str(tasks_file)})
+        started = time.monotonic()
+        try:
+            for mode in modes:
+                if not quiet:
+                    console.print(f"evaluating mode [bold]{mode}[/bold] on {len(tasks)} tasks")
+                finished: list = []
+                mode_started = time.monotonic()
+                try:
+                    summary, task_results = await harness.run_mode(tasks, mode, on_result=lambda r: (finished.append(r), log(r)))
+                except asyncio.CancelledError:
+                    summaries.append(summarise(mode, finished, time.monotonic() - mode_started))
+                    results += finished
+                    raise
+                summaries.append(summary)
+                results += task_results
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            report.write(run, summaries, results, {**meta, "interrupted": True, "wall_seconds": round(time.monotonic() - started, 2)})
+            raise EvaluationInterrupted(run, len(results)) from None
+    title = f"{env} · {len(tasks)} tasks · dataset {dataset} · model {model_name}"
+    data = report.write(run, summaries, results, {**meta, "interrupted": False})
     if plot:
-        report.plot(out_dir / "results.png", summaries, title)
+        report.plot(run / "results.png", summaries, title)
     if not quiet:
         console.print(report.rich_table(summaries, title))
-        console.print(f"[dim]written to {out_dir}/results.json, results.md{', results.png' if plot else ''}[/dim]")
+        if meta["offline_policy"]:
+            console.print("[dim]offline backend: these figures measure its documented deterministic policy, not a model[/dim]")
+        errors = [r for r in results if r.status == "error"]
+        for result in errors[:10]:
+            console.print(f"[yellow]no verdict[/yellow] {result.task_id} ({result.mode}): {escape(result.reason)}")
+        console.print(f"[dim]written to {run}/ (results.json, results.md, tasks.jsonl{', results.png' if plot else ''}); "
+                      f"{out_base}/latest points at it[/dim]")
     return data
 
 
@@ -67,28 +102,47 @@ def eval_command(
     max_steps: int = typer.Option(10, "--max-steps", help="Most actions per task."),
     runner: str = typer.Option("", "--runner", help="env-runner target; default: started in this process."),
     retrieval: str = typer.Option("", "--retrieval", help="retrieval target; default: started in this process."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Results folder (default DATA_DIR/eval/DATASET)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder of the runs (default DATA_DIR/eval/DATASET); each run gets its own."),
     plot: bool = typer.Option(False, "--plot", help="Also write a PNG bar chart of success and cost per mode."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as one JSON object."),
 ) -> None:
-    """Run the agent on evaluation tasks in each mode and print the paper-style table."""
+    """Run the agent on evaluation tasks in each mode and print the paper-style table.
+
+    Exit code: 0 when every task got a verdict, 1 when some ended without one (the reasons are listed), 2 for
+    bad input (nothing is run or written), 130 when interrupted (finished tasks are written)."""
     chosen = _modes(modes)
-    tasks_file = tasks or builtin_tasks(env)
+    try:
+        tasks_file = tasks or builtin_tasks(env)
+        load_tasks(tasks_file)  # fail on a bad file before any service starts
+    except TaskFileError as exc:
+        console.print(f"[red]INVALID_ARGUMENT[/red]: {escape(str(exc))}")
+        raise typer.Exit(2) from None
 
     async def main() -> dict:
         from synth_service.config import SynthSettings
 
-        data_dir = SynthSettings().data_dir
-        out_dir = out or data_dir / "eval" / dataset
+        out_base = out or SynthSettings().data_dir / "eval" / dataset
         if runner and retrieval:
-            return await evaluate(runner, retrieval, env, dataset, tasks_file, chosen, max_steps, model, data_dir, out_dir, plot, as_json)
+            return await evaluate(runner, retrieval, env, dataset, tasks_file, chosen, max_steps, model, out_base, plot, as_json)
         async with local_stack() as stack:
             return await evaluate(runner or stack.runner_target, retrieval or stack.retrieval_target, env, dataset, tasks_file,
-                                  chosen, max_steps, model, data_dir, out_dir, plot, as_json)
+                                  chosen, max_steps, model, out_base, plot, as_json)
 
-    data = asyncio.run(main())
+    try:
+        data = asyncio.run(main())
+    except TaskFileError as exc:
+        console.print(f"[red]INVALID_ARGUMENT[/red]: {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    except (EvaluationInterrupted, KeyboardInterrupt) as exc:
+        console.print(f"[yellow]{escape(str(exc) or 'interrupted')}[/yellow]")
+        raise typer.Exit(130) from None
+    except grpc.aio.AioRpcError as exc:
+        console.print(f"[red]{exc.code().name}[/red]: {escape(exc.details() or '')}")
+        raise typer.Exit(1) from None
     if as_json:
         print(json.dumps({k: v for k, v in data.items() if k != "tasks"}))
+    if any(t["status"] == "error" for t in data["tasks"]):
+        raise typer.Exit(1)
 
 
 def demo(
@@ -111,7 +165,7 @@ def demo(
             print_stats({**job, "stats": job["stats"].to_dict()})
             console.rule("[bold]2. Evaluation[/bold]: the agent on held-out tasks, with and without retrieved demonstrations")
             await evaluate(stack.runner_target, stack.retrieval_target, "sql", dataset, builtin_tasks("sql"), chosen, max_steps,
-                           None, stack.settings.data_dir, stack.settings.data_dir / "eval" / dataset, plot)
+                           None, stack.settings.data_dir / "eval" / dataset, plot)
 
     asyncio.run(main())
     console.print(f"demo finished in {time.monotonic() - started:.0f}s")

@@ -30,6 +30,14 @@ class EnvironmentDescription:
     action_space: str
     config_schema: dict[str, Any]
     notes: list[str]
+    check_schema: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    ok: bool
+    reason: str
+    check_error: bool = False
 
 
 class RunnerClient:
@@ -54,7 +62,8 @@ class RunnerClient:
     async def list_environments(self) -> list[EnvironmentDescription]:
         response = await self._stub.ListEnvironments(pb.ListEnvironmentsRequest(), timeout=self.timeout_s, metadata=self._metadata)
         return [
-            EnvironmentDescription(e.name, e.description, e.action_space, json_format.MessageToDict(e.config_schema), list(e.notes))
+            EnvironmentDescription(e.name, e.description, e.action_space, json_format.MessageToDict(e.config_schema), list(e.notes),
+                                   json_format.MessageToDict(e.check_schema))
             for e in response.environments
         ]
 
@@ -74,6 +83,12 @@ class RunnerClient:
             r.observation, r.done, r.error, r.truncated, r.reward if r.HasField("reward") else None,
             json_format.MessageToDict(r.info),
         )
+
+    async def judge(self, session_id: str, check: dict[str, Any], answer: str = "", timeout_s: float = 330.0) -> "Judgement":
+        """The runner's verdict on the session's episode (call before closing it)."""
+        r = await self._stub.Judge(pb.JudgeRequest(session_id=session_id, check=to_struct(check), answer=answer),
+                                   timeout=timeout_s, metadata=self._metadata)
+        return Judgement(r.ok, r.reason, r.check_error)
 
     async def close_session(self, session_id: str) -> int:
         response = await self._stub.CloseSession(pb.CloseSessionRequest(session_id=session_id), timeout=self.timeout_s, metadata=self._metadata)

@@ -5,21 +5,28 @@ Modes: `none` (no demonstrations), `instruction` (plain RAG: demonstrations retr
 writes from task, history and observation), `agentic` (observation + query, the paper's method).
 Per mode: success rate, mean steps, LLM calls and tokens per task, retrieval latency p50/p99 as the
 agent sees it, wall time.
+
+The runner judges every episode where the environment lives (a `Judge` call on the session before it
+closes). Every task ends with a verdict (`passed`/`failed`) or an `error` with its reason: a refused config,
+an invalid check, a check that could not be computed (its gold query failed), a runner error, the task
+timeout, the LLM failing. One task's failure never stops the others; results are handed out as each task ends.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from lbi.agent import Task, run_episode
+import grpc
+
+from lbi.agent import Task, run_judged_episode
 from lbi.clients.retrieval import AsyncRetrievalClient
 from lbi.clients.runner import RunnerClient
-from lbi.evaluation.checks import run_check
 from lbi.evaluation.tasks import EvalTask
 from lbi.llm.gateway import LLMError, LLMGateway
 from lbi.llm.roles import Role
@@ -28,6 +35,8 @@ from lbi.records import Step
 
 MODES = ("none", "instruction", "observation", "query", "agentic")
 PROMPT_BUDGET = 6000
+log = logging.getLogger(__name__)
+_REFUSED = (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.NOT_FOUND)
 
 
 @dataclass
@@ -40,6 +49,7 @@ class TaskResult:
     llm_calls: int
     tokens: int
     retrieval_ms: list[float] = field(default_factory=list)
+    status: str = "failed"  # passed | failed (verdicts) | error (no verdict: the reason says why)
 
 
 @dataclass
@@ -53,6 +63,7 @@ class ModeSummary:
     retrieval_p50_ms: float
     retrieval_p99_ms: float
     wall_seconds: float
+    errors: int = 0  # tasks that ended without a verdict
 
 
 class _CountingGateway:
@@ -73,12 +84,12 @@ class _CountingGateway:
 class Harness:
     def __init__(self, gateway: LLMGateway, runner: RunnerClient, retrieval: AsyncRetrievalClient | None, env: str,
                  dataset: str, action_space: str, max_steps: int = 10, model: str | None = None, k: int = 5,
-                 check_context: dict[str, Any] | None = None, concurrency: int = 4):
+                 concurrency: int = 4, task_timeout_s: float = 900.0):
         self.gateway, self.runner, self.retrieval = gateway, runner, retrieval
         self.env, self.dataset, self.action_space = env, dataset, action_space
         self.max_steps, self.model, self.k = max_steps, model, k
-        self.check_context = check_context or {}
         self.concurrency = concurrency
+        self.task_timeout_s = task_timeout_s
 
     async def _queries(self, gateway: _CountingGateway, task: EvalTask, history: list[Step], observation: str) -> list[str]:
         result = await gateway.call(Role.QUERY, {
@@ -106,48 +117,67 @@ class Harness:
 
         return fetch
 
+    async def _episode(self, task: EvalTask, mode: str, gateway: _CountingGateway, latencies: list[float]):
+        return await run_judged_episode(
+            gateway, self.runner, self.env, self.action_space, Task(task.id, task.instruction), task.check,
+            max_steps=self.max_steps, env_config=task.config, model=self.model,
+            demonstrations=self._demonstrations(gateway, task, mode, latencies),
+        )
+
     async def run_task(self, task: EvalTask, mode: str) -> TaskResult:
+        """One task in one mode: a verdict, or an error with its reason (never an exception)."""
         latencies: list[float] = []
         gateway = _CountingGateway(self.gateway)
+        steps, status = 0, "error"
         try:
-            trajectory = await run_episode(
-                gateway, self.runner, self.env, self.action_space, Task(task.id, task.instruction),
-                max_steps=self.max_steps, env_config=task.config, model=self.model,
-                demonstrations=self._demonstrations(gateway, task, mode, latencies),
-            )
-            verdict = run_check(task.check, trajectory, **self.check_context)
-            success, reason, steps = verdict.ok, verdict.reason, len(trajectory.steps)
+            trajectory, judgement = await asyncio.wait_for(self._episode(task, mode, gateway, latencies), self.task_timeout_s)
+            steps = len(trajectory.steps)
+            assert judgement is not None
+            if judgement.check_error:
+                reason = f"check error: {judgement.reason}"
+            else:
+                status, reason = ("passed" if judgement.ok else "failed"), judgement.reason
+        except asyncio.TimeoutError:
+            reason = f"timeout: the task ran past {self.task_timeout_s:g}s"
         except LLMError as exc:
-            success, reason, steps = False, f"LLM failed: {exc.reason}", 0
-        return TaskResult(task.id, mode, success, reason, steps, gateway.calls, gateway.tokens, latencies)
+            reason = f"LLM failed: {exc.reason}"
+        except grpc.aio.AioRpcError as exc:
+            details = exc.details() or exc.code().name
+            if exc.code() in _REFUSED:
+                reason = (f"invalid check: {details}" if details.startswith("check.") else f"refused config: {details}")
+            elif exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                reason = f"timeout: {details}"
+            else:
+                reason = f"runner error: {exc.code().name}: {details}"
+        except Exception as exc:  # noqa: BLE001 - one task's surprise must not end the run; it is reported, not raised
+            log.exception("task %s (%s) failed unexpectedly", task.id, mode)
+            reason = f"internal error: {type(exc).__name__}: {exc}"
+        return TaskResult(task.id, mode, status == "passed", reason, steps, gateway.calls, gateway.tokens, latencies, status)
 
-    async def run_mode(self, tasks: list[EvalTask], mode: str) -> tuple[ModeSummary, list[TaskResult]]:
+    async def run_mode(self, tasks: list[EvalTask], mode: str,
+                       on_result: Callable[[TaskResult], None] | None = None) -> tuple[ModeSummary, list[TaskResult]]:
         started = time.monotonic()
         slots = asyncio.Semaphore(self.concurrency)
 
         async def one(task: EvalTask) -> TaskResult:
             async with slots:
-                return await self.run_task(task, mode)
+                result = await self.run_task(task, mode)
+            if on_result is not None:
+                on_result(result)
+            return result
 
-        results = await asyncio.gather(*(one(t) for t in tasks))
-        latencies = [ms for r in results for ms in r.retrieval_ms]
-        n = max(1, len(results))
-        summary = ModeSummary(
-            mode=mode, tasks=len(results), success_rate=round(sum(r.success for r in results) / n, 4),
-            mean_steps=round(statistics.fmean([r.steps for r in results]) if results else 0.0, 2),
-            llm_calls_per_task=round(sum(r.llm_calls for r in results) / n, 2),
-            tokens_per_task=round(sum(r.tokens for r in results) / n, 1),
-            retrieval_p50_ms=round(percentile(latencies, 50), 2), retrieval_p99_ms=round(percentile(latencies, 99), 2),
-            wall_seconds=round(time.monotonic() - started, 2),
-        )
-        return summary, list(results)
+        results = list(await asyncio.gather(*(one(t) for t in tasks)))
+        return summarise(mode, results, time.monotonic() - started), results
 
 
-def default_check_context(env: str, data_dir: Path, task_config: dict[str, Any] | None = None) -> dict[str, Any]:
-    """What an environment's checks need: for sql, the database the tasks run on."""
-    if env == "sql":
-        from env_runners.sql import sample_db
-
-        database = (task_config or {}).get("database")
-        return {"database": Path(database) if database else sample_db.ensure(data_dir)}
-    return {}
+def summarise(mode: str, results: list[TaskResult], wall_seconds: float) -> ModeSummary:
+    latencies = [ms for r in results for ms in r.retrieval_ms]
+    n = max(1, len(results))
+    return ModeSummary(
+        mode=mode, tasks=len(results), success_rate=round(sum(r.success for r in results) / n, 4),
+        mean_steps=round(statistics.fmean([r.steps for r in results]) if results else 0.0, 2),
+        llm_calls_per_task=round(sum(r.llm_calls for r in results) / n, 2),
+        tokens_per_task=round(sum(r.tokens for r in results) / n, 1),
+        retrieval_p50_ms=round(percentile(latencies, 50), 2), retrieval_p99_ms=round(percentile(latencies, 99), 2),
+        wall_seconds=round(wall_seconds, 2), errors=sum(r.status == "error" for r in results),
+    )

@@ -13,18 +13,20 @@ class ListEnvironmentsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class EnvironmentInfo(_message.Message):
-    __slots__ = ("name", "description", "action_space", "config_schema", "notes")
+    __slots__ = ("name", "description", "action_space", "config_schema", "notes", "check_schema")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     ACTION_SPACE_FIELD_NUMBER: _ClassVar[int]
     CONFIG_SCHEMA_FIELD_NUMBER: _ClassVar[int]
     NOTES_FIELD_NUMBER: _ClassVar[int]
+    CHECK_SCHEMA_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     action_space: str
     config_schema: _struct_pb2.Struct
     notes: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., action_space: _Optional[str] = ..., config_schema: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., notes: _Optional[_Iterable[str]] = ...) -> None: ...
+    check_schema: _struct_pb2.Struct
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., action_space: _Optional[str] = ..., config_schema: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., notes: _Optional[_Iterable[str]] = ..., check_schema: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class ListEnvironmentsResponse(_message.Message):
     __slots__ = ("environments",)
@@ -93,3 +95,23 @@ class CloseSessionResponse(_message.Message):
     STEPS_FIELD_NUMBER: _ClassVar[int]
     steps: int
     def __init__(self, steps: _Optional[int] = ...) -> None: ...
+
+class JudgeRequest(_message.Message):
+    __slots__ = ("session_id", "check", "answer")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    CHECK_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    check: _struct_pb2.Struct
+    answer: str
+    def __init__(self, session_id: _Optional[str] = ..., check: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., answer: _Optional[str] = ...) -> None: ...
+
+class JudgeResponse(_message.Message):
+    __slots__ = ("ok", "reason", "check_error")
+    OK_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CHECK_ERROR_FIELD_NUMBER: _ClassVar[int]
+    ok: bool
+    reason: str
+    check_error: bool
+    def __init__(self, ok: _Optional[bool] = ..., reason: _Optional[str] = ..., check_error: _Optional[bool] = ...) -> None: ...

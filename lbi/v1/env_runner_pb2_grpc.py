@@ -60,6 +60,11 @@ class EnvRunnerStub:
                 request_serializer=lbi_dot_v1_dot_env__runner__pb2.CloseSessionRequest.SerializeToString,
                 response_deserializer=lbi_dot_v1_dot_env__runner__pb2.CloseSessionResponse.FromString,
                 _registered_method=True)
+        self.Judge = channel.unary_unary(
+                '/lbi.v1.EnvRunner/Judge',
+                request_serializer=lbi_dot_v1_dot_env__runner__pb2.JudgeRequest.SerializeToString,
+                response_deserializer=lbi_dot_v1_dot_env__runner__pb2.JudgeResponse.FromString,
+                _registered_method=True)
 
 
 class EnvRunnerServicer:
@@ -100,6 +105,14 @@ class EnvRunnerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Judge(self, request, context):
+        """Judges the session's episode against a task's check, where the environment lives (the evaluator needs no
+        access to the database, the sandbox or the site). A malformed check is INVALID_ARGUMENT naming its field.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EnvRunnerServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -127,6 +140,11 @@ def add_EnvRunnerServicer_to_server(servicer, server):
                     servicer.CloseSession,
                     request_deserializer=lbi_dot_v1_dot_env__runner__pb2.CloseSessionRequest.FromString,
                     response_serializer=lbi_dot_v1_dot_env__runner__pb2.CloseSessionResponse.SerializeToString,
+            ),
+            'Judge': grpc.unary_unary_rpc_method_handler(
+                    servicer.Judge,
+                    request_deserializer=lbi_dot_v1_dot_env__runner__pb2.JudgeRequest.FromString,
+                    response_serializer=lbi_dot_v1_dot_env__runner__pb2.JudgeResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -264,6 +282,33 @@ class EnvRunner:
             '/lbi.v1.EnvRunner/CloseSession',
             lbi_dot_v1_dot_env__runner__pb2.CloseSessionRequest.SerializeToString,
             lbi_dot_v1_dot_env__runner__pb2.CloseSessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Judge(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lbi.v1.EnvRunner/Judge',
+            lbi_dot_v1_dot_env__runner__pb2.JudgeRequest.SerializeToString,
+            lbi_dot_v1_dot_env__runner__pb2.JudgeResponse.FromString,
             options,
             channel_credentials,
             insecure,

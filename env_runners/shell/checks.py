@@ -1,0 +1,87 @@
+"""The shell environment's check (as InterCode judges bash): the gold command in a fresh session, compared.
+
+The gold command runs in a fresh session of the same config (same image, same setup). Then, by `compare`:
+the agent's last output against the gold command's output (trailing spaces and blank edge lines ignored),
+and the files under `paths` in the agent's session against those in the gold session (path, type and
+content digest). The reason names the first difference. A gold command that fails is a check error.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from typing import Literal
+
+from pydantic import Field
+
+from env_runners.base import Check, Turn, Verdict
+
+SNAPSHOT_CAP = 2_000_000
+_EXIT_LINE = re.compile(r"\n?\[exit code -?\d+\] [^\n]*$")
+
+
+class ShellCheck(Check):
+    kind: Literal["shell"] = "shell"
+    gold: str = Field(min_length=1, description="Commands that solve the task, run in a fresh session with the same setup.")
+    compare: Literal["output_and_files", "output", "files"] = Field("output_and_files", description="What must match the gold session.")
+    paths: list[str] = Field(default_factory=lambda: ["~"], description="Folders whose files are compared (~ is the session's home).")
+
+
+def normalise(output: str) -> str:
+    lines = [line.rstrip() for line in output.strip("\n").splitlines()]
+    return "\n".join(lines).strip()
+
+
+def last_output(turns: list[Turn]) -> str | None:
+    """The output of the agent's last command, without the exit-code line (None: no command ran)."""
+    if not turns:
+        return None
+    return _EXIT_LINE.sub("", turns[-1].result.observation)
+
+
+def snapshot_command(paths: list[str]) -> str:
+    """Lists every entry under the paths: `f <md5> <path>`, `d - <path>`, `l <target> <path>`."""
+    roots = " ".join('"$HOME"' + shlex.quote(p[1:]) if p.startswith("~") else shlex.quote(p) for p in paths)
+    return (f"for r in {roots}; do [ -e \"$r\" ] || continue; find \"$r\" -xdev -name .git -prune -o -type f -exec md5sum {{}} + "
+            f"-o -type d -printf '- %p/\\n' -o -type l -printf '%l %p@\\n'; done 2>/dev/null | LC_ALL=C sort -k2")
+
+
+def parse_snapshot(text: str, home: str) -> dict[str, str]:
+    entries = {}
+    for line in text.splitlines():
+        digest, _, path = line.partition(" ")
+        path = path.lstrip(" *")
+        if path:
+            entries[path.replace(home, "~", 1) if path.startswith(home) else path] = digest
+    return entries
+
+
+def first_difference(agent: dict[str, str], gold: dict[str, str]) -> str | None:
+    for path in sorted(set(agent) | set(gold)):
+        if path not in agent:
+            return f"{path.rstrip('/@')} exists after the gold command but not after the agent's"
+        if path not in gold:
+            return f"{path.rstrip('/@')} exists after the agent's commands but not after the gold command"
+        if agent[path] != gold[path]:
+            return f"{path.rstrip('/@')} differs from the gold result"
+    return None
+
+
+def compare(check: ShellCheck, turns: list[Turn], agent_files: dict[str, str], gold_output: str,
+            gold_files: dict[str, str]) -> Verdict:
+    if check.compare in ("output_and_files", "output"):
+        got = last_output(turns)
+        if got is None:
+            return Verdict(False, "the agent ran no command")
+        if normalise(got) != normalise(gold_output):
+            want, have = normalise(gold_output).splitlines(), normalise(got).splitlines()
+            line = next((i for i, (a, b) in enumerate(zip(want, have)) if a != b), min(len(want), len(have)))
+            return Verdict(False, f"the last output differs from the gold output at line {line + 1} "
+                                  f"(expected {want[line] if line < len(want) else '(end)'!r}, got "
+                                  f"{have[line] if line < len(have) else '(end)'!r})"[:300])
+    if check.compare in ("output_and_files", "files"):
+        difference = first_difference(agent_files, gold_files)
+        if difference:
+            return Verdict(False, difference)
+    return Verdict(True, {"output_and_files": "the output and the files match the gold session",
+                          "output": "the output matches the gold output", "files": "the files match the gold session"}[check.compare])

@@ -1,0 +1,68 @@
+"""The sql environment's check: `sql_result`, judged on the task's own database by the runner.
+
+The agent's last statement that returned rows without an error is run again, with the gold query, on a fresh
+session of the same config (the same database file and `setup_sql`, so the agent's own writes cannot make its
+answer right); the rows are compared as a multiset, or in order when the gold query sorts at its top level
+(or `ordered` says so). A gold query that fails is a check error, not the agent's failure.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections import Counter
+from typing import Literal
+
+from pydantic import Field
+
+from env_runners.base import Check, Turn, Verdict
+
+
+class SqlResultCheck(Check):
+    kind: Literal["sql_result"] = "sql_result"
+    gold_sql: str = Field(min_length=1, description="A query whose result the agent's last query must reproduce.")
+    ordered: bool | None = Field(None, description="Compare rows in order (default: when the gold query has a top-level ORDER BY).")
+
+
+def _rows(conn: sqlite3.Connection, sql: str) -> list[tuple]:
+    return [tuple(round(v, 6) if isinstance(v, float) else v for v in row) for row in conn.execute(sql).fetchall()]
+
+
+def orders(sql: str) -> bool:
+    """True when the statement sorts its final result (an ORDER BY outside any parentheses)."""
+    depth = 0
+    for token in re.findall(r"\(|\)|\bORDER\s+BY\b", sql, re.I):
+        depth += {"(": 1, ")": -1}.get(token, 0)
+        if token.upper().startswith("ORDER") and depth == 0:
+            return True
+    return False
+
+
+def last_query(turns: list[Turn]) -> str | None:
+    """The agent's last statement that returned rows without an error."""
+    for turn in reversed(turns):
+        if not turn.result.error and re.match(r"\s*(SELECT|WITH|VALUES)\b", turn.action, re.I):
+            return turn.action
+    return None
+
+
+def judge_result(check: SqlResultCheck, turns: list[Turn], fresh: sqlite3.Connection) -> Verdict:
+    try:
+        expected = _rows(fresh, check.gold_sql)
+    except sqlite3.Error as exc:
+        return Verdict(False, f"the gold query fails on the task's database: {exc}", check_error=True)
+    candidate = last_query(turns)
+    if candidate is None:
+        return Verdict(False, "the agent ran no successful query")
+    try:
+        got = _rows(fresh, candidate)
+    except sqlite3.Error as exc:
+        return Verdict(False, f"the agent's last query fails on a fresh copy of the database: {exc}")
+    ordered = orders(check.gold_sql) if check.ordered is None else check.ordered
+    if (got == expected) if ordered else Counter(got) == Counter(expected):
+        return Verdict(True, f"{len(got)} rows match the gold result")
+    if Counter(got) == Counter(expected):
+        return Verdict(False, f"the {len(got)} rows match but their order differs")
+    missing = next((row for row in expected if row not in got), None)
+    detail = f"; first expected row missing: {missing!r}"[:200] if missing is not None else ""
+    return Verdict(False, f"got {len(got)} rows, expected {len(expected)}{detail}")
