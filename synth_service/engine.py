@@ -15,10 +15,13 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import grpc
+
 from lbi.config import RunnerSettings
 from lbi.dataset import DatasetStore
 from lbi.embedding import Embedder
-from lbi.errors import InvalidArgument, NotFound
+from lbi.clients.runner import EnvironmentDescription, RunnerClient
+from lbi.errors import FailedPrecondition, InvalidArgument, NotFound
 from lbi.llm.gateway import LLMGateway
 from lbi.store import VectorStore
 from lbi.telemetry import tracer
@@ -214,7 +217,7 @@ class Engine:
                 state, error = "RUNNING", "interrupted by a service shutdown; resumes when the service starts"
             else:
                 state, error = "CANCELLED", "cancelled"
-        except* InvalidArgument as group:
+        except* (InvalidArgument, FailedPrecondition) as group:
             state, error = "FAILED", str(group.exceptions[0])
         except* Exception as group:  # noqa: BLE001 - the job fails, the service lives on
             log.error("job %s failed", job_id, exc_info=group.exceptions[0])
@@ -230,10 +233,17 @@ class Engine:
         return self.get(job_id)
 
     async def _describe_env(self, ctx: JobContext) -> None:
-        envs = {e.name: e for e in await ctx.pool.first.list_environments()}
-        if ctx.spec.env not in envs:
-            raise InvalidArgument("spec.env", f"runner has no environment {ctx.spec.env!r}; it has {', '.join(sorted(envs))}")
-        ctx.env_description, ctx.action_space = envs[ctx.spec.env].description, envs[ctx.spec.env].action_space
+        described = await probe(ctx.pool.first, ctx.spec)
+        ctx.env_description, ctx.action_space = described.description, described.action_space
+
+    async def probe(self, spec: JobSpec) -> None:
+        """Refuses a job whose environment or config the runner refuses (INVALID_ARGUMENT naming the field), before
+        it is created; jobs on runner pods are probed when their pods are up."""
+        if spec.runners.replicas:
+            return
+        endpoints = await self._endpoints("", spec)
+        async with RunnerClient(endpoints[0], token=self.settings.client_token) as runner:
+            await probe(runner, spec)
 
     async def _stages(self, ctx: JobContext) -> None:
         done = self.journal.keys(ctx.job_id, STAGES_DONE)
@@ -255,3 +265,26 @@ class Engine:
         ctx = JobContext(job_id, spec, self.journal, self.gateway, self.datasets, runners,
                          lambda e: self._publish(job_id, {"state": "RUNNING", **e}), store_wait_s=self.settings.synth_store_wait_s)
         await ingest.run(ctx)
+
+
+_REFUSED = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.NOT_FOUND}
+
+
+async def probe(runner: RunnerClient, spec: JobSpec) -> EnvironmentDescription:
+    """The job's environment as the runner describes it, after one probe session with the job's config opened and
+    closed: a refused config is INVALID_ARGUMENT naming `spec.env_config.<field>`."""
+    envs = {e.name: e for e in await runner.list_environments()}
+    if spec.env not in envs:
+        raise InvalidArgument("spec.env", f"runner has no environment {spec.env!r}; it has {', '.join(sorted(envs))}")
+    try:
+        session_id, _ = await runner.open_session(spec.env, spec.env_config)
+    except grpc.aio.AioRpcError as exc:
+        if exc.code() not in _REFUSED:
+            raise
+        details = exc.details() or exc.code().name
+        field, _, problem = details.partition(": ")
+        if field.startswith("config"):
+            raise InvalidArgument("spec.env_" + field, problem) from None
+        raise InvalidArgument("spec.env_config", details) from None
+    await runner.close_session(session_id)
+    return envs[spec.env]

@@ -49,6 +49,7 @@ class SynthesisService(synthesis_pb2_grpc.SynthesisServiceServicer):
 
     async def CreateJob(self, request, context):
         spec = spec_from_proto(request.spec)
+        await self.engine.probe(spec)
         job_id = self.engine.create(spec, request.job_id)
         self.engine.start(job_id)
         return job_to_proto(self.engine.get(job_id))

@@ -82,6 +82,7 @@ async def _run_local(spec_data: dict[str, Any], show_progress: bool) -> dict[str
     store = open_store(settings)
     engine = Engine(settings, store)
     try:
+        await engine.probe(spec)  # a refused environment config fails here, before the job exists
         job = await run_with_progress(engine, engine.create(spec), show_progress)
         return {**_job_json(job), "llm_calls_this_run": engine.gateway.meter.total().calls}
     finally:

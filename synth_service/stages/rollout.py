@@ -10,6 +10,7 @@ from __future__ import annotations
 import grpc
 
 from lbi.agent import Task, run_episode
+from lbi.errors import FailedPrecondition
 from lbi.llm.gateway import LLMError
 from lbi.records import Trajectory
 from synth_service.context import JobContext, StageGateway
@@ -50,5 +51,11 @@ async def _rollout(ctx: JobContext, key: str, instruction: dict, resource_text: 
 async def run(ctx: JobContext) -> None:
     resources = {key: r["text"] for key, r, _, _ in ctx.journal.records(ctx.job_id, RESOURCES)}
     instructions = [(key, i) for key, i, _, _ in ctx.journal.records(ctx.job_id, INSTRUCTIONS)]
+    if not instructions:
+        raise FailedPrecondition(f"self-instruct wrote no tasks from the job's {len(resources)} resources; nothing to roll out")
     await for_each(ctx, "rollout", instructions, ctx.journal.keys(ctx.job_id, TRAJECTORIES), ctx.spec.rollout_concurrency,
                    lambda key, i: _rollout(ctx, key, i, resources.get(i["resource_id"], "")))
+    outcomes = list(ctx.journal.records(ctx.job_id, TRAJECTORIES))
+    if outcomes and not any(ok for _, _, ok, _ in outcomes):
+        first = next(reason for _, _, ok, reason in outcomes if not ok)
+        raise FailedPrecondition(f"all {len(outcomes)} rollouts failed; the first: {first}")

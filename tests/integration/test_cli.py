@@ -53,3 +53,12 @@ def test_resources_and_a_job_with_documentation_and_discovery(tmp_path):
     assert job.returncode == 0, job.stdout + job.stderr
     shown = job.stdout + job.stderr
     assert "yield per resource kind" in shown and "introspection" in shown and "docs" in shown
+
+
+def test_a_job_with_bad_input_fails_loudly(tmp_path):
+    missing = _run(["synth", "run", "--env", "sql", "--config", f'{{"database": "{tmp_path}/gone.db"}}'], tmp_path)
+    shown = missing.stdout + missing.stderr
+    assert missing.returncode == 2 and "INVALID_ARGUMENT" in shown and "spec.env_config.database" in shown, shown
+    refused = _run(["synth", "run", "--env", "sql", "--config", '{"max_rows": 0}'], tmp_path)
+    assert refused.returncode == 2 and "spec.env_config.max_rows" in refused.stdout + refused.stderr
+    assert "Traceback" not in shown + refused.stdout + refused.stderr

@@ -118,3 +118,13 @@ async def test_a_job_behind_a_faulty_labeller_accounts_for_every_call(faulty_eng
     for _, _, _, reason in failures:
         assert reason.startswith("unusable reply after a retry: ") and "Traceback" not in reason
         assert any(known in reason for known in ("no JSON object", "the reply was empty", "does not match the schema"))
+
+
+async def test_a_job_whose_rollouts_all_fail_ends_failed_with_the_first_reason(faulty_engine):
+    engine, server = faulty_engine
+    server.default = Behaviour(status=500)  # the policy model never answers
+    spec = spec_from_dict({"env": "sql", "dataset": "dead-policy", "models": {"policy": "openai/test-model"},
+                           "resource_filter": ["Counting rows"], "rollout_retries": 0})
+    job = await engine.run(engine.create(spec))
+    assert job["state"] == "FAILED"
+    assert job["error"].startswith("all ") and "rollouts failed; the first: policy LLM failed" in job["error"], job["error"]
