@@ -14,6 +14,7 @@ import grpc
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 from rich.table import Table
 
 from lbi.cli.local_runner import runner_client
@@ -96,14 +97,32 @@ def try_env(
     """Act in a session yourself: type actions, see what an agent would see. Piped stdin: one action per line."""
     interactive = sys.stdin.isatty()
 
+    def show(text: str, style: str | None = None) -> None:
+        """Literally: brackets are not markup, nothing is highlighted, long lines are not wrapped."""
+        console.print(Text(text, style=style or ""), soft_wrap=True, highlight=False)
+
+    def next_line(number: int) -> str | None:
+        if interactive:
+            return input(f"{env}> ")
+        raw = sys.stdin.buffer.readline()
+        if not raw:
+            return None
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            show(f"error: input line {number} is not UTF-8 ({exc.reason} at byte {exc.start}); skipped", "red")
+            return ""
+
     async def run() -> None:
         async with runner_client(runner) as client:
             session_id, first = await client.open_session(env, _config(config))
-            console.print(first.text, markup=False)
+            show(first.text)
             try:
+                number = 0
                 while True:
-                    line = (await asyncio.to_thread(input, f"{env}> ") if interactive else sys.stdin.readline())
-                    if not line and not interactive:
+                    number += 1
+                    line = await asyncio.to_thread(next_line, number)
+                    if line is None:
                         break
                     action = line.rstrip("\n")
                     if not action.strip():
@@ -111,11 +130,11 @@ def try_env(
                     if interactive and action.strip() in ("exit", "quit", r"\q"):
                         break
                     if not interactive:
-                        console.print(f"[bold cyan]{env}> {action}[/bold cyan]", markup=True, highlight=False)
+                        show(f"{env}> {action}", "bold cyan")
                     observation = await client.step(session_id, action)
-                    console.print(observation.text, style="red" if observation.error else None, markup=False, highlight=False)
+                    show(observation.text, "red" if observation.error else None)
                     if observation.done:
-                        console.print("[yellow]episode done[/yellow]")
+                        show("episode done", "yellow")
                         break
             except EOFError:
                 pass

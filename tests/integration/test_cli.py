@@ -62,3 +62,14 @@ def test_a_job_with_bad_input_fails_loudly(tmp_path):
     refused = _run(["synth", "run", "--env", "sql", "--config", '{"max_rows": 0}'], tmp_path)
     assert refused.returncode == 2 and "spec.env_config.max_rows" in refused.stdout + refused.stderr
     assert "Traceback" not in shown + refused.stdout + refused.stderr
+
+
+def test_env_try_prints_literally(tmp_path):
+    env = {**os.environ, "LBI_DATA_DIR": str(tmp_path), "COLUMNS": "40"}
+    actions = b"SELECT '[/]' AS a, '[bold]x[/bold]' AS b;\nSELECT '\xff\xfe';\nSELECT '" + b"w" * 120 + b"' AS long;\n"
+    out = subprocess.run([LBI, "env", "try", "--env", "sql"], input=actions, capture_output=True, env=env, timeout=120)
+    text = out.stdout.decode()
+    assert out.returncode == 0, out.stderr.decode()
+    assert "SELECT '[/]' AS a, '[bold]x[/bold]' AS b;" in text and "[bold]x[/bold]" in text.split("AS b;", 1)[1]
+    assert "input line 2 is not UTF-8" in text
+    assert "w" * 120 in text  # not hard-wrapped at the terminal width when piped

@@ -65,7 +65,8 @@ def _adapt(action: str, example_instruction: str, task: str) -> str:
     for literal in re.findall(r"'([^']+)'", action):
         if literal.lower() in example_words and literal.lower() not in task_words and fresh:
             action = action.replace(f"'{literal}'", f"'{fresh.pop(0)}'")
-    wanted = [int(w) if w.isdigit() else _NUMBERS[w] for w in task_words if w.isdigit() or w in _NUMBERS]
+    in_order = [w.strip(".,?'").lower() for w in task.split()]  # the task's order, never a set's (hash seeds differ)
+    wanted = [int(w) if w.isdigit() else _NUMBERS[w] for w in in_order if w.isdigit() or w in _NUMBERS]
     if wanted:
         action = re.sub(r"\bLIMIT \d+", f"LIMIT {wanted[0]}", action)
     return action
