@@ -64,3 +64,24 @@ def embedder():
     from lbi.embedding import Embedder
 
     return Embedder()
+
+
+@pytest_asyncio.fixture
+async def repo_runner(tmp_path):
+    """A real EnvRunner whose data directory holds the sample repository's archive (as `make` fetched it)."""
+    import shutil
+
+    from env_runners.repo import sample
+    from env_runners.server import start_runner
+
+    archive = Path(__file__).resolve().parents[1] / ".lbi" / "envs" / "repo" / f"{sample.SDIST}.tar.gz"
+    if not archive.exists():
+        pytest.skip("sample repository not downloaded (make fetches it)")
+    (tmp_path / "envs" / "repo").mkdir(parents=True)
+    shutil.copy(archive, tmp_path / "envs" / "repo")
+    server, service = await start_runner(RunnerSettings(data_dir=tmp_path, runner_port=0, runner_step_timeout_s=60))
+    client = RunnerClient(f"127.0.0.1:{server.port}")
+    yield client
+    await client.close()
+    await service.shutdown()
+    await server.stop(0)

@@ -116,29 +116,6 @@ FREQUENCIES = {"kind": "tests", "fail_to_pass": ["toolz/tests/test_itertoolz.py:
                "pass_to_pass": ["toolz/tests/test_recipes.py", "toolz/tests/test_itertoolz.py::test_groupby"]}
 
 
-@pytest.fixture
-async def repo_runner(tmp_path):
-    import shutil
-    from pathlib import Path
-
-    from env_runners.repo import sample
-    from env_runners.server import start_runner
-    from lbi.clients.runner import RunnerClient
-    from lbi.config import RunnerSettings
-
-    archive = Path(__file__).resolve().parents[2] / ".lbi" / "envs" / "repo" / f"{sample.SDIST}.tar.gz"
-    if not archive.exists():
-        pytest.skip("sample repository not downloaded (make fetches it)")
-    (tmp_path / "envs" / "repo").mkdir(parents=True)
-    shutil.copy(archive, tmp_path / "envs" / "repo")
-    server, service = await start_runner(RunnerSettings(data_dir=tmp_path, runner_port=0, runner_step_timeout_s=60))
-    client = RunnerClient(f"127.0.0.1:{server.port}")
-    yield client
-    await client.close()
-    await service.shutdown()
-    await server.stop(0)
-
-
 async def test_repo_tests_fail_to_pass_and_pass_to_pass(repo_runner):
     fixed = await episode(repo_runner, "repo", ["edit toolz/itertoolz.py 'd[item] += 2' 'd[item] += 1'"], FREQUENCIES, BUG)
     assert fixed.ok, fixed.reason

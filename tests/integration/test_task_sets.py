@@ -53,8 +53,7 @@ async def _judge(runner, env, raw, actions, answer=""):
         await runner.close_session(session)
 
 
-@pytest.mark.parametrize("env", ["sql", "shell"])
-async def test_every_task_is_solvable_and_not_solved_by_doing_nothing(runner, env):
+async def _solvable(runner, env):
     kinds = {e.name: set(e.check_schema) for e in await runner.list_environments()}[env]
     for line in builtin_tasks(env).read_text().splitlines():
         raw = json.loads(line)
@@ -63,3 +62,12 @@ async def test_every_task_is_solvable_and_not_solved_by_doing_nothing(runner, en
         assert solved.ok, (raw["id"], solved.reason)
         idle = await _judge(runner, env, raw, [])
         assert not idle.ok and not idle.check_error, (raw["id"], idle.reason)
+
+
+@pytest.mark.parametrize("env", ["sql", "shell"])
+async def test_every_task_is_solvable_and_not_solved_by_doing_nothing(runner, env):
+    await _solvable(runner, env)
+
+
+async def test_every_repo_task_is_solvable_and_its_tests_fail_before(repo_runner):
+    await _solvable(repo_runner, "repo")
