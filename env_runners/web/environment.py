@@ -9,6 +9,7 @@ runs on one dedicated thread, as Playwright's synchronous API requires.
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import re
 import sqlite3
 from collections.abc import Callable, Iterable
@@ -154,8 +155,9 @@ class WebSession(Session):
             if locator.count() == 0:
                 raise ValueError(f"no element with id [{ref}] on this page")
             return locator.first
+        shown = self.page.locator(f"[data-lbi-name={json.dumps(ref)}]")  # the name the page tree shows
         for candidate in (self.page.get_by_label(ref, exact=True), self.page.get_by_role("button", name=ref, exact=True),
-                          self.page.get_by_role("link", name=ref, exact=True), self.page.get_by_text(ref, exact=True)):
+                          self.page.get_by_role("link", name=ref, exact=True), shown, self.page.get_by_text(ref, exact=True)):
             if candidate.count():
                 return candidate.first
         raise ValueError(f"no element named [{ref}] on this page")
@@ -170,7 +172,15 @@ class WebSession(Session):
             self._element(args[0]).click()
         elif verb == "type" and len(args) >= 2:
             element = self._element(args[0])
-            element.fill(args[1])
+            if element.evaluate("e => e.tagName") == "SELECT":  # a combobox: choose the option with that label or value
+                options = element.evaluate("e => Array.from(e.options).map(o => [o.label, o.value])")
+                match = next((value for label, value in options if args[1] in (label, value)), None)
+                if match is None:
+                    raise ValueError(f"[{args[0]}] has no option {args[1]!r}; options: "
+                                     f"{', '.join(label for label, _ in options[:20])}")
+                element.select_option(value=match)
+            else:
+                element.fill(args[1])
             if len(args) > 2 and args[2].strip() == "1":
                 element.press("Enter")
         elif verb == "hover" and args:

@@ -1,6 +1,7 @@
 """The observation of a web page: an accessibility-style tree as text, with a numeric id per interactive element.
 
-A script run in the page marks every visible interactive element with `data-lbi-id` and renders roles
+A script run in the page marks every visible interactive element with `data-lbi-id` (and the name it shows,
+`data-lbi-name`, so an action may name an element exactly as the tree does) and renders roles
 and accessible names (`[13] button 'Save'`), input values, headings and short text, in document order.
 """
 
@@ -32,7 +33,7 @@ RENDER = r"""
     }
     return tag.toLowerCase();
   };
-  document.querySelectorAll('[data-lbi-id]').forEach((el) => el.removeAttribute('data-lbi-id'));
+  document.querySelectorAll('[data-lbi-id]').forEach((el) => { el.removeAttribute('data-lbi-id'); el.removeAttribute('data-lbi-name'); });
   const walk = (node, depth) => {
     for (const child of node.childNodes) {
       if (child.nodeType === Node.TEXT_NODE) {
@@ -48,6 +49,7 @@ RENDER = r"""
       if (child.matches(INTERACTIVE)) {
         const id = next++;
         child.setAttribute('data-lbi-id', String(id));
+        child.setAttribute('data-lbi-name', name(child));  // an action may name the element as the tree shows it
         let line = '  '.repeat(depth) + '[' + id + '] ' + role(child) + " '" + name(child) + "'";
         if (/^(INPUT|TEXTAREA|SELECT)$/.test(child.tagName) && child.type !== 'submit' && child.type !== 'button') {
           const value = child.tagName === 'SELECT' ? (child.options[child.selectedIndex] || {}).text : child.value;

@@ -64,7 +64,7 @@ async def _solvable(runner, env):
         assert not idle.ok and not idle.check_error, (raw["id"], idle.reason)
 
 
-@pytest.mark.parametrize("env", ["sql", "shell"])
+@pytest.mark.parametrize("env", ["sql", "shell", "web"])
 async def test_every_task_is_solvable_and_not_solved_by_doing_nothing(runner, env):
     await _solvable(runner, env)
 
