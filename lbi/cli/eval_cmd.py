@@ -20,7 +20,7 @@ from lbi.clients.retrieval import AsyncRetrievalClient
 from lbi.clients.runner import RunnerClient
 from lbi.evaluation import report
 from lbi.evaluation.harness import MODES, Harness, summarise
-from lbi.evaluation.tasks import TaskFileError, builtin_tasks, check_kinds, load_tasks
+from lbi.evaluation.tasks import EvaluationInputError, TaskFileError, builtin_tasks, check_kinds, load_tasks
 from lbi.llm.gateway import LLMGateway
 
 console = Console(width=None if sys.stdout.isatty() else 140)
@@ -50,8 +50,16 @@ async def evaluate(runner_target: str, retrieval_target: str, env: str, dataset:
     async with RunnerClient(runner_target) as runner, AsyncRetrievalClient(retrieval_target, timeout_s=30) as retrieval:
         described = {e.name: e for e in await runner.list_environments()}
         if env not in described:
-            raise TaskFileError(f"the runner has no environment {env!r} (it has {', '.join(sorted(described))})")
+            raise EvaluationInputError(f"the runner has no environment {env!r} (it has {', '.join(sorted(described))})")
         check_kinds(tasks, set(described[env].check_schema), env, tasks_file)
+        if any(m != "none" for m in modes):
+            try:
+                await retrieval.describe_dataset(dataset)
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() != grpc.StatusCode.NOT_FOUND:
+                    raise
+                raise EvaluationInputError(f"--dataset {dataset!r} does not exist (synthesize it with `lbi synth run --dataset "
+                                    f"{dataset}`), and modes other than none retrieve from it") from None
         harness = Harness(gateway, runner, retrieval, env, dataset, described[env].action_space, max_steps, model)
         run = report.new_run(out_base)
         log = report.TaskLog(run)
@@ -130,7 +138,7 @@ def eval_command(
 
     try:
         data = asyncio.run(main())
-    except TaskFileError as exc:
+    except EvaluationInputError as exc:
         console.print(f"[red]INVALID_ARGUMENT[/red]: {escape(str(exc))}")
         raise typer.Exit(2) from None
     except (EvaluationInterrupted, KeyboardInterrupt) as exc:

@@ -15,7 +15,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 
-class TaskFileError(ValueError):
+class EvaluationInputError(ValueError):
+    """An evaluation that cannot start (the reason says which input is wrong); nothing was run or written."""
+
+
+class TaskFileError(EvaluationInputError):
     """A task file that cannot be run, with file and line."""
 
 
