@@ -39,7 +39,7 @@ def _run(coro: Coroutine[Any, Any, None]) -> None:
     try:
         asyncio.run(coro)
     except grpc.aio.AioRpcError as exc:
-        console.print(f"[red]{exc.code().name}[/red]: {exc.details()}")
+        console.print(f"[red]{exc.code().name}[/red]: {escape(exc.details() or '')}")
         raise typer.Exit(1) from None
 
 
@@ -50,9 +50,10 @@ def list_envs(runner: Optional[str] = RUNNER) -> None:
     async def run() -> None:
         async with runner_client(runner) as client:
             envs = await client.list_environments()
-        table = Table("name", "description", "action space", "notes", show_lines=True)
+        table = Table("name", "description", "action space", "checks (lbi eval)", "notes", show_lines=True)
         for env in envs:
-            table.add_row(env.name, env.description, env.action_space, "\n".join(env.notes))
+            checks = "\n".join(f"{kind}: {', '.join(fields)}" for kind, fields in env.check_schema.items())
+            table.add_row(Text(env.name), Text(env.description), Text(env.action_space), Text(checks), Text("\n".join(env.notes)))
         console.print(table)
 
     _run(run())
