@@ -1,13 +1,12 @@
-"""Live sessions of a runner: limits, per-session serialisation, step timeouts, idle reaping."""
+"""Live sessions of a runner: limits, per-session serialisation, step timeouts, judging, idle reaping."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 import uuid
-from dataclasses import dataclass, field
-
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from env_runners.base import Session, StepResult, Turn, Verdict
 from lbi.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted

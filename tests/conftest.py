@@ -85,3 +85,17 @@ async def repo_runner(tmp_path):
     await client.close()
     await service.shutdown()
     await server.stop(0)
+
+
+@pytest_asyncio.fixture
+async def synth_engine(tmp_path, embedder):
+    """A synthesis engine on an embedded store, with a local runner whose steps may take long (repo test runs)."""
+    from lbi.store.edge import EdgeStore
+    from synth_service.config import SynthSettings
+    from synth_service.engine import Engine
+
+    store = EdgeStore(tmp_path / "qdrant")
+    engine = Engine(SynthSettings(data_dir=tmp_path, runner_step_timeout_s=150), store, embedder)
+    yield engine
+    await engine.close()
+    await store.close()

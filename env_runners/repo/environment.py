@@ -19,16 +19,16 @@ from pathlib import Path
 
 from pydantic import Field
 
-from env_runners.shell.environment import ShellConfig, ShellEnvironment, ShellSession
-from env_runners.repo import sample
 from env_runners.base import Check, Turn, Verdict
+from env_runners.repo import sample
 from env_runners.repo.checks import TestsCheck, pytest_command, verdict
 from env_runners.repo.discover import discover
-from env_runners.shell.checks import ShellCheck
 from env_runners.repo.requirements import requirements_for_tests
+from env_runners.shell.checks import ShellCheck
+from env_runners.shell.environment import ShellConfig, ShellEnvironment, ShellSession
+from lbi.errors import InvalidArgument
 from lbi.ingest import resources_from_files
 from lbi.ingest.formats import FORMATS
-from lbi.errors import InvalidArgument
 from lbi.records import Resource
 
 DOCS_DIR = Path(__file__).parent / "docs"

@@ -24,8 +24,8 @@ from pydantic import Field
 
 from env_runners.base import Check, EnvConfig, Environment, Session, StepResult, Turn, Verdict
 from env_runners.shell.checks import SNAPSHOT_CAP, ShellCheck, compare, parse_snapshot, snapshot_command
-from env_runners.shell.discover import discover
 from env_runners.shell.command_loop import OutputReader, Reply, encode, loop_script
+from env_runners.shell.discover import discover
 from env_runners.shell.layers import ensure_layer
 from env_runners.shell.rootfs import default_image_name, find_image, require_image
 from env_runners.shell.sandbox import (
@@ -33,8 +33,8 @@ from env_runners.shell.sandbox import (
     sandboxed_command, start_process,
 )
 from env_runners.shell.userns import UserNamespace, in_initial_user_namespace
-from lbi.ingest import resources_from_files
 from lbi.errors import FailedPrecondition, InvalidArgument
+from lbi.ingest import resources_from_files
 from lbi.records import Resource
 
 DOCS_DIR = Path(__file__).parent / "docs"

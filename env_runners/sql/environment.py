@@ -17,12 +17,12 @@ from pathlib import Path
 from pydantic import Field
 
 from env_runners.base import EnvConfig, Environment, Session, StepResult, Turn, Verdict
-from env_runners.sql.checks import SqlResultCheck, judge_result
 from env_runners.sql import sample_db
+from env_runners.sql.checks import SqlResultCheck, judge_result
 from env_runners.sql.introspect import introspect_sqlite
 from env_runners.sql.table_text import format_table
-from lbi.ingest import SourceError, ingest, resources_from_files
 from lbi.errors import InvalidArgument
+from lbi.ingest import SourceError, ingest, resources_from_files
 from lbi.records import Resource
 
 DOCS_DIR = Path(__file__).parent / "docs"

@@ -24,8 +24,8 @@ from env_runners.web.checks import AnswerCheck, ProgramCheck, UrlCheck, answer_o
 from env_runners.web.crawl import READ_PAGE, candidate_examples, crawl, run_examples, site_resources
 from env_runners.web.page_text import RENDER
 from env_runners.web.trac_site import TracSite, wiki_guide_pages
-from lbi.ingest import resources_from_files
 from lbi.errors import InvalidArgument
+from lbi.ingest import resources_from_files
 from lbi.records import Resource
 
 DOCS_DIR = Path(__file__).parent / "docs"

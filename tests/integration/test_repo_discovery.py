@@ -7,15 +7,9 @@ import tarfile
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 from env_runners.repo.discover import read_code
-from lbi.dataset import example_from_payload
-from lbi.store.edge import EdgeStore
-from synth_service.config import SynthSettings
-from synth_service.engine import Engine
-from synth_service.spec import spec_from_dict
-from synth_service.stages.names import FILTERED
+from tests.fixtures.synthesis import figures, run_job
 
 MARSHMALLOW = Path(__file__).resolve().parents[2] / ".lbi" / "envs" / "repo-extra" / "marshmallow-4.4.0.tar.gz"
 pytestmark = pytest.mark.skipif(not MARSHMALLOW.exists(), reason="marshmallow not downloaded (make fetches it)")
@@ -57,21 +51,10 @@ async def test_resources_name_the_modules_tests_and_test_command(runner, code_ba
     assert "search 'class " in examples and "Show the documentation of the " in examples
 
 
-@pytest_asyncio.fixture
-async def engine(tmp_path, embedder):
-    store = EdgeStore(tmp_path / "qdrant")
-    engine = Engine(SynthSettings(data_dir=tmp_path, runner_step_timeout_s=150), store, embedder)
-    yield engine
-    await engine.close()
-    await store.close()
-
-
-async def test_a_job_on_an_unseen_code_base(engine, code_base):
+async def test_a_job_on_an_unseen_code_base(synth_engine, code_base):
     """The issue's acceptance for repo, measured on the offline policy (deterministic, not a model)."""
     spec = {"env": "repo", "dataset": "marsh", "env_config": {"repo": str(code_base)}}
-    job = await engine.run(engine.create(spec_from_dict(spec)))
-    assert job["state"] == "SUCCEEDED", job["error"]
-    kept = [example_from_payload(v) for _, v, _, _ in engine.journal.records(job["id"], FILTERED, ok=True)]
+    job, kept = await run_job(synth_engine, spec)
     assert len(kept) >= 60
     ok = sum(not e.steps[-1].error for e in kept if e.steps)
     assert ok >= 0.9 * len(kept)
@@ -79,5 +62,4 @@ async def test_a_job_on_an_unseen_code_base(engine, code_base):
     assert instructions.most_common(1)[0][1] <= 0.05 * len(kept), instructions.most_common(3)
     own = sum("marshmallow" in i or "tests/" in i or "src/" in i for i in instructions)
     assert own >= 0.5 * len(instructions), instructions.most_common(10)
-    print({"resources": job["stats"].resources, "tasks": job["stats"].instructions, "kept": len(kept),
-           "kept_fraction": round(len(kept) / (job["stats"].kept + job["stats"].dropped), 3), "distinct": len(instructions)})
+    print(figures(job, kept))

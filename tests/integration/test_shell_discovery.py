@@ -5,15 +5,9 @@ examples about those files, whose commands run."""
 import collections
 import re
 
-import pytest_asyncio
 
-from lbi.dataset import example_from_payload
-from lbi.store.edge import EdgeStore
-from synth_service.config import SynthSettings
-from synth_service.engine import Engine
-from synth_service.spec import spec_from_dict
-from synth_service.stages.names import FILTERED
 from tests.fixtures.field_station import SETUP
+from tests.fixtures.synthesis import figures, run_job
 
 FILES = ["station/surveys/2025/spring.csv", "station/surveys/2025/autumn.csv", "station/weather/april.tsv",
          "station/stations.json", "station/logs/sync.log", "station/notes/volunteers.md"]
@@ -36,20 +30,9 @@ async def test_resources_are_read_from_a_session_after_setup(runner):
     assert "`grep`: Usage: grep" in next(r.text for r in found if r.title == "Tools present in the session")
 
 
-@pytest_asyncio.fixture
-async def engine(tmp_path, embedder):
-    store = EdgeStore(tmp_path / "qdrant")
-    engine = Engine(SynthSettings(data_dir=tmp_path, runner_step_timeout_s=5), store, embedder)
-    yield engine
-    await engine.close()
-    await store.close()
-
-
-async def test_a_job_on_an_unseen_workspace_without_documentation(engine):
+async def test_a_job_on_an_unseen_workspace_without_documentation(synth_engine):
     """The issue's acceptance for shell, measured on the offline policy (deterministic, not a model)."""
-    job = await engine.run(engine.create(spec_from_dict({"env": "shell", "dataset": "station", "env_config": {"setup": SETUP}})))
-    assert job["state"] == "SUCCEEDED", job["error"]
-    kept = [example_from_payload(v) for _, v, _, _ in engine.journal.records(job["id"], FILTERED, ok=True)]
+    job, kept = await run_job(synth_engine, {"env": "shell", "dataset": "station", "env_config": {"setup": SETUP}})
     assert len(kept) >= 60
     ok = sum(all(not s.error for s in e.steps) or not e.steps[-1].error for e in kept if e.steps)
     assert ok >= 0.9 * len(kept)
@@ -58,6 +41,4 @@ async def test_a_job_on_an_unseen_workspace_without_documentation(engine):
     about_files = {path: sum(path in i or path.rsplit("/", 1)[-1] in i for i in instructions) for path in FILES}
     assert all(n >= 3 for n in about_files.values()), about_files
     assert sum(bool(re.search(r"station|\.csv|\.tsv|\.log|\.json|\.md", i)) for i in instructions) >= 0.5 * len(instructions)
-    print({"resources": job["stats"].resources, "tasks": job["stats"].instructions, "kept": len(kept),
-           "kept_fraction": round(len(kept) / (job["stats"].kept + job["stats"].dropped), 3), "distinct": len(instructions),
-           "per_file": about_files})
+    print(figures(job, kept, per_file=about_files))

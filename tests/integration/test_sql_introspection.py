@@ -6,16 +6,10 @@ import re
 import sqlite3
 
 import pytest
-import pytest_asyncio
 
 from env_runners.sql.introspect import introspect_sqlite
-from lbi.dataset import example_from_payload
-from lbi.store.edge import EdgeStore
-from synth_service.config import SynthSettings
-from synth_service.engine import Engine
-from synth_service.spec import spec_from_dict
-from synth_service.stages.names import FILTERED
 from tests.fixtures.clinic_db import build
+from tests.fixtures.synthesis import figures, run_job
 
 SHOP_NAMES = {"categories", "suppliers", "products", "customers", "employees", "orders", "order_items", "payments",
               "reviews", "unit_price", "stock", "category_id", "supplier_id", "customer_id"}
@@ -69,20 +63,9 @@ async def test_the_sample_shops_guide_is_for_the_sample_database_only(runner, cl
     assert {r.kind for r in sample} == {"docs", "introspection"}
 
 
-@pytest_asyncio.fixture
-async def engine(tmp_path, embedder):
-    store = EdgeStore(tmp_path / "qdrant")
-    engine = Engine(SynthSettings(data_dir=tmp_path, runner_step_timeout_s=5), store, embedder)
-    yield engine
-    await engine.close()
-    await store.close()
-
-
-async def test_a_job_on_an_unseen_database_without_documentation(engine, clinic):
+async def test_a_job_on_an_unseen_database_without_documentation(synth_engine, clinic):
     """The issue's acceptance, measured on the offline policy (deterministic, not a model)."""
-    job = await engine.run(engine.create(spec_from_dict({"env": "sql", "dataset": "clinic", "env_config": {"database": clinic}})))
-    assert job["state"] == "SUCCEEDED", job["error"]
-    kept = [example_from_payload(v) for _, v, _, _ in engine.journal.records(job["id"], FILTERED, ok=True)]
+    job, kept = await run_job(synth_engine, {"env": "sql", "dataset": "clinic", "env_config": {"database": clinic}})
     assert len(kept) >= 100
     conn = sqlite3.connect(clinic)
 
@@ -100,5 +83,4 @@ async def test_a_job_on_an_unseen_database_without_documentation(engine, clinic)
     assert len(instructions) >= 5 * 6  # six tables
     for instruction in instructions:
         assert not set(re.findall(r"[a-z_]+", instruction.lower())) & SHOP_NAMES, instruction
-    print({"resources": job["stats"].resources, "tasks": job["stats"].instructions, "kept": len(kept),
-           "kept_fraction": round(len(kept) / (job["stats"].kept + job["stats"].dropped), 3), "distinct": len(instructions)})
+    print(figures(job, kept))

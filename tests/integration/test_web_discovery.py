@@ -5,14 +5,8 @@ about that site, whose actions run."""
 import collections
 
 import pytest
-import pytest_asyncio
 
-from lbi.dataset import example_from_payload
-from lbi.store.edge import EdgeStore
-from synth_service.config import SynthSettings
-from synth_service.engine import Engine
-from synth_service.spec import spec_from_dict
-from synth_service.stages.names import FILTERED
+from tests.fixtures.synthesis import figures, run_job
 from tests.fixtures.tool_library_site import TOOLS, serve
 
 
@@ -40,21 +34,10 @@ async def test_the_crawl_reads_pages_forms_and_help_and_submits_nothing(runner, 
     assert app.reservations == []  # nothing was submitted
 
 
-@pytest_asyncio.fixture
-async def engine(tmp_path, embedder):
-    store = EdgeStore(tmp_path / "qdrant")
-    engine = Engine(SynthSettings(data_dir=tmp_path, runner_step_timeout_s=10), store, embedder)
-    yield engine
-    await engine.close()
-    await store.close()
-
-
-async def test_a_job_on_an_unseen_site_without_documentation(engine, site):
+async def test_a_job_on_an_unseen_site_without_documentation(synth_engine, site):
     """The issue's acceptance for web, measured on the offline policy (deterministic, not a model)."""
     url, _ = site
-    job = await engine.run(engine.create(spec_from_dict({"env": "web", "dataset": "tools", "env_config": {"url": url}})))
-    assert job["state"] == "SUCCEEDED", job["error"]
-    kept = [example_from_payload(v) for _, v, _, _ in engine.journal.records(job["id"], FILTERED, ok=True)]
+    job, kept = await run_job(synth_engine, {"env": "web", "dataset": "tools", "env_config": {"url": url}})
     assert len(kept) >= 30
     assert sum(not e.steps[-1].error for e in kept if e.steps) >= 0.9 * len(kept)
     instructions = collections.Counter(e.instruction for e in kept)
@@ -62,5 +45,4 @@ async def test_a_job_on_an_unseen_site_without_documentation(engine, site):
     assert not any("trac" in i.lower() or "ticket" in i.lower() for i in instructions)
     pages = {name: sum(name in i or f"/tools/{key}" in i for i in instructions) for key, (name, _, _) in TOOLS.items()}
     assert all(n >= 2 for n in pages.values()), pages
-    print({"resources": job["stats"].resources, "tasks": job["stats"].instructions, "kept": len(kept),
-           "kept_fraction": round(len(kept) / (job["stats"].kept + job["stats"].dropped), 3), "distinct": len(instructions)})
+    print(figures(job, kept))
