@@ -124,3 +124,28 @@ async def test_harness_runs_every_mode(tmp_path, monkeypatch):
     assert all(t["status"] in ("passed", "failed") for t in data["tasks"]) and data["offline_policy"]
     assert (tmp_path / "out" / "latest" / "results.md").read_text().startswith("| mode |")
     assert (tmp_path / "out" / "latest" / "results.png").stat().st_size > 1000
+
+
+def test_ctrl_c_keeps_the_finished_tasks(tmp_path):
+    import signal
+    import time
+
+    tasks = [{"id": f"slow-{i}", "instruction": "Count the files here.", "config": {"setup": "sleep 1; touch a b"},
+              "check": {"kind": "shell", "gold": "ls | wc -l", "compare": "output"}} for i in range(24)]
+    path = tmp_path / "slow.jsonl"
+    path.write_text("".join(json.dumps(t) + "\n" for t in tasks))
+    out = tmp_path / "runs"
+    env = {**os.environ, "LBI_DATA_DIR": str(tmp_path)}
+    process = subprocess.Popen([LBI, "eval", "--env", "shell", "--dataset", "d", "--tasks", str(path), "--out", str(out),
+                                "--modes", "none"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    log = out / "latest" / "tasks.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (log.exists() and log.read_text().count("\n") >= 2):
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stdout + stderr
+    assert "Traceback" not in stdout + stderr
+    results = json.loads((out / "latest" / "results.json").read_text())
+    assert results["interrupted"] is True and 2 <= len(results["tasks"]) < 24
+    assert all(t["status"] in ("passed", "failed") for t in results["tasks"])
