@@ -23,8 +23,25 @@ _RULES = [
 _SPACE = re.compile(r"\s+")
 
 
-def normalize_observation(text: str, max_chars: int = MAX_CHARS) -> str:
-    """The stable, capped form of an observation used for lexical and dense matching."""
+_MARGIN = 64  # longer than any token a rule writes or reads at a cut
+
+
+def _normalise(text: str) -> str:
     for pattern, token in _RULES:
         text = pattern.sub(token, text)
-    return _SPACE.sub(" ", text).strip()[:max_chars]
+    return _SPACE.sub(" ", text).strip()
+
+
+def normalize_observation(text: str, max_chars: int = MAX_CHARS) -> str:
+    """The stable, capped form of an observation used for lexical and dense matching.
+
+    Only a prefix of the raw text is normalised (twice the cap, growing while it normalises to too little), so
+    a 1 MB observation costs what a 8 kB one does; the result equals normalising the whole text and capping it."""
+    limit = 2 * max_chars
+    while True:
+        out = _normalise(text[:limit])
+        if limit >= len(text):
+            return out[:max_chars]
+        if len(out) >= max_chars + _MARGIN:
+            return out[:max_chars]
+        limit *= 4

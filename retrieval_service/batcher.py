@@ -44,8 +44,11 @@ class EmbeddingBatcher:
         """Vectors for texts, in order; cached ones immediately, the rest batched with other callers."""
         loop = asyncio.get_running_loop()
         futures: dict[str, asyncio.Future] = {}
+        found: dict[str, list[float]] = {}  # cached on entry: kept here, since the cache may evict them while we wait
         for text in dict.fromkeys(texts):
-            if self._cached(text) is not None:
+            vector = self._cached(text)
+            if vector is not None:
+                found[text] = vector
                 continue
             if text not in self._pending:
                 self._pending[text] = loop.create_future()
@@ -55,7 +58,7 @@ class EmbeddingBatcher:
         if futures:
             with _tracer.start_as_current_span("embed", attributes={"texts": len(futures)}):
                 await asyncio.gather(*(asyncio.shield(f) for f in futures.values()))
-        return [self._cached(t) or futures[t].result() for t in texts]
+        return [found[t] if t in found else futures[t].result() for t in texts]
 
     async def _flush_soon(self) -> None:
         try:

@@ -56,6 +56,7 @@ class Found:
     matched_step: int = -1
     query: str = ""
     window_start: int = 0
+    example_id: str = ""  # the stored example's id (a windowed example's content differs, its identity does not)
 
 
 @dataclass
@@ -184,5 +185,5 @@ class Retriever:
             if example_id not in examples:
                 continue
             example, matched, start = _window(examples[example_id], step, request.window)
-            found.append(Found(example, score, mode, matched, query, start))
+            found.append(Found(example, score, mode, matched, query, start, example_id))
         return Response(found, queries, timings)

@@ -8,6 +8,7 @@ from lbi.dataset import DatasetStore
 from lbi.embedding import Embedder
 from lbi.grpc_server import Server, start_server
 from lbi.llm.gateway import LLMGateway
+from lbi.llm.litellm_setup import get_litellm
 from lbi.store import VectorStore, open_store
 from lbi.store_health import StoreHealth
 from lbi.v1 import retrieval_pb2_grpc
@@ -27,6 +28,7 @@ async def start_retrieval(
     store = store or open_store(settings)
     embedder = embedder or Embedder(settings.embedding_model, settings.embedding_device)
     await asyncio.to_thread(lambda: embedder.dim)  # load the model before serving
+    await asyncio.to_thread(get_litellm)  # and litellm (seconds to import), so the first query-writing request is not slow
     batcher = EmbeddingBatcher(embedder, settings.retrieval_batch_wait_ms, settings.retrieval_max_batch, settings.retrieval_cache_size)
     retriever = Retriever(store, batcher, LLMGateway(settings), settings.retrieval_query_model, settings.retrieval_candidates)
     service = RetrievalService(settings, retriever, DatasetStore(store, embedder), TokenTable(settings.auth_tokens))

@@ -155,8 +155,10 @@ class RetrievalService(retrieval_pb2_grpc.RetrievalServiceServicer):
             self.in_flight -= 1
         response = pb.RetrieveResponse(queries=result.queries)
         for found in result.found:
+            example = found.example.to_proto()
+            example.id = found.example_id or example.id  # the stored id, also when the example is windowed
             response.examples.append(pb.RetrievedExample(
-                example=found.example.to_proto(), score=found.score, mode=_MODE_PB[found.mode],
+                example=example, score=found.score, mode=_MODE_PB[found.mode],
                 matched_step=found.matched_step, query=found.query, window_start=found.window_start,
             ))
         if msg.prompt_budget_chars:

@@ -110,6 +110,7 @@ async def test_window_cuts_around_the_matched_step(service):
         cut = await client.retrieve("shop", observation=SCHEMA, mode="observation", window=1, k=1)
         example = cut.examples[0]
         assert example.steps[example.matched_step].observation.startswith("name | sql")
+        assert example.id == result.examples[0].id  # a windowed example keeps its stored id
 
 
 async def test_prompt_block_respects_the_budget(service):

@@ -63,3 +63,12 @@ async def test_a_cancelled_caller_does_not_fail_the_others():
     await asyncio.sleep(0.001)
     impatient.cancel()
     assert (await patient)[0] == [6.0, 1.0]
+
+
+async def test_a_text_cached_on_entry_but_evicted_while_waiting_is_still_returned():
+    """The cache holds two texts; `a` is cached when the request enters, and evicted by the other texts of the
+    same request before they come back from the model (it used to be a KeyError)."""
+    batcher = EmbeddingBatcher(CountingModel(), cache_size=2)
+    await batcher.embed(["a"])
+    vectors = await batcher.embed(["a", "bb", "ccc", "dddd"])
+    assert vectors == [[1.0, 1.0], [2.0, 1.0], [3.0, 1.0], [4.0, 1.0]]
