@@ -2,6 +2,7 @@
 
 Examples are added best first until the character budget is full; an example is never cut in half
 (observations inside an example are shortened to a fixed size, so one example cannot eat the budget).
+The state an example was found by (its matched step) is marked on the line after that observation.
 The service and the client SDK use this same function.
 """
 
@@ -12,6 +13,7 @@ from typing import Protocol
 
 HEADER = "Additional information for reference: examples of tasks solved in this environment.\n"
 OBSERVATION_CHARS = 600
+MATCHED = "(this state is the one most like your current observation)"
 
 
 class Demonstration(Protocol):
@@ -25,21 +27,27 @@ def _short(text: str) -> str:
     return text if len(text) <= OBSERVATION_CHARS else text[:OBSERVATION_CHARS] + " …"
 
 
-def format_example(number: int, example: Demonstration) -> str:
+def format_example(number: int, example: Demonstration, matched_step: int = -1) -> str:
     lines = [f"### Example {number}", f"Instruction: {example.instruction}"]
     for i, step in enumerate(example.steps):
         lines.append(f"Observation {i}: {_short(step.observation)}")
+        if i == matched_step:
+            lines.append(MATCHED)
         lines.append(f"Action {i + 1}: {step.action}")
     lines.append(f"Observation {len(example.steps)}: {_short(example.final_observation)}")
+    if matched_step == len(example.steps):
+        lines.append(MATCHED)
     return "\n".join(lines) + "\n"
 
 
-def format_prompt(examples: Sequence[Demonstration], budget_chars: int) -> str:
-    """The block with as many whole examples (best first) as fit in budget_chars; '' if none fits."""
+def format_prompt(examples: Sequence[Demonstration], budget_chars: int, matched_steps: Sequence[int] | None = None) -> str:
+    """The block with as many whole examples (best first) as fit in budget_chars; '' if none fits. Without
+    `matched_steps`, an example's own `matched_step` attribute (the SDK's) marks its matched state, if it has one."""
     block = HEADER
     added = 0
-    for example in examples:
-        text = format_example(added + 1, example)
+    for index, example in enumerate(examples):
+        matched = matched_steps[index] if matched_steps is not None else getattr(example, "matched_step", -1)
+        text = format_example(added + 1, example, matched)
         if len(block) + len(text) + 1 > budget_chars:
             continue
         block += "\n" + text

@@ -163,7 +163,9 @@ class RetrievalService(retrieval_pb2_grpc.RetrievalServiceServicer):
             ))
         if msg.prompt_budget_chars:
             with _tracer.start_as_current_span("prompt_assembly"):
-                response.prompt_block = format_prompt([f.example for f in interleave_modes(result.found)], msg.prompt_budget_chars)
+                ordered = interleave_modes(result.found)
+                response.prompt_block = format_prompt([f.example for f in ordered], msg.prompt_budget_chars,
+                                                      [f.matched_step for f in ordered])
         for name, value in result.timings_ms.items():
             response.timings_ms[name] = value
         response.timings_ms["total_ms"] = (time.perf_counter() - started) * 1000

@@ -120,6 +120,8 @@ async def test_prompt_block_respects_the_budget(service):
             assert len(result.prompt_block) <= budget
         full = await client.retrieve("shop", observation=COUNTS, queries=["orders"], prompt_budget_chars=100_000)
         assert full.prompt_block.count("### Example") == len(full.examples)
+        matched = [e for e in full.examples if e.matched_step >= 0]
+        assert matched and full.prompt_block.count("(this state is the one most like your current observation)") == len(matched)
         tiny = await client.retrieve("shop", observation=COUNTS, prompt_budget_chars=50)
         assert tiny.prompt_block == ""
 
