@@ -193,7 +193,8 @@ def candidate_examples(workspace: Workspace) -> list[Example]:
         examples.append(Example(subject, f"Count the words in {path}.", f"wc -w < {q(path)}", ""))
         examples.append(Example(subject, f"Make a backup copy of {path} named {path}.bak next to it.",
                                 f"cp -- {q(path)} {q(path + '.bak')} && ls -l {q(path + '.bak')}", "", mutates=True))
-    folders = ["."] + [e.path for e in workspace.folders][: MAX_EXAMPLE_DIRS - 1]
+    shallow_first = sorted(workspace.folders, key=lambda e: (e.path.count("/"), e.path))
+    folders = ["."] + [e.path for e in shallow_first][: MAX_EXAMPLE_DIRS - 1]
     for folder in folders:
         name = "the workspace" if folder == "." else folder
         examples.append(Example(folder, f"List the files in {name} with their sizes.", f"ls -l {q(folder)}", ""))
