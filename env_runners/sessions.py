@@ -13,10 +13,14 @@ from lbi.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument, No
 
 
 def cap_observation(text: str, cap: int) -> tuple[str, bool]:
-    """The observation cut at `cap` characters with a marker saying how much was left out."""
+    """The observation cut to about `cap` characters with a marker saying how much was left out. Its end is kept
+    too (a fifth of the cap, at most 500 characters): that is where a shell's exit code and an environment's
+    error note are."""
     if len(text) <= cap:
         return text, False
-    return f"{text[:cap]}\n[... truncated: {len(text) - cap} more characters]", True
+    tail = min(cap // 5, 500)
+    head = cap - tail
+    return f"{text[:head]}\n[... truncated: {len(text) - cap} more characters]\n{text[len(text) - tail:]}", True
 
 
 @dataclass

@@ -80,6 +80,10 @@ async def test_observation_cap_truncates_with_marker(runner):
     assert result.truncated and "[... truncated:" in result.text
     assert len(result.text) < 2100
     await runner.close_session(session)
+    shell, _ = await runner.open_session("shell", {"output_cap": 100_000})
+    long = await runner.step(shell, "seq 1 20000; false")
+    assert long.truncated and long.text.rstrip().splitlines()[-1].startswith("[exit code 1] ")  # the end is kept
+    await runner.close_session(shell)
 
 
 async def test_step_timeout_interrupts_and_session_survives(runner):
