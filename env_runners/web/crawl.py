@@ -14,6 +14,7 @@ errors is left out. Resources are Markdown of kind `crawl`.
 from __future__ import annotations
 
 import collections
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -93,6 +94,11 @@ class Site:
     start: str
     pages: list[Page] = field(default_factory=list)
 
+    @functools.cached_property
+    def common(self) -> tuple[set[tuple], set[tuple[str, str]]]:
+        """Forms and links found on at least half of the pages (read once the crawl is done)."""
+        return site_wide(self)
+
 
 def _origin(url: str) -> str:
     parts = urlsplit(url)
@@ -144,7 +150,7 @@ def shorten_titles(site: Site) -> None:
 
 def _words(site: Site) -> list[str]:
     """Words the site is about: from its page names and link texts (what a search on it would find)."""
-    _, common = site_wide(site)
+    _, common = site.common
     text = " ".join([p.title for p in site.pages] + [link["text"] for p in site.pages for link in p.links
                                                      if _link_key(link) not in common])
     counts = collections.Counter(w.lower() for w in _WORD.findall(text))
@@ -173,7 +179,7 @@ def candidate_examples(site: Site) -> list[Example]:
     by_url = {page.url: page for page in site.pages}
     words = _words(site)
     examples: list[Example] = []
-    common_forms, _ = site_wide(site)
+    common_forms, _ = site.common
     done_forms: set[tuple] = set()
     for index, page in enumerate(site.pages):
         examples.append(Example(page.url, f"Open the page '{page.name}'.", [f"goto [{page.path}]"]))
@@ -250,7 +256,7 @@ def site_resources(env: str, site: Site, allowed: set[str], examples: list[Examp
     def resource(title: str, text: str, uri: str) -> Resource:
         return Resource(env=env, title=title, text=text, uri=uri, kind="crawl")
 
-    common_forms, common_links = site_wide(site)
+    common_forms, common_links = site.common
     navigation = [link for link in (site.pages[0].links if site.pages else []) if _link_key(link) in common_links]
     shared = [form for form in (next(iter(p.forms)) for p in site.pages if p.forms) if _form_key(form) in common_forms][:1]
     overview = (f"The site at {site.start} (origins: {', '.join(sorted(allowed))}); {len(site.pages)} pages read.\n\n"

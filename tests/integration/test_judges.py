@@ -3,20 +3,11 @@
 import grpc
 import pytest
 
+from tests.fixtures.episodes import judged_episode as episode
 from tests.fixtures.field_station import SETUP as STATION
 
 GOLD_ORDERED = {"kind": "sql_result", "gold_sql": "SELECT name, price FROM products ORDER BY price DESC LIMIT 3"}
 GOLD_SET = {"kind": "sql_result", "gold_sql": "SELECT loyalty_tier, COUNT(*) FROM customers GROUP BY loyalty_tier"}
-
-
-async def episode(runner, env, actions, check, config=None, answer=""):
-    session, _ = await runner.open_session(env, config or {})
-    try:
-        for action in actions:
-            await runner.step(session, action)
-        return await runner.judge(session, check, answer)
-    finally:
-        await runner.close_session(session)
 
 
 @pytest.mark.parametrize("check, actions, ok", [

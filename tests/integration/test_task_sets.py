@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from lbi.evaluation.tasks import builtin_tasks, load_tasks
+from tests.fixtures.episodes import judged_episode
 
 ENVS = ["sql", "shell", "web", "repo"]
 NEAR = 0.75  # similarity (difflib ratio of normalised words) from which a task counts as an edit of a doc sentence
@@ -44,13 +45,7 @@ def _solution(env: str, raw: dict) -> list[str]:
 
 
 async def _judge(runner, env, raw, actions, answer=""):
-    session, _ = await runner.open_session(env, raw.get("config", {}))
-    try:
-        for action in actions:
-            await runner.step(session, action)
-        return await runner.judge(session, raw["check"], answer)
-    finally:
-        await runner.close_session(session)
+    return await judged_episode(runner, env, actions, raw["check"], raw.get("config", {}), answer)
 
 
 async def _solvable(runner, env):
