@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from lbi.config import RunnerSettings
@@ -13,6 +15,9 @@ class SynthSettings(RunnerSettings):
     synth_host: str = Field("127.0.0.1", description="Address the synthesis service binds.")
     synth_port: int = Field(50053, ge=0, le=65535, description="Port of the synthesis gRPC server.")
     synth_store_wait_s: float = Field(600.0, ge=0, description="How long ingest retries writes to an unavailable vector store before the job fails (resumable).")
+    synth_pipeline: Literal["streaming", "barrier"] = Field(
+        "streaming", description="streaming: each item moves on to its next stage as soon as it is done; barrier: each "
+        "stage waits for the whole previous stage (the old pipeline, kept as the baseline bench/synthesis.py measures).")
     synth_resume_on_start: bool = Field(True, description="Resume jobs a previous process left running when the service starts.")
     synth_kubernetes: bool = Field(False, description="Manage runner pods on Kubernetes (jobs with runners.replicas); set by the Helm chart.")
     synth_k8s_namespace: str = Field("", description="Namespace of runner pods; empty: the service's own (from its service account), else default.")

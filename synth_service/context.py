@@ -13,10 +13,14 @@ from lbi.llm.roles import OUTPUT_MODELS, Role
 from lbi.records import content_id
 from lbi.telemetry import tracer
 from synth_service.journal import Journal
+from synth_service.llm_slots import PrioritySlots
 from synth_service.runner_pool import RunnerPool
 from synth_service.spec import JobSpec
+from synth_service.stages.names import PIPELINE
 
 _tracer = tracer("lbi.synthesis")
+# A free LLM slot goes to the waiting call furthest down the pipeline (synth_service/llm_slots.py).
+_PRIORITY = {stage: -position for position, stage in enumerate(PIPELINE)}
 
 
 class BudgetExhausted(Exception):
@@ -42,7 +46,8 @@ class JobContext:
     store_wait_s: float = 600.0  # how long writes to an unavailable store are retried before the job fails
 
     def __post_init__(self) -> None:
-        self._llm_slots = asyncio.Semaphore(self.spec.llm_concurrency)
+        self._llm_slots = PrioritySlots(self.spec.llm_concurrency)
+        self._in_flight: dict[str, asyncio.Future] = {}
         totals = self.journal.llm_totals(self.job_id).values()
         self.calls_used = sum(t[0] for t in totals)
         self.tokens_used = sum(t[1] for t in totals)
@@ -67,22 +72,42 @@ class JobContext:
         self.calls_used += 1
 
     async def llm(self, stage: str, role: Role, inputs: dict[str, Any], model: str = "") -> LLMResult:
-        """A journaled LLM call: answered from the journal when it finished before, else sent (within budget)."""
+        """A journaled LLM call: answered from the journal when it finished before, else sent (within budget, in the
+        job's one LLM bound). The same call asked twice at once is sent once."""
         model = model or self.gateway.settings.llm_model
         key = content_id("llm", role.value, model, inputs)
-        known = self.journal.llm_output(self.job_id, key)
-        schema = OUTPUT_MODELS[role]
+        if key in self._in_flight:
+            result = await asyncio.shield(self._in_flight[key])
+            return LLMResult(result.output, model, 0, 0, 0)
+        future = asyncio.get_running_loop().create_future()
+        self._in_flight[key] = future
+        try:
+            result = await self._call(stage, role, inputs, model, key)
+            future.set_result(result)
+            return result
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: a call nobody else waited for is not an unhandled error
+            raise
+        finally:
+            del self._in_flight[key]
+
+    async def _call(self, stage: str, role: Role, inputs: dict[str, Any], model: str, key: str) -> LLMResult:
+        known = await self.journal.allm_output(self.job_id, key)
         if known is not None:
-            return LLMResult(schema.model_validate(known), model, 0, 0, 0)
+            return LLMResult(OUTPUT_MODELS[role].model_validate(known), model, 0, 0, 0)
         self.check_cancel()
-        async with self._llm_slots:
+        async with self._llm_slots.slot(_PRIORITY.get(stage, 0)):
             self._reserve_call()
             with _tracer.start_as_current_span(f"synth.llm.{role.value}", attributes={"stage": stage, "llm.model": model}):
                 result = await self.gateway.call(role, inputs, model=model)
-            self.journal.put_llm_call(self.job_id, key, stage, role.value, result.prompt_tokens, result.completion_tokens,
-                                      result.cost_usd, result.attempts, result.output.model_dump())
             self.calls_used += result.attempts - 1  # a retried reply is a second call
             self.tokens_used += result.prompt_tokens + result.completion_tokens
+        await self.journal.aput_llm_call(self.job_id, key, stage, role.value, result.prompt_tokens, result.completion_tokens,
+                                         result.cost_usd, result.attempts, result.output.model_dump())
         return result
 
 

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
@@ -31,16 +31,13 @@ from synth_service.journal import Journal
 from synth_service.runner_pods import RunnerPods, current_namespace, kube_api, load_template
 from synth_service.runner_pool import RunnerPool
 from synth_service.spec import JobSpec, spec_from_dict
-from synth_service.stages import backward, filter as filter_stage, ingest, resources, rollout, self_instruct
-from synth_service.stages.names import PIPELINE, STAGES_DONE
+from synth_service.pipeline import Pipeline
+from synth_service.stages import ingest
 from synth_service.stats import job_stats
 
 log = logging.getLogger(__name__)
 _tracer = tracer("lbi.synthesis")
 
-STAGES: list[tuple[str, Callable[[JobContext], Awaitable[None]]]] = list(zip(PIPELINE, (
-    resources.run, self_instruct.run, rollout.run, backward.run, filter_stage.run, ingest.run,
-)))
 TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED", "BUDGET_EXHAUSTED"}
 
 
@@ -207,7 +204,8 @@ class Engine:
                              lambda e: self._publish(job_id, {"state": "RUNNING", **e}), self._cancels[job_id],
                              store_wait_s=self.settings.synth_store_wait_s)
             await self._describe_env(ctx)
-            await self._stages(ctx)
+            with _tracer.start_as_current_span("synth.job", attributes={"job_id": job_id}):
+                await Pipeline(ctx, barrier=self.settings.synth_pipeline == "barrier").run()
             state, error = "SUCCEEDED", ""
         except* BudgetExhausted as group:
             state, error = "BUDGET_EXHAUSTED", str(group.exceptions[0])
@@ -244,22 +242,6 @@ class Engine:
         endpoints = await self._endpoints("", spec)
         async with RunnerClient(endpoints[0], token=self.settings.client_token) as runner:
             await probe(runner, spec)
-
-    async def _stages(self, ctx: JobContext) -> None:
-        done = self.journal.keys(ctx.job_id, STAGES_DONE)
-        for name, run in STAGES:
-            if name in done:
-                continue
-            ctx.check_cancel()
-            self.journal.set_job(ctx.job_id, stage=name)
-            started = time.monotonic()
-            try:
-                with _tracer.start_as_current_span(f"synth.stage.{name}", attributes={"job_id": ctx.job_id}):
-                    await run(ctx)
-            finally:
-                self.journal.add_time(ctx.job_id, name, time.monotonic() - started)
-            self.journal.put(ctx.job_id, STAGES_DONE, [(name, {}, True, "")])
-            self._publish(ctx.job_id, {"state": "RUNNING", "stage": name, "message": f"{name} done"})
 
     async def _ingest_so_far(self, job_id: str, spec: JobSpec, runners: RunnerPool | None) -> None:
         ctx = JobContext(job_id, spec, self.journal, self.gateway, self.datasets, runners,

@@ -4,16 +4,23 @@ One row per record, keyed by (job, stage, deterministic content key); writes are
 committed before they count, so a job killed at any moment (SIGKILL) resumes with nothing lost and
 nothing written twice. Finished LLM calls are journaled too, keyed by their role, model and inputs:
 on resume a call whose answer is known is answered from the journal, never sent again.
+
+Counts are kept up to date as rows are written (`counts`, `llm_counts`): a job's statistics are a few
+small reads however large the job, not a decode of every payload per progress event. The `a*` methods
+run the same statements on the journal's own thread, so a pipeline on the event loop never waits on a
+commit's fsync.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import sqlite3
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -31,6 +38,14 @@ CREATE TABLE IF NOT EXISTS llm_calls (
   job_id TEXT NOT NULL, key TEXT NOT NULL, stage TEXT NOT NULL, role TEXT NOT NULL,
   prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, cost REAL NOT NULL, calls INTEGER NOT NULL,
   output TEXT NOT NULL, PRIMARY KEY (job_id, key)
+);
+CREATE TABLE IF NOT EXISTS counts (
+  job_id TEXT NOT NULL, stage TEXT NOT NULL, ok INTEGER NOT NULL, origin TEXT NOT NULL, n INTEGER NOT NULL,
+  PRIMARY KEY (job_id, stage, ok, origin)
+);
+CREATE TABLE IF NOT EXISTS llm_counts (
+  job_id TEXT NOT NULL, stage TEXT NOT NULL, calls INTEGER NOT NULL, tokens INTEGER NOT NULL, cost REAL NOT NULL,
+  PRIMARY KEY (job_id, stage)
 );
 CREATE TABLE IF NOT EXISTS stage_times (
   job_id TEXT NOT NULL, stage TEXT NOT NULL, seconds REAL NOT NULL, PRIMARY KEY (job_id, stage)
@@ -51,9 +66,27 @@ class Journal:
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")
+        fresh = not self._conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'counts'").fetchall()
         self._conn.executescript(SCHEMA)
+        if fresh:
+            self._backfill_counts()
         self._lock = threading.Lock()
         self._writes: dict[str, int] = {}
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="journal")
+
+    def _backfill_counts(self) -> None:
+        """A journal written before the counters existed gets them once, from its rows."""
+        self._conn.executescript("""
+          BEGIN;
+          INSERT INTO counts SELECT job_id, stage, ok, COALESCE(json_extract(payload, '$.origin'), ''), COUNT(*)
+            FROM records GROUP BY 1, 2, 3, 4;
+          INSERT INTO llm_counts SELECT job_id, stage, SUM(calls), SUM(prompt_tokens + completion_tokens), SUM(cost)
+            FROM llm_calls GROUP BY 1, 2;
+          COMMIT;
+        """)
+
+    async def _off_loop(self, method, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, method, *args)
 
     def _maybe_die(self, *names: str) -> None:
         if not _KILL_AFTER:
@@ -66,6 +99,7 @@ class Journal:
                 os.kill(os.getpid(), signal.SIGKILL)
 
     def close(self) -> None:
+        self._thread.shutdown(wait=True)
         with self._lock:
             self._conn.close()
 
@@ -97,6 +131,9 @@ class Journal:
         sets = ", ".join(f"{k} = ?" for k in fields)
         self._execute(f"UPDATE jobs SET {sets}, updated_at = ? WHERE id = ?", (*fields.values(), time.time(), job_id))
 
+    async def aset_job(self, job_id: str, **fields: str) -> None:
+        await self._off_loop(lambda: self.set_job(job_id, **fields))
+
     # records
     def put(self, job_id: str, stage: str, items: list[tuple[str, Any, bool, str]]) -> None:
         """Writes (key, payload, ok, reason) rows of a stage in one transaction; existing keys are kept."""
@@ -105,16 +142,41 @@ class Journal:
             try:
                 seq = self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM records WHERE job_id = ? AND stage = ?",
                                          (job_id, stage)).fetchone()[0]
+                added: dict[tuple[int, str], int] = {}
                 for key, payload, ok, reason in items:
                     seq += 1
-                    self._conn.execute(
+                    cursor = self._conn.execute(
                         "INSERT OR IGNORE INTO records (job_id, stage, key, seq, ok, reason, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
                         (job_id, stage, key, seq, int(ok), reason, json.dumps(payload, ensure_ascii=False)))
+                    if cursor.rowcount == 1:
+                        origin = payload.get("origin", "") if isinstance(payload, dict) else ""
+                        added[int(ok), origin] = added.get((int(ok), origin), 0) + 1
+                for (ok, origin), n in added.items():
+                    self._conn.execute("INSERT INTO counts VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+                                       (job_id, stage, ok, origin, n))
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
         self._maybe_die(stage)
+
+    async def aput(self, job_id: str, stage: str, items: list[tuple[str, Any, bool, str]]) -> None:
+        await self._off_loop(self.put, job_id, stage, items)
+
+    def get(self, job_id: str, stage: str, keys: list[str]) -> dict[str, tuple[Any, bool, str]]:
+        """key -> (payload, ok, reason) for those of `keys` that are written."""
+        found: dict[str, tuple[Any, bool, str]] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, payload, ok, reason in self._execute(
+                    f"SELECT key, payload, ok, reason FROM records WHERE job_id = ? AND stage = ? AND key IN ({marks})",
+                    (job_id, stage, *chunk)):
+                found[key] = (json.loads(payload), bool(ok), reason)
+        return found
+
+    async def aget(self, job_id: str, stage: str, keys: list[str]) -> dict[str, tuple[Any, bool, str]]:
+        return await self._off_loop(self.get, job_id, stage, keys)
 
     def keys(self, job_id: str, stage: str) -> set[str]:
         return {r[0] for r in self._execute("SELECT key FROM records WHERE job_id = ? AND stage = ?", (job_id, stage))}
@@ -130,28 +192,48 @@ class Journal:
             yield key, json.loads(payload), bool(row_ok), reason
 
     def count(self, job_id: str, stage: str, ok: bool | None = None) -> int:
-        sql = "SELECT COUNT(*) FROM records WHERE job_id = ? AND stage = ?"
+        sql = "SELECT COALESCE(SUM(n), 0) FROM counts WHERE job_id = ? AND stage = ?"
         args: tuple = (job_id, stage)
         if ok is not None:
             sql += " AND ok = ?"
             args += (int(ok),)
         return self._execute(sql, args)[0][0]
 
+    def count_by_origin(self, job_id: str, stage: str) -> dict[str, int]:
+        """Rows of a stage per the `origin` their payloads carry."""
+        return dict(self._execute("SELECT origin, SUM(n) FROM counts WHERE job_id = ? AND stage = ? GROUP BY origin", (job_id, stage)))
+
     # LLM calls
     def llm_output(self, job_id: str, key: str) -> dict[str, Any] | None:
         rows = self._execute("SELECT output FROM llm_calls WHERE job_id = ? AND key = ?", (job_id, key))
         return json.loads(rows[0][0]) if rows else None
 
+    async def allm_output(self, job_id: str, key: str) -> dict[str, Any] | None:
+        return await self._off_loop(self.llm_output, job_id, key)
+
     def put_llm_call(self, job_id: str, key: str, stage: str, role: str, prompt_tokens: int, completion_tokens: int,
                      cost: float, calls: int, output: dict[str, Any]) -> None:
-        self._execute("INSERT OR IGNORE INTO llm_calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                      (job_id, key, stage, role, prompt_tokens, completion_tokens, cost, calls, json.dumps(output)))
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = self._conn.execute("INSERT OR IGNORE INTO llm_calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                            (job_id, key, stage, role, prompt_tokens, completion_tokens, cost, calls, json.dumps(output)))
+                if cursor.rowcount == 1:
+                    self._conn.execute("INSERT INTO llm_counts VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET calls = calls + "
+                                       "excluded.calls, tokens = tokens + excluded.tokens, cost = cost + excluded.cost",
+                                       (job_id, stage, calls, prompt_tokens + completion_tokens, cost))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
         self._maybe_die("llm", f"llm@{stage}")
+
+    async def aput_llm_call(self, *args: Any) -> None:
+        await self._off_loop(self.put_llm_call, *args)
 
     def llm_totals(self, job_id: str) -> dict[str, tuple[int, int, float]]:
         """Per stage: (calls, tokens, cost) of finished LLM calls."""
-        rows = self._execute("SELECT stage, SUM(calls), SUM(prompt_tokens + completion_tokens), SUM(cost) FROM llm_calls "
-                             "WHERE job_id = ? GROUP BY stage", (job_id,))
+        rows = self._execute("SELECT stage, calls, tokens, cost FROM llm_counts WHERE job_id = ?", (job_id,))
         return {r[0]: (int(r[1]), int(r[2]), float(r[3])) for r in rows}
 
     # wall time

@@ -9,17 +9,21 @@ Modes and their LLM calls for a trajectory of L steps:
 - paper:   every span, one call per span and kind: L(L+1)/2 spans x 2 = L(L+1) calls;
 - window:  spans of at most W steps, one call each: 2 * sum(min(W, L - i)) calls;
 - batched: every span, one call per start step and kind labelling all its ends: 2L calls.
+
+A trajectory is labelled as soon as its rollout ends, all its calls at once: the job's one LLM bound
+(`JobContext.llm`) decides how many run together.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from lbi.llm.gateway import LLMError
 from lbi.llm.roles import Role
 from lbi.dataset import example_payload
 from lbi.records import Example, Origin, Step, content_id
 from synth_service.context import JobContext
-from synth_service.stages.fanout import for_each
-from synth_service.stages.names import BACKWARD_DONE, CANDIDATES, INSTRUCTIONS, LABEL_FAILURES, TRAJECTORIES
+from synth_service.stages.names import BACKWARD_DONE, CANDIDATES, LABEL_FAILURES
 
 KINDS = {"task": Origin.BACKWARD_TASK, "summary": Origin.BACKWARD_SUMMARY}
 
@@ -55,45 +59,50 @@ async def _labels(ctx: JobContext, steps: tuple[Step, ...], final: str, start: i
             return {e: Failure(exc.reason) for e in ends}
         by_end = {label.end + start: label.instruction for label in result.output.labels}
         return {e: by_end.get(e) or Failure("the batched reply had no label for this end") for e in ends}
-    labels: dict[int, str] = {}
-    for end in ends:
+
+    async def one(end: int) -> str:
         span_steps, end_observation = _span(steps, final, start, end)
         try:
             result = await ctx.llm("backward", Role.LABEL, {"env": env, "kind": kind, "steps": span_steps,
                                                              "final_observation": end_observation}, model)
-            labels[end] = result.output.instruction
+            return result.output.instruction
         except LLMError as exc:
-            labels[end] = Failure(exc.reason)
-    return labels
+            return Failure(exc.reason)
+
+    return dict(zip(ends, await asyncio.gather(*(one(end) for end in ends))))
 
 
 class Failure(str):
     """Why a span has no label (kept apart from labels by its type)."""
 
 
-async def _construct(ctx: JobContext, trajectory_id: str, t: dict, task: str) -> None:
+async def construct(ctx: JobContext, trajectory_id: str, t: dict, task: str) -> list[tuple[str, dict]]:
+    """The trajectory's candidates (key, payload): the forward example and every labelled span; journaled, so a
+    trajectory constructed before is read back, not labelled again."""
+    known = (await ctx.journal.aget(ctx.job_id, BACKWARD_DONE, [trajectory_id])).get(trajectory_id)
+    if known is not None and "keys" in known[0]:
+        rows = await ctx.journal.aget(ctx.job_id, CANDIDATES, known[0]["keys"])
+        return [(key, rows[key][0]) for key in known[0]["keys"]]
     steps = tuple(Step.from_dict(s) for s in t["steps"])
     final = t["final_observation"]
     source = t["id"]
     candidates = [Example(task, t["env"], steps, final, Origin.FORWARD, source, 0, len(steps))] if steps else []
+    plan = [(start, ends, kind, origin) for start, ends in label_plan(len(steps), ctx.spec.backward_mode, ctx.spec.backward_window)
+            for kind, origin in KINDS.items()]
+    labelled = await asyncio.gather(*(_labels(ctx, steps, final, start, ends, kind) for start, ends, kind, _ in plan))
     failures = []
-    for start, ends in label_plan(len(steps), ctx.spec.backward_mode, ctx.spec.backward_window):
-        for kind, origin in KINDS.items():
-            for end, label in (await _labels(ctx, steps, final, start, ends, kind)).items():
-                if isinstance(label, Failure):
-                    failures.append((content_id("label", source, start, end, kind), {"start": start, "end": end, "kind": kind},
-                                     False, str(label)))
-                    continue
-                span_steps, end_observation = steps[start:end], (steps[end].observation if end < len(steps) else final)
-                candidates.append(Example(label, t["env"], span_steps, end_observation, origin, source, start, end))
-    ctx.journal.put(ctx.job_id, CANDIDATES, [(e.id, example_payload(e), True, "") for e in candidates])
+    for (start, _, kind, origin), labels in zip(plan, labelled):
+        for end, label in labels.items():
+            if isinstance(label, Failure):
+                failures.append((content_id("label", source, start, end, kind), {"start": start, "end": end, "kind": kind},
+                                 False, str(label)))
+                continue
+            span_steps, end_observation = steps[start:end], (steps[end].observation if end < len(steps) else final)
+            candidates.append(Example(label, t["env"], span_steps, end_observation, origin, source, start, end))
+    rows = list({e.id: example_payload(e) for e in candidates}.items())
+    await ctx.journal.aput(ctx.job_id, CANDIDATES, [(key, payload, True, "") for key, payload in rows])
     if failures:
-        ctx.journal.put(ctx.job_id, LABEL_FAILURES, failures)
-    ctx.journal.put(ctx.job_id, BACKWARD_DONE, [(trajectory_id, {"candidates": len(candidates), "failures": len(failures)}, True, "")])
-
-
-async def run(ctx: JobContext) -> None:
-    tasks = {key: i["text"] for key, i, _, _ in ctx.journal.records(ctx.job_id, INSTRUCTIONS)}
-    trajectories = [(key, t) for key, t, _, _ in ctx.journal.records(ctx.job_id, TRAJECTORIES, ok=True)]
-    await for_each(ctx, "backward", trajectories, ctx.journal.keys(ctx.job_id, BACKWARD_DONE), ctx.spec.rollout_concurrency,
-                   lambda key, t: _construct(ctx, key, t, tasks.get(key, "")))
+        await ctx.journal.aput(ctx.job_id, LABEL_FAILURES, failures)
+    await ctx.journal.aput(ctx.job_id, BACKWARD_DONE, [(trajectory_id, {"candidates": len(rows), "failures": len(failures),
+                                                                        "keys": [key for key, _ in rows]}, True, "")])
+    return rows

@@ -2,8 +2,9 @@
 criteria per example.
 
 A demonstration that several trajectories share (the same instruction, observations and actions: every
-rollout that starts by listing the tables, say) is judged once: the candidate with the smallest id stands
-for it and the others are dropped naming it, so the dataset does not fill with copies.
+rollout that starts by listing the tables, say) is judged once: the first candidate showing it, in
+instruction order (`Claims`, taken in turn), stands for it and the others are dropped naming it, so the
+dataset does not fill with copies.
 
 Policy strict keeps an example only if every member accepts all four criteria; relaxed if any member
 does. Verdicts and reasons are kept with every example, kept or not.
@@ -19,8 +20,7 @@ from lbi.llm.gateway import LLMError
 from lbi.llm.roles import Role
 from lbi.records import CRITERIA, Example, Verdict, first_repeated_state
 from synth_service.context import JobContext
-from synth_service.stages.fanout import for_each
-from synth_service.stages.names import CANDIDATES, FILTERED
+from synth_service.stages.names import FILTERED
 
 
 async def _verdict(ctx: JobContext, example: Example, judge: str) -> Verdict:
@@ -50,19 +50,32 @@ async def judge(ctx: JobContext, example: Example, same_as: str = "") -> tuple[E
     return replace(example, verdicts=verdicts, kept=kept), reason
 
 
-def _stand_ins(candidates: list[tuple[str, Example]]) -> dict[str, str]:
-    """For every candidate, the candidate that stands for its demonstration (the smallest key among those alike)."""
-    first: dict[str, str] = {}
-    for key, example in sorted(candidates):
-        first.setdefault(example.demonstration_key, key)
-    return {key: first[example.demonstration_key] for key, example in candidates}
+class Claims:
+    """Which candidate stands for each demonstration: the first to claim it. Claimed one trajectory at a time, in
+    instruction order, so every run (and every resumed run) picks the same candidates."""
+
+    def __init__(self) -> None:
+        self._first: dict[str, str] = {}
+
+    def claim(self, candidates: list[tuple[str, dict]]) -> dict[str, str]:
+        """key -> the key of the candidate that stands for its demonstration (itself when it is the first)."""
+        stand_ins = {}
+        for key, payload in candidates:
+            stand_ins[key] = self._first.setdefault(example_from_payload(payload).demonstration_key, key)
+        return stand_ins
 
 
-async def run(ctx: JobContext) -> None:
-    async def one(key: str, example: Example) -> None:
-        example, reason = await judge(ctx, example, "" if stand_ins[key] == key else stand_ins[key])
-        ctx.journal.put(ctx.job_id, FILTERED, [(key, example_payload(example), example.kept, reason)])
+async def judge_all(ctx: JobContext, candidates: list[tuple[str, dict]], stand_ins: dict[str, str]) -> list[tuple[str, dict, bool]]:
+    """Every candidate judged (all at once, within the job's LLM bound) and journaled in one write; candidates
+    judged before are read back. Returns (key, payload with verdicts, kept)."""
+    known = await ctx.journal.aget(ctx.job_id, FILTERED, [key for key, _ in candidates])
+    todo = [(key, payload) for key, payload in candidates if key not in known]
 
-    candidates = [(key, example_from_payload(payload)) for key, payload, _, _ in ctx.journal.records(ctx.job_id, CANDIDATES)]
-    stand_ins = _stand_ins(candidates)
-    await for_each(ctx, "filter", candidates, ctx.journal.keys(ctx.job_id, FILTERED), ctx.spec.llm_concurrency, one)
+    async def one(key: str, payload: dict) -> tuple[str, dict, bool, str]:
+        example, reason = await judge(ctx, example_from_payload(payload), "" if stand_ins[key] == key else stand_ins[key])
+        return key, example_payload(example), example.kept, reason
+
+    judged = await asyncio.gather(*(one(key, payload) for key, payload in todo))
+    if judged:
+        await ctx.journal.aput(ctx.job_id, FILTERED, list(judged))
+    return [(key, payload, ok) for key, (payload, ok, _) in known.items()] + [(key, payload, ok) for key, payload, ok, _ in judged]

@@ -1,5 +1,10 @@
 """Stage 6, ingest: embed the kept examples and upsert them into the dataset's collections, in batches.
 
+While a job runs, kept examples are written as they are judged (`Ingester`): a batch goes out when it
+holds `ingest_batch` examples or when its oldest example has waited `flush_s`, so the first examples are
+retrievable minutes into a job of hours. `run` writes whatever is kept and not yet written (a job out of
+budget ends with it).
+
 Point ids derive from example ids, so a batch written twice (a crash between the upsert and its journal
 row) leaves the same points. A batch the store refuses (down, restarting, a shard held by another process)
 is retried with backoff for up to `store_wait_s`; it is journaled only once written, so none is lost.
@@ -16,16 +21,61 @@ from synth_service.context import JobContext
 from synth_service.stages.names import FILTERED, INGESTED
 
 
+class Ingester:
+    """Takes kept examples as they come (`put`), writes them in batches until `close` and the queue is empty."""
+
+    def __init__(self, ctx: JobContext, on_written=None, flush_s: float = 1.0):
+        self.ctx = ctx
+        self.flush_s = flush_s
+        self.written = 0
+        self._queue: asyncio.Queue = asyncio.Queue()
+        self._closed = object()
+        self._on_written = on_written or (lambda n: None)
+
+    def put(self, key: str, payload: dict) -> None:
+        self._queue.put_nowait((key, payload))
+
+    def close(self) -> None:
+        """No more examples will come; `run` returns once the last batch is written."""
+        self._queue.put_nowait(self._closed)
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        done = False
+        while not done:
+            first = await self._queue.get()
+            if first is self._closed:
+                return
+            batch, deadline = [first], loop.time() + self.flush_s
+            while len(batch) < self.ctx.spec.ingest_batch:
+                try:
+                    item = await asyncio.wait_for(self._queue.get(), max(0.0, deadline - loop.time()))
+                except asyncio.TimeoutError:
+                    break
+                if item is self._closed:
+                    done = True
+                    break
+                batch.append(item)
+            await write_batch(self.ctx, batch)
+            self.written += len(batch)
+            self._on_written(len(batch))
+
+
+async def write_batch(ctx: JobContext, batch: list[tuple[str, dict]]) -> None:
+    """Writes a batch of kept examples, then journals them as ingested."""
+    await _write(ctx, [example_from_payload(p) for _, p in batch])
+    await ctx.journal.aput(ctx.job_id, INGESTED, [(key, {}, True, "") for key, _ in batch])
+
+
 async def run(ctx: JobContext) -> None:
+    """Writes every kept example not written yet."""
     done = ctx.journal.keys(ctx.job_id, INGESTED)
     kept = [(key, payload) for key, payload, _, _ in ctx.journal.records(ctx.job_id, FILTERED, ok=True) if key not in done]
     total = len(done) + len(kept)
     finished = len(done)
     for start in range(0, len(kept), ctx.spec.ingest_batch):
         batch = kept[start : start + ctx.spec.ingest_batch]
-        examples = [example_from_payload(p) for _, p in batch]
-        await _write(ctx, examples)
-        ctx.journal.put(ctx.job_id, INGESTED, [(key, {}, True, "") for key, _ in batch])
+        await write_batch(ctx, batch)
         finished += len(batch)
         ctx.publish({"stage": "ingest", "done": finished, "total": total})
 

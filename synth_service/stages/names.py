@@ -3,6 +3,7 @@
 RESOURCES = "resources"          # Resource
 TASKS = "tasks"                  # per resource: the tasks the LLM wrote (or why it failed)
 INSTRUCTIONS = "instructions"    # Instruction, after near-duplicate removal
+ADMITTED = "admitted"            # per resource, in resource order: the keys of the instructions it added
 TRAJECTORIES = "trajectories"    # per instruction: Trajectory (or why the rollout failed)
 LABEL_FAILURES = "label_failures"
 CANDIDATES = "candidates"        # Example (forward and backward), keyed by example id

@@ -15,8 +15,7 @@ from lbi.llm.gateway import LLMError
 from lbi.records import Trajectory
 from synth_service.context import JobContext, StageGateway
 from synth_service.runner_pool import RUNNER_FAILURES
-from synth_service.stages.fanout import for_each
-from synth_service.stages.names import INSTRUCTIONS, RESOURCES, TRAJECTORIES
+from synth_service.stages.names import TRAJECTORIES
 
 
 def trajectory_payload(t: Trajectory) -> dict:
@@ -24,7 +23,11 @@ def trajectory_payload(t: Trajectory) -> dict:
             "final_observation": t.final_observation, "outcome": t.outcome.value, "answer": t.answer}
 
 
-async def _rollout(ctx: JobContext, key: str, instruction: dict, resource_text: str) -> None:
+async def rollout(ctx: JobContext, key: str, instruction: dict, resource_text: str) -> tuple[dict, bool, str]:
+    """The instruction's trajectory (payload, ok, reason), from the journal when it was rolled out before."""
+    known = (await ctx.journal.aget(ctx.job_id, TRAJECTORIES, [key])).get(key)
+    if known is not None:
+        return known
     spec = ctx.spec
     task = Task(key, instruction["text"], resource_text)
     reason = ""
@@ -35,8 +38,9 @@ async def _rollout(ctx: JobContext, key: str, instruction: dict, resource_text: 
                 StageGateway(ctx, "rollout"), runner, spec.env, ctx.action_space, task, max_steps=spec.max_steps,
                 env_config=spec.env_config, model=spec.models.policy or None,
             )
-            ctx.journal.put(ctx.job_id, TRAJECTORIES, [(key, trajectory_payload(trajectory), True, "")])
-            return
+            payload = trajectory_payload(trajectory)
+            await ctx.journal.aput(ctx.job_id, TRAJECTORIES, [(key, payload, True, "")])
+            return payload, True, ""
         except grpc.aio.AioRpcError as exc:
             reason = f"runner {runner.target}: {exc.code().name}: {exc.details()}"
             if exc.code() not in RUNNER_FAILURES:
@@ -45,16 +49,12 @@ async def _rollout(ctx: JobContext, key: str, instruction: dict, resource_text: 
         except LLMError as exc:
             reason = f"policy LLM failed: {exc.reason}"
             break
-    ctx.journal.put(ctx.job_id, TRAJECTORIES, [(key, {}, False, reason)])
+    await ctx.journal.aput(ctx.job_id, TRAJECTORIES, [(key, {}, False, reason)])
+    return {}, False, reason
 
 
-async def run(ctx: JobContext) -> None:
-    resources = {key: r["text"] for key, r, _, _ in ctx.journal.records(ctx.job_id, RESOURCES)}
-    instructions = [(key, i) for key, i, _, _ in ctx.journal.records(ctx.job_id, INSTRUCTIONS)]
-    if not instructions:
-        raise FailedPrecondition(f"self-instruct wrote no tasks from the job's {len(resources)} resources; nothing to roll out")
-    await for_each(ctx, "rollout", instructions, ctx.journal.keys(ctx.job_id, TRAJECTORIES), ctx.spec.rollout_concurrency,
-                   lambda key, i: _rollout(ctx, key, i, resources.get(i["resource_id"], "")))
+def check_some_succeeded(ctx: JobContext) -> None:
+    """A job none of whose rollouts succeeded fails, naming the first reason (a broken runner, a refused config)."""
     outcomes = list(ctx.journal.records(ctx.job_id, TRAJECTORIES))
     if outcomes and not any(ok for _, _, ok, _ in outcomes):
         first = next(reason for _, _, ok, reason in outcomes if not ok)

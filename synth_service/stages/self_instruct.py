@@ -1,5 +1,10 @@
 """Stage 2, self-instruct: an LLM writes N tasks per resource, told what the environment holds; near-duplicate
-tasks across the whole job are dropped (cosine similarity of their embeddings, as matrix products)."""
+tasks across the whole job are dropped (cosine similarity of their embeddings, as matrix products).
+
+Tasks are written for many resources at once; they are admitted one resource at a time, in resource order
+(`Admission`), so the tasks a resource adds are compared with exactly the tasks of the resources before it, in
+every run. A resource's admitted tasks go to rollout at once, while later resources are still being read.
+"""
 
 from __future__ import annotations
 
@@ -9,29 +14,36 @@ from lbi.llm.gateway import LLMError
 from lbi.llm.roles import Role
 from lbi.records import Instruction
 from synth_service.context import JobContext
-from synth_service.stages.fanout import for_each
-from synth_service.stages.names import INSTRUCTIONS, RESOURCES, TASKS
+from synth_service.stages.names import ADMITTED, INSTRUCTIONS, TASKS
 
 
-async def _tasks_for(ctx: JobContext, key: str, resource: dict, description: str) -> None:
+async def write_tasks(ctx: JobContext, key: str, resource: dict, description: str) -> list[str]:
+    """The tasks the LLM wrote from one resource (journaled; [] when its call failed, with the reason)."""
+    known = await ctx.journal.aget(ctx.job_id, TASKS, [key])
+    if key in known:
+        return known[key][0]["tasks"]
     inputs = {"env": ctx.spec.env, "env_description": description, "resource_title": resource["title"],
               "resource_text": resource["text"], "n": ctx.spec.instructions_per_resource}
     try:
         result = await ctx.llm("self_instruct", Role.SELF_INSTRUCT, inputs, ctx.spec.models.instructor)
-        tasks = [t.strip() for t in result.output.tasks if t.strip()][: ctx.spec.instructions_per_resource]
-        ctx.journal.put(ctx.job_id, TASKS, [(key, {"tasks": tasks}, True, "")])
     except LLMError as exc:
-        ctx.journal.put(ctx.job_id, TASKS, [(key, {"tasks": []}, False, exc.reason)])
+        await ctx.journal.aput(ctx.job_id, TASKS, [(key, {"tasks": []}, False, exc.reason)])
+        return []
+    tasks = [t.strip() for t in result.output.tasks if t.strip()][: ctx.spec.instructions_per_resource]
+    await ctx.journal.aput(ctx.job_id, TASKS, [(key, {"tasks": tasks}, True, "")])
+    return tasks
 
 
-def distinct(vectors: np.ndarray, threshold: float, block: int = 1024) -> list[int]:
-    """Indices kept, in order: a vector is dropped when its cosine similarity to an earlier kept one reaches
-    the threshold (rows are unit length). Matrix products per block of candidates, so 3,000 tasks take
-    milliseconds (bench/task_dedup.py), not the minute a pairwise Python loop took."""
+def distinct(vectors: np.ndarray, threshold: float, block: int = 1024, prior: np.ndarray | None = None) -> list[int]:
+    """Indices kept, in order: a vector is dropped when its cosine similarity to an earlier kept one (or to a row
+    of `prior`) reaches the threshold (rows are unit length). Matrix products per block of candidates, so 3,000
+    tasks take milliseconds (bench/task_dedup.py), not the minute a pairwise Python loop took."""
     kept: list[int] = []
     for start in range(0, len(vectors), block):
         chunk = vectors[start:start + block]
         alive = np.ones(len(chunk), dtype=bool)
+        if prior is not None and len(prior):
+            alive &= (chunk @ prior.T).max(axis=1) < threshold
         if kept:
             alive &= (chunk @ vectors[kept].T).max(axis=1) < threshold
         within = chunk @ chunk.T
@@ -49,15 +61,49 @@ def environment_description(static: str, resources: list[dict]) -> str:
     return f"{static}\n\nWhat this environment holds:\n{overview[:1500]}" if overview else static
 
 
-async def run(ctx: JobContext) -> None:
-    resources = list(ctx.journal.records(ctx.job_id, RESOURCES))
-    description = environment_description(ctx.env_description, [r for _, r, _, _ in resources])
-    await for_each(ctx, "self_instruct", [(key, r) for key, r, _, _ in resources], ctx.journal.keys(ctx.job_id, TASKS),
-                   ctx.spec.llm_concurrency, lambda key, resource: _tasks_for(ctx, key, resource, description))
-    written = {key: payload["tasks"] for key, payload, ok, _ in ctx.journal.records(ctx.job_id, TASKS) if ok}
-    tasks = [(key, t) for key, _, _, _ in resources for t in written.get(key, [])]
-    unique = list(dict.fromkeys(tasks))
-    vectors = np.asarray(await ctx.datasets.embedder.aencode([t for _, t in unique]), dtype=np.float32).reshape(len(unique), -1)
-    kept = [unique[i] for i in distinct(vectors, ctx.spec.dedup_threshold)]
-    instructions = [Instruction(resource_id, text) for resource_id, text in kept]
-    ctx.journal.put(ctx.job_id, INSTRUCTIONS, [(i.id, {"resource_id": i.resource_id, "text": i.text}, True, "") for i in instructions])
+class Admission:
+    """The job's admitted tasks so far and their embeddings; `admit` is called in resource order."""
+
+    def __init__(self, ctx: JobContext):
+        self.ctx = ctx
+        self._vectors = np.zeros((0, 0), dtype=np.float32)
+        self._count = 0
+
+    def _append(self, vectors: np.ndarray) -> None:
+        if not len(vectors):
+            return
+        if self._count + len(vectors) > len(self._vectors):
+            grown = np.zeros((max(2 * len(self._vectors), self._count + len(vectors), 64), vectors.shape[1]), dtype=np.float32)
+            if self._count:
+                grown[: self._count] = self._vectors[: self._count]
+            self._vectors = grown
+        self._vectors[self._count : self._count + len(vectors)] = vectors
+        self._count += len(vectors)
+
+    async def _embed(self, texts: list[str]) -> np.ndarray:
+        vectors = await self.ctx.datasets.embedder.aencode(texts) if texts else []
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+
+    async def admitted(self, resource_key: str) -> list[tuple[str, dict]] | None:
+        """The instructions a resource was given in an earlier run (and their vectors counted), else None."""
+        known = await self.ctx.journal.aget(self.ctx.job_id, ADMITTED, [resource_key])
+        if resource_key not in known:
+            return None
+        keys = known[resource_key][0]["instructions"]
+        rows = await self.ctx.journal.aget(self.ctx.job_id, INSTRUCTIONS, keys)
+        instructions = [(k, rows[k][0]) for k in keys]
+        self._append(await self._embed([i["text"] for _, i in instructions]))
+        return instructions
+
+    async def admit(self, resource_key: str, tasks: list[str]) -> list[tuple[str, dict]]:
+        """The resource's tasks that are not near-duplicates of admitted ones, journaled as instructions."""
+        unique = list(dict.fromkeys(tasks))
+        vectors = await self._embed(unique)
+        prior = self._vectors[: self._count] if self._count else None
+        kept = distinct(vectors, self.ctx.spec.dedup_threshold, prior=prior) if unique else []
+        self._append(vectors[kept])
+        instructions = [Instruction(resource_key, unique[i]) for i in kept]
+        rows = [(i.id, {"resource_id": i.resource_id, "text": i.text}) for i in instructions]
+        await self.ctx.journal.aput(self.ctx.job_id, INSTRUCTIONS, [(key, payload, True, "") for key, payload in rows])
+        await self.ctx.journal.aput(self.ctx.job_id, ADMITTED, [(resource_key, {"instructions": [key for key, _ in rows]}, True, "")])
+        return rows
