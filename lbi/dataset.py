@@ -2,11 +2,17 @@
 
 Per dataset three collections:
 - `<dataset>__examples`: one point per example, dense vector `instruction`, the whole example in the payload;
-- `<dataset>__steps`: one point per state an example passes through (its steps' observations and its final
-  observation), sparse vector `lexical` (BM25 of the normalised observation) and, optionally, dense vector
-  `observation`; payload: example id, step index, action, environment, origin;
-- `<dataset>__meta`: one point per ingesting job: embedding model and size, environments, time.
+- `<dataset>__steps` (layout 2): one point per distinct state of each source trajectory, sparse vector
+  `lexical` (BM25 of the normalised observation) and, optionally, dense vector `observation`; payload: the
+  trajectory id, the state's step in the trajectory, the action taken there, environment, the origins of the
+  examples through it, and those examples (`id`, `origin`, `start`, `end`: their span of the trajectory).
+  Backward construction yields many overlapping spans of one trajectory; indexing each state once keeps the
+  index (and its lexical statistics) the size of the distinct states, not of states x spans;
+- `<dataset>__meta`: one point per ingesting job: embedding model and size, environments, layout, time.
 Point ids derive from content ids, so ingesting the same examples twice changes nothing.
+
+Layout 1 (one step point per example and state) is refused with a message naming `lbi datasets migrate`,
+which rebuilds the steps collection from the examples collection.
 """
 
 from __future__ import annotations
@@ -18,12 +24,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from lbi.embedding import Embedder
+from lbi.errors import FailedPrecondition
 from lbi.lexical import LexicalEncoder
 from lbi.normalize import normalize_observation
 from lbi.records import Example, Origin, Step, Verdict, content_id, point_uuid
 from lbi.store.base import CollectionSpec, PointData, VectorStore
 
 EXAMPLES, STEPS, META = "examples", "steps", "meta"
+LAYOUT = 2
+
+
+class LayoutError(FailedPrecondition):
+    """A dataset written in an older layout: the message names the command that rebuilds it."""
+
+    def __init__(self, dataset: str, layout: int):
+        super().__init__(f"dataset {dataset!r} was written in steps layout {layout} (one point per example and step); "
+                         f"run `lbi datasets migrate {dataset}` to rebuild its steps index (layout {LAYOUT}, one point per distinct state)")
+        self.dataset = dataset
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
 
@@ -43,7 +60,7 @@ def specs(dim: int, dense_observations: bool) -> dict[str, CollectionSpec]:
         EXAMPLES: CollectionSpec(dense={"instruction": dim}, keyword_fields=("env", "origin", "job_id")),
         STEPS: CollectionSpec(
             dense={"observation": dim} if dense_observations else {},
-            sparse=("lexical",), keyword_fields=("env", "origin", "example_id"), integer_fields=("step",),
+            sparse=("lexical",), keyword_fields=("env", "origin", "trajectory_id"), integer_fields=("step",),
         ),
         META: CollectionSpec(dense={"meta": 1}),
     }
@@ -74,6 +91,51 @@ def states(example: Example) -> list[str]:
     return [s.observation for s in example.steps] + [example.final_observation]
 
 
+def state_point_id(trajectory_id: str, step: int) -> str:
+    return point_uuid(content_id("state", trajectory_id, step))
+
+
+# Among examples through the same state, which one observation mode returns (see `rank_examples`).
+_ORIGIN_RANK = {Origin.BACKWARD_TASK.value: 0, Origin.FORWARD.value: 1, Origin.BACKWARD_SUMMARY.value: 2}
+
+
+def rank_examples(examples: list[dict[str, Any]], step: int, origins: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """The examples through a matched state (of the allowed origins), best first: the first is the one the state
+    stands for. Examples that start at the state come first (they show what was done from here), then the
+    longest span (it shows the most of what follows), then backward-task, forward, backward-summary (a
+    relabelled instruction says what the steps really did), then the smallest id."""
+    allowed = [x for x in examples if not origins or x["origin"] in origins]
+    return sorted(allowed, key=lambda x: (x["start"] != step, -(x["end"] - x["start"]), _ORIGIN_RANK.get(x["origin"], 3), x["id"]))
+
+
+def state_entries(examples: Sequence[Example]) -> dict[str, dict[str, Any]]:
+    """Point id -> the state's payload (plus `text`), one per distinct (trajectory, step) the examples pass through."""
+    entries: dict[str, dict[str, Any]] = {}
+    for example in examples:
+        for index, text in enumerate(states(example)):
+            step = example.span_start + index
+            entry = entries.setdefault(state_point_id(example.source_trajectory_id, step), {
+                "trajectory_id": example.source_trajectory_id, "step": step, "action": "", "env": example.env,
+                "origin": [], "examples": [], "text": text,
+            })
+            if index < len(example.steps) and not entry["action"]:
+                entry["action"] = example.steps[index].action
+            entry["examples"].append({"id": example.id, "origin": example.origin.value, "start": example.span_start,
+                                      "end": example.span_end})
+    for entry in entries.values():
+        entry["origin"] = sorted({x["origin"] for x in entry["examples"]})
+    return entries
+
+
+def merge_state(stored: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """A stored state's payload with the examples of `new` added (by id: writing an example twice adds nothing)."""
+    examples = {x["id"]: x for x in stored.get("examples", [])}
+    examples.update((x["id"], x) for x in new["examples"])
+    merged = {**stored, "examples": sorted(examples.values(), key=lambda x: x["id"]), "action": stored.get("action") or new["action"]}
+    merged["origin"] = sorted({x["origin"] for x in merged["examples"]})
+    return merged
+
+
 @dataclass
 class DatasetInfo:
     name: str
@@ -101,8 +163,9 @@ class DatasetStore:
         dim = self.embedder.dim
         for kind, spec in specs(dim, self.dense_observations).items():
             await self.store.ensure_collection(collection(dataset, kind), spec)
+        await self.check_layout(dataset)
         meta = {"job_id": job_id, "embedding_model": self.embedder.model_name, "embedding_dim": dim,
-                "envs": sorted(set(envs)), "created_at": time.time()}
+                "envs": sorted(set(envs)), "created_at": time.time(), "layout": LAYOUT}
         existing = await self.store.retrieve(collection(dataset, META), [point_uuid(content_id("job", job_id))])
         if not existing:
             await self.store.upsert(collection(dataset, META), [PointData(point_uuid(content_id("job", job_id)), {"meta": [1.0]}, meta)])
@@ -116,24 +179,65 @@ class DatasetStore:
         await self.store.upsert(collection(dataset, EXAMPLES), [
             PointData(point_uuid(e.id), {"instruction": vec}, example_payload(e, job_id)) for e, vec in zip(examples, instructions)
         ])
-        rows = [(e, i, normalize_observation(text)) for e in examples for i, text in enumerate(states(e))]
+        await self._write_states(dataset, examples)
+        return len(examples)
+
+    async def _write_states(self, dataset: str, examples: Sequence[Example]) -> None:
+        """Adds the examples to the states they pass through: new states become points (vectors computed once per
+        distinct text), states already stored get the examples added to their payload."""
+        entries = state_entries(examples)
+        name = collection(dataset, STEPS)
+        stored = {hit.id: hit.payload for hit in await self.store.retrieve(name, list(entries))}
+        updates = [(point_id, merge_state(stored[point_id], entry)) for point_id, entry in entries.items() if point_id in stored]
+        fresh = {point_id: entry for point_id, entry in entries.items() if point_id not in stored}
+        texts = {point_id: normalize_observation(entry.pop("text")) for point_id, entry in fresh.items()}
         dense: dict[str, list[float]] = {}
-        if self.dense_observations:
-            unique = sorted({text for _, _, text in rows})
+        if self.dense_observations and texts:
+            unique = sorted(set(texts.values()))
             dense = dict(zip(unique, await self.embedder.aencode(unique)))
         points = []
-        for example, index, text in rows:
-            vectors: dict[str, Any] = {"lexical": self.lexical.document(text)}
+        for point_id, entry in fresh.items():
+            vectors: dict[str, Any] = {"lexical": self.lexical.document(texts[point_id])}
             if self.dense_observations:
-                vectors["observation"] = dense[text]
-            action = example.steps[index].action if index < len(example.steps) else ""
-            points.append(PointData(
-                point_uuid(content_id("step", example.id, index)), vectors,
-                {"example_id": example.id, "step": index, "action": action, "env": example.env, "origin": example.origin.value},
-            ))
+                vectors["observation"] = dense[texts[point_id]]
+            points.append(PointData(point_id, vectors, entry))
         for start in range(0, len(points), 512):
-            await self.store.upsert(collection(dataset, STEPS), points[start : start + 512])
-        return len(examples)
+            await self.store.upsert(name, points[start : start + 512])
+        for _, payload in updates:
+            payload.pop("text", None)
+        if updates:
+            await self.store.set_payloads(name, updates)
+
+    async def layout(self, dataset: str) -> int:
+        """The dataset's steps layout: the oldest any ingesting job wrote (1 when no job recorded one)."""
+        metas, _ = await self.store.scroll(collection(dataset, META), 1000)
+        return min((int(m.payload.get("layout", 1)) for m in metas), default=LAYOUT)
+
+    async def check_layout(self, dataset: str) -> None:
+        """Raises LayoutError for a dataset in an older layout (an unknown dataset passes: it is created)."""
+        if await self.store.collection_exists(collection(dataset, META)):
+            layout = await self.layout(dataset)
+            if layout != LAYOUT:
+                raise LayoutError(dataset, layout)
+
+    async def migrate(self, dataset: str) -> tuple[int, int]:
+        """Rebuilds the steps collection from the examples collection in the current layout; (examples, states)."""
+        dim = self.embedder.dim
+        metas, _ = await self.store.scroll(collection(dataset, META), 1000)  # CollectionNotFound for an unknown dataset
+        await self.store.delete_collection(collection(dataset, STEPS))
+        await self.store.ensure_collection(collection(dataset, STEPS), specs(dim, self.dense_observations)[STEPS])
+        batch: list[Example] = []
+        count = 0
+        async for example in self.examples(dataset):
+            batch.append(example)
+            if len(batch) == 256:
+                await self._write_states(dataset, batch)
+                count, batch = count + len(batch), []
+        if batch:
+            await self._write_states(dataset, batch)
+            count += len(batch)
+        await self.store.set_payloads(collection(dataset, META), [(m.id, {**m.payload, "layout": LAYOUT}) for m in metas])
+        return count, await self.store.count(collection(dataset, STEPS))
 
     async def delete(self, dataset: str) -> None:
         for kind in (EXAMPLES, STEPS, META):

@@ -1,8 +1,10 @@
 """Agentic retrieval (Algorithm 2 of Learn-by-interact) over a dataset's collections, without gRPC.
 
-- observation mode: BM25-style lexical search of the normalised current observation over every state
-  stored examples pass through (optionally fused with dense similarity), collapsed to the best step per
-  example; no neural model on this path;
+- observation mode: BM25-style lexical search of the normalised current observation over the distinct states
+  of the stored trajectories (optionally fused with dense similarity); each matched state stands for one of
+  the examples through it (`lbi.dataset.rank_examples`), and at most `per_trajectory` examples come from
+  one source trajectory, so one trajectory's overlapping spans cannot fill the top k; no neural model on
+  this path;
 - query mode: dense search of instructions with queries the agent wrote (or the service's LLM wrote from
   task, history and observation), skipping examples already returned;
 - instruction mode: dense search of instructions with the task itself (plain RAG, the baseline);
@@ -15,7 +17,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
-from lbi.dataset import EXAMPLES, STEPS, collection, example_from_payload
+from lbi.dataset import EXAMPLES, STEPS, LayoutError, collection, rank_examples, example_from_payload
 from lbi.lexical import LexicalEncoder
 from lbi.llm.gateway import LLMGateway
 from lbi.llm.roles import Role
@@ -46,6 +48,7 @@ class Request:
     generate_queries: bool = False
     window: int = 0
     dense_observation: bool = False
+    per_trajectory: int = 1  # observation mode: examples per source trajectory at most (0: no limit)
 
 
 @dataclass
@@ -102,25 +105,49 @@ class Retriever:
         return {h.payload["id"]: example_from_payload(h.payload) for h in hits}
 
     async def _observation(self, request: Request, timings: dict[str, float]) -> list[tuple[str, float, int]]:
-        """(example id, score, matched step) for the best-matching states, one per example."""
+        """(example id, score, matched step in that example) for the best-matching states, at most
+        `per_trajectory` per source trajectory; the search is widened once when collapsing left too few."""
         text = normalize_observation(request.observation)
-        limit = request.k_observation * self.candidates
         started = time.perf_counter()
+        limit = request.k_observation * self.candidates
+        while True:
+            hits = await self._states(request, text, limit)
+            found = self._collapse(request, hits)
+            if len(found) >= request.k_observation or len(hits) < limit or limit >= 16 * request.k_observation * self.candidates:
+                break
+            limit *= 4
+        timings["lexical_ms"] = (time.perf_counter() - started) * 1000
+        return found
+
+    async def _states(self, request: Request, text: str, limit: int) -> list[Hit]:
         with _tracer.start_as_current_span("lexical_search"):
             sparse = ("lexical", self.lexical.query(text))
             if request.dense_observation:
                 vector = (await self.batcher.embed([text]))[0]
-                hits = await self.store.search_fused(collection(request.dataset, STEPS), [sparse, ("observation", vector)],
+                return await self.store.search_fused(collection(request.dataset, STEPS), [sparse, ("observation", vector)],
                                                      limit, self._filter(request))
-            else:
-                hits = await self.store.search(collection(request.dataset, STEPS), sparse, limit, self._filter(request))
-        timings["lexical_ms"] = (time.perf_counter() - started) * 1000
-        best: dict[str, tuple[str, float, int]] = {}
+            return await self.store.search(collection(request.dataset, STEPS), sparse, limit, self._filter(request))
+
+    def _collapse(self, request: Request, hits: list[Hit]) -> list[tuple[str, float, int]]:
+        found: list[tuple[str, float, int]] = []
+        taken: set[str] = set()
+        per_trajectory: dict[str, int] = {}
         for hit in hits:
-            example_id = hit.payload["example_id"]
-            if example_id not in best:
-                best[example_id] = (example_id, hit.score, int(hit.payload["step"]))
-        return list(best.values())[: request.k_observation]
+            state = hit.payload
+            if "examples" not in state:
+                raise LayoutError(request.dataset, 1)
+            trajectory = state["trajectory_id"]
+            for chosen in rank_examples(state["examples"], state["step"], request.origins):
+                if request.per_trajectory and per_trajectory.get(trajectory, 0) >= request.per_trajectory:
+                    break
+                if chosen["id"] in taken:
+                    continue
+                taken.add(chosen["id"])
+                per_trajectory[trajectory] = per_trajectory.get(trajectory, 0) + 1
+                found.append((chosen["id"], hit.score, state["step"] - chosen["start"]))
+                if len(found) == request.k_observation:
+                    return found
+        return found
 
     async def _queries(self, request: Request) -> list[str]:
         queries = [q for q in request.queries if q.strip()]

@@ -9,7 +9,7 @@ from google.protobuf import timestamp_pb2
 
 from lbi.dataset import DatasetStore, check_name
 from lbi.auth import TokenTable
-from lbi.errors import DeadlineExceeded, InvalidArgument, NotFound, PermissionDenied, Unavailable
+from lbi.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, Unavailable
 from lbi.llm.gateway import LLMError
 from lbi.prompt_block import format_prompt
 from lbi.records import Origin, Step
@@ -76,6 +76,8 @@ def parse_request(msg: pb.RetrieveRequest, settings: RetrievalSettings) -> Reque
         raise InvalidArgument("prompt_budget_chars", "must not be negative")
     if msg.window < 0:
         raise InvalidArgument("window", "must not be negative")
+    if not 0 <= msg.per_trajectory <= MAX_K:
+        raise InvalidArgument("per_trajectory", f"must be between 0 (the default, {settings.retrieval_per_trajectory}) and {MAX_K}")
     origins = []
     for value in msg.filters.origins:
         try:
@@ -89,7 +91,7 @@ def parse_request(msg: pb.RetrieveRequest, settings: RetrievalSettings) -> Reque
         k_observation=_k(msg.k_observation, "k_observation", default_k), k_query=_k(msg.k_query, "k_query", default_k),
         k_instruction=_k(msg.k_instruction, "k_instruction", default_k), envs=list(msg.filters.envs), origins=origins,
         generate_queries=msg.generate_queries, window=msg.window or settings.retrieval_default_window,
-        dense_observation=msg.dense_observation,
+        dense_observation=msg.dense_observation, per_trajectory=msg.per_trajectory or settings.retrieval_per_trajectory,
     )
 
 
@@ -182,7 +184,7 @@ class RetrievalService(retrieval_pb2_grpc.RetrievalServiceServicer):
         async def one(msg: pb.RetrieveRequest) -> pb.BatchRetrieveItem:
             try:
                 return pb.BatchRetrieveItem(response=await self._answer(msg, deadline, context))
-            except (InvalidArgument, NotFound, Unavailable, DeadlineExceeded, PermissionDenied) as exc:
+            except (InvalidArgument, NotFound, Unavailable, DeadlineExceeded, PermissionDenied, FailedPrecondition) as exc:
                 return pb.BatchRetrieveItem(error_code=exc.code.name, error_message=str(exc))
 
         items = await asyncio.gather(*(one(m) for m in request.requests))

@@ -1,4 +1,4 @@
-"""`lbi datasets list|describe|delete` and `lbi export`: datasets in the configured store."""
+"""`lbi datasets list|describe|delete|migrate` and `lbi export`: datasets in the configured store."""
 
 from __future__ import annotations
 
@@ -41,6 +41,18 @@ def _run(coro) -> None:
     except CollectionNotFound as exc:
         console.print(f"[red]NOT_FOUND[/red]: no dataset ({exc})")
         raise typer.Exit(1) from None
+
+
+@app.command("migrate")
+def migrate(dataset: str = typer.Argument(..., help="Dataset name.")) -> None:
+    """Rebuilds a dataset's steps index in the current layout (one point per distinct state) from its examples."""
+
+    async def main() -> None:
+        async with _datasets() as datasets:
+            examples, states = await datasets.migrate(dataset)
+            console.print(f"{dataset}: {examples} examples, {states} distinct states indexed")
+
+    _run(main())
 
 
 @app.command("list")

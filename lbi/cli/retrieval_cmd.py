@@ -62,9 +62,10 @@ async def _client(target: str, local: bool, token: str | None) -> AsyncIterator[
 
 
 def _print(result: RetrieveResult) -> None:
-    table = Table("#", "mode", "score", "env", "origin", "instruction", "matched step")
+    table = Table("#", "mode", "score", "env", "origin", "instruction", "matched step", "trajectory", "span")
     for i, e in enumerate(result.examples, start=1):
-        table.add_row(str(i), e.mode, f"{e.score:.3f}", e.env, e.origin, e.instruction, str(e.matched_step))
+        table.add_row(str(i), e.mode, f"{e.score:.3f}", e.env, e.origin, e.instruction, str(e.matched_step),
+                      e.source_trajectory_id[:12], f"{e.span[0]}-{e.span[1]}")
     console.print(table)
     if result.queries:
         console.print(f"queries: {result.queries}")
@@ -80,6 +81,7 @@ def retrieve(
     k: int = typer.Option(0, "-k", help="Examples per mode (0: the service default, 5)."),
     generate: bool = typer.Option(False, "--generate-queries", help="Let the service's LLM write the query."),
     budget: int = typer.Option(0, "--prompt-budget", help="Also return a prompt block of at most this many characters."),
+    per_trajectory: int = typer.Option(0, "--per-trajectory", help="Observation mode: examples per source trajectory at most (0: the service default, 1)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     target: str = typer.Option("", "--target", help="Service host:port (default 127.0.0.1:LBI_RETRIEVAL_PORT)."),
     local: bool = typer.Option(False, "--local", help="Serve from this process over the configured store instead."),
@@ -95,7 +97,8 @@ def retrieve(
     async def run() -> RetrieveResult:
         async with _client(target or f"127.0.0.1:{settings.retrieval_port}", local, token) as client:
             return await client.retrieve(dataset, observation=observation, instruction=instruction, queries=query or [],
-                                         mode=mode, k=k, generate_queries=generate, prompt_budget_chars=budget, timeout_s=30)
+                                         mode=mode, k=k, generate_queries=generate, prompt_budget_chars=budget,
+                                         per_trajectory=per_trajectory, timeout_s=30)
 
     try:
         result = asyncio.run(run())

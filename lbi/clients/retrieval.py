@@ -37,6 +37,8 @@ class RetrievedExample:
     mode: str
     matched_step: int
     query: str = ""
+    source_trajectory_id: str = ""
+    span: tuple[int, int] = (0, 0)  # the source trajectory's steps [start, end) this example shows
 
 
 @dataclass
@@ -51,7 +53,7 @@ def build_request(
     dataset: str, observation: str = "", instruction: str = "", history: Sequence[Step] = (),
     queries: Sequence[str] = (), mode: str | Sequence[str] = "agentic", k: int = 0, envs: Sequence[str] = (),
     origins: Sequence[str] = (), prompt_budget_chars: int = 0, generate_queries: bool = False, window: int = 0,
-    dense_observation: bool = False,
+    dense_observation: bool = False, per_trajectory: int = 0,
 ) -> pb.RetrieveRequest:
     modes = [mode] if isinstance(mode, str) else list(mode)
     unknown = [m for m in modes if m not in MODES]
@@ -62,7 +64,7 @@ def build_request(
         queries=list(queries), modes=[MODES[m] for m in modes], k_observation=k, k_query=k, k_instruction=k,
         filters=pb.RetrievalFilters(envs=list(envs), origins=[Origin(o).to_proto() for o in origins]),
         prompt_budget_chars=prompt_budget_chars, generate_queries=generate_queries, window=window,
-        dense_observation=dense_observation,
+        dense_observation=dense_observation, per_trajectory=per_trajectory,
     )
 
 
@@ -72,7 +74,8 @@ def parse_response(msg: pb.RetrieveResponse) -> RetrieveResult:
             id=r.example.id, instruction=r.example.instruction, env=r.example.env,
             origin=Origin.from_proto(r.example.origin).value, steps=[Step.from_proto(s) for s in r.example.steps],
             final_observation=r.example.final_observation, score=r.score, mode=_MODE_NAMES.get(r.mode, "unknown"),
-            matched_step=r.matched_step, query=r.query,
+            matched_step=r.matched_step, query=r.query, source_trajectory_id=r.example.source_trajectory_id,
+            span=(r.example.span_start, r.example.span_end),
         )
         for r in msg.examples
     ]

@@ -90,6 +90,10 @@ class VectorStore(ABC):
         """Writes points; a point with an existing id replaces it (idempotent)."""
 
     @abstractmethod
+    async def set_payloads(self, name: str, payloads: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """Replaces the payloads of existing points (id, payload), leaving their vectors as they are."""
+
+    @abstractmethod
     async def search(self, name: str, query: VectorQuery, limit: int, filter: Filter | None = None) -> list[Hit]:
         """Nearest points to one named vector (dense: cosine; sparse: IDF-weighted dot product)."""
 

@@ -138,6 +138,19 @@ class EdgeStore(VectorStore):
 
         await asyncio.to_thread(write)
 
+    async def set_payloads(self, name: str, payloads: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        if not payloads:
+            return
+
+        def write() -> None:
+            shard = self._shard(name)
+            with self._locks[name]:
+                for point_id, payload in payloads:
+                    shard.update(qe.UpdateOperation.overwrite_payload([point_id], payload))
+                shard.flush()
+
+        await asyncio.to_thread(write)
+
     def search_sync(self, name: str, query: VectorQuery, limit: int, filter: Filter | None = None) -> list[Hit]:
         request = qe.QueryRequest(limit=limit, query=_query(query), filter=_filter(filter), with_payload=True)
         return [_hit(p) for p in self._shard(name).query(request)]

@@ -123,6 +123,13 @@ class ServerStore(VectorStore):
         ]
         await self._call(name, self.client.upsert(name, structs, wait=True))
 
+    async def set_payloads(self, name: str, payloads: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        if not payloads:
+            return
+        operations = [models.OverwritePayloadOperation(overwrite_payload=models.SetPayload(payload=payload, points=[point_id]))
+                      for point_id, payload in payloads]
+        await self._call(name, self.client.batch_update_points(name, operations, wait=True))
+
     async def search(self, name: str, query: VectorQuery, limit: int, filter: Filter | None = None) -> list[Hit]:
         using, vector = query
         response = await self._call(name, self.client.query_points(

@@ -33,7 +33,7 @@ class RetrievalFilters(_message.Message):
     def __init__(self, envs: _Optional[_Iterable[str]] = ..., origins: _Optional[_Iterable[_Union[_common_pb2.Origin, str]]] = ...) -> None: ...
 
 class RetrieveRequest(_message.Message):
-    __slots__ = ("dataset", "instruction", "observation", "history", "queries", "modes", "k_observation", "k_query", "k_instruction", "filters", "prompt_budget_chars", "generate_queries", "window", "dense_observation")
+    __slots__ = ("dataset", "instruction", "observation", "history", "queries", "modes", "k_observation", "k_query", "k_instruction", "filters", "prompt_budget_chars", "generate_queries", "window", "dense_observation", "per_trajectory")
     DATASET_FIELD_NUMBER: _ClassVar[int]
     INSTRUCTION_FIELD_NUMBER: _ClassVar[int]
     OBSERVATION_FIELD_NUMBER: _ClassVar[int]
@@ -48,6 +48,7 @@ class RetrieveRequest(_message.Message):
     GENERATE_QUERIES_FIELD_NUMBER: _ClassVar[int]
     WINDOW_FIELD_NUMBER: _ClassVar[int]
     DENSE_OBSERVATION_FIELD_NUMBER: _ClassVar[int]
+    PER_TRAJECTORY_FIELD_NUMBER: _ClassVar[int]
     dataset: str
     instruction: str
     observation: str
@@ -62,7 +63,8 @@ class RetrieveRequest(_message.Message):
     generate_queries: bool
     window: int
     dense_observation: bool
-    def __init__(self, dataset: _Optional[str] = ..., instruction: _Optional[str] = ..., observation: _Optional[str] = ..., history: _Optional[_Iterable[_Union[_common_pb2.Step, _Mapping]]] = ..., queries: _Optional[_Iterable[str]] = ..., modes: _Optional[_Iterable[_Union[RetrievalMode, str]]] = ..., k_observation: _Optional[int] = ..., k_query: _Optional[int] = ..., k_instruction: _Optional[int] = ..., filters: _Optional[_Union[RetrievalFilters, _Mapping]] = ..., prompt_budget_chars: _Optional[int] = ..., generate_queries: _Optional[bool] = ..., window: _Optional[int] = ..., dense_observation: _Optional[bool] = ...) -> None: ...
+    per_trajectory: int
+    def __init__(self, dataset: _Optional[str] = ..., instruction: _Optional[str] = ..., observation: _Optional[str] = ..., history: _Optional[_Iterable[_Union[_common_pb2.Step, _Mapping]]] = ..., queries: _Optional[_Iterable[str]] = ..., modes: _Optional[_Iterable[_Union[RetrievalMode, str]]] = ..., k_observation: _Optional[int] = ..., k_query: _Optional[int] = ..., k_instruction: _Optional[int] = ..., filters: _Optional[_Union[RetrievalFilters, _Mapping]] = ..., prompt_budget_chars: _Optional[int] = ..., generate_queries: _Optional[bool] = ..., window: _Optional[int] = ..., dense_observation: _Optional[bool] = ..., per_trajectory: _Optional[int] = ...) -> None: ...
 
 class RetrievedExample(_message.Message):
     __slots__ = ("example", "score", "mode", "matched_step", "query", "window_start")

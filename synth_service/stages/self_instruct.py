@@ -81,8 +81,10 @@ class Admission:
         self._count += len(vectors)
 
     async def _embed(self, texts: list[str]) -> np.ndarray:
-        vectors = await self.ctx.datasets.embedder.aencode(texts) if texts else []
-        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+        embedder = self.ctx.datasets.embedder
+        if not texts:
+            return np.zeros((0, embedder.dim), dtype=np.float32)
+        return np.asarray(await embedder.aencode(texts), dtype=np.float32).reshape(len(texts), -1)
 
     async def admitted(self, resource_key: str) -> list[tuple[str, dict]] | None:
         """The instructions a resource was given in an earlier run (and their vectors counted), else None."""

@@ -99,8 +99,13 @@ async def test_instruction_mode_and_filters(service):
         assert shell.examples and all(e.env == "shell" for e in shell.examples)
         forward = await client.retrieve("shop", observation=COUNTS, mode="observation", origins=["forward"])
         assert [e.origin for e in forward.examples] == ["forward"]
-        both = await client.retrieve("shop", observation="Connected.", mode="observation", origins=["forward", "backward-summary"], k=10)
+        # t2's forward and summary examples pass through the same states: one per trajectory unless asked for more
+        one = await client.retrieve("shop", observation="Connected.", mode="observation", origins=["forward", "backward-summary"], k=10)
+        assert [e.origin for e in one.examples] == ["forward"]  # the rule prefers forward over a summary of the same span
+        both = await client.retrieve("shop", observation="Connected.", mode="observation", origins=["forward", "backward-summary"],
+                                     k=10, per_trajectory=2)
         assert {e.origin for e in both.examples} == {"forward", "backward-summary"}
+        assert {e.source_trajectory_id for e in both.examples} == {"t2"} and {e.span for e in both.examples} == {(0, 2)}
 
 
 async def test_window_cuts_around_the_matched_step(service):
@@ -180,7 +185,8 @@ async def test_datasets_are_listed_and_described(service):
         datasets = await client.list_datasets()
         assert [d.name for d in datasets] == ["shop"]
         info = await client.describe_dataset("shop")
-        assert info.examples == len(EXAMPLES) and info.steps == sum(len(e.steps) + 1 for e in EXAMPLES)
+        distinct_states = {(e.source_trajectory_id, e.span_start + i) for e in EXAMPLES for i in range(len(e.steps) + 1)}
+        assert info.examples == len(EXAMPLES) and info.steps == len(distinct_states) < sum(len(e.steps) + 1 for e in EXAMPLES)
         assert info.embedding_model == "all-MiniLM-L6-v2" and info.embedding_dim == 384
         assert list(info.created_by_jobs) == ["job-1"] and list(info.envs) == ["shell", "sql"]
         with pytest.raises(grpc.aio.AioRpcError) as err:

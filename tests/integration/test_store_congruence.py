@@ -102,3 +102,14 @@ async def test_embedded_store_survives_reopen(tmp_path):
     reopened = EdgeStore(tmp_path / "q")
     assert await reopened.count("steps") == len(TEXTS)
     await reopened.close()
+
+
+async def test_set_payloads_replaces_payloads_and_keeps_vectors(store):
+    lexical = LexicalEncoder()
+    before = [(h.id, round(h.score, 4)) for h in await store.search("steps", ("lexical", lexical.query("no such column")), 3)]
+    await store.set_payloads("steps", [(point_uuid("p1"), {"text": "renamed", "env": "web", "step": 101, "examples": [{"id": "e1"}]})])
+    assert [h.payload for h in await store.retrieve("steps", [point_uuid("p1")])] == [
+        {"text": "renamed", "env": "web", "step": 101, "examples": [{"id": "e1"}]}]
+    assert await store.count("steps", {"env": "web"}) == 3  # the keyword index follows the new payload
+    after = [(h.id, round(h.score, 4)) for h in await store.search("steps", ("lexical", lexical.query("no such column")), 3)]
+    assert after == before  # the vectors are untouched

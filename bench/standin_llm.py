@@ -1,0 +1,52 @@
+"""A stand-in model for benchmarks: the offline policy's answers, delivered with a fixed latency and token rate.
+
+Registered as the litellm custom provider `standin/` (`model="standin/<name>"`): each call sleeps
+`latency_s + completion_tokens / tokens_per_s` (without holding the CPU), then answers exactly what the
+offline backend answers for the same inputs. It stands in for a hosted model's timing, not its quality;
+figures measured with it describe lbi's orchestration, not a model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from typing import Any
+
+from lbi.llm.litellm_setup import get_litellm
+
+
+class StandIn:
+    def __init__(self, latency_s: float, tokens_per_s: float):
+        litellm = get_litellm()
+        from lbi.llm.offline.handler import answer
+
+        self._answer = answer
+        self._litellm = litellm
+        self.latency_s = latency_s
+        self.tokens_per_s = tokens_per_s
+        self.calls = 0
+        self.slept_s = 0.0
+        outer = self
+
+        class Handler(litellm.CustomLLM):
+            async def acompletion(self, model: str, messages: list, *args: Any, **kwargs: Any):
+                return await outer.complete(model, messages, kwargs)
+
+        providers = [p for p in litellm.custom_provider_map if p.get("provider") != "standin"]
+        litellm.custom_provider_map = [*providers, {"provider": "standin", "custom_handler": Handler()}]
+
+    async def complete(self, model: str, messages: list, kwargs: dict) -> Any:
+        litellm = self._litellm
+        text = self._answer((kwargs.get("litellm_params") or {}).get("metadata"))
+        prompt = sum(max(1, math.ceil(len(str(m.get("content", ""))) / 4)) for m in messages)
+        completion = max(1, math.ceil(len(text) / 4))
+        delay = self.latency_s + (completion / self.tokens_per_s if self.tokens_per_s else 0.0)
+        self.calls += 1
+        self.slept_s += delay
+        if delay:
+            await asyncio.sleep(delay)
+        return litellm.ModelResponse(
+            model=f"standin/{model}",
+            choices=[litellm.Choices(index=0, finish_reason="stop", message=litellm.Message(role="assistant", content=text))],
+            usage=litellm.Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion),
+        )
