@@ -1,12 +1,16 @@
 """Retrieval benchmark: latency and throughput of the retrieval service over gRPC on 127.0.0.1.
 
-Builds once (cached under the data dir) a dataset of N realistic steps through the same ingest code the
-pipeline uses, starts the real service on the embedded store, and measures from client processes:
-p50/p90/p99 latency and req/s for observation and agentic mode at each client count; plus, in the same
-run, the in-process floor (one query embedding + one Qdrant query, no gRPC). The last line of output is
-one JSON object.
+Builds once (cached under the data dir) a dataset as paper-mode backward construction makes it:
+trajectories of 2 to 10 steps, each kept with its forward example and, per span (i, j), each of its two
+labels with probability `--kept` (the committee keeps about half), until the index holds `--states`
+distinct states. It is written through the same ingest code the pipeline uses (one step point per
+distinct state), then the real service is started on the embedded store and measured from client
+processes: p50/p90/p99 latency and req/s for observation and agentic mode at each client count; plus, in
+the same run, the in-process floor (one query embedding + one Qdrant query, no gRPC). It reports step
+points per kept example and per distinct state, and what the previous layout (a point per example and
+state) would have held. The last line of output is one JSON object.
 
-    python bench/retrieval.py --steps 100000 --clients 1,32 --seconds 10
+    python bench/retrieval.py --states 100000 --clients 1,32 --seconds 10
 """
 
 from __future__ import annotations
@@ -26,7 +30,6 @@ if __package__ in (None, ""):
 
 from lbi.metrics import percentile  # noqa: E402 - after the path set-up above
 
-STATES_PER_EXAMPLE = 5  # 4 steps + the final observation
 
 
 def log(message: str) -> None:
@@ -60,34 +63,62 @@ class ReusingEmbedder:
         return await asyncio.to_thread(self.encode, texts)
 
 
-def make_corpus(steps: int, unique: int, seed: int):
-    from bench.corpus import instruction, observation, variant
-    from lbi.normalize import normalize_observation
-    from lbi.records import Example, Origin, Step
+def base_texts(unique: int, seed: int) -> dict[str, list[str]]:
+    """The unique observation texts per environment (embedded with the real model)."""
+    from bench.corpus import observation
 
     rng = random.Random(seed)
     bases: dict[str, list[str]] = {"sql": [], "shell": [], "web": []}
     for _ in range(unique):
         env, text = observation(rng)
         bases[env].append(text)
+    return bases
+
+
+def make_corpus(states: int, unique: int, seed: int, kept: float):
+    """(examples, alias, figures): paper-mode examples of trajectories of 2-10 steps until `states` distinct states."""
+    from bench.corpus import instruction, variant
+    from lbi.normalize import normalize_observation
+    from lbi.records import Example, Origin, Step
+
+    bases = base_texts(unique, seed)
+    rng = random.Random(seed + 2)
+    tasks = {env: [instruction(rng, env) for _ in range(max(1, unique // 6))] for env in bases}
     alias: dict[str, str] = {}
     actions = {"sql": "SELECT * FROM t WHERE x = {}", "shell": "grep -rn error logs/ | head -{}", "web": "click [{}]"}
-    examples = []
-    for n in range(steps // STATES_PER_EXAMPLE):
-        env = rng.choice(list(bases))
-        states = []
-        for _ in range(STATES_PER_EXAMPLE):
+    examples, distinct, layout_one_points, trajectories = [], 0, 0, 0
+    while distinct < states:
+        env, length = rng.choice(list(bases)), rng.randint(2, 10)
+        texts = []
+        for _ in range(length + 1):
             base = rng.choice(bases[env])
             text = variant(rng, base) if rng.random() < 0.5 else base
             alias[normalize_observation(text)] = normalize_observation(base)
-            states.append(text)
-        trajectory_steps = tuple(Step(s, actions[env].format(rng.randint(1, 99))) for s in states[:-1])
-        examples.append(Example(instruction(rng, env), env, trajectory_steps, states[-1], Origin.BACKWARD_TASK,
-                                f"traj-{n // 6}", 0, len(trajectory_steps), kept=True))
-    return examples, alias, bases
+            texts.append(text)
+        steps = tuple(Step(texts[i], actions[env].format(rng.randint(1, 99))) for i in range(length))
+        source = f"traj-{trajectories}"
+        trajectories += 1
+
+        def label(kind: str, i: int, j: int) -> str:
+            base = rng.choice(tasks[env])
+            text = f"{base} ({kind} {source} {i}-{j})"
+            alias[text] = base
+            return text
+
+        spans = [(i, j) for i in range(length) for j in range(i + 1, length + 1)]
+        chosen = [Example(label("forward", 0, length), env, steps, texts[length], Origin.FORWARD, source, 0, length, kept=True)]
+        for i, j in spans:
+            for origin in (Origin.BACKWARD_TASK, Origin.BACKWARD_SUMMARY):
+                if rng.random() < kept:
+                    chosen.append(Example(label(origin.value, i, j), env, steps[i:j], texts[j], origin, source, i, j, kept=True))
+        examples += chosen
+        distinct += length + 1  # the forward example passes through every state
+        layout_one_points += sum(e.span_end - e.span_start + 1 for e in chosen)
+    figures = {"trajectories": trajectories, "distinct_states": distinct, "layout_one_step_points": layout_one_points}
+    return examples, alias, figures
 
 
-async def build(root: Path, steps: int, unique: int, seed: int) -> dict:
+async def build(root: Path, states: int, unique: int, seed: int, kept: float) -> dict:
     from lbi.dataset import DatasetStore
     from lbi.embedding import Embedder
     from lbi.store.edge import EdgeStore
@@ -96,7 +127,7 @@ async def build(root: Path, steps: int, unique: int, seed: int) -> dict:
     if marker.exists():
         return json.loads(marker.read_text())
     started = time.monotonic()
-    examples, alias, _ = make_corpus(steps, unique, seed)
+    examples, alias, figures = make_corpus(states, unique, seed, kept)
     embedder = ReusingEmbedder(Embedder(), alias)
     store = EdgeStore(root / "qdrant")
     datasets = DatasetStore(store, embedder)
@@ -106,7 +137,7 @@ async def build(root: Path, steps: int, unique: int, seed: int) -> dict:
     info = {
         "steps": await store.count("bench__steps"), "examples": await store.count("bench__examples"),
         "unique_observation_texts": unique, "texts_embedded_with_real_model": embedder.embedded,
-        "build_seconds": round(time.monotonic() - started, 1),
+        "build_seconds": round(time.monotonic() - started, 1), **figures,
     }
     await store.close()
     marker.write_text(json.dumps(info))
@@ -116,7 +147,7 @@ async def build(root: Path, steps: int, unique: int, seed: int) -> dict:
 def workload(count: int, seed: int, unique: int) -> list[dict]:
     from bench.corpus import instruction, variant
 
-    _, _, bases = make_corpus(0, unique, seed)  # the same base texts the index was built from
+    bases = base_texts(unique, seed)  # the same base texts the index was built from
     rng = random.Random(seed + 1)
     items = []
     for _ in range(count):
@@ -196,8 +227,8 @@ async def main(args: argparse.Namespace) -> dict:
     from retrieval_service.config import RetrievalSettings
     from retrieval_service.server import start_retrieval
 
-    root = Path(args.data_dir) / "bench" / f"retrieval-{args.steps}-{args.unique}-{args.seed}"
-    info = await build(root, args.steps, args.unique, args.seed)
+    root = Path(args.data_dir) / "bench" / f"retrieval-v2-{args.states}-{args.unique}-{args.seed}-{args.kept}"
+    info = await build(root, args.states, args.unique, args.seed, args.kept)
     items = workload(2000, args.seed, args.unique)
     items_file = root / "workload.json"
     items_file.write_text(json.dumps(items))
@@ -221,8 +252,13 @@ async def main(args: argparse.Namespace) -> dict:
         if single and floor_figures[mode]["p50_ms"]:
             ratios[mode] = round(single["p50_ms"] / floor_figures[mode]["p50_ms"], 2)
     return {
-        "steps": info["steps"], "examples": info["examples"],
-        "index": (f"{info['steps']} step points / {info['examples']} examples built through lbi.dataset.DatasetStore on the "
+        "steps": info["steps"], "examples": info["examples"], "trajectories": info["trajectories"],
+        "step_points_per_kept_example": round(info["steps"] / info["examples"], 3),
+        "step_points_per_distinct_state": round(info["steps"] / info["distinct_states"], 3),
+        "layout_one_step_points": info["layout_one_step_points"],
+        "layout_one_points_per_kept_example": round(info["layout_one_step_points"] / info["examples"], 3),
+        "index": (f"{info['steps']} step points / {info['examples']} examples of {info['trajectories']} paper-mode trajectories "
+                  f"(2-10 steps, each span label kept with probability {args.kept}) built through lbi.dataset.DatasetStore on the "
                   f"embedded qdrant-edge store; {info['unique_observation_texts']} unique observation texts (SQL results, shell "
                   f"output, accessibility trees) plus near-duplicate variants that reuse their base text's dense vector; "
                   f"{info['texts_embedded_with_real_model']} texts embedded with all-MiniLM-L6-v2 (torch, CPU); exact search, "
@@ -234,7 +270,8 @@ async def main(args: argparse.Namespace) -> dict:
 
 def parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=100_000)
+    parser.add_argument("--states", type=int, default=100_000, help="distinct states in the index")
+    parser.add_argument("--kept", type=float, default=0.5, help="probability that a span's label survives the committee")
     parser.add_argument("--unique", type=int, default=20_000, help="unique observation texts embedded with the real model")
     parser.add_argument("--clients", type=lambda s: [int(x) for x in s.split(",")], default=[1, 32])
     parser.add_argument("--seconds", type=float, default=10.0)

@@ -26,6 +26,7 @@ class StandIn:
         self.tokens_per_s = tokens_per_s
         self.calls = 0
         self.slept_s = 0.0
+        self.spans: list[tuple[float, float]] = []  # (start, end) of every call, loop time
         outer = self
 
         class Handler(litellm.CustomLLM):
@@ -43,10 +44,23 @@ class StandIn:
         delay = self.latency_s + (completion / self.tokens_per_s if self.tokens_per_s else 0.0)
         self.calls += 1
         self.slept_s += delay
+        start = asyncio.get_running_loop().time()
         if delay:
             await asyncio.sleep(delay)
+        self.spans.append((start, asyncio.get_running_loop().time()))
         return litellm.ModelResponse(
             model=f"standin/{model}",
             choices=[litellm.Choices(index=0, finish_reason="stop", message=litellm.Message(role="assistant", content=text))],
             usage=litellm.Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion),
         )
+
+
+def occupancy(spans: list[tuple[float, float]], start: float, end: float, buckets: int = 10) -> list[float]:
+    """Mean calls in flight in each tenth of [start, end]: where a job leaves its LLM slots idle."""
+    width = (end - start) / buckets
+    busy = [0.0] * buckets
+    for a, b in spans:
+        for k in range(buckets):
+            lo, hi = start + k * width, start + (k + 1) * width
+            busy[k] += max(0.0, min(b, hi) - max(a, lo))
+    return [round(x / width, 1) for x in busy]

@@ -16,7 +16,7 @@ Each job runs in its own process (peak RSS per job):
 
 The last line is one JSON object. Defaults take about five minutes on a 2-core machine.
 
-    python bench/synthesis.py --resources 24 --concurrency 32 --latency-ms 400 --tokens-per-s 200
+    python bench/synthesis.py --resources 40 --concurrency 32 --latency-ms 400 --tokens-per-s 200
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ SELECT COUNT(*) AS n FROM orders WHERE status = '{status}' AND order_date > '202
 async def run_job(args: argparse.Namespace) -> dict:
     """One job in this process; its figures. The clock starts after the model, litellm and the runner are up
     (long-lived in a service); the job's own work, its resource discovery included, is all timed."""
-    from bench.standin_llm import StandIn
+    from bench.standin_llm import StandIn, occupancy
     from lbi.embedding import Embedder
     from lbi.store.edge import EdgeStore
     from synth_service.config import SynthSettings
@@ -114,9 +114,11 @@ async def run_job(args: argparse.Namespace) -> dict:
 
     watcher = asyncio.ensure_future(watch())
     await asyncio.sleep(0)
-    cpu0, started = time.process_time(), time.monotonic()
+    loop = asyncio.get_running_loop()
+    cpu0, started, loop_started = time.process_time(), time.monotonic(), loop.time()
     job = await engine.run(job_id)
     wall, cpu = time.monotonic() - started, time.process_time() - cpu0
+    in_flight = occupancy(standin.spans, loop_started, loop.time()) if args.latency_ms else []
     watcher.cancel()
     await engine.close()
     await store.close()
@@ -134,7 +136,8 @@ async def run_job(args: argparse.Namespace) -> dict:
         "first_ingest_fraction": round((first_ingest[0] - started) / wall, 4) if first_ingest else None,
         "instructions": stats.instructions, "trajectories": stats.trajectories, "candidates": candidates,
         "kept": stats.kept, "ingested": stats.ingested, "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "journal_mb": round(journal_bytes / 2**20, 2),
+        "journal_mb": round(journal_bytes / 2**20, 2), "calls_in_flight_per_tenth": in_flight,
+        "stage_wall_s": {name: figures.wall_seconds for name, figures in stats.stages.items()},
     }
 
 
@@ -184,9 +187,9 @@ def main(args: argparse.Namespace) -> dict:
 
 def parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--resources", type=int, default=24)
+    parser.add_argument("--resources", type=int, default=40)
     parser.add_argument("--concurrency", type=int, default=32, help="the job's LLM concurrency bound")
-    parser.add_argument("--rollouts", type=int, default=8, help="rollouts (environment sessions) at once")
+    parser.add_argument("--rollouts", type=int, default=32, help="rollouts (environment sessions) at once")
     parser.add_argument("--latency-ms", type=float, default=400.0, help="the stand-in model's fixed latency per call")
     parser.add_argument("--tokens-per-s", type=float, default=200.0, help="the stand-in model's completion token rate")
     parser.add_argument("--job-dir", help=argparse.SUPPRESS)

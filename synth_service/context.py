@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,8 +20,13 @@ from synth_service.spec import JobSpec
 from synth_service.stages.names import PIPELINE
 
 _tracer = tracer("lbi.synthesis")
-# A free LLM slot goes to the waiting call furthest down the pipeline (synth_service/llm_slots.py).
+# Who gets a free LLM slot first (synth_service/llm_slots.py): the pilot (the job's first instruction, whose calls
+# never queue: its examples reach the store one chain of calls after the start, and a broken environment or
+# model shows at once), then the stages furthest down the pipeline (examples that are nearly done reach the store
+# early and leave memory).
 _PRIORITY = {stage: -position for position, stage in enumerate(PIPELINE)}
+PILOT = -len(PIPELINE) - 1
+pilot: contextvars.ContextVar[bool] = contextvars.ContextVar("lbi_synth_pilot", default=False)
 
 
 class BudgetExhausted(Exception):
@@ -100,7 +106,7 @@ class JobContext:
         if known is not None:
             return LLMResult(OUTPUT_MODELS[role].model_validate(known), model, 0, 0, 0)
         self.check_cancel()
-        async with self._llm_slots.slot(_PRIORITY.get(stage, 0)):
+        async with self._llm_slots.slot(PILOT if pilot.get() else _PRIORITY.get(stage, 0)):
             self._reserve_call()
             with _tracer.start_as_current_span(f"synth.llm.{role.value}", attributes={"stage": stage, "llm.model": model}):
                 result = await self.gateway.call(role, inputs, model=model)

@@ -1,9 +1,10 @@
-"""One bound on a job's concurrent LLM calls, shared by every stage, that serves later stages first.
+"""One bound on a job's concurrent LLM calls, shared by every stage, served by priority.
 
-A streaming job has work queued in several stages at once. Handing a free slot to the waiter furthest
-down the pipeline (filter before backward before rollout before self-instruct) finishes examples that
-are nearly done before starting new ones: examples reach the store early and little work is held in
-memory, while the bound keeps every slot busy whenever any stage has a call waiting.
+A streaming job has work queued in several stages at once. The job (`JobContext.llm`) hands a free slot
+first to its pilot (the first instruction, so the first examples reach the store one chain of calls after
+the start), then to the waiter furthest down the pipeline (filter before backward before rollout before
+self-instruct): examples that are nearly done reach the store early and little work is held in memory,
+while the bound keeps every slot busy whenever any stage has a call waiting.
 """
 
 from __future__ import annotations

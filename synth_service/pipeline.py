@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 
 from lbi.errors import FailedPrecondition
-from synth_service.context import JobContext
+from synth_service.context import JobContext, pilot
 from synth_service.in_order import InOrder
 from synth_service.progress import COUNTED, Progress
 from synth_service.stages import backward, filter as filter_stage, resources, rollout, self_instruct
@@ -59,7 +59,7 @@ class Pipeline:
         rows = [(key, r) for key, r, _, _ in ctx.journal.records(ctx.job_id, RESOURCES)]
         self._texts = {key: r["text"] for key, r in rows}
         self._ingested = ctx.journal.keys(ctx.job_id, INGESTED)
-        ingester = Ingester(ctx, self._written, self.flush_s)
+        ingester = Ingester(ctx, self._written, self.flush_s, bounded=not self.barrier)
         self._ingester = ingester
         async with asyncio.TaskGroup() as group:
             writing = None if self.barrier else group.create_task(ingester.run())
@@ -67,8 +67,10 @@ class Pipeline:
             await self.progress.wait("rollout")
             rollout.check_some_succeeded(ctx)
             await self.progress.wait("filter")
-            ingester.close()
-            await (writing or ingester.run())
+            if writing is None:
+                writing = group.create_task(ingester.run())
+            await ingester.close()
+            await writing
         await self.progress.finish("ingest")
 
     async def _admit(self, group: asyncio.TaskGroup, rows: list[tuple[str, dict]]) -> None:
@@ -103,8 +105,9 @@ class Pipeline:
         group.create_task(self._chain(index, key, instruction))
 
     async def _chain(self, index: int, key: str, instruction: dict) -> None:
-        """One instruction through rollout, backward construction and the committee."""
+        """One instruction through rollout, backward construction and the committee (the first is the pilot)."""
         ctx, progress = self.ctx, self.progress
+        pilot.set(index == 0)
         if self.window:
             await self.turns.reached(index - self.window + 1)
         else:
@@ -128,7 +131,7 @@ class Pipeline:
             if kept and example_key not in self._ingested:
                 progress.begin("ingest")
                 progress.enter("ingest")
-                self._ingester.put(example_key, payload)
+                await self._ingester.put(example_key, payload)
         await progress.leave("filter")
 
     def _written(self, n: int) -> None:

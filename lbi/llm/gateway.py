@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from lbi.config import CommonSettings
 from lbi.llm.litellm_setup import get_litellm
 from lbi.llm.prompts import render
-from lbi.llm.roles import OUTPUT_MODELS, Role
+from lbi.llm.roles import OUTPUT_MODELS, Role, output_schema
 from lbi.llm.usage import UsageMeter
 from lbi.telemetry import tracer
 
@@ -78,6 +78,7 @@ class LLMGateway:
         self.settings = settings or CommonSettings()
         self.meter = meter or UsageMeter()
         self._routers: dict[str, Any] = {}
+        self._unpriced: set[str] = set()  # models litellm has no price for
 
     def _router(self, model: str) -> Any:
         if model not in self._routers:
@@ -109,8 +110,7 @@ class LLMGateway:
             return {}
         if kind == "json_object":
             return {"response_format": {"type": "json_object"}}
-        schema = OUTPUT_MODELS[role].model_json_schema()
-        return {"response_format": {"type": "json_schema", "json_schema": {"name": role.value, "schema": schema}}}
+        return {"response_format": {"type": "json_schema", "json_schema": {"name": role.value, "schema": json.loads(output_schema(role))}}}
 
     async def _complete(self, model: str, role: Role, messages: list[dict[str, str]], inputs: dict[str, Any]) -> tuple[str, int, int, float]:
         litellm = get_litellm()
@@ -127,10 +127,12 @@ class LLMGateway:
         usage = getattr(response, "usage", None)
         prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
         completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
-        try:
-            cost = float(litellm.completion_cost(completion_response=response) or 0.0)
-        except Exception:  # noqa: BLE001 - unknown models have no price
-            cost = 0.0
+        cost = 0.0
+        if model not in self._unpriced:
+            try:
+                cost = float(litellm.completion_cost(completion_response=response) or 0.0)
+            except Exception:  # noqa: BLE001 - unknown models have no price; not looked up again
+                self._unpriced.add(model)
         self.meter.record(role.value, prompt_tokens, completion_tokens, cost)
         return text, prompt_tokens, completion_tokens, cost
 

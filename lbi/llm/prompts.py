@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from lbi.llm.roles import OUTPUT_MODELS, Role
+from lbi.llm.roles import Role, output_schema
 
 SYSTEM = "You help adapt an AI agent to a new environment. Answer with one JSON object only, no prose."
 
@@ -73,6 +72,5 @@ def _task(role: Role, x: dict[str, Any]) -> str:
 
 def render(role: Role, inputs: dict[str, Any]) -> list[dict[str, str]]:
     """Chat messages for a role: the task, and the JSON schema the answer must follow."""
-    schema = json.dumps(OUTPUT_MODELS[role].model_json_schema())
-    user = f"{_task(role, inputs)}\n\nAnswer with a JSON object matching this schema:\n{schema}"
+    user = f"{_task(role, inputs)}\n\nAnswer with a JSON object matching this schema:\n{output_schema(role)}"
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]

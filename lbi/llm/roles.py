@@ -5,6 +5,9 @@ Every call names its role explicitly; the gateway validates the reply against th
 
 from __future__ import annotations
 
+import functools
+import json
+
 from enum import Enum
 
 from typing import Annotated
@@ -84,3 +87,9 @@ OUTPUT_MODELS: dict[Role, type[BaseModel]] = {
     Role.JUDGE: JudgeOut,
     Role.QUERY: QueryOut,
 }
+
+
+@functools.lru_cache(maxsize=None)
+def output_schema(role: Role) -> str:
+    """A role's output JSON schema as text (built once per role: pydantic takes milliseconds per build)."""
+    return json.dumps(OUTPUT_MODELS[role].model_json_schema())

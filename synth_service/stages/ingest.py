@@ -1,8 +1,8 @@
 """Stage 6, ingest: embed the kept examples and upsert them into the dataset's collections, in batches.
 
 While a job runs, kept examples are written as they are judged (`Ingester`): a batch goes out when it
-holds `ingest_batch` examples or when its oldest example has waited `flush_s`, so the first examples are
-retrievable minutes into a job of hours. `run` writes whatever is kept and not yet written (a job out of
+holds `ingest_batch` examples or when its oldest example has waited `flush_s` (the first batch at once), so
+the first examples are retrievable seconds into a job of hours. `run` writes whatever is kept and not yet written (a job out of
 budget ends with it).
 
 Point ids derive from example ids, so a batch written twice (a crash between the upsert and its journal
@@ -22,22 +22,25 @@ from synth_service.stages.names import FILTERED, INGESTED
 
 
 class Ingester:
-    """Takes kept examples as they come (`put`), writes them in batches until `close` and the queue is empty."""
+    """Takes kept examples as they come (`put`), writes them in batches until `close` and the queue is empty.
 
-    def __init__(self, ctx: JobContext, on_written=None, flush_s: float = 1.0):
+    With `bounded`, `put` waits while four batches are already waiting: when the store or the embedding model
+    is slower than the LLMs, judging slows down instead of memory filling with examples not yet written."""
+
+    def __init__(self, ctx: JobContext, on_written=None, flush_s: float = 1.0, bounded: bool = True):
         self.ctx = ctx
         self.flush_s = flush_s
         self.written = 0
-        self._queue: asyncio.Queue = asyncio.Queue()
+        self._queue: asyncio.Queue = asyncio.Queue(4 * ctx.spec.ingest_batch if bounded else 0)
         self._closed = object()
         self._on_written = on_written or (lambda n: None)
 
-    def put(self, key: str, payload: dict) -> None:
-        self._queue.put_nowait((key, payload))
+    async def put(self, key: str, payload: dict) -> None:
+        await self._queue.put((key, payload))
 
-    def close(self) -> None:
+    async def close(self) -> None:
         """No more examples will come; `run` returns once the last batch is written."""
-        self._queue.put_nowait(self._closed)
+        await self._queue.put(self._closed)
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -46,7 +49,8 @@ class Ingester:
             first = await self._queue.get()
             if first is self._closed:
                 return
-            batch, deadline = [first], loop.time() + self.flush_s
+            # the first batch goes out at once (the job's first examples are retrievable as early as possible)
+            batch, deadline = [first], loop.time() + (self.flush_s if self.written else 0.0)
             while len(batch) < self.ctx.spec.ingest_batch:
                 try:
                     item = await asyncio.wait_for(self._queue.get(), max(0.0, deadline - loop.time()))

@@ -228,3 +228,29 @@ async def test_grpc_service_creates_watches_lists_and_cancels(tmp_path, embedder
         await engine.close()
         await server.stop(0)
         await store.close()
+
+
+async def test_examples_reach_the_store_before_the_last_rollout_ends(engine):
+    """The pipeline streams: with one rollout at a time, the first batch of kept examples is written while
+    later tasks are still being rolled out (the barrier pipeline wrote nothing before every stage was done)."""
+    spec = _spec(dataset="stream", rollout_concurrency=1, ingest_batch=4,
+                 resource_filter=[*SECTIONS, "Joining two tables", "Sorting and limiting", "Grouping with GROUP BY"])
+    job_id = engine.create(spec)
+    events = []
+
+    async def watch():
+        async for event in engine.watch(job_id):
+            events.append((event, engine.journal.count(job_id, "trajectories"), engine.journal.count(job_id, "instructions")))
+
+    watcher = asyncio.ensure_future(watch())
+    await asyncio.sleep(0)
+    job = await engine.run(job_id)
+    await watcher
+    assert job["state"] == "SUCCEEDED", job["error"]
+    first_ingest = next(i for i, (e, _, _) in enumerate(events) if e.get("stage") == "ingest" and e.get("done", 0) > 0)
+    rollout_done = next(i for i, (e, _, _) in enumerate(events) if e.get("message") == "rollout done")
+    assert first_ingest < rollout_done
+    _, rolled_out, instructions = events[first_ingest]
+    assert rolled_out < instructions == job["stats"].instructions >= 6
+    times = job["stats"].stages
+    assert times["ingest"].wall_seconds > 0 and times["rollout"].wall_seconds > 0
