@@ -1,5 +1,6 @@
 """The `lbi` command as a user runs it (subprocesses, real runner in-process)."""
 
+import json
 import os
 import subprocess
 import sys
@@ -53,6 +54,11 @@ def test_resources_and_a_job_with_documentation_and_discovery(tmp_path):
     assert job.returncode == 0, job.stdout + job.stderr
     shown = job.stdout + job.stderr
     assert "yield per resource kind" in shown and "introspection" in shown and "docs" in shown
+    found = _run(["retrieve", "--local", "--dataset", "kiln", "--mode", "observation", "--observation", "cone,hours", "--json"], tmp_path)
+    assert found.returncode == 0, found.stdout + found.stderr
+    examples = json.loads(found.stdout.strip().splitlines()[-1])["examples"]
+    assert examples and all(e["source_trajectory_id"] and e["span"][0] < e["span"][1] for e in examples)
+    assert len({e["source_trajectory_id"] for e in examples}) == len(examples)  # one example per trajectory
 
 
 def test_a_job_with_bad_input_fails_loudly(tmp_path):

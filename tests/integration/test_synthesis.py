@@ -6,7 +6,6 @@ import pytest
 import pytest_asyncio
 from litellm import CustomLLM
 
-from lbi.embedding import Embedder
 from lbi.llm.litellm_setup import get_litellm
 from lbi.store.edge import EdgeStore
 from synth_service.config import SynthSettings
