@@ -20,6 +20,7 @@ streaming), kept as the baseline `bench/synthesis.py` measures against.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 
 from lbi.errors import FailedPrecondition
 from synth_service.context import JobContext, pilot
@@ -38,8 +39,8 @@ class Pipeline:
         self.turns = InOrder()
         self.claims = filter_stage.Claims()
         self.sessions = asyncio.Semaphore(ctx.spec.rollout_concurrency)
-        # trajectories past rollout and waiting for their turn at most this many (none in barrier mode)
-        self.window = 0 if barrier else 8 * ctx.spec.rollout_concurrency
+        # instructions started and not through their turn at most this many (no window in barrier mode)
+        self.window = 0 if barrier else max(8, 2 * ctx.spec.rollout_concurrency)
         self.progress = Progress(ctx, ctx.journal.keys(ctx.job_id, STAGES_DONE))
         self.instructions = 0
 
@@ -85,7 +86,10 @@ class Pipeline:
             progress.begin("self_instruct")
             progress.enter("self_instruct", len(rows))
             admission = self_instruct.Admission(ctx)
-            written = [group.create_task(self_instruct.write_tasks(ctx, key, r, description)) for key, r in rows]
+            first = contextvars.copy_context()
+            first.run(pilot.set, True)  # the first resource's tasks are written first: the pilot comes from them
+            written = [group.create_task(self_instruct.write_tasks(ctx, key, r, description), context=first if i == 0 else None)
+                       for i, (key, r) in enumerate(rows)]
             for (key, _), tasks in zip(rows, written):
                 admitted = await admission.admitted(key)
                 if admitted is None:

@@ -239,17 +239,17 @@ async def test_examples_reach_the_store_before_the_last_rollout_ends(engine):
 
     async def watch():
         async for event in engine.watch(job_id):
-            events.append((event, engine.journal.count(job_id, "trajectories"), engine.journal.count(job_id, "instructions")))
+            events.append((event, engine.journal.count(job_id, "trajectories")))
 
     watcher = asyncio.ensure_future(watch())
     await asyncio.sleep(0)
     job = await engine.run(job_id)
     await watcher
     assert job["state"] == "SUCCEEDED", job["error"]
-    first_ingest = next(i for i, (e, _, _) in enumerate(events) if e.get("stage") == "ingest" and e.get("done", 0) > 0)
-    rollout_done = next(i for i, (e, _, _) in enumerate(events) if e.get("message") == "rollout done")
+    first_ingest = next(i for i, (e, _) in enumerate(events) if e.get("stage") == "ingest" and e.get("done", 0) > 0)
+    rollout_done = next(i for i, (e, _) in enumerate(events) if e.get("message") == "rollout done")
     assert first_ingest < rollout_done
-    _, rolled_out, instructions = events[first_ingest]
-    assert rolled_out < instructions == job["stats"].instructions >= 6
+    _, rolled_out = events[first_ingest]
+    assert rolled_out < job["stats"].instructions and job["stats"].instructions >= 6  # later tasks were still to roll out
     times = job["stats"].stages
     assert times["ingest"].wall_seconds > 0 and times["rollout"].wall_seconds > 0
