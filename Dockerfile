@@ -18,15 +18,18 @@ COPY env_runners /src/env_runners
 COPY synth_service /src/synth_service
 COPY retrieval_service /src/retrieval_service
 RUN pip install /src && pip download --no-binary :all: --no-deps toolz==1.2.0 -d /opt/lbi-envs/repo
-# Check at build time that the model loads offline and the services import.
-RUN HF_HUB_OFFLINE=1 python -c "from lbi.embedding import Embedder; assert Embedder().dim == 384" \
+# Check at build time that the model loads offline and the services import; this also exports the model to ONNX
+# (the default embedding backend) into the image's model cache, so no pod exports it at start.
+ENV LBI_MODEL_CACHE_DIR=/opt/lbi-models
+RUN HF_HUB_OFFLINE=1 python -c "from lbi.embedding import Embedder; e = Embedder(); assert e.dim == 384 and e.backend == 'onnx'" \
  && python -c "import retrieval_service.server, synth_service.server, env_runners.server"
 
 FROM python:3.11-slim-bookworm AS lbi
 RUN groupadd --gid 10001 lbi && useradd --uid 10001 --gid 10001 --home-dir /tmp --no-create-home lbi \
  && mkdir -p /var/lib/lbi && chown lbi:lbi /var/lib/lbi
 COPY --from=build /opt/lbi /opt/lbi
-ENV PATH=/opt/lbi/bin:$PATH HF_HUB_OFFLINE=1 LITELLM_LOCAL_MODEL_COST_MAP=True PYTHONUNBUFFERED=1 \
+COPY --from=build /opt/lbi-models /opt/lbi-models
+ENV PATH=/opt/lbi/bin:$PATH LBI_MODEL_CACHE_DIR=/opt/lbi-models HF_HUB_OFFLINE=1 LITELLM_LOCAL_MODEL_COST_MAP=True PYTHONUNBUFFERED=1 \
     LBI_DATA_DIR=/var/lib/lbi HOME=/tmp MPLCONFIGDIR=/tmp/matplotlib
 USER 10001:10001
 WORKDIR /var/lib/lbi

