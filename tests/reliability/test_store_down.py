@@ -104,14 +104,22 @@ async def test_ingest_waits_for_the_store_and_loses_no_batch(tmp_path, embedder)
         spec = spec_from_dict({"env": "sql", "dataset": "waits", "ingest_batch": 4,
                                "resource_filter": ["Filtering rows with WHERE", "Counting rows"]})
         job_id = engine.create(spec)
+        refused = asyncio.Event()
+
+        async def watch():
+            async for event in engine.watch(job_id):
+                if event.get("stage") == "ingest" and "vector store unavailable" in event.get("message", ""):
+                    refused.set()
+
+        watcher = asyncio.ensure_future(watch())
+        await asyncio.sleep(0)
         task = engine.start(job_id)
-        while engine.get(job_id)["stage"] != "ingest":
-            assert not task.done(), engine.get(job_id)
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(1.5)  # several refused writes
+        await asyncio.wait_for(refused.wait(), 120)  # the first batch was refused
+        await asyncio.sleep(1.5)  # several refused writes: the job waits (judging slows down behind the queue)
         assert engine.journal.count(job_id, "ingested") == 0 and not task.done()
         holder.release()
-        await task
+        await asyncio.wait_for(task, 300)
+        await watcher
         job = engine.get(job_id)
         assert job["state"] == "SUCCEEDED", job["error"]
         kept = job["stats"].kept
