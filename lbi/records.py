@@ -6,6 +6,7 @@ Ids are deterministic hashes of content, so writing the same record twice is a n
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import uuid
@@ -249,15 +250,15 @@ class Example:
     kept: bool = False
     metadata: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
-    @property
+    @functools.cached_property
     def id(self) -> str:
-        """Depends on what the example says, not on how it was judged."""
+        """Depends on what the example says, not on how it was judged (hashed once per example object)."""
         return content_id(
             "example", self.instruction, self.env, _steps_content(self.steps), self.final_observation,
             self.origin.value, self.source_trajectory_id, self.span_start, self.span_end,
         )
 
-    @property
+    @functools.cached_property
     def demonstration_key(self) -> str:
         """What an agent is shown (instruction, observations, actions, errors, final observation): two examples
         from different trajectories with the same key are the same demonstration."""

@@ -104,7 +104,8 @@ async def test_malformed_llm_output_is_recorded_not_crashed(engine):
     s = job["stats"]
     assert s.candidates["backward-task"] == 0 and s.label_failures > 0
     assert s.candidates["forward"] == 3 and s.kept + s.dropped == 3
-    assert garbage.calls == 2 * s.label_failures  # each unusable reply asked again once
+    # each unusable reply is asked again once; spans whose label inputs are identical share one call while it runs
+    assert garbage.calls % 2 == 0 and 0 < garbage.calls <= 2 * s.label_failures
     reasons = [r for _, _, _, r in engine.journal.records(job["id"], "label_failures")]
     assert all("schema" in r for r in reasons)
 
