@@ -14,6 +14,7 @@ commit's fsync.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -103,6 +104,18 @@ class Journal:
         with self._lock:
             self._conn.close()
 
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction under the lock: committed when the block ends, rolled back if it raises."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
     def _execute(self, sql: str, args: tuple = ()) -> list[tuple]:
         with self._lock:
             return self._conn.execute(sql, args).fetchall()
@@ -137,27 +150,20 @@ class Journal:
     # records
     def put(self, job_id: str, stage: str, items: list[tuple[str, Any, bool, str]]) -> None:
         """Writes (key, payload, ok, reason) rows of a stage in one transaction; existing keys are kept."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                seq = self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM records WHERE job_id = ? AND stage = ?",
-                                         (job_id, stage)).fetchone()[0]
-                added: dict[tuple[int, str], int] = {}
-                for key, payload, ok, reason in items:
-                    seq += 1
-                    cursor = self._conn.execute(
-                        "INSERT OR IGNORE INTO records (job_id, stage, key, seq, ok, reason, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (job_id, stage, key, seq, int(ok), reason, json.dumps(payload, ensure_ascii=False)))
-                    if cursor.rowcount == 1:
-                        origin = payload.get("origin", "") if isinstance(payload, dict) else ""
-                        added[int(ok), origin] = added.get((int(ok), origin), 0) + 1
-                for (ok, origin), n in added.items():
-                    self._conn.execute("INSERT INTO counts VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n",
-                                       (job_id, stage, ok, origin, n))
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+        with self._transaction() as conn:
+            seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM records WHERE job_id = ? AND stage = ?", (job_id, stage)).fetchone()[0]
+            added: dict[tuple[int, str], int] = {}
+            for key, payload, ok, reason in items:
+                seq += 1
+                cursor = conn.execute(
+                    "INSERT OR IGNORE INTO records (job_id, stage, key, seq, ok, reason, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (job_id, stage, key, seq, int(ok), reason, json.dumps(payload, ensure_ascii=False)))
+                if cursor.rowcount == 1:
+                    origin = payload.get("origin", "") if isinstance(payload, dict) else ""
+                    added[int(ok), origin] = added.get((int(ok), origin), 0) + 1
+            for (ok, origin), n in added.items():
+                conn.execute("INSERT INTO counts VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+                             (job_id, stage, ok, origin, n))
         self._maybe_die(stage)
 
     async def aput(self, job_id: str, stage: str, items: list[tuple[str, Any, bool, str]]) -> None:
@@ -213,19 +219,13 @@ class Journal:
 
     def put_llm_call(self, job_id: str, key: str, stage: str, role: str, prompt_tokens: int, completion_tokens: int,
                      cost: float, calls: int, output: dict[str, Any]) -> None:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                cursor = self._conn.execute("INSERT OR IGNORE INTO llm_calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                            (job_id, key, stage, role, prompt_tokens, completion_tokens, cost, calls, json.dumps(output)))
-                if cursor.rowcount == 1:
-                    self._conn.execute("INSERT INTO llm_counts VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET calls = calls + "
-                                       "excluded.calls, tokens = tokens + excluded.tokens, cost = cost + excluded.cost",
-                                       (job_id, stage, calls, prompt_tokens + completion_tokens, cost))
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+        with self._transaction() as conn:
+            cursor = conn.execute("INSERT OR IGNORE INTO llm_calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                  (job_id, key, stage, role, prompt_tokens, completion_tokens, cost, calls, json.dumps(output)))
+            if cursor.rowcount == 1:
+                conn.execute("INSERT INTO llm_counts VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET calls = calls + "
+                             "excluded.calls, tokens = tokens + excluded.tokens, cost = cost + excluded.cost",
+                             (job_id, stage, calls, prompt_tokens + completion_tokens, cost))
         self._maybe_die("llm", f"llm@{stage}")
 
     async def aput_llm_call(self, *args: Any) -> None:
