@@ -77,13 +77,18 @@ def example_payload(example: Example, job_id: str = "") -> dict[str, Any]:
 
 
 def example_from_payload(payload: dict[str, Any]) -> Example:
-    return Example(
+    """The example a payload stores; its id is the stored one (not hashed again: a payload's id was hashed from the
+    same content when it was written)."""
+    example = Example(
         instruction=payload["instruction"], env=payload["env"], steps=tuple(Step.from_dict(s) for s in payload["steps"]),
         final_observation=payload["final_observation"], origin=Origin(payload["origin"]),
         source_trajectory_id=payload["source_trajectory_id"], span_start=payload["span"][0], span_end=payload["span"][1],
         verdicts=tuple(Verdict(v["judge"], tuple(tuple(c) for c in v["criteria"])) for v in payload.get("verdicts", [])),
         kept=payload.get("kept", False), metadata=payload.get("metadata", {}),
     )
+    if "id" in payload:
+        example.__dict__["id"] = payload["id"]  # primes Example.id, a cached property
+    return example
 
 
 def states(example: Example) -> list[str]:
@@ -157,6 +162,7 @@ class DatasetStore:
         self.embedder = embedder
         self.lexical = lexical or LexicalEncoder()
         self.dense_observations = dense_observations
+        self._current: set[str] = set()  # datasets whose layout was checked and found current
 
     async def ensure(self, dataset: str, job_id: str, envs: Sequence[str]) -> None:
         check_name(dataset)
@@ -203,8 +209,6 @@ class DatasetStore:
             points.append(PointData(point_id, vectors, entry))
         for start in range(0, len(points), 512):
             await self.store.upsert(name, points[start : start + 512])
-        for _, payload in updates:
-            payload.pop("text", None)
         if updates:
             await self.store.set_payloads(name, updates)
 
@@ -214,11 +218,15 @@ class DatasetStore:
         return min((int(m.payload.get("layout", 1)) for m in metas), default=LAYOUT)
 
     async def check_layout(self, dataset: str) -> None:
-        """Raises LayoutError for a dataset in an older layout (an unknown dataset passes: it is created)."""
+        """Raises LayoutError for a dataset in an older layout (an unknown dataset passes: it is created). A dataset
+        found current stays so (only `migrate` changes a layout, to the current one), so it is read once per dataset."""
+        if dataset in self._current:
+            return
         if await self.store.collection_exists(collection(dataset, META)):
             layout = await self.layout(dataset)
             if layout != LAYOUT:
                 raise LayoutError(dataset, layout)
+        self._current.add(dataset)
 
     async def migrate(self, dataset: str) -> tuple[int, int]:
         """Rebuilds the steps collection from the examples collection in the current layout; (examples, states)."""
@@ -240,6 +248,7 @@ class DatasetStore:
         return count, await self.store.count(collection(dataset, STEPS))
 
     async def delete(self, dataset: str) -> None:
+        self._current.discard(dataset)
         for kind in (EXAMPLES, STEPS, META):
             await self.store.delete_collection(collection(dataset, kind))
 

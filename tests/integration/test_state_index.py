@@ -110,8 +110,10 @@ async def test_observation_mode_returns_one_example_per_trajectory_by_the_rule(t
         await store.close()
 
 
-async def _write_layout_one(store: EdgeStore, datasets: DatasetStore, name: str, examples: list[Example]) -> None:
-    """A dataset as the previous release wrote it: no layout in its meta, one step point per example and state."""
+async def _write_layout_one(store: EdgeStore, embedder, name: str, examples: list[Example]) -> None:
+    """A dataset as the previous release wrote it (another process: its own DatasetStore): no layout in its meta,
+    one step point per example and state."""
+    datasets = DatasetStore(store, embedder)
     await datasets.ingest(name, examples, job_id="job-old")
     metas, _ = await store.scroll(collection(name, META), 10)
     await store.set_payloads(collection(name, META), [(m.id, {k: v for k, v in m.payload.items() if k != "layout"}) for m in metas])
@@ -130,7 +132,7 @@ async def _write_layout_one(store: EdgeStore, datasets: DatasetStore, name: str,
 async def test_an_old_layout_dataset_is_refused_then_migrated(tmp_path, embedder):
     store = EdgeStore(tmp_path / "qdrant")
     datasets = DatasetStore(store, embedder)
-    await _write_layout_one(store, datasets, "old", RETURN_EXAMPLES)
+    await _write_layout_one(store, embedder, "old", RETURN_EXAMPLES)
     assert await datasets.layout("old") == 1
     server, target = await _serve(tmp_path, store, embedder)
     try:
