@@ -55,7 +55,7 @@ async def rollout(ctx: JobContext, key: str, instruction: dict, resource_text: s
 
 def check_some_succeeded(ctx: JobContext) -> None:
     """A job none of whose rollouts succeeded fails, naming the first reason (a broken runner, a refused config)."""
-    outcomes = list(ctx.journal.records(ctx.job_id, TRAJECTORIES))
-    if outcomes and not any(ok for _, _, ok, _ in outcomes):
-        first = next(reason for _, _, ok, reason in outcomes if not ok)
-        raise FailedPrecondition(f"all {len(outcomes)} rollouts failed; the first: {first}")
+    failed = ctx.journal.count(ctx.job_id, TRAJECTORIES, ok=False)
+    if failed and not ctx.journal.count(ctx.job_id, TRAJECTORIES, ok=True):
+        first = next(reason for _, _, _, reason in ctx.journal.records(ctx.job_id, TRAJECTORIES, ok=False))
+        raise FailedPrecondition(f"all {failed} rollouts failed; the first: {first}")
