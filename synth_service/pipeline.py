@@ -79,7 +79,7 @@ class Pipeline:
         admitted instruction's chain at once."""
         ctx, progress = self.ctx, self.progress
         if progress.finished_before("self_instruct"):
-            for key, instruction in ((k, i) for k, i, _, _ in ctx.journal.records(ctx.job_id, INSTRUCTIONS)):
+            for key, instruction, _, _ in ctx.journal.records(ctx.job_id, INSTRUCTIONS):
                 self._start(group, key, instruction)
         else:
             description = self_instruct.environment_description(ctx.env_description, [r for _, r in rows])

@@ -110,7 +110,7 @@ class LLMGateway:
             return {}
         if kind == "json_object":
             return {"response_format": {"type": "json_object"}}
-        return {"response_format": {"type": "json_schema", "json_schema": {"name": role.value, "schema": json.loads(output_schema(role))}}}
+        return {"response_format": {"type": "json_schema", "json_schema": {"name": role.value, "schema": json.loads(output_schema(role))}}}  # a fresh dict per call: nothing downstream can change the cached schema
 
     async def _complete(self, model: str, role: Role, messages: list[dict[str, str]], inputs: dict[str, Any]) -> tuple[str, int, int, float]:
         litellm = get_litellm()
