@@ -48,6 +48,11 @@ class Embedder:
         self._model = None
         self._lock = threading.Lock()
 
+    @classmethod
+    def from_settings(cls, settings) -> "Embedder":
+        """The embedder a service's settings name (`LBI_EMBEDDING_MODEL`, `_DEVICE`, `_BACKEND`)."""
+        return cls(settings.embedding_model, settings.embedding_device, backend=settings.embedding_backend)
+
     def _load(self):
         with self._lock:
             if self._model is None:

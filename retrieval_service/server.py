@@ -26,7 +26,7 @@ async def start_retrieval(
 ) -> tuple[Server, RetrievalService]:
     """A started retrieval server on settings.retrieval_host:retrieval_port (0 = any free port)."""
     store = store or open_store(settings)
-    embedder = embedder or Embedder(settings.embedding_model, settings.embedding_device, backend=settings.embedding_backend)
+    embedder = embedder or Embedder.from_settings(settings)
     await asyncio.to_thread(lambda: embedder.dim)  # load the model before serving
     await asyncio.to_thread(get_litellm)  # and litellm (seconds to import), so the first query-writing request is not slow
     batcher = EmbeddingBatcher(embedder, settings.retrieval_batch_wait_ms, settings.retrieval_max_batch, settings.retrieval_cache_size)

@@ -49,7 +49,7 @@ class Engine:
         self._shutting_down = False
         self.journal = Journal(settings.data_dir / "synthesis" / "journal.sqlite")
         self.gateway = LLMGateway(settings)
-        self.datasets = DatasetStore(store, embedder or Embedder(settings.embedding_model, settings.embedding_device, backend=settings.embedding_backend))
+        self.datasets = DatasetStore(store, embedder or Embedder.from_settings(settings))
         self._tasks: dict[str, asyncio.Task] = {}
         self._cancels: dict[str, asyncio.Event] = {}
         self._watchers: dict[str, list[asyncio.Queue]] = defaultdict(list)

@@ -28,7 +28,7 @@ async def _datasets() -> AsyncIterator[DatasetStore]:
     settings = CommonSettings()
     store = open_store(settings)
     try:
-        yield DatasetStore(store, Embedder(settings.embedding_model, settings.embedding_device, backend=settings.embedding_backend))
+        yield DatasetStore(store, Embedder.from_settings(settings))
     finally:
         await store.close()
 

@@ -30,7 +30,7 @@ async def local_stack() -> AsyncIterator[LocalStack]:
     settings = SynthSettings(runner_port=0, auth_tokens="")  # in-process clients carry no token
     retrieval_settings = RetrievalSettings(retrieval_port=0, auth_tokens="")
     store = open_store(settings)
-    embedder = Embedder(settings.embedding_model, settings.embedding_device, backend=settings.embedding_backend)
+    embedder = Embedder.from_settings(settings)
     runner, runner_service = await start_runner(settings)
     retrieval, _ = await start_retrieval(retrieval_settings, store=store, embedder=embedder)
     engine = Engine(settings, store, embedder)

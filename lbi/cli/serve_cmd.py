@@ -58,7 +58,7 @@ async def _up(runner_settings: RunnerSettings, retrieval_settings, synth_setting
     from synth_service.server import start_synthesis
 
     store = open_store(retrieval_settings)
-    embedder = Embedder(retrieval_settings.embedding_model, retrieval_settings.embedding_device, backend=retrieval_settings.embedding_backend)
+    embedder = Embedder.from_settings(retrieval_settings)
     runner, runner_service = await start_runner(runner_settings)
     retrieval, _ = await start_retrieval(retrieval_settings, store=store, embedder=embedder)
     synthesis, engine = await start_synthesis(synth_settings, store=store, embedder=embedder)
