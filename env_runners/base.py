@@ -62,6 +62,8 @@ class Turn:
 class Session(ABC):
     """One isolated episode. Methods are called from worker threads, one call at a time per session."""
 
+    action_space: str | None = None  # this session's own action space, where it is narrower than the environment's
+
     @abstractmethod
     def first_observation(self) -> str: ...
 

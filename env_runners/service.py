@@ -88,7 +88,9 @@ class EnvRunnerService(env_runner_pb2_grpc.EnvRunnerServicer):
         session_id = self.sessions.add(env.name, session)
         observation, truncated = cap_observation(first, self.settings.runner_observation_cap)
         return env_runner_pb2.OpenSessionResponse(
-            session_id=session_id, observation=observation, info=to_struct({"env": env.name, "truncated": truncated}),
+            session_id=session_id, observation=observation,
+            info=to_struct({"env": env.name, "truncated": truncated} | ({"action_space": session.action_space}
+                                                                       if session.action_space else {})),
         )
 
     async def Step(self, request, context):

@@ -50,6 +50,7 @@ async def run_judged_episode(
 ) -> tuple[Trajectory, Judgement | None]:
     """An episode, then (with a check) the runner's verdict on it, computed on the session before it closes."""
     session_id, first = await runner.open_session(env, env_config)
+    action_space = first.info.get("action_space") or action_space  # the session's own (a database names its dialect)
     judgement = None
     steps: list[Step] = []
     observation, outcome, answer = first.text, Outcome.MAX_STEPS, ""

@@ -66,6 +66,7 @@ class RunnerSettings(CommonSettings):
     runner_observation_cap: int = Field(8000, ge=256, description="Characters of an observation before it is cut with a marker.")
     runner_idle_timeout_s: float = Field(900.0, gt=0, description="Sessions idle this long are closed.")
     runner_judge_timeout_s: float = Field(300.0, gt=0, description="Longest judging one episode may take (a gold command in a fresh session, a test run).")
+    runner_secrets_dir: Path = Field(Path("/var/run/secrets/lbi"), description="Folder of mounted secret files; a sql URL's ${NAME} is the file NAME here when the variable LBI_SECRET_NAME is not set.")
     runner_rootfs_dir: Path | None = Field(None, description="Folder of the shell and repo sessions' root file systems and layers (`lbi runner build-rootfs`); default <data_dir>/rootfs.")
     runner_image: str = Field("", description="Root file system sessions use when their config names none; empty: the Debian one `lbi runner build-rootfs` builds.")
     runner_sandbox_uid_base: int = Field(2_000_000, ge=1, le=4_000_000_000, description="Uid (and gid) of the runner's namespace that uid 0 inside a session maps to; runner_sandbox_id_count ids from there belong to sessions.")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks (and, as root, installs with apt-get) the system packages lbi needs: Python 3.11+ with venv and
 # sqlite3, and (as root) bubblewrap, debootstrap and man for the shell environment's sandbox and documentation, and
-# Debian's chromium for the web environment (never a browser download).
+# Debian's chromium for the web environment (never a browser download), and PostgreSQL and MariaDB servers for the sql
+# environment's tests (they start private instances of them; elsewhere point them at servers by URL, see below).
 set -euo pipefail
 PY=${PY:-python3}
 missing=()
@@ -17,6 +18,13 @@ if [ "$(id -u)" = 0 ]; then
   command -v debootstrap >/dev/null || missing+=(debootstrap)  # builds the sessions' own root file system
   command -v man >/dev/null || missing+=(man-db)
   [ -x /usr/bin/chromium ] || missing+=(chromium)
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+  command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
+else
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && { command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ]; } ||
+    echo "note: PostgreSQL or MariaDB is not installed and this is not root, so it cannot be installed; the sql engine tests" \
+         "that need it are skipped unless LBI_TEST_POSTGRES_URL / LBI_TEST_MARIADB_URL name existing servers" \
+         "(an administrator URL, e.g. postgresql://postgres:PW@127.0.0.1:5432/postgres)" >&2
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

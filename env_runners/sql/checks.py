@@ -1,21 +1,24 @@
 """The sql environment's check: `sql_result`, judged on the task's own database by the runner.
 
 The agent's last statement that returned rows without an error is run again, with the gold query, on a fresh
-session of the same config (the same database file and `setup_sql`, so the agent's own writes cannot make its
-answer right); the rows are compared as a multiset, or in order when the gold query sorts at its top level
-(or `ordered` says so). A gold query that fails is a check error, not the agent's failure.
+session of the same config (the same database and `setup_sql`, so the agent's own writes cannot make its answer
+right), on whatever engine the config names; the rows are compared as a multiset, or in order when the gold
+query sorts at its top level (or `ordered` says so). Numbers compare by value whatever type the driver returns
+(a PostgreSQL `numeric` is a `Decimal`, SQLite's a float). A gold query that fails is a check error, not the
+agent's failure.
 """
 
 from __future__ import annotations
 
+import decimal
 import re
-import sqlite3
 from collections import Counter
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
 from env_runners.base import Check, Turn, Verdict
+from env_runners.sql.engines import SqlSession
 
 
 class SqlResultCheck(Check):
@@ -24,8 +27,16 @@ class SqlResultCheck(Check):
     ordered: bool | None = Field(None, description="Compare rows in order (default: when the gold query has a top-level ORDER BY).")
 
 
-def _rows(conn: sqlite3.Connection, sql: str) -> list[tuple]:
-    return [tuple(round(v, 6) if isinstance(v, float) else v for v in row) for row in conn.execute(sql).fetchall()]
+def _value(value: Any) -> Any:
+    if isinstance(value, decimal.Decimal):
+        value = float(value)
+    if isinstance(value, float):
+        return round(value, 6)
+    return value
+
+
+def _rows(session: SqlSession, sql: str) -> list[tuple]:
+    return [tuple(_value(v) for v in row) for row in session.rows(sql)]
 
 
 def orders(sql: str) -> bool:
@@ -46,18 +57,21 @@ def last_query(turns: list[Turn]) -> str | None:
     return None
 
 
-def judge_result(check: SqlResultCheck, turns: list[Turn], fresh: sqlite3.Connection) -> Verdict:
+def judge_result(check: SqlResultCheck, turns: list[Turn], fresh: SqlSession) -> Verdict:
+    errors, scrub = fresh.database.errors, fresh.database.resolved.scrub
     try:
         expected = _rows(fresh, check.gold_sql)
-    except sqlite3.Error as exc:
-        return Verdict(False, f"the gold query fails on the task's database: {exc}", check_error=True)
+    except errors as exc:
+        return Verdict(False, f"the gold query fails on the task's database: {scrub(fresh.database.error_text(exc))}",
+                       check_error=True)
     candidate = last_query(turns)
     if candidate is None:
         return Verdict(False, "the agent ran no successful query")
     try:
         got = _rows(fresh, candidate)
-    except sqlite3.Error as exc:
-        return Verdict(False, f"the agent's last query fails on a fresh copy of the database: {exc}")
+    except errors as exc:
+        return Verdict(False, f"the agent's last query fails on a fresh copy of the database: "
+                              f"{scrub(fresh.database.error_text(exc))}")
     ordered = orders(check.gold_sql) if check.ordered is None else check.ordered
     if (got == expected) if ordered else Counter(got) == Counter(expected):
         return Verdict(True, f"{len(got)} rows match the gold result")

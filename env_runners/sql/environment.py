@@ -1,132 +1,78 @@
-"""The `sql` environment: one real SQLite database per session, actions are SQL statements.
+"""The `sql` environment: a real database per session (SQLite, DuckDB, PostgreSQL, MySQL or MariaDB), actions are
+SQL statements.
 
-Each session works on a private copy of the database file (writes never leak between sessions), or
-opens it read-only. Observations are compact result tables or the engine's exact error message.
-A statement still running at the step timeout is interrupted inside SQLite.
+The database is a SQLite file path (`config.database`, the sample shop database by default) or any SQLAlchemy
+URL (`config.url`) whose secrets the runner holds (`url.py`). Each session is isolated by its engine's own means
+(`engines/`: a private copy of a file, or one transaction rolled back at close on a server), optionally
+read-only, with the engine's statement timeout. Observations are compact result tables or the engine's exact
+error message, the same on every engine; the session's action space names its dialect.
 """
 
 from __future__ import annotations
 
-import shutil
-import sqlite3
-import tempfile
-import threading
 from collections.abc import Iterable
 from pathlib import Path
 
+import sqlalchemy as sa
 from pydantic import Field
 
-from env_runners.base import EnvConfig, Environment, Session, StepResult, Turn, Verdict
+from env_runners.base import EnvConfig, Environment, Session, Turn, Verdict
 from env_runners.sql import sample_db
 from env_runners.sql.checks import SqlResultCheck, judge_result
-from env_runners.sql.introspect import introspect_sqlite
-from env_runners.sql.table_text import format_table
+from env_runners.sql.engines import Database, SqlSession, action_space, database_for
+from env_runners.sql.introspect import introspect
+from env_runners.sql.url import FIELD, Resolved, resolve
 from lbi.errors import InvalidArgument
 from lbi.ingest import SourceError, ingest, resources_from_files
 from lbi.records import Resource
 
 DOCS_DIR = Path(__file__).parent / "docs"
-COUNT_LIMIT = 10_000
+TIMEOUT_SHARE = 0.9  # the engine's statement timeout, as a share of the runner's step timeout (the engine ends first)
 
 
 class SqlConfig(EnvConfig):
-    database: str = Field("", description="Path of a SQLite file; empty uses the sample shop database.")
-    read_only: bool = Field(False, description="Open the database read-only instead of on a private copy.")
+    url: str = Field("", description="SQLAlchemy URL of the database: postgresql://user:${SECRET}@host:5432/db, "
+                                     "mysql:// or mariadb://, duckdb:///path/file.duckdb, sqlite:///path/file.db. A "
+                                     "password is written as ${NAME}: the runner reads it from its environment "
+                                     "variable LBI_SECRET_NAME or its secrets folder, never from the job spec.")
+    database: str = Field("", description="Path of a SQLite file (the same as url sqlite:///path); neither url nor "
+                                          "database uses the sample shop database.")
+    read_only: bool = Field(False, description="Sessions may only read (the engine's read-only mode) instead of working "
+                                               "on their own isolated copy or transaction.")
     max_rows: int = Field(20, ge=1, le=1000, description="Rows shown in an observation.")
-    setup_sql: str = Field("", description="SQL script run on the session's copy before the first observation.")
+    statement_timeout_s: float | None = Field(None, gt=0, description="The engine's statement timeout; at most, and by "
+                                                                      "default, 0.9 of the runner's step timeout.")
+    setup_sql: str = Field("", description="SQL script run in the session before the first observation.")
     resources: list[str] = Field(default_factory=list, description="Markdown, HTML or text files/folders of documentation, used besides what is read from the database itself (schema, values, worked examples).")
-
-
-class SqlSession(Session):
-    def __init__(self, source: Path, config: SqlConfig):
-        self.source = source
-        self.config = config
-        self._dir = tempfile.mkdtemp(prefix="lbi-sql-")
-        self.name = source.name
-        if config.read_only:
-            self.conn = sqlite3.connect(f"file:{source}?mode=ro", uri=True, check_same_thread=False)
-        else:
-            copy = Path(self._dir) / source.name
-            shutil.copyfile(source, copy)
-            self.conn = sqlite3.connect(copy, check_same_thread=False)
-        self.conn.isolation_level = None  # autocommit: each statement is its own transaction
-        self._lock = threading.Lock()
-        if config.setup_sql:
-            try:
-                self.conn.executescript(config.setup_sql)
-            except sqlite3.Error as exc:
-                self.close()
-                raise InvalidArgument("config.setup_sql", str(exc)) from None
-
-    def first_observation(self) -> str:
-        tables = [r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-        counts = ", ".join(f"{t} ({self._count(t)} rows)" for t in tables)
-        mode = "read-only" if self.config.read_only else "private copy"
-        return f"Connected to SQLite database {self.name} ({mode}).\nTables: {counts or 'none'}.\nEach action is one SQL statement."
-
-    def _count(self, table: str) -> int:
-        quoted = '"' + table.replace('"', '""') + '"'
-        return self.conn.execute(f"SELECT COUNT(*) FROM {quoted}").fetchone()[0]
-
-    def step(self, action: str) -> StepResult:
-        statement = action.strip()
-        if not statement:
-            return StepResult("Error: empty statement; send one SQL statement.", error=True)
-        with self._lock:
-            try:
-                cursor = self.conn.execute(statement)
-                if cursor.description is None:
-                    affected = max(cursor.rowcount, 0)
-                    return StepResult(f"OK: statement executed; {affected} row(s) affected.", info={"rows_affected": affected})
-                columns = [d[0] for d in cursor.description]
-                shown = cursor.fetchmany(self.config.max_rows)
-                rest = cursor.fetchmany(COUNT_LIMIT - len(shown)) if len(shown) == self.config.max_rows else []
-                exact = len(rest) < COUNT_LIMIT - len(shown) or not rest
-                total = len(shown) + len(rest) + (0 if exact else 1)
-                return StepResult(format_table(columns, shown, total, exact), info={"rows": total, "columns": columns})
-            except sqlite3.Warning as exc:
-                return StepResult(f"Error: {exc}", error=True)
-            except sqlite3.Error as exc:
-                message = str(exc)
-                if message == "interrupted":
-                    message = "interrupted: the statement ran past the step timeout"
-                return StepResult(f"Error: {message}", error=True)
-
-    def interrupt(self) -> None:
-        self.conn.interrupt()
-
-    def close(self) -> None:
-        try:
-            self.conn.close()
-        finally:
-            shutil.rmtree(self._dir, ignore_errors=True)
 
 
 class SqlEnvironment(Environment):
     name = "sql"
     description = (
-        "A real SQLite database. By default, the sample 'shop' database of a small online electronics shop "
-        "(categories, suppliers, products, customers, employees, orders, order_items, payments, reviews)."
+        "A real database: SQLite, DuckDB, PostgreSQL, MySQL or MariaDB, named by config.url or config.database. By "
+        "default, the sample 'shop' SQLite database of a small online electronics shop (categories, suppliers, "
+        "products, customers, employees, orders, order_items, payments, reviews)."
     )
     action_space = (
-        "Each action is exactly one SQLite statement (SELECT, INSERT, UPDATE, DELETE, CREATE VIEW, PRAGMA, ...), "
-        "sent as plain text without surrounding quotes or code fences. The observation is the result as a text "
-        "table (column names, the first rows, a row count) or the engine's error message starting with 'Error:'. "
-        "Inspect the schema with: SELECT name, sql FROM sqlite_master WHERE type = 'table';"
+        "Each action is exactly one SQL statement (SELECT, INSERT, UPDATE, DELETE, ...) in the dialect of the session's "
+        "engine (SQLite by default; the first observation names it), sent as plain text without surrounding quotes or "
+        "code fences. The observation is the result as a text table (column names, the first rows, a row count) or the "
+        "engine's error message starting with 'Error:'."
     )
     config_model = SqlConfig
     checks = {"sql_result": SqlResultCheck}
 
-    def _database(self, config: SqlConfig) -> Path:
-        if not config.database:
-            return sample_db.ensure(self.settings.data_dir)
-        path = Path(config.database).expanduser()
-        if not path.is_file():
-            raise InvalidArgument("config.database", f"no such SQLite file: {config.database}")
-        with open(path, "rb") as handle:
-            if handle.read(16) != b"SQLite format 3\x00":
-                raise InvalidArgument("config.database", f"not a SQLite database: {config.database}")
-        return path
+    def _database(self, config: SqlConfig) -> Database:
+        """The database a config names, for one session (nothing is connected yet)."""
+        timeout = self.settings.runner_step_timeout_s * TIMEOUT_SHARE
+        timeout = min(timeout, config.statement_timeout_s or timeout)
+        if config.url and config.database:
+            raise InvalidArgument(FIELD, "give config.url or config.database, not both")
+        if config.url:
+            return database_for(resolve(config.url, self.settings.runner_secrets_dir), config.read_only, timeout)
+        path = Path(config.database).expanduser() if config.database else sample_db.ensure(self.settings.data_dir)
+        sqlite = Resolved(sa.URL.create("sqlite", database=str(path)), f"sqlite:{path}")
+        return database_for(sqlite, config.read_only, timeout, field="config.database")
 
     def resources(self, config: SqlConfig) -> Iterable[Resource]:
         """The user's documentation (config.resources; the sample database's own guide only for the sample database),
@@ -134,18 +80,33 @@ class SqlEnvironment(Environment):
         database = self._database(config)
         try:
             docs = (ingest(config.resources, self.name, self.settings.docs_allowed_hosts) if config.resources else
-                    [] if config.database else resources_from_files(self.name, sorted(DOCS_DIR.glob("*.md"))))
+                    [] if config.database or config.url else resources_from_files(self.name, sorted(DOCS_DIR.glob("*.md"))))
         except SourceError as exc:
             raise InvalidArgument("config.resources", str(exc)) from None
-        return docs + introspect_sqlite(str(database), self.name)
+        try:
+            return docs + introspect(database.sqlalchemy_engine(), self.name, database.resolved.shown)
+        except sa.exc.DBAPIError as exc:
+            raise InvalidArgument(FIELD, f"cannot read {database.resolved.shown}: "
+                                         f"{database.resolved.scrub(str(exc.orig or exc).strip())}") from None
 
     def open(self, config: SqlConfig) -> Session:
-        return SqlSession(self._database(config), config)
+        database = self._database(config)
+        try:
+            return SqlSession(database, config.max_rows, config.setup_sql, config)
+        except database.errors as exc:
+            raise InvalidArgument(FIELD if config.url else "config.database",
+                                  f"cannot open {database.resolved.shown}: "
+                                  f"{database.resolved.scrub(database.error_text(exc))}") from None
 
     def judge(self, session: SqlSession, check: SqlResultCheck, turns: list[Turn], answer: str) -> Verdict:
-        """On a fresh session of the same config: the database before the agent touched it."""
-        fresh = SqlSession(session.source, session.config.model_copy(update={"read_only": not session.config.setup_sql}))
+        """On a fresh session of the same config: the database before the agent touched it (with `setup_sql` run;
+        read-only where nothing needs to be set up)."""
+        config = session.config
+        fresh = self.open(config.model_copy(update={"read_only": config.read_only or not config.setup_sql}))
         try:
-            return judge_result(check, turns, fresh.conn)
+            return judge_result(check, turns, fresh)
         finally:
             fresh.close()
+
+
+__all__ = ["SqlConfig", "SqlEnvironment", "action_space"]

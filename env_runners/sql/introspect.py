@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import sqlite3
-import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from env_runners.sql.catalog import ForeignKey, read_schema
 from env_runners.sql.table_text import format_table
 from lbi.records import Resource
 
@@ -62,13 +60,6 @@ class Column:
     def date(self) -> bool:
         return isinstance(self.low, (dt.date, dt.datetime)) or (isinstance(self.low, str) and bool(_DATE.match(self.low))
                                                                and isinstance(self.high, str) and bool(_DATE.match(self.high)))
-
-
-@dataclass
-class ForeignKey:
-    columns: list[str]
-    table: str
-    referred: list[str]
 
 
 @dataclass
@@ -121,6 +112,10 @@ class Introspector:
         self.engine, self.env, self.uri = engine, env, uri
         self.quote = engine.dialect.identifier_preparer.quote
 
+    def _text(self, column: str) -> str:
+        """`column` cast to text in the engine's dialect (CAST(x AS VARCHAR), MySQL's CAST(x AS CHAR), ...)."""
+        return str(sa.cast(sa.literal_column(column), sa.String).compile(dialect=self.engine.dialect))
+
     def resources(self) -> list[Resource]:
         with self.engine.connect() as conn:
             tables = self._tables(conn)
@@ -141,16 +136,13 @@ class Introspector:
     # -- reading ---------------------------------------------------------------------------------------------
 
     def _tables(self, conn: Connection) -> list[Table]:
-        inspector = sa.inspect(conn)
         tables = []
-        for name in sorted(inspector.get_table_names())[:MAX_TABLES]:
-            primary = set(inspector.get_pk_constraint(name).get("constrained_columns") or [])
-            fks = [ForeignKey(fk["constrained_columns"], fk["referred_table"], fk["referred_columns"])
-                   for fk in inspector.get_foreign_keys(name) if fk.get("referred_table")]
-            referring = {column for fk in fks for column in fk.columns}
-            columns = [Column(c["name"], str(c["type"]) or "ANY", bool(c.get("nullable", True)), c["name"] in primary,
-                              c["name"] in referring) for c in inspector.get_columns(name)]
-            table = Table(name, self._scalar(conn, f"SELECT COUNT(*) FROM {self.quote(name)}") or 0, columns, fks)
+        for schema in read_schema(conn, MAX_TABLES):
+            referring = {column for fk in schema.foreign_keys for column in fk.columns}
+            columns = [Column(c.name, c.type, c.nullable, c.name in schema.primary, c.name in referring)
+                       for c in schema.columns]
+            rows = self._scalar(conn, f"SELECT COUNT(*) FROM {self.quote(schema.name)}") or 0
+            table = Table(schema.name, rows, columns, schema.foreign_keys)
             for column in columns:
                 self._profile(conn, table, column)
             tables.append(table)
@@ -253,7 +245,7 @@ class Introspector:
                        f"SELECT AVG({c}) AS {q('average')}, MIN({c}) AS {q('lowest')}, MAX({c}) AS {q('highest')} FROM {t}")
             elif column.date:
                 yield (f"How many {name} rows fall in each year of their {column.words}?",
-                       f"SELECT SUBSTR(CAST({c} AS TEXT), 1, 4) AS {q('year')}, COUNT(*) AS {q('count')} FROM {t} "
+                       f"SELECT SUBSTR({self._text(c)}, 1, 4) AS {q('year')}, COUNT(*) AS {q('count')} FROM {t} "
                        f"GROUP BY 1 ORDER BY 1")
                 yield (f"List the 10 most recent {name} rows by {column.words}.",
                        f"SELECT * FROM {t} ORDER BY {c} DESC LIMIT 10")
@@ -279,11 +271,9 @@ class Introspector:
                        f"GROUP BY {g}.{q(grand_fk.referred[0])}, {g}.{q(grand.label.name)} ORDER BY {q('count')} DESC LIMIT 10")
 
 
-def introspect_sqlite(path: str, env: str = "sql") -> list[Resource]:
-    """The resources of a SQLite file, opened read-only."""
-    uri = f"file:{urllib.parse.quote(str(Path(path).absolute()))}?mode=ro"  # any path: spaces, '#', '?'
-    engine = sa.create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False))
+def introspect(engine: Engine, env: str, uri: str) -> list[Resource]:
+    """The resources of the database `engine` reads (`uri` names it in each resource's address, without secrets)."""
     try:
-        return Introspector(engine, env, f"sqlite:{path}").resources()
+        return Introspector(engine, env, uri).resources()
     finally:
         engine.dispose()

@@ -12,8 +12,11 @@ from lbi.config import RunnerSettings
 async def test_lists_sql_with_action_space_and_config_schema(runner):
     envs = {e.name: e for e in await runner.list_environments()}
     assert "sql" in envs
-    assert "SQLite statement" in envs["sql"].action_space
-    assert {"database", "read_only", "max_rows", "setup_sql", "resources"} <= set(envs["sql"].config_schema)
+    assert "SQL statement" in envs["sql"].action_space and "dialect" in envs["sql"].action_space
+    assert {"url", "database", "read_only", "max_rows", "setup_sql", "resources"} <= set(envs["sql"].config_schema)
+    session, first = await runner.open_session("sql")  # the session's own action space names its dialect
+    assert "one SQLite SQL statement" in first.info["action_space"] and "SQLite" in first.text
+    await runner.close_session(session)
 
 
 async def test_streams_documentation_with_worked_examples(runner):

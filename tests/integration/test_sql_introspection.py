@@ -7,7 +7,8 @@ import sqlite3
 
 import pytest
 
-from env_runners.sql.introspect import introspect_sqlite
+from env_runners.sql.environment import SqlEnvironment
+from lbi.config import RunnerSettings
 from tests.fixtures.clinic_db import build
 from tests.fixtures.synthesis import figures, run_job
 
@@ -18,6 +19,12 @@ SHOP_NAMES = {"categories", "suppliers", "products", "customers", "employees", "
 @pytest.fixture(scope="module")
 def clinic(tmp_path_factory):
     return str(build(tmp_path_factory.mktemp("clinic") / "clinic.db"))
+
+
+def introspect_sqlite(path: str) -> list:
+    """What the sql environment reads from a SQLite file given by path and no documentation."""
+    env = SqlEnvironment(RunnerSettings())
+    return list(env.resources(env.parse_config({"database": path})))
 
 
 def _statements(markdown: str) -> list[str]:

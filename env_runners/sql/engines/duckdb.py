@@ -1,0 +1,71 @@
+"""DuckDB: each session works on a private copy of the database file (and its write-ahead log), or opens it
+read-only. A statement still running at the step timeout is interrupted (`DuckDBPyConnection.interrupt`), the
+engine's own means; DuckDB has no statement-timeout setting.
+
+A session may not reach outside its database: `enable_external_access = false` refuses files, URLs, `ATTACH`
+and extensions, and `lock_configuration = true` keeps the agent from turning that back on.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import duckdb
+import sqlalchemy as sa
+
+from env_runners.sql.engines.base import Database, Handle
+
+LOCKED = {"enable_external_access": "false", "lock_configuration": "true", "autoinstall_known_extensions": "false",
+          "autoload_known_extensions": "false"}
+
+
+class DuckDatabase(Database):
+    title = "DuckDB"
+    dialect = "duckdb"
+    isolation = "private copy"
+
+    @property
+    def path(self) -> Path:
+        return Path(self.resolved.url.database or "")
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def errors(self) -> tuple[type[BaseException], ...]:
+        return (duckdb.Error,)
+
+    def connect(self) -> Handle:
+        if self.read_only:
+            return Handle(duckdb.connect(str(self.path), read_only=True, config=dict(LOCKED)))
+        folder = Path(tempfile.mkdtemp(prefix="lbi-duckdb-"))
+        copy = folder / self.path.name
+        shutil.copyfile(self.path, copy)
+        wal = self.path.with_name(self.path.name + ".wal")
+        if wal.exists():
+            shutil.copyfile(wal, copy.with_name(copy.name + ".wal"))
+        try:
+            return Handle(duckdb.connect(str(copy), config=dict(LOCKED)), scratch=folder)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+
+    def sqlalchemy_engine(self) -> sa.Engine:
+        path = str(self.path)
+        return sa.create_engine("duckdb://", creator=lambda: duckdb.connect(path, read_only=True, config=dict(LOCKED)))
+
+    def interrupt(self, conn: Handle) -> None:
+        conn.dbapi.interrupt()
+
+    def release(self, conn: Handle) -> None:
+        try:
+            conn.dbapi.close()
+        finally:
+            if conn.scratch is not None:
+                shutil.rmtree(conn.scratch, ignore_errors=True)
+
+    def version(self, conn: Handle) -> str:
+        return str(conn.dbapi.execute("SELECT version()").fetchone()[0])

@@ -1,0 +1,50 @@
+"""PostgreSQL: a session is one transaction on the user's database, rolled back at close (see `transactional`).
+
+PostgreSQL's DDL is transactional, so a session may also create, alter and drop tables, views and indexes; what
+cannot run inside a transaction (`CREATE DATABASE`, `VACUUM`, `CREATE INDEX CONCURRENTLY`, `ALTER SYSTEM`) is the
+engine's own error. A DDL statement locks its table until the session ends, which makes concurrent sessions
+that read that table wait (then fail after the statement timeout). `read_only` opens the transaction
+`READ ONLY`. The statement timeout is the engine's `statement_timeout` (and `lock_timeout`); a statement still
+running when the runner's step timeout passes is cancelled through the protocol (`cancel_safe`).
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+from env_runners.sql.engines.base import Handle
+from env_runners.sql.engines.transactional import TransactionalDatabase
+
+
+class PostgresDatabase(TransactionalDatabase):
+    title = "PostgreSQL"
+    dialect = "postgresql"
+
+    @property
+    def errors(self) -> tuple[type[BaseException], ...]:
+        return (psycopg.Error,)
+
+    def connect(self) -> Handle:
+        overrides = {} if "connect_timeout" in self.resolved.url.query else {"connect_timeout": 10}
+        conn = Handle(self.driver_connect(**overrides))
+        try:
+            conn.dbapi.autocommit = True  # the transaction is ours: begun here, rolled back in release()
+            ms = max(1, int(self.timeout_s * 1000))
+            self.execute(conn, "BEGIN READ ONLY" if self.read_only else "BEGIN")
+            self.execute(conn, f"SET LOCAL statement_timeout = {ms}")
+            self.execute(conn, f"SET LOCAL lock_timeout = {ms}")
+            self.execute(conn, "SET LOCAL application_name = 'lbi-session'")
+        except BaseException:
+            conn.dbapi.close()
+            raise
+        return conn
+
+    def interrupt(self, conn: Handle) -> None:
+        conn.dbapi.cancel_safe()
+
+    def version(self, conn: Handle) -> str:
+        return str(conn.dbapi.info.parameter_status("server_version") or "").split(" ")[0]
+
+    def estimate_sql(self, table: str) -> str | None:
+        literal = self.quote(table).replace("'", "''")
+        return f"SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass('{literal}')"

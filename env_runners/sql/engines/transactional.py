@@ -1,0 +1,64 @@
+"""What the server engines share: a session is one transaction on the user's database, rolled back at close.
+
+Every statement runs inside a savepoint, so a failed or timed-out statement is rolled back alone and the session
+goes on. The agent may not end the transaction: transaction control (`COMMIT`, `ROLLBACK`, `BEGIN`, `SAVEPOINT`,
+`SET autocommit`, ...) and several statements in one action are refused, so nothing it does is ever committed.
+Other sessions see none of its writes (they are uncommitted), but its row and table locks hold until it closes:
+a concurrent session that writes the same rows waits at most the statement timeout (the engine's lock timeout
+is set to it) and then gets the engine's error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import sqlalchemy as sa
+
+from env_runners.sql.engines.base import Database, Handle
+from env_runners.sql.statements import Statement
+
+
+class TransactionalDatabase(Database):
+    isolation = "one transaction, rolled back when the session ends"
+
+    def driver_connect(self, **overrides: Any) -> Any:
+        """A DB-API connection made by SQLAlchemy's dialect from the URL (query parameters included)."""
+        dialect = sa.create_engine(self.resolved.url, poolclass=sa.pool.NullPool).dialect  # connects to nothing
+        cargs, cparams = dialect.create_connect_args(self.resolved.url)
+        return dialect.connect(*cargs, **(cparams | overrides))
+
+    def refusal(self, statement: Statement) -> str | None:
+        if not statement.readable:
+            return "the statement could not be read as SQL"
+        if statement.controls_transaction:
+            return (f"{statement.lead} is not allowed: this session is one transaction that is rolled back when it "
+                    "ends, so its changes never reach the database; send statements without transaction control")
+        return None
+
+    def execute(self, conn: Handle, sql: str) -> None:
+        cursor = conn.dbapi.cursor()
+        try:
+            cursor.execute(sql)
+        finally:
+            cursor.close()
+
+    @contextlib.contextmanager
+    def step_guard(self, conn: Handle) -> Iterator[None]:
+        self.execute(conn, "SAVEPOINT lbi_step")
+        try:
+            yield
+        except BaseException:
+            self.execute(conn, "ROLLBACK TO SAVEPOINT lbi_step")
+            raise
+        self.execute(conn, "RELEASE SAVEPOINT lbi_step")
+
+    def release(self, conn: Handle) -> None:
+        try:
+            self.execute(conn, "ROLLBACK")
+        except self.errors:
+            pass  # the connection is gone: the server rolled the transaction back itself
+        finally:
+            with contextlib.suppress(*self.errors):
+                conn.dbapi.close()
