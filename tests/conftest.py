@@ -99,3 +99,29 @@ async def synth_engine(tmp_path, embedder):
     yield engine
     await engine.close()
     await store.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server on 127.0.0.1 for the session (tests/fixtures/db_servers.py); skipped when none can be had."""
+    from tests.fixtures import db_servers
+
+    try:
+        server = db_servers.postgres()
+    except db_servers.Unavailable as exc:
+        pytest.skip(str(exc))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def mariadb_server():
+    """A real MariaDB server on 127.0.0.1 for the session; skipped when none can be had."""
+    from tests.fixtures import db_servers
+
+    try:
+        server = db_servers.mariadb()
+    except db_servers.Unavailable as exc:
+        pytest.skip(str(exc))
+    yield server
+    server.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,10 +12,12 @@ CELL_CHARS = 400
 def _cell(value: Any) -> str:
     if value is None:
         return "NULL"
-    if isinstance(value, float):
+    if isinstance(value, float) and not math.isfinite(value):
+        text = str(value)  # inf, -inf, nan (DuckDB's 1/0)
+    elif isinstance(value, float):
         text = f"{value:.4f}".rstrip("0").rstrip(".") if value != int(value) or abs(value) >= 1e15 else f"{value:.1f}"
-    elif isinstance(value, bytes):
-        text = f"<{len(value)} bytes>"
+    elif isinstance(value, (bytes, bytearray, memoryview)):
+        text = f"<{len(bytes(value))} bytes>"
     else:
         text = " ".join(str(value).split())
     return text if len(text) <= CELL_CHARS else text[: CELL_CHARS - 1] + "…"

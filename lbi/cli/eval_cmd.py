@@ -20,7 +20,7 @@ from lbi.clients.retrieval import AsyncRetrievalClient
 from lbi.clients.runner import RunnerClient
 from lbi.evaluation import report
 from lbi.evaluation.harness import MODES, Harness, summarise
-from lbi.evaluation.tasks import EvaluationInputError, TaskFileError, builtin_tasks, check_kinds, load_tasks
+from lbi.evaluation.tasks import EvaluationInputError, builtin_tasks, check_kinds, load_tasks
 from lbi.llm.gateway import LLMGateway
 
 console = Console(width=None if sys.stdout.isatty() else 140)
@@ -42,9 +42,34 @@ class EvaluationInterrupted(Exception):
         self.run = run
 
 
+def _config(raw: str) -> dict:
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise EvaluationInputError(f"--config is not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise EvaluationInputError("--config must be a JSON object of the session config")
+    return value
+
+
+async def _check_config(runner: RunnerClient, env: str, env_config: dict) -> None:
+    try:
+        session_id, _ = await runner.open_session(env, env_config)
+    except grpc.aio.AioRpcError as exc:
+        if exc.code() != grpc.StatusCode.INVALID_ARGUMENT:
+            raise
+        raise EvaluationInputError(f"--config is refused by the {env} environment: {exc.details()}") from None
+    await runner.close_session(session_id)
+
+
 async def evaluate(runner_target: str, retrieval_target: str, env: str, dataset: str, tasks_file: Path, modes: list[str],
-                   max_steps: int, model: str | None, out_base: Path, plot: bool, quiet: bool = False) -> dict:
-    """Runs every task in every mode into a new run folder under `out_base`; bad input fails before anything runs."""
+                   max_steps: int, model: str | None, out_base: Path, plot: bool, quiet: bool = False,
+                   env_config: dict | None = None) -> dict:
+    """Runs every task in every mode into a new run folder under `out_base`; bad input fails before anything runs.
+    `env_config` is the session config under each task's own (`--config`); a session of it is opened first, so a
+    config the runner refuses (a bad database URL, say) fails the run at once."""
     tasks = load_tasks(tasks_file)
     gateway = LLMGateway()
     async with RunnerClient(runner_target) as runner, AsyncRetrievalClient(retrieval_target, timeout_s=30) as retrieval:
@@ -52,6 +77,8 @@ async def evaluate(runner_target: str, retrieval_target: str, env: str, dataset:
         if env not in described:
             raise EvaluationInputError(f"the runner has no environment {env!r} (it has {', '.join(sorted(described))})")
         check_kinds(tasks, set(described[env].check_schema), env, tasks_file)
+        if env_config:
+            await _check_config(runner, env, env_config)
         if any(m != "none" for m in modes):
             try:
                 await retrieval.describe_dataset(dataset)
@@ -60,7 +87,8 @@ async def evaluate(runner_target: str, retrieval_target: str, env: str, dataset:
                     raise
                 raise EvaluationInputError(f"--dataset {dataset!r} does not exist (synthesize it with `lbi synth run --dataset "
                                     f"{dataset}`), and modes other than none retrieve from it") from None
-        harness = Harness(gateway, runner, retrieval, env, dataset, described[env].action_space, max_steps, model)
+        harness = Harness(gateway, runner, retrieval, env, dataset, described[env].action_space, max_steps, model,
+                          env_config=env_config)
         run = report.new_run(out_base)
         log = report.TaskLog(run)
         model_name = model or gateway.settings.llm_model
@@ -105,6 +133,8 @@ def eval_command(
     env: str = typer.Option("sql", "--env", help="Environment."),
     dataset: str = typer.Option(..., "--dataset", help="Dataset to retrieve demonstrations from."),
     tasks: Optional[Path] = typer.Option(None, "--tasks", help="JSONL task file (default: the environment's own)."),
+    config: str = typer.Option("", "--config", help="Session config as JSON under each task's own (sql: "
+                                                    "{\"url\": \"postgresql://agent:${PW}@host/db\"})."),
     model: Optional[str] = typer.Option(None, "--model", help="litellm model of the agent (default LBI_LLM_MODEL)."),
     modes: str = typer.Option(",".join(MODES), "--modes", help="Comma-separated modes."),
     max_steps: int = typer.Option(10, "--max-steps", help="Most actions per task."),
@@ -122,7 +152,8 @@ def eval_command(
     try:
         tasks_file = tasks or builtin_tasks(env)
         load_tasks(tasks_file)  # fail on a bad file before any service starts
-    except TaskFileError as exc:
+        env_config = _config(config)
+    except EvaluationInputError as exc:
         console.print(f"[red]INVALID_ARGUMENT[/red]: {escape(str(exc))}")
         raise typer.Exit(2) from None
 
@@ -131,10 +162,11 @@ def eval_command(
 
         out_base = out or SynthSettings().data_dir / "eval" / dataset
         if runner and retrieval:
-            return await evaluate(runner, retrieval, env, dataset, tasks_file, chosen, max_steps, model, out_base, plot, as_json)
+            return await evaluate(runner, retrieval, env, dataset, tasks_file, chosen, max_steps, model, out_base, plot, as_json,
+                                  env_config)
         async with local_stack() as stack:
             return await evaluate(runner or stack.runner_target, retrieval or stack.retrieval_target, env, dataset, tasks_file,
-                                  chosen, max_steps, model, out_base, plot, as_json)
+                                  chosen, max_steps, model, out_base, plot, as_json, env_config)
 
     try:
         data = asyncio.run(main())

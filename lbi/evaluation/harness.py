@@ -84,8 +84,9 @@ class _CountingGateway:
 class Harness:
     def __init__(self, gateway: LLMGateway, runner: RunnerClient, retrieval: AsyncRetrievalClient | None, env: str,
                  dataset: str, action_space: str, max_steps: int = 10, model: str | None = None, k: int = 5,
-                 concurrency: int = 4, task_timeout_s: float = 900.0):
+                 concurrency: int = 4, task_timeout_s: float = 900.0, env_config: dict[str, Any] | None = None):
         self.gateway, self.runner, self.retrieval = gateway, runner, retrieval
+        self.env_config = env_config or {}  # under every task's own config (a database URL, say)
         self.env, self.dataset, self.action_space = env, dataset, action_space
         self.max_steps, self.model, self.k = max_steps, model, k
         self.concurrency = concurrency
@@ -120,7 +121,7 @@ class Harness:
     async def _episode(self, task: EvalTask, mode: str, gateway: _CountingGateway, latencies: list[float]):
         return await run_judged_episode(
             gateway, self.runner, self.env, self.action_space, Task(task.id, task.instruction), task.check,
-            max_steps=self.max_steps, env_config=task.config, model=self.model,
+            max_steps=self.max_steps, env_config={**self.env_config, **task.config}, model=self.model,
             demonstrations=self._demonstrations(gateway, task, mode, latencies),
         )
 

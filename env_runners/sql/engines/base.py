@@ -76,6 +76,10 @@ class Database(ABC):
         """Around one statement: where a statement's failure must not end the session's transaction, a savepoint."""
         yield
 
+    def cursor(self, conn: Handle) -> Any:
+        """A DB-API cursor on the session's connection."""
+        return conn.dbapi.cursor()
+
     def interrupt(self, conn: Handle) -> None:
         """Stops the statement running on `conn` (from another thread)."""
 
@@ -119,7 +123,7 @@ class SqlSession(Session):
                 raise InvalidArgument("config.setup_sql", database.resolved.scrub(database.error_text(exc))) from None
 
     def _setup(self, script: str) -> None:
-        cursor = self.conn.dbapi.cursor()
+        cursor = self.database.cursor(self.conn)
         for piece in split_script(script, self.database.dialect):
             cursor.execute(piece)
 
@@ -127,7 +131,7 @@ class SqlSession(Session):
 
     def first_observation(self) -> str:
         with self._lock, self.database.step_guard(self.conn):
-            cursor = self.conn.dbapi.cursor()
+            cursor = self.database.cursor(self.conn)
             cursor.execute(self.database.tables_sql())
             tables = [row[0] for row in cursor.fetchall()]
             counts = ", ".join(f"{t} ({self._count(cursor, t)} rows)" for t in tables[:60])
@@ -167,7 +171,7 @@ class SqlSession(Session):
                 return StepResult(f"Error: {self.database.resolved.scrub(self.database.error_text(exc))}", error=True)
 
     def _run(self, sql: str, statement: Statement) -> StepResult:
-        cursor = self.conn.dbapi.cursor()
+        cursor = self.database.cursor(self.conn)
         cursor.execute(sql)
         description = cursor.description
         if description is not None and statement.writes_rows and "RETURNING" not in sql.upper() \
@@ -187,7 +191,7 @@ class SqlSession(Session):
     def rows(self, sql: str) -> list[tuple]:
         """Every row of a query (for judging); raises the driver's error."""
         with self._lock, self.database.step_guard(self.conn):
-            cursor = self.conn.dbapi.cursor()
+            cursor = self.database.cursor(self.conn)
             cursor.execute(sql)
             return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
 

@@ -54,8 +54,11 @@ class DuckDatabase(Database):
             raise
 
     def sqlalchemy_engine(self) -> sa.Engine:
-        path = str(self.path)
-        return sa.create_engine("duckdb://", creator=lambda: duckdb.connect(path, read_only=True, config=dict(LOCKED)))
+        return sa.create_engine(sa.URL.create("duckdb", database=str(self.path)), poolclass=sa.pool.NullPool,
+                                connect_args={"read_only": True, "config": dict(LOCKED)})
+
+    def cursor(self, conn: Handle) -> duckdb.DuckDBPyConnection:
+        return conn.dbapi  # a DuckDB cursor() is a second connection, which interrupt() would not reach
 
     def interrupt(self, conn: Handle) -> None:
         conn.dbapi.interrupt()
