@@ -68,6 +68,7 @@ class Pipeline:
             await self.progress.wait("rollout")
             rollout.check_some_succeeded(ctx)
             await self.progress.wait("filter")
+            filter_stage.check_some_kept(ctx)
             if writing is None:
                 writing = group.create_task(ingester.run())
             await ingester.close()

@@ -13,9 +13,12 @@ does. Verdicts and reasons are kept with every example, kept or not.
 from __future__ import annotations
 
 import asyncio
+import collections
+import itertools
 from dataclasses import replace
 
 from lbi.dataset import example_from_payload, example_payload
+from lbi.errors import FailedPrecondition
 from lbi.llm.gateway import LLMError
 from lbi.llm.roles import Role
 from lbi.records import CRITERIA, Example, Verdict, first_repeated_state
@@ -79,3 +82,15 @@ async def judge_all(ctx: JobContext, candidates: list[tuple[str, dict]], stand_i
     if judged:
         await ctx.journal.aput(ctx.job_id, FILTERED, list(judged))
     return [(key, payload, ok) for key, (payload, ok, _) in known.items()] + [(key, payload, ok) for key, payload, ok, _ in judged]
+
+
+def check_some_kept(ctx: JobContext) -> None:
+    """A job whose committee kept none of its candidates fails, naming the most common reason: it has learned
+    nothing (the agent's actions all failed in this environment, say), and must not say it succeeded."""
+    dropped = ctx.journal.count(ctx.job_id, FILTERED, ok=False)
+    if dropped and not ctx.journal.count(ctx.job_id, FILTERED, ok=True):
+        sample = itertools.islice(ctx.journal.records(ctx.job_id, FILTERED, ok=False), 1000)
+        reasons = collections.Counter(reason.split("; ")[0] for _, _, _, reason in sample)
+        reason, times = reasons.most_common(1)[0]
+        raise FailedPrecondition(f"the committee kept none of the {dropped} candidates; the most common reason "
+                                 f"({times} of the first {sum(reasons.values())}): {reason}")

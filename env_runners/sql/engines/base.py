@@ -213,13 +213,19 @@ def action_space(title: str) -> str:
             "'Error:'. " + SCHEMA_HINTS.get(title, ""))
 
 
-SCHEMA_HINTS = {
-    "SQLite": "Inspect the schema with: SELECT name, sql FROM sqlite_master WHERE type = 'table';",
-    "PostgreSQL": "Inspect the schema with: SELECT table_name, column_name, data_type FROM information_schema.columns "
-                  "WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position;",
-    "MariaDB": "Inspect the schema with: SHOW TABLES; and DESCRIBE table_name;",
-    "MySQL": "Inspect the schema with: SHOW TABLES; and DESCRIBE table_name;",
-    "DuckDB": "Inspect the schema with: DESCRIBE table_name; or SELECT * FROM duckdb_tables();",
+_MYSQL_SCHEMA = ("SELECT table_name AS table_name, GROUP_CONCAT(column_name, ' ', data_type ORDER BY ordinal_position SEPARATOR ', ') "
+                 "AS columns FROM information_schema.columns WHERE table_schema = DATABASE() GROUP BY table_name "
+                 "ORDER BY table_name;")
+SCHEMA_HINTS = {  # one statement per engine that lists every table with its columns
+    "SQLite": "Inspect the schema with: SELECT name, sql FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name;",
+    "PostgreSQL": "Inspect the schema with: SELECT table_name, string_agg(column_name || ' ' || data_type, ', ' ORDER BY "
+                  "ordinal_position) AS columns FROM information_schema.columns WHERE table_schema = current_schema() "
+                  "GROUP BY table_name ORDER BY table_name;",
+    "MariaDB": "Inspect the schema with: " + _MYSQL_SCHEMA,
+    "MySQL": "Inspect the schema with: " + _MYSQL_SCHEMA,
+    "DuckDB": "Inspect the schema with: SELECT table_name, string_agg(column_name || ' ' || data_type, ', ' ORDER BY "
+              "column_index) AS columns FROM duckdb_columns() WHERE schema_name = current_schema() GROUP BY table_name "
+              "ORDER BY table_name;",
 }
 
 

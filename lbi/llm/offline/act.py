@@ -4,7 +4,8 @@ Its plan comes from the documentation the task was written from (rollouts), or e
 demonstrations it was given (evaluation with retrieval): the closest demonstration's final successful
 action, with the literals and numbers of the task put in. Without either, it can only look around.
 
-For `sql` it inspects the schema first (for a third of tasks, after a hasty guess at a table name), looks at a few rows of the table it is about to query, runs the
+For `sql` it inspects the schema first, with the statement the session's action space gives for its engine (for a
+third of tasks, after a hasty guess at a table name), looks at a few rows of the table it is about to query, runs the
 example's statements, repairs unknown table/column names from the schema it has seen when the engine
 reports them, and stops with the last result as its answer. For other environments it runs the
 example's lines in order, then stops.
@@ -17,7 +18,7 @@ import hashlib
 import re
 from typing import Any
 
-from lbi.llm.offline.sqltext import SCHEMA_QUERY, repair, schema_from_text, tables_in
+from lbi.llm.offline.sqltext import is_schema_query, repair, schema_from_text, schema_query, tables_in
 from lbi.llm.offline.steps import examples_for
 
 
@@ -79,7 +80,7 @@ def plan_from_demonstrations(task: str, demonstrations: str) -> list[str]:
         return []
     instruction, body = max(demos, key=lambda d: _overlap(task, d[0]))
     actions = [(m.group("action").strip(), m.group("observation")) for m in _ACTION.finditer(body)]
-    useful = [a for a, after in actions if not after.startswith("Error:") and "sqlite_master" not in a
+    useful = [a for a, after in actions if not after.startswith("Error:") and not is_schema_query(a)
               and not re.search(r"LIMIT 3;?$", a)]
     return [_adapt(a, instruction, task) for a in useful[-1:]]
 
@@ -109,8 +110,9 @@ def _sql(x: dict[str, Any], plan: list[str]) -> dict[str, Any]:
     guess = naive_guess(x["task"])
     if not history and guess:
         return _move(guess, "Try the obvious table first.")
-    if SCHEMA_QUERY not in done:
-        return _move(SCHEMA_QUERY, "Inspect the schema first, so that I use real table and column names.")
+    inspect = schema_query(x.get("action_space", ""))
+    if inspect not in done:
+        return _move(inspect, "Inspect the schema first, so that I use real table and column names.")
     schema = schema_from_text("\n".join([s["observation"] for s in history] + [observation]))
     last_failed = observation.startswith("Error:")
     if last_failed and done and done[-1] != guess:
@@ -126,7 +128,7 @@ def _sql(x: dict[str, Any], plan: list[str]) -> dict[str, Any]:
     peek = f"SELECT * FROM {first_table} LIMIT 3;" if first_table else None
     if peek and peek not in done and peek not in plan:
         return _move(peek, f"Look at a few rows of {first_table} to see what its values look like.")
-    exploration = {SCHEMA_QUERY, peek, guess}
+    exploration = {inspect, peek, guess}
     succeeded = sum(1 for i, s in enumerate(history) if s["action"] not in exploration and not _failed(history, i, observation))
     if succeeded < len(plan):
         return _move(plan[succeeded], f"Run step {succeeded + 1} of {len(plan)} of the plan.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lbi.llm.offline.sqltext import SCHEMA_QUERY
+from lbi.llm.offline.sqltext import is_schema_query
 from lbi.llm.offline.steps import describe_action, observation_after
 
 
@@ -23,7 +23,7 @@ def label_span(env: str, kind: str, steps: list[dict[str, Any]], final_observati
             parts.append(f"{i}. {describe_action(env, step['action'])}{' (this fails)' if failed else ''}.")
         return "Replicate the following: " + " ".join(parts)
     ok = _succeeded(steps, final_observation)
-    main = [i for i in ok if steps[i]["action"] != SCHEMA_QUERY and not steps[i]["action"].upper().endswith("LIMIT 3;")]
+    main = [i for i in ok if not is_schema_query(steps[i]["action"]) and not steps[i]["action"].upper().endswith("LIMIT 3;")]
     chosen = (main or ok or [len(steps) - 1])[-1]
     return describe_action(env, steps[chosen]["action"]) + "."
 

@@ -10,13 +10,28 @@ import difflib
 import re
 
 SCHEMA_QUERY = "SELECT name, sql FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name;"
+_SCHEMA_HINT = re.compile(r"Inspect the schema with: (.+?;)")
+_SCHEMA_MARKERS = re.compile(r"\b(sqlite_master|sqlite_schema|information_schema|duckdb_columns|duckdb_tables)\b|"
+                             r"^\s*(SHOW\s+TABLES|DESCRIBE)\b", re.I)
+# "table_name | columns" rows: a schema listed one table per row, its columns as "name type, name type, ..."
+_LISTING = re.compile(r"^table_name\s*\|\s*columns\s*$")
 
 _CREATE = re.compile(r"CREATE\s+(?:TABLE|VIEW)\s+(?:IF NOT EXISTS\s+)?[\"`\[]?(\w+)[\"`\]]?\s*\((.*?)\)\s*(?:\||$)", re.I | re.S | re.M)
 _CONSTRAINT = re.compile(r"^(PRIMARY|FOREIGN|UNIQUE|CHECK|CONSTRAINT)\b", re.I)
 
 
+def schema_query(action_space: str) -> str:
+    """The statement that lists the schema, as the session's action space says for its engine (SQLite's by default)."""
+    match = _SCHEMA_HINT.search(action_space or "")
+    return match.group(1) if match else SCHEMA_QUERY
+
+
+def is_schema_query(sql: str) -> bool:
+    return bool(_SCHEMA_MARKERS.search(sql))
+
+
 def schema_from_text(text: str) -> dict[str, list[str]]:
-    """Tables and their columns, read from CREATE statements shown in observations."""
+    """Tables and their columns, read from CREATE statements or a `table_name | columns` listing in observations."""
     schema: dict[str, list[str]] = {}
     for name, body in _CREATE.findall(text):
         columns = []
@@ -25,27 +40,52 @@ def schema_from_text(text: str) -> dict[str, list[str]]:
             if part and not _CONSTRAINT.match(part):
                 columns.append(part.split()[0].strip('"`[]'))
         schema[name] = columns
+    listing = False
+    for line in text.splitlines():
+        if _LISTING.match(line.strip()):
+            listing = True
+        elif listing and (row := re.match(r"^(\w+)\s*\|\s*(.+)$", line.strip())):
+            schema[row.group(1)] = [part.split()[0] for part in row.group(2).split(", ") if part.split()]
+        elif listing and not line.startswith("-"):
+            listing = False
     return schema
 
 
 def tables_in(sql: str) -> list[str]:
     """Table names after FROM / JOIN / INTO / UPDATE, in order of appearance."""
     found = re.findall(r"\b(?:FROM|JOIN|INTO|UPDATE)\s+([A-Za-z_]\w*)", sql, re.I)
-    return list(dict.fromkeys(t for t in found if t.lower() not in {"select", "sqlite_master"}))
+    return list(dict.fromkeys(t for t in found if t.lower() not in {"select", "sqlite_master", "information_schema"}))
 
 
 def repair(sql: str, error: str, schema: dict[str, list[str]]) -> str | None:
-    """A corrected statement for 'no such column/table' errors, using the closest real name; None if unknown."""
-    match = re.search(r"no such (column|table): ([\w.]+)", error)
-    if not match or not schema:
+    """A corrected statement for an unknown column or table, using the closest real name; None if unknown. Reads
+    the engines' own messages: SQLite, PostgreSQL, MySQL/MariaDB and DuckDB."""
+    found = _unknown_name(error)
+    if not found or not schema:
         return None
-    kind, bad = match.groups()
+    kind, bad = found
     bare = bad.split(".")[-1]
     names = list(schema) if kind == "table" else sorted({c for cols in schema.values() for c in cols})
     best = difflib.get_close_matches(bare, names, n=1, cutoff=0.5)
     if not best or best[0] == bare:
         return None
     return re.sub(rf"\b{re.escape(bare)}\b", best[0], sql)
+
+
+_UNKNOWN = [  # (kind, pattern) per engine's wording
+    ("column", r"no such column: ([\w.]+)"), ("table", r"no such table: ([\w.]+)"),  # SQLite
+    ("column", r'column "?([\w.]+)"? does not exist'), ("table", r'relation "?([\w.]+)"? does not exist'),  # PostgreSQL
+    ("column", r"Unknown column '([\w.]+)'"), ("table", r"Table '([\w.]+)' doesn't exist"),  # MySQL / MariaDB
+    ("column", r'Referenced column "?([\w.]+)"? not found'), ("table", r"Table with name ([\w.]+) does not exist"),  # DuckDB
+]
+
+
+def _unknown_name(error: str) -> tuple[str, str] | None:
+    for kind, pattern in _UNKNOWN:
+        match = re.search(pattern, error)
+        if match:
+            return kind, match.group(1)
+    return None
 
 
 def _human(expr: str) -> str:
@@ -121,7 +161,7 @@ def describe(sql: str) -> str:
     """One plain-English sentence saying what a statement does."""
     s = " ".join(sql.strip().rstrip(";").split())
     upper = s.upper()
-    if "SQLITE_MASTER" in upper or "SQLITE_SCHEMA" in upper:
+    if is_schema_query(s):
         return "List the tables of the database with their definitions"
     pragma = re.match(r"PRAGMA\s+table_info\s*\(\s*['\"]?(\w+)", s, re.I)
     if pragma:
