@@ -121,6 +121,18 @@ def test_runner_sandbox_modes(chart):
     assert "sandbox" in _helm("template", "rel", str(chart), "--set", "runner.sandbox=maybe").stderr
 
 
+def test_runner_pods_mount_the_environments_secret(chart):
+    """A sql URL's ${NAME} is read from the mounted secret (LBI_RUNNER_SECRETS_DIR's default), never from a job spec."""
+    from lbi.config import RunnerSettings
+
+    assert "env-secrets" not in str(_runner_template(_render(chart)))
+    spec = _runner_template(_render(chart, "--set", "runner.secrets.existingSecret=db-credentials"))["spec"]
+    mount = next(m for m in spec["containers"][0]["volumeMounts"] if m["name"] == "env-secrets")
+    assert mount == {"name": "env-secrets", "mountPath": str(RunnerSettings().runner_secrets_dir), "readOnly": True}
+    volume = next(v for v in spec["volumes"] if v["name"] == "env-secrets")
+    assert volume["secret"]["secretName"] == "db-credentials"
+
+
 def test_rbac_allows_exactly_pod_management_in_the_namespace(chart):
     docs = _render(chart)
     role = _get(docs, "Role", "rel-lbi-synth")

@@ -225,6 +225,11 @@ volumeMounts:
   {{- include "lbi.volumeMounts" . | nindent 2 }}
   - name: data
     mountPath: /var/lib/lbi
+  {{- if .Values.runner.secrets.existingSecret }}
+  - name: env-secrets
+    mountPath: /var/run/secrets/lbi
+    readOnly: true
+  {{- end }}
 {{- end -}}
 
 {{- define "lbi.runnerPodSpec" -}}
@@ -247,6 +252,12 @@ volumes:
   {{- include "lbi.volumes" . | nindent 2 }}
   - name: data
     emptyDir: {}
+  {{- with .Values.runner.secrets.existingSecret }}
+  - name: env-secrets
+    secret:
+      secretName: {{ . }}
+      defaultMode: 0400
+  {{- end }}
 {{- with .Values.runner.nodeSelector }}
 nodeSelector:
   {{- toYaml . | nindent 2 }}
