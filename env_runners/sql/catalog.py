@@ -23,31 +23,53 @@ class ColumnSchema:
 @dataclass
 class ForeignKey:
     columns: list[str]
-    table: str
+    table: str  # as TableSchema.name: qualified by its schema when that is not the default one
     referred: list[str]
 
 
 @dataclass
 class TableSchema:
-    name: str
+    name: str  # `table`, or `schema.table` outside the connection's default schema
     columns: list[ColumnSchema]
     primary: set[str]
     foreign_keys: list[ForeignKey]
+    schema: str | None = None  # None: the default schema
+    bare: str = ""  # the table's own name
+
+    def __post_init__(self) -> None:
+        self.bare = self.bare or self.name
+
+
+SYSTEM_SCHEMAS = {"information_schema", "pg_catalog", "pg_toast", "mysql", "performance_schema", "sys"}
+
+
+def _qualified(schema: str | None, table: str) -> str:
+    return f"{schema}.{table}" if schema else table
 
 
 def read_schema(conn: Connection, limit: int) -> list[TableSchema]:
-    """The first `limit` tables by name, of the connection's default schema."""
+    """The first `limit` tables: the default schema's by name, then (PostgreSQL, where a database often keeps its
+    tables in schemas of their own, `sales`, `hr`, ...) the other schemas' the connection can see."""
     if conn.dialect.name == "duckdb":
         return _duckdb(conn, limit)
     inspector = sa.inspect(conn)
+    schemas: list[str | None] = [None]
+    if conn.dialect.name == "postgresql":
+        default = inspector.default_schema_name
+        schemas += sorted(s for s in inspector.get_schema_names() if s not in SYSTEM_SCHEMAS and s != default
+                          and not s.startswith("pg_"))
     tables = []
-    for name in sorted(inspector.get_table_names())[:limit]:
-        primary = set(inspector.get_pk_constraint(name).get("constrained_columns") or [])
-        fks = [ForeignKey(fk["constrained_columns"], fk["referred_table"], fk["referred_columns"])
-               for fk in inspector.get_foreign_keys(name) if fk.get("referred_table")]
-        columns = [ColumnSchema(c["name"], str(c["type"]) or "ANY", bool(c.get("nullable", True)))
-                   for c in inspector.get_columns(name)]
-        tables.append(TableSchema(name, columns, primary, fks))
+    for schema in schemas:
+        for name in sorted(inspector.get_table_names(schema=schema)):
+            if len(tables) == limit:
+                return tables
+            primary = set(inspector.get_pk_constraint(name, schema=schema).get("constrained_columns") or [])
+            fks = [ForeignKey(fk["constrained_columns"], _qualified(fk.get("referred_schema"), fk["referred_table"]),
+                              fk["referred_columns"])
+                   for fk in inspector.get_foreign_keys(name, schema=schema) if fk.get("referred_table")]
+            columns = [ColumnSchema(c["name"], str(c["type"]) or "ANY", bool(c.get("nullable", True)))
+                       for c in inspector.get_columns(name, schema=schema)]
+            tables.append(TableSchema(_qualified(schema, name), columns, primary, fks, schema, name))
     return tables
 
 

@@ -23,11 +23,13 @@ from env_runners.sql.catalog import ForeignKey, read_schema
 from env_runners.sql.table_text import format_table
 from lbi.records import Resource
 
+SAMPLE_ROWS = 200_000  # a larger table's columns are profiled over its first this many rows
 LOW_CARDINALITY = 12  # distinct values up to which a column counts as categorical (its values are listed)
 EXCERPT_ROWS = 5
 EXAMPLES_PER_RESOURCE = 3
 MAX_TABLES = 60
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_BIND = re.compile(r"(?<![:\w\\]):(?=\w)")  # what SQLAlchemy's text() would take for a bind parameter
 
 
 @dataclass
@@ -64,14 +66,20 @@ class Column:
 
 @dataclass
 class Table:
-    name: str
-    rows: int
+    name: str  # as shown: `schema.table` outside the default schema
+    rows: int | None  # None: not counted within the statement timeout (a very large table)
     columns: list[Column]
     foreign_keys: list[ForeignKey]
+    ref: str = ""  # how SQL names it, quoted as the dialect needs
+    bare: str = ""  # its own name, without the schema
 
     @property
     def words(self) -> str:
-        return words(self.name)
+        return words(self.bare or self.name)
+
+    @property
+    def size(self) -> str:
+        return f"{self.rows} rows" if self.rows is not None else "too many rows to count quickly"
 
     @property
     def label(self) -> Column:
@@ -141,32 +149,41 @@ class Introspector:
             referring = {column for fk in schema.foreign_keys for column in fk.columns}
             columns = [Column(c.name, c.type, c.nullable, c.name in schema.primary, c.name in referring)
                        for c in schema.columns]
-            rows = self._scalar(conn, f"SELECT COUNT(*) FROM {self.quote(schema.name)}") or 0
-            table = Table(schema.name, rows, columns, schema.foreign_keys)
+            ref = (self.quote(schema.schema) + "." if schema.schema else "") + self.quote(schema.bare)
+            rows = self._scalar(conn, f"SELECT COUNT(*) FROM {ref}")
+            table = Table(schema.name, rows, columns, schema.foreign_keys, ref, schema.bare)
             for column in columns:
                 self._profile(conn, table, column)
             tables.append(table)
         return tables
 
+    def _execute(self, conn: Connection, sql: str) -> sa.CursorResult:
+        """`sql` as written: a colon before a word (`' :x'` in a literal) is not taken for a bind parameter."""
+        return conn.execute(sa.text(_BIND.sub(r"\\:", sql)))
+
     def _scalar(self, conn: Connection, sql: str) -> Any:
         try:
-            return conn.execute(sa.text(sql)).scalar()
+            return self._execute(conn, sql).scalar()
         except sa.exc.DBAPIError:
             conn.rollback()
             return None
 
     def _rows(self, conn: Connection, sql: str) -> tuple[list[str], list[tuple]] | None:
         try:
-            result = conn.execute(sa.text(sql))
+            result = self._execute(conn, sql)
             return list(result.keys()), [tuple(r) for r in result.fetchmany(200)]
         except sa.exc.DBAPIError:
             conn.rollback()
             return None
 
     def _profile(self, conn: Connection, table: Table, column: Column) -> None:
-        t, c = self.quote(table.name), self.quote(column.name)
+        """Distinct count, range and frequent values of a column; over its first SAMPLE_ROWS rows when the table is
+        larger (or too large to count), so that a production table is profiled in bounded time."""
+        c = self.quote(column.name)
+        sampled = table.rows is None or table.rows > SAMPLE_ROWS
+        t = f"(SELECT {c} FROM {table.ref} LIMIT {SAMPLE_ROWS}) {self.quote('sample')}" if sampled else table.ref
         column.distinct = self._scalar(conn, f"SELECT COUNT(DISTINCT {c}) FROM {t}") or 0
-        column.unique = column.distinct == table.rows
+        column.unique = column.distinct == min(table.rows or SAMPLE_ROWS, SAMPLE_ROWS)
         bounds = self._rows(conn, f"SELECT MIN({c}), MAX({c}) FROM {t} WHERE {c} IS NOT NULL")
         if bounds and bounds[1]:
             column.low, column.high = bounds[1][0]
@@ -181,13 +198,13 @@ class Introspector:
         """The database in a few lines (what self-instruct is told about the environment)."""
         dialect = self.engine.dialect.name
         lines = [f"A {dialect} database with {len(tables)} tables:", ""]
-        lines += [f"- `{t.name}` ({t.rows} rows): {', '.join(c.name for c in t.columns[:12])}"
+        lines += [f"- `{t.name}` ({t.size}): {', '.join(c.name for c in t.columns[:12])}"
                   + (", ..." if len(t.columns) > 12 else "") for t in tables]
         return Resource(env=self.env, title="Overview of the database", text="\n".join(lines), uri=f"{self.uri}#overview",
                         kind="introspection")
 
     def _table_resource(self, table: Table) -> Resource:
-        lines = [f"# Table {table.name}", "", f"The `{table.name}` table ({table.words}) has {table.rows} rows.", "",
+        lines = [f"# Table {table.name}", "", f"The `{table.name}` table ({table.words}) has {table.size}.", "",
                  "| column | type | key | nullable | values |", "|---|---|---|---|---|"]
         refs = {col: f"references {fk.table}({', '.join(fk.referred)})" for fk in table.foreign_keys for col in fk.columns}
         for column in table.columns:
@@ -227,7 +244,7 @@ class Introspector:
                 yield Example(table.name, lead, sql + ";", excerpt)
 
     def _candidates(self, table: Table, by_name: dict[str, Table]) -> Iterator[tuple[str, str]]:
-        q, t, name = self.quote, self.quote(table.name), table.words
+        q, t, name = self.quote, table.ref, table.words
         yield f"Count how many {name} rows there are.", f"SELECT COUNT(*) AS {q('count')} FROM {t}"
         label = table.label
         for column in table.columns:
@@ -253,18 +270,19 @@ class Introspector:
             parent = by_name.get(fk.table)
             if parent is None or len(fk.columns) != 1:
                 continue
-            p, on = q(parent.name), f"{t}.{q(fk.columns[0])} = {q(parent.name)}.{q(fk.referred[0])}"
+            p = parent.ref
+            on = f"{t}.{q(fk.columns[0])} = {p}.{q(fk.referred[0])}"
             shown = q(parent.label.name)
             yield (f"For each {parent.words} row, count its {name} rows (by {words(fk.columns[0])}).",
                    f"SELECT {p}.{shown}, COUNT(*) AS {q('count')} FROM {t} JOIN {p} ON {on} "
                    f"GROUP BY {p}.{q(fk.referred[0])}, {p}.{shown} ORDER BY {q('count')} DESC LIMIT 10")
             yield (f"List {name} rows together with the {parent.label.words} of their {parent.words}.",
-                   f"SELECT {t}.*, {p}.{shown} AS {q(parent.name + '_' + parent.label.name)} FROM {t} JOIN {p} ON {on} LIMIT 10")
+                   f"SELECT {t}.*, {p}.{shown} AS {q(parent.bare + '_' + parent.label.name)} FROM {t} JOIN {p} ON {on} LIMIT 10")
             for grand_fk in parent.foreign_keys:  # two joins: through the parent to its own parent
                 grand = by_name.get(grand_fk.table)
                 if grand is None or len(grand_fk.columns) != 1 or grand.name == table.name:
                     continue
-                g = q(grand.name)
+                g = grand.ref
                 on2 = f"{p}.{q(grand_fk.columns[0])} = {g}.{q(grand_fk.referred[0])}"
                 yield (f"For each {grand.words} row, count the {name} rows linked to it through {parent.words}.",
                        f"SELECT {g}.{q(grand.label.name)}, COUNT(*) AS {q('count')} FROM {t} JOIN {p} ON {on} JOIN {g} ON {on2} "

@@ -50,6 +50,8 @@ async def test_first_observation_and_action_space_name_the_engine(runner, sessio
     title = TITLES[loaded.engine]
     assert first.text.startswith(f"Connected to {title}") and "shipments (400 rows)" in first.text
     assert f"one {title} SQL statement" in first.info["action_space"]
+    if loaded.engine == "postgresql":
+        assert "workshop.repairs (40 rows)" in first.text
 
 
 async def test_concurrent_sessions_do_not_see_each_others_writes(runner, secret_env):
@@ -164,8 +166,11 @@ async def test_introspection_reads_every_engine_and_its_examples_run_there(runne
     resources = await runner.resources("sql", {"url": loaded.url})
     titles = {r.title for r in resources}
     assert {f"Table {t}" for t in loaded.counts} <= titles and "How the tables relate" in titles
+    if loaded.engine == "postgresql":  # tables of other schemas too, named with their schema
+        assert "Table workshop.repairs" in titles and "`workshop.repairs` points to one row of `trucks`" in \
+            next(r for r in resources if r.title == "How the tables relate").text.replace("Each row of ", "")
     relations = next(r for r in resources if r.title == "How the tables relate").text
-    assert relations.count("points to one row of") == 6  # every foreign key, on every engine
+    assert relations.count("points to one row of") == 6 + (loaded.engine == "postgresql")  # every foreign key
     shipments = next(r for r in resources if r.title == "Table shipments").text
     assert "one of 'cancelled', 'delivered', 'in_transit'" in shipments.replace("'delivered', 'in_transit', 'cancelled'",
                                                                                "'cancelled', 'delivered', 'in_transit'") \

@@ -94,11 +94,12 @@ class Database(ABC):
         return ""
 
     def tables_sql(self) -> str:
-        return ("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
+        """(schema, table) of the tables a session sees: schema NULL for the default one."""
+        return ("SELECT NULL, table_name FROM information_schema.tables WHERE table_schema = current_schema() "
                 "AND table_type = 'BASE TABLE' ORDER BY table_name")
 
-    def estimate_sql(self, table: str) -> str | None:
-        """A query for the engine's own estimate of a table's rows, where it keeps one."""
+    def estimate_sql(self, ref: str) -> str | None:
+        """A query for the engine's own estimate of the rows of the table `ref` (quoted), where it keeps one."""
         return None
 
     def quote(self, name: str) -> str:
@@ -133,8 +134,9 @@ class SqlSession(Session):
         with self._lock, self.database.step_guard(self.conn):
             cursor = self.database.cursor(self.conn)
             cursor.execute(self.database.tables_sql())
-            tables = [row[0] for row in cursor.fetchall()]
-            counts = ", ".join(f"{t} ({self._count(cursor, t)} rows)" for t in tables[:60])
+            tables = [(schema, name) for schema, name in cursor.fetchall()]
+            counts = ", ".join(f"{schema + '.' if schema else ''}{name} ({self._count(cursor, schema, name)} rows)"
+                               for schema, name in tables[:60])
             version = self.database.version(self.conn)
         more = f", and {len(tables) - 60} more" if len(tables) > 60 else ""
         mode = "read-only" if self.database.read_only else self.database.isolation
@@ -142,15 +144,17 @@ class SqlSession(Session):
         return (f"Connected to {engine} database {self.database.name} ({mode}).\n"
                 f"Tables: {counts or 'none'}{more}.\nEach action is one SQL statement in {self.database.title}'s dialect.")
 
-    def _count(self, cursor: Any, table: str) -> str:
-        estimate_sql = self.database.estimate_sql(table)
+    def _count(self, cursor: Any, schema: str | None, table: str) -> str:
+        quote = self.database.quote
+        ref = (quote(schema) + "." if schema else "") + quote(table)
+        estimate_sql = self.database.estimate_sql(ref)
         if estimate_sql:
             cursor.execute(estimate_sql)
             row = cursor.fetchone()
             estimate = row[0] if row else None
             if estimate is not None and estimate >= EXACT_COUNT_BELOW:
                 return f"about {int(estimate)}"
-        cursor.execute(f"SELECT COUNT(*) FROM {self.database.quote(table)}")
+        cursor.execute(f"SELECT COUNT(*) FROM {ref}")
         return str(cursor.fetchone()[0])
 
     def step(self, action: str) -> StepResult:
@@ -218,9 +222,10 @@ _MYSQL_SCHEMA = ("SELECT table_name AS table_name, GROUP_CONCAT(column_name, ' '
                  "ORDER BY table_name;")
 SCHEMA_HINTS = {  # one statement per engine that lists every table with its columns
     "SQLite": "Inspect the schema with: SELECT name, sql FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name;",
-    "PostgreSQL": "Inspect the schema with: SELECT table_name, string_agg(column_name || ' ' || data_type, ', ' ORDER BY "
-                  "ordinal_position) AS columns FROM information_schema.columns WHERE table_schema = current_schema() "
-                  "GROUP BY table_name ORDER BY table_name;",
+    "PostgreSQL": "Inspect the schema with: SELECT CASE WHEN table_schema = current_schema() THEN table_name ELSE "
+                  "table_schema || '.' || table_name END AS table_name, string_agg(column_name || ' ' || data_type, ', ' "
+                  "ORDER BY ordinal_position) AS columns FROM information_schema.columns WHERE table_schema NOT IN "
+                  "('pg_catalog', 'information_schema') GROUP BY table_schema, table_name ORDER BY 1;",
     "MariaDB": "Inspect the schema with: " + _MYSQL_SCHEMA,
     "MySQL": "Inspect the schema with: " + _MYSQL_SCHEMA,
     "DuckDB": "Inspect the schema with: SELECT table_name, string_agg(column_name || ' ' || data_type, ', ' ORDER BY "

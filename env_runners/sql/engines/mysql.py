@@ -18,7 +18,7 @@ import math
 import pymysql
 
 from env_runners.sql.engines.base import Handle
-from env_runners.sql.engines.transactional import TransactionalDatabase
+from env_runners.sql.engines.transactional import READER_TIMEOUT_S, TransactionalDatabase
 from env_runners.sql.statements import Statement
 
 
@@ -36,15 +36,23 @@ class MySqlDatabase(TransactionalDatabase):
         try:
             if "MariaDB" in raw.get_server_info():
                 self.title = "MariaDB"
-                self.execute(conn, f"SET SESSION max_statement_time = {self.timeout_s:.3f}")
-            else:
-                self.execute(conn, f"SET SESSION max_execution_time = {max(1, int(self.timeout_s * 1000))}")
+            self.execute(conn, self._timeout(raw, self.timeout_s))
             self.execute(conn, f"SET SESSION innodb_lock_wait_timeout = {max(1, math.ceil(self.timeout_s))}")
             self.execute(conn, "START TRANSACTION READ ONLY" if self.read_only else "START TRANSACTION")
         except BaseException:
             raw.close()
             raise
         return conn
+
+    def reader_settings(self, dbapi_connection: pymysql.connections.Connection) -> list[str]:
+        return [self._timeout(dbapi_connection, READER_TIMEOUT_S), "SET SESSION TRANSACTION READ ONLY"]
+
+    @staticmethod
+    def _timeout(raw: pymysql.connections.Connection, seconds: float) -> str:
+        """The statement timeout in the server's own variable: MariaDB's (every statement) or MySQL's (SELECT)."""
+        if "MariaDB" in raw.get_server_info():
+            return f"SET SESSION max_statement_time = {seconds:.3f}"
+        return f"SET SESSION max_execution_time = {max(1, int(seconds * 1000))}"
 
     def refusal(self, statement: Statement) -> str | None:
         if (reason := super().refusal(statement)) is not None:
@@ -73,10 +81,11 @@ class MySqlDatabase(TransactionalDatabase):
         return conn.dbapi.get_server_info().removeprefix("5.5.5-").split("-")[0]  # MariaDB's replication prefix
 
     def tables_sql(self) -> str:
-        return ("SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() "
+        return ("SELECT NULL, table_name FROM information_schema.tables WHERE table_schema = DATABASE() "
                 "AND table_type = 'BASE TABLE' ORDER BY table_name")
 
-    def estimate_sql(self, table: str) -> str | None:
+    def estimate_sql(self, ref: str) -> str | None:
+        table = ref[1:-1].replace("``", "`")
         literal = table.replace("\\", "\\\\").replace("'", "''")
         return ("SELECT table_rows FROM information_schema.tables WHERE table_schema = DATABASE() "
                 f"AND table_name = '{literal}'")

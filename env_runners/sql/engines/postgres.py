@@ -13,7 +13,7 @@ from __future__ import annotations
 import psycopg
 
 from env_runners.sql.engines.base import Handle
-from env_runners.sql.engines.transactional import TransactionalDatabase
+from env_runners.sql.engines.transactional import READER_TIMEOUT_S, TransactionalDatabase
 
 
 class PostgresDatabase(TransactionalDatabase):
@@ -39,12 +39,22 @@ class PostgresDatabase(TransactionalDatabase):
             raise
         return conn
 
+    def reader_settings(self, dbapi_connection: object) -> list[str]:
+        return [f"SET statement_timeout = {int(READER_TIMEOUT_S * 1000)}", "SET default_transaction_read_only = on"]
+
     def interrupt(self, conn: Handle) -> None:
         conn.dbapi.cancel_safe()
 
     def version(self, conn: Handle) -> str:
         return str(conn.dbapi.info.parameter_status("server_version") or "").split(" ")[0]
 
-    def estimate_sql(self, table: str) -> str | None:
-        literal = self.quote(table).replace("'", "''")
+    def tables_sql(self) -> str:
+        """The default schema's tables, then those of every other schema the role can see (a database may keep
+        its tables in schemas of their own: `sales`, `hr`, ...)."""
+        return ("SELECT CASE WHEN table_schema = current_schema() THEN NULL ELSE table_schema END, table_name "
+                "FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') "
+                "AND table_type = 'BASE TABLE' ORDER BY table_schema <> current_schema(), table_schema, table_name")
+
+    def estimate_sql(self, ref: str) -> str | None:
+        literal = ref.replace("'", "''")
         return f"SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass('{literal}')"

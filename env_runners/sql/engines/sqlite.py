@@ -74,4 +74,4 @@ class SqliteDatabase(Database):
         return "interrupted: the statement ran past the step timeout" if message == "interrupted" else message
 
     def tables_sql(self) -> str:
-        return "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        return "SELECT NULL, name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"

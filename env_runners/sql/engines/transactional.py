@@ -20,8 +20,29 @@ from env_runners.sql.engines.base import Database, Handle
 from env_runners.sql.statements import Statement
 
 
+READER_TIMEOUT_S = 10.0  # each statement introspection runs (a profile of a large table is cut, not waited for)
+
+
 class TransactionalDatabase(Database):
     isolation = "one transaction, rolled back when the session ends"
+
+    def reader_settings(self, dbapi_connection: Any) -> list[str]:
+        """Statements that make a connection read-only with a statement timeout of READER_TIMEOUT_S."""
+        return []
+
+    def sqlalchemy_engine(self) -> sa.Engine:
+        """For introspection: every connection read-only, each statement cut after READER_TIMEOUT_S."""
+        engine = super().sqlalchemy_engine()
+
+        @sa.event.listens_for(engine, "connect")
+        def _read_only(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            for statement in self.reader_settings(dbapi_connection):
+                cursor.execute(statement)
+            cursor.close()
+            dbapi_connection.commit()  # a SET inside a transaction would be undone by the pool's rollback
+
+        return engine
 
     def driver_connect(self, **overrides: Any) -> Any:
         """A DB-API connection made by SQLAlchemy's dialect from the URL (query parameters included)."""
