@@ -58,9 +58,12 @@ def read_schema(conn: Connection, limit: int) -> list[TableSchema]:
         default = inspector.default_schema_name
         schemas += sorted(s for s in inspector.get_schema_names() if s not in SYSTEM_SCHEMAS and s != default
                           and not s.startswith("pg_"))
+    partitions = _partitions(conn)
     tables = []
     for schema in schemas:
         for name in sorted(inspector.get_table_names(schema=schema)):
+            if (schema or inspector.default_schema_name, name) in partitions:
+                continue  # a partition's rows are its parent table's: the parent is what is queried
             if len(tables) == limit:
                 return tables
             primary = set(inspector.get_pk_constraint(name, schema=schema).get("constrained_columns") or [])
@@ -71,6 +74,15 @@ def read_schema(conn: Connection, limit: int) -> list[TableSchema]:
                        for c in inspector.get_columns(name, schema=schema)]
             tables.append(TableSchema(_qualified(schema, name), columns, primary, fks, schema, name))
     return tables
+
+
+def _partitions(conn: Connection) -> set[tuple[str, str]]:
+    """(schema, table) of PostgreSQL's partitions."""
+    if conn.dialect.name != "postgresql":
+        return set()
+    return {(n, t) for n, t in conn.exec_driver_sql(
+        "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relispartition").fetchall()}
 
 
 def _duckdb(conn: Connection, limit: int) -> list[TableSchema]:

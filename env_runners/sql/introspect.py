@@ -11,6 +11,8 @@ table, one on how tables relate, and the worked examples in small groups), of ki
 from __future__ import annotations
 
 import datetime as dt
+import decimal
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -55,7 +57,7 @@ class Column:
 
     @property
     def numeric(self) -> bool:
-        return (isinstance(self.low, (int, float)) and not isinstance(self.low, bool)
+        return (isinstance(self.low, (int, float, decimal.Decimal)) and not isinstance(self.low, bool)
                 and not (self.primary_key or self.foreign_key))
 
     @property
@@ -108,9 +110,13 @@ def _indented(text: str) -> str:
 
 
 def _literal(value: Any) -> str:
+    """A value as a SQL literal: numbers bare (a `Decimal` as its digits), JSON as JSON text, the rest quoted."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return repr(value)
-    return "'" + str(value).replace("'", "''") + "'"
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    text = json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+    return "'" + text.replace("'", "''") + "'"
 
 
 class Introspector:
@@ -204,7 +210,8 @@ class Introspector:
                         kind="introspection")
 
     def _table_resource(self, table: Table) -> Resource:
-        lines = [f"# Table {table.name}", "", f"The `{table.name}` table ({table.words}) has {table.size}.", "",
+        spelled = f" Write it as `{table.ref}` in SQL." if table.ref != table.name else ""
+        lines = [f"# Table {table.name}", "", f"The `{table.name}` table ({table.words}) has {table.size}.{spelled}", "",
                  "| column | type | key | nullable | values |", "|---|---|---|---|---|"]
         refs = {col: f"references {fk.table}({', '.join(fk.referred)})" for fk in table.foreign_keys for col in fk.columns}
         for column in table.columns:

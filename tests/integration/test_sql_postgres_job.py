@@ -73,6 +73,5 @@ async def test_synthesis_and_evaluation_on_a_postgresql_database(freight, tmp_pa
     assert bad["state"] == "FAILED" and "config.url" in bad["error"] and freight.secret not in bad["error"]
     stored = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
     assert freight.secret.encode() not in stored  # not in the journal, the dataset, the evaluation's files
-    import shutil; shutil.copytree(tmp_path / "eval", "/tmp/freight-eval", dirs_exist_ok=True)
     print("freight on PostgreSQL (offline policy):", {"kept": len(kept), "recovered": recovered,
                                                        **{m["mode"]: m["success_rate"] for m in data["modes"]}})

@@ -105,6 +105,11 @@ class Database(ABC):
     def quote(self, name: str) -> str:
         return '"' + name.replace('"', '""') + '"'
 
+    def spelled(self, schema: str | None, name: str) -> str:
+        """A table as SQL must name it in this dialect: quoted only where it has to be (`"Album"`, `"order"`)."""
+        quote = self.resolved.url.get_dialect()().identifier_preparer.quote
+        return (quote(schema) + "." if schema else "") + quote(name)
+
 
 class SqlSession(Session):
     """One episode on one database: one SQL statement per action."""
@@ -135,7 +140,7 @@ class SqlSession(Session):
             cursor = self.database.cursor(self.conn)
             cursor.execute(self.database.tables_sql())
             tables = [(schema, name) for schema, name in cursor.fetchall()]
-            counts = ", ".join(f"{schema + '.' if schema else ''}{name} ({self._count(cursor, schema, name)} rows)"
+            counts = ", ".join(f"{self.database.spelled(schema, name)} ({self._count(cursor, schema, name)} rows)"
                                for schema, name in tables[:60])
             version = self.database.version(self.conn)
         more = f", and {len(tables) - 60} more" if len(tables) > 60 else ""
