@@ -41,7 +41,7 @@ async def test_chat_jsonl_round_trip(datasets, tmp_path):
         assert roles[0] == "system" and roles[-1] == "assistant"
         assert all(a != b for a, b in zip(roles[1:], roles[2:]))  # user and assistant alternate
         assert all(isinstance(m["content"], str) and m["content"] for m in record["messages"])
-        assert "SQLite statement" in record["messages"][0]["content"]
+        assert "one SQL statement" in record["messages"][0]["content"]
         assert record["messages"][1]["content"].startswith("Task: ")
     assert stats.by_origin == {"forward": 1, "backward-task": 1, "backward-summary": 1}
 
