@@ -232,8 +232,23 @@ async def main(args: argparse.Namespace) -> dict:
     items = workload(2000, args.seed, args.unique)
     items_file = root / "workload.json"
     items_file.write_text(json.dumps(items))
-    store = EdgeStore(root / "qdrant")
+    store = EdgeStore(root / "qdrant", index_threshold=0)  # indexed here, explicitly, and timed
     embedder = Embedder()
+    floor_exact = None
+    index_seconds: dict[str, float] = {}
+    if args.index:
+        from lbi.dataset import EXAMPLES, STEPS, collection
+
+        for name in (collection("bench", STEPS), collection("bench", EXAMPLES)):
+            info_now = store._shard(name).info()
+            if info_now.indexed_vectors_count < info_now.points_count:
+                if floor_exact is None:
+                    log("measuring the in-process floor on exact search (before the HNSW index)")
+                    floor_exact = await floor(store, embedder, items)
+                log(f"building the HNSW index of {name} ({info_now.points_count} points)")
+                started = time.perf_counter()
+                await store.index(name)
+                index_seconds[name] = round(time.perf_counter() - started, 1)
     settings = RetrievalSettings(data_dir=root, retrieval_port=0)
     server, _ = await start_retrieval(settings, store=store, embedder=embedder)
     target = f"127.0.0.1:{server.port}"
@@ -261,9 +276,11 @@ async def main(args: argparse.Namespace) -> dict:
                   f"(2-10 steps, each span label kept with probability {args.kept}) built through lbi.dataset.DatasetStore on the "
                   f"embedded qdrant-edge store; {info['unique_observation_texts']} unique observation texts (SQL results, shell "
                   f"output, accessibility trees) plus near-duplicate variants that reuse their base text's dense vector; "
-                  f"{info['texts_embedded_with_real_model']} texts embedded with all-MiniLM-L6-v2 (torch, CPU); exact search, "
-                  f"no HNSW; built in {info['build_seconds']}s"),
+                  f"{info['texts_embedded_with_real_model']} texts embedded with all-MiniLM-L6-v2 (torch, CPU); "
+                  + ("HNSW index (lbi.store.edge_index)" if args.index else "exact search, no HNSW")
+                  + f"; built in {info['build_seconds']}s"),
         "cpu_count": os.cpu_count(), "seconds_per_run": args.seconds, "results": results, "floor": floor_figures,
+        "floor_exact_search": floor_exact, "index_build_seconds": index_seconds,
         "service_over_floor_p50": ratios,
     }
 
@@ -276,6 +293,9 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--clients", type=lambda s: [int(x) for x in s.split(",")], default=[1, 32])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--index", action=argparse.BooleanOptionalAction, default=True,
+                        help="build the collections' HNSW index before measuring (the floor on exact search is "
+                             "measured first, in the same run)")
     parser.add_argument("--data-dir", default=os.environ.get("LBI_DATA_DIR", ".lbi"))
     parser.add_argument("--client", help=argparse.SUPPRESS)
     parser.add_argument("--mode", help=argparse.SUPPRESS)

@@ -23,6 +23,7 @@ class CommonSettings(BaseSettings):
     data_dir: Path = Field(Path(".lbi"), description="Folder for everything embedded: Qdrant shards, journals, databases.")
     qdrant_url: str = Field("", description="Qdrant server or cluster URL; empty uses the embedded engine under data_dir.")
     qdrant_api_key: str = Field("", description="API key for the Qdrant server.")
+    qdrant_edge_index_threshold: int = Field(20_000, ge=0, description="Embedded store: a collection with this many vectors not yet in its HNSW index gets one built beside it once writes pause (0: searches stay exact).")
     qdrant_prefer_grpc: bool = Field(True, description="Talk to the Qdrant server over gRPC.")
     qdrant_shard_number: int = Field(1, ge=1, description="Shards per collection created on a Qdrant server.")
     qdrant_replication_factor: int = Field(1, ge=1, description="Replicas per shard created on a Qdrant server.")

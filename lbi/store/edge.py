@@ -20,6 +20,7 @@ from lbi.store.base import (
     RRF_K, CollectionNotFound, CollectionSpec, Filter, Hit, PointData, Sparse, StoreUnavailable, VectorQuery,
     VectorStore,
 )
+from lbi.store.edge_index import STAGING, EdgeIndexer
 
 
 def _filter(flt: Filter | None) -> qe.Filter | None:
@@ -52,13 +53,14 @@ class EdgeStore(VectorStore):
 
     backend = "edge"
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, index_threshold: int = 20_000, index_quiet_s: float = 30.0):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self._shards: dict[str, qe.EdgeShard] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._open_lock = threading.Lock()
         self._closed = False
+        self.indexer = EdgeIndexer(self, self.root, index_threshold, index_quiet_s)
 
     def _path(self, name: str) -> Path:
         if not name or "/" in name or name.startswith("."):
@@ -66,6 +68,8 @@ class EdgeStore(VectorStore):
         return self.root / name
 
     def _on_disk(self, name: str) -> bool:
+        if name.startswith("."):  # an index build's staging copy
+            return False
         path = self._path(name)
         return path.is_dir() and any(path.iterdir())
 
@@ -93,6 +97,8 @@ class EdgeStore(VectorStore):
             config = qe.EdgeConfig(
                 vectors={n: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine) for n, dim in spec.dense.items()},
                 sparse_vectors={n: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf) for n in spec.sparse},
+                # the engine's own size threshold off: whether to index is the indexer's decision (edge_index.py)
+                optimizers=qe.EdgeOptimizersConfig(indexing_threshold=1),
             )
             shard = qe.EdgeShard.create(str(self._path(name)), config)
             for field_name in spec.keyword_fields:
@@ -135,6 +141,7 @@ class EdgeStore(VectorStore):
             with self._locks[name]:
                 shard.update(qe.UpdateOperation.upsert_points(batch))
                 shard.flush()
+            self.indexer.note_write(name, shard)
 
         await asyncio.to_thread(write)
 
@@ -148,12 +155,24 @@ class EdgeStore(VectorStore):
                 for point_id, payload in payloads:
                     shard.update(qe.UpdateOperation.overwrite_payload([point_id], payload))
                 shard.flush()
+            self.indexer.note_write(name, shard)
 
         await asyncio.to_thread(write)
 
+    def _query_shard(self, name: str, request: qe.QueryRequest) -> list[Any]:
+        """A query on the collection's live shard; once more on the new shard if an index swap closed the old one
+        under it."""
+        shard = self._shard(name)
+        try:
+            return shard.query(request)
+        except Exception:
+            if self._shards.get(name) is shard:
+                raise
+            return self._shard(name).query(request)
+
     def search_sync(self, name: str, query: VectorQuery, limit: int, filter: Filter | None = None) -> list[Hit]:
         request = qe.QueryRequest(limit=limit, query=_query(query), filter=_filter(filter), with_payload=True)
-        return [_hit(p) for p in self._shard(name).query(request)]
+        return [_hit(p) for p in self._query_shard(name, request)]
 
     async def search(self, name: str, query: VectorQuery, limit: int, filter: Filter | None = None) -> list[Hit]:
         return await asyncio.to_thread(self.search_sync, name, query, limit, filter)
@@ -170,7 +189,7 @@ class EdgeStore(VectorStore):
             filter=flt,
             with_payload=True,
         )
-        return await asyncio.to_thread(lambda: [_hit(p) for p in self._shard(name).query(request)])
+        return await asyncio.to_thread(lambda: [_hit(p) for p in self._query_shard(name, request)])
 
     async def retrieve(self, name: str, ids: Sequence[str]) -> list[Hit]:
         def get() -> list[Hit]:
@@ -193,6 +212,33 @@ class EdgeStore(VectorStore):
             return [_hit(r) for r in records], (str(next_offset) if next_offset is not None else None)
 
         return await asyncio.to_thread(page)
+
+    # -- HNSW index builds (lbi.store.edge_index) -------------------------------------------------------------
+
+    def copy_for_index(self, name: str, staging: Path) -> int:
+        shard = self._shard(name)
+        with self._locks[name]:
+            shard.flush()
+            shutil.copytree(self._path(name), staging)
+            return self.indexer.generation.get(name, 0)
+
+    def swap_indexed(self, name: str, staging: Path, generation: int) -> bool:
+        with self._open_lock, self._locks[name]:
+            if self._closed or name not in self._shards or self.indexer.generation.get(name, 0) != generation:
+                return False
+            live, retired = self._path(name), self.root / f"{STAGING}{name}-retired"
+            shutil.rmtree(retired, ignore_errors=True)
+            old = self._shards.pop(name)
+            old.close()
+            live.rename(retired)
+            staging.rename(live)
+            self._shards[name] = qe.EdgeShard.load(str(live))
+            shutil.rmtree(retired, ignore_errors=True)
+            return True
+
+    async def index(self, name: str) -> bool:
+        """Builds the collection's HNSW index now and waits for it (the store does it by itself past its threshold)."""
+        return await self.indexer.index_now(name)
 
     async def ping(self) -> None:
         """Every collection on disk can be opened (a shard another process holds cannot: its WAL is locked)."""

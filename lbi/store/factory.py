@@ -20,4 +20,4 @@ def open_store(settings: CommonSettings) -> VectorStore:
         )
     from lbi.store.edge import EdgeStore
 
-    return EdgeStore(settings.subdir("qdrant"))
+    return EdgeStore(settings.subdir("qdrant"), index_threshold=settings.qdrant_edge_index_threshold)
