@@ -101,27 +101,31 @@ async def synth_engine(tmp_path, embedder):
     await store.close()
 
 
-@pytest.fixture(scope="session")
-def postgres_server():
-    """A real PostgreSQL server on 127.0.0.1 for the session (tests/fixtures/db_servers.py); skipped when none can be had."""
+def _database_server(start):
+    """A real database server on 127.0.0.1 for the session (tests/fixtures/db_servers.py); skipped, with the reason,
+    when none can be had."""
     from tests.fixtures import db_servers
 
     try:
-        server = db_servers.postgres()
+        server = start()
     except db_servers.Unavailable as exc:
         pytest.skip(str(exc))
+    return server
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    from tests.fixtures import db_servers
+
+    server = _database_server(db_servers.postgres)
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="session")
 def mariadb_server():
-    """A real MariaDB server on 127.0.0.1 for the session; skipped when none can be had."""
     from tests.fixtures import db_servers
 
-    try:
-        server = db_servers.mariadb()
-    except db_servers.Unavailable as exc:
-        pytest.skip(str(exc))
+    server = _database_server(db_servers.mariadb)
     yield server
     server.stop()

@@ -9,30 +9,21 @@ and extensions, and `lock_configuration = true` keeps the agent from turning tha
 from __future__ import annotations
 
 import shutil
-import tempfile
-from pathlib import Path
 
 import duckdb
 import sqlalchemy as sa
 
-from env_runners.sql.engines.base import Database, Handle
+from env_runners.sql.engines.base import Handle
+from env_runners.sql.engines.file import FileDatabase
 
 LOCKED = {"enable_external_access": "false", "lock_configuration": "true", "autoinstall_known_extensions": "false",
           "autoload_known_extensions": "false"}
 
 
-class DuckDatabase(Database):
+class DuckDatabase(FileDatabase):
     title = "DuckDB"
     dialect = "duckdb"
-    isolation = "private copy"
-
-    @property
-    def path(self) -> Path:
-        return Path(self.resolved.url.database or "")
-
-    @property
-    def name(self) -> str:
-        return self.path.name
+    companions = (".wal",)
 
     @property
     def errors(self) -> tuple[type[BaseException], ...]:
@@ -41,16 +32,11 @@ class DuckDatabase(Database):
     def connect(self) -> Handle:
         if self.read_only:
             return Handle(duckdb.connect(str(self.path), read_only=True, config=dict(LOCKED)))
-        folder = Path(tempfile.mkdtemp(prefix="lbi-duckdb-"))
-        copy = folder / self.path.name
-        shutil.copyfile(self.path, copy)
-        wal = self.path.with_name(self.path.name + ".wal")
-        if wal.exists():
-            shutil.copyfile(wal, copy.with_name(copy.name + ".wal"))
+        copy = self.private_copy()
         try:
-            return Handle(duckdb.connect(str(copy), config=dict(LOCKED)), scratch=folder)
+            return Handle(duckdb.connect(str(copy), config=dict(LOCKED)), scratch=copy.parent)
         except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)
+            shutil.rmtree(copy.parent, ignore_errors=True)
             raise
 
     def sqlalchemy_engine(self) -> sa.Engine:
@@ -59,16 +45,6 @@ class DuckDatabase(Database):
 
     def cursor(self, conn: Handle) -> duckdb.DuckDBPyConnection:
         return conn.dbapi  # a DuckDB cursor() is a second connection, which interrupt() would not reach
-
-    def interrupt(self, conn: Handle) -> None:
-        conn.dbapi.interrupt()
-
-    def release(self, conn: Handle) -> None:
-        try:
-            conn.dbapi.close()
-        finally:
-            if conn.scratch is not None:
-                shutil.rmtree(conn.scratch, ignore_errors=True)
 
     def version(self, conn: Handle) -> str:
         return str(conn.dbapi.execute("SELECT version()").fetchone()[0])

@@ -6,34 +6,23 @@ A statement still running at the step timeout is interrupted inside SQLite (`sql
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
-import tempfile
 import urllib.parse
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from env_runners.sql.engines.base import Database, Handle
+from env_runners.sql.engines.base import Handle
+from env_runners.sql.engines.file import FileDatabase
 
 
 def _authorize(action: int, *_: Any) -> int:
     return sqlite3.SQLITE_DENY if action in (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH) else sqlite3.SQLITE_OK
 
 
-class SqliteDatabase(Database):
+class SqliteDatabase(FileDatabase):
     title = "SQLite"
     dialect = "sqlite"
-    isolation = "private copy"
-
-    @property
-    def path(self) -> Path:
-        return Path(self.resolved.url.database or "")
-
-    @property
-    def name(self) -> str:
-        return self.path.name
 
     @property
     def errors(self) -> tuple[type[BaseException], ...]:
@@ -43,31 +32,18 @@ class SqliteDatabase(Database):
         return f"file:{urllib.parse.quote(str(self.path.absolute()))}?mode=ro"  # any path: spaces, '#', '?'
 
     def connect(self) -> Handle:
-        folder = None
         if self.read_only:
-            conn = sqlite3.connect(self._uri(), uri=True, check_same_thread=False)
+            conn, scratch = sqlite3.connect(self._uri(), uri=True, check_same_thread=False), None
         else:
-            folder = Path(tempfile.mkdtemp(prefix="lbi-sql-"))
-            copy = folder / self.path.name
-            shutil.copyfile(self.path, copy)
-            conn = sqlite3.connect(copy, check_same_thread=False)
+            copy = self.private_copy()
+            conn, scratch = sqlite3.connect(copy, check_same_thread=False), copy.parent
         conn.isolation_level = None  # autocommit: each statement is its own transaction
         conn.set_authorizer(_authorize)
-        return Handle(conn, scratch=folder)
+        return Handle(conn, scratch=scratch)
 
     def sqlalchemy_engine(self) -> sa.Engine:
         uri = self._uri()
         return sa.create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False))
-
-    def interrupt(self, conn: Handle) -> None:
-        conn.dbapi.interrupt()
-
-    def release(self, conn: Handle) -> None:
-        try:
-            conn.dbapi.close()
-        finally:
-            if conn.scratch is not None:
-                shutil.rmtree(conn.scratch, ignore_errors=True)
 
     def error_text(self, exc: BaseException) -> str:
         message = str(exc)
