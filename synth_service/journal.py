@@ -5,6 +5,10 @@ committed before they count, so a job killed at any moment (SIGKILL) resumes wit
 nothing written twice. Finished LLM calls are journaled too, keyed by their role, model and inputs:
 on resume a call whose answer is known is answered from the journal, never sent again.
 
+Payloads are JSON, zlib-compressed when longer than a few hundred bytes (a trajectory's observations repeat
+much of one another: a candidate's rows shrink several times); rows written as plain JSON text by older
+versions are read as they are.
+
 Counts are kept up to date as rows are written (`counts`, `llm_counts`): a job's statistics are a few
 small reads however large the job, not a decode of every payload per progress event. The `a*` methods
 run the same statements on the journal's own thread, so a pipeline on the event loop never waits on a
@@ -16,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import zlib
 import os
 import signal
 import sqlite3
@@ -58,6 +63,19 @@ CREATE TABLE IF NOT EXISTS stage_times (
 # N-th of one pipeline stage; "*:N" after the N-th committed write of any kind (tests/reliability).
 _KILL_AFTER = os.environ.get("LBI_FAULT_KILL_AFTER", "")
 
+
+
+COMPRESS_ABOVE = 512  # bytes of JSON from which a payload is stored compressed
+
+
+def encode(value: Any) -> str | bytes:
+    """A payload as stored: JSON text, or zlib-compressed JSON bytes (a BLOB) when it is long."""
+    text = json.dumps(value, ensure_ascii=False)
+    return zlib.compress(text.encode(), 1) if len(text) > COMPRESS_ABOVE else text
+
+
+def decode(stored: str | bytes) -> Any:
+    return json.loads(zlib.decompress(stored) if isinstance(stored, bytes) else stored)
 
 class Journal:
     """A SQLite file shared by the jobs of one synthesis service; safe across threads."""
@@ -157,7 +175,7 @@ class Journal:
                 seq += 1
                 cursor = conn.execute(
                     "INSERT OR IGNORE INTO records (job_id, stage, key, seq, ok, reason, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (job_id, stage, key, seq, int(ok), reason, json.dumps(payload, ensure_ascii=False)))
+                    (job_id, stage, key, seq, int(ok), reason, encode(payload)))
                 if cursor.rowcount == 1:
                     origin = payload.get("origin", "") if isinstance(payload, dict) else ""
                     added[int(ok), origin] = added.get((int(ok), origin), 0) + 1
@@ -178,7 +196,7 @@ class Journal:
             for key, payload, ok, reason in self._execute(
                     f"SELECT key, payload, ok, reason FROM records WHERE job_id = ? AND stage = ? AND key IN ({marks})",
                     (job_id, stage, *chunk)):
-                found[key] = (json.loads(payload), bool(ok), reason)
+                found[key] = (decode(payload), bool(ok), reason)
         return found
 
     async def aget(self, job_id: str, stage: str, keys: list[str]) -> dict[str, tuple[Any, bool, str]]:
@@ -195,7 +213,7 @@ class Journal:
             sql += " AND ok = ?"
             args += (int(ok),)
         for key, payload, row_ok, reason in self._execute(sql + " ORDER BY seq", args):
-            yield key, json.loads(payload), bool(row_ok), reason
+            yield key, decode(payload), bool(row_ok), reason
 
     def count(self, job_id: str, stage: str, ok: bool | None = None) -> int:
         sql = "SELECT COALESCE(SUM(n), 0) FROM counts WHERE job_id = ? AND stage = ?"
@@ -212,7 +230,7 @@ class Journal:
     # LLM calls
     def llm_output(self, job_id: str, key: str) -> dict[str, Any] | None:
         rows = self._execute("SELECT output FROM llm_calls WHERE job_id = ? AND key = ?", (job_id, key))
-        return json.loads(rows[0][0]) if rows else None
+        return decode(rows[0][0]) if rows else None
 
     async def allm_output(self, job_id: str, key: str) -> dict[str, Any] | None:
         return await self._off_loop(self.llm_output, job_id, key)
@@ -221,7 +239,7 @@ class Journal:
                      cost: float, calls: int, output: dict[str, Any]) -> None:
         with self._transaction() as conn:
             cursor = conn.execute("INSERT OR IGNORE INTO llm_calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                  (job_id, key, stage, role, prompt_tokens, completion_tokens, cost, calls, json.dumps(output)))
+                                  (job_id, key, stage, role, prompt_tokens, completion_tokens, cost, calls, encode(output)))
             if cursor.rowcount == 1:
                 conn.execute("INSERT INTO llm_counts VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET calls = calls + "
                              "excluded.calls, tokens = tokens + excluded.tokens, cost = cost + excluded.cost",
