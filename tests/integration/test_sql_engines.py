@@ -214,3 +214,33 @@ async def test_a_sqlite_session_cannot_attach_another_file(runner, tmp_path):
     assert attach.error and "not authorized" in attach.text, attach.text
     assert not target.exists()
     await runner.close_session(session_id)
+
+
+async def test_a_postgresql_database_shaped_like_the_public_ones(runner, postgres_server, monkeypatch):
+    """CamelCase names that must be quoted, reserved-word tables, enum/array/jsonb/tsvector/money/interval/uuid
+    columns, a partitioned table: the first observation spells names as SQL needs them, partitions fold into their
+    parent, and every worked example introspection writes runs."""
+    from tests.fixtures import music_pg
+
+    secret = freight_servers.new_secret()
+    monkeypatch.setenv("LBI_SECRET_MUSIC_PW", secret)
+    url = music_pg.load(postgres_server, secret)
+    resources = await runner.resources("sql", {"url": url})
+    titles = {r.title for r in resources}
+    assert {"Table Album", "Table Track", "Table order", "Table user", "Table plays"} <= titles
+    assert not {t for t in titles if "plays_20" in t}  # partitions are their parent's rows
+    track = next(r.text for r in resources if r.title == "Table Track")
+    assert 'Write it as `"Track"` in SQL.' in track
+    assert re.search(r"\| UnitPrice \| NUMERIC\(6, 2\) \|.*one of (\d\.99, ){2}\d\.99 \|", track)  # numbers, not text
+    statements = [s.strip().rstrip(";") for r in resources for s in re.findall(r"```sql\n(.*?)```", r.text, re.S)]
+    session_id, first = await runner.open_session("sql", {"url": url, "read_only": True})
+    try:
+        assert '"Album" (80 rows)' in first.text and '"order" (150 rows)' in first.text and "plays (8000 rows)" in first.text
+        assert len(statements) >= 25
+        for statement in statements:
+            result = await runner.step(session_id, statement)
+            assert not result.error, (statement, result.text)
+        listing = await runner.step(session_id, re.search(r"Inspect the schema with: (.+?;)", first.info["action_space"]).group(1))
+        assert not listing.error and "Country Code character" in listing.text
+    finally:
+        await runner.close_session(session_id)
