@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import time
 from dataclasses import dataclass, field
 
@@ -26,6 +27,8 @@ from lbi.records import Example, Step, point_uuid
 from lbi.store.base import Filter, Hit, VectorStore
 from lbi.telemetry import tracer
 from retrieval_service.batcher import EmbeddingBatcher
+
+EXAMPLE_CACHE = 8192  # decoded examples kept across requests (the most recently served)
 
 _tracer = tracer("lbi.retrieval")
 
@@ -91,6 +94,7 @@ class Retriever:
         self.query_model = query_model or None
         self.candidates = candidates
         self.lexical = LexicalEncoder()
+        self._cache: collections.OrderedDict[tuple[str, str], Example] = collections.OrderedDict()
 
     def _filter(self, request: Request) -> Filter:
         flt: Filter = {}
@@ -101,8 +105,22 @@ class Retriever:
         return flt
 
     async def _examples(self, dataset: str, ids: list[str]) -> dict[str, Example]:
-        hits = await self.store.retrieve(collection(dataset, EXAMPLES), [point_uuid(i) for i in ids])
-        return {h.payload["id"]: example_from_payload(h.payload) for h in hits}
+        """The examples by id: from the cache of decoded examples, the rest in one read of the store. An id is its
+        example's content hash, so a cached example is the stored one for as long as a state names it."""
+        found: dict[str, Example] = {}
+        for i in ids:  # before any await: other requests evict while this one waits on the store
+            if (dataset, i) in self._cache:
+                self._cache.move_to_end((dataset, i))
+                found[i] = self._cache[(dataset, i)]
+        missing = [i for i in ids if i not in found]
+        if missing:
+            hits = await self.store.retrieve(collection(dataset, EXAMPLES), [point_uuid(i) for i in missing])
+            for hit in hits:
+                example = example_from_payload(hit.payload)
+                found[example.id] = self._cache[(dataset, example.id)] = example
+            while len(self._cache) > EXAMPLE_CACHE:
+                self._cache.popitem(last=False)
+        return found
 
     async def _observation(self, request: Request, timings: dict[str, float]) -> list[tuple[str, float, int]]:
         """(example id, score, matched step in that example) for the best-matching states, at most

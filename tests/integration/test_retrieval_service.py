@@ -231,3 +231,16 @@ async def test_unreachable_qdrant_server_is_unavailable(tmp_path, embedder):
     finally:
         await server.stop(0)
         await store.close()
+
+
+async def test_concurrent_requests_share_a_small_example_cache(service, monkeypatch):
+    """Requests evict each other's cached examples while they wait on the store: none of them fails for it, and
+    every one gets its examples."""
+    from retrieval_service import retriever
+
+    monkeypatch.setattr(retriever, "EXAMPLE_CACHE", 1)
+    async with AsyncRetrievalClient(await service()) as client:
+        calls = [client.retrieve("shop", observation=PARIS if i % 2 else COUNTS, queries=[f"count rows {i}"], k=3)
+                 for i in range(40)]
+        results = await asyncio.gather(*calls)
+    assert all(r.examples for r in results)
