@@ -10,6 +10,7 @@ every engine: a result table (column names, first rows, row count) or `Error: ` 
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -105,9 +106,13 @@ class Database(ABC):
     def quote(self, name: str) -> str:
         return '"' + name.replace('"', '""') + '"'
 
+    @functools.cached_property
+    def _preparer(self) -> Any:
+        return self.resolved.url.get_dialect()().identifier_preparer
+
     def spelled(self, schema: str | None, name: str) -> str:
         """A table as SQL must name it in this dialect: quoted only where it has to be (`"Album"`, `"order"`)."""
-        quote = self.resolved.url.get_dialect()().identifier_preparer.quote
+        quote = self._preparer.quote
         return (quote(schema) + "." if schema else "") + quote(name)
 
 
