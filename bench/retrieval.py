@@ -254,7 +254,7 @@ async def main(args: argparse.Namespace) -> dict:
     target = f"127.0.0.1:{server.port}"
     results = []
     for mode in ("observation", "agentic"):
-        await run_clients(target, mode, 1, 2, items_file)  # warm-up
+        await run_clients(target, mode, 1, args.warmup, items_file)  # warm-up: the index's pages faulted in from disk
         for clients in args.clients:
             log(f"measuring {mode} with {clients} client(s) for {args.seconds}s")
             results.append(await run_clients(target, mode, clients, args.seconds, items_file))
@@ -292,6 +292,8 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--unique", type=int, default=20_000, help="unique observation texts embedded with the real model")
     parser.add_argument("--clients", type=lambda s: [int(x) for x in s.split(",")], default=[1, 32])
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=8.0, help="seconds of one client per mode before measuring "
+                                                                   "(a 2 s warm-up left the HNSW graph partly on disk)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--index", action=argparse.BooleanOptionalAction, default=True,
                         help="build the collections' HNSW index before measuring (the floor on exact search is "
