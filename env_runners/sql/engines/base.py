@@ -103,12 +103,13 @@ class Database(ABC):
         """A query for the engine's own estimate of the rows of the table `ref` (quoted), where it keeps one."""
         return None
 
-    def quote(self, name: str) -> str:
-        return '"' + name.replace('"', '""') + '"'
-
     @functools.cached_property
     def _preparer(self) -> Any:
         return self.resolved.url.get_dialect()().identifier_preparer
+
+    def quote(self, name: str) -> str:
+        """An identifier always quoted, in the dialect's own way (`"x"`, MySQL's `` `x` ``)."""
+        return self._preparer.quote_identifier(name)
 
     def spelled(self, schema: str | None, name: str) -> str:
         """A table as SQL must name it in this dialect: quoted only where it has to be (`"Album"`, `"order"`)."""

@@ -89,6 +89,3 @@ class MySqlDatabase(TransactionalDatabase):
         literal = table.replace("\\", "\\\\").replace("'", "''")
         return ("SELECT table_rows FROM information_schema.tables WHERE table_schema = DATABASE() "
                 f"AND table_name = '{literal}'")
-
-    def quote(self, name: str) -> str:
-        return "`" + name.replace("`", "``") + "`"

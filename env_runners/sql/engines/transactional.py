@@ -11,6 +11,7 @@ is set to it) and then gets the engine's error.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -44,11 +45,15 @@ class TransactionalDatabase(Database):
 
         return engine
 
+    @functools.cached_property
+    def _dialect(self) -> Any:
+        """SQLAlchemy's dialect for the URL, its driver loaded (made once: the interrupt's second connection uses it)."""
+        return sa.create_engine(self.resolved.url, poolclass=sa.pool.NullPool).dialect  # connects to nothing
+
     def driver_connect(self, **overrides: Any) -> Any:
         """A DB-API connection made by SQLAlchemy's dialect from the URL (query parameters included)."""
-        dialect = sa.create_engine(self.resolved.url, poolclass=sa.pool.NullPool).dialect  # connects to nothing
-        cargs, cparams = dialect.create_connect_args(self.resolved.url)
-        return dialect.connect(*cargs, **(cparams | overrides))
+        cargs, cparams = self._dialect.create_connect_args(self.resolved.url)
+        return self._dialect.connect(*cargs, **(cparams | overrides))
 
     def refusal(self, statement: Statement) -> str | None:
         if not statement.readable:
