@@ -2,12 +2,17 @@
 
 `LBI_AUTH_TOKENS` lists the accepted tokens, comma-separated; several may be valid at once, so a token
 is rotated by adding the new one, moving clients over, then removing the old one. A token may be
-limited to datasets: `token=shop|sql-demo`. Health checks and reflection stay open; every other RPC
-needs `authorization: Bearer <token>` (UNAUTHENTICATED otherwise). Tokens are compared in constant time.
+limited to datasets: `token=shop|sql-demo` reads those two; `token=shop:rw|sql-demo` may also write `shop`
+(report episodes to it). A token without a dataset list reads and writes every dataset. A token may name
+its tenant, `checkout-agent@token=shop:rw`: episodes it reports are recorded under that name (and can be
+deleted by it); an unnamed token's tenant is `token-` and the first 8 hex digits of its SHA-256.
+Health checks and reflection stay open; every other RPC needs `authorization: Bearer <token>`
+(UNAUTHENTICATED otherwise). Tokens are compared in constant time.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -21,21 +26,37 @@ OPEN_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.ServerRefl
 class Grant:
     token: bytes
     datasets: frozenset[str] | None  # None: every dataset
+    writes: frozenset[str] | None = None  # datasets it may write; None: every dataset (only with datasets None)
+    tenant: str = ""
 
     def allows(self, dataset: str) -> bool:
         return self.datasets is None or dataset in self.datasets
+
+    def may_write(self, dataset: str) -> bool:
+        return self.writes is None or dataset in self.writes
+
+
+# The grant of every caller when auth is off (a local stack): all datasets, tenant "local".
+OPEN_GRANT = Grant(b"", None, None, "local")
+
+
+def _grant(entry: str) -> Grant:
+    token, _, datasets = entry.partition("=")
+    tenant, _, secret = token.strip().rpartition("@")
+    secret = secret.strip()
+    tenant = tenant.strip() or f"token-{hashlib.sha256(secret.encode()).hexdigest()[:8]}"
+    if not datasets:
+        return Grant(f"Bearer {secret}".encode(), None, None, tenant)
+    names = [d.strip() for d in datasets.split("|") if d.strip()]
+    reads = frozenset(n.removesuffix(":rw") for n in names)
+    writes = frozenset(n.removesuffix(":rw") for n in names if n.endswith(":rw"))
+    return Grant(f"Bearer {secret}".encode(), reads, writes, tenant)
 
 
 class TokenTable:
     def __init__(self, spec: str | Sequence[str]):
         entries = spec.split(",") if isinstance(spec, str) else list(spec)
-        self.grants: list[Grant] = []
-        for entry in (e.strip() for e in entries):
-            if not entry:
-                continue
-            token, _, datasets = entry.partition("=")
-            names = frozenset(d for d in datasets.split("|") if d) if datasets else None
-            self.grants.append(Grant(f"Bearer {token.strip()}".encode(), names))
+        self.grants: list[Grant] = [_grant(e.strip()) for e in entries if e.strip()]
 
     def __bool__(self) -> bool:
         return bool(self.grants)
@@ -49,6 +70,10 @@ class TokenTable:
             if hmac.compare_digest(given_bytes, grant.token):
                 found = grant
         return found
+
+    def caller(self, metadata: Sequence[tuple[str, str | bytes]] | None) -> Grant | None:
+        """The caller's grant: OPEN_GRANT when auth is off, None for an unknown token."""
+        return self.grant(metadata) if self.grants else OPEN_GRANT
 
 
 class BearerTokenInterceptor(grpc.aio.ServerInterceptor):

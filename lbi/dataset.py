@@ -57,7 +57,7 @@ def collection(dataset: str, kind: str) -> str:
 
 def specs(dim: int, dense_observations: bool) -> dict[str, CollectionSpec]:
     return {
-        EXAMPLES: CollectionSpec(dense={"instruction": dim}, keyword_fields=("env", "origin", "job_id")),
+        EXAMPLES: CollectionSpec(dense={"instruction": dim}, keyword_fields=("env", "origin", "job_id", "source_trajectory_id")),
         STEPS: CollectionSpec(
             dense={"observation": dim} if dense_observations else {},
             sparse=("lexical",), keyword_fields=("env", "origin", "trajectory_id"), integer_fields=("step",),
@@ -141,6 +141,15 @@ def merge_state(stored: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def _actions(actions: Sequence[str]) -> tuple[str, ...]:
+    return tuple(" ".join(a.split()) for a in actions)
+
+
+def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    """Cosine similarity of two embeddings (the model's vectors are normalised, so a dot product)."""
+    return float(sum(x * y for x, y in zip(a, b)))
+
+
 @dataclass
 class DatasetInfo:
     name: str
@@ -151,6 +160,7 @@ class DatasetInfo:
     jobs: list[str]
     envs: list[str]
     created_at: float
+    online_examples: int = 0
 
 
 class DatasetStore:
@@ -247,6 +257,47 @@ class DatasetStore:
         await self.store.set_payloads(collection(dataset, META), [(m.id, {**m.payload, "layout": LAYOUT}) for m in metas])
         return count, await self.store.count(collection(dataset, STEPS))
 
+    async def delete_trajectories(self, dataset: str, trajectory_ids: Sequence[str]) -> int:
+        """Deletes every example of these source trajectories, and their states; returns how many examples went.
+        (A state point belongs to one trajectory, so no other trajectory's examples lose a state.)"""
+        ids = sorted(set(trajectory_ids))
+        if not ids or not await self.store.collection_exists(collection(dataset, EXAMPLES)):
+            return 0
+        where = {"source_trajectory_id": ids}
+        count = await self.store.count(collection(dataset, EXAMPLES), where)
+        await self.store.delete_where(collection(dataset, EXAMPLES), where)
+        await self.store.delete_where(collection(dataset, STEPS), {"trajectory_id": ids})
+        return count
+
+    async def near_duplicates(self, dataset: str, examples: Sequence[Example], threshold: float) -> dict[str, str]:
+        """example id -> the id of an example that makes it a near-duplicate: one stored from another source
+        trajectory, or an earlier one of `examples`, that takes the same actions (whitespace aside) in the same
+        environment under an instruction whose embedding has cosine similarity at least `threshold`."""
+        if not examples:
+            return {}
+        vectors = await self.embedder.aencode([e.instruction for e in examples])
+        stored = await self.store.collection_exists(collection(dataset, EXAMPLES))
+        found: dict[str, str] = {}
+        earlier: list[tuple[Example, Sequence[float]]] = []
+        for example, vector in zip(examples, vectors):
+            actions = _actions([s.action for s in example.steps])
+            for other, other_vector in earlier:
+                if other.env == example.env and _actions([s.action for s in other.steps]) == actions \
+                        and _cosine(vector, other_vector) >= threshold:
+                    found[example.id] = other.id
+                    break
+            if example.id not in found and stored:
+                for hit in await self.store.search(collection(dataset, EXAMPLES), ("instruction", vector), 5, {"env": example.env}):
+                    if hit.score < threshold:
+                        break
+                    if hit.payload["source_trajectory_id"] != example.source_trajectory_id \
+                            and _actions([s["action"] for s in hit.payload["steps"]]) == actions:
+                        found[example.id] = hit.payload["id"]
+                        break
+            if example.id not in found:
+                earlier.append((example, vector))
+        return found
+
     async def delete(self, dataset: str) -> None:
         self._current.discard(dataset)
         for kind in (EXAMPLES, STEPS, META):
@@ -278,4 +329,5 @@ class DatasetStore:
             embedding_model=first.get("embedding_model", ""), embedding_dim=int(first.get("embedding_dim", 0)),
             jobs=sorted({p["job_id"] for p in payloads if p.get("job_id")}),
             envs=sorted({e for p in payloads for e in p.get("envs", [])}), created_at=float(first.get("created_at", 0.0)),
+            online_examples=await self.store.count(collection(dataset, EXAMPLES), {"origin": Origin.ONLINE.value}),
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from enum import Enum
@@ -42,6 +43,16 @@ def struct_to_dict(message: struct_pb2.Struct, field: str) -> dict[str, Any]:
         raise InvalidArgument(field, f"not valid JSON: {exc}") from None
 
 
+_EPISODE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+
+
+def check_episode_id(value: str) -> str:
+    """An agent-chosen episode id, if usable (1-128 letters, digits, '_', '.', ':', '-'); ValueError otherwise."""
+    if not _EPISODE_ID.match(value):
+        raise ValueError("episode ids are 1-128 letters, digits, '_', '.', ':', '-', starting with a letter or digit")
+    return value
+
+
 def point_uuid(record_id: str) -> str:
     """The Qdrant point id (a UUID) of a content id, or of any string."""
     if len(record_id) == 32 and all(c in "0123456789abcdef" for c in record_id):
@@ -55,6 +66,7 @@ class Origin(str, Enum):
     FORWARD = "forward"
     BACKWARD_TASK = "backward-task"
     BACKWARD_SUMMARY = "backward-summary"
+    ONLINE = "online"  # learned from a production agent's reported episode (metadata: episode, tenant, kind)
 
     def to_proto(self) -> int:
         return _ORIGIN_TO_PB[self]
@@ -71,6 +83,7 @@ _ORIGIN_TO_PB = {
     Origin.FORWARD: pb.ORIGIN_FORWARD,
     Origin.BACKWARD_TASK: pb.ORIGIN_BACKWARD_TASK,
     Origin.BACKWARD_SUMMARY: pb.ORIGIN_BACKWARD_SUMMARY,
+    Origin.ONLINE: pb.ORIGIN_ONLINE,
 }
 
 

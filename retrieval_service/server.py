@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from lbi.dataset import DatasetStore
 from lbi.embedding import Embedder
@@ -23,8 +24,10 @@ SERVICE_NAME = "lbi.v1.RetrievalService"
 
 async def start_retrieval(
     settings: RetrievalSettings, store: VectorStore | None = None, embedder: Embedder | None = None,
+    also_serve: Sequence[tuple] = (),
 ) -> tuple[Server, RetrievalService]:
-    """A started retrieval server on settings.retrieval_host:retrieval_port (0 = any free port)."""
+    """A started retrieval server on settings.retrieval_host:retrieval_port (0 = any free port); `also_serve` adds
+    services composed elsewhere ((add_to_server, servicer, name), as `start_server` takes them)."""
     store = store or open_store(settings)
     embedder = embedder or Embedder.from_settings(settings)
     await asyncio.to_thread(lambda: embedder.dim)  # load the model before serving
@@ -33,7 +36,7 @@ async def start_retrieval(
     retriever = Retriever(store, batcher, LLMGateway(settings), settings.retrieval_query_model, settings.retrieval_candidates)
     service = RetrievalService(settings, retriever, DatasetStore(store, embedder), TokenTable(settings.auth_tokens))
     server = await start_server(
-        "lbi-retrieval", [(retrieval_pb2_grpc.add_RetrievalServiceServicer_to_server, service, SERVICE_NAME)],
+        "lbi-retrieval", [(retrieval_pb2_grpc.add_RetrievalServiceServicer_to_server, service, SERVICE_NAME), *also_serve],
         host=settings.retrieval_host, port=settings.retrieval_port, extra_interceptors=interceptors(settings.auth_tokens),
         tls_cert_file=settings.tls_cert_file, tls_key_file=settings.tls_key_file,
     )

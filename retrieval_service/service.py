@@ -6,13 +6,14 @@ import asyncio
 import time
 
 from google.protobuf import timestamp_pb2
+from opentelemetry import trace
 
 from lbi.dataset import DatasetStore, check_name
 from lbi.auth import TokenTable
 from lbi.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, Unavailable
 from lbi.llm.gateway import LLMError
 from lbi.prompt_block import format_prompt
-from lbi.records import Origin, Step
+from lbi.records import Origin, Step, check_episode_id
 from lbi.store.base import CollectionNotFound, StoreUnavailable
 from lbi.store_health import StoreHealth
 from lbi.telemetry import tracer
@@ -78,6 +79,11 @@ def parse_request(msg: pb.RetrieveRequest, settings: RetrievalSettings) -> Reque
         raise InvalidArgument("window", "must not be negative")
     if not 0 <= msg.per_trajectory <= MAX_K:
         raise InvalidArgument("per_trajectory", f"must be between 0 (the default, {settings.retrieval_per_trajectory}) and {MAX_K}")
+    if msg.episode_id:
+        try:
+            check_episode_id(msg.episode_id)
+        except ValueError as exc:
+            raise InvalidArgument("episode_id", str(exc)) from None
     origins = []
     for value in msg.filters.origins:
         try:
@@ -140,6 +146,8 @@ class RetrievalService(retrieval_pb2_grpc.RetrievalServiceServicer):
     async def _answer(self, msg: pb.RetrieveRequest, deadline: float | None, context) -> pb.RetrieveResponse:
         request = parse_request(msg, self.settings)
         self._check_tenant(context, request.dataset)
+        if msg.episode_id:
+            trace.get_current_span().set_attribute("lbi.episode_id", msg.episode_id)
         started = time.perf_counter()
         self.in_flight += 1
         try:
@@ -209,6 +217,7 @@ class RetrievalService(retrieval_pb2_grpc.RetrievalServiceServicer):
         return pb.DatasetInfo(
             name=info.name, examples=info.examples, steps=info.steps, embedding_model=info.embedding_model,
             embedding_dim=info.embedding_dim, created_by_jobs=info.jobs, envs=info.envs, created_at=created,
+            online_examples=info.online_examples,
         )
 
     async def DescribeDataset(self, request, context):

@@ -26,3 +26,6 @@ class SynthSettings(RunnerSettings):
     synth_runner_ready_timeout_s: float = Field(300.0, gt=0, description="How long a job waits for its runner pods to be Ready before it fails.")
     synth_pod_name: str = Field("", description="Name of the synth pod (downward API), the owner of the runner pods it makes.")
     synth_pod_uid: str = Field("", description="UID of the synth pod (downward API).")
+    online_policy_file: str = Field("", description="YAML file of per-dataset online policies (synth_service/online/policy.py); "
+                                    "empty: no dataset accepts episodes.")
+    online_sweep_s: float = Field(3600.0, gt=0, description="How often each online job deletes episodes past their dataset's retention.")

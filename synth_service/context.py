@@ -50,9 +50,10 @@ class JobContext:
     env_description: str = ""
     action_space: str = ""
     store_wait_s: float = 600.0  # how long writes to an unavailable store are retried before the job fails
+    slots: PrioritySlots | None = None  # an LLM bound shared with other contexts (an online job's episodes); else the job's own
 
     def __post_init__(self) -> None:
-        self._llm_slots = PrioritySlots(self.spec.llm_concurrency)
+        self._llm_slots = self.slots or PrioritySlots(self.spec.llm_concurrency)
         self._in_flight: dict[str, asyncio.Future] = {}
         totals = self.journal.llm_totals(self.job_id).values()
         self.calls_used = sum(t[0] for t in totals)

@@ -1,7 +1,7 @@
 """Runs synthesis jobs: the stages in order over one journal, resumable, cancellable, within budget.
 
 The engine owns what jobs share in one process: the journal, the vector store, the embedding model,
-the LLM gateway, and the runners: a job's own runner pods on Kubernetes (`runners.replicas`), the
+the LLM gateway, the datasets' online jobs (synth_service/online/), and the runners: a job's own runner pods on Kubernetes (`runners.replicas`), the
 endpoints it names, or else a local env-runner on 127.0.0.1.
 """
 
@@ -28,6 +28,8 @@ from lbi.telemetry import tracer
 from synth_service.config import SynthSettings
 from synth_service.context import BudgetExhausted, JobCancelled, JobContext
 from synth_service.journal import Journal
+from synth_service.online.jobs import OnlineJobs
+from synth_service.online.policy import PolicyBook
 from synth_service.runner_pods import RunnerPods, current_namespace, kube_api, load_template
 from synth_service.runner_pool import RunnerPool
 from synth_service.spec import JobSpec, spec_from_dict
@@ -50,6 +52,8 @@ class Engine:
         self.journal = Journal(settings.data_dir / "synthesis" / "journal.sqlite")
         self.gateway = LLMGateway(settings)
         self.datasets = DatasetStore(store, embedder or Embedder.from_settings(settings))
+        self.online = OnlineJobs(PolicyBook.from_file(settings.online_policy_file), self.journal, self.gateway, self.datasets,
+                                 settings.online_sweep_s)
         self._tasks: dict[str, asyncio.Task] = {}
         self._cancels: dict[str, asyncio.Event] = {}
         self._watchers: dict[str, list[asyncio.Queue]] = defaultdict(list)
@@ -64,6 +68,7 @@ class Engine:
             server, service = self._local_runner
             await service.shutdown()
             await server.stop(0)
+        await self.online.close()
         self.journal.close()
 
     @property

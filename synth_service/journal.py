@@ -166,8 +166,9 @@ class Journal:
         await self._off_loop(lambda: self.set_job(job_id, **fields))
 
     # records
-    def put(self, job_id: str, stage: str, items: list[tuple[str, Any, bool, str]]) -> None:
-        """Writes (key, payload, ok, reason) rows of a stage in one transaction; existing keys are kept."""
+    def put(self, job_id: str, stage: str, items: list[tuple[str, Any, bool, str]]) -> int:
+        """Writes (key, payload, ok, reason) rows of a stage in one transaction; existing keys are kept. Returns how
+        many rows were new."""
         with self._transaction() as conn:
             seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM records WHERE job_id = ? AND stage = ?", (job_id, stage)).fetchone()[0]
             added: dict[tuple[int, str], int] = {}
@@ -183,9 +184,39 @@ class Journal:
                 conn.execute("INSERT INTO counts VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n",
                              (job_id, stage, ok, origin, n))
         self._maybe_die(stage)
+        return sum(added.values())
 
-    async def aput(self, job_id: str, stage: str, items: list[tuple[str, Any, bool, str]]) -> None:
-        await self._off_loop(self.put, job_id, stage, items)
+    async def aput(self, job_id: str, stage: str, items: list[tuple[str, Any, bool, str]]) -> int:
+        return await self._off_loop(self.put, job_id, stage, items)
+
+    def delete(self, job_id: str, stage: str, keys: list[str]) -> int:
+        """Deletes rows of a stage by key (their counts with them); returns how many there were."""
+        removed: dict[tuple[int, str], int] = {}
+        with self._transaction() as conn:
+            for key in keys:
+                row = conn.execute("DELETE FROM records WHERE job_id = ? AND stage = ? AND key = ? RETURNING ok, payload",
+                                   (job_id, stage, key)).fetchone()
+                if row is not None:
+                    payload = decode(row[1])
+                    origin = payload.get("origin", "") if isinstance(payload, dict) else ""
+                    removed[row[0], origin] = removed.get((row[0], origin), 0) + 1
+            for (ok, origin), n in removed.items():
+                conn.execute("UPDATE counts SET n = n - ? WHERE job_id = ? AND stage = ? AND ok = ? AND origin = ?",
+                             (n, job_id, stage, ok, origin))
+        return sum(removed.values())
+
+    def jobs_with(self, stage: str, prefix: str) -> list[str]:
+        """Ids of the jobs, starting with `prefix`, that wrote rows of `stage` (the online jobs with episodes)."""
+        rows = self._execute("SELECT DISTINCT job_id FROM records WHERE stage = ? AND job_id >= ? AND job_id < ?",
+                             (stage, prefix, prefix + "\U0010ffff"))
+        return sorted(r[0] for r in rows)
+
+    def delete_job(self, job_id: str) -> None:
+        """Deletes every row a job wrote, in every table (its records, LLM calls, counts and times)."""
+        with self._transaction() as conn:
+            for table in ("records", "llm_calls", "counts", "llm_counts", "stage_times"):
+                conn.execute(f"DELETE FROM {table} WHERE job_id = ?", (job_id,))
+            conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
 
     def get(self, job_id: str, stage: str, keys: list[str]) -> dict[str, tuple[Any, bool, str]]:
         """key -> (payload, ok, reason) for those of `keys` that are written."""

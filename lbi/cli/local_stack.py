@@ -26,14 +26,17 @@ class LocalStack:
 async def local_stack() -> AsyncIterator[LocalStack]:
     from env_runners.server import start_runner
     from retrieval_service.server import start_retrieval
+    from synth_service.server import episode_service
 
     settings = SynthSettings(runner_port=0, auth_tokens="")  # in-process clients carry no token
     retrieval_settings = RetrievalSettings(retrieval_port=0, auth_tokens="")
     store = open_store(settings)
     embedder = Embedder.from_settings(settings)
     runner, runner_service = await start_runner(settings)
-    retrieval, _ = await start_retrieval(retrieval_settings, store=store, embedder=embedder)
     engine = Engine(settings, store, embedder)
+    retrieval, _ = await start_retrieval(retrieval_settings, store=store, embedder=embedder,
+                                         also_serve=[episode_service(engine, retrieval_settings.auth_tokens)])
+    engine.online.start()
     try:
         yield LocalStack(f"127.0.0.1:{runner.port}", f"127.0.0.1:{retrieval.port}", engine, store, settings)
     finally:

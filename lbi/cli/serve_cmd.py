@@ -55,13 +55,14 @@ async def _up(runner_settings: RunnerSettings, retrieval_settings, synth_setting
     from lbi.embedding import Embedder
     from lbi.store import open_store
     from retrieval_service.server import start_retrieval
-    from synth_service.server import start_synthesis
+    from synth_service.server import episode_service, start_synthesis
 
     store = open_store(retrieval_settings)
     embedder = Embedder.from_settings(retrieval_settings)
     runner, runner_service = await start_runner(runner_settings)
-    retrieval, _ = await start_retrieval(retrieval_settings, store=store, embedder=embedder)
     synthesis, engine = await start_synthesis(synth_settings, store=store, embedder=embedder)
+    retrieval, _ = await start_retrieval(retrieval_settings, store=store, embedder=embedder,
+                                         also_serve=[episode_service(engine, retrieval_settings.auth_tokens)])
     console.print(f"env-runner on {runner_settings.runner_host}:{runner.port}, "
                   f"retrieval on {retrieval_settings.retrieval_host}:{retrieval.port}, "
                   f"synthesis on {synth_settings.synth_host}:{synthesis.port}, store: {store.backend}")

@@ -94,6 +94,10 @@ class VectorStore(ABC):
         """Replaces the payloads of existing points (id, payload), leaving their vectors as they are."""
 
     @abstractmethod
+    async def delete_where(self, name: str, filter: Filter) -> None:
+        """Deletes the points that match the filter (a filter is required: this never empties a collection by accident)."""
+
+    @abstractmethod
     async def search(self, name: str, query: VectorQuery, limit: int, filter: Filter | None = None) -> list[Hit]:
         """Nearest points to one named vector (dense: cosine; sparse: IDF-weighted dot product)."""
 

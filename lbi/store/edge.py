@@ -161,6 +161,20 @@ class EdgeStore(VectorStore):
 
         await asyncio.to_thread(write)
 
+    async def delete_where(self, name: str, filter: Filter) -> None:
+        condition = _filter(filter)
+        if condition is None:
+            raise ValueError("delete_where needs a non-empty filter")
+
+        def write() -> None:
+            shard = self._shard(name)
+            with self._locks[name]:
+                shard.update(qe.UpdateOperation.delete_points_by_filter(condition))
+                shard.flush()
+            self.indexer.note_write(name, shard)
+
+        await asyncio.to_thread(write)
+
     def _query_shard(self, name: str, request: qe.QueryRequest) -> list[Any]:
         """A query on the collection's live shard; once more on the new shard if an index swap closed the old one
         under it."""

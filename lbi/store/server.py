@@ -130,6 +130,12 @@ class ServerStore(VectorStore):
                       for point_id, payload in payloads]
         await self._call(name, self.client.batch_update_points(name, operations, wait=True))
 
+    async def delete_where(self, name: str, filter: Filter) -> None:
+        condition = _filter(filter)
+        if condition is None:
+            raise ValueError("delete_where needs a non-empty filter")
+        await self._call(name, self.client.delete(name, points_selector=models.FilterSelector(filter=condition), wait=True))
+
     async def search(self, name: str, query: VectorQuery, limit: int, filter: Filter | None = None) -> list[Hit]:
         using, vector = query
         response = await self._call(name, self.client.query_points(

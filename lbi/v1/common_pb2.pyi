@@ -14,6 +14,7 @@ class Origin(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ORIGIN_FORWARD: _ClassVar[Origin]
     ORIGIN_BACKWARD_TASK: _ClassVar[Origin]
     ORIGIN_BACKWARD_SUMMARY: _ClassVar[Origin]
+    ORIGIN_ONLINE: _ClassVar[Origin]
 
 class Outcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -26,6 +27,7 @@ ORIGIN_UNSPECIFIED: Origin
 ORIGIN_FORWARD: Origin
 ORIGIN_BACKWARD_TASK: Origin
 ORIGIN_BACKWARD_SUMMARY: Origin
+ORIGIN_ONLINE: Origin
 OUTCOME_UNSPECIFIED: Outcome
 OUTCOME_STOPPED: Outcome
 OUTCOME_DONE: Outcome

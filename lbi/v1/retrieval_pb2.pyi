@@ -33,7 +33,7 @@ class RetrievalFilters(_message.Message):
     def __init__(self, envs: _Optional[_Iterable[str]] = ..., origins: _Optional[_Iterable[_Union[_common_pb2.Origin, str]]] = ...) -> None: ...
 
 class RetrieveRequest(_message.Message):
-    __slots__ = ("dataset", "instruction", "observation", "history", "queries", "modes", "k_observation", "k_query", "k_instruction", "filters", "prompt_budget_chars", "generate_queries", "window", "dense_observation", "per_trajectory")
+    __slots__ = ("dataset", "instruction", "observation", "history", "queries", "modes", "k_observation", "k_query", "k_instruction", "filters", "prompt_budget_chars", "generate_queries", "window", "dense_observation", "per_trajectory", "episode_id")
     DATASET_FIELD_NUMBER: _ClassVar[int]
     INSTRUCTION_FIELD_NUMBER: _ClassVar[int]
     OBSERVATION_FIELD_NUMBER: _ClassVar[int]
@@ -49,6 +49,7 @@ class RetrieveRequest(_message.Message):
     WINDOW_FIELD_NUMBER: _ClassVar[int]
     DENSE_OBSERVATION_FIELD_NUMBER: _ClassVar[int]
     PER_TRAJECTORY_FIELD_NUMBER: _ClassVar[int]
+    EPISODE_ID_FIELD_NUMBER: _ClassVar[int]
     dataset: str
     instruction: str
     observation: str
@@ -64,7 +65,8 @@ class RetrieveRequest(_message.Message):
     window: int
     dense_observation: bool
     per_trajectory: int
-    def __init__(self, dataset: _Optional[str] = ..., instruction: _Optional[str] = ..., observation: _Optional[str] = ..., history: _Optional[_Iterable[_Union[_common_pb2.Step, _Mapping]]] = ..., queries: _Optional[_Iterable[str]] = ..., modes: _Optional[_Iterable[_Union[RetrievalMode, str]]] = ..., k_observation: _Optional[int] = ..., k_query: _Optional[int] = ..., k_instruction: _Optional[int] = ..., filters: _Optional[_Union[RetrievalFilters, _Mapping]] = ..., prompt_budget_chars: _Optional[int] = ..., generate_queries: _Optional[bool] = ..., window: _Optional[int] = ..., dense_observation: _Optional[bool] = ..., per_trajectory: _Optional[int] = ...) -> None: ...
+    episode_id: str
+    def __init__(self, dataset: _Optional[str] = ..., instruction: _Optional[str] = ..., observation: _Optional[str] = ..., history: _Optional[_Iterable[_Union[_common_pb2.Step, _Mapping]]] = ..., queries: _Optional[_Iterable[str]] = ..., modes: _Optional[_Iterable[_Union[RetrievalMode, str]]] = ..., k_observation: _Optional[int] = ..., k_query: _Optional[int] = ..., k_instruction: _Optional[int] = ..., filters: _Optional[_Union[RetrievalFilters, _Mapping]] = ..., prompt_budget_chars: _Optional[int] = ..., generate_queries: _Optional[bool] = ..., window: _Optional[int] = ..., dense_observation: _Optional[bool] = ..., per_trajectory: _Optional[int] = ..., episode_id: _Optional[str] = ...) -> None: ...
 
 class RetrievedExample(_message.Message):
     __slots__ = ("example", "score", "mode", "matched_step", "query", "window_start")
@@ -140,7 +142,7 @@ class DescribeDatasetRequest(_message.Message):
     def __init__(self, dataset: _Optional[str] = ...) -> None: ...
 
 class DatasetInfo(_message.Message):
-    __slots__ = ("name", "examples", "steps", "embedding_model", "embedding_dim", "created_by_jobs", "envs", "created_at")
+    __slots__ = ("name", "examples", "steps", "embedding_model", "embedding_dim", "created_by_jobs", "envs", "created_at", "online_examples")
     NAME_FIELD_NUMBER: _ClassVar[int]
     EXAMPLES_FIELD_NUMBER: _ClassVar[int]
     STEPS_FIELD_NUMBER: _ClassVar[int]
@@ -149,6 +151,7 @@ class DatasetInfo(_message.Message):
     CREATED_BY_JOBS_FIELD_NUMBER: _ClassVar[int]
     ENVS_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    ONLINE_EXAMPLES_FIELD_NUMBER: _ClassVar[int]
     name: str
     examples: int
     steps: int
@@ -157,4 +160,5 @@ class DatasetInfo(_message.Message):
     created_by_jobs: _containers.RepeatedScalarFieldContainer[str]
     envs: _containers.RepeatedScalarFieldContainer[str]
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., examples: _Optional[int] = ..., steps: _Optional[int] = ..., embedding_model: _Optional[str] = ..., embedding_dim: _Optional[int] = ..., created_by_jobs: _Optional[_Iterable[str]] = ..., envs: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    online_examples: int
+    def __init__(self, name: _Optional[str] = ..., examples: _Optional[int] = ..., steps: _Optional[int] = ..., embedding_model: _Optional[str] = ..., embedding_dim: _Optional[int] = ..., created_by_jobs: _Optional[_Iterable[str]] = ..., envs: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., online_examples: _Optional[int] = ...) -> None: ...

@@ -16,7 +16,7 @@ def test_stubs_are_fresh(tmp_path):
     assert generated == committed, "stub files differ: run `make protos`"
     stale = [str(p) for p in generated if (tmp_path / p).read_bytes() != (ROOT / p).read_bytes()]
     assert not stale, f"stale stubs {stale}: run `make protos`"
-    assert len(generated) == 12  # common, env_runner, synthesis, retrieval x (pb2, pyi, grpc)
+    assert len(generated) == 15  # common, env_runner, episodes, synthesis, retrieval x (pb2, pyi, grpc)
 
 
 def test_enums_follow_style():
