@@ -188,7 +188,10 @@ class OnlineJob:
             dropped["failed-episode-task"] = sum(1 for _, p in candidates if p["origin"] == Origin.FORWARD.value)
             candidates = [(k, p) for k, p in candidates if p["origin"] != Origin.FORWARD.value]
         stand_ins = filter_stage.Claims().claim(candidates)
-        judged = await filter_stage.judge_all(ctx, candidates, stand_ins)
+        order = {key: i for i, (key, _) in enumerate(candidates)}
+        # in the candidates' own order (judge_all puts verdicts read back from the journal first): which of two
+        # near-duplicates is stored must not depend on where a crash interrupted the judging
+        judged = sorted(await filter_stage.judge_all(ctx, candidates, stand_ins), key=lambda row: order[row[0]])
         reasons = await self.journal.aget(ctx.job_id, filter_stage.FILTERED, [k for k, _, ok in judged if not ok])
         dropped.update(_drop_reason(reason) for _, _, reason in reasons.values())
         kept = [online_example(payload, episode) for _, payload, ok in judged if ok]
