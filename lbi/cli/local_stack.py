@@ -23,12 +23,15 @@ class LocalStack:
 
 
 @contextlib.asynccontextmanager
-async def local_stack() -> AsyncIterator[LocalStack]:
+async def local_stack(online_policy_file: str = "") -> AsyncIterator[LocalStack]:
+    """The services in this process; `online_policy_file` (else LBI_ONLINE_POLICY_FILE) says which datasets learn online."""
     from env_runners.server import start_runner
     from retrieval_service.server import start_retrieval
     from synth_service.server import episode_service
 
     settings = SynthSettings(runner_port=0, auth_tokens="")  # in-process clients carry no token
+    if online_policy_file:
+        settings = settings.model_copy(update={"online_policy_file": online_policy_file})
     retrieval_settings = RetrievalSettings(retrieval_port=0, auth_tokens="")
     store = open_store(settings)
     embedder = Embedder.from_settings(settings)

@@ -18,7 +18,7 @@ import asyncio
 import logging
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,12 +26,12 @@ import grpc
 
 from lbi.agent import Task, run_judged_episode
 from lbi.clients.retrieval import AsyncRetrievalClient
-from lbi.clients.runner import RunnerClient
+from lbi.clients.runner import Judgement, RunnerClient
 from lbi.evaluation.tasks import EvalTask
 from lbi.llm.gateway import LLMError, LLMGateway
 from lbi.llm.roles import Role
 from lbi.metrics import percentile
-from lbi.records import Step
+from lbi.records import Step, Trajectory
 
 MODES = ("none", "instruction", "observation", "query", "agentic")
 PROMPT_BUDGET = 6000
@@ -84,13 +84,15 @@ class _CountingGateway:
 class Harness:
     def __init__(self, gateway: LLMGateway, runner: RunnerClient, retrieval: AsyncRetrievalClient | None, env: str,
                  dataset: str, action_space: str, max_steps: int = 10, model: str | None = None, k: int = 5,
-                 concurrency: int = 4, task_timeout_s: float = 900.0, env_config: dict[str, Any] | None = None):
+                 concurrency: int = 4, task_timeout_s: float = 900.0, env_config: dict[str, Any] | None = None,
+                 on_episode: Callable[[EvalTask, str, Trajectory, Judgement], Awaitable[None] | None] | None = None):
         self.gateway, self.runner, self.retrieval = gateway, runner, retrieval
         self.env_config = env_config or {}  # under every task's own config (a database URL, say)
         self.env, self.dataset, self.action_space = env, dataset, action_space
         self.max_steps, self.model, self.k = max_steps, model, k
         self.concurrency = concurrency
         self.task_timeout_s = task_timeout_s
+        self.on_episode = on_episode  # sees every judged episode (online rounds report them)
 
     async def _queries(self, gateway: _CountingGateway, task: EvalTask, history: list[Step], observation: str) -> list[str]:
         result = await gateway.call(Role.QUERY, {
@@ -119,11 +121,16 @@ class Harness:
         return fetch
 
     async def _episode(self, task: EvalTask, mode: str, gateway: _CountingGateway, latencies: list[float]):
-        return await run_judged_episode(
+        trajectory, judgement = await run_judged_episode(
             gateway, self.runner, self.env, self.action_space, Task(task.id, task.instruction), task.check,
             max_steps=self.max_steps, env_config={**self.env_config, **task.config}, model=self.model,
             demonstrations=self._demonstrations(gateway, task, mode, latencies),
         )
+        if self.on_episode is not None and judgement is not None:
+            maybe = self.on_episode(task, mode, trajectory, judgement)
+            if maybe is not None:
+                await maybe
+        return trajectory, judgement
 
     async def run_task(self, task: EvalTask, mode: str) -> TaskResult:
         """One task in one mode: a verdict, or an error with its reason (never an exception)."""
