@@ -78,9 +78,27 @@ def describe(dataset: str = typer.Argument(..., help="Dataset name.")) -> None:
     async def main() -> None:
         async with _datasets() as datasets:
             info = await datasets.describe(dataset)
-            console.print_json(data={**info.__dict__})
+            console.print_json(data={**info.__dict__, "offline_examples": info.examples - info.online_examples,
+                                     "online": _online_summary(dataset)})
 
     _run(main())
+
+
+def _online_summary(dataset: str) -> dict:
+    """The dataset's online job as this data directory's synthesis journal records it (empty when it has none)."""
+    from synth_service.config import SynthSettings
+    from synth_service.journal import Journal
+    from synth_service.online.learner import OnlineStats
+
+    path = SynthSettings().data_dir / "synthesis" / "journal.sqlite"
+    if not path.exists():
+        return {}
+    journal = Journal(path)
+    try:
+        stats = OnlineStats.from_journal(journal, dataset)
+    finally:
+        journal.close()
+    return stats.summary() if stats.received else {}
 
 
 @app.command("delete")

@@ -85,6 +85,21 @@ class OnlineStats:
     def delay(self, q: float) -> float:
         return round(percentile(list(self.delays), q), 3) if self.delays else 0.0
 
+    @classmethod
+    def from_journal(cls, journal: Journal, dataset: str) -> "OnlineStats":
+        stats = cls()
+        stats.received = journal.count(job_prefix(dataset), EPISODES)
+        for _, learned, _, _ in journal.records(job_prefix(dataset), LEARNED):
+            stats.add(learned)
+        return stats
+
+    def summary(self) -> dict[str, Any]:
+        """What `lbi datasets describe` shows of the online job: counts and yield."""
+        return {"episodes_received": self.received, "episodes_learned": self.learned, "candidates": self.candidates,
+                "examples_kept": self.kept, "yield": round(self.kept / self.candidates, 4) if self.candidates else 0.0,
+                "examples_per_episode": round(self.kept / self.learned, 2) if self.learned else 0.0,
+                "dropped": dict(self.dropped), "delay_p50_s": self.delay(50), "delay_p99_s": self.delay(99)}
+
 
 class OnlineJob:
     def __init__(self, dataset: str, policy: OnlinePolicy, journal: Journal, gateway: LLMGateway, datasets: DatasetStore,
@@ -101,10 +116,7 @@ class OnlineJob:
         self._reload_stats()
 
     def _reload_stats(self) -> None:
-        self.stats = OnlineStats()
-        self.stats.received = self.journal.count(self.job_id, EPISODES)
-        for _, learned, _, _ in self.journal.records(self.job_id, LEARNED):
-            self.stats.add(learned)
+        self.stats = OnlineStats.from_journal(self.journal, self.dataset)
 
     # lifecycle
     def start(self) -> None:

@@ -56,7 +56,10 @@ class Redactor:
     def __post_init__(self) -> None:
         for pattern in self.patterns:
             if pattern not in BUILTINS:
-                re.compile(pattern)  # a bad expression fails when the policy is loaded, not on an episode
+                try:
+                    re.compile(pattern)  # a bad expression fails when the policy is loaded, not on an episode
+                except re.error as exc:
+                    raise ValueError(f"bad redaction pattern {pattern!r}: {exc}") from None
 
     def text(self, value: str, counts: Counter | None = None) -> str:
         counts = counts if counts is not None else Counter()

@@ -44,14 +44,15 @@ def _policy(path, **extra) -> str:
 
 
 class Stack:
-    def __init__(self, tmp_path, embedder, tokens: str = "", **policy):
-        self.tmp_path, self.embedder, self.tokens, self.policy = tmp_path, embedder, tokens, policy
+    def __init__(self, tmp_path, embedder, tokens: str = "", sweep_s: float = 3600.0, **policy):
+        self.tmp_path, self.embedder, self.tokens, self.policy, self.sweep_s = tmp_path, embedder, tokens, policy, sweep_s
 
     async def __aenter__(self):
         policy_file = _policy(self.tmp_path / "online.yaml", **self.policy)
         self.store = EdgeStore(self.tmp_path / "qdrant")
         self.synth, self.engine = await start_synthesis(
-            SynthSettings(data_dir=self.tmp_path, synth_port=0, auth_tokens=self.tokens, online_policy_file=policy_file),
+            SynthSettings(data_dir=self.tmp_path, synth_port=0, auth_tokens=self.tokens, online_policy_file=policy_file,
+                          online_sweep_s=self.sweep_s),
             store=self.store, embedder=self.embedder)
         self.retrieval, _ = await start_retrieval(
             RetrievalSettings(data_dir=self.tmp_path, retrieval_port=0, auth_tokens=self.tokens), store=self.store,
@@ -224,3 +225,17 @@ async def test_the_blocking_sdk_reports_off_the_step_and_drops_with_a_counted_re
 
     stats = await asyncio.to_thread(unreachable)
     assert stats["retries"] == 2 and stats["dropped"] == {"UNAVAILABLE (retries exhausted)": 1}
+
+
+async def test_retention_deletes_old_episodes_and_what_was_learned_from_them(tmp_path, embedder):
+    async with Stack(tmp_path, embedder, sweep_s=0.5, retention_days=2 / 86400) as stack:  # a 2-second retention
+        client = AsyncRetrievalClient(stack.target, timeout_s=30)
+        await client.report_episode("greenhouse", "ep-old", TASK, STEPS, FINAL, "success")
+        await _learned(client, "greenhouse", 1)
+        assert (await client.describe_dataset("greenhouse")).online_examples > 0
+        deadline = time.monotonic() + 30
+        while (await client.online_stats("greenhouse")).episodes_received:
+            assert time.monotonic() < deadline, "retention never deleted the episode"
+            await asyncio.sleep(0.2)
+        assert (await client.describe_dataset("greenhouse")).examples == 0
+        await client.close()
