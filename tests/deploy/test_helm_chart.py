@@ -202,3 +202,27 @@ def test_bad_values_are_refused(chart):
     assert "minimum" in _helm("template", "rel", str(chart), "--set", "retrieval.port=0").stderr
     assert "store.url" in _helm("template", "rel", str(chart), "--set", "qdrant.enabled=false").stderr
     assert "readConsistency" in _helm("template", "rel", str(chart), "--set", "store.readConsistency=some").stderr
+
+
+def test_online_policies_reach_the_synthesis_service_as_a_file_it_loads(chart, tmp_path):
+    """`synth.online.datasets` becomes the policy file LBI_ONLINE_POLICY_FILE names, in the form the service reads."""
+    from synth_service.online.policy import PolicyBook
+
+    values = tmp_path / "online.yaml"
+    values.write_text(yaml.safe_dump({"synth": {"online": {"datasets": {
+        "orders": {"accept_episodes": True, "tenants": ["fulfilment-agent"], "retention_days": 14, "redact": ["email", "ORD-\\d+"]}}}}}))
+    docs = _render(chart, "-f", str(values))
+    policy = tmp_path / "online-policy.yaml"
+    policy.write_text(_get(docs, "ConfigMap", "rel-lbi")["data"]["online-policy.yaml"])
+    book = PolicyBook.from_file(policy)
+    assert book("orders").accept_episodes and book("orders").tenants == ["fulfilment-agent"] and not book("other").accept_episodes
+    synth = next(c for _, c in _containers(docs) if c["name"] == "synth")
+    env = {e["name"]: e.get("value") for e in synth["env"]}
+    mount = next(m for m in synth["volumeMounts"] if m["name"] == "runner-template")["mountPath"]
+    assert env["LBI_ONLINE_POLICY_FILE"] == f"{mount}/online-policy.yaml"
+    assert PolicyBook.from_file(_write(tmp_path / "empty.yaml", _get(_render(chart), "ConfigMap", "rel-lbi")["data"]["online-policy.yaml"])).datasets == []
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
