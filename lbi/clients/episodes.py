@@ -86,6 +86,17 @@ def _drop(stats: ReportStats, request: pb.ReportEpisodeRequest, reason: str) -> 
     log.warning("episode %s of dataset %s dropped: %s", request.episode_id, request.dataset, reason)
 
 
+def _after_failure(exc: grpc.RpcError, waits, stats: ReportStats, request: pb.ReportEpisodeRequest) -> float | None:
+    """The wait before the next attempt, or None when the report is dropped (counted and logged)."""
+    code = exc.code()
+    wait = next(waits, None) if code in RETRYABLE else None
+    if wait is None:
+        _drop(stats, request, _reason(code, exc.details()))
+    else:
+        stats.retries += 1
+    return wait
+
+
 class Reporter:
     """Sends reports from a background thread (blocking stub), in order, retrying within the policy."""
 
@@ -120,12 +131,9 @@ class Reporter:
                 _outcome(self._send(request), self.stats, request)
                 return
             except grpc.RpcError as exc:
-                code = exc.code()
-                wait = next(waits, None) if code in RETRYABLE else None
+                wait = _after_failure(exc, waits, self.stats, request)
                 if wait is None:
-                    _drop(self.stats, request, _reason(code, exc.details()))
                     return
-                self.stats.retries += 1
                 self._sleep(wait)
 
     def flush(self, timeout_s: float = 5.0) -> bool:
@@ -166,12 +174,9 @@ class AsyncReporter:
                 _outcome(await self._send(request), self.stats, request)
                 return
             except grpc.aio.AioRpcError as exc:
-                code = exc.code()
-                wait = next(waits, None) if code in RETRYABLE else None
+                wait = _after_failure(exc, waits, self.stats, request)
                 if wait is None:
-                    _drop(self.stats, request, _reason(code, exc.details()))
                     return
-                self.stats.retries += 1
                 await asyncio.sleep(wait)
 
     async def flush(self, timeout_s: float = 5.0) -> bool:

@@ -8,7 +8,6 @@ import pytest_asyncio
 
 from lbi.clients.retrieval import AsyncRetrievalClient, RetrievalClient
 from lbi.dataset import DatasetStore
-from lbi.embedding import Embedder
 from lbi.records import Example, Origin, Step
 from lbi.store.edge import EdgeStore
 from retrieval_service.config import RetrievalSettings
