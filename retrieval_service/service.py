@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 
 from google.protobuf import timestamp_pb2
@@ -13,6 +14,7 @@ from lbi.auth import TokenTable
 from lbi.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, Unavailable
 from lbi.llm.gateway import LLMError
 from lbi.prompt_block import format_prompt
+from lbi.tokens import MAX_TOKENIZER_NAME, counter
 from lbi.records import Origin, Step, check_episode_id
 from lbi.store.base import CollectionNotFound, StoreUnavailable
 from lbi.store_health import StoreHealth
@@ -75,6 +77,12 @@ def parse_request(msg: pb.RetrieveRequest, settings: RetrievalSettings) -> Reque
         raise InvalidArgument("instruction", "must not be empty in instruction mode")
     if msg.prompt_budget_chars < 0:
         raise InvalidArgument("prompt_budget_chars", "must not be negative")
+    if msg.max_tokens < 0:
+        raise InvalidArgument("max_tokens", "must not be negative")
+    if len(msg.tokenizer) > MAX_TOKENIZER_NAME:
+        raise InvalidArgument("tokenizer", f"longer than {MAX_TOKENIZER_NAME} characters")
+    if not math.isfinite(msg.min_score):
+        raise InvalidArgument("min_score", "must be a finite number")
     if msg.window < 0:
         raise InvalidArgument("window", "must not be negative")
     if not 0 <= msg.per_trajectory <= MAX_K:
@@ -164,18 +172,24 @@ class RetrievalService(retrieval_pb2_grpc.RetrievalServiceServicer):
         finally:
             self.in_flight -= 1
         response = pb.RetrieveResponse(queries=result.queries)
-        for found in result.found:
-            example = found.example.to_proto()
-            example.id = found.example_id or example.id  # the stored id, also when the example is windowed
+        found = [f for f in result.found if f.score >= msg.min_score] if msg.min_score else result.found
+        for item in found:
+            example = item.example.to_proto()
+            example.id = item.example_id or example.id  # the stored id, also when the example is windowed
+            if msg.metadata_only:
+                del example.steps[:]
+                example.final_observation = ""
+                example.ClearField("verdicts")
             response.examples.append(pb.RetrievedExample(
-                example=example, score=found.score, mode=_MODE_PB[found.mode],
-                matched_step=found.matched_step, query=found.query, window_start=found.window_start,
+                example=example, score=item.score, mode=_MODE_PB[item.mode],
+                matched_step=item.matched_step, query=item.query, window_start=item.window_start,
             ))
-        if msg.prompt_budget_chars:
+        if (msg.prompt_budget_chars or msg.max_tokens) and not msg.metadata_only:
             with _tracer.start_as_current_span("prompt_assembly"):
-                ordered = interleave_modes(result.found)
+                ordered = interleave_modes(found)
+                count = await asyncio.to_thread(counter, msg.tokenizer) if msg.max_tokens else None
                 response.prompt_block = format_prompt([f.example for f in ordered], msg.prompt_budget_chars,
-                                                      [f.matched_step for f in ordered])
+                                                      [f.matched_step for f in ordered], msg.max_tokens, count)
         for name, value in result.timings_ms.items():
             response.timings_ms[name] = value
         response.timings_ms["total_ms"] = (time.perf_counter() - started) * 1000

@@ -59,7 +59,8 @@ def build_request(
     dataset: str, observation: str = "", instruction: str = "", history: Sequence[Step] = (),
     queries: Sequence[str] = (), mode: str | Sequence[str] = "agentic", k: int = 0, envs: Sequence[str] = (),
     origins: Sequence[str] = (), prompt_budget_chars: int = 0, generate_queries: bool = False, window: int = 0,
-    dense_observation: bool = False, per_trajectory: int = 0, episode_id: str = "",
+    dense_observation: bool = False, per_trajectory: int = 0, episode_id: str = "", max_tokens: int = 0,
+    tokenizer: str = "", min_score: float = 0.0, metadata_only: bool = False,
 ) -> pb.RetrieveRequest:
     modes = [mode] if isinstance(mode, str) else list(mode)
     unknown = [m for m in modes if m not in MODES]
@@ -71,6 +72,7 @@ def build_request(
         filters=pb.RetrievalFilters(envs=list(envs), origins=[Origin(o).to_proto() for o in origins]),
         prompt_budget_chars=prompt_budget_chars, generate_queries=generate_queries, window=window,
         dense_observation=dense_observation, per_trajectory=per_trajectory, episode_id=episode_id,
+        max_tokens=max_tokens, tokenizer=tokenizer, min_score=min_score, metadata_only=metadata_only,
     )
 
 

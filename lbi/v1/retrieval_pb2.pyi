@@ -33,7 +33,7 @@ class RetrievalFilters(_message.Message):
     def __init__(self, envs: _Optional[_Iterable[str]] = ..., origins: _Optional[_Iterable[_Union[_common_pb2.Origin, str]]] = ...) -> None: ...
 
 class RetrieveRequest(_message.Message):
-    __slots__ = ("dataset", "instruction", "observation", "history", "queries", "modes", "k_observation", "k_query", "k_instruction", "filters", "prompt_budget_chars", "generate_queries", "window", "dense_observation", "per_trajectory", "episode_id")
+    __slots__ = ("dataset", "instruction", "observation", "history", "queries", "modes", "k_observation", "k_query", "k_instruction", "filters", "prompt_budget_chars", "generate_queries", "window", "dense_observation", "per_trajectory", "episode_id", "max_tokens", "tokenizer", "min_score", "metadata_only")
     DATASET_FIELD_NUMBER: _ClassVar[int]
     INSTRUCTION_FIELD_NUMBER: _ClassVar[int]
     OBSERVATION_FIELD_NUMBER: _ClassVar[int]
@@ -50,6 +50,10 @@ class RetrieveRequest(_message.Message):
     DENSE_OBSERVATION_FIELD_NUMBER: _ClassVar[int]
     PER_TRAJECTORY_FIELD_NUMBER: _ClassVar[int]
     EPISODE_ID_FIELD_NUMBER: _ClassVar[int]
+    MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    TOKENIZER_FIELD_NUMBER: _ClassVar[int]
+    MIN_SCORE_FIELD_NUMBER: _ClassVar[int]
+    METADATA_ONLY_FIELD_NUMBER: _ClassVar[int]
     dataset: str
     instruction: str
     observation: str
@@ -66,7 +70,11 @@ class RetrieveRequest(_message.Message):
     dense_observation: bool
     per_trajectory: int
     episode_id: str
-    def __init__(self, dataset: _Optional[str] = ..., instruction: _Optional[str] = ..., observation: _Optional[str] = ..., history: _Optional[_Iterable[_Union[_common_pb2.Step, _Mapping]]] = ..., queries: _Optional[_Iterable[str]] = ..., modes: _Optional[_Iterable[_Union[RetrievalMode, str]]] = ..., k_observation: _Optional[int] = ..., k_query: _Optional[int] = ..., k_instruction: _Optional[int] = ..., filters: _Optional[_Union[RetrievalFilters, _Mapping]] = ..., prompt_budget_chars: _Optional[int] = ..., generate_queries: _Optional[bool] = ..., window: _Optional[int] = ..., dense_observation: _Optional[bool] = ..., per_trajectory: _Optional[int] = ..., episode_id: _Optional[str] = ...) -> None: ...
+    max_tokens: int
+    tokenizer: str
+    min_score: float
+    metadata_only: bool
+    def __init__(self, dataset: _Optional[str] = ..., instruction: _Optional[str] = ..., observation: _Optional[str] = ..., history: _Optional[_Iterable[_Union[_common_pb2.Step, _Mapping]]] = ..., queries: _Optional[_Iterable[str]] = ..., modes: _Optional[_Iterable[_Union[RetrievalMode, str]]] = ..., k_observation: _Optional[int] = ..., k_query: _Optional[int] = ..., k_instruction: _Optional[int] = ..., filters: _Optional[_Union[RetrievalFilters, _Mapping]] = ..., prompt_budget_chars: _Optional[int] = ..., generate_queries: _Optional[bool] = ..., window: _Optional[int] = ..., dense_observation: _Optional[bool] = ..., per_trajectory: _Optional[int] = ..., episode_id: _Optional[str] = ..., max_tokens: _Optional[int] = ..., tokenizer: _Optional[str] = ..., min_score: _Optional[float] = ..., metadata_only: _Optional[bool] = ...) -> None: ...
 
 class RetrievedExample(_message.Message):
     __slots__ = ("example", "score", "mode", "matched_step", "query", "window_start")

@@ -243,3 +243,32 @@ async def test_concurrent_requests_share_a_small_example_cache(service, monkeypa
                  for i in range(40)]
         results = await asyncio.gather(*calls)
     assert all(r.examples for r in results)
+
+
+async def test_budgets_min_score_and_metadata_only(service):
+    """Token budgets hold with a named tokenizer and with the estimate; min_score and metadata-only trim the answer."""
+    from lbi.tokens import counter
+
+    async with AsyncRetrievalClient(await service()) as client:
+        query = {"instruction": "count orders by status", "mode": "instruction", "k": 5}
+        everything = await client.retrieve("shop", **query, prompt_budget_chars=100_000)
+        assert everything.prompt_block.count("### Example") == 5
+        for tokenizer in ("gpt-4o", ""):
+            full = counter(tokenizer)(everything.prompt_block)
+            budget = full // 2
+            half = await client.retrieve("shop", **query, max_tokens=budget, tokenizer=tokenizer)
+            assert 0 < half.prompt_block.count("### Example") < 5
+            assert counter(tokenizer)(half.prompt_block) <= budget
+            assert (await client.retrieve("shop", **query, max_tokens=10, tokenizer=tokenizer)).prompt_block == ""
+        both = await client.retrieve("shop", **query, max_tokens=100_000, prompt_budget_chars=400)
+        assert len(both.prompt_block) <= 400
+        scores = sorted(e.score for e in everything.examples)
+        above = await client.retrieve("shop", **query, min_score=scores[2])
+        assert [e.id for e in above.examples] == [e.id for e in everything.examples if e.score >= scores[2]]
+        meta = await client.retrieve("shop", **query, metadata_only=True, prompt_budget_chars=4000)
+        assert meta.prompt_block == "" and [e.id for e in meta.examples] == [e.id for e in everything.examples]
+        assert all(not e.steps and not e.final_observation and e.instruction for e in meta.examples)
+        for field, value in (("max_tokens", -1), ("min_score", float("nan")), ("tokenizer", "x" * 201)):
+            with pytest.raises(grpc.aio.AioRpcError) as bad:
+                await client.retrieve("shop", **query, **{field: value})
+            assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT and bad.value.details().startswith(field)
