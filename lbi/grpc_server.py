@@ -16,7 +16,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from lbi.errors import ErrorInterceptor
-from lbi.telemetry import server_interceptors, setup_telemetry
+from lbi.telemetry import server_interceptors
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
@@ -55,9 +55,8 @@ async def start_server(
     tls_key_file: str = "",
 ) -> Server:
     """Starts a server hosting `register` = [(add_XServicer_to_server, servicer, full service name)]."""
-    setup_telemetry(service_name)
     server = grpc.aio.server(
-        interceptors=[*server_interceptors(), ErrorInterceptor(), *extra_interceptors],
+        interceptors=[*server_interceptors(service_name), ErrorInterceptor(), *extra_interceptors],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),

@@ -1,65 +1,165 @@
-"""OpenTelemetry set-up: one call configures tracing and metrics for a process.
+"""OpenTelemetry set-up: tracing and metrics per service, even when one process hosts several (`lbi up`).
 
-With `OTEL_EXPORTER_OTLP_ENDPOINT` set, spans and metrics go to that OTLP collector; without it,
-providers still exist (so spans carry context and tests can attach exporters) but nothing is sent.
-gRPC interceptors come from here so that every server and client is instrumented the same way, with
-health checks excluded.
+Each service name gets its own TracerProvider, whose resource says `service.name` (OTEL_SERVICE_NAME, when
+set, names every service of the process). A span takes the provider of the service it runs in: the one whose
+gRPC server is handling the request (`server_interceptors(service)` marks it), else the one its tracer was
+made for (`tracer("lbi.retrieval")` belongs to lbi-retrieval; see SERVICE_OF), else the process's first. The
+first provider set up is also the global one, which libraries and agents' own code use.
+
+With `OTEL_EXPORTER_OTLP_ENDPOINT` set, spans and metrics go to that OTLP collector; without it providers
+still exist (spans carry context, tests attach processors with `add_span_processor`) but nothing is sent.
+Span names follow the OpenTelemetry semantic conventions where they exist: RPC (the gRPC instrumentation),
+GenAI (`chat <model>`, `embeddings <model>`), database (`search <collection>`, db.system.name qdrant).
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
 import threading
+from collections.abc import Iterator
 from typing import Any
 
+import grpc
 from opentelemetry import metrics, trace
-from opentelemetry.instrumentation.grpc import aio_client_interceptors, aio_server_interceptor, filters
+from opentelemetry.instrumentation.grpc import aio_client_interceptors, aio_server_interceptor, client_interceptor, filters, grpcext
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.resources import Resource as OtelResource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 _lock = threading.Lock()
-_configured: dict[str, Any] = {}
+_providers: dict[str, TracerProvider] = {}
+_processors: list[SpanProcessor] = []  # added to every provider, present and future (tests' in-memory exporters)
+_service: contextvars.ContextVar[str] = contextvars.ContextVar("lbi_service", default="")
+# The service a tracer's spans belong to when no request of a service is being handled (background work).
+SERVICE_OF = {"lbi.retrieval": "lbi-retrieval", "lbi.synthesis": "lbi-synthesis", "lbi.online": "lbi-synthesis",
+              "lbi.env_runner": "lbi-env-runner"}
 
 
 def setup_telemetry(service_name: str) -> TracerProvider:
-    """Installs the global tracer and meter providers once per process; later calls return the first."""
+    """The service's tracer provider, made once (the first one made becomes the global provider too)."""
     with _lock:
-        if "tracer" in _configured:
-            return _configured["tracer"]
+        if service_name in _providers:
+            return _providers[service_name]
         resource = OtelResource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", service_name)})
-        tracer_provider = TracerProvider(resource=resource)
-        readers = []
+        provider = TracerProvider(resource=resource)
+        first = not _providers
         if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
-            from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
             from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-            from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
-            tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
-            readers.append(PeriodicExportingMetricReader(OTLPMetricExporter()))
-        trace.set_tracer_provider(tracer_provider)
-        metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=readers))
-        _configured["tracer"] = tracer_provider
-        return tracer_provider
+            provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        for processor in _processors:
+            provider.add_span_processor(processor)
+        _providers[service_name] = provider
+        if first:
+            trace.set_tracer_provider(provider)
+            readers = []
+            if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+                from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+                from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+
+                readers.append(PeriodicExportingMetricReader(OTLPMetricExporter()))
+            metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=readers))
+        return provider
 
 
-def tracer(name: str) -> trace.Tracer:
-    return trace.get_tracer(name)
+def add_span_processor(processor: SpanProcessor) -> None:
+    """Adds a span processor to every service's provider, now and later (an in-memory exporter in tests)."""
+    with _lock:
+        _processors.append(processor)
+        providers = list(_providers.values())
+    for provider in providers:
+        provider.add_span_processor(processor)
+
+
+def _provider(default_service: str) -> Any:
+    service = _service.get() or default_service
+    return _providers.get(service) or trace.get_tracer_provider()
+
+
+class _ServiceTracer:
+    """A tracer whose spans go to the provider of the service they run in (see the module docstring)."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.default_service = next((s for prefix, s in SERVICE_OF.items() if name == prefix or name.startswith(prefix + ".")), "")
+
+    def _tracer(self) -> trace.Tracer:
+        return _provider(self.default_service).get_tracer(self.name)
+
+    def start_as_current_span(self, name: str, *args: Any, **kwargs: Any):
+        return self._tracer().start_as_current_span(name, *args, **kwargs)
+
+    def start_span(self, name: str, *args: Any, **kwargs: Any):
+        return self._tracer().start_span(name, *args, **kwargs)
+
+
+def tracer(name: str) -> Any:
+    return _ServiceTracer(name)
 
 
 def meter(name: str) -> metrics.Meter:
     return metrics.get_meter(name)
 
 
+@contextlib.contextmanager
+def in_service(service_name: str) -> Iterator[None]:
+    """Spans started inside (and tasks created inside) belong to this service."""
+    token = _service.set(service_name)
+    try:
+        yield
+    finally:
+        _service.reset(token)
+
+
 _NOT_HEALTH = filters.negate(filters.health_check())
 
 
-def server_interceptors() -> list[Any]:
-    """The OpenTelemetry server interceptor; pass it when creating the grpc.aio server."""
-    return [aio_server_interceptor(filter_=_NOT_HEALTH)]
+class _ServiceMarker(grpc.aio.ServerInterceptor):
+    """Runs each RPC handler of a server inside `in_service(name)`."""
+
+    def __init__(self, service_name: str):
+        self.service_name = service_name
+
+    async def intercept_service(self, continuation, details):
+        handler = await continuation(details)
+        if handler is None:
+            return None
+        name = self.service_name
+        if handler.unary_unary:
+            inner = handler.unary_unary
+
+            async def unary(request, context):
+                with in_service(name):
+                    return await inner(request, context)
+
+            return handler._replace(unary_unary=unary)
+        if handler.unary_stream:
+            inner_stream = handler.unary_stream
+
+            async def stream(request, context):
+                with in_service(name):
+                    async for item in inner_stream(request, context):
+                        yield item
+
+            return handler._replace(unary_stream=stream)
+        return handler
+
+
+def server_interceptors(service_name: str) -> list[Any]:
+    """The service marker and the OpenTelemetry server interceptor (of the service's provider); pass them when
+    creating the grpc.aio server."""
+    provider = setup_telemetry(service_name)
+    return [_ServiceMarker(service_name), aio_server_interceptor(tracer_provider=provider, filter_=_NOT_HEALTH)]
 
 
 def client_interceptors() -> list[Any]:
-    """OpenTelemetry client interceptors for grpc.aio channels."""
+    """OpenTelemetry client interceptors for grpc.aio channels: a client span per call, its W3C trace context sent."""
     return list(aio_client_interceptors(filter_=_NOT_HEALTH))
+
+
+def intercept_sync_channel(channel: grpc.Channel) -> grpc.Channel:
+    """A blocking channel with the OpenTelemetry client interceptor (the SDK's RetrievalClient)."""
+    return grpcext.intercept_channel(channel, client_interceptor(filter_=_NOT_HEALTH))

@@ -56,7 +56,9 @@ class EmbeddingBatcher:
         if futures and self._flusher is None:
             self._flusher = loop.create_task(self._flush_soon())
         if futures:
-            with _tracer.start_as_current_span("embed", attributes={"texts": len(futures)}):
+            model = getattr(self.embedder, "model_name", "")
+            with _tracer.start_as_current_span(f"embeddings {model}", attributes={
+                    "gen_ai.operation.name": "embeddings", "gen_ai.request.model": model, "lbi.texts": len(futures)}):
                 await asyncio.gather(*(asyncio.shield(f) for f in futures.values()))
         return [found[t] if t in found else futures[t].result() for t in texts]
 

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from lbi.clients.retrieval import MODES, AsyncRetrievalClient, RetrieveResult
 from lbi.cli.serve_cmd import wait_for_signal
+from lbi.telemetry import setup_telemetry, tracer
 from retrieval_service.config import RetrievalSettings
 
 console = Console()
@@ -93,18 +94,23 @@ def retrieve(
     if mode not in MODES:
         raise typer.BadParameter(f"--mode must be one of {', '.join(MODES)}")
     settings = RetrievalSettings()
+    setup_telemetry("lbi-cli")  # the command's spans (and, with OTEL_EXPORTER_OTLP_ENDPOINT, their export)
 
     async def run() -> RetrieveResult:
         async with _client(target or f"127.0.0.1:{settings.retrieval_port}", local, token) as client:
-            return await client.retrieve(dataset, observation=observation, instruction=instruction, queries=query or [],
-                                         mode=mode, k=k, generate_queries=generate, prompt_budget_chars=budget,
-                                         per_trajectory=per_trajectory, timeout_s=30)
+            # the command's own trace: its span is the parent of the call's client span and the service's spans
+            with tracer("lbi.cli").start_as_current_span("lbi retrieve", attributes={"lbi.dataset": dataset, "lbi.mode": mode}):
+                return await client.retrieve(dataset, observation=observation, instruction=instruction, queries=query or [],
+                                             mode=mode, k=k, generate_queries=generate, prompt_budget_chars=budget,
+                                             per_trajectory=per_trajectory, timeout_s=30)
 
     try:
         result = asyncio.run(run())
     except grpc.aio.AioRpcError as exc:
         console.print(f"[red]{exc.code().name}[/red]: {exc.details()}")
         raise typer.Exit(1) from None
+    finally:
+        setup_telemetry("lbi-cli").force_flush()
     if as_json:
         print(json.dumps(asdict(result), ensure_ascii=False))
     else:

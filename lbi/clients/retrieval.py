@@ -20,6 +20,7 @@ from lbi.clients.channel import OPTIONS, credentials, open_channel
 from lbi.clients.episodes import AsyncEpisode, AsyncReporter, Episode, Reporter, RetryPolicy, report_request
 from lbi.prompt_block import format_prompt
 from lbi.records import Origin, Step
+from lbi.telemetry import intercept_sync_channel
 from lbi.v1 import episodes_pb2, episodes_pb2_grpc
 from lbi.v1 import retrieval_pb2 as pb
 from lbi.v1 import retrieval_pb2_grpc
@@ -160,7 +161,8 @@ class RetrievalClient:
         tls = credentials(ca_file)
 
         def channel(address: str) -> grpc.Channel:
-            return grpc.secure_channel(address, tls, options=OPTIONS) if tls else grpc.insecure_channel(address, options=OPTIONS)
+            plain = grpc.secure_channel(address, tls, options=OPTIONS) if tls else grpc.insecure_channel(address, options=OPTIONS)
+            return intercept_sync_channel(plain)  # a client span per call; the agent's trace context goes along
 
         self._channel = channel(target)
         self._stub = retrieval_pb2_grpc.RetrievalServiceStub(self._channel)

@@ -143,7 +143,9 @@ class LLMGateway:
         messages = render(role, inputs)
         prompt_tokens = completion_tokens = 0
         cost = 0.0
-        with _tracer.start_as_current_span(f"llm.{role.value}", attributes={"llm.model": model}) as span:
+        # GenAI semantic conventions: "chat <model>", the operation, the model, token usage; the role is lbi's
+        attributes = {"gen_ai.operation.name": "chat", "gen_ai.request.model": model, "lbi.llm.role": role.value}
+        with _tracer.start_as_current_span(f"chat {model}", attributes=attributes) as span:
             for attempt in (1, 2):
                 text, p, c, call_cost = await self._complete(model, role, messages, inputs)
                 prompt_tokens, completion_tokens, cost = prompt_tokens + p, completion_tokens + c, cost + call_cost
@@ -151,7 +153,8 @@ class LLMGateway:
                     output = parse_json_reply(text, schema)
                 except ValueError as exc:
                     if attempt == 2:
-                        span.set_attribute("llm.parse_error", str(exc))
+                        span.set_attribute("error.type", "unusable_reply")
+                        span.set_attribute("lbi.llm.parse_error", str(exc))
                         raise LLMOutputError(f"unusable reply after a retry: {exc}") from exc
                     messages = [
                         *messages,
@@ -159,6 +162,6 @@ class LLMGateway:
                         {"role": "user", "content": f"Your answer could not be used ({exc}). Answer again with one JSON object matching the schema."},
                     ]
                     continue
-                span.set_attribute("llm.tokens", prompt_tokens + completion_tokens)
+                span.set_attributes({"gen_ai.usage.input_tokens": prompt_tokens, "gen_ai.usage.output_tokens": completion_tokens})
                 return LLMResult(output, model, prompt_tokens, completion_tokens, attempt, cost)
         raise AssertionError("unreachable")

@@ -8,10 +8,25 @@ vectors with the IDF modifier (BM25-style lexical scoring). Filters are exact ma
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
+
+from lbi.telemetry import tracer
+
+_tracer = tracer("lbi.store")
+
+
+@contextlib.contextmanager
+def db_span(operation: str, collection: str, backend: str) -> Iterator[None]:
+    """A span per store query, named and attributed as the OpenTelemetry database conventions say."""
+    with _tracer.start_as_current_span(f"{operation} {collection}", attributes={
+            "db.system.name": "qdrant", "db.operation.name": operation, "db.collection.name": collection,
+            "lbi.store.backend": backend}):
+        yield
+
 
 # Qdrant's default k for reciprocal rank fusion; both backends are given it explicitly.
 RRF_K = 2

@@ -19,7 +19,7 @@ from typing import Any
 import qdrant_edge as qe
 
 from lbi.store.base import (
-    RRF_K, CollectionNotFound, CollectionSpec, Filter, Hit, PointData, Sparse, StoreUnavailable, VectorQuery,
+    RRF_K, CollectionNotFound, db_span, CollectionSpec, Filter, Hit, PointData, Sparse, StoreUnavailable, VectorQuery,
     VectorStore,
 )
 from lbi.store.edge_index import STAGING, EdgeIndexer
@@ -193,7 +193,8 @@ class EdgeStore(VectorStore):
     async def search(self, name: str, query: VectorQuery, limit: int, filter: Filter | None = None) -> list[Hit]:
         # In the caller's thread: qdrant-edge holds the GIL while it searches (two threads searching are no faster
         # than one, measured), so a worker thread would add a hop and block the event loop just the same.
-        return self.search_sync(name, query, limit, filter)
+        with db_span("search", name, "edge"):
+            return self.search_sync(name, query, limit, filter)
 
     async def search_fused(
         self, name: str, queries: Sequence[VectorQuery], limit: int,
@@ -207,10 +208,12 @@ class EdgeStore(VectorStore):
             filter=flt,
             with_payload=True,
         )
-        return [_hit(p) for p in self._query_shard(name, request)]  # in the caller's thread, as search()
+        with db_span("search", name, "edge"):
+            return [_hit(p) for p in self._query_shard(name, request)]  # in the caller's thread, as search()
 
     async def retrieve(self, name: str, ids: Sequence[str]) -> list[Hit]:
-        found = {str(r.id): _hit(r) for r in self._shard(name).retrieve(list(ids), True, False)}  # as search()
+        with db_span("retrieve", name, "edge"):
+            found = {str(r.id): _hit(r) for r in self._shard(name).retrieve(list(ids), True, False)}  # as search()
         return [found[i] for i in ids if i in found]
 
     async def count(self, name: str, filter: Filter | None = None) -> int:

@@ -15,6 +15,7 @@ from qdrant_client import AsyncQdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from lbi.store.base import (
+    db_span,
     RRF_K, CollectionNotFound, CollectionSpec, Filter, Hit, PointData, Sparse, StoreUnavailable, VectorQuery,
     VectorStore,
 )
@@ -138,10 +139,11 @@ class ServerStore(VectorStore):
 
     async def search(self, name: str, query: VectorQuery, limit: int, filter: Filter | None = None) -> list[Hit]:
         using, vector = query
-        response = await self._call(name, self.client.query_points(
-            name, query=_vector(vector), using=using, limit=limit, query_filter=_filter(filter), with_payload=True,
-            consistency=self.consistency,
-        ))
+        with db_span("search", name, "server"):
+            response = await self._call(name, self.client.query_points(
+                name, query=_vector(vector), using=using, limit=limit, query_filter=_filter(filter), with_payload=True,
+                consistency=self.consistency,
+            ))
         return [_hit(p) for p in response.points]
 
     async def search_fused(
@@ -152,15 +154,17 @@ class ServerStore(VectorStore):
         prefetch = [
             models.Prefetch(query=_vector(v), using=u, limit=prefetch_limit or limit, filter=flt) for u, v in queries
         ]
-        response = await self._call(name, self.client.query_points(
-            name, prefetch=prefetch, query=models.RrfQuery(rrf=models.Rrf(k=RRF_K)), limit=limit,
-            query_filter=flt, with_payload=True, consistency=self.consistency,
-        ))
+        with db_span("search", name, "server"):
+            response = await self._call(name, self.client.query_points(
+                name, prefetch=prefetch, query=models.RrfQuery(rrf=models.Rrf(k=RRF_K)), limit=limit,
+                query_filter=flt, with_payload=True, consistency=self.consistency,
+            ))
         return [_hit(p) for p in response.points]
 
     async def retrieve(self, name: str, ids: Sequence[str]) -> list[Hit]:
-        records = await self._call(name, self.client.retrieve(name, list(ids), with_payload=True,
-                                                                   consistency=self.consistency))
+        with db_span("retrieve", name, "server"):
+            records = await self._call(name, self.client.retrieve(name, list(ids), with_payload=True,
+                                                                       consistency=self.consistency))
         found = {str(r.id): _hit(r) for r in records}
         return [found[i] for i in ids if i in found]
 

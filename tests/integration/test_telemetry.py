@@ -3,12 +3,12 @@
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from lbi.telemetry import setup_telemetry
+from lbi.telemetry import add_span_processor
 
 
 async def test_runner_calls_produce_spans(runner):
     exporter = InMemorySpanExporter()
-    setup_telemetry("test").add_span_processor(SimpleSpanProcessor(exporter))
+    add_span_processor(SimpleSpanProcessor(exporter))
     session, _ = await runner.open_session("sql")
     await runner.step(session, "SELECT 1")
     await runner.close_session(session)
