@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from lbi.cli import datasets_cmd, env_cmd, episodes_cmd, eval_cmd, retrieval_cmd, rootfs_cmd, serve_cmd, synth_cmd, tour
+from lbi.cli import datasets_cmd, env_cmd, episodes_cmd, eval_cmd, mcp_cmd, retrieval_cmd, rootfs_cmd, serve_cmd, synth_cmd, tour
 
 app = typer.Typer(help="lbi: Learn-by-interact. Adapt LLM agents to any environment without human labels.", no_args_is_help=True)
 app.add_typer(env_cmd.app, name="env")
@@ -17,6 +17,7 @@ app.command("up")(serve_cmd.up)
 app.command("tour")(tour.tour)
 app.add_typer(datasets_cmd.app, name="datasets")
 app.add_typer(episodes_cmd.app, name="episodes")
+app.add_typer(mcp_cmd.app, name="mcp")
 app.command("export")(datasets_cmd.export_command)
 app.command("demo")(eval_cmd.demo)
 app.command("eval")(eval_cmd.eval_command)
