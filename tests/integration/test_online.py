@@ -37,18 +37,22 @@ STEPS = [
 FINAL = "1 row updated"
 
 
-def _policy(path, **extra) -> str:
+def _policy(path, dataset: str, **extra) -> str:
     policy = {"accept_episodes": True, "env": "sql", "batch_episodes": 4, **extra}
-    path.write_text(yaml.safe_dump({"datasets": {"greenhouse": policy}}))
+    path.write_text(yaml.safe_dump({"datasets": {dataset: policy}}))
     return str(path)
 
 
 class Stack:
-    def __init__(self, tmp_path, embedder, tokens: str = "", sweep_s: float = 3600.0, **policy):
+    """A synthesis engine (with its online jobs) and a retrieval service hosting the EpisodeService too, as `lbi up`
+    runs them, over one embedded store; `dataset` accepts episodes."""
+
+    def __init__(self, tmp_path, embedder, tokens: str = "", sweep_s: float = 3600.0, dataset: str = "greenhouse", **policy):
         self.tmp_path, self.embedder, self.tokens, self.policy, self.sweep_s = tmp_path, embedder, tokens, policy, sweep_s
+        self.dataset = dataset
 
     async def __aenter__(self):
-        policy_file = _policy(self.tmp_path / "online.yaml", **self.policy)
+        policy_file = _policy(self.tmp_path / "online.yaml", self.dataset, **self.policy)
         self.store = EdgeStore(self.tmp_path / "qdrant")
         self.synth, self.engine = await start_synthesis(
             SynthSettings(data_dir=self.tmp_path, synth_port=0, auth_tokens=self.tokens, online_policy_file=policy_file,
