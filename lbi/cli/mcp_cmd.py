@@ -62,6 +62,9 @@ def serve(
     if transport not in ("stdio", "http"):
         raise typer.BadParameter("--transport is stdio or http")
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)  # stdout is the stdio transport's
+    from lbi.telemetry import setup_telemetry
+
+    setup_telemetry("lbi-mcp")  # the SDK's spans continue the client's trace; the gRPC calls carry it on
     tokens = TokenTable(CommonSettings().auth_tokens)
 
     async def main() -> None:

@@ -70,3 +70,30 @@ async def test_one_trace_from_the_agents_step_to_the_store_query(tmp_path, embed
         await runner_service.shutdown()
         await runner.stop(0)
         await store.close()
+
+
+async def test_the_mcp_server_continues_the_clients_trace(tmp_path, embedder):
+    """An MCP client's trace context (in the request's `_meta`) reaches the retrieval service through the MCP server."""
+    from mcp import Client
+
+    from lbi.integrations.mcp_server import Clients, build_server
+
+    exporter = InMemorySpanExporter()
+    add_span_processor(SimpleSpanProcessor(exporter))
+    store = EdgeStore(tmp_path / "qdrant")
+    await DatasetStore(store, embedder).ingest("shop", EXAMPLES, job_id="job-1")
+    server, _ = await start_retrieval(RetrievalSettings(data_dir=tmp_path, retrieval_port=0), store=store, embedder=embedder)
+    clients = Clients(f"127.0.0.1:{server.port}", None)
+    try:
+        async with Client(build_server(clients), mode="legacy") as client:
+            with trace.get_tracer("my-agent").start_as_current_span("agent step via mcp"):
+                result = await client.call_tool("get_demonstrations", {"dataset": "shop", "observation": COUNTS})
+        assert not result.is_error
+        spans = _trace_of(exporter, "agent step via mcp")
+        names = {s.name for s in spans}
+        assert any(s.kind == SpanKind.SERVER and s.name.endswith("RetrievalService/Retrieve") for s in spans), names
+        assert "search shop__steps" in names
+    finally:
+        await clients.close()
+        await server.stop(0)
+        await store.close()
