@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,9 +22,13 @@ from lbi.llm.litellm_setup import get_litellm
 from lbi.llm.prompts import render
 from lbi.llm.roles import OUTPUT_MODELS, Role, output_schema
 from lbi.llm.usage import UsageMeter
-from lbi.telemetry import tracer
+from lbi.telemetry import meter, tracer
 
 _tracer = tracer("lbi.llm")
+_meter = meter("lbi.llm")
+# GenAI semantic conventions' client metrics
+TOKEN_USAGE = _meter.create_histogram("gen_ai.client.token.usage", unit="{token}", description="Tokens used per LLM call")
+DURATION = _meter.create_histogram("gen_ai.client.operation.duration", unit="s", description="LLM call duration")
 
 
 class LLMError(Exception):
@@ -147,7 +152,11 @@ class LLMGateway:
         attributes = {"gen_ai.operation.name": "chat", "gen_ai.request.model": model, "lbi.llm.role": role.value}
         with _tracer.start_as_current_span(f"chat {model}", attributes=attributes) as span:
             for attempt in (1, 2):
+                started = time.perf_counter()
                 text, p, c, call_cost = await self._complete(model, role, messages, inputs)
+                DURATION.record(time.perf_counter() - started, attributes)
+                TOKEN_USAGE.record(p, {**attributes, "gen_ai.token.type": "input"})
+                TOKEN_USAGE.record(c, {**attributes, "gen_ai.token.type": "output"})
                 prompt_tokens, completion_tokens, cost = prompt_tokens + p, completion_tokens + c, cost + call_cost
                 try:
                     output = parse_json_reply(text, schema)
