@@ -36,7 +36,7 @@ async def main(args: argparse.Namespace) -> dict:
 
     from lbi.cli.local_stack import local_stack
     from lbi.evaluation.online_rounds import online_rounds
-    from lbi.evaluation.tasks import builtin_tasks
+    from env_runners.registry import builtin_tasks
     from synth_service.spec import spec_from_dict
 
     policy = Path(os.environ["LBI_DATA_DIR"]) / "online-policy.yaml"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from importlib.metadata import entry_points
+from pathlib import Path
 
 from env_runners.base import Environment
 from lbi.config import RunnerSettings
+from lbi.evaluation.tasks import TaskFileError
 
 GROUP = "lbi.environments"
 
@@ -19,6 +22,12 @@ def environment_classes() -> dict[str, type[Environment]]:
     return classes
 
 
+def action_space(env: str) -> str:
+    """The installed environment's description of its actions ('' for an environment not installed here)."""
+    cls = environment_classes().get(env)
+    return cls.action_space if cls else ""
+
+
 def load_environments(settings: RunnerSettings, only: list[str] | None = None) -> dict[str, Environment]:
     """Instances of the installed environments (all, or those named in `only`)."""
     classes = environment_classes()
@@ -26,3 +35,15 @@ def load_environments(settings: RunnerSettings, only: list[str] | None = None) -
     if missing:
         raise KeyError(f"environment(s) not installed: {', '.join(missing)}; installed: {', '.join(sorted(classes))}")
     return {name: cls(settings) for name, cls in classes.items() if not only or name in only}
+
+
+def builtin_tasks(env: str) -> Path:
+    """The evaluation task file an environment ships: `eval/tasks.jsonl` next to its class's module (so a plugin
+    environment from another package ships its own)."""
+    cls = environment_classes().get(env)
+    if cls is None:
+        raise TaskFileError(f"no environment {env!r} is installed; pass --tasks")
+    path = Path(sys.modules[cls.__module__].__file__).parent / "eval" / "tasks.jsonl"
+    if not path.is_file():
+        raise TaskFileError(f"environment {env!r} ships no evaluation tasks ({path}); pass --tasks")
+    return path

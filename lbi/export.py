@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,13 +18,6 @@ from lbi.records import Example
 
 FORMATS = ("chat-jsonl", "sharegpt", "hf")
 SYSTEM = "You are an agent acting in the {env} environment. {action_space}"
-
-
-def _action_space(env: str) -> str:
-    from env_runners.registry import environment_classes
-
-    cls = environment_classes().get(env)
-    return cls.action_space if cls else ""
 
 
 def messages(example: Example, action_spaces: dict[str, str]) -> list[dict[str, str]]:
@@ -50,7 +43,9 @@ class ExportStats:
 
 
 async def export(datasets: DatasetStore, dataset: str, fmt: str, out: Path, origins: Sequence[str] = (),
-                 kept_only: bool = True) -> ExportStats:
+                 kept_only: bool = True, action_space: Callable[[str], str] = lambda env: "") -> ExportStats:
+    """Writes the dataset's examples; `action_space(env)` is the system message's description of each environment's
+    actions (the CLI looks it up in the installed environments)."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}")
     flt: dict[str, Any] = {"origin": list(origins)} if origins else {}
@@ -59,7 +54,7 @@ async def export(datasets: DatasetStore, dataset: str, fmt: str, out: Path, orig
         if (kept_only and not example.kept) or not example.steps:
             continue
         if example.env not in spaces:
-            spaces[example.env] = _action_space(example.env)
+            spaces[example.env] = action_space(example.env)
         turns = messages(example, spaces)
         records.append({"id": example.id, "env": example.env, "origin": example.origin.value,
                         "instruction": example.instruction, "messages": turns})

@@ -133,7 +133,9 @@ def export_command(
     async def main() -> None:
         async with _datasets() as datasets:
             await datasets.describe(dataset)
-            stats = await export(datasets, dataset, fmt, out, origin or [], kept_only)
+            from env_runners.registry import action_space
+
+            stats = await export(datasets, dataset, fmt, out, origin or [], kept_only, action_space)
         table = Table("figure", "value", title=f"exported {dataset} as {fmt} to {out}")
         table.add_row("examples", str(stats.examples))
         table.add_row("turns", str(stats.turns))

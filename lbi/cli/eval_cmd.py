@@ -21,7 +21,8 @@ from lbi.clients.runner import RunnerClient
 from lbi.evaluation import report
 from lbi.evaluation.harness import MODES, Harness, summarise
 from lbi.evaluation.online_rounds import online_rounds
-from lbi.evaluation.tasks import EvaluationInputError, builtin_tasks, check_kinds, load_tasks
+from env_runners.registry import builtin_tasks
+from lbi.evaluation.tasks import EvaluationInputError, check_kinds, load_tasks
 from lbi.llm.gateway import LLMGateway
 
 console = Console(width=None if sys.stdout.isatty() else 140)

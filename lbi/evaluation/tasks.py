@@ -8,7 +8,6 @@ naming file and line. The check's own fields are validated by the runner that ju
 from __future__ import annotations
 
 import json
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -76,14 +75,3 @@ def check_kinds(tasks: list[EvalTask], kinds: set[str], env: str, path: Path) ->
         if task.check["kind"] not in kinds:
             raise TaskFileError(f"{path}:{task.line}: check.kind {task.check['kind']!r}: {env} judges "
                                 f"{', '.join(sorted(kinds)) or 'no checks'}")
-
-
-def builtin_tasks(env: str) -> Path:
-    """The task file an environment ships (`eval/tasks.jsonl` in its package, env_runners.<env>)."""
-    try:
-        path = Path(str(resources.files(f"env_runners.{env}") / "eval" / "tasks.jsonl"))
-    except ModuleNotFoundError:
-        raise TaskFileError(f"no environment package env_runners.{env}; pass --tasks") from None
-    if not path.is_file():
-        raise TaskFileError(f"environment {env!r} ships no evaluation tasks ({path}); pass --tasks")
-    return path

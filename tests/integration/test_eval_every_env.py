@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from lbi.evaluation.tasks import builtin_tasks
+from env_runners.registry import builtin_tasks
 
 SUBSET = {"sql": 10, "shell": 30, "web": 4, "repo": 4}
 SYNTH = {"sql": {"resource_filter": ["Counting rows"]},

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from env_runners.sql import sample_db
-from lbi.evaluation.tasks import TaskFileError, builtin_tasks, load_tasks
+from env_runners.registry import builtin_tasks
+from lbi.evaluation.tasks import TaskFileError, load_tasks
 
 LBI = str(Path(sys.executable).parent / "lbi")
 

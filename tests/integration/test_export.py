@@ -5,6 +5,8 @@ import json
 import pytest
 import pytest_asyncio
 
+from env_runners.registry import action_space
+
 from lbi.dataset import DatasetStore
 from lbi.embedding import Embedder
 from lbi.export import export
@@ -33,7 +35,7 @@ async def datasets(tmp_path):
 
 async def test_chat_jsonl_round_trip(datasets, tmp_path):
     out = tmp_path / "chat.jsonl"
-    stats = await export(datasets, "exp", "chat-jsonl", out)
+    stats = await export(datasets, "exp", "chat-jsonl", out, action_space=action_space)
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(lines) == stats.examples == len(EXAMPLES)
     for record in lines:

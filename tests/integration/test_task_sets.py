@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from lbi.evaluation.tasks import builtin_tasks, load_tasks
+from env_runners.registry import builtin_tasks
+from lbi.evaluation.tasks import load_tasks
 from tests.fixtures.episodes import judged_episode
 
 ENVS = ["sql", "shell", "web", "repo"]
