@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -153,10 +154,6 @@ class Step:
     thought: str = ""
     error: bool = False
 
-    def key(self) -> tuple[str, str]:
-        """What makes two steps the same state (used to drop repeated states)."""
-        return (self.action, self.observation)
-
     def to_proto(self) -> pb.Step:
         return pb.Step(observation=self.observation, action=self.action, thought=self.thought, error=self.error)
 
@@ -170,6 +167,15 @@ class Step:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Step":
         return cls(data["observation"], data["action"], data.get("thought", ""), bool(data.get("error", False)))
+
+
+def state_at(steps: "Sequence[Step] | Sequence[dict[str, Any]]", index: int, final_observation: str) -> str:
+    """o_index: the observation before action `index` (steps[index]'s), or, for index == len(steps), the final one.
+    The observation after action i is state_at(steps, i + 1, final). Steps may be Step records or their dicts."""
+    if index < len(steps):
+        step = steps[index]
+        return step["observation"] if isinstance(step, dict) else step.observation
+    return final_observation
 
 
 def first_repeated_state(steps: "tuple[Step, ...] | list[Step]", final_observation: str) -> int | None:
@@ -202,10 +208,6 @@ class Trajectory:
             "trajectory", self.instruction_id, self.env, _steps_content(self.steps),
             self.final_observation, self.outcome.value, self.answer,
         )
-
-    def observation_after(self, index: int) -> str:
-        """o_(index+1): the observation that followed steps[index]'s action."""
-        return self.steps[index + 1].observation if index + 1 < len(self.steps) else self.final_observation
 
     def to_proto(self) -> pb.Trajectory:
         return pb.Trajectory(

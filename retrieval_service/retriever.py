@@ -23,7 +23,7 @@ from lbi.lexical import LexicalEncoder
 from lbi.llm.gateway import LLMGateway
 from lbi.llm.roles import Role
 from lbi.normalize import normalize_observation
-from lbi.records import Example, Step, point_uuid
+from lbi.records import Example, Step, point_uuid, state_at
 from lbi.store.base import Filter, Hit, VectorStore
 from lbi.telemetry import tracer
 from retrieval_service.batcher import EmbeddingBatcher
@@ -78,7 +78,7 @@ def _window(example: Example, matched: int, window: int) -> tuple[Example, int, 
         return example, matched, 0
     start = max(0, matched - window)
     end = min(len(example.steps), matched + window + 1)
-    final = example.steps[end].observation if end < len(example.steps) else example.final_observation
+    final = state_at(example.steps, end, example.final_observation)
     cut = Example(example.instruction, example.env, example.steps[start:end], final, example.origin,
                   example.source_trajectory_id, example.span_start + start, example.span_start + end,
                   example.verdicts, example.kept, example.metadata)

@@ -21,7 +21,7 @@ import asyncio
 from lbi.llm.gateway import LLMError
 from lbi.llm.roles import Role
 from lbi.dataset import example_payload
-from lbi.records import Example, Origin, Step, content_id
+from lbi.records import Example, Origin, Step, content_id, state_at
 from synth_service.context import JobContext
 from synth_service.stages.names import BACKWARD_DONE, CANDIDATES, LABEL_FAILURES
 
@@ -42,7 +42,7 @@ def labelling_calls(length: int, mode: str, window: int) -> int:
 
 
 def _span(steps: tuple[Step, ...], final: str, i: int, j: int) -> tuple[list[dict], str]:
-    end_observation = steps[j].observation if j < len(steps) else final
+    end_observation = state_at(steps, j, final)
     return [s.to_dict() for s in steps[i:j]], end_observation
 
 
@@ -97,7 +97,7 @@ async def construct(ctx: JobContext, trajectory_id: str, t: dict, task: str) -> 
                 failures.append((content_id("label", source, start, end, kind), {"start": start, "end": end, "kind": kind},
                                  False, str(label)))
                 continue
-            span_steps, end_observation = steps[start:end], (steps[end].observation if end < len(steps) else final)
+            span_steps, end_observation = steps[start:end], state_at(steps, end, final)
             candidates.append(Example(label, t["env"], span_steps, end_observation, origin, source, start, end))
     rows = list({e.id: example_payload(e) for e in candidates}.items())
     await ctx.journal.aput(ctx.job_id, CANDIDATES, [(key, payload, True, "") for key, payload in rows])

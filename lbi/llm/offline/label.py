@@ -6,6 +6,7 @@ from typing import Any
 
 from lbi.llm.offline.sqltext import is_schema_query
 from lbi.llm.offline.steps import describe_action, observation_after
+from lbi.records import state_at
 
 
 def _succeeded(steps: list[dict[str, Any]], final_observation: str) -> list[int]:
@@ -36,6 +37,6 @@ def label_batch(x: dict[str, Any]) -> dict[str, Any]:
     steps, final = x["steps"], x["final_observation"]
     labels = []
     for end in x["ends"]:
-        span_final = steps[end]["observation"] if end < len(steps) else final
+        span_final = state_at(steps, end, final)
         labels.append({"end": end, "instruction": label_span(x["env"], x["kind"], steps[:end], span_final)})
     return {"labels": labels}

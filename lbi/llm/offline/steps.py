@@ -6,7 +6,7 @@ from typing import Any
 
 from lbi.docs import WorkedExample, worked_examples
 from lbi.llm.offline.sqltext import describe as describe_sql
-from lbi.records import Step, first_repeated_state
+from lbi.records import state_at, Step, first_repeated_state
 
 
 # The code-block languages whose lines are actions of an environment (an unmarked block counts for every one):
@@ -28,7 +28,8 @@ def describe_action(env: str, action: str) -> str:
 
 
 def observation_after(steps: list[dict[str, Any]], index: int, final_observation: str) -> str:
-    return steps[index + 1]["observation"] if index + 1 < len(steps) else final_observation
+    """The observation that followed action `index`."""
+    return state_at(steps, index + 1, final_observation)
 
 
 def repeated_state(steps: list[dict[str, Any]], final_observation: str) -> int | None:
