@@ -46,7 +46,6 @@ class CommonSettings(BaseSettings):
     health_interval_s: float = Field(2.0, gt=0, description="Seconds between store pings that set a service's readiness (gRPC health).")
     tls_cert_file: str = Field("", description="PEM server certificate; with tls_key_file, every service serves TLS only.")
     tls_key_file: str = Field("", description="PEM private key of the server certificate.")
-    tls_ca_file: str = Field("", description="PEM certificate(s) clients trust; set, lbi clients connect with TLS.")
     client_token: str = Field("", description="Bearer token this process sends to other lbi services (e.g. synthesis to runners).")
     auth_tokens: str = Field("", description="Accepted bearer tokens, comma-separated; `token=ds1|ds2` limits one to datasets. Empty: auth off.")
 

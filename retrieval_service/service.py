@@ -16,13 +16,14 @@ from lbi.llm.gateway import LLMError
 from lbi.prompt_block import format_prompt
 from lbi.tokens import MAX_TOKENIZER_NAME, counter
 from lbi.records import Origin, Step, check_episode_id
+from lbi.retrieval_modes import MODE_NAMES, MODES
 from lbi.store.base import CollectionNotFound, StoreUnavailable
 from lbi.store_health import StoreHealth
 from lbi.telemetry import tracer
 from lbi.v1 import retrieval_pb2 as pb
 from lbi.v1 import retrieval_pb2_grpc
 from retrieval_service.config import RetrievalSettings
-from retrieval_service.retriever import AGENTIC, INSTRUCTION, OBSERVATION, QUERY, Request, Retriever
+from retrieval_service.retriever import AGENTIC, INSTRUCTION, OBSERVATION, Request, Retriever
 
 _tracer = tracer("lbi.retrieval")
 MAX_OBSERVATION_BYTES = 1_000_000
@@ -31,9 +32,6 @@ MAX_HISTORY = 200
 MAX_QUERIES = 10
 MAX_BATCH = 256
 MAX_K = 50
-_MODES = {pb.RETRIEVAL_MODE_OBSERVATION: OBSERVATION, pb.RETRIEVAL_MODE_QUERY: QUERY,
-          pb.RETRIEVAL_MODE_INSTRUCTION: INSTRUCTION, pb.RETRIEVAL_MODE_AGENTIC: AGENTIC}
-_MODE_PB = {v: k for k, v in _MODES.items()}
 
 
 def _size(text: str) -> int:
@@ -58,9 +56,9 @@ def parse_request(msg: pb.RetrieveRequest, settings: RetrievalSettings) -> Reque
         raise InvalidArgument("dataset", str(exc)) from None
     modes = []
     for value in msg.modes:
-        if value not in _MODES:
+        if value not in MODE_NAMES:
             raise InvalidArgument("modes", f"unknown retrieval mode {value}")
-        modes.append(_MODES[value])
+        modes.append(MODE_NAMES[value])
     modes = modes or [AGENTIC]
     if _size(msg.observation) > MAX_OBSERVATION_BYTES:
         raise InvalidArgument("observation", f"larger than {MAX_OBSERVATION_BYTES} bytes")
@@ -181,7 +179,7 @@ class RetrievalService(retrieval_pb2_grpc.RetrievalServiceServicer):
                 example.final_observation = ""
                 example.ClearField("verdicts")
             response.examples.append(pb.RetrievedExample(
-                example=example, score=item.score, mode=_MODE_PB[item.mode],
+                example=example, score=item.score, mode=MODES[item.mode],
                 matched_step=item.matched_step, query=item.query, window_start=item.window_start,
             ))
         if (msg.prompt_budget_chars or msg.max_tokens) and not msg.metadata_only:

@@ -23,7 +23,6 @@ class Models(BaseModel):
     policy: str = ""
     labeller: str = ""
     committee: list[str] = Field(default_factory=list)
-    query_writer: str = ""
     instructor: str = ""
 
 

@@ -20,6 +20,7 @@ from lbi.clients.channel import OPTIONS, credentials, open_channel
 from lbi.clients.episodes import AsyncEpisode, AsyncReporter, Episode, Reporter, RetryPolicy, report_request
 from lbi.prompt_block import format_prompt
 from lbi.records import Origin, Step
+from lbi.retrieval_modes import MODE_NAMES, MODES
 from lbi.telemetry import intercept_sync_channel
 from lbi.v1 import episodes_pb2, episodes_pb2_grpc
 from lbi.v1 import retrieval_pb2 as pb
@@ -27,9 +28,6 @@ from lbi.v1 import retrieval_pb2_grpc
 
 __all__ = ["AsyncRetrievalClient", "RetrievalClient", "RetrievedExample", "RetrieveResult", "format_prompt"]
 
-MODES = {"observation": pb.RETRIEVAL_MODE_OBSERVATION, "query": pb.RETRIEVAL_MODE_QUERY,
-         "instruction": pb.RETRIEVAL_MODE_INSTRUCTION, "agentic": pb.RETRIEVAL_MODE_AGENTIC}
-_MODE_NAMES = {v: k for k, v in MODES.items()}
 
 
 @dataclass
@@ -82,7 +80,7 @@ def parse_response(msg: pb.RetrieveResponse) -> RetrieveResult:
         RetrievedExample(
             id=r.example.id, instruction=r.example.instruction, env=r.example.env,
             origin=Origin.from_proto(r.example.origin).value, steps=[Step.from_proto(s) for s in r.example.steps],
-            final_observation=r.example.final_observation, score=r.score, mode=_MODE_NAMES.get(r.mode, "unknown"),
+            final_observation=r.example.final_observation, score=r.score, mode=MODE_NAMES.get(r.mode, "unknown"),
             matched_step=r.matched_step, query=r.query, source_trajectory_id=r.example.source_trajectory_id,
             span=(r.example.span_start, r.example.span_end),
         )

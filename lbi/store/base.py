@@ -74,6 +74,11 @@ class Hit:
 VectorQuery = tuple[str, Union[Sequence[float], Sparse]]
 
 
+def to_hit(point: Any) -> Hit:
+    """A Hit of a point either Qdrant client returns (scored or retrieved: score 0)."""
+    return Hit(id=str(point.id), score=float(getattr(point, "score", 0.0) or 0.0), payload=dict(point.payload or {}))
+
+
 class CollectionNotFound(KeyError):
     """The named collection does not exist."""
 

@@ -19,6 +19,7 @@ from typing import Any
 import qdrant_edge as qe
 
 from lbi.store.base import (
+    to_hit,
     RRF_K, CollectionNotFound, db_span, CollectionSpec, Filter, Hit, PointData, Sparse, StoreUnavailable, VectorQuery,
     VectorStore,
 )
@@ -44,10 +45,6 @@ def _vector(value: Any) -> Any:
 def _query(query: VectorQuery) -> qe.Query:
     using, vector = query
     return qe.Query.Nearest(_vector(vector), using=using)
-
-
-def _hit(point: Any) -> Hit:
-    return Hit(id=str(point.id), score=float(getattr(point, "score", 0.0) or 0.0), payload=dict(point.payload or {}))
 
 
 class EdgeStore(VectorStore):
@@ -188,7 +185,7 @@ class EdgeStore(VectorStore):
 
     def search_sync(self, name: str, query: VectorQuery, limit: int, filter: Filter | None = None) -> list[Hit]:
         request = qe.QueryRequest(limit=limit, query=_query(query), filter=_filter(filter), with_payload=True)
-        return [_hit(p) for p in self._query_shard(name, request)]
+        return [to_hit(p) for p in self._query_shard(name, request)]
 
     async def search(self, name: str, query: VectorQuery, limit: int, filter: Filter | None = None) -> list[Hit]:
         # In the caller's thread: qdrant-edge holds the GIL while it searches (two threads searching are no faster
@@ -209,11 +206,11 @@ class EdgeStore(VectorStore):
             with_payload=True,
         )
         with db_span("search", name, "edge"):
-            return [_hit(p) for p in self._query_shard(name, request)]  # in the caller's thread, as search()
+            return [to_hit(p) for p in self._query_shard(name, request)]  # in the caller's thread, as search()
 
     async def retrieve(self, name: str, ids: Sequence[str]) -> list[Hit]:
         with db_span("retrieve", name, "edge"):
-            found = {str(r.id): _hit(r) for r in self._shard(name).retrieve(list(ids), True, False)}  # as search()
+            found = {str(r.id): to_hit(r) for r in self._shard(name).retrieve(list(ids), True, False)}  # as search()
         return [found[i] for i in ids if i in found]
 
     async def count(self, name: str, filter: Filter | None = None) -> int:
@@ -227,7 +224,7 @@ class EdgeStore(VectorStore):
 
         def page() -> tuple[list[Hit], str | None]:
             records, next_offset = self._shard(name).scroll(request)
-            return [_hit(r) for r in records], (str(next_offset) if next_offset is not None else None)
+            return [to_hit(r) for r in records], (str(next_offset) if next_offset is not None else None)
 
         return await asyncio.to_thread(page)
 

@@ -15,6 +15,7 @@ from qdrant_client import AsyncQdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from lbi.store.base import (
+    to_hit,
     db_span,
     RRF_K, CollectionNotFound, CollectionSpec, Filter, Hit, PointData, Sparse, StoreUnavailable, VectorQuery,
     VectorStore,
@@ -35,10 +36,6 @@ def _vector(value: Any) -> Any:
     if isinstance(value, Sparse):
         return models.SparseVector(indices=list(value.indices), values=list(value.values))
     return list(value)
-
-
-def _hit(point: Any) -> Hit:
-    return Hit(id=str(point.id), score=float(getattr(point, "score", 0.0) or 0.0), payload=dict(point.payload or {}))
 
 
 def _consistency(value: str) -> Any:
@@ -144,7 +141,7 @@ class ServerStore(VectorStore):
                 name, query=_vector(vector), using=using, limit=limit, query_filter=_filter(filter), with_payload=True,
                 consistency=self.consistency,
             ))
-        return [_hit(p) for p in response.points]
+        return [to_hit(p) for p in response.points]
 
     async def search_fused(
         self, name: str, queries: Sequence[VectorQuery], limit: int,
@@ -159,13 +156,13 @@ class ServerStore(VectorStore):
                 name, prefetch=prefetch, query=models.RrfQuery(rrf=models.Rrf(k=RRF_K)), limit=limit,
                 query_filter=flt, with_payload=True, consistency=self.consistency,
             ))
-        return [_hit(p) for p in response.points]
+        return [to_hit(p) for p in response.points]
 
     async def retrieve(self, name: str, ids: Sequence[str]) -> list[Hit]:
         with db_span("retrieve", name, "server"):
             records = await self._call(name, self.client.retrieve(name, list(ids), with_payload=True,
                                                                        consistency=self.consistency))
-        found = {str(r.id): _hit(r) for r in records}
+        found = {str(r.id): to_hit(r) for r in records}
         return [found[i] for i in ids if i in found]
 
     async def count(self, name: str, filter: Filter | None = None) -> int:
@@ -178,7 +175,7 @@ class ServerStore(VectorStore):
         records, next_offset = await self._call(name, self.client.scroll(
             name, scroll_filter=_filter(filter), limit=limit, offset=offset, with_payload=True, consistency=self.consistency,
         ))
-        return [_hit(r) for r in records], (str(next_offset) if next_offset is not None else None)
+        return [to_hit(r) for r in records], (str(next_offset) if next_offset is not None else None)
 
     async def ping(self) -> None:
         await self._call("", self.client.get_collections())

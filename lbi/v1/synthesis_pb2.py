@@ -26,53 +26,53 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16lbi/v1/synthesis.proto\x12\x06lbi.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"g\n\x06Models\x12\x0e\n\x06policy\x18\x01 \x01(\t\x12\x10\n\x08labeller\x18\x02 \x01(\t\x12\x11\n\tcommittee\x18\x03 \x03(\t\x12\x14\n\x0cquery_writer\x18\x04 \x01(\t\x12\x12\n\ninstructor\x18\x05 \x01(\t\"3\n\x06\x42udget\x12\x15\n\rmax_llm_calls\x18\x01 \x01(\x03\x12\x12\n\nmax_tokens\x18\x02 \x01(\x03\"2\n\x0b\x43oncurrency\x12\x10\n\x08rollouts\x18\x01 \x01(\x05\x12\x11\n\tllm_calls\x18\x02 \x01(\x05\"\xf0\x03\n\x07JobSpec\x12\x0b\n\x03\x65nv\x18\x01 \x01(\t\x12+\n\nenv_config\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x18\n\x10runner_endpoints\x18\x03 \x03(\t\x12\x16\n\x0eresource_paths\x18\x04 \x03(\t\x12\x17\n\x0fresource_filter\x18\x05 \x03(\t\x12\x1e\n\x06models\x18\x06 \x01(\x0b\x32\x0e.lbi.v1.Models\x12!\n\x19instructions_per_resource\x18\x07 \x01(\x05\x12\x11\n\tmax_steps\x18\x08 \x01(\x05\x12+\n\rbackward_mode\x18\t \x01(\x0e\x32\x14.lbi.v1.BackwardMode\x12\x17\n\x0f\x62\x61\x63kward_window\x18\n \x01(\x05\x12+\n\rfilter_policy\x18\x0b \x01(\x0e\x32\x14.lbi.v1.FilterPolicy\x12\x0f\n\x07\x64\x61taset\x18\x0c \x01(\t\x12(\n\x0b\x63oncurrency\x18\r \x01(\x0b\x32\x13.lbi.v1.Concurrency\x12\x1e\n\x06\x62udget\x18\x0e \x01(\x0b\x32\x0e.lbi.v1.Budget\x12\x17\n\x0f\x64\x65\x64up_threshold\x18\x0f \x01(\x01\x12#\n\x07runners\x18\x10 \x01(\x0b\x32\x12.lbi.v1.RunnerPods\"I\n\nRunnerPods\x12\x10\n\x08replicas\x18\x01 \x01(\x05\x12)\n\x08template\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"\xa2\x01\n\nStageStats\x12\x1c\n\x05stage\x18\x01 \x01(\x0e\x32\r.lbi.v1.Stage\x12\x0c\n\x04\x64one\x18\x02 \x01(\x03\x12\r\n\x05total\x18\x03 \x01(\x03\x12\x0e\n\x06\x66\x61iled\x18\x04 \x01(\x03\x12\x11\n\tllm_calls\x18\x05 \x01(\x03\x12\x0e\n\x06tokens\x18\x06 \x01(\x03\x12\x10\n\x08\x63ost_usd\x18\x07 \x01(\x01\x12\x14\n\x0cwall_seconds\x18\x08 \x01(\x01\"\xc7\x02\n\x08JobStats\x12\x11\n\tresources\x18\x01 \x01(\x03\x12\x14\n\x0cinstructions\x18\x02 \x01(\x03\x12\x14\n\x0ctrajectories\x18\x03 \x01(\x03\x12\x1a\n\x12\x63\x61ndidates_forward\x18\x04 \x01(\x03\x12 \n\x18\x63\x61ndidates_backward_task\x18\x05 \x01(\x03\x12#\n\x1b\x63\x61ndidates_backward_summary\x18\x06 \x01(\x03\x12\x0c\n\x04kept\x18\x07 \x01(\x03\x12\x0f\n\x07\x64ropped\x18\x08 \x01(\x03\x12\x11\n\tllm_calls\x18\t \x01(\x03\x12\x0e\n\x06tokens\x18\n \x01(\x03\x12\x10\n\x08\x63ost_usd\x18\x0b \x01(\x01\x12\"\n\x06stages\x18\x0c \x03(\x0b\x32\x12.lbi.v1.StageStats\x12!\n\x06yields\x18\r \x03(\x0b\x32\x11.lbi.v1.KindYield\"P\n\tKindYield\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x11\n\tresources\x18\x02 \x01(\x03\x12\x14\n\x0cinstructions\x18\x03 \x01(\x03\x12\x0c\n\x04kept\x18\x04 \x01(\x03\"\xff\x01\n\x03Job\x12\n\n\x02id\x18\x01 \x01(\t\x12\x1d\n\x04spec\x18\x02 \x01(\x0b\x32\x0f.lbi.v1.JobSpec\x12\x1f\n\x05state\x18\x03 \x01(\x0e\x32\x10.lbi.v1.JobState\x12\x1c\n\x05stage\x18\x04 \x01(\x0e\x32\r.lbi.v1.Stage\x12\x1f\n\x05stats\x18\x05 \x01(\x0b\x32\x10.lbi.v1.JobStats\x12\r\n\x05\x65rror\x18\x06 \x01(\t\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"A\n\x10\x43reateJobRequest\x12\x1d\n\x04spec\x18\x01 \x01(\x0b\x32\x0f.lbi.v1.JobSpec\x12\x0e\n\x06job_id\x18\x02 \x01(\t\"\x1f\n\rGetJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"8\n\x0fListJobsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"F\n\x10ListJobsResponse\x12\x19\n\x04jobs\x18\x01 \x03(\x0b\x32\x0b.lbi.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\"\n\x10\x43\x61ncelJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"!\n\x0fWatchJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"\xbf\x02\n\x08JobEvent\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x1f\n\x05state\x18\x02 \x01(\x0e\x32\x10.lbi.v1.JobState\x12\x1c\n\x05stage\x18\x03 \x01(\x0e\x32\r.lbi.v1.Stage\x12\x0c\n\x04\x64one\x18\x04 \x01(\x03\x12\r\n\x05total\x18\x05 \x01(\x03\x12\x0c\n\x04kept\x18\x06 \x01(\x03\x12\x0f\n\x07\x64ropped\x18\x07 \x01(\x03\x12\x11\n\tllm_calls\x18\x08 \x01(\x03\x12\x0e\n\x06tokens\x18\t \x01(\x03\x12\x10\n\x08\x63ost_usd\x18\n \x01(\x01\x12\x0f\n\x07message\x18\x0b \x01(\t\x12\x0e\n\x06\x65rrors\x18\x0c \x03(\t\x12(\n\x04time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x07\x64\x65tails\x18\x0e \x01(\x0b\x32\x17.google.protobuf.Struct*{\n\x0c\x42\x61\x63kwardMode\x12\x1d\n\x19\x42\x41\x43KWARD_MODE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x42\x41\x43KWARD_MODE_PAPER\x10\x01\x12\x18\n\x14\x42\x41\x43KWARD_MODE_WINDOW\x10\x02\x12\x19\n\x15\x42\x41\x43KWARD_MODE_BATCHED\x10\x03*b\n\x0c\x46ilterPolicy\x12\x1d\n\x19\x46ILTER_POLICY_UNSPECIFIED\x10\x00\x12\x18\n\x14\x46ILTER_POLICY_STRICT\x10\x01\x12\x19\n\x15\x46ILTER_POLICY_RELAXED\x10\x02*\xbb\x01\n\x08JobState\x12\x19\n\x15JOB_STATE_UNSPECIFIED\x10\x00\x12\x15\n\x11JOB_STATE_PENDING\x10\x01\x12\x15\n\x11JOB_STATE_RUNNING\x10\x02\x12\x17\n\x13JOB_STATE_SUCCEEDED\x10\x03\x12\x14\n\x10JOB_STATE_FAILED\x10\x04\x12\x17\n\x13JOB_STATE_CANCELLED\x10\x05\x12\x1e\n\x1aJOB_STATE_BUDGET_EXHAUSTED\x10\x06*\x97\x01\n\x05Stage\x12\x15\n\x11STAGE_UNSPECIFIED\x10\x00\x12\x13\n\x0fSTAGE_RESOURCES\x10\x01\x12\x17\n\x13STAGE_SELF_INSTRUCT\x10\x02\x12\x11\n\rSTAGE_ROLLOUT\x10\x03\x12\x12\n\x0eSTAGE_BACKWARD\x10\x04\x12\x10\n\x0cSTAGE_FILTER\x10\x05\x12\x10\n\x0cSTAGE_INGEST\x10\x06\x32\xa0\x02\n\x10SynthesisService\x12\x32\n\tCreateJob\x12\x18.lbi.v1.CreateJobRequest\x1a\x0b.lbi.v1.Job\x12,\n\x06GetJob\x12\x15.lbi.v1.GetJobRequest\x1a\x0b.lbi.v1.Job\x12=\n\x08ListJobs\x12\x17.lbi.v1.ListJobsRequest\x1a\x18.lbi.v1.ListJobsResponse\x12\x32\n\tCancelJob\x12\x18.lbi.v1.CancelJobRequest\x1a\x0b.lbi.v1.Job\x12\x37\n\x08WatchJob\x12\x17.lbi.v1.WatchJobRequest\x1a\x10.lbi.v1.JobEvent0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16lbi/v1/synthesis.proto\x12\x06lbi.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"e\n\x06Models\x12\x0e\n\x06policy\x18\x01 \x01(\t\x12\x10\n\x08labeller\x18\x02 \x01(\t\x12\x11\n\tcommittee\x18\x03 \x03(\t\x12\x12\n\ninstructor\x18\x05 \x01(\tJ\x04\x08\x04\x10\x05R\x0cquery_writer\"3\n\x06\x42udget\x12\x15\n\rmax_llm_calls\x18\x01 \x01(\x03\x12\x12\n\nmax_tokens\x18\x02 \x01(\x03\"2\n\x0b\x43oncurrency\x12\x10\n\x08rollouts\x18\x01 \x01(\x05\x12\x11\n\tllm_calls\x18\x02 \x01(\x05\"\xf0\x03\n\x07JobSpec\x12\x0b\n\x03\x65nv\x18\x01 \x01(\t\x12+\n\nenv_config\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x18\n\x10runner_endpoints\x18\x03 \x03(\t\x12\x16\n\x0eresource_paths\x18\x04 \x03(\t\x12\x17\n\x0fresource_filter\x18\x05 \x03(\t\x12\x1e\n\x06models\x18\x06 \x01(\x0b\x32\x0e.lbi.v1.Models\x12!\n\x19instructions_per_resource\x18\x07 \x01(\x05\x12\x11\n\tmax_steps\x18\x08 \x01(\x05\x12+\n\rbackward_mode\x18\t \x01(\x0e\x32\x14.lbi.v1.BackwardMode\x12\x17\n\x0f\x62\x61\x63kward_window\x18\n \x01(\x05\x12+\n\rfilter_policy\x18\x0b \x01(\x0e\x32\x14.lbi.v1.FilterPolicy\x12\x0f\n\x07\x64\x61taset\x18\x0c \x01(\t\x12(\n\x0b\x63oncurrency\x18\r \x01(\x0b\x32\x13.lbi.v1.Concurrency\x12\x1e\n\x06\x62udget\x18\x0e \x01(\x0b\x32\x0e.lbi.v1.Budget\x12\x17\n\x0f\x64\x65\x64up_threshold\x18\x0f \x01(\x01\x12#\n\x07runners\x18\x10 \x01(\x0b\x32\x12.lbi.v1.RunnerPods\"I\n\nRunnerPods\x12\x10\n\x08replicas\x18\x01 \x01(\x05\x12)\n\x08template\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"\xa2\x01\n\nStageStats\x12\x1c\n\x05stage\x18\x01 \x01(\x0e\x32\r.lbi.v1.Stage\x12\x0c\n\x04\x64one\x18\x02 \x01(\x03\x12\r\n\x05total\x18\x03 \x01(\x03\x12\x0e\n\x06\x66\x61iled\x18\x04 \x01(\x03\x12\x11\n\tllm_calls\x18\x05 \x01(\x03\x12\x0e\n\x06tokens\x18\x06 \x01(\x03\x12\x10\n\x08\x63ost_usd\x18\x07 \x01(\x01\x12\x14\n\x0cwall_seconds\x18\x08 \x01(\x01\"\xc7\x02\n\x08JobStats\x12\x11\n\tresources\x18\x01 \x01(\x03\x12\x14\n\x0cinstructions\x18\x02 \x01(\x03\x12\x14\n\x0ctrajectories\x18\x03 \x01(\x03\x12\x1a\n\x12\x63\x61ndidates_forward\x18\x04 \x01(\x03\x12 \n\x18\x63\x61ndidates_backward_task\x18\x05 \x01(\x03\x12#\n\x1b\x63\x61ndidates_backward_summary\x18\x06 \x01(\x03\x12\x0c\n\x04kept\x18\x07 \x01(\x03\x12\x0f\n\x07\x64ropped\x18\x08 \x01(\x03\x12\x11\n\tllm_calls\x18\t \x01(\x03\x12\x0e\n\x06tokens\x18\n \x01(\x03\x12\x10\n\x08\x63ost_usd\x18\x0b \x01(\x01\x12\"\n\x06stages\x18\x0c \x03(\x0b\x32\x12.lbi.v1.StageStats\x12!\n\x06yields\x18\r \x03(\x0b\x32\x11.lbi.v1.KindYield\"P\n\tKindYield\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x11\n\tresources\x18\x02 \x01(\x03\x12\x14\n\x0cinstructions\x18\x03 \x01(\x03\x12\x0c\n\x04kept\x18\x04 \x01(\x03\"\xff\x01\n\x03Job\x12\n\n\x02id\x18\x01 \x01(\t\x12\x1d\n\x04spec\x18\x02 \x01(\x0b\x32\x0f.lbi.v1.JobSpec\x12\x1f\n\x05state\x18\x03 \x01(\x0e\x32\x10.lbi.v1.JobState\x12\x1c\n\x05stage\x18\x04 \x01(\x0e\x32\r.lbi.v1.Stage\x12\x1f\n\x05stats\x18\x05 \x01(\x0b\x32\x10.lbi.v1.JobStats\x12\r\n\x05\x65rror\x18\x06 \x01(\t\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"A\n\x10\x43reateJobRequest\x12\x1d\n\x04spec\x18\x01 \x01(\x0b\x32\x0f.lbi.v1.JobSpec\x12\x0e\n\x06job_id\x18\x02 \x01(\t\"\x1f\n\rGetJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"8\n\x0fListJobsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"F\n\x10ListJobsResponse\x12\x19\n\x04jobs\x18\x01 \x03(\x0b\x32\x0b.lbi.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\"\n\x10\x43\x61ncelJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"!\n\x0fWatchJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"\xbf\x02\n\x08JobEvent\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x1f\n\x05state\x18\x02 \x01(\x0e\x32\x10.lbi.v1.JobState\x12\x1c\n\x05stage\x18\x03 \x01(\x0e\x32\r.lbi.v1.Stage\x12\x0c\n\x04\x64one\x18\x04 \x01(\x03\x12\r\n\x05total\x18\x05 \x01(\x03\x12\x0c\n\x04kept\x18\x06 \x01(\x03\x12\x0f\n\x07\x64ropped\x18\x07 \x01(\x03\x12\x11\n\tllm_calls\x18\x08 \x01(\x03\x12\x0e\n\x06tokens\x18\t \x01(\x03\x12\x10\n\x08\x63ost_usd\x18\n \x01(\x01\x12\x0f\n\x07message\x18\x0b \x01(\t\x12\x0e\n\x06\x65rrors\x18\x0c \x03(\t\x12(\n\x04time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x07\x64\x65tails\x18\x0e \x01(\x0b\x32\x17.google.protobuf.Struct*{\n\x0c\x42\x61\x63kwardMode\x12\x1d\n\x19\x42\x41\x43KWARD_MODE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x42\x41\x43KWARD_MODE_PAPER\x10\x01\x12\x18\n\x14\x42\x41\x43KWARD_MODE_WINDOW\x10\x02\x12\x19\n\x15\x42\x41\x43KWARD_MODE_BATCHED\x10\x03*b\n\x0c\x46ilterPolicy\x12\x1d\n\x19\x46ILTER_POLICY_UNSPECIFIED\x10\x00\x12\x18\n\x14\x46ILTER_POLICY_STRICT\x10\x01\x12\x19\n\x15\x46ILTER_POLICY_RELAXED\x10\x02*\xbb\x01\n\x08JobState\x12\x19\n\x15JOB_STATE_UNSPECIFIED\x10\x00\x12\x15\n\x11JOB_STATE_PENDING\x10\x01\x12\x15\n\x11JOB_STATE_RUNNING\x10\x02\x12\x17\n\x13JOB_STATE_SUCCEEDED\x10\x03\x12\x14\n\x10JOB_STATE_FAILED\x10\x04\x12\x17\n\x13JOB_STATE_CANCELLED\x10\x05\x12\x1e\n\x1aJOB_STATE_BUDGET_EXHAUSTED\x10\x06*\x97\x01\n\x05Stage\x12\x15\n\x11STAGE_UNSPECIFIED\x10\x00\x12\x13\n\x0fSTAGE_RESOURCES\x10\x01\x12\x17\n\x13STAGE_SELF_INSTRUCT\x10\x02\x12\x11\n\rSTAGE_ROLLOUT\x10\x03\x12\x12\n\x0eSTAGE_BACKWARD\x10\x04\x12\x10\n\x0cSTAGE_FILTER\x10\x05\x12\x10\n\x0cSTAGE_INGEST\x10\x06\x32\xa0\x02\n\x10SynthesisService\x12\x32\n\tCreateJob\x12\x18.lbi.v1.CreateJobRequest\x1a\x0b.lbi.v1.Job\x12,\n\x06GetJob\x12\x15.lbi.v1.GetJobRequest\x1a\x0b.lbi.v1.Job\x12=\n\x08ListJobs\x12\x17.lbi.v1.ListJobsRequest\x1a\x18.lbi.v1.ListJobsResponse\x12\x32\n\tCancelJob\x12\x18.lbi.v1.CancelJobRequest\x1a\x0b.lbi.v1.Job\x12\x37\n\x08WatchJob\x12\x17.lbi.v1.WatchJobRequest\x1a\x10.lbi.v1.JobEvent0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'lbi.v1.synthesis_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_BACKWARDMODE']._serialized_start=2339
-  _globals['_BACKWARDMODE']._serialized_end=2462
-  _globals['_FILTERPOLICY']._serialized_start=2464
-  _globals['_FILTERPOLICY']._serialized_end=2562
-  _globals['_JOBSTATE']._serialized_start=2565
-  _globals['_JOBSTATE']._serialized_end=2752
-  _globals['_STAGE']._serialized_start=2755
-  _globals['_STAGE']._serialized_end=2906
+  _globals['_BACKWARDMODE']._serialized_start=2337
+  _globals['_BACKWARDMODE']._serialized_end=2460
+  _globals['_FILTERPOLICY']._serialized_start=2462
+  _globals['_FILTERPOLICY']._serialized_end=2560
+  _globals['_JOBSTATE']._serialized_start=2563
+  _globals['_JOBSTATE']._serialized_end=2750
+  _globals['_STAGE']._serialized_start=2753
+  _globals['_STAGE']._serialized_end=2904
   _globals['_MODELS']._serialized_start=97
-  _globals['_MODELS']._serialized_end=200
-  _globals['_BUDGET']._serialized_start=202
-  _globals['_BUDGET']._serialized_end=253
-  _globals['_CONCURRENCY']._serialized_start=255
-  _globals['_CONCURRENCY']._serialized_end=305
-  _globals['_JOBSPEC']._serialized_start=308
-  _globals['_JOBSPEC']._serialized_end=804
-  _globals['_RUNNERPODS']._serialized_start=806
-  _globals['_RUNNERPODS']._serialized_end=879
-  _globals['_STAGESTATS']._serialized_start=882
-  _globals['_STAGESTATS']._serialized_end=1044
-  _globals['_JOBSTATS']._serialized_start=1047
-  _globals['_JOBSTATS']._serialized_end=1374
-  _globals['_KINDYIELD']._serialized_start=1376
-  _globals['_KINDYIELD']._serialized_end=1456
-  _globals['_JOB']._serialized_start=1459
-  _globals['_JOB']._serialized_end=1714
-  _globals['_CREATEJOBREQUEST']._serialized_start=1716
-  _globals['_CREATEJOBREQUEST']._serialized_end=1781
-  _globals['_GETJOBREQUEST']._serialized_start=1783
-  _globals['_GETJOBREQUEST']._serialized_end=1814
-  _globals['_LISTJOBSREQUEST']._serialized_start=1816
-  _globals['_LISTJOBSREQUEST']._serialized_end=1872
-  _globals['_LISTJOBSRESPONSE']._serialized_start=1874
-  _globals['_LISTJOBSRESPONSE']._serialized_end=1944
-  _globals['_CANCELJOBREQUEST']._serialized_start=1946
-  _globals['_CANCELJOBREQUEST']._serialized_end=1980
-  _globals['_WATCHJOBREQUEST']._serialized_start=1982
-  _globals['_WATCHJOBREQUEST']._serialized_end=2015
-  _globals['_JOBEVENT']._serialized_start=2018
-  _globals['_JOBEVENT']._serialized_end=2337
-  _globals['_SYNTHESISSERVICE']._serialized_start=2909
-  _globals['_SYNTHESISSERVICE']._serialized_end=3197
+  _globals['_MODELS']._serialized_end=198
+  _globals['_BUDGET']._serialized_start=200
+  _globals['_BUDGET']._serialized_end=251
+  _globals['_CONCURRENCY']._serialized_start=253
+  _globals['_CONCURRENCY']._serialized_end=303
+  _globals['_JOBSPEC']._serialized_start=306
+  _globals['_JOBSPEC']._serialized_end=802
+  _globals['_RUNNERPODS']._serialized_start=804
+  _globals['_RUNNERPODS']._serialized_end=877
+  _globals['_STAGESTATS']._serialized_start=880
+  _globals['_STAGESTATS']._serialized_end=1042
+  _globals['_JOBSTATS']._serialized_start=1045
+  _globals['_JOBSTATS']._serialized_end=1372
+  _globals['_KINDYIELD']._serialized_start=1374
+  _globals['_KINDYIELD']._serialized_end=1454
+  _globals['_JOB']._serialized_start=1457
+  _globals['_JOB']._serialized_end=1712
+  _globals['_CREATEJOBREQUEST']._serialized_start=1714
+  _globals['_CREATEJOBREQUEST']._serialized_end=1779
+  _globals['_GETJOBREQUEST']._serialized_start=1781
+  _globals['_GETJOBREQUEST']._serialized_end=1812
+  _globals['_LISTJOBSREQUEST']._serialized_start=1814
+  _globals['_LISTJOBSREQUEST']._serialized_end=1870
+  _globals['_LISTJOBSRESPONSE']._serialized_start=1872
+  _globals['_LISTJOBSRESPONSE']._serialized_end=1942
+  _globals['_CANCELJOBREQUEST']._serialized_start=1944
+  _globals['_CANCELJOBREQUEST']._serialized_end=1978
+  _globals['_WATCHJOBREQUEST']._serialized_start=1980
+  _globals['_WATCHJOBREQUEST']._serialized_end=2013
+  _globals['_JOBEVENT']._serialized_start=2016
+  _globals['_JOBEVENT']._serialized_end=2335
+  _globals['_SYNTHESISSERVICE']._serialized_start=2907
+  _globals['_SYNTHESISSERVICE']._serialized_end=3195
 # @@protoc_insertion_point(module_scope)

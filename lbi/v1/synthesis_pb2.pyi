@@ -66,18 +66,16 @@ STAGE_FILTER: Stage
 STAGE_INGEST: Stage
 
 class Models(_message.Message):
-    __slots__ = ("policy", "labeller", "committee", "query_writer", "instructor")
+    __slots__ = ("policy", "labeller", "committee", "instructor")
     POLICY_FIELD_NUMBER: _ClassVar[int]
     LABELLER_FIELD_NUMBER: _ClassVar[int]
     COMMITTEE_FIELD_NUMBER: _ClassVar[int]
-    QUERY_WRITER_FIELD_NUMBER: _ClassVar[int]
     INSTRUCTOR_FIELD_NUMBER: _ClassVar[int]
     policy: str
     labeller: str
     committee: _containers.RepeatedScalarFieldContainer[str]
-    query_writer: str
     instructor: str
-    def __init__(self, policy: _Optional[str] = ..., labeller: _Optional[str] = ..., committee: _Optional[_Iterable[str]] = ..., query_writer: _Optional[str] = ..., instructor: _Optional[str] = ...) -> None: ...
+    def __init__(self, policy: _Optional[str] = ..., labeller: _Optional[str] = ..., committee: _Optional[_Iterable[str]] = ..., instructor: _Optional[str] = ...) -> None: ...
 
 class Budget(_message.Message):
     __slots__ = ("max_llm_calls", "max_tokens")
