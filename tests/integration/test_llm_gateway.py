@@ -7,7 +7,7 @@ from litellm import CustomLLM
 
 from lbi.config import CommonSettings
 from lbi.llm.gateway import LLMError, LLMGateway, LLMOutputError
-from lbi.llm.litellm_setup import get_litellm
+from lbi.llm.litellm_setup import get_litellm, register_provider
 from lbi.llm.roles import Role
 from tests.fixtures.openai_server import Behaviour, OpenAIFixture
 
@@ -29,16 +29,12 @@ class Scripted(CustomLLM):
 
 @pytest.fixture
 def scripted():
-    litellm = get_litellm()
-    saved = list(litellm.custom_provider_map)
-
     def install(replies):
         double = Scripted(replies)
-        litellm.custom_provider_map = [*saved, {"provider": "scripted", "custom_handler": double}]
+        register_provider("scripted", double)
         return double
 
-    yield install
-    litellm.custom_provider_map = saved
+    return install
 
 
 async def test_unusable_reply_is_retried_once_with_the_error_shown(scripted):

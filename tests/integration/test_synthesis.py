@@ -6,7 +6,7 @@ import pytest
 import pytest_asyncio
 from litellm import CustomLLM
 
-from lbi.llm.litellm_setup import get_litellm
+from lbi.llm.litellm_setup import get_litellm, register_provider
 from lbi.store.edge import EdgeStore
 from synth_service.config import SynthSettings
 from synth_service.engine import Engine
@@ -92,14 +92,9 @@ class Garbage(CustomLLM):
 
 
 async def test_malformed_llm_output_is_recorded_not_crashed(engine):
-    litellm = get_litellm()
-    saved = list(litellm.custom_provider_map)
     garbage = Garbage()
-    litellm.custom_provider_map = [*saved, {"provider": "garbage", "custom_handler": garbage}]
-    try:
-        job = await engine.run(engine.create(_spec(models={"labeller": "garbage/x"}, dataset="garbage")))
-    finally:
-        litellm.custom_provider_map = saved
+    register_provider("garbage", garbage)
+    job = await engine.run(engine.create(_spec(models={"labeller": "garbage/x"}, dataset="garbage")))
     assert job["state"] == "SUCCEEDED"
     s = job["stats"]
     assert s.candidates["backward-task"] == 0 and s.label_failures > 0
@@ -172,16 +167,11 @@ class Counting(CustomLLM):
 
 @pytest.mark.parametrize("mode", ["paper", "window", "batched"])
 async def test_counted_labelling_calls_match_the_formula(engine, mode):
-    litellm = get_litellm()
-    saved = list(litellm.custom_provider_map)
     counter = Counting()
-    litellm.custom_provider_map = [*saved, {"provider": "counting", "custom_handler": counter}]
-    try:
-        spec = _spec(models={"labeller": "counting/x"}, backward_mode=mode, backward_window=2, dataset=f"count-{mode}",
-                     resource_filter=["Top customers by revenue"])
-        job = await engine.run(engine.create(spec))
-    finally:
-        litellm.custom_provider_map = saved
+    register_provider("counting", counter)
+    spec = _spec(models={"labeller": "counting/x"}, backward_mode=mode, backward_window=2, dataset=f"count-{mode}",
+                 resource_filter=["Top customers by revenue"])
+    job = await engine.run(engine.create(spec))
     length = len(next(engine.journal.records(job["id"], "trajectories"))[1]["steps"])
     role = "label_batch" if mode == "batched" else "label"
     assert counter.by_role[role] == labelling_calls(length, mode, 2)
