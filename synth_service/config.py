@@ -29,3 +29,5 @@ class SynthSettings(RunnerSettings):
     online_policy_file: str = Field("", description="YAML file of per-dataset online policies (synth_service/online/policy.py); "
                                     "empty: no dataset accepts episodes.")
     online_sweep_s: float = Field(3600.0, gt=0, description="How often each online job deletes episodes past their dataset's retention.")
+    test_fault_kill_after: str = Field("", description="Tests only (tests/reliability): SIGKILL the service after a given "
+                                       "journal write, as synth_service/journal.py describes. Never set it in a deployment.")

@@ -49,7 +49,7 @@ class Engine:
         self.settings = settings
         self._pods = runner_pods
         self._shutting_down = False
-        self.journal = Journal(settings.data_dir / "synthesis" / "journal.sqlite")
+        self.journal = Journal(settings.data_dir / "synthesis" / "journal.sqlite", settings.test_fault_kill_after)
         self.gateway = LLMGateway(settings)
         self.datasets = DatasetStore(store, embedder or Embedder.from_settings(settings))
         self.online = OnlineJobs(PolicyBook.from_file(settings.online_policy_file), self.journal, self.gateway, self.datasets,

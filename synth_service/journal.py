@@ -58,12 +58,6 @@ CREATE TABLE IF NOT EXISTS stage_times (
 );
 """
 
-# Fault injection for crash tests: LBI_FAULT_KILL_AFTER="stage:N" SIGKILLs this process right after the
-# N-th committed write to that stage; "llm:N" after the N-th journaled LLM call, "llm@rollout:N" after the
-# N-th of one pipeline stage; "*:N" after the N-th committed write of any kind (tests/reliability).
-_KILL_AFTER = os.environ.get("LBI_FAULT_KILL_AFTER", "")
-
-
 
 COMPRESS_ABOVE = 512  # bytes of JSON from which a payload is stored compressed
 
@@ -80,7 +74,11 @@ def decode(stored: str | bytes) -> Any:
 class Journal:
     """A SQLite file shared by the jobs of one synthesis service; safe across threads."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, kill_after: str = ""):
+        """`kill_after` is fault injection for the crash tests only (SynthSettings.test_fault_kill_after): "stage:N"
+        SIGKILLs this process right after the N-th committed write to that stage; "llm:N" after the N-th journaled
+        LLM call, "llm@rollout:N" after the N-th of one pipeline stage; "*:N" after the N-th write of any kind."""
+        self._kill_after = kill_after
         path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
@@ -108,9 +106,9 @@ class Journal:
         return await asyncio.get_running_loop().run_in_executor(self._thread, method, *args)
 
     def _maybe_die(self, *names: str) -> None:
-        if not _KILL_AFTER:
+        if not self._kill_after:
             return
-        target, _, count = _KILL_AFTER.rpartition(":")
+        target, _, count = self._kill_after.rpartition(":")
         with self._lock:
             for counted in (*names, "*"):
                 self._writes[counted] = self._writes.get(counted, 0) + 1

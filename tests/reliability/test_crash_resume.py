@@ -26,9 +26,9 @@ SPEC = {"env": "sql", "dataset": "resume", "ingest_batch": 8, "rollout_concurren
 
 def _run(data_dir: Path, spec_file: Path, kill_after: str = "") -> subprocess.CompletedProcess:
     env = {**os.environ, "LBI_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
-    env.pop("LBI_FAULT_KILL_AFTER", None)
+    env.pop("LBI_TEST_FAULT_KILL_AFTER", None)
     if kill_after:
-        env["LBI_FAULT_KILL_AFTER"] = kill_after
+        env["LBI_TEST_FAULT_KILL_AFTER"] = kill_after
     return subprocess.run([LBI, "synth", "run", "--spec", str(spec_file), "--json"], capture_output=True, text=True,
                           env=env, timeout=300)
 

@@ -47,9 +47,9 @@ def _start(data_dir: Path, port: int, kill_after: str = "") -> subprocess.Popen:
     policy = data_dir / "online.yaml"
     policy.write_text(yaml.safe_dump({"datasets": {"benches": {"accept_episodes": True, "env": "sql", "batch_episodes": 4}}}))
     env = {**os.environ, "LBI_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", "LBI_ONLINE_POLICY_FILE": str(policy)}
-    env.pop("LBI_FAULT_KILL_AFTER", None)
+    env.pop("LBI_TEST_FAULT_KILL_AFTER", None)
     if kill_after:
-        env["LBI_FAULT_KILL_AFTER"] = kill_after
+        env["LBI_TEST_FAULT_KILL_AFTER"] = kill_after
     return subprocess.Popen([LBI, "synth", "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
 
