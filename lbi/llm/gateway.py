@@ -83,6 +83,7 @@ class LLMGateway:
         self.settings = settings or CommonSettings()
         self.meter = meter or UsageMeter()
         self._routers: dict[str, Any] = {}
+        self._offline: dict[str, bool] = {}  # model -> whether its router may call the offline backend
         self._unpriced: set[str] = set()  # models litellm has no price for
 
     def _router(self, model: str) -> Any:
@@ -100,6 +101,7 @@ class LLMGateway:
                 deployments.append({"model_name": name, "litellm_params": params})
             listed = {d.get("model_name") for d in s.llm_model_list}
             deployments = [d for d in deployments if d["model_name"] not in listed] + list(s.llm_model_list)
+            self._offline[model] = any(str(d.get("litellm_params", {}).get("model", "")).startswith("offline/") for d in deployments)
             self._routers[model] = litellm.Router(
                 model_list=deployments,
                 fallbacks=[{model: names[1:]}] if len(names) > 1 else [],
@@ -120,10 +122,11 @@ class LLMGateway:
     async def _complete(self, model: str, role: Role, messages: list[dict[str, str]], inputs: dict[str, Any]) -> tuple[str, int, int, float]:
         litellm = get_litellm()
         try:
-            response = await self._router(model).acompletion(
-                model=model, messages=messages, metadata={"lbi_role": role.value, "lbi_inputs": inputs},
-                **self._response_format(role, model),
-            )
+            router = self._router(model)
+            # the offline backend reads its inputs from the metadata; no other provider (or logging callback) gets them
+            metadata = {"lbi_role": role.value, **({"lbi_inputs": inputs} if self._offline[model] else {})}
+            response = await router.acompletion(model=model, messages=messages, metadata=metadata,
+                                                **self._response_format(role, model))
         except Exception as exc:  # noqa: BLE001 - litellm raises many types; all end here
             self.meter.record(role.value, 0, 0, 0.0, ok=False)
             first_line = (str(exc).strip().splitlines() or [""])[0]

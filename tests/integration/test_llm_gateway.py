@@ -24,6 +24,7 @@ class Scripted(CustomLLM):
 
     async def acompletion(self, model, messages, *args, **kwargs):
         self.calls.append(messages)
+        self.metadata = (kwargs.get("litellm_params") or {}).get("metadata") or {}
         return get_litellm().completion(model="gpt-3.5-turbo", messages=messages, mock_response=self.replies.pop(0))
 
 
@@ -45,6 +46,14 @@ async def test_unusable_reply_is_retried_once_with_the_error_shown(scripted):
     assert len(double.calls) == 2
     assert "could not be used" in double.calls[1][-1]["content"] and double.calls[1][-2]["content"] == "not json"
     assert gateway.meter.by_role["query"].calls == 2
+
+
+async def test_a_real_provider_gets_no_role_inputs_in_its_metadata(scripted):
+    """The offline backend reads the role's inputs from the call's metadata; any other provider (and any litellm
+    logging callback) must not get them: observations may hold what an agent saw."""
+    double = scripted(['{"queries": ["customers by revenue"]}'])
+    await LLMGateway(CommonSettings(llm_model="scripted/x", llm_retries=0)).call(Role.QUERY, QUERY_INPUTS)
+    assert double.metadata.get("lbi_role") == "query" and "lbi_inputs" not in double.metadata
 
 
 async def test_twice_unusable_reply_is_a_clean_output_error(scripted):
