@@ -45,8 +45,11 @@ TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED", "BUDGET_EXHAUSTED"}
 
 class Engine:
     def __init__(self, settings: SynthSettings, store: VectorStore, embedder: Embedder | None = None,
-                 runner_pods: RunnerPods | None = None):
+                 runner_pods: RunnerPods | None = None, local_runner: str = ""):
+        """`local_runner`: the address of a runner this process already serves (`lbi up`, the local stack), for jobs
+        that name no endpoints; without one, the engine starts its own the first time a job needs it."""
         self.settings = settings
+        self.local_runner = local_runner
         self._pods = runner_pods
         self._shutting_down = False
         self.journal = Journal(settings.data_dir / "synthesis" / "journal.sqlite", settings.test_fault_kill_after)
@@ -99,6 +102,8 @@ class Engine:
             return await self.pods.start(job_id, spec.runners.replicas, spec.runners.template or None)
         if spec.runner_endpoints:
             return spec.runner_endpoints
+        if self.local_runner:
+            return [self.local_runner]
         if self._local_runner is None:
             from env_runners.server import start_runner
 

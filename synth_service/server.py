@@ -15,8 +15,9 @@ from synth_service.service import SynthesisService
 SERVICE_NAME = "lbi.v1.SynthesisService"
 
 
-async def start_synthesis(settings: SynthSettings, store: VectorStore | None = None, embedder=None) -> tuple[Server, Engine]:
-    engine = Engine(settings, store or open_store(settings), embedder)
+async def start_synthesis(settings: SynthSettings, store: VectorStore | None = None, embedder=None,
+                          local_runner: str = "") -> tuple[Server, Engine]:
+    engine = Engine(settings, store or open_store(settings), embedder, local_runner=local_runner)
     server = await start_server(
         "lbi-synthesis", [(synthesis_pb2_grpc.add_SynthesisServiceServicer_to_server, SynthesisService(engine), SERVICE_NAME),
                           episode_service(engine, settings.auth_tokens)],

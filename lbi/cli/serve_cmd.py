@@ -51,29 +51,14 @@ def serve(
 
 
 async def _up(runner_settings: RunnerSettings, retrieval_settings, synth_settings) -> None:
-    from env_runners.server import start_runner
-    from lbi.embedding import Embedder
-    from lbi.store import open_store
-    from retrieval_service.server import start_retrieval
-    from synth_service.server import episode_service, start_synthesis
+    from lbi.cli.local_stack import running_stack
 
-    store = open_store(retrieval_settings)
-    embedder = Embedder.from_settings(retrieval_settings)
-    runner, runner_service = await start_runner(runner_settings)
-    synthesis, engine = await start_synthesis(synth_settings, store=store, embedder=embedder)
-    retrieval, _ = await start_retrieval(retrieval_settings, store=store, embedder=embedder,
-                                         also_serve=[episode_service(engine, retrieval_settings.auth_tokens)])
-    console.print(f"env-runner on {runner_settings.runner_host}:{runner.port}, "
-                  f"retrieval on {retrieval_settings.retrieval_host}:{retrieval.port}, "
-                  f"synthesis on {synth_settings.synth_host}:{synthesis.port}, store: {store.backend}")
-    await wait_for_signal()
-    console.print("stopping")
-    await engine.close()
-    await synthesis.stop(5)
-    await retrieval.stop(5)
-    await runner_service.shutdown()
-    await runner.stop(5)
-    await store.close()
+    async with running_stack(runner_settings, retrieval_settings, synth_settings, serve_synthesis=True) as stack:
+        console.print(f"env-runner on {stack.runner_target}, retrieval (and episodes) on {retrieval_settings.retrieval_host}:"
+                      f"{stack.retrieval_target.rsplit(':', 1)[1]}, synthesis on {synth_settings.synth_host}:{stack.synthesis.port}, "
+                      f"store: {stack.store.backend}")
+        await wait_for_signal()
+        console.print("stopping")
 
 
 def up(
