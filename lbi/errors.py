@@ -14,6 +14,8 @@ from typing import Any
 
 import grpc
 
+from lbi.grpc_handlers import wrap_handler
+
 log = logging.getLogger(__name__)
 
 
@@ -78,37 +80,27 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return handler
         method = handler_call_details.method
-        if handler.unary_unary:
-            inner_uu = handler.unary_unary
 
+        def unary(inner: Callable) -> Callable:
             async def unary_unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
                 try:
-                    return await inner_uu(request, context)
+                    return await inner(request, context)
                 except Exception as exc:  # noqa: BLE001 - every error gets a status
                     if _is_abort(exc):
                         raise
                     await _abort(context, exc, method)
+            return unary_unary
 
-            return grpc.unary_unary_rpc_method_handler(
-                unary_unary, handler.request_deserializer, handler.response_serializer
-            )
-        if handler.unary_stream:
-            inner_us = handler.unary_stream
-
+        def stream(inner: Callable) -> Callable:
             async def unary_stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
                 try:
-                    async for item in inner_us(request, context):
+                    async for item in inner(request, context):
                         yield item
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:  # noqa: BLE001 - every error gets a status
                     if _is_abort(exc):
                         raise
                     await _abort(context, exc, method)
+            return unary_stream
 
-            return grpc.unary_stream_rpc_method_handler(
-                unary_stream, handler.request_deserializer, handler.response_serializer
-            )
-        return handler
+        return wrap_handler(await continuation(handler_call_details), unary, stream)

@@ -29,6 +29,8 @@ from opentelemetry.sdk.resources import Resource as OtelResource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+from lbi.grpc_handlers import wrap_handler
+
 _lock = threading.Lock()
 _providers: dict[str, TracerProvider] = {}
 _processors: list[SpanProcessor] = []  # added to every provider, present and future (tests' in-memory exporters)
@@ -124,28 +126,22 @@ class _ServiceMarker(grpc.aio.ServerInterceptor):
         self.service_name = service_name
 
     async def intercept_service(self, continuation, details):
-        handler = await continuation(details)
-        if handler is None:
-            return None
         name = self.service_name
-        if handler.unary_unary:
-            inner = handler.unary_unary
 
-            async def unary(request, context):
+        def unary(inner):
+            async def in_the_service(request, context):
                 with in_service(name):
                     return await inner(request, context)
+            return in_the_service
 
-            return handler._replace(unary_unary=unary)
-        if handler.unary_stream:
-            inner_stream = handler.unary_stream
-
-            async def stream(request, context):
+        def stream(inner):
+            async def in_the_service(request, context):
                 with in_service(name):
-                    async for item in inner_stream(request, context):
+                    async for item in inner(request, context):
                         yield item
+            return in_the_service
 
-            return handler._replace(unary_stream=stream)
-        return handler
+        return wrap_handler(await continuation(details), unary, stream)
 
 
 def server_interceptors(service_name: str) -> list[Any]:
