@@ -12,7 +12,7 @@ import asyncio
 import math
 from typing import Any
 
-from lbi.llm.litellm_setup import get_litellm
+from lbi.llm.litellm_setup import get_litellm, register_provider
 
 
 class StandIn:
@@ -33,8 +33,7 @@ class StandIn:
             async def acompletion(self, model: str, messages: list, *args: Any, **kwargs: Any):
                 return await outer.complete(model, messages, kwargs)
 
-        providers = [p for p in litellm.custom_provider_map if p.get("provider") != "standin"]
-        litellm.custom_provider_map = [*providers, {"provider": "standin", "custom_handler": Handler()}]
+        register_provider("standin", Handler(), reads_inputs=True)
 
     async def complete(self, model: str, messages: list, kwargs: dict) -> Any:
         litellm = self._litellm

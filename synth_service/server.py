@@ -9,6 +9,7 @@ from lbi.store import VectorStore, open_store
 from lbi.v1 import episodes_pb2_grpc, synthesis_pb2_grpc
 from synth_service.config import SynthSettings
 from synth_service.engine import Engine
+from synth_service.recovery import recover
 from synth_service.online.service import SERVICE_NAME as EPISODES_SERVICE, EpisodeService
 from synth_service.service import SynthesisService
 
@@ -25,7 +26,7 @@ async def start_synthesis(settings: SynthSettings, store: VectorStore | None = N
         tls_cert_file=settings.tls_cert_file, tls_key_file=settings.tls_key_file,
     )
     if settings.synth_resume_on_start:
-        await engine.recover()
+        await recover(engine)
     engine.online.start()
     return server, engine
 

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from lbi.config import CommonSettings
-from lbi.llm.litellm_setup import get_litellm
+from lbi.llm.litellm_setup import get_litellm, reads_inputs
 from lbi.llm.prompts import render
 from lbi.llm.roles import OUTPUT_MODELS, Role, output_schema
 from lbi.llm.usage import UsageMeter
@@ -83,7 +83,7 @@ class LLMGateway:
         self.settings = settings or CommonSettings()
         self.meter = meter or UsageMeter()
         self._routers: dict[str, Any] = {}
-        self._offline: dict[str, bool] = {}  # model -> whether its router may call the offline backend
+        self._offline: dict[str, bool] = {}  # model -> whether its router may call a provider reading the inputs
         self._unpriced: set[str] = set()  # models litellm has no price for
 
     def _router(self, model: str) -> Any:
@@ -101,7 +101,7 @@ class LLMGateway:
                 deployments.append({"model_name": name, "litellm_params": params})
             listed = {d.get("model_name") for d in s.llm_model_list}
             deployments = [d for d in deployments if d["model_name"] not in listed] + list(s.llm_model_list)
-            self._offline[model] = any(str(d.get("litellm_params", {}).get("model", "")).startswith("offline/") for d in deployments)
+            self._offline[model] = any(reads_inputs(str(d.get("litellm_params", {}).get("model", ""))) for d in deployments)
             self._routers[model] = litellm.Router(
                 model_list=deployments,
                 fallbacks=[{model: names[1:]}] if len(names) > 1 else [],
@@ -123,7 +123,7 @@ class LLMGateway:
         litellm = get_litellm()
         try:
             router = self._router(model)
-            # the offline backend reads its inputs from the metadata; no other provider (or logging callback) gets them
+            # the offline backend (and stand-ins built on it) read the inputs from the metadata; no other provider does
             metadata = {"lbi_role": role.value, **({"lbi_inputs": inputs} if self._offline[model] else {})}
             response = await router.acompletion(model=model, messages=messages, metadata=metadata,
                                                 **self._response_format(role, model))

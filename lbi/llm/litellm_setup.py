@@ -13,6 +13,7 @@ from typing import Any
 
 _lock = threading.Lock()
 _litellm: Any = None
+_input_readers: set[str] = set()  # providers that answer from the role's inputs in the call's metadata
 
 
 def get_litellm() -> Any:
@@ -30,6 +31,7 @@ def get_litellm() -> Any:
             litellm.telemetry = False
             _litellm = litellm
             _register(litellm, "offline", OfflineLLM())
+            _input_readers.add("offline")
         return _litellm
 
 
@@ -41,8 +43,17 @@ def _register(litellm: Any, name: str, handler: Any) -> None:
     custom_llm_setup()
 
 
-def register_provider(name: str, handler: Any) -> None:
-    """Serves `model="<name>/..."` with a litellm CustomLLM (a later registration of the same name replaces it)."""
+def register_provider(name: str, handler: Any, reads_inputs: bool = False) -> None:
+    """Serves `model="<name>/..."` with a litellm CustomLLM (a later registration of the same name replaces it).
+    `reads_inputs`: it answers from the role's inputs in the call's metadata, as the offline backend does (a stand-in
+    built on it); only such providers are sent them."""
     litellm = get_litellm()
     with _lock:
         _register(litellm, name, handler)
+        (_input_readers.add if reads_inputs else _input_readers.discard)(name)
+
+
+def reads_inputs(model: str) -> bool:
+    """Whether the provider of `model` ("provider/name") answers from the role's inputs in the call's metadata."""
+    get_litellm()
+    return model.split("/", 1)[0] in _input_readers

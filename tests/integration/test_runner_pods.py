@@ -10,6 +10,7 @@ import pytest_asyncio
 from lbi.store.edge import EdgeStore
 from synth_service.config import SynthSettings
 from synth_service.engine import Engine
+from synth_service.recovery import recover
 from synth_service.runner_pods import JOB, RunnerPods
 from synth_service.spec import spec_from_dict
 from tests.fixtures.kube_standin import MISSING_IMAGE, KubeStandIn
@@ -120,7 +121,7 @@ async def test_restart_adopts_the_pods_of_resumed_jobs_and_deletes_orphans(clust
     await first.datasets.store.close()
 
     restarted = engine_on(RunnerPods(api, NS, TEMPLATE, owner=owner, ready_timeout_s=90))
-    assert await restarted.recover() == [job_id]
+    assert await recover(restarted) == [job_id]
     assert {p["metadata"]["labels"][JOB] for p in _runner_pods(standin)} == {job_id.removeprefix("job-")}
     job = await restarted.run(job_id)
     assert job["state"] == "SUCCEEDED", job["error"]

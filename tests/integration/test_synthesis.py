@@ -168,7 +168,7 @@ class Counting(CustomLLM):
 @pytest.mark.parametrize("mode", ["paper", "window", "batched"])
 async def test_counted_labelling_calls_match_the_formula(engine, mode):
     counter = Counting()
-    register_provider("counting", counter)
+    register_provider("counting", counter, reads_inputs=True)  # it answers as the offline backend does
     spec = _spec(models={"labeller": "counting/x"}, backward_mode=mode, backward_window=2, dataset=f"count-{mode}",
                  resource_filter=["Top customers by revenue"])
     job = await engine.run(engine.create(spec))
