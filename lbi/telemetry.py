@@ -7,7 +7,8 @@ made for (`tracer("lbi.retrieval")` belongs to lbi-retrieval; see SERVICE_OF), e
 first provider set up is also the global one, which libraries and agents' own code use.
 
 With `OTEL_EXPORTER_OTLP_ENDPOINT` set, spans and metrics go to that OTLP collector; without it providers
-still exist (spans carry context, tests attach processors with `add_span_processor`) but nothing is sent.
+still exist but spans are not recorded (nothing would read them), until a processor is added with
+`add_span_processor` (tests collect spans in memory that way).
 Span names follow the OpenTelemetry semantic conventions where they exist: RPC (the gRPC instrumentation),
 GenAI (`chat <model>`, `embeddings <model>`), database (`search <collection>`, db.system.name qdrant).
 """
@@ -28,6 +29,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.resources import Resource as OtelResource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 
 from lbi.grpc_handlers import wrap_handler
 
@@ -40,13 +42,31 @@ SERVICE_OF = {"lbi.retrieval": "lbi-retrieval", "lbi.synthesis": "lbi-synthesis"
               "lbi.env_runner": "lbi-env-runner"}
 
 
+class _WhenExported(Sampler):
+    """Records spans only while something takes them (an OTLP endpoint, or a processor added with
+    `add_span_processor`): without a collector a span is a cheap non-recording one, so the hot path does not pay
+    for spans nobody reads. Trace context is still propagated."""
+
+    def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None, links=None, trace_state=None):
+        if _exporting():
+            return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)
+        return SamplingResult(Decision.DROP)
+
+    def get_description(self) -> str:
+        return "lbi: record when exported"
+
+
+def _exporting() -> bool:
+    return bool(_processors) or bool(os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"))
+
+
 def setup_telemetry(service_name: str) -> TracerProvider:
     """The service's tracer provider, made once (the first one made becomes the global provider too)."""
     with _lock:
         if service_name in _providers:
             return _providers[service_name]
         resource = OtelResource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", service_name)})
-        provider = TracerProvider(resource=resource)
+        provider = TracerProvider(resource=resource, sampler=_WhenExported())
         first = not _providers
         if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
             from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
