@@ -2,7 +2,7 @@
 
 Usage: python scripts/generate_protos.py [OUT_DIR]
 Without OUT_DIR the stubs are written into the repository (committed, as qdrant-client does);
-tests/unit/test_stubs_fresh.py regenerates into a temporary folder and compares.
+tests/unit/lbi/test_stubs_fresh.py regenerates into a temporary folder and compares.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ environment package, not even inside a function."""
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 ABOVE_THE_CORE = ("env_runners", "synth_service", "retrieval_service")
 
 
