@@ -8,7 +8,7 @@ streamable HTTP, and `AsyncRetrievalClient.retrieve` straight to the service, bo
 4,000-character prompt block. Prints p50/p99 per path and the MCP path's p50 over the direct one. Last line of
 output: one JSON object.
 
-    python bench/mcp.py [--requests 300]
+    python bench/mcp_overhead.py [--requests 300]
 """
 
 from __future__ import annotations
