@@ -234,6 +234,13 @@ class Journal:
     def keys(self, job_id: str, stage: str) -> set[str]:
         return {r[0] for r in self._execute("SELECT key FROM records WHERE job_id = ? AND stage = ?", (job_id, stage))}
 
+    def pending(self, job_id: str, stage: str, done_stage: str, limit: int) -> list[str]:
+        """Keys of `stage` with no row yet in `done_stage`, oldest first, at most `limit` (payloads are not read)."""
+        return [r[0] for r in self._execute(
+            "SELECT key FROM records WHERE job_id = ? AND stage = ? AND key NOT IN "
+            "(SELECT key FROM records WHERE job_id = ? AND stage = ?) ORDER BY seq LIMIT ?",
+            (job_id, stage, job_id, done_stage, limit))]
+
     def records(self, job_id: str, stage: str, ok: bool | None = None) -> Iterator[tuple[str, Any, bool, str]]:
         """(key, payload, ok, reason) in the order they were written."""
         sql = "SELECT key, payload, ok, reason FROM records WHERE job_id = ? AND stage = ?"

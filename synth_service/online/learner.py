@@ -155,14 +155,14 @@ class OnlineJob:
                 keys = await asyncio.to_thread(self._pending_keys)
                 if not keys:
                     self._wake.clear()
-                    if not await asyncio.to_thread(self._pending_keys):
+                    if not await asyncio.to_thread(self._pending_keys):  # a report may have come meanwhile
                         wait = self.sweep_s if self.policy.retention_days else None
                         try:
                             await asyncio.wait_for(self._wake.wait(), wait)
                         except asyncio.TimeoutError:
                             pass
                     continue
-                await self._learn(keys[: self.policy.batch_episodes])
+                await self._learn(keys)
                 failures = 0
             except asyncio.CancelledError:
                 raise
@@ -172,8 +172,8 @@ class OnlineJob:
                 await asyncio.sleep(min(60.0, 0.5 * 2 ** failures))
 
     def _pending_keys(self) -> list[str]:
-        learned = self.journal.keys(self.job_id, LEARNED)
-        return [key for key, _, _, _ in self.journal.records(self.job_id, EPISODES) if key not in learned]
+        """The next batch: episodes not learned yet, in arrival order."""
+        return self.journal.pending(self.job_id, EPISODES, LEARNED, self.policy.batch_episodes)
 
     async def _learn(self, keys: list[str]) -> None:
         rows = await self.journal.aget(self.job_id, EPISODES, keys)
