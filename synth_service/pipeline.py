@@ -132,7 +132,7 @@ class Pipeline:
         progress.begin("filter")
         async with self.turns.turn(index):
             stand_ins = self.claims.claim(candidates)
-        for example_key, payload, kept in await filter_stage.judge_all(ctx, candidates, stand_ins):
+        for example_key, payload, kept, _ in await filter_stage.judge_all(ctx, candidates, stand_ins):
             if kept and example_key not in self._ingested:
                 progress.begin("ingest")
                 progress.enter("ingest")

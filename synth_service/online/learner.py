@@ -199,14 +199,11 @@ class OnlineJob:
         if episode.outcome == "failure":
             dropped["failed-episode-task"] = sum(1 for _, p in candidates if p["origin"] == Origin.FORWARD.value)
             candidates = [(k, p) for k, p in candidates if p["origin"] != Origin.FORWARD.value]
-        stand_ins = filter_stage.Claims().claim(candidates)
-        order = {key: i for i, (key, _) in enumerate(candidates)}
-        # in the candidates' own order (judge_all puts verdicts read back from the journal first): which of two
-        # near-duplicates is stored must not depend on where a crash interrupted the judging
-        judged = sorted(await filter_stage.judge_all(ctx, candidates, stand_ins), key=lambda row: order[row[0]])
-        reasons = await self.journal.aget(ctx.job_id, filter_stage.FILTERED, [k for k, _, ok in judged if not ok])
-        dropped.update(_drop_reason(reason) for _, _, reason in reasons.values())
-        kept = [online_example(payload, episode) for _, payload, ok in judged if ok]
+        # in the candidates' own order, whatever was judged before a crash: which of two near-duplicates is stored
+        # must not depend on where the judging was interrupted
+        judged = await filter_stage.judge_all(ctx, candidates, filter_stage.Claims().claim(candidates))
+        dropped.update(_drop_reason(reason) for _, _, ok, reason in judged if not ok)
+        kept = [online_example(payload, episode) for _, payload, ok, _ in judged if ok]
         return len(candidates) + dropped["failed-episode-task"], kept, dropped
 
     async def _store(self, episode: Episode, candidates: int, kept: list[Example], dropped: collections.Counter) -> None:

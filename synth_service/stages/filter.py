@@ -68,9 +68,10 @@ class Claims:
         return stand_ins
 
 
-async def judge_all(ctx: JobContext, candidates: list[tuple[str, dict]], stand_ins: dict[str, str]) -> list[tuple[str, dict, bool]]:
+async def judge_all(ctx: JobContext, candidates: list[tuple[str, dict]],
+                    stand_ins: dict[str, str]) -> list[tuple[str, dict, bool, str]]:
     """Every candidate judged (all at once, within the job's LLM bound) and journaled in one write; candidates
-    judged before are read back. Returns (key, payload with verdicts, kept)."""
+    judged before are read back. Returns (key, payload with verdicts, kept, why dropped) in the candidates' order."""
     known = await ctx.journal.aget(ctx.job_id, FILTERED, [key for key, _ in candidates])
     todo = [(key, payload) for key, payload in candidates if key not in known]
 
@@ -81,7 +82,9 @@ async def judge_all(ctx: JobContext, candidates: list[tuple[str, dict]], stand_i
     judged = await asyncio.gather(*(one(key, payload) for key, payload in todo))
     if judged:
         await ctx.journal.aput(ctx.job_id, FILTERED, list(judged))
-    return [(key, payload, ok) for key, (payload, ok, _) in known.items()] + [(key, payload, ok) for key, payload, ok, _ in judged]
+    verdicts = {key: (key, payload, ok, reason) for key, (payload, ok, reason) in known.items()}
+    verdicts.update((row[0], row) for row in judged)
+    return [verdicts[key] for key, _ in candidates]
 
 
 def check_some_kept(ctx: JobContext) -> None:
