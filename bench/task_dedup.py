@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from synth_service.stages.self_instruct import distinct
+from lbi.vectors import distinct
 
 VERBS = ["Count", "List", "Show", "Find", "Sum", "Sort", "Compare", "Archive", "Search", "Rename"]
 THINGS = ["invoices", "patients", "sensor readings", "log lines", "members", "tickets", "books", "orders", "trips",

@@ -23,12 +23,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from lbi.embedding import Embedder
 from lbi.errors import FailedPrecondition
 from lbi.lexical import LexicalEncoder
 from lbi.normalize import normalize_observation
 from lbi.records import Example, Origin, Step, Verdict, content_id, point_uuid
 from lbi.store.base import CollectionSpec, PointData, VectorStore
+from lbi.vectors import distinct
 
 EXAMPLES, STEPS, META = "examples", "steps", "meta"
 LAYOUT = 2
@@ -145,11 +148,6 @@ def _actions(actions: Sequence[str]) -> tuple[str, ...]:
     return tuple(" ".join(a.split()) for a in actions)
 
 
-def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
-    """Cosine similarity of two embeddings (the model's vectors are normalised, so a dot product)."""
-    return float(sum(x * y for x, y in zip(a, b)))
-
-
 @dataclass
 class DatasetInfo:
     name: str
@@ -186,12 +184,15 @@ class DatasetStore:
         if not existing:
             await self.store.upsert(collection(dataset, META), [PointData(point_uuid(content_id("job", job_id)), {"meta": [1.0]}, meta)])
 
-    async def ingest(self, dataset: str, examples: Sequence[Example], job_id: str = "") -> int:
-        """Embeds and upserts examples (idempotent); returns how many were written."""
+    async def ingest(self, dataset: str, examples: Sequence[Example], job_id: str = "",
+                     instruction_vectors: Sequence[Sequence[float]] | None = None) -> int:
+        """Embeds (unless their instructions' vectors are given) and upserts examples (idempotent); returns how many
+        were written."""
         if not examples:
             return 0
         await self.ensure(dataset, job_id, [e.env for e in examples])
-        instructions = await self.embedder.aencode([e.instruction for e in examples])
+        instructions = instruction_vectors if instruction_vectors is not None else \
+            await self.embedder.aencode([e.instruction for e in examples])
         await self.store.upsert(collection(dataset, EXAMPLES), [
             PointData(point_uuid(e.id), {"instruction": vec}, example_payload(e, job_id)) for e, vec in zip(examples, instructions)
         ])
@@ -269,34 +270,32 @@ class DatasetStore:
         await self.store.delete_where(collection(dataset, STEPS), {"trajectory_id": ids})
         return count
 
-    async def near_duplicates(self, dataset: str, examples: Sequence[Example], threshold: float) -> dict[str, str]:
-        """example id -> the id of an example that makes it a near-duplicate: one stored from another source
-        trajectory, or an earlier one of `examples`, that takes the same actions (whitespace aside) in the same
-        environment under an instruction whose embedding has cosine similarity at least `threshold`."""
-        if not examples:
-            return {}
-        vectors = await self.embedder.aencode([e.instruction for e in examples])
-        stored = await self.store.collection_exists(collection(dataset, EXAMPLES))
-        found: dict[str, str] = {}
-        earlier: list[tuple[Example, Sequence[float]]] = []
-        for example, vector in zip(examples, vectors):
-            actions = _actions([s.action for s in example.steps])
-            for other, other_vector in earlier:
-                if other.env == example.env and _actions([s.action for s in other.steps]) == actions \
-                        and _cosine(vector, other_vector) >= threshold:
-                    found[example.id] = other.id
-                    break
-            if example.id not in found and stored:
+    async def near_duplicates(self, dataset: str, examples: Sequence[Example], vectors: Sequence[Sequence[float]],
+                              threshold: float) -> set[str]:
+        """Ids of the examples that are near-duplicates: of one stored from another source trajectory, or of an earlier
+        one of `examples` that is kept. Near-duplicates take the same actions (whitespace aside) in the same
+        environment under instructions whose embeddings (`vectors`, one per example) have cosine similarity at least
+        `threshold`."""
+        duplicates: set[str] = set()
+        if examples and await self.store.collection_exists(collection(dataset, EXAMPLES)):
+            for example, vector in zip(examples, vectors):
+                actions = _actions([s.action for s in example.steps])
                 for hit in await self.store.search(collection(dataset, EXAMPLES), ("instruction", vector), 5, {"env": example.env}):
                     if hit.score < threshold:
                         break
                     if hit.payload["source_trajectory_id"] != example.source_trajectory_id \
                             and _actions([s["action"] for s in hit.payload["steps"]]) == actions:
-                        found[example.id] = hit.payload["id"]
+                        duplicates.add(example.id)
                         break
-            if example.id not in found:
-                earlier.append((example, vector))
-        return found
+        groups: dict[tuple, list[int]] = {}
+        for i, example in enumerate(examples):
+            if example.id not in duplicates:
+                groups.setdefault((example.env, _actions([s.action for s in example.steps])), []).append(i)
+        matrix = np.asarray(vectors, dtype=np.float32)
+        for indices in groups.values():
+            kept = set(distinct(matrix[indices], threshold))
+            duplicates.update(examples[index].id for n, index in enumerate(indices) if n not in kept)
+        return duplicates
 
     async def delete(self, dataset: str) -> None:
         self._current.discard(dataset)

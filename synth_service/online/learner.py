@@ -213,11 +213,14 @@ class OnlineJob:
         if not await self.journal.aget(self.job_id, EPISODES, [episode.episode_id]):
             await asyncio.to_thread(self.journal.delete_job, episode_job)
             return
-        duplicates = await self._retrying(self.datasets.near_duplicates, self.dataset, kept, self.policy.duplicate_threshold)
-        fresh = [e for e in kept if e.id not in duplicates]
+        vectors = await self.datasets.embedder.aencode([e.instruction for e in kept])  # once: the check and the ingest
+        duplicates = await self._retrying(self.datasets.near_duplicates, self.dataset, kept, vectors,
+                                          self.policy.duplicate_threshold)
+        stored = [i for i, e in enumerate(kept) if e.id not in duplicates]
+        fresh = [kept[i] for i in stored]
         dropped["near-duplicate"] += len(duplicates)
         if fresh:
-            await self._retrying(self.datasets.ingest, self.dataset, fresh, self.job_id)
+            await self._retrying(self.datasets.ingest, self.dataset, fresh, self.job_id, [vectors[i] for i in stored])
         delay = max(0.0, time.time() - episode.ended_at)
         learned = {"candidates": candidates, "stored": len(fresh), "dropped": {k: v for k, v in dropped.items() if v},
                    "delay_s": round(delay, 3), "examples": [e.id for e in fresh]}

@@ -13,6 +13,7 @@ import numpy as np
 from lbi.llm.gateway import LLMError
 from lbi.llm.roles import Role
 from lbi.records import Instruction
+from lbi.vectors import distinct
 from synth_service.context import JobContext
 from synth_service.stages.names import ADMITTED, INSTRUCTIONS, TASKS
 
@@ -32,26 +33,6 @@ async def write_tasks(ctx: JobContext, key: str, resource: dict, description: st
     tasks = [t.strip() for t in result.output.tasks if t.strip()][: ctx.spec.instructions_per_resource]
     await ctx.journal.aput(ctx.job_id, TASKS, [(key, {"tasks": tasks}, True, "")])
     return tasks
-
-
-def distinct(vectors: np.ndarray, threshold: float, block: int = 1024, prior: np.ndarray | None = None) -> list[int]:
-    """Indices kept, in order: a vector is dropped when its cosine similarity to an earlier kept one (or to a row
-    of `prior`) reaches the threshold (rows are unit length). Matrix products per block of candidates, so 3,000
-    tasks take milliseconds (bench/task_dedup.py), not the minute a pairwise Python loop took."""
-    kept: list[int] = []
-    for start in range(0, len(vectors), block):
-        chunk = vectors[start:start + block]
-        alive = np.ones(len(chunk), dtype=bool)
-        if prior is not None and len(prior):
-            alive &= (chunk @ prior.T).max(axis=1) < threshold
-        if kept:
-            alive &= (chunk @ vectors[kept].T).max(axis=1) < threshold
-        within = chunk @ chunk.T
-        for i in range(len(chunk)):
-            if alive[i]:
-                kept.append(start + i)
-                alive[i + 1:] &= within[i, i + 1:] < threshold
-    return kept
 
 
 def environment_description(static: str, resources: list[dict]) -> str:
