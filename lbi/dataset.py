@@ -279,14 +279,8 @@ class DatasetStore:
         duplicates: set[str] = set()
         if examples and await self.store.collection_exists(collection(dataset, EXAMPLES)):
             for example, vector in zip(examples, vectors):
-                actions = _actions([s.action for s in example.steps])
-                for hit in await self.store.search(collection(dataset, EXAMPLES), ("instruction", vector), 5, {"env": example.env}):
-                    if hit.score < threshold:
-                        break
-                    if hit.payload["source_trajectory_id"] != example.source_trajectory_id \
-                            and _actions([s["action"] for s in hit.payload["steps"]]) == actions:
-                        duplicates.add(example.id)
-                        break
+                if await self._stored_near_duplicate(dataset, example, vector, threshold):
+                    duplicates.add(example.id)
         groups: dict[tuple, list[int]] = {}
         for i, example in enumerate(examples):
             if example.id not in duplicates:
@@ -296,6 +290,24 @@ class DatasetStore:
             kept = set(distinct(matrix[indices], threshold))
             duplicates.update(examples[index].id for n, index in enumerate(indices) if n not in kept)
         return duplicates
+
+    async def _stored_near_duplicate(self, dataset: str, example: Example, vector: Sequence[float], threshold: float) -> bool:
+        """Whether a stored example of another trajectory is a near-duplicate of `example`. Every stored example above
+        the threshold is looked at (the search widens while its last hit is still above it): many stored examples
+        can share one instruction with other actions, and a fixed top-k would miss the one that matters."""
+        actions = _actions([s.action for s in example.steps])
+        limit = 16
+        while True:
+            hits = await self.store.search(collection(dataset, EXAMPLES), ("instruction", vector), limit, {"env": example.env})
+            for hit in hits:
+                if hit.score < threshold:
+                    return False
+                if hit.payload["source_trajectory_id"] != example.source_trajectory_id \
+                        and _actions([s["action"] for s in hit.payload["steps"]]) == actions:
+                    return True
+            if len(hits) < limit or limit >= 4096:
+                return False
+            limit *= 4
 
     async def delete(self, dataset: str) -> None:
         self._current.discard(dataset)
