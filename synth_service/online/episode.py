@@ -7,14 +7,14 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from lbi.clients.episodes import OUTCOMES
 from lbi.dataset import check_name
 from lbi.errors import InvalidArgument
 from lbi.records import Step, check_episode_id as _check_id, content_id
 from lbi.v1 import episodes_pb2 as pb
 from synth_service.online.redact import Redactor
 
-OUTCOMES = {pb.EPISODE_OUTCOME_SUCCESS: "success", pb.EPISODE_OUTCOME_FAILURE: "failure", pb.EPISODE_OUTCOME_UNKNOWN: "unknown"}
-OUTCOME_PB = {v: k for k, v in OUTCOMES.items()}
+OUTCOME_NAMES = {value: name for name, value in OUTCOMES.items()}
 MAX_TEXT = 1_000_000  # bytes per observation
 MAX_TOTAL = 16_000_000  # bytes per episode
 
@@ -80,7 +80,7 @@ def parse_report(msg: pb.ReportEpisodeRequest, tenant: str, default_env: str, ma
         raise InvalidArgument("final_observation", f"larger than {MAX_TEXT} bytes")
     if msg.ByteSize() > MAX_TOTAL:
         raise InvalidArgument("steps", f"the episode is larger than {MAX_TOTAL} bytes")
-    if msg.outcome not in OUTCOMES:
+    if msg.outcome not in OUTCOME_NAMES:
         raise InvalidArgument("outcome", "must be success, failure or unknown")
     env = msg.env or default_env
     if not env:
@@ -92,7 +92,7 @@ def parse_report(msg: pb.ReportEpisodeRequest, tenant: str, default_env: str, ma
     ended = msg.ended_at.ToNanoseconds() / 1e9 if msg.HasField("ended_at") else now
     return Episode(
         dataset=msg.dataset, episode_id=msg.episode_id, tenant=tenant, env=env, task=redactor.text(msg.task, counts),
-        steps=steps, final_observation=redactor.text(msg.final_observation, counts), outcome=OUTCOMES[msg.outcome],
+        steps=steps, final_observation=redactor.text(msg.final_observation, counts), outcome=OUTCOME_NAMES[msg.outcome],
         reward=msg.reward if msg.HasField("reward") else None, feedback=redactor.text(msg.feedback, counts),
         ended_at=min(ended, now), received_at=now, redactions=dict(counts),
     )
