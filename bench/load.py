@@ -23,9 +23,11 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 OBSERVATIONS = [
-    "Error: no such column: nme", "Error: no such table: customer",
+    "Error: no such column: nme",
+    "Error: no such table: customer",
     "name | sql\ncustomers | CREATE TABLE customers (id INTEGER PRIMARY KEY, first_name TEXT)",
-    "COUNT(*)\n--------\n2600\n(1 row)", "Connected to SQLite database shop.db (private copy).",
+    "COUNT(*)\n--------\n2600\n(1 row)",
+    "Connected to SQLite database shop.db (private copy).",
 ]
 
 
@@ -42,14 +44,17 @@ async def client_main(target: str, concurrency: int, seconds: float) -> dict:
     samples, errors = [], []
     deadline = time.monotonic() + seconds
     async with AsyncRetrievalClient(target, timeout_s=10) as client:
+
         async def worker(offset: int) -> None:
             i = offset
             while time.monotonic() < deadline:
                 started = time.time()
                 try:
-                    await client.retrieve("load", observation=OBSERVATIONS[i % len(OBSERVATIONS)], queries=[f"count orders {i % 50}"])
+                    await client.retrieve(
+                        "load", observation=OBSERVATIONS[i % len(OBSERVATIONS)], queries=[f"count orders {i % 50}"]
+                    )
                     samples.append((started, (time.time() - started) * 1000))
-                except Exception as exc:  # noqa: BLE001 - counted and reported
+                except Exception as exc:
                     errors.append(type(exc).__name__)
                 i += concurrency
 
@@ -60,14 +65,23 @@ async def client_main(target: str, concurrency: int, seconds: float) -> dict:
 async def main(args: argparse.Namespace) -> dict:
     os.environ["LBI_DATA_DIR"] = args.data_dir or tempfile.mkdtemp(prefix="lbi-load-")
     from lbi.cli.local_stack import local_stack
-    from lbi.metrics import percentile
     from lbi.dataset import DatasetStore
+    from lbi.metrics import percentile
     from lbi.records import Example, Origin, Step
     from synth_service.spec import spec_from_dict
 
     async with local_stack() as stack:
-        seed = Example("Count the orders.", "sql", (Step("Connected.", "SELECT COUNT(*) FROM orders"),), "2600",
-                       Origin.FORWARD, "seed", 0, 1, kept=True)
+        seed = Example(
+            "Count the orders.",
+            "sql",
+            (Step("Connected.", "SELECT COUNT(*) FROM orders"),),
+            "2600",
+            Origin.FORWARD,
+            "seed",
+            0,
+            1,
+            kept=True,
+        )
         await DatasetStore(stack.store, stack.engine.datasets.embedder).ingest("load", [seed], job_id="seed")
         spec = {"env": "sql", "dataset": "load", "ingest_batch": 16}
         if args.resource_filter:
@@ -84,10 +98,20 @@ async def main(args: argparse.Namespace) -> dict:
 
         sampler = asyncio.create_task(sample_memory())
         processes = max(1, min(args.clients, 2))
-        procs = [await asyncio.create_subprocess_exec(
-            sys.executable, str(Path(__file__).resolve()), "--client", stack.retrieval_target, "--concurrency",
-            str(args.clients // processes + (1 if i < args.clients % processes else 0)), "--seconds", str(args.seconds),
-            stdout=asyncio.subprocess.PIPE) for i in range(processes)]
+        procs = [
+            await asyncio.create_subprocess_exec(
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--client",
+                stack.retrieval_target,
+                "--concurrency",
+                str(args.clients // processes + (1 if i < args.clients % processes else 0)),
+                "--seconds",
+                str(args.seconds),
+                stdout=asyncio.subprocess.PIPE,
+            )
+            for i in range(processes)
+        ]
         outputs = [json.loads((await p.communicate())[0].decode().strip().splitlines()[-1]) for p in procs]
         sampler.cancel()
         final = await job
@@ -97,12 +121,25 @@ async def main(args: argparse.Namespace) -> dict:
     for start in range(0, int(args.seconds), args.window):
         values = [ms for t, ms in samples if start <= t - started < start + args.window]
         rss = [m for t, m in memory if start <= t < start + args.window]
-        windows.append({"window_s": [start, start + args.window], "requests": len(values), "p50_ms": round(percentile(values, 50), 2),
-                        "p99_ms": round(percentile(values, 99), 2), "rss_mb": round(max(rss), 1) if rss else None})
+        windows.append(
+            {
+                "window_s": [start, start + args.window],
+                "requests": len(values),
+                "p50_ms": round(percentile(values, 50), 2),
+                "p99_ms": round(percentile(values, 99), 2),
+                "rss_mb": round(max(rss), 1) if rss else None,
+            }
+        )
     return {
-        "clients": args.clients, "seconds": args.seconds, "requests": len(samples), "errors": len(errors),
-        "error_kinds": sorted(set(errors)), "rps": round(len(samples) / args.seconds, 1), "windows": windows,
-        "rss_mb_start": round(memory[0][1], 1) if memory else None, "rss_mb_end": round(memory[-1][1], 1) if memory else None,
+        "clients": args.clients,
+        "seconds": args.seconds,
+        "requests": len(samples),
+        "errors": len(errors),
+        "error_kinds": sorted(set(errors)),
+        "rps": round(len(samples) / args.seconds, 1),
+        "windows": windows,
+        "rss_mb_start": round(memory[0][1], 1) if memory else None,
+        "rss_mb_end": round(memory[-1][1], 1) if memory else None,
         "synthesis": {"state": final["state"], "kept": final["stats"].kept, "ingested": final["stats"].ingested},
     }
 
@@ -113,8 +150,12 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--window", type=int, default=10)
     parser.add_argument("--data-dir", default="")
-    parser.add_argument("--resource-filter", action="append", default=[],
-                        help="Only these documentation sections for the synthesis job (repeatable; the short CI form).")
+    parser.add_argument(
+        "--resource-filter",
+        action="append",
+        default=[],
+        help="Only these documentation sections for the synthesis job (repeatable; the short CI form).",
+    )
     parser.add_argument("--client", help=argparse.SUPPRESS)
     parser.add_argument("--concurrency", type=int, help=argparse.SUPPRESS)
     return parser.parse_args()

@@ -27,7 +27,8 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lbi.metrics import percentile  # noqa: E402 - after the path set-up above
+from lbi.metrics import percentile
+
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
@@ -40,7 +41,11 @@ def _port() -> int:
 
 
 def _summary(values: list[float]) -> dict:
-    return {"p50_ms": round(percentile(values, 50), 2), "p99_ms": round(percentile(values, 99), 2), "requests": len(values)}
+    return {
+        "p50_ms": round(percentile(values, 50), 2),
+        "p99_ms": round(percentile(values, 99), 2),
+        "requests": len(values),
+    }
 
 
 async def main(args: argparse.Namespace) -> dict:
@@ -48,13 +53,13 @@ async def main(args: argparse.Namespace) -> dict:
     from mcp import Client
     from mcp.client.streamable_http import streamable_http_client
 
+    from bench.retrieval import make_corpus
     from lbi.clients.retrieval import AsyncRetrievalClient
     from lbi.dataset import DatasetStore
     from lbi.embedding import Embedder
     from lbi.store.edge import EdgeStore
     from retrieval_service.config import RetrievalSettings
     from retrieval_service.server import start_retrieval
-    from bench.retrieval import make_corpus
 
     data = Path(tempfile.mkdtemp(prefix="lbi-bench-mcp-"))
     store = EdgeStore(data / "qdrant")
@@ -63,12 +68,28 @@ async def main(args: argparse.Namespace) -> dict:
     await DatasetStore(store, embedder).ingest("shop", examples, job_id="bench")
     observations = sorted({s.observation for e in examples for s in e.steps})[:50]
     log(f"indexed {len(examples)} examples")
-    server, _ = await start_retrieval(RetrievalSettings(data_dir=data, retrieval_port=0), store=store, embedder=embedder)
+    server, _ = await start_retrieval(
+        RetrievalSettings(data_dir=data, retrieval_port=0), store=store, embedder=embedder
+    )
     target = f"127.0.0.1:{server.port}"
     port = _port()
     env = {k: v for k, v in os.environ.items() if k != "LBI_AUTH_TOKENS"}
-    process = subprocess.Popen([str(Path(sys.executable).parent / "lbi"), "mcp", "serve", "--transport", "http", "--port",
-                                str(port), "--target", target], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "lbi"),
+            "mcp",
+            "serve",
+            "--transport",
+            "http",
+            "--port",
+            str(port),
+            "--target",
+            target,
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         while True:
             try:
@@ -77,15 +98,20 @@ async def main(args: argparse.Namespace) -> dict:
             except OSError:
                 await asyncio.sleep(0.2)
         direct, over_mcp = [], []
-        async with AsyncRetrievalClient(target) as client, httpx2.AsyncClient(timeout=30) as http, \
-                Client(streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http)) as mcp:
+        async with (
+            AsyncRetrievalClient(target) as client,
+            httpx2.AsyncClient(timeout=30) as http,
+            Client(streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http)) as mcp,
+        ):
             for i in range(args.requests + args.warmup):
                 observation = observations[i % len(observations)]
                 started = time.perf_counter()
                 await client.retrieve("shop", observation=observation, mode="observation", prompt_budget_chars=4000)
                 middle = time.perf_counter()
-                result = await mcp.call_tool("get_demonstrations", {"dataset": "shop", "observation": observation,
-                                                                    "mode": "observation", "max_chars": 4000})
+                result = await mcp.call_tool(
+                    "get_demonstrations",
+                    {"dataset": "shop", "observation": observation, "mode": "observation", "max_chars": 4000},
+                )
                 ended = time.perf_counter()
                 assert not result.is_error, result.content
                 if i >= args.warmup:

@@ -34,9 +34,9 @@ def log(message: str) -> None:
 async def main(args: argparse.Namespace) -> dict:
     import yaml
 
+    from env_runners.registry import builtin_tasks
     from lbi.cli.local_stack import local_stack
     from lbi.evaluation.online_rounds import online_rounds
-    from env_runners.registry import builtin_tasks
     from synth_service.spec import spec_from_dict
 
     policy = Path(os.environ["LBI_DATA_DIR"]) / "online-policy.yaml"
@@ -50,11 +50,23 @@ async def main(args: argparse.Namespace) -> dict:
             raise SystemExit(f"synthesis {job['state']}: {job['error']}")
         log(f"synthesized {job['stats'].kept} examples from the docs in {time.monotonic() - started:.0f}s")
         started = time.monotonic()
-        result = await online_rounds(stack.runner_target, stack.retrieval_target, args.env, args.dataset, tasks,
-                                     rounds=args.rounds, max_steps=args.max_steps)
+        result = await online_rounds(
+            stack.runner_target,
+            stack.retrieval_target,
+            args.env,
+            args.dataset,
+            tasks,
+            rounds=args.rounds,
+            max_steps=args.max_steps,
+        )
     model = os.environ.get("LBI_LLM_MODEL", "")
-    return {**result, "env": args.env, "offline_kept_examples": job["stats"].kept, "wall_s": round(time.monotonic() - started, 1),
-            "model": model or "offline policy (deterministic, not a model)"}
+    return {
+        **result,
+        "env": args.env,
+        "offline_kept_examples": job["stats"].kept,
+        "wall_s": round(time.monotonic() - started, 1),
+        "model": model or "offline policy (deterministic, not a model)",
+    }
 
 
 if __name__ == "__main__":

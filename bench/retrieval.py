@@ -28,8 +28,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lbi.metrics import percentile  # noqa: E402 - after the path set-up above
-
+from lbi.metrics import percentile
 
 
 def log(message: str) -> None:
@@ -55,7 +54,7 @@ class ReusingEmbedder:
         missing = sorted({c for c in canonical if c not in self.cache})
         for start in range(0, len(missing), 256):
             chunk = missing[start : start + 256]
-            self.cache.update(zip(chunk, self.real.encode(chunk)))
+            self.cache.update(zip(chunk, self.real.encode(chunk), strict=True))
             self.embedded += len(chunk)
         return [self.cache[c] for c in canonical]
 
@@ -99,18 +98,24 @@ def make_corpus(states: int, unique: int, seed: int, kept: float):
         source = f"traj-{trajectories}"
         trajectories += 1
 
-        def label(kind: str, i: int, j: int) -> str:
+        def label(kind: str, i: int, j: int, env: str = env, source: str = source) -> str:
             base = rng.choice(tasks[env])
             text = f"{base} ({kind} {source} {i}-{j})"
             alias[text] = base
             return text
 
         spans = [(i, j) for i in range(length) for j in range(i + 1, length + 1)]
-        chosen = [Example(label("forward", 0, length), env, steps, texts[length], Origin.FORWARD, source, 0, length, kept=True)]
+        chosen = [
+            Example(
+                label("forward", 0, length), env, steps, texts[length], Origin.FORWARD, source, 0, length, kept=True
+            )
+        ]
         for i, j in spans:
             for origin in (Origin.BACKWARD_TASK, Origin.BACKWARD_SUMMARY):
                 if rng.random() < kept:
-                    chosen.append(Example(label(origin.value, i, j), env, steps[i:j], texts[j], origin, source, i, j, kept=True))
+                    chosen.append(
+                        Example(label(origin.value, i, j), env, steps[i:j], texts[j], origin, source, i, j, kept=True)
+                    )
         examples += chosen
         distinct += length + 1  # the forward example passes through every state
         layout_one_points += sum(e.span_end - e.span_start + 1 for e in chosen)
@@ -133,11 +138,17 @@ async def build(root: Path, states: int, unique: int, seed: int, kept: float) ->
     datasets = DatasetStore(store, embedder)
     for start in range(0, len(examples), 1000):
         await datasets.ingest("bench", examples[start : start + 1000], job_id="bench-build")
-        log(f"indexed {start + 1000} / {len(examples)} examples ({time.monotonic() - started:.0f}s, {embedder.embedded} texts embedded)")
+        log(
+            f"indexed {start + 1000} / {len(examples)} examples ({time.monotonic() - started:.0f}s, "
+            f"{embedder.embedded} texts embedded)"
+        )
     info = {
-        "steps": await store.count("bench__steps"), "examples": await store.count("bench__examples"),
-        "unique_observation_texts": unique, "texts_embedded_with_real_model": embedder.embedded,
-        "build_seconds": round(time.monotonic() - started, 1), **figures,
+        "steps": await store.count("bench__steps"),
+        "examples": await store.count("bench__examples"),
+        "unique_observation_texts": unique,
+        "texts_embedded_with_real_model": embedder.embedded,
+        "build_seconds": round(time.monotonic() - started, 1),
+        **figures,
     }
     await store.close()
     marker.write_text(json.dumps(info))
@@ -163,19 +174,23 @@ async def client_main(target: str, mode: str, concurrency: int, seconds: float, 
     errors = 0
     deadline = time.monotonic() + seconds
     async with AsyncRetrievalClient(target, timeout_s=10) as client:
+
         async def worker(offset: int) -> None:
             nonlocal errors
             i = offset
             while time.monotonic() < deadline:
                 item = items[i % len(items)]
                 i += concurrency
-                kwargs = {"observation": item["observation"], "mode": "observation"} if mode == "observation" else \
-                    {"observation": item["observation"], "queries": [item["query"] + f" #{i}"], "mode": "agentic"}
+                kwargs = (
+                    {"observation": item["observation"], "mode": "observation"}
+                    if mode == "observation"
+                    else {"observation": item["observation"], "queries": [item["query"] + f" #{i}"], "mode": "agentic"}
+                )
                 started = time.perf_counter()
                 try:
                     await client.retrieve("bench", **kwargs)
                     latencies.append((time.perf_counter() - started) * 1000)
-                except Exception:  # noqa: BLE001 - counted, reported
+                except Exception:
                     errors += 1
 
         await asyncio.gather(*(worker(w) for w in range(concurrency)))
@@ -187,17 +202,33 @@ async def run_clients(target: str, mode: str, clients: int, seconds: float, item
     per_process = [clients // processes + (1 if i < clients % processes else 0) for i in range(processes)]
     procs = [
         await asyncio.create_subprocess_exec(
-            sys.executable, str(Path(__file__).resolve()), "--client", target, "--mode", mode, "--concurrency", str(n),
-            "--seconds", str(seconds), "--items", str(items_file), stdout=asyncio.subprocess.PIPE,
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--client",
+            target,
+            "--mode",
+            mode,
+            "--concurrency",
+            str(n),
+            "--seconds",
+            str(seconds),
+            "--items",
+            str(items_file),
+            stdout=asyncio.subprocess.PIPE,
         )
         for n in per_process
     ]
     outputs = [json.loads((await p.communicate())[0].decode().strip().splitlines()[-1]) for p in procs]
     latencies = [x for o in outputs for x in o["latencies"]]
     return {
-        "mode": mode, "clients": clients, "requests": len(latencies), "errors": sum(o["errors"] for o in outputs),
-        "p50_ms": round(percentile(latencies, 50), 2), "p90_ms": round(percentile(latencies, 90), 2),
-        "p99_ms": round(percentile(latencies, 99), 2), "rps": round(len(latencies) / seconds, 1),
+        "mode": mode,
+        "clients": clients,
+        "requests": len(latencies),
+        "errors": sum(o["errors"] for o in outputs),
+        "p50_ms": round(percentile(latencies, 50), 2),
+        "p90_ms": round(percentile(latencies, 90), 2),
+        "p99_ms": round(percentile(latencies, 99), 2),
+        "rps": round(len(latencies) / seconds, 1),
     }
 
 
@@ -211,14 +242,21 @@ async def floor(store, embedder, items: list[dict], n: int = 300) -> dict:
     for i in range(n):
         item = items[i % len(items)]
         started = time.perf_counter()
-        await store.search(collection("bench", STEPS), ("lexical", lexical.query(normalize_observation(item["observation"]))), 20)
+        await store.search(
+            collection("bench", STEPS), ("lexical", lexical.query(normalize_observation(item["observation"]))), 20
+        )
         observation_ms.append((time.perf_counter() - started) * 1000)
         started = time.perf_counter()
         vector = (await embedder.aencode([item["query"] + f" floor {i}"]))[0]
         await store.search(collection("bench", EXAMPLES), ("instruction", vector), 10)
         agentic_ms.append((time.perf_counter() - started) * 1000)
-    return {"observation": {"p50_ms": round(statistics.median(observation_ms), 2), "p99_ms": round(percentile(observation_ms, 99), 2)},
-            "agentic": {"p50_ms": round(statistics.median(agentic_ms), 2), "p99_ms": round(percentile(agentic_ms, 99), 2)}}
+    return {
+        "observation": {
+            "p50_ms": round(statistics.median(observation_ms), 2),
+            "p99_ms": round(percentile(observation_ms, 99), 2),
+        },
+        "agentic": {"p50_ms": round(statistics.median(agentic_ms), 2), "p99_ms": round(percentile(agentic_ms, 99), 2)},
+    }
 
 
 async def main(args: argparse.Namespace) -> dict:
@@ -267,20 +305,31 @@ async def main(args: argparse.Namespace) -> dict:
         if single and floor_figures[mode]["p50_ms"]:
             ratios[mode] = round(single["p50_ms"] / floor_figures[mode]["p50_ms"], 2)
     return {
-        "steps": info["steps"], "examples": info["examples"], "trajectories": info["trajectories"],
+        "steps": info["steps"],
+        "examples": info["examples"],
+        "trajectories": info["trajectories"],
         "step_points_per_kept_example": round(info["steps"] / info["examples"], 3),
         "step_points_per_distinct_state": round(info["steps"] / info["distinct_states"], 3),
         "layout_one_step_points": info["layout_one_step_points"],
         "layout_one_points_per_kept_example": round(info["layout_one_step_points"] / info["examples"], 3),
-        "index": (f"{info['steps']} step points / {info['examples']} examples of {info['trajectories']} paper-mode trajectories "
-                  f"(2-10 steps, each span label kept with probability {args.kept}) built through lbi.dataset.DatasetStore on the "
-                  f"embedded qdrant-edge store; {info['unique_observation_texts']} unique observation texts (SQL results, shell "
-                  f"output, accessibility trees) plus near-duplicate variants that reuse their base text's dense vector; "
-                  f"{info['texts_embedded_with_real_model']} texts embedded with all-MiniLM-L6-v2 (torch, CPU); "
-                  + ("HNSW index (lbi.store.edge_index)" if args.index else "exact search, no HNSW")
-                  + f"; built in {info['build_seconds']}s"),
-        "cpu_count": os.cpu_count(), "seconds_per_run": args.seconds, "results": results, "floor": floor_figures,
-        "floor_exact_search": floor_exact, "index_build_seconds": index_seconds,
+        "index": (
+            f"{info['steps']} step points / {info['examples']} examples of {info['trajectories']} paper-mode "
+            "trajectories "
+            f"(2-10 steps, each span label kept with probability {args.kept}) built through lbi.dataset.DatasetStore "
+            "on the "
+            f"embedded qdrant-edge store; {info['unique_observation_texts']} unique observation texts (SQL results, "
+            "shell "
+            f"output, accessibility trees) plus near-duplicate variants that reuse their base text's dense vector; "
+            f"{info['texts_embedded_with_real_model']} texts embedded with all-MiniLM-L6-v2 (torch, CPU); "
+            + ("HNSW index (lbi.store.edge_index)" if args.index else "exact search, no HNSW")
+            + f"; built in {info['build_seconds']}s"
+        ),
+        "cpu_count": os.cpu_count(),
+        "seconds_per_run": args.seconds,
+        "results": results,
+        "floor": floor_figures,
+        "floor_exact_search": floor_exact,
+        "index_build_seconds": index_seconds,
         "service_over_floor_p50": ratios,
     }
 
@@ -288,16 +337,28 @@ async def main(args: argparse.Namespace) -> dict:
 def parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--states", type=int, default=100_000, help="distinct states in the index")
-    parser.add_argument("--kept", type=float, default=0.5, help="probability that a span's label survives the committee")
-    parser.add_argument("--unique", type=int, default=20_000, help="unique observation texts embedded with the real model")
+    parser.add_argument(
+        "--kept", type=float, default=0.5, help="probability that a span's label survives the committee"
+    )
+    parser.add_argument(
+        "--unique", type=int, default=20_000, help="unique observation texts embedded with the real model"
+    )
     parser.add_argument("--clients", type=lambda s: [int(x) for x in s.split(",")], default=[1, 32])
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--warmup", type=float, default=8.0, help="seconds of one client per mode before measuring "
-                                                                   "(a 2 s warm-up left the HNSW graph partly on disk)")
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=8.0,
+        help="seconds of one client per mode before measuring (a 2 s warm-up left the HNSW graph partly on disk)",
+    )
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--index", action=argparse.BooleanOptionalAction, default=True,
-                        help="build the collections' HNSW index before measuring (the floor on exact search is "
-                             "measured first, in the same run)")
+    parser.add_argument(
+        "--index",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="build the collections' HNSW index before measuring (the floor on exact search is "
+        "measured first, in the same run)",
+    )
     parser.add_argument("--data-dir", default=os.environ.get("LBI_DATA_DIR", ".lbi"))
     parser.add_argument("--client", help=argparse.SUPPRESS)
     parser.add_argument("--mode", help=argparse.SUPPRESS)
@@ -311,6 +372,14 @@ if __name__ == "__main__":
     arguments = parse()
     if arguments.client:
         workload_items = json.loads(Path(arguments.items).read_text())
-        print(json.dumps(asyncio.run(client_main(arguments.client, arguments.mode, arguments.concurrency, arguments.seconds, workload_items))))
+        print(
+            json.dumps(
+                asyncio.run(
+                    client_main(
+                        arguments.client, arguments.mode, arguments.concurrency, arguments.seconds, workload_items
+                    )
+                )
+            )
+        )
     else:
         print(json.dumps(asyncio.run(main(arguments))))

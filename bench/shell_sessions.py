@@ -19,8 +19,10 @@ from lbi.config import RunnerSettings
 
 def percentiles(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
-    return {"p50_ms": round(statistics.median(ordered) * 1000, 2),
-            "p99_ms": round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] * 1000, 2)}
+    return {
+        "p50_ms": round(statistics.median(ordered) * 1000, 2),
+        "p99_ms": round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] * 1000, 2),
+    }
 
 
 def main() -> None:
@@ -45,10 +47,20 @@ def main() -> None:
         started = time.perf_counter()
         session.close()
         timings["close"].append(time.perf_counter() - started)
-    print(json.dumps({"notes": env.notes(), "sessions": args.sessions, "as_root": args.as_root,
-                      **{name: percentiles(values) for name, values in timings.items()},
-                      "open_to_first_observation_p50_ms": round(statistics.median(
-                          [a + b for a, b in zip(timings["open"], timings["first"])]) * 1000, 2)}, indent=1))
+    print(
+        json.dumps(
+            {
+                "notes": env.notes(),
+                "sessions": args.sessions,
+                "as_root": args.as_root,
+                **{name: percentiles(values) for name, values in timings.items()},
+                "open_to_first_observation_p50_ms": round(
+                    statistics.median([a + b for a, b in zip(timings["open"], timings["first"], strict=True)]) * 1000, 2
+                ),
+            },
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -28,14 +28,16 @@ import sqlalchemy as sa
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from env_runners.sql.environment import SqlEnvironment  # noqa: E402 - after the path set-up above
-from lbi.config import RunnerSettings  # noqa: E402
-from lbi.metrics import percentile  # noqa: E402
-from tests.fixtures import db_servers, freight_db, freight_servers  # noqa: E402
+from env_runners.sql.environment import SqlEnvironment
+from lbi.config import RunnerSettings
+from lbi.metrics import percentile
+from tests.fixtures import db_servers, freight_db, freight_servers
 
 POINT = "SELECT plate, make, capacity_kg FROM trucks WHERE truck_id = {k}"
-JOIN = ("SELECT c.country, COUNT(*) AS n, SUM(s.weight_kg) AS kg FROM shipments s JOIN clients c ON c.client_id = "
-        "s.client_id WHERE s.status = 'delivered' GROUP BY c.country ORDER BY n DESC")
+JOIN = (
+    "SELECT c.country, COUNT(*) AS n, SUM(s.weight_kg) AS kg FROM shipments s JOIN clients c ON c.client_id = "
+    "s.client_id WHERE s.status = 'delivered' GROUP BY c.country ORDER BY n DESC"
+)
 
 
 def log(message: str) -> None:
@@ -81,8 +83,13 @@ def measure(env: SqlEnvironment, config: dict, opens: int, steps: int, sessions:
     wall = time.perf_counter() - started
     for s in parallel:
         s.close()
-    return {"open": _ms(open_times), "point_step": _ms(point), "join_step": _ms(join),
-            "steps_per_s": round(done / wall, 1), "sessions": sessions}
+    return {
+        "open": _ms(open_times),
+        "point_step": _ms(point),
+        "join_step": _ms(join),
+        "steps_per_s": round(done / wall, 1),
+        "sessions": sessions,
+    }
 
 
 def main() -> None:
@@ -101,8 +108,10 @@ def main() -> None:
     sqlite_path = work / "freight.db"
     freight_db.load(sa.create_engine(f"sqlite:///{sqlite_path}"))
     loaded = {"sqlite": f"sqlite:///{sqlite_path}", **loaded}
-    for name, start, load in (("postgresql", db_servers.postgres, freight_servers.postgres),
-                              ("mariadb", db_servers.mariadb, freight_servers.mariadb)):
+    for name, start, load in (
+        ("postgresql", db_servers.postgres, freight_servers.postgres),
+        ("mariadb", db_servers.mariadb, freight_servers.mariadb),
+    ):
         try:
             server = start()
         except db_servers.Unavailable as exc:
@@ -117,10 +126,12 @@ def main() -> None:
             figures[engine] = measure(env, {"url": url}, args.opens, args.steps, args.sessions)
             log(json.dumps(figures[engine]))
         base = figures["sqlite"]
-        for engine, f in figures.items():
-            f["ratio_to_sqlite"] = {"open_p50": round(f["open"]["p50_ms"] / base["open"]["p50_ms"], 2),
-                                    "point_step_p50": round(f["point_step"]["p50_ms"] / base["point_step"]["p50_ms"], 2),
-                                    "steps_per_s": round(f["steps_per_s"] / base["steps_per_s"], 2)}
+        for f in figures.values():
+            f["ratio_to_sqlite"] = {
+                "open_p50": round(f["open"]["p50_ms"] / base["open"]["p50_ms"], 2),
+                "point_step_p50": round(f["point_step"]["p50_ms"] / base["point_step"]["p50_ms"], 2),
+                "steps_per_s": round(f["steps_per_s"] / base["steps_per_s"], 2),
+            }
     finally:
         for server in servers:
             server.stop()

@@ -49,7 +49,9 @@ class StandIn:
         self.spans.append((start, asyncio.get_running_loop().time()))
         return litellm.ModelResponse(
             model=f"standin/{model}",
-            choices=[litellm.Choices(index=0, finish_reason="stop", message=litellm.Message(role="assistant", content=text))],
+            choices=[
+                litellm.Choices(index=0, finish_reason="stop", message=litellm.Message(role="assistant", content=text))
+            ],
             usage=litellm.Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion),
         )
 

@@ -36,7 +36,20 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-CITIES = ["Paris", "Lisbon", "Krakow", "Cologne", "Porto", "Amsterdam", "Milan", "Madrid", "Barcelona", "Valencia", "Munich", "Copenhagen"]
+CITIES = [
+    "Paris",
+    "Lisbon",
+    "Krakow",
+    "Cologne",
+    "Porto",
+    "Amsterdam",
+    "Milan",
+    "Madrid",
+    "Barcelona",
+    "Valencia",
+    "Munich",
+    "Copenhagen",
+]
 CATEGORIES = ["Accessories", "Audio", "Gaming", "Laptops", "Monitors", "Phones", "Smart Home", "Storage"]
 STATUSES = ["pending", "shipped", "delivered", "cancelled", "returned"]
 TIERS = ["bronze", "silver", "gold"]
@@ -60,7 +73,8 @@ Questions of batch {k} about the shop.
 List the {n} most expensive {category} products.
 
 ```sql
-SELECT p.name, p.price FROM products p JOIN categories c ON c.id = p.category_id WHERE c.name = '{category}' ORDER BY p.price DESC LIMIT {n};
+SELECT p.name, p.price FROM products p JOIN categories c ON c.id = p.category_id
+WHERE c.name = '{category}' ORDER BY p.price DESC LIMIT {n};
 ```
 
 Show the {tier}-tier customers who live in {city}.
@@ -93,16 +107,27 @@ async def run_job(args: argparse.Namespace) -> dict:
     docs = root / "docs"
     write_docs(docs, args.resources)
     standin = StandIn(args.latency_ms / 1000, args.tokens_per_s)
-    settings = SynthSettings(data_dir=root, llm_model="standin/policy", synth_pipeline=args.pipeline, llm_retries=0,
-                             runner_max_sessions=64)
+    settings = SynthSettings(
+        data_dir=root, llm_model="standin/policy", synth_pipeline=args.pipeline, llm_retries=0, runner_max_sessions=64
+    )
     store = EdgeStore(root / "qdrant")
     embedder = Embedder()
     embedder.encode(["warm up the model before the clock starts"])
     engine = Engine(settings, store, embedder)
-    spec = JobSpec(env="sql", resource_paths=[str(docs)], resource_filter=["Bench "], instructions_per_resource=3, max_steps=10,
-                   backward_mode="paper", filter_policy="strict", dataset="bench-synth", llm_concurrency=args.concurrency,
-                   rollout_concurrency=args.rollouts, dedup_threshold=1.0,
-                   models={"committee": ["standin/judge-a", "standin/judge-b", "standin/judge-c"]})
+    spec = JobSpec(
+        env="sql",
+        resource_paths=[str(docs)],
+        resource_filter=["Bench "],
+        instructions_per_resource=3,
+        max_steps=10,
+        backward_mode="paper",
+        filter_policy="strict",
+        dataset="bench-synth",
+        llm_concurrency=args.concurrency,
+        rollout_concurrency=args.rollouts,
+        dedup_threshold=1.0,
+        models={"committee": ["standin/judge-a", "standin/judge-b", "standin/judge-c"]},
+    )
     await engine.probe(spec)  # starts the in-process runner (a long-lived pod in production) before the clock starts
     job_id = engine.create(spec)
     first_ingest: list[float] = []
@@ -127,16 +152,27 @@ async def run_job(args: argparse.Namespace) -> dict:
     journal_bytes = sum(p.stat().st_size for p in journal.parent.glob("journal.sqlite*"))
     candidates = sum(stats.candidates.values())
     return {
-        "pipeline": args.pipeline, "resources": args.resources, "latency_ms": args.latency_ms, "state": job["state"],
-        "error": job["error"][:300], "wall_s": round(wall, 2), "llm_calls": standin.calls,
+        "pipeline": args.pipeline,
+        "resources": args.resources,
+        "latency_ms": args.latency_ms,
+        "state": job["state"],
+        "error": job["error"][:300],
+        "wall_s": round(wall, 2),
+        "llm_calls": standin.calls,
         "mean_call_latency_ms": round(1000 * standin.slept_s / standin.calls, 1) if standin.calls else 0.0,
-        "calls_per_s": round(standin.calls / wall, 2), "cpu_s": round(cpu, 2),
+        "calls_per_s": round(standin.calls / wall, 2),
+        "cpu_s": round(cpu, 2),
         "cpu_ms_per_call": round(1000 * cpu / standin.calls, 2) if standin.calls else 0.0,
         "first_ingest_s": round(first_ingest[0] - started, 2) if first_ingest else None,
         "first_ingest_fraction": round((first_ingest[0] - started) / wall, 4) if first_ingest else None,
-        "instructions": stats.instructions, "trajectories": stats.trajectories, "candidates": candidates,
-        "kept": stats.kept, "ingested": stats.ingested, "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "journal_mb": round(journal_bytes / 2**20, 2), "calls_in_flight_per_tenth": in_flight,
+        "instructions": stats.instructions,
+        "trajectories": stats.trajectories,
+        "candidates": candidates,
+        "kept": stats.kept,
+        "ingested": stats.ingested,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "journal_mb": round(journal_bytes / 2**20, 2),
+        "calls_in_flight_per_tenth": in_flight,
         "stage_wall_s": {name: figures.wall_seconds for name, figures in stats.stages.items()},
     }
 
@@ -144,10 +180,28 @@ async def run_job(args: argparse.Namespace) -> dict:
 def job(args: argparse.Namespace, pipeline: str, resources: int, latency_ms: float, tokens_per_s: float) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="lbi-bench-synth-"))
     try:
-        command = [sys.executable, str(Path(__file__).resolve()), "--job-dir", str(folder), "--pipeline", pipeline,
-                   "--resources", str(resources), "--latency-ms", str(latency_ms), "--tokens-per-s", str(tokens_per_s),
-                   "--concurrency", str(args.concurrency), "--rollouts", str(args.rollouts)]
-        log(f"{pipeline} job: {resources} resources, {latency_ms} ms + tokens at {tokens_per_s}/s, concurrency {args.concurrency}")
+        command = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--job-dir",
+            str(folder),
+            "--pipeline",
+            pipeline,
+            "--resources",
+            str(resources),
+            "--latency-ms",
+            str(latency_ms),
+            "--tokens-per-s",
+            str(tokens_per_s),
+            "--concurrency",
+            str(args.concurrency),
+            "--rollouts",
+            str(args.rollouts),
+        ]
+        log(
+            f"{pipeline} job: {resources} resources, {latency_ms} ms + tokens at {tokens_per_s}/s, concurrency "
+            f"{args.concurrency}"
+        )
         done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
         if done.returncode != 0:
             raise SystemExit(f"the {pipeline} job failed:\n{done.stderr[-3000:]}")
@@ -169,18 +223,35 @@ def main(args: argparse.Namespace) -> dict:
     bound = min(args.concurrency / latency_s, zero["calls_per_s"]) if latency_s else zero["calls_per_s"]
     calls_per_candidate = streaming["llm_calls"] / max(1, streaming["candidates"])
     return {
-        "model": "stand-in: the offline policy's answers after a fixed latency + completion tokens / token rate (bench/standin_llm.py)",
-        "resources": args.resources, "concurrency": args.concurrency, "latency_ms": args.latency_ms, "tokens_per_s": args.tokens_per_s,
-        "calls_per_s": streaming["calls_per_s"], "bound_calls_per_s": round(bound, 2),
+        "model": (
+            "stand-in: the offline policy's answers after a fixed latency + completion tokens / token rate "
+            "(bench/standin_llm.py)"
+        ),
+        "resources": args.resources,
+        "concurrency": args.concurrency,
+        "latency_ms": args.latency_ms,
+        "tokens_per_s": args.tokens_per_s,
+        "calls_per_s": streaming["calls_per_s"],
+        "bound_calls_per_s": round(bound, 2),
         "calls_over_bound": round(streaming["calls_per_s"] / bound, 3) if bound else None,
         "zero_latency_calls_per_s": zero["calls_per_s"],
-        "first_ingest_fraction": streaming["first_ingest_fraction"], "cpu_ms_per_call": streaming["cpu_ms_per_call"],
+        "first_ingest_fraction": streaming["first_ingest_fraction"],
+        "cpu_ms_per_call": streaming["cpu_ms_per_call"],
         "zero_latency_cpu_ms_per_call": zero["cpu_ms_per_call"],
-        "projected_650k_candidates_cpu_hours": round(650_000 * calls_per_candidate * zero["cpu_ms_per_call"] / 1000 / 3600, 2),
-        "peak_rss_mb": streaming["peak_rss_mb"], "rss_mb_at_quarter_n": small["peak_rss_mb"], "rss_mb_at_n": zero["peak_rss_mb"],
-        "journal_mb": streaming["journal_mb"], "candidates": streaming["candidates"], "kept": streaming["kept"],
+        "projected_650k_candidates_cpu_hours": round(
+            650_000 * calls_per_candidate * zero["cpu_ms_per_call"] / 1000 / 3600, 2
+        ),
+        "peak_rss_mb": streaming["peak_rss_mb"],
+        "rss_mb_at_quarter_n": small["peak_rss_mb"],
+        "rss_mb_at_n": zero["peak_rss_mb"],
+        "journal_mb": streaming["journal_mb"],
+        "candidates": streaming["candidates"],
+        "kept": streaming["kept"],
         "wall_s": streaming["wall_s"],
-        "baseline": {k: barrier[k] for k in ("pipeline", "calls_per_s", "first_ingest_fraction", "wall_s", "cpu_ms_per_call", "peak_rss_mb")},
+        "baseline": {
+            k: barrier[k]
+            for k in ("pipeline", "calls_per_s", "first_ingest_fraction", "wall_s", "cpu_ms_per_call", "peak_rss_mb")
+        },
         "jobs": {"quarter_n_zero_latency": small, "zero_latency": zero, "streaming": streaming, "barrier": barrier},
     }
 

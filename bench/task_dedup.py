@@ -19,10 +19,37 @@ import numpy as np
 from lbi.vectors import distinct
 
 VERBS = ["Count", "List", "Show", "Find", "Sum", "Sort", "Compare", "Archive", "Search", "Rename"]
-THINGS = ["invoices", "patients", "sensor readings", "log lines", "members", "tickets", "books", "orders", "trips",
-          "harvests", "warnings", "files", "tools", "visits", "measurements"]
-WHERE = ["from last week", "by region", "over 100", "with errors", "in the archive folder", "per month", "by owner",
-         "that mention 'urgent'", "older than a year", "grouped by status", "in descending order", "for team B"]
+THINGS = [
+    "invoices",
+    "patients",
+    "sensor readings",
+    "log lines",
+    "members",
+    "tickets",
+    "books",
+    "orders",
+    "trips",
+    "harvests",
+    "warnings",
+    "files",
+    "tools",
+    "visits",
+    "measurements",
+]
+WHERE = [
+    "from last week",
+    "by region",
+    "over 100",
+    "with errors",
+    "in the archive folder",
+    "per month",
+    "by owner",
+    "that mention 'urgent'",
+    "older than a year",
+    "grouped by status",
+    "in descending order",
+    "for team B",
+]
 
 
 def tasks(n: int, seed: int = 7) -> list[str]:
@@ -38,7 +65,7 @@ def pairwise(vectors: list[list[float]], threshold: float) -> list[int]:
     """The loop self-instruct used before (kept here as the baseline)."""
     kept: list[int] = []
     for i, vector in enumerate(vectors):
-        if all(sum(a * b for a, b in zip(vector, vectors[j])) < threshold for j in kept):
+        if all(sum(a * b for a, b in zip(vector, vectors[j], strict=True)) < threshold for j in kept):
             kept.append(i)
     return kept
 
@@ -61,8 +88,13 @@ def main() -> None:
         start = time.perf_counter()
         slow = pairwise([list(map(float, v)) for v in matrix], args.threshold)
         loop_s = time.perf_counter() - start
-        figures["sizes"][size] = {"vectorised_s": round(vector_s, 4), "pairwise_loop_s": round(loop_s, 3),
-                                  "speedup": round(loop_s / vector_s, 1), "kept": len(fast), "same_result": fast == slow}
+        figures["sizes"][size] = {
+            "vectorised_s": round(vector_s, 4),
+            "pairwise_loop_s": round(loop_s, 3),
+            "speedup": round(loop_s / vector_s, 1),
+            "kept": len(fast),
+            "same_result": fast == slow,
+        }
     print(json.dumps(figures))
 
 

@@ -114,7 +114,9 @@ class Environment(ABC):
         """The validated check; INVALID_ARGUMENT names the offending field (`check.kind`, `check.gold_sql`, ...)."""
         kind = raw.get("kind")
         if kind not in self.checks:
-            raise InvalidArgument("check.kind", f"{self.name} judges {', '.join(sorted(self.checks)) or 'no checks'}; got {kind!r}")
+            raise InvalidArgument(
+                "check.kind", f"{self.name} judges {', '.join(sorted(self.checks)) or 'no checks'}; got {kind!r}"
+            )
         try:
             return self.checks[kind].model_validate(raw)
         except ValidationError as exc:
@@ -123,9 +125,14 @@ class Environment(ABC):
 
     def check_schema(self) -> dict[str, Any]:
         """Each check kind with its fields (for ListEnvironments)."""
-        return {kind: {name: {k: v for k, v in prop.items() if k in ("description", "type", "default")}
-                       for name, prop in model.model_json_schema().get("properties", {}).items() if name != "kind"}
-                for kind, model in self.checks.items()}
+        return {
+            kind: {
+                name: {k: v for k, v in prop.items() if k in ("description", "type", "default")}
+                for name, prop in model.model_json_schema().get("properties", {}).items()
+                if name != "kind"
+            }
+            for kind, model in self.checks.items()
+        }
 
     def judge(self, session: Session, check: Check, turns: list[Turn], answer: str) -> Verdict:
         """Whether the episode (`turns`, the agent's `answer`) solved the task, by `check`; run in a worker thread

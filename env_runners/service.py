@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+
 from env_runners.base import Environment
 from env_runners.sessions import SessionTable, cap_observation
 from lbi.config import RunnerSettings
@@ -24,7 +25,9 @@ class EnvRunnerService(env_runner_pb2_grpc.EnvRunnerServicer):
     def __init__(self, settings: RunnerSettings, environments: dict[str, Environment]):
         self.settings = settings
         self.environments = environments
-        self.sessions = SessionTable(settings.runner_max_sessions, settings.runner_step_timeout_s, settings.runner_idle_timeout_s)
+        self.sessions = SessionTable(
+            settings.runner_max_sessions, settings.runner_step_timeout_s, settings.runner_idle_timeout_s
+        )
         self._reaper: asyncio.Task | None = None
 
     def start_reaper(self) -> None:
@@ -54,13 +57,19 @@ class EnvRunnerService(env_runner_pb2_grpc.EnvRunnerServicer):
         return env
 
     async def ListEnvironments(self, request, context):
-        return env_runner_pb2.ListEnvironmentsResponse(environments=[
-            env_runner_pb2.EnvironmentInfo(
-                name=env.name, description=env.description, action_space=env.action_space,
-                config_schema=to_struct(env.config_schema()), notes=env.notes(), check_schema=to_struct(env.check_schema()),
-            )
-            for env in self.environments.values()
-        ])
+        return env_runner_pb2.ListEnvironmentsResponse(
+            environments=[
+                env_runner_pb2.EnvironmentInfo(
+                    name=env.name,
+                    description=env.description,
+                    action_space=env.action_space,
+                    config_schema=to_struct(env.config_schema()),
+                    notes=env.notes(),
+                    check_schema=to_struct(env.check_schema()),
+                )
+                for env in self.environments.values()
+            ]
+        )
 
     async def GetResources(self, request, context) -> AsyncIterator[common_pb2.Resource]:
         env = self._env(request.env)
@@ -88,9 +97,12 @@ class EnvRunnerService(env_runner_pb2_grpc.EnvRunnerServicer):
         session_id = self.sessions.add(env.name, session)
         observation, truncated = cap_observation(first, self.settings.runner_observation_cap)
         return env_runner_pb2.OpenSessionResponse(
-            session_id=session_id, observation=observation,
-            info=to_struct({"env": env.name, "truncated": truncated} | ({"action_space": session.action_space}
-                                                                       if session.action_space else {})),
+            session_id=session_id,
+            observation=observation,
+            info=to_struct(
+                {"env": env.name, "truncated": truncated}
+                | ({"action_space": session.action_space} if session.action_space else {})
+            ),
         )
 
     async def Step(self, request, context):
@@ -102,7 +114,11 @@ class EnvRunnerService(env_runner_pb2_grpc.EnvRunnerServicer):
             span.set_attribute("env.error", result.error)
         observation, truncated = cap_observation(result.observation, self.settings.runner_observation_cap)
         response = env_runner_pb2.StepResponse(
-            observation=observation, done=result.done, error=result.error, truncated=truncated, info=to_struct(result.info),
+            observation=observation,
+            done=result.done,
+            error=result.error,
+            truncated=truncated,
+            info=to_struct(result.info),
         )
         if result.reward is not None:
             response.reward = result.reward
@@ -113,8 +129,11 @@ class EnvRunnerService(env_runner_pb2_grpc.EnvRunnerServicer):
         env = self.environments[live.env]
         check = env.parse_check(struct_to_dict(request.check, "check"))
         with _tracer.start_as_current_span("env.judge", attributes={"env": env.name, "check": check.kind}) as span:
-            verdict = await self.sessions.judge(request.session_id, lambda session, turns: env.judge(session, check, turns, request.answer),
-                                                self.settings.runner_judge_timeout_s)
+            verdict = await self.sessions.judge(
+                request.session_id,
+                lambda session, turns: env.judge(session, check, turns, request.answer),
+                self.settings.runner_judge_timeout_s,
+            )
             span.set_attribute("env.verdict", verdict.ok)
         return env_runner_pb2.JudgeResponse(ok=verdict.ok, reason=verdict.reason, check_error=verdict.check_error)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Callable
@@ -20,7 +21,7 @@ def cap_observation(text: str, cap: int) -> tuple[str, bool]:
         return text, False
     tail = min(cap // 5, 500)
     head = cap - tail
-    return f"{text[:head]}\n[... truncated: {len(text) - cap} more characters]\n{text[len(text) - tail:]}", True
+    return f"{text[:head]}\n[... truncated: {len(text) - cap} more characters]\n{text[len(text) - tail :]}", True
 
 
 @dataclass
@@ -79,15 +80,14 @@ class SessionTable:
             work = asyncio.ensure_future(asyncio.to_thread(live.session.step, action))
             try:
                 result = await asyncio.wait_for(asyncio.shield(work), self.step_timeout_s)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 live.session.interrupt()
-                try:
+                with contextlib.suppress(TimeoutError, Exception):
                     await asyncio.wait_for(work, 5.0)
-                except (asyncio.TimeoutError, Exception):  # noqa: BLE001 - the step is abandoned either way
-                    pass
                 result = StepResult(
                     f"Error: the action ran past the step timeout of {self.step_timeout_s:g}s and was stopped.",
-                    error=True, info={"timeout": True},
+                    error=True,
+                    info={"timeout": True},
                 )
             live.steps += 1
             live.turns.append(Turn(action, result))
@@ -95,7 +95,9 @@ class SessionTable:
             live.last_used = time.monotonic()
             return result
 
-    async def judge(self, session_id: str, judge: Callable[[Session, list[Turn]], Verdict], timeout_s: float) -> Verdict:
+    async def judge(
+        self, session_id: str, judge: Callable[[Session, list[Turn]], Verdict], timeout_s: float
+    ) -> Verdict:
         """Runs `judge` on the live session (its steps are over); DEADLINE_EXCEEDED past `timeout_s`."""
         live = self.get(session_id)
         async with live.lock:
@@ -103,7 +105,7 @@ class SessionTable:
             work = asyncio.ensure_future(asyncio.to_thread(judge, live.session, list(live.turns)))
             try:
                 return await asyncio.wait_for(asyncio.shield(work), timeout_s)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 live.session.interrupt()
                 raise DeadlineExceeded(f"judging session {session_id} took longer than {timeout_s:g}s") from None
             finally:
@@ -119,7 +121,9 @@ class SessionTable:
     async def reap_idle(self) -> int:
         """Closes sessions idle past the timeout; returns how many."""
         now = time.monotonic()
-        idle = [sid for sid, s in self._sessions.items() if now - s.last_used > self.idle_timeout_s and not s.lock.locked()]
+        idle = [
+            sid for sid, s in self._sessions.items() if now - s.last_used > self.idle_timeout_s and not s.lock.locked()
+        ]
         for sid in idle:
             await self.close(sid)
         return len(idle)

@@ -6,10 +6,18 @@ from __future__ import annotations
 import argparse
 import sqlite3
 
-RUN_SQL = {"type": "function", "function": {
-    "name": "run_sql", "description": "Run one SQL statement on the database and see its result.",
-    "parameters": {"type": "object", "properties": {"query": {"type": "string", "description": "One SQL statement."}},
-                   "required": ["query"]}}}
+RUN_SQL = {
+    "type": "function",
+    "function": {
+        "name": "run_sql",
+        "description": "Run one SQL statement on the database and see its result.",
+        "parameters": {
+            "type": "object",
+            "properties": {"query": {"type": "string", "description": "One SQL statement."}},
+            "required": ["query"],
+        },
+    },
+}
 
 
 def run_sql(database: str, query: str, max_rows: int = 20) -> str:
@@ -29,13 +37,17 @@ def run_sql(database: str, query: str, max_rows: int = 20) -> str:
 
 
 def first_observation(database: str) -> str:
-    return "Connected to the database. Tables: " + run_sql(database, "SELECT name FROM sqlite_master WHERE type = 'table'")
+    return "Connected to the database. Tables: " + run_sql(
+        database, "SELECT name FROM sqlite_master WHERE type = 'table'"
+    )
 
 
 def arguments(doc: str) -> argparse.Namespace:
     """The examples' command line: where lbi is, which dataset, the database, the task, the model."""
     parser = argparse.ArgumentParser(description=doc.split("\n")[0])
-    parser.add_argument("--target", default="127.0.0.1:50052", help="The retrieval service (lbi up serves episodes there too).")
+    parser.add_argument(
+        "--target", default="127.0.0.1:50052", help="The retrieval service (lbi up serves episodes there too)."
+    )
     parser.add_argument("--dataset", default="sql-demo")
     parser.add_argument("--database", required=True, help="The SQLite file the agent works on.")
     parser.add_argument("--task", required=True)

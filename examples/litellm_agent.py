@@ -13,10 +13,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from example_env import arguments, RUN_SQL, first_observation, run_sql  # noqa: E402
+from example_env import RUN_SQL, arguments, first_observation, run_sql
 
-from lbi.clients.retrieval import AsyncRetrievalClient  # noqa: E402
-from lbi.integrations.litellm_loop import run_tool_loop  # noqa: E402
+from lbi.clients.retrieval import AsyncRetrievalClient
+from lbi.integrations.litellm_loop import run_tool_loop
 
 
 async def main(target: str, dataset: str, database: str, task: str, model: str, token: str | None = None) -> dict:
@@ -28,8 +28,12 @@ async def main(target: str, dataset: str, database: str, task: str, model: str, 
         result = await run_tool_loop(client, dataset, task, first_observation(database), [RUN_SQL], execute, model)
     finally:
         await client.close()  # waits (briefly) for the episode's report
-    return {"answer": result.answer, "steps": result.steps, "episode_id": result.episode_id,
-            "reports": client.reporter.stats.as_dict()}
+    return {
+        "answer": result.answer,
+        "steps": result.steps,
+        "episode_id": result.episode_id,
+        "reports": client.reporter.stats.as_dict(),
+    }
 
 
 if __name__ == "__main__":

@@ -13,12 +13,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from agents import Agent, Runner, function_tool, set_tracing_disabled  # noqa: E402
-from agents.extensions.models.litellm_model import LitellmModel  # noqa: E402
-from example_env import arguments, first_observation, run_sql  # noqa: E402
+from agents import Agent, Runner, function_tool, set_tracing_disabled
+from agents.extensions.models.litellm_model import LitellmModel
+from example_env import arguments, first_observation, run_sql
 
-from lbi.clients.retrieval import AsyncRetrievalClient  # noqa: E402
-from lbi.integrations.openai_agents_hooks import LbiRunHooks  # noqa: E402
+from lbi.clients.retrieval import AsyncRetrievalClient
+from lbi.integrations.openai_agents_hooks import LbiRunHooks
 
 INSTRUCTIONS = "You answer questions about a SQLite database with the run_sql tool, then answer in plain text."
 
@@ -36,14 +36,22 @@ async def main(target: str, dataset: str, database: str, task: str, model: str, 
     client = AsyncRetrievalClient(target, token=token)
     try:
         hooks = LbiRunHooks(client, dataset, task, observation)
-        agent = Agent(name="database agent", instructions=hooks.instructions(INSTRUCTIONS), tools=[run_sql_tool],
-                      model=LitellmModel(model=model))
+        agent = Agent(
+            name="database agent",
+            instructions=hooks.instructions(INSTRUCTIONS),
+            tools=[run_sql_tool],
+            model=LitellmModel(model=model),
+        )
         await hooks.start()
         result = await Runner.run(agent, f"{task}\n\nCurrent observation:\n{observation}", hooks=hooks, max_turns=12)
     finally:
         await client.close()  # waits (briefly) for the episode's report
-    return {"answer": str(result.final_output), "steps": len(hooks.episode.steps), "episode_id": hooks.episode.episode_id,
-            "reports": client.reporter.stats.as_dict()}
+    return {
+        "answer": str(result.final_output),
+        "steps": len(hooks.episode.steps),
+        "episode_id": hooks.episode.episode_id,
+        "reports": client.reporter.stats.as_dict(),
+    }
 
 
 if __name__ == "__main__":

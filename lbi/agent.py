@@ -33,20 +33,36 @@ class Task:
 
 
 async def run_episode(
-    gateway: LLMGateway, runner: RunnerClient, env: str, action_space: str, task: Task,
-    max_steps: int = 10, env_config: dict[str, Any] | None = None, model: str | None = None,
-    on_step: OnStep | None = None, demonstrations: Demonstrations | None = None,
+    gateway: LLMGateway,
+    runner: RunnerClient,
+    env: str,
+    action_space: str,
+    task: Task,
+    max_steps: int = 10,
+    env_config: dict[str, Any] | None = None,
+    model: str | None = None,
+    on_step: OnStep | None = None,
+    demonstrations: Demonstrations | None = None,
 ) -> Trajectory:
     """Runs the agent until it stops, the environment is done, or max_steps actions were taken."""
-    trajectory, _ = await run_judged_episode(gateway, runner, env, action_space, task, None, max_steps, env_config, model,
-                                             on_step, demonstrations)
+    trajectory, _ = await run_judged_episode(
+        gateway, runner, env, action_space, task, None, max_steps, env_config, model, on_step, demonstrations
+    )
     return trajectory
 
 
 async def run_judged_episode(
-    gateway: LLMGateway, runner: RunnerClient, env: str, action_space: str, task: Task, check: dict[str, Any] | None,
-    max_steps: int = 10, env_config: dict[str, Any] | None = None, model: str | None = None,
-    on_step: OnStep | None = None, demonstrations: Demonstrations | None = None,
+    gateway: LLMGateway,
+    runner: RunnerClient,
+    env: str,
+    action_space: str,
+    task: Task,
+    check: dict[str, Any] | None,
+    max_steps: int = 10,
+    env_config: dict[str, Any] | None = None,
+    model: str | None = None,
+    on_step: OnStep | None = None,
+    demonstrations: Demonstrations | None = None,
 ) -> tuple[Trajectory, Judgement | None]:
     """An episode, then (with a check) the runner's verdict on it, computed on the session before it closes."""
     session_id, first = await runner.open_session(env, env_config)
@@ -58,8 +74,13 @@ async def run_judged_episode(
         for _ in range(max_steps):
             reference = await demonstrations(steps, observation) if demonstrations else ""
             inputs = {
-                "env": env, "action_space": action_space, "task": task.text, "resource_text": task.resource_text,
-                "examples": reference, "history": [s.to_dict() for s in steps], "observation": observation,
+                "env": env,
+                "action_space": action_space,
+                "task": task.text,
+                "resource_text": task.resource_text,
+                "examples": reference,
+                "history": [s.to_dict() for s in steps],
+                "observation": observation,
             }
             move = (await gateway.call(Role.ACT, inputs, model=model)).output
             assert isinstance(move, ActOut)

@@ -19,7 +19,11 @@ from dataclasses import dataclass
 
 import grpc
 
-OPEN_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.ServerReflection/", "/grpc.reflection.v1.ServerReflection/")
+OPEN_PREFIXES = (
+    "/grpc.health.v1.Health/",
+    "/grpc.reflection.v1alpha.ServerReflection/",
+    "/grpc.reflection.v1.ServerReflection/",
+)
 
 
 @dataclass(frozen=True)
@@ -89,18 +93,24 @@ class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
             return await continuation(details)
 
         async def deny(request, context):
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED,
-                                "missing or unknown bearer token (send metadata 'authorization: Bearer <token>')")
+            await context.abort(
+                grpc.StatusCode.UNAUTHENTICATED,
+                "missing or unknown bearer token (send metadata 'authorization: Bearer <token>')",
+            )
 
         handler = await continuation(details)
         if handler is not None and handler.unary_stream:
+
             async def deny_stream(request, context):
                 await deny(request, context)
                 yield  # pragma: no cover - never reached
 
-            return grpc.unary_stream_rpc_method_handler(deny_stream, handler.request_deserializer, handler.response_serializer)
-        return grpc.unary_unary_rpc_method_handler(deny, handler.request_deserializer if handler else None,
-                                                   handler.response_serializer if handler else None)
+            return grpc.unary_stream_rpc_method_handler(
+                deny_stream, handler.request_deserializer, handler.response_serializer
+            )
+        return grpc.unary_unary_rpc_method_handler(
+            deny, handler.request_deserializer if handler else None, handler.response_serializer if handler else None
+        )
 
 
 def interceptors(spec: str) -> list[grpc.aio.ServerInterceptor]:

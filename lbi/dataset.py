@@ -41,16 +41,23 @@ class LayoutError(FailedPrecondition):
     """A dataset written in an older layout: the message names the command that rebuilds it."""
 
     def __init__(self, dataset: str, layout: int):
-        super().__init__(f"dataset {dataset!r} was written in steps layout {layout} (one point per example and step); "
-                         f"run `lbi datasets migrate {dataset}` to rebuild its steps index (layout {LAYOUT}, one point per distinct state)")
+        super().__init__(
+            f"dataset {dataset!r} was written in steps layout {layout} (one point per example and step); "
+            f"run `lbi datasets migrate {dataset}` to rebuild its steps index (layout {LAYOUT}, one point per distinct "
+            "state)"
+        )
         self.dataset = dataset
+
+
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
 
 def check_name(dataset: str) -> str:
     """The dataset name, if it is usable as a collection prefix; ValueError otherwise."""
     if not _NAME.match(dataset) or "__" in dataset:
-        raise ValueError("dataset names are 1-63 letters, digits, '_', '.', '-' (no '__'), starting with a letter or digit")
+        raise ValueError(
+            "dataset names are 1-63 letters, digits, '_', '.', '-' (no '__'), starting with a letter or digit"
+        )
     return dataset
 
 
@@ -60,10 +67,14 @@ def collection(dataset: str, kind: str) -> str:
 
 def specs(dim: int, dense_observations: bool) -> dict[str, CollectionSpec]:
     return {
-        EXAMPLES: CollectionSpec(dense={"instruction": dim}, keyword_fields=("env", "origin", "job_id", "source_trajectory_id")),
+        EXAMPLES: CollectionSpec(
+            dense={"instruction": dim}, keyword_fields=("env", "origin", "job_id", "source_trajectory_id")
+        ),
         STEPS: CollectionSpec(
             dense={"observation": dim} if dense_observations else {},
-            sparse=("lexical",), keyword_fields=("env", "origin", "trajectory_id"), integer_fields=("step",),
+            sparse=("lexical",),
+            keyword_fields=("env", "origin", "trajectory_id"),
+            integer_fields=("step",),
         ),
         META: CollectionSpec(dense={"meta": 1}),
     }
@@ -71,11 +82,18 @@ def specs(dim: int, dense_observations: bool) -> dict[str, CollectionSpec]:
 
 def example_payload(example: Example, job_id: str = "") -> dict[str, Any]:
     return {
-        "id": example.id, "instruction": example.instruction, "env": example.env, "origin": example.origin.value,
-        "steps": [s.to_dict() for s in example.steps], "final_observation": example.final_observation,
-        "source_trajectory_id": example.source_trajectory_id, "span": [example.span_start, example.span_end],
+        "id": example.id,
+        "instruction": example.instruction,
+        "env": example.env,
+        "origin": example.origin.value,
+        "steps": [s.to_dict() for s in example.steps],
+        "final_observation": example.final_observation,
+        "source_trajectory_id": example.source_trajectory_id,
+        "span": [example.span_start, example.span_end],
         "verdicts": [{"judge": v.judge, "criteria": [list(c) for c in v.criteria]} for v in example.verdicts],
-        "kept": example.kept, "metadata": example.metadata, "job_id": job_id,
+        "kept": example.kept,
+        "metadata": example.metadata,
+        "job_id": job_id,
     }
 
 
@@ -83,11 +101,19 @@ def example_from_payload(payload: dict[str, Any]) -> Example:
     """The example a payload stores; its id is the stored one (not hashed again: a payload's id was hashed from the
     same content when it was written)."""
     example = Example(
-        instruction=payload["instruction"], env=payload["env"], steps=tuple(Step.from_dict(s) for s in payload["steps"]),
-        final_observation=payload["final_observation"], origin=Origin(payload["origin"]),
-        source_trajectory_id=payload["source_trajectory_id"], span_start=payload["span"][0], span_end=payload["span"][1],
-        verdicts=tuple(Verdict(v["judge"], tuple(tuple(c) for c in v["criteria"])) for v in payload.get("verdicts", [])),
-        kept=payload.get("kept", False), metadata=payload.get("metadata", {}),
+        instruction=payload["instruction"],
+        env=payload["env"],
+        steps=tuple(Step.from_dict(s) for s in payload["steps"]),
+        final_observation=payload["final_observation"],
+        origin=Origin(payload["origin"]),
+        source_trajectory_id=payload["source_trajectory_id"],
+        span_start=payload["span"][0],
+        span_end=payload["span"][1],
+        verdicts=tuple(
+            Verdict(v["judge"], tuple(tuple(c) for c in v["criteria"])) for v in payload.get("verdicts", [])
+        ),
+        kept=payload.get("kept", False),
+        metadata=payload.get("metadata", {}),
     )
     if "id" in payload:
         example.__dict__["id"] = payload["id"]  # primes Example.id, a cached property
@@ -113,7 +139,9 @@ def rank_examples(examples: list[dict[str, Any]], step: int, origins: Sequence[s
     longest span (it shows the most of what follows), then backward-task, forward, backward-summary (a
     relabelled instruction says what the steps really did), then the smallest id."""
     allowed = [x for x in examples if not origins or x["origin"] in origins]
-    return sorted(allowed, key=lambda x: (x["start"] != step, -(x["end"] - x["start"]), _ORIGIN_RANK.get(x["origin"], 3), x["id"]))
+    return sorted(
+        allowed, key=lambda x: (x["start"] != step, -(x["end"] - x["start"]), _ORIGIN_RANK.get(x["origin"], 3), x["id"])
+    )
 
 
 def state_entries(examples: Sequence[Example]) -> dict[str, dict[str, Any]]:
@@ -122,14 +150,23 @@ def state_entries(examples: Sequence[Example]) -> dict[str, dict[str, Any]]:
     for example in examples:
         for index, text in enumerate(states(example)):
             step = example.span_start + index
-            entry = entries.setdefault(state_point_id(example.source_trajectory_id, step), {
-                "trajectory_id": example.source_trajectory_id, "step": step, "action": "", "env": example.env,
-                "origin": [], "examples": [], "text": text,
-            })
+            entry = entries.setdefault(
+                state_point_id(example.source_trajectory_id, step),
+                {
+                    "trajectory_id": example.source_trajectory_id,
+                    "step": step,
+                    "action": "",
+                    "env": example.env,
+                    "origin": [],
+                    "examples": [],
+                    "text": text,
+                },
+            )
             if index < len(example.steps) and not entry["action"]:
                 entry["action"] = example.steps[index].action
-            entry["examples"].append({"id": example.id, "origin": example.origin.value, "start": example.span_start,
-                                      "end": example.span_end})
+            entry["examples"].append(
+                {"id": example.id, "origin": example.origin.value, "start": example.span_start, "end": example.span_end}
+            )
     for entry in entries.values():
         entry["origin"] = sorted({x["origin"] for x in entry["examples"]})
     return entries
@@ -139,7 +176,11 @@ def merge_state(stored: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """A stored state's payload with the examples of `new` added (by id: writing an example twice adds nothing)."""
     examples = {x["id"]: x for x in stored.get("examples", [])}
     examples.update((x["id"], x) for x in new["examples"])
-    merged = {**stored, "examples": sorted(examples.values(), key=lambda x: x["id"]), "action": stored.get("action") or new["action"]}
+    merged = {
+        **stored,
+        "examples": sorted(examples.values(), key=lambda x: x["id"]),
+        "action": stored.get("action") or new["action"],
+    }
     merged["origin"] = sorted({x["origin"] for x in merged["examples"]})
     return merged
 
@@ -164,8 +205,13 @@ class DatasetInfo:
 class DatasetStore:
     """Writes and describes datasets in a vector store."""
 
-    def __init__(self, store: VectorStore, embedder: Embedder, lexical: LexicalEncoder | None = None,
-                 dense_observations: bool = True):
+    def __init__(
+        self,
+        store: VectorStore,
+        embedder: Embedder,
+        lexical: LexicalEncoder | None = None,
+        dense_observations: bool = True,
+    ):
         self.store = store
         self.embedder = embedder
         self.lexical = lexical or LexicalEncoder()
@@ -178,24 +224,44 @@ class DatasetStore:
         for kind, spec in specs(dim, self.dense_observations).items():
             await self.store.ensure_collection(collection(dataset, kind), spec)
         await self.check_layout(dataset)
-        meta = {"job_id": job_id, "embedding_model": self.embedder.model_name, "embedding_dim": dim,
-                "envs": sorted(set(envs)), "created_at": time.time(), "layout": LAYOUT}
+        meta = {
+            "job_id": job_id,
+            "embedding_model": self.embedder.model_name,
+            "embedding_dim": dim,
+            "envs": sorted(set(envs)),
+            "created_at": time.time(),
+            "layout": LAYOUT,
+        }
         existing = await self.store.retrieve(collection(dataset, META), [point_uuid(content_id("job", job_id))])
         if not existing:
-            await self.store.upsert(collection(dataset, META), [PointData(point_uuid(content_id("job", job_id)), {"meta": [1.0]}, meta)])
+            await self.store.upsert(
+                collection(dataset, META), [PointData(point_uuid(content_id("job", job_id)), {"meta": [1.0]}, meta)]
+            )
 
-    async def ingest(self, dataset: str, examples: Sequence[Example], job_id: str = "",
-                     instruction_vectors: Sequence[Sequence[float]] | None = None) -> int:
+    async def ingest(
+        self,
+        dataset: str,
+        examples: Sequence[Example],
+        job_id: str = "",
+        instruction_vectors: Sequence[Sequence[float]] | None = None,
+    ) -> int:
         """Embeds (unless their instructions' vectors are given) and upserts examples (idempotent); returns how many
         were written."""
         if not examples:
             return 0
         await self.ensure(dataset, job_id, [e.env for e in examples])
-        instructions = instruction_vectors if instruction_vectors is not None else \
-            await self.embedder.aencode([e.instruction for e in examples])
-        await self.store.upsert(collection(dataset, EXAMPLES), [
-            PointData(point_uuid(e.id), {"instruction": vec}, example_payload(e, job_id)) for e, vec in zip(examples, instructions)
-        ])
+        instructions = (
+            instruction_vectors
+            if instruction_vectors is not None
+            else await self.embedder.aencode([e.instruction for e in examples])
+        )
+        await self.store.upsert(
+            collection(dataset, EXAMPLES),
+            [
+                PointData(point_uuid(e.id), {"instruction": vec}, example_payload(e, job_id))
+                for e, vec in zip(examples, instructions, strict=True)
+            ],
+        )
         await self._write_states(dataset, examples)
         return len(examples)
 
@@ -205,13 +271,17 @@ class DatasetStore:
         entries = state_entries(examples)
         name = collection(dataset, STEPS)
         stored = {hit.id: hit.payload for hit in await self.store.retrieve(name, list(entries))}
-        updates = [(point_id, merge_state(stored[point_id], entry)) for point_id, entry in entries.items() if point_id in stored]
+        updates = [
+            (point_id, merge_state(stored[point_id], entry))
+            for point_id, entry in entries.items()
+            if point_id in stored
+        ]
         fresh = {point_id: entry for point_id, entry in entries.items() if point_id not in stored}
         texts = {point_id: normalize_observation(entry.pop("text")) for point_id, entry in fresh.items()}
         dense: dict[str, list[float]] = {}
         if self.dense_observations and texts:
             unique = sorted(set(texts.values()))
-            dense = dict(zip(unique, await self.embedder.aencode(unique)))
+            dense = dict(zip(unique, await self.embedder.aencode(unique), strict=True))
         points = []
         for point_id, entry in fresh.items():
             vectors: dict[str, Any] = {"lexical": self.lexical.document(texts[point_id])}
@@ -255,7 +325,9 @@ class DatasetStore:
         if batch:
             await self._write_states(dataset, batch)
             count += len(batch)
-        await self.store.set_payloads(collection(dataset, META), [(m.id, {**m.payload, "layout": LAYOUT}) for m in metas])
+        await self.store.set_payloads(
+            collection(dataset, META), [(m.id, {**m.payload, "layout": LAYOUT}) for m in metas]
+        )
         return count, await self.store.count(collection(dataset, STEPS))
 
     async def delete_trajectories(self, dataset: str, trajectory_ids: Sequence[str]) -> int:
@@ -270,15 +342,16 @@ class DatasetStore:
         await self.store.delete_where(collection(dataset, STEPS), {"trajectory_id": ids})
         return count
 
-    async def near_duplicates(self, dataset: str, examples: Sequence[Example], vectors: Sequence[Sequence[float]],
-                              threshold: float) -> set[str]:
+    async def near_duplicates(
+        self, dataset: str, examples: Sequence[Example], vectors: Sequence[Sequence[float]], threshold: float
+    ) -> set[str]:
         """Ids of the examples that are near-duplicates: of one stored from another source trajectory, or of an earlier
         one of `examples` that is kept. Near-duplicates take the same actions (whitespace aside) in the same
         environment under instructions whose embeddings (`vectors`, one per example) have cosine similarity at least
         `threshold`."""
         duplicates: set[str] = set()
         if examples and await self.store.collection_exists(collection(dataset, EXAMPLES)):
-            for example, vector in zip(examples, vectors):
+            for example, vector in zip(examples, vectors, strict=True):
                 if await self._stored_near_duplicate(dataset, example, vector, threshold):
                     duplicates.add(example.id)
         groups: dict[tuple, list[int]] = {}
@@ -291,19 +364,25 @@ class DatasetStore:
             duplicates.update(examples[index].id for n, index in enumerate(indices) if n not in kept)
         return duplicates
 
-    async def _stored_near_duplicate(self, dataset: str, example: Example, vector: Sequence[float], threshold: float) -> bool:
+    async def _stored_near_duplicate(
+        self, dataset: str, example: Example, vector: Sequence[float], threshold: float
+    ) -> bool:
         """Whether a stored example of another trajectory is a near-duplicate of `example`. Every stored example above
         the threshold is looked at (the search widens while its last hit is still above it): many stored examples
         can share one instruction with other actions, and a fixed top-k would miss the one that matters."""
         actions = _actions([s.action for s in example.steps])
         limit = 16
         while True:
-            hits = await self.store.search(collection(dataset, EXAMPLES), ("instruction", vector), limit, {"env": example.env})
+            hits = await self.store.search(
+                collection(dataset, EXAMPLES), ("instruction", vector), limit, {"env": example.env}
+            )
             for hit in hits:
                 if hit.score < threshold:
                     return False
-                if hit.payload["source_trajectory_id"] != example.source_trajectory_id \
-                        and _actions([s["action"] for s in hit.payload["steps"]]) == actions:
+                if (
+                    hit.payload["source_trajectory_id"] != example.source_trajectory_id
+                    and _actions([s["action"] for s in hit.payload["steps"]]) == actions
+                ):
                     return True
             if len(hits) < limit or limit >= 4096:
                 return False
@@ -337,8 +416,10 @@ class DatasetStore:
             name=dataset,
             examples=await self.store.count(collection(dataset, EXAMPLES)),
             steps=await self.store.count(collection(dataset, STEPS)),
-            embedding_model=first.get("embedding_model", ""), embedding_dim=int(first.get("embedding_dim", 0)),
+            embedding_model=first.get("embedding_model", ""),
+            embedding_dim=int(first.get("embedding_dim", 0)),
             jobs=sorted({p["job_id"] for p in payloads if p.get("job_id")}),
-            envs=sorted({e for p in payloads for e in p.get("envs", [])}), created_at=float(first.get("created_at", 0.0)),
+            envs=sorted({e for p in payloads for e in p.get("envs", [])}),
+            created_at=float(first.get("created_at", 0.0)),
             online_examples=await self.store.count(collection(dataset, EXAMPLES), {"origin": Origin.ONLINE.value}),
         )

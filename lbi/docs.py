@@ -23,8 +23,9 @@ class WorkedExample:
 
 def _last_sentence(prose: str) -> str:
     """The last sentence of the prose before a block; headings and indented blocks (a shown result) are not prose."""
-    text = " ".join(line.strip() for line in prose.strip().splitlines()
-                    if line.strip() and not line.startswith(("#", "    ", "\t")))
+    text = " ".join(
+        line.strip() for line in prose.strip().splitlines() if line.strip() and not line.startswith(("#", "    ", "\t"))
+    )
     sentences = re.split(r"(?<=[.!?:])\s+", text)
     return sentences[-1].rstrip(":").strip() if sentences and sentences[-1] else ""
 

@@ -49,7 +49,7 @@ class Embedder:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings) -> "Embedder":
+    def from_settings(cls, settings) -> Embedder:
         """The embedder a service's settings name (`LBI_EMBEDDING_MODEL`, `_DEVICE`, `_BACKEND`)."""
         return cls(settings.embedding_model, settings.embedding_device, backend=settings.embedding_backend)
 
@@ -90,7 +90,10 @@ class Embedder:
         if self.backend == "onnx":
             return model.encode(texts).tolist()
         vectors = model.encode(
-            list(texts), batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
             show_progress_bar=False,
         )
         return vectors.tolist()

@@ -86,10 +86,11 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
             async def unary_unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
                 try:
                     return await inner(request, context)
-                except Exception as exc:  # noqa: BLE001 - every error gets a status
+                except Exception as exc:
                     if _is_abort(exc):
                         raise
                     await _abort(context, exc, method)
+
             return unary_unary
 
         def stream(inner: Callable) -> Callable:
@@ -97,10 +98,11 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
                 try:
                     async for item in inner(request, context):
                         yield item
-                except Exception as exc:  # noqa: BLE001 - every error gets a status
+                except Exception as exc:
                     if _is_abort(exc):
                         raise
                     await _abort(context, exc, method)
+
             return unary_stream
 
         return wrap_handler(await continuation(handler_call_details), unary, stream)

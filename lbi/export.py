@@ -21,10 +21,17 @@ SYSTEM = "You are an agent acting in the {env} environment. {action_space}"
 
 
 def messages(example: Example, action_spaces: dict[str, str]) -> list[dict[str, str]]:
-    turns = [{"role": "system", "content": SYSTEM.format(env=example.env, action_space=action_spaces.get(example.env, "")).strip()}]
+    turns = [
+        {
+            "role": "system",
+            "content": SYSTEM.format(env=example.env, action_space=action_spaces.get(example.env, "")).strip(),
+        }
+    ]
     for i, step in enumerate(example.steps):
         observation = f"Observation:\n{step.observation}"
-        turns.append({"role": "user", "content": f"Task: {example.instruction}\n\n{observation}" if i == 0 else observation})
+        turns.append(
+            {"role": "user", "content": f"Task: {example.instruction}\n\n{observation}" if i == 0 else observation}
+        )
         turns.append({"role": "assistant", "content": step.action})
     return turns
 
@@ -42,8 +49,15 @@ class ExportStats:
     by_env: dict[str, int] = field(default_factory=dict)
 
 
-async def export(datasets: DatasetStore, dataset: str, fmt: str, out: Path, origins: Sequence[str] = (),
-                 kept_only: bool = True, action_space: Callable[[str], str] = lambda env: "") -> ExportStats:
+async def export(
+    datasets: DatasetStore,
+    dataset: str,
+    fmt: str,
+    out: Path,
+    origins: Sequence[str] = (),
+    kept_only: bool = True,
+    action_space: Callable[[str], str] = lambda env: "",
+) -> ExportStats:
     """Writes the dataset's examples; `action_space(env)` is the system message's description of each environment's
     actions (the CLI looks it up in the installed environments)."""
     if fmt not in FORMATS:
@@ -56,8 +70,15 @@ async def export(datasets: DatasetStore, dataset: str, fmt: str, out: Path, orig
         if example.env not in spaces:
             spaces[example.env] = action_space(example.env)
         turns = messages(example, spaces)
-        records.append({"id": example.id, "env": example.env, "origin": example.origin.value,
-                        "instruction": example.instruction, "messages": turns})
+        records.append(
+            {
+                "id": example.id,
+                "env": example.env,
+                "origin": example.origin.value,
+                "instruction": example.instruction,
+                "messages": turns,
+            }
+        )
         origin_counts[example.origin.value] += 1
         env_counts[example.env] += 1
     out = Path(out)
@@ -69,6 +90,10 @@ async def export(datasets: DatasetStore, dataset: str, fmt: str, out: Path, orig
         out.parent.mkdir(parents=True, exist_ok=True)
         with out.open("w", encoding="utf-8") as handle:
             for r in records:
-                line = {"messages": r["messages"]} if fmt == "chat-jsonl" else {"id": r["id"], "conversations": _sharegpt(r["messages"])}
+                line = (
+                    {"messages": r["messages"]}
+                    if fmt == "chat-jsonl"
+                    else {"id": r["id"], "conversations": _sharegpt(r["messages"])}
+                )
                 handle.write(json.dumps(line, ensure_ascii=False) + "\n")
     return ExportStats(len(records), sum(len(r["messages"]) for r in records), dict(origin_counts), dict(env_counts))

@@ -11,8 +11,11 @@ import grpc
 Behaviour = Callable[..., Any]
 
 
-def wrap_handler(handler: grpc.RpcMethodHandler | None, unary: Callable[[Behaviour], Behaviour],
-                 stream: Callable[[Behaviour], Behaviour]) -> grpc.RpcMethodHandler | None:
+def wrap_handler(
+    handler: grpc.RpcMethodHandler | None,
+    unary: Callable[[Behaviour], Behaviour],
+    stream: Callable[[Behaviour], Behaviour],
+) -> grpc.RpcMethodHandler | None:
     """The handler with its behaviour replaced by `unary(behaviour)` or `stream(behaviour)`; others unchanged."""
     if handler is None:
         return None

@@ -27,7 +27,10 @@ class Unsupported(Exception):
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("LBI_MODEL_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lbi"
+    root = (
+        os.environ.get("LBI_MODEL_CACHE_DIR")
+        or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lbi"
+    )
     return Path(root) / "onnx"
 
 
@@ -75,7 +78,9 @@ def export(folder: Path) -> Path:
             self.model = model
 
         def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
+            return self.model(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
 
     target.parent.mkdir(parents=True, exist_ok=True)
     ids = torch.ones(1, 8, dtype=torch.long)
@@ -84,9 +89,16 @@ def export(folder: Path) -> Path:
         try:
             with warnings.catch_warnings(), torch.no_grad():
                 warnings.simplefilter("ignore")
-                torch.onnx.export(Hidden(), (ids, torch.ones_like(ids), torch.zeros_like(ids)), tmp.name, input_names=names,
-                                  output_names=["hidden"], opset_version=17, dynamo=False,
-                                  dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "hidden"]})
+                torch.onnx.export(
+                    Hidden(),
+                    (ids, torch.ones_like(ids), torch.zeros_like(ids)),
+                    tmp.name,
+                    input_names=names,
+                    output_names=["hidden"],
+                    opset_version=17,
+                    dynamo=False,
+                    dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "hidden"]},
+                )
             os.replace(tmp.name, target)
         finally:
             if os.path.exists(tmp.name):
@@ -110,22 +122,26 @@ class OnnxEncoder:
         options.log_severity_level = 3
         self.session = onnxruntime.InferenceSession(str(export(folder)), options, providers=["CPUExecutionProvider"])
         self.batch_size = batch_size
-        self.dim = int(_read(folder / "1_Pooling", "config.json").get("word_embedding_dimension")
-                       or _read(folder, "config.json")["hidden_size"])
+        self.dim = int(
+            _read(folder / "1_Pooling", "config.json").get("word_embedding_dimension")
+            or _read(folder, "config.json")["hidden_size"]
+        )
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         encodings = self.tokenizer.encode_batch(list(texts))
         order = np.argsort([-len(e.ids) for e in encodings], kind="stable")  # similar lengths share a batch
         vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
         for start in range(0, len(order), self.batch_size):
-            chosen = order[start:start + self.batch_size]
+            chosen = order[start : start + self.batch_size]
             width = max(len(encodings[i].ids) for i in chosen)
             ids = np.zeros((len(chosen), width), dtype=np.int64)
             mask = np.zeros((len(chosen), width), dtype=np.int64)
             for row, i in enumerate(chosen):
                 ids[row, : len(encodings[i].ids)] = encodings[i].ids
                 mask[row, : len(encodings[i].ids)] = 1
-            hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
+            hidden = self.session.run(
+                None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            )[0]
             pooled = (hidden * mask[..., None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1)
             vectors[chosen] = pooled
         if self.normalise:

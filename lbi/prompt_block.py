@@ -1,7 +1,8 @@
 """The prompt block an agent puts in its context: retrieved examples as reference demonstrations.
 
-Examples are added best first until the character budget (and the token budget, when one is given) is full; an example is never cut in half
-(observations inside an example are shortened to a fixed size, so one example cannot eat the budget).
+Examples are added best first until the character budget (and the token budget, when one is given) is full;
+an example is never cut in half (observations inside an example are shortened to a fixed size, so one example
+cannot eat the budget).
 The state an example was found by (its matched step) is marked on the line after that observation.
 The service and the client SDK use this same function.
 """
@@ -42,8 +43,13 @@ def format_example(number: int, example: Demonstration, matched_step: int = -1) 
     return "\n".join(lines) + "\n"
 
 
-def format_prompt(examples: Sequence[Demonstration], budget_chars: int, matched_steps: Sequence[int] | None = None,
-                  budget_tokens: int = 0, count_tokens: Callable[[str], int] | None = None) -> str:
+def format_prompt(
+    examples: Sequence[Demonstration],
+    budget_chars: int,
+    matched_steps: Sequence[int] | None = None,
+    budget_tokens: int = 0,
+    count_tokens: Callable[[str], int] | None = None,
+) -> str:
     """The block with as many whole examples (best first) as fit in budget_chars (0: no character limit) and, when
     `budget_tokens` > 0, in that many tokens as `count_tokens` counts them (the agent's own tokenizer; else
     lbi.tokens.estimate); '' if none fits. Without `matched_steps`, an example's own `matched_step` attribute (the

@@ -73,7 +73,7 @@ class Origin(str, Enum):
         return _ORIGIN_TO_PB[self]
 
     @classmethod
-    def from_proto(cls, value: int) -> "Origin":
+    def from_proto(cls, value: int) -> Origin:
         for origin, number in _ORIGIN_TO_PB.items():
             if number == value:
                 return origin
@@ -100,7 +100,7 @@ class Outcome(str, Enum):
         return pb.Outcome.Value(f"OUTCOME_{self.name}")
 
     @classmethod
-    def from_proto(cls, value: int) -> "Outcome":
+    def from_proto(cls, value: int) -> Outcome:
         return cls[pb.Outcome.Name(value).removeprefix("OUTCOME_")]
 
 
@@ -122,7 +122,7 @@ class Resource:
         return pb.Resource(id=self.id, env=self.env, title=self.title, text=self.text, uri=self.uri, kind=self.kind)
 
     @classmethod
-    def from_proto(cls, msg: pb.Resource) -> "Resource":
+    def from_proto(cls, msg: pb.Resource) -> Resource:
         return cls(env=msg.env, title=msg.title, text=msg.text, uri=msg.uri, kind=msg.kind or "docs")
 
 
@@ -141,7 +141,7 @@ class Instruction:
         return pb.Instruction(id=self.id, resource_id=self.resource_id, text=self.text)
 
     @classmethod
-    def from_proto(cls, msg: pb.Instruction) -> "Instruction":
+    def from_proto(cls, msg: pb.Instruction) -> Instruction:
         return cls(resource_id=msg.resource_id, text=msg.text)
 
 
@@ -158,18 +158,18 @@ class Step:
         return pb.Step(observation=self.observation, action=self.action, thought=self.thought, error=self.error)
 
     @classmethod
-    def from_proto(cls, msg: pb.Step) -> "Step":
+    def from_proto(cls, msg: pb.Step) -> Step:
         return cls(observation=msg.observation, action=msg.action, thought=msg.thought, error=msg.error)
 
     def to_dict(self) -> dict[str, Any]:
         return {"observation": self.observation, "action": self.action, "thought": self.thought, "error": self.error}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Step":
+    def from_dict(cls, data: dict[str, Any]) -> Step:
         return cls(data["observation"], data["action"], data.get("thought", ""), bool(data.get("error", False)))
 
 
-def state_at(steps: "Sequence[Step] | Sequence[dict[str, Any]]", index: int, final_observation: str) -> str:
+def state_at(steps: Sequence[Step] | Sequence[dict[str, Any]], index: int, final_observation: str) -> str:
     """o_index: the observation before action `index` (steps[index]'s), or, for index == len(steps), the final one.
     The observation after action i is state_at(steps, i + 1, final). Steps may be Step records or their dicts."""
     if index < len(steps):
@@ -178,7 +178,7 @@ def state_at(steps: "Sequence[Step] | Sequence[dict[str, Any]]", index: int, fin
     return final_observation
 
 
-def first_repeated_state(steps: "tuple[Step, ...] | list[Step]", final_observation: str) -> int | None:
+def first_repeated_state(steps: tuple[Step, ...] | list[Step], final_observation: str) -> int | None:
     """Index of the first step whose action and resulting observation equal the previous step's, if any."""
     after = [s.observation for s in steps[1:]] + [final_observation]
     for i in range(1, len(steps)):
@@ -205,22 +205,35 @@ class Trajectory:
     @property
     def id(self) -> str:
         return content_id(
-            "trajectory", self.instruction_id, self.env, _steps_content(self.steps),
-            self.final_observation, self.outcome.value, self.answer,
+            "trajectory",
+            self.instruction_id,
+            self.env,
+            _steps_content(self.steps),
+            self.final_observation,
+            self.outcome.value,
+            self.answer,
         )
 
     def to_proto(self) -> pb.Trajectory:
         return pb.Trajectory(
-            id=self.id, instruction_id=self.instruction_id, env=self.env,
-            steps=[s.to_proto() for s in self.steps], final_observation=self.final_observation,
-            outcome=self.outcome.to_proto(), answer=self.answer,
+            id=self.id,
+            instruction_id=self.instruction_id,
+            env=self.env,
+            steps=[s.to_proto() for s in self.steps],
+            final_observation=self.final_observation,
+            outcome=self.outcome.to_proto(),
+            answer=self.answer,
         )
 
     @classmethod
-    def from_proto(cls, msg: pb.Trajectory) -> "Trajectory":
+    def from_proto(cls, msg: pb.Trajectory) -> Trajectory:
         return cls(
-            instruction_id=msg.instruction_id, env=msg.env, steps=tuple(Step.from_proto(s) for s in msg.steps),
-            final_observation=msg.final_observation, outcome=Outcome.from_proto(msg.outcome), answer=msg.answer,
+            instruction_id=msg.instruction_id,
+            env=msg.env,
+            steps=tuple(Step.from_proto(s) for s in msg.steps),
+            final_observation=msg.final_observation,
+            outcome=Outcome.from_proto(msg.outcome),
+            answer=msg.answer,
         )
 
 
@@ -240,12 +253,13 @@ class Verdict:
 
     def to_proto(self) -> pb.Verdict:
         return pb.Verdict(
-            judge=self.judge, accepted=self.accepted,
+            judge=self.judge,
+            accepted=self.accepted,
             criteria=[pb.CriterionVerdict(criterion=c, ok=ok, reason=r) for c, ok, r in self.criteria],
         )
 
     @classmethod
-    def from_proto(cls, msg: pb.Verdict) -> "Verdict":
+    def from_proto(cls, msg: pb.Verdict) -> Verdict:
         return cls(judge=msg.judge, criteria=tuple((c.criterion, c.ok, c.reason) for c in msg.criteria))
 
 
@@ -269,8 +283,15 @@ class Example:
     def id(self) -> str:
         """Depends on what the example says, not on how it was judged (hashed once per example object)."""
         return content_id(
-            "example", self.instruction, self.env, _steps_content(self.steps), self.final_observation,
-            self.origin.value, self.source_trajectory_id, self.span_start, self.span_end,
+            "example",
+            self.instruction,
+            self.env,
+            _steps_content(self.steps),
+            self.final_observation,
+            self.origin.value,
+            self.source_trajectory_id,
+            self.span_start,
+            self.span_end,
         )
 
     @functools.cached_property
@@ -282,18 +303,32 @@ class Example:
 
     def to_proto(self) -> pb.Example:
         return pb.Example(
-            id=self.id, instruction=self.instruction, env=self.env, steps=[s.to_proto() for s in self.steps],
-            final_observation=self.final_observation, origin=self.origin.to_proto(),
-            source_trajectory_id=self.source_trajectory_id, span_start=self.span_start, span_end=self.span_end,
-            verdicts=[v.to_proto() for v in self.verdicts], kept=self.kept, metadata=to_struct(self.metadata),
+            id=self.id,
+            instruction=self.instruction,
+            env=self.env,
+            steps=[s.to_proto() for s in self.steps],
+            final_observation=self.final_observation,
+            origin=self.origin.to_proto(),
+            source_trajectory_id=self.source_trajectory_id,
+            span_start=self.span_start,
+            span_end=self.span_end,
+            verdicts=[v.to_proto() for v in self.verdicts],
+            kept=self.kept,
+            metadata=to_struct(self.metadata),
         )
 
     @classmethod
-    def from_proto(cls, msg: pb.Example) -> "Example":
+    def from_proto(cls, msg: pb.Example) -> Example:
         return cls(
-            instruction=msg.instruction, env=msg.env, steps=tuple(Step.from_proto(s) for s in msg.steps),
-            final_observation=msg.final_observation, origin=Origin.from_proto(msg.origin),
-            source_trajectory_id=msg.source_trajectory_id, span_start=msg.span_start, span_end=msg.span_end,
-            verdicts=tuple(Verdict.from_proto(v) for v in msg.verdicts), kept=msg.kept,
+            instruction=msg.instruction,
+            env=msg.env,
+            steps=tuple(Step.from_proto(s) for s in msg.steps),
+            final_observation=msg.final_observation,
+            origin=Origin.from_proto(msg.origin),
+            source_trajectory_id=msg.source_trajectory_id,
+            span_start=msg.span_start,
+            span_end=msg.span_end,
+            verdicts=tuple(Verdict.from_proto(v) for v in msg.verdicts),
+            kept=msg.kept,
             metadata=json_format.MessageToDict(msg.metadata),
         )

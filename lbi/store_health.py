@@ -31,8 +31,9 @@ class StoreHealth:
 
     async def _set(self, serving: bool, reason: str = "") -> None:
         if serving != self.serving:
-            (log.info if serving else log.warning)("%s: store %s%s", self.service_name, "available" if serving else "unavailable: ",
-                                                    reason)
+            (log.info if serving else log.warning)(
+                "%s: store %s%s", self.service_name, "available" if serving else "unavailable: ", reason
+            )
             await self.server.set_serving(self.service_name, serving)
         self.serving, self.reason = serving, reason
 
@@ -40,9 +41,9 @@ class StoreHealth:
         """Pings the store once (bounded by the interval) and sets the status from the answer."""
         try:
             await asyncio.wait_for(self.store.ping(), timeout=max(self.interval_s, 1.0))
-        except (StoreUnavailable, asyncio.TimeoutError) as exc:
+        except (TimeoutError, StoreUnavailable) as exc:
             await self._set(False, str(exc) or "ping timed out")
-        except Exception as exc:  # noqa: BLE001 - an unexpected answer is not health; the loop must live on
+        except Exception as exc:
             log.exception("store ping failed")
             await self._set(False, f"{type(exc).__name__}: {exc}")
         else:

@@ -24,7 +24,13 @@ from typing import Any
 
 import grpc
 from opentelemetry import metrics, trace
-from opentelemetry.instrumentation.grpc import aio_client_interceptors, aio_server_interceptor, client_interceptor, filters, grpcext
+from opentelemetry.instrumentation.grpc import (
+    aio_client_interceptors,
+    aio_server_interceptor,
+    client_interceptor,
+    filters,
+    grpcext,
+)
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.resources import Resource as OtelResource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
@@ -38,8 +44,12 @@ _providers: dict[str, TracerProvider] = {}
 _processors: list[SpanProcessor] = []  # added to every provider, present and future (tests' in-memory exporters)
 _service: contextvars.ContextVar[str] = contextvars.ContextVar("lbi_service", default="")
 # The service a tracer's spans belong to when no request of a service is being handled (background work).
-SERVICE_OF = {"lbi.retrieval": "lbi-retrieval", "lbi.synthesis": "lbi-synthesis", "lbi.online": "lbi-synthesis",
-              "lbi.env_runner": "lbi-env-runner"}
+SERVICE_OF = {
+    "lbi.retrieval": "lbi-retrieval",
+    "lbi.synthesis": "lbi-synthesis",
+    "lbi.online": "lbi-synthesis",
+    "lbi.env_runner": "lbi-env-runner",
+}
 
 
 class _WhenExported(Sampler):
@@ -106,7 +116,9 @@ class _ServiceTracer:
 
     def __init__(self, name: str):
         self.name = name
-        self.default_service = next((s for prefix, s in SERVICE_OF.items() if name == prefix or name.startswith(prefix + ".")), "")
+        self.default_service = next(
+            (s for prefix, s in SERVICE_OF.items() if name == prefix or name.startswith(prefix + ".")), ""
+        )
 
     def _tracer(self) -> trace.Tracer:
         return _provider(self.default_service).get_tracer(self.name)
@@ -152,6 +164,7 @@ class _ServiceMarker(grpc.aio.ServerInterceptor):
             async def in_the_service(request, context):
                 with in_service(name):
                     return await inner(request, context)
+
             return in_the_service
 
         def stream(inner):
@@ -159,6 +172,7 @@ class _ServiceMarker(grpc.aio.ServerInterceptor):
                 with in_service(name):
                     async for item in inner(request, context):
                         yield item
+
             return in_the_service
 
         return wrap_handler(await continuation(details), unary, stream)

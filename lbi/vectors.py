@@ -11,7 +11,7 @@ def distinct(vectors: np.ndarray, threshold: float, block: int = 1024, prior: np
     tasks take milliseconds (bench/task_dedup.py), not the minute a pairwise Python loop took."""
     kept: list[int] = []
     for start in range(0, len(vectors), block):
-        chunk = vectors[start:start + block]
+        chunk = vectors[start : start + block]
         alive = np.ones(len(chunk), dtype=bool)
         if prior is not None and len(prior):
             alive &= (chunk @ prior.T).max(axis=1) < threshold
@@ -21,5 +21,5 @@ def distinct(vectors: np.ndarray, threshold: float, block: int = 1024, prior: np
         for i in range(len(chunk)):
             if alive[i]:
                 kept.append(start + i)
-                alive[i + 1:] &= within[i, i + 1:] < threshold
+                alive[i + 1 :] &= within[i, i + 1 :] < threshold
     return kept

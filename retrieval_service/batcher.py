@@ -57,8 +57,14 @@ class EmbeddingBatcher:
             self._flusher = loop.create_task(self._flush_soon())
         if futures:
             model = getattr(self.embedder, "model_name", "")
-            with _tracer.start_as_current_span(f"embeddings {model}", attributes={
-                    "gen_ai.operation.name": "embeddings", "gen_ai.request.model": model, "lbi.texts": len(futures)}):
+            with _tracer.start_as_current_span(
+                f"embeddings {model}",
+                attributes={
+                    "gen_ai.operation.name": "embeddings",
+                    "gen_ai.request.model": model,
+                    "lbi.texts": len(futures),
+                },
+            ):
                 await asyncio.gather(*(asyncio.shield(f) for f in futures.values()))
         return [found[t] if t in found else futures[t].result() for t in texts]
 
@@ -73,12 +79,12 @@ class EmbeddingBatcher:
                 try:
                     self.model_calls += 1
                     vectors = await self.embedder.aencode(list(batch))
-                except Exception as exc:  # noqa: BLE001 - every waiter gets the error
+                except Exception as exc:
                     for future in batch.values():
                         if not future.done():
                             future.set_exception(exc)
                     continue
-                for (text, future), vector in zip(batch.items(), vectors):
+                for (text, future), vector in zip(batch.items(), vectors, strict=True):
                     self._remember(text, vector)
                     if not future.done():
                         future.set_result(vector)

@@ -18,7 +18,7 @@ import collections
 import time
 from dataclasses import dataclass, field
 
-from lbi.dataset import EXAMPLES, STEPS, LayoutError, collection, rank_examples, example_from_payload
+from lbi.dataset import EXAMPLES, STEPS, LayoutError, collection, example_from_payload, rank_examples
 from lbi.lexical import LexicalEncoder
 from lbi.llm.gateway import LLMGateway
 from lbi.llm.roles import Role
@@ -79,15 +79,31 @@ def _window(example: Example, matched: int, window: int) -> tuple[Example, int, 
     start = max(0, matched - window)
     end = min(len(example.steps), matched + window + 1)
     final = state_at(example.steps, end, example.final_observation)
-    cut = Example(example.instruction, example.env, example.steps[start:end], final, example.origin,
-                  example.source_trajectory_id, example.span_start + start, example.span_start + end,
-                  example.verdicts, example.kept, example.metadata)
+    cut = Example(
+        example.instruction,
+        example.env,
+        example.steps[start:end],
+        final,
+        example.origin,
+        example.source_trajectory_id,
+        example.span_start + start,
+        example.span_start + end,
+        example.verdicts,
+        example.kept,
+        example.metadata,
+    )
     return cut, matched - start, start
 
 
 class Retriever:
-    def __init__(self, store: VectorStore, batcher: EmbeddingBatcher, gateway: LLMGateway | None = None,
-                 query_model: str = "", candidates: int = 4):
+    def __init__(
+        self,
+        store: VectorStore,
+        batcher: EmbeddingBatcher,
+        gateway: LLMGateway | None = None,
+        query_model: str = "",
+        candidates: int = 4,
+    ):
         self.store = store
         self.batcher = batcher
         self.gateway = gateway
@@ -131,7 +147,11 @@ class Retriever:
         while True:
             hits = await self._states(request, text, limit)
             found = self._collapse(request, hits)
-            if len(found) >= request.k_observation or len(hits) < limit or limit >= 16 * request.k_observation * self.candidates:
+            if (
+                len(found) >= request.k_observation
+                or len(hits) < limit
+                or limit >= 16 * request.k_observation * self.candidates
+            ):
                 break
             limit *= 4
         timings["lexical_ms"] = (time.perf_counter() - started) * 1000
@@ -142,8 +162,9 @@ class Retriever:
             sparse = ("lexical", self.lexical.query(text))
             if request.dense_observation:
                 vector = (await self.batcher.embed([text]))[0]
-                return await self.store.search_fused(collection(request.dataset, STEPS), [sparse, ("observation", vector)],
-                                                     limit, self._filter(request))
+                return await self.store.search_fused(
+                    collection(request.dataset, STEPS), [sparse, ("observation", vector)], limit, self._filter(request)
+                )
             return await self.store.search(collection(request.dataset, STEPS), sparse, limit, self._filter(request))
 
     def _collapse(self, request: Request, hits: list[Hit]) -> list[tuple[str, float, int]]:
@@ -172,14 +193,21 @@ class Retriever:
         if queries or not request.generate_queries or self.gateway is None:
             return queries
         with _tracer.start_as_current_span("write_queries"):
-            result = await self.gateway.call(Role.QUERY, {
-                "env": request.envs[0] if request.envs else "", "task": request.instruction,
-                "history": [s.to_dict() for s in request.history], "observation": request.observation,
-            }, model=self.query_model)
+            result = await self.gateway.call(
+                Role.QUERY,
+                {
+                    "env": request.envs[0] if request.envs else "",
+                    "task": request.instruction,
+                    "history": [s.to_dict() for s in request.history],
+                    "observation": request.observation,
+                },
+                model=self.query_model,
+            )
         return result.output.queries
 
-    async def _dense(self, request: Request, texts: list[str], k: int, exclude: set[str],
-                     timings: dict[str, float]) -> list[tuple[str, float, str]]:
+    async def _dense(
+        self, request: Request, texts: list[str], k: int, exclude: set[str], timings: dict[str, float]
+    ) -> list[tuple[str, float, str]]:
         """(example id, score, text) from dense instruction search, round-robin over texts, skipping `exclude`."""
         if not texts or k <= 0:
             return []
@@ -188,15 +216,22 @@ class Retriever:
         timings["embed_ms"] = timings.get("embed_ms", 0.0) + (time.perf_counter() - started) * 1000
         started = time.perf_counter()
         with _tracer.start_as_current_span("dense_search"):
-            per_text: list[list[Hit]] = await asyncio.gather(*(
-                self.store.search(collection(request.dataset, EXAMPLES), ("instruction", v), k + len(exclude), self._filter(request))
-                for v in vectors
-            ))
+            per_text: list[list[Hit]] = await asyncio.gather(
+                *(
+                    self.store.search(
+                        collection(request.dataset, EXAMPLES),
+                        ("instruction", v),
+                        k + len(exclude),
+                        self._filter(request),
+                    )
+                    for v in vectors
+                )
+            )
         timings["dense_ms"] = timings.get("dense_ms", 0.0) + (time.perf_counter() - started) * 1000
         chosen: list[tuple[str, float, str]] = []
         seen = set(exclude)
         for rank in range(max((len(h) for h in per_text), default=0)):
-            for text, hits in zip(texts, per_text):
+            for text, hits in zip(texts, per_text, strict=True):
                 if rank < len(hits) and len(chosen) < k:
                     example_id = hits[rank].payload["id"]
                     if example_id not in seen:
@@ -222,7 +257,7 @@ class Retriever:
                 found_ids.append((i, s, QUERY, -1, q))
                 taken.add(i)
         if INSTRUCTION in modes and request.instruction.strip():
-            for i, s, q in await self._dense(request, [request.instruction], request.k_instruction, taken, timings):
+            for i, s, _ in await self._dense(request, [request.instruction], request.k_instruction, taken, timings):
                 found_ids.append((i, s, INSTRUCTION, -1, ""))
         examples = await self._examples(request.dataset, [i for i, *_ in found_ids])
         found = []

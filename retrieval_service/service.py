@@ -9,17 +9,17 @@ import time
 from google.protobuf import timestamp_pb2
 from opentelemetry import trace
 
-from lbi.dataset import DatasetStore, check_name
 from lbi.auth import TokenTable
+from lbi.dataset import DatasetStore, check_name
 from lbi.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, Unavailable
 from lbi.llm.gateway import LLMError
 from lbi.prompt_block import format_prompt
-from lbi.tokens import MAX_TOKENIZER_NAME, counter
 from lbi.records import Origin, Step, check_episode_id
 from lbi.retrieval_modes import MODE_NAMES, MODES
 from lbi.store.base import CollectionNotFound, StoreUnavailable
 from lbi.store_health import StoreHealth
 from lbi.telemetry import tracer
+from lbi.tokens import MAX_TOKENIZER_NAME, counter
 from lbi.v1 import retrieval_pb2 as pb
 from lbi.v1 import retrieval_pb2_grpc
 from retrieval_service.config import RetrievalSettings
@@ -84,7 +84,9 @@ def parse_request(msg: pb.RetrieveRequest, settings: RetrievalSettings) -> Reque
     if msg.window < 0:
         raise InvalidArgument("window", "must not be negative")
     if not 0 <= msg.per_trajectory <= MAX_K:
-        raise InvalidArgument("per_trajectory", f"must be between 0 (the default, {settings.retrieval_per_trajectory}) and {MAX_K}")
+        raise InvalidArgument(
+            "per_trajectory", f"must be between 0 (the default, {settings.retrieval_per_trajectory}) and {MAX_K}"
+        )
     if msg.episode_id:
         try:
             check_episode_id(msg.episode_id)
@@ -98,12 +100,21 @@ def parse_request(msg: pb.RetrieveRequest, settings: RetrievalSettings) -> Reque
             raise InvalidArgument("filters.origins", f"unknown origin {value}") from None
     default_k = settings.retrieval_default_k
     return Request(
-        dataset=msg.dataset, instruction=msg.instruction, observation=msg.observation,
-        history=[Step.from_proto(s) for s in msg.history], queries=list(msg.queries), modes=modes,
-        k_observation=_k(msg.k_observation, "k_observation", default_k), k_query=_k(msg.k_query, "k_query", default_k),
-        k_instruction=_k(msg.k_instruction, "k_instruction", default_k), envs=list(msg.filters.envs), origins=origins,
-        generate_queries=msg.generate_queries, window=msg.window or settings.retrieval_default_window,
-        dense_observation=msg.dense_observation, per_trajectory=msg.per_trajectory or settings.retrieval_per_trajectory,
+        dataset=msg.dataset,
+        instruction=msg.instruction,
+        observation=msg.observation,
+        history=[Step.from_proto(s) for s in msg.history],
+        queries=list(msg.queries),
+        modes=modes,
+        k_observation=_k(msg.k_observation, "k_observation", default_k),
+        k_query=_k(msg.k_query, "k_query", default_k),
+        k_instruction=_k(msg.k_instruction, "k_instruction", default_k),
+        envs=list(msg.filters.envs),
+        origins=origins,
+        generate_queries=msg.generate_queries,
+        window=msg.window or settings.retrieval_default_window,
+        dense_observation=msg.dense_observation,
+        per_trajectory=msg.per_trajectory or settings.retrieval_per_trajectory,
     )
 
 
@@ -121,7 +132,13 @@ def interleave_modes(found: list) -> list:
 
 
 class RetrievalService(retrieval_pb2_grpc.RetrievalServiceServicer):
-    def __init__(self, settings: RetrievalSettings, retriever: Retriever, datasets: DatasetStore, tokens: TokenTable | None = None):
+    def __init__(
+        self,
+        settings: RetrievalSettings,
+        retriever: Retriever,
+        datasets: DatasetStore,
+        tokens: TokenTable | None = None,
+    ):
         self.settings = settings
         self.retriever = retriever
         self.datasets = datasets
@@ -159,7 +176,7 @@ class RetrievalService(retrieval_pb2_grpc.RetrievalServiceServicer):
         try:
             work = self.retriever.retrieve(request)
             result = await (asyncio.wait_for(work, deadline) if deadline is not None else work)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise DeadlineExceeded("the request deadline passed before retrieval finished") from None
         except CollectionNotFound:
             raise NotFound(f"no dataset {request.dataset!r}") from None
@@ -178,16 +195,27 @@ class RetrievalService(retrieval_pb2_grpc.RetrievalServiceServicer):
                 del example.steps[:]
                 example.final_observation = ""
                 example.ClearField("verdicts")
-            response.examples.append(pb.RetrievedExample(
-                example=example, score=item.score, mode=MODES[item.mode],
-                matched_step=item.matched_step, query=item.query, window_start=item.window_start,
-            ))
+            response.examples.append(
+                pb.RetrievedExample(
+                    example=example,
+                    score=item.score,
+                    mode=MODES[item.mode],
+                    matched_step=item.matched_step,
+                    query=item.query,
+                    window_start=item.window_start,
+                )
+            )
         if (msg.prompt_budget_chars or msg.max_tokens) and not msg.metadata_only:
             with _tracer.start_as_current_span("prompt_assembly"):
                 ordered = interleave_modes(found)
                 count = await asyncio.to_thread(counter, msg.tokenizer) if msg.max_tokens else None
-                response.prompt_block = format_prompt([f.example for f in ordered], msg.prompt_budget_chars,
-                                                      [f.matched_step for f in ordered], msg.max_tokens, count)
+                response.prompt_block = format_prompt(
+                    [f.example for f in ordered],
+                    msg.prompt_budget_chars,
+                    [f.matched_step for f in ordered],
+                    msg.max_tokens,
+                    count,
+                )
         for name, value in result.timings_ms.items():
             response.timings_ms[name] = value
         response.timings_ms["total_ms"] = (time.perf_counter() - started) * 1000
@@ -204,7 +232,14 @@ class RetrievalService(retrieval_pb2_grpc.RetrievalServiceServicer):
         async def one(msg: pb.RetrieveRequest) -> pb.BatchRetrieveItem:
             try:
                 return pb.BatchRetrieveItem(response=await self._answer(msg, deadline, context))
-            except (InvalidArgument, NotFound, Unavailable, DeadlineExceeded, PermissionDenied, FailedPrecondition) as exc:
+            except (
+                InvalidArgument,
+                NotFound,
+                Unavailable,
+                DeadlineExceeded,
+                PermissionDenied,
+                FailedPrecondition,
+            ) as exc:
                 return pb.BatchRetrieveItem(error_code=exc.code.name, error_message=str(exc))
 
         items = await asyncio.gather(*(one(m) for m in request.requests))
@@ -227,8 +262,14 @@ class RetrievalService(retrieval_pb2_grpc.RetrievalServiceServicer):
         created = timestamp_pb2.Timestamp()
         created.FromNanoseconds(int(info.created_at * 1e9))
         return pb.DatasetInfo(
-            name=info.name, examples=info.examples, steps=info.steps, embedding_model=info.embedding_model,
-            embedding_dim=info.embedding_dim, created_by_jobs=info.jobs, envs=info.envs, created_at=created,
+            name=info.name,
+            examples=info.examples,
+            steps=info.steps,
+            embedding_model=info.embedding_model,
+            embedding_dim=info.embedding_dim,
+            created_by_jobs=info.jobs,
+            envs=info.envs,
+            created_at=created,
             online_examples=info.online_examples,
         )
 

@@ -50,7 +50,9 @@ class JobContext:
     env_description: str = ""
     action_space: str = ""
     store_wait_s: float = 600.0  # how long writes to an unavailable store are retried before the job fails
-    slots: PrioritySlots | None = None  # an LLM bound shared with other contexts (an online job's episodes); else the job's own
+    slots: PrioritySlots | None = (
+        None  # an LLM bound shared with other contexts (an online job's episodes); else the job's own
+    )
 
     def __post_init__(self) -> None:
         self._llm_slots = self.slots or PrioritySlots(self.spec.llm_concurrency)
@@ -109,12 +111,23 @@ class JobContext:
         self.check_cancel()
         async with self._llm_slots.slot(PILOT if pilot.get() else _PRIORITY.get(stage, 0)):
             self._reserve_call()
-            with _tracer.start_as_current_span(f"synth.llm.{role.value}", attributes={"stage": stage, "llm.model": model}):
+            with _tracer.start_as_current_span(
+                f"synth.llm.{role.value}", attributes={"stage": stage, "llm.model": model}
+            ):
                 result = await self.gateway.call(role, inputs, model=model)
             self.calls_used += result.attempts - 1  # a retried reply is a second call
             self.tokens_used += result.prompt_tokens + result.completion_tokens
-        await self.journal.aput_llm_call(self.job_id, key, stage, role.value, result.prompt_tokens, result.completion_tokens,
-                                         result.cost_usd, result.attempts, result.output.model_dump())
+        await self.journal.aput_llm_call(
+            self.job_id,
+            key,
+            stage,
+            role.value,
+            result.prompt_tokens,
+            result.completion_tokens,
+            result.cost_usd,
+            result.attempts,
+            result.output.model_dump(),
+        )
         return result
 
 

@@ -26,11 +26,11 @@ from synth_service.job_events import JobEvents
 from synth_service.journal import Journal
 from synth_service.online.jobs import OnlineJobs
 from synth_service.online.policy import PolicyBook
+from synth_service.pipeline import Pipeline
 from synth_service.runner_pods import RunnerPods
 from synth_service.runner_pool import RunnerPool
 from synth_service.runner_provisioning import RunnerProvisioning, probe
 from synth_service.spec import JobSpec, spec_from_dict
-from synth_service.pipeline import Pipeline
 from synth_service.stages import ingest
 from synth_service.stats import job_stats
 
@@ -39,8 +39,14 @@ _tracer = tracer("lbi.synthesis")
 
 
 class Engine:
-    def __init__(self, settings: SynthSettings, store: VectorStore, embedder: Embedder | None = None,
-                 runner_pods: RunnerPods | None = None, local_runner: str = ""):
+    def __init__(
+        self,
+        settings: SynthSettings,
+        store: VectorStore,
+        embedder: Embedder | None = None,
+        runner_pods: RunnerPods | None = None,
+        local_runner: str = "",
+    ):
         """`local_runner`: the address of a runner this process already serves (`lbi up`, the local stack), for jobs
         that name no endpoints; without one, a runner is started here the first time a job needs it."""
         self.settings = settings
@@ -50,8 +56,13 @@ class Engine:
         self.journal = Journal(settings.data_dir / "synthesis" / "journal.sqlite", settings.test_fault_kill_after)
         self.gateway = LLMGateway(settings)
         self.datasets = DatasetStore(store, embedder or Embedder.from_settings(settings))
-        self.online = OnlineJobs(PolicyBook.from_file(settings.online_policy_file), self.journal, self.gateway, self.datasets,
-                                 settings.online_sweep_s)
+        self.online = OnlineJobs(
+            PolicyBook.from_file(settings.online_policy_file),
+            self.journal,
+            self.gateway,
+            self.datasets,
+            settings.online_sweep_s,
+        )
         self._tasks: dict[str, asyncio.Task] = {}
         self._cancels: dict[str, asyncio.Event] = {}
 
@@ -155,7 +166,7 @@ class Engine:
                 state, error = "CANCELLED", "cancelled"
         except* (InvalidArgument, FailedPrecondition) as group:
             state, error = "FAILED", str(group.exceptions[0])
-        except* Exception as group:  # noqa: BLE001 - the job fails, the service lives on
+        except* Exception as group:
             log.error("job %s failed", job_id, exc_info=group.exceptions[0])
             state, error = "FAILED", f"{type(group.exceptions[0]).__name__}: {group.exceptions[0]}"
         finally:
@@ -167,6 +178,17 @@ class Engine:
         self.events.publish(job_id, {"state": state, "message": error})
         return self.get(job_id)
 
-    def _context(self, job_id: str, spec: JobSpec, runners: RunnerPool | None, cancel: asyncio.Event | None = None) -> JobContext:
-        return JobContext(job_id, spec, self.journal, self.gateway, self.datasets, runners, self.events.publisher(job_id),
-                          cancel or asyncio.Event(), store_wait_s=self.settings.synth_store_wait_s)
+    def _context(
+        self, job_id: str, spec: JobSpec, runners: RunnerPool | None, cancel: asyncio.Event | None = None
+    ) -> JobContext:
+        return JobContext(
+            job_id,
+            spec,
+            self.journal,
+            self.gateway,
+            self.datasets,
+            runners,
+            self.events.publisher(job_id),
+            cancel or asyncio.Event(),
+            store_wait_s=self.settings.synth_store_wait_s,
+        )

@@ -20,15 +20,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import zlib
 import os
 import signal
 import sqlite3
 import threading
 import time
+import zlib
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -70,6 +71,7 @@ def encode(value: Any) -> str | bytes:
 
 def decode(stored: str | bytes) -> Any:
     return json.loads(zlib.decompress(stored) if isinstance(stored, bytes) else stored)
+
 
 class Journal:
     """A SQLite file shared by the jobs of one synthesis service; safe across threads."""
@@ -143,15 +145,26 @@ class Journal:
         with self._lock:
             cursor = self._conn.execute(
                 "INSERT OR IGNORE INTO jobs (id, spec, state, created_at, updated_at) VALUES (?, ?, 'PENDING', ?, ?)",
-                (job_id, json.dumps(spec, sort_keys=True), now, now))
+                (job_id, json.dumps(spec, sort_keys=True), now, now),
+            )
             return cursor.rowcount == 1
 
     def job(self, job_id: str) -> dict[str, Any] | None:
-        rows = self._execute("SELECT id, spec, state, stage, error, created_at, updated_at FROM jobs WHERE id = ?", (job_id,))
+        rows = self._execute(
+            "SELECT id, spec, state, stage, error, created_at, updated_at FROM jobs WHERE id = ?", (job_id,)
+        )
         if not rows:
             return None
         r = rows[0]
-        return {"id": r[0], "spec": json.loads(r[1]), "state": r[2], "stage": r[3], "error": r[4], "created_at": r[5], "updated_at": r[6]}
+        return {
+            "id": r[0],
+            "spec": json.loads(r[1]),
+            "state": r[2],
+            "stage": r[3],
+            "error": r[4],
+            "created_at": r[5],
+            "updated_at": r[6],
+        }
 
     def jobs(self) -> list[dict[str, Any]]:
         return [self.job(r[0]) for r in self._execute("SELECT id FROM jobs ORDER BY created_at, id")]
@@ -168,19 +181,25 @@ class Journal:
         """Writes (key, payload, ok, reason) rows of a stage in one transaction; existing keys are kept. Returns how
         many rows were new."""
         with self._transaction() as conn:
-            seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM records WHERE job_id = ? AND stage = ?", (job_id, stage)).fetchone()[0]
+            seq = conn.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM records WHERE job_id = ? AND stage = ?", (job_id, stage)
+            ).fetchone()[0]
             added: dict[tuple[int, str], int] = {}
             for key, payload, ok, reason in items:
                 seq += 1
                 cursor = conn.execute(
-                    "INSERT OR IGNORE INTO records (job_id, stage, key, seq, ok, reason, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (job_id, stage, key, seq, int(ok), reason, encode(payload)))
+                    "INSERT OR IGNORE INTO records (job_id, stage, key, seq, ok, reason, payload) VALUES (?, ?, ?, ?, "
+                    "?, ?, ?)",
+                    (job_id, stage, key, seq, int(ok), reason, encode(payload)),
+                )
                 if cursor.rowcount == 1:
                     origin = payload.get("origin", "") if isinstance(payload, dict) else ""
                     added[int(ok), origin] = added.get((int(ok), origin), 0) + 1
             for (ok, origin), n in added.items():
-                conn.execute("INSERT INTO counts VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n",
-                             (job_id, stage, ok, origin, n))
+                conn.execute(
+                    "INSERT INTO counts VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+                    (job_id, stage, ok, origin, n),
+                )
         self._maybe_die(stage)
         return sum(added.values())
 
@@ -192,21 +211,27 @@ class Journal:
         removed: dict[tuple[int, str], int] = {}
         with self._transaction() as conn:
             for key in keys:
-                row = conn.execute("DELETE FROM records WHERE job_id = ? AND stage = ? AND key = ? RETURNING ok, payload",
-                                   (job_id, stage, key)).fetchone()
+                row = conn.execute(
+                    "DELETE FROM records WHERE job_id = ? AND stage = ? AND key = ? RETURNING ok, payload",
+                    (job_id, stage, key),
+                ).fetchone()
                 if row is not None:
                     payload = decode(row[1])
                     origin = payload.get("origin", "") if isinstance(payload, dict) else ""
                     removed[row[0], origin] = removed.get((row[0], origin), 0) + 1
             for (ok, origin), n in removed.items():
-                conn.execute("UPDATE counts SET n = n - ? WHERE job_id = ? AND stage = ? AND ok = ? AND origin = ?",
-                             (n, job_id, stage, ok, origin))
+                conn.execute(
+                    "UPDATE counts SET n = n - ? WHERE job_id = ? AND stage = ? AND ok = ? AND origin = ?",
+                    (n, job_id, stage, ok, origin),
+                )
         return sum(removed.values())
 
     def jobs_with(self, stage: str, prefix: str) -> list[str]:
         """Ids of the jobs, starting with `prefix`, that wrote rows of `stage` (the online jobs with episodes)."""
-        rows = self._execute("SELECT DISTINCT job_id FROM records WHERE stage = ? AND job_id >= ? AND job_id < ?",
-                             (stage, prefix, prefix + "\U0010ffff"))
+        rows = self._execute(
+            "SELECT DISTINCT job_id FROM records WHERE stage = ? AND job_id >= ? AND job_id < ?",
+            (stage, prefix, prefix + "\U0010ffff"),
+        )
         return sorted(r[0] for r in rows)
 
     def delete_job(self, job_id: str) -> None:
@@ -220,11 +245,12 @@ class Journal:
         """key -> (payload, ok, reason) for those of `keys` that are written."""
         found: dict[str, tuple[Any, bool, str]] = {}
         for start in range(0, len(keys), 500):
-            chunk = keys[start:start + 500]
+            chunk = keys[start : start + 500]
             marks = ",".join("?" * len(chunk))
             for key, payload, ok, reason in self._execute(
-                    f"SELECT key, payload, ok, reason FROM records WHERE job_id = ? AND stage = ? AND key IN ({marks})",
-                    (job_id, stage, *chunk)):
+                f"SELECT key, payload, ok, reason FROM records WHERE job_id = ? AND stage = ? AND key IN ({marks})",
+                (job_id, stage, *chunk),
+            ):
                 found[key] = (decode(payload), bool(ok), reason)
         return found
 
@@ -236,10 +262,14 @@ class Journal:
 
     def pending(self, job_id: str, stage: str, done_stage: str, limit: int) -> list[str]:
         """Keys of `stage` with no row yet in `done_stage`, oldest first, at most `limit` (payloads are not read)."""
-        return [r[0] for r in self._execute(
-            "SELECT key FROM records WHERE job_id = ? AND stage = ? AND key NOT IN "
-            "(SELECT key FROM records WHERE job_id = ? AND stage = ?) ORDER BY seq LIMIT ?",
-            (job_id, stage, job_id, done_stage, limit))]
+        return [
+            r[0]
+            for r in self._execute(
+                "SELECT key FROM records WHERE job_id = ? AND stage = ? AND key NOT IN "
+                "(SELECT key FROM records WHERE job_id = ? AND stage = ?) ORDER BY seq LIMIT ?",
+                (job_id, stage, job_id, done_stage, limit),
+            )
+        ]
 
     def records(self, job_id: str, stage: str, ok: bool | None = None) -> Iterator[tuple[str, Any, bool, str]]:
         """(key, payload, ok, reason) in the order they were written."""
@@ -261,7 +291,11 @@ class Journal:
 
     def count_by_origin(self, job_id: str, stage: str) -> dict[str, int]:
         """Rows of a stage per the `origin` their payloads carry."""
-        return dict(self._execute("SELECT origin, SUM(n) FROM counts WHERE job_id = ? AND stage = ? GROUP BY origin", (job_id, stage)))
+        return dict(
+            self._execute(
+                "SELECT origin, SUM(n) FROM counts WHERE job_id = ? AND stage = ? GROUP BY origin", (job_id, stage)
+            )
+        )
 
     # LLM calls
     def llm_output(self, job_id: str, key: str) -> dict[str, Any] | None:
@@ -271,15 +305,29 @@ class Journal:
     async def allm_output(self, job_id: str, key: str) -> dict[str, Any] | None:
         return await self._off_loop(self.llm_output, job_id, key)
 
-    def put_llm_call(self, job_id: str, key: str, stage: str, role: str, prompt_tokens: int, completion_tokens: int,
-                     cost: float, calls: int, output: dict[str, Any]) -> None:
+    def put_llm_call(
+        self,
+        job_id: str,
+        key: str,
+        stage: str,
+        role: str,
+        prompt_tokens: int,
+        completion_tokens: int,
+        cost: float,
+        calls: int,
+        output: dict[str, Any],
+    ) -> None:
         with self._transaction() as conn:
-            cursor = conn.execute("INSERT OR IGNORE INTO llm_calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                  (job_id, key, stage, role, prompt_tokens, completion_tokens, cost, calls, encode(output)))
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO llm_calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (job_id, key, stage, role, prompt_tokens, completion_tokens, cost, calls, encode(output)),
+            )
             if cursor.rowcount == 1:
-                conn.execute("INSERT INTO llm_counts VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET calls = calls + "
-                             "excluded.calls, tokens = tokens + excluded.tokens, cost = cost + excluded.cost",
-                             (job_id, stage, calls, prompt_tokens + completion_tokens, cost))
+                conn.execute(
+                    "INSERT INTO llm_counts VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET calls = calls + "
+                    "excluded.calls, tokens = tokens + excluded.tokens, cost = cost + excluded.cost",
+                    (job_id, stage, calls, prompt_tokens + completion_tokens, cost),
+                )
         self._maybe_die("llm", f"llm@{stage}")
 
     async def aput_llm_call(self, *args: Any) -> None:
@@ -292,8 +340,10 @@ class Journal:
 
     # wall time
     def add_time(self, job_id: str, stage: str, seconds: float) -> None:
-        self._execute("INSERT INTO stage_times VALUES (?, ?, ?) ON CONFLICT(job_id, stage) DO UPDATE SET seconds = seconds + ?",
-                      (job_id, stage, seconds, seconds))
+        self._execute(
+            "INSERT INTO stage_times VALUES (?, ?, ?) ON CONFLICT(job_id, stage) DO UPDATE SET seconds = seconds + ?",
+            (job_id, stage, seconds, seconds),
+        )
 
     def times(self, job_id: str) -> dict[str, float]:
         return {r[0]: r[1] for r in self._execute("SELECT stage, seconds FROM stage_times WHERE job_id = ?", (job_id,))}

@@ -26,7 +26,8 @@ from lbi.errors import FailedPrecondition
 from synth_service.context import JobContext, pilot
 from synth_service.in_order import InOrder
 from synth_service.progress import COUNTED, Progress
-from synth_service.stages import backward, filter as filter_stage, resources, rollout, self_instruct
+from synth_service.stages import backward, resources, rollout, self_instruct
+from synth_service.stages import filter as filter_stage
 from synth_service.stages.ingest import Ingester
 from synth_service.stages.names import INGESTED, INSTRUCTIONS, RESOURCES, STAGES_DONE
 
@@ -89,9 +90,13 @@ class Pipeline:
             admission = self_instruct.Admission(ctx)
             first = contextvars.copy_context()
             first.run(pilot.set, True)  # the first resource's tasks are written first: the pilot comes from them
-            written = [group.create_task(self_instruct.write_tasks(ctx, key, r, description), context=first if i == 0 else None)
-                       for i, (key, r) in enumerate(rows)]
-            for (key, _), tasks in zip(rows, written):
+            written = [
+                group.create_task(
+                    self_instruct.write_tasks(ctx, key, r, description), context=first if i == 0 else None
+                )
+                for i, (key, r) in enumerate(rows)
+            ]
+            for (key, _), tasks in zip(rows, written, strict=True):
                 admitted = await admission.admitted(key)
                 if admitted is None:
                     admitted = await admission.admit(key, await tasks)
@@ -99,7 +104,9 @@ class Pipeline:
                     self._start(group, instruction_key, instruction)
                 await progress.leave("self_instruct")
         if not self.instructions:
-            raise FailedPrecondition(f"self-instruct wrote no tasks from the job's {len(rows)} resources; nothing to roll out")
+            raise FailedPrecondition(
+                f"self-instruct wrote no tasks from the job's {len(rows)} resources; nothing to roll out"
+            )
         await progress.finish("self_instruct")
 
     def _start(self, group: asyncio.TaskGroup, key: str, instruction: dict) -> None:
@@ -120,7 +127,9 @@ class Pipeline:
         progress.begin("rollout")
         async with self.sessions:
             ctx.check_cancel()
-            trajectory, ok, _ = await rollout.rollout(ctx, key, instruction, self._texts.get(instruction["resource_id"], ""))
+            trajectory, ok, _ = await rollout.rollout(
+                ctx, key, instruction, self._texts.get(instruction["resource_id"], "")
+            )
         await progress.leave("rollout")
         if self.barrier:
             await progress.wait("rollout")

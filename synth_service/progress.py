@@ -68,7 +68,9 @@ class Progress:
         self._add_time(stage)
         if stage not in self._before:
             await self.ctx.journal.aput(self.ctx.job_id, STAGES_DONE, [(stage, {}, True, "")])
-        self.ctx.publish({"stage": stage, "done": self.left[stage], "total": self.entered[stage], "message": f"{stage} done"})
+        self.ctx.publish(
+            {"stage": stage, "done": self.left[stage], "total": self.entered[stage], "message": f"{stage} done"}
+        )
         await self.track_stage()
         if stage not in COUNTED:
             await self.settle()

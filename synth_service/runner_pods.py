@@ -44,8 +44,10 @@ def _api_error(exc: Exception) -> RunnerPodsError:
         message = json.loads(exc.body).get("message", "")  # type: ignore[attr-defined]
     except (TypeError, ValueError, AttributeError):
         message = ""
-    return RunnerPodsError(f"Kubernetes API refused: {getattr(exc, 'status', '?')} {getattr(exc, 'reason', '')}"
-                           + (f": {message}" if message else ""))
+    return RunnerPodsError(
+        f"Kubernetes API refused: {getattr(exc, 'status', '?')} {getattr(exc, 'reason', '')}"
+        + (f": {message}" if message else "")
+    )
 
 
 def kube_api() -> Any:
@@ -78,23 +80,35 @@ def _ready(pod: Any) -> bool:
 
 
 def _dead(pod: Any) -> bool:
-    return bool(pod.metadata.deletion_timestamp) or (pod.status is not None and pod.status.phase in ("Failed", "Succeeded"))
+    return bool(pod.metadata.deletion_timestamp) or (
+        pod.status is not None and pod.status.phase in ("Failed", "Succeeded")
+    )
 
 
 def _why_not_ready(pod: Any) -> str:
     status = pod.status
     if status is None:
         return "no status"
-    waiting = [f"{c.name}: {c.state.waiting.reason}" for c in status.container_statuses or []
-               if c.state and c.state.waiting and c.state.waiting.reason]
+    waiting = [
+        f"{c.name}: {c.state.waiting.reason}"
+        for c in status.container_statuses or []
+        if c.state and c.state.waiting and c.state.waiting.reason
+    ]
     return f"phase {status.phase}" + (f" ({', '.join(waiting)})" if waiting else "")
 
 
 class RunnerPods:
     """Creates, watches, replaces and deletes one job's runner pods in one namespace."""
 
-    def __init__(self, api: Any, namespace: str, template: dict[str, Any], port: int = 50051,
-                 owner: tuple[str, str] | None = None, ready_timeout_s: float = 300.0):
+    def __init__(
+        self,
+        api: Any,
+        namespace: str,
+        template: dict[str, Any],
+        port: int = 50051,
+        owner: tuple[str, str] | None = None,
+        ready_timeout_s: float = 300.0,
+    ):
         self.api = api
         self.namespace = namespace
         self.template = template
@@ -114,18 +128,32 @@ class RunnerPods:
         metadata = pod.setdefault("metadata", {})
         metadata["name"] = self.pod_name(job_id, index)
         metadata.pop("generateName", None)
-        metadata["labels"] = {**metadata.get("labels", {}), COMPONENT: "env-runner", MANAGED_BY: "lbi-synth",
-                              JOB: job_id.removeprefix("job-")}
+        metadata["labels"] = {
+            **metadata.get("labels", {}),
+            COMPONENT: "env-runner",
+            MANAGED_BY: "lbi-synth",
+            JOB: job_id.removeprefix("job-"),
+        }
         if self.owner:
-            metadata["ownerReferences"] = [{"apiVersion": "v1", "kind": "Pod", "name": self.owner[0], "uid": self.owner[1],
-                                            "controller": True, "blockOwnerDeletion": True}]
+            metadata["ownerReferences"] = [
+                {
+                    "apiVersion": "v1",
+                    "kind": "Pod",
+                    "name": self.owner[0],
+                    "uid": self.owner[1],
+                    "controller": True,
+                    "blockOwnerDeletion": True,
+                }
+            ]
         pod["spec"].setdefault("restartPolicy", "Never")  # a dead runner is replaced, not restarted in place
         return {"apiVersion": "v1", "kind": "Pod", **pod}
 
     def _endpoint(self, pod: Any) -> str:
         """podIP:port, the port named `grpc` in the pod (a job's own template may choose another)."""
         ports = [p for c in pod.spec.containers for p in (c.ports or [])]
-        port = next((p.container_port for p in ports if p.name == "grpc"), ports[0].container_port if ports else self.port)
+        port = next(
+            (p.container_port for p in ports if p.name == "grpc"), ports[0].container_port if ports else self.port
+        )
         return f"{pod.status.pod_ip}:{port}"
 
     def _list(self, selector: str) -> list[Any]:
@@ -165,21 +193,32 @@ class RunnerPods:
         while not all(n in pods and _ready(pods[n]) for n in names):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                late = [f"{n} ({_why_not_ready(pods[n]) if n in pods else 'missing'})" for n in names
-                        if n not in pods or not _ready(pods[n])]
+                late = [
+                    f"{n} ({_why_not_ready(pods[n]) if n in pods else 'missing'})"
+                    for n in names
+                    if n not in pods or not _ready(pods[n])
+                ]
                 raise RunnerPodsError(f"runner pods not Ready after {self.ready_timeout_s:g}s: {', '.join(late)}")
             dead = [n for n in names if n in pods and _dead(pods[n])]
             if dead:
-                raise RunnerPodsError(f"runner pod {dead[0]} ended before it was Ready ({_why_not_ready(pods[dead[0]])})")
+                raise RunnerPodsError(
+                    f"runner pod {dead[0]} ended before it was Ready ({_why_not_ready(pods[dead[0]])})"
+                )
             stream = watch.Watch()
-            for event in stream.stream(self.api.list_namespaced_pod, self.namespace, label_selector=self._job_selector(job_id),
-                                       timeout_seconds=max(1, int(remaining))):
+            for event in stream.stream(
+                self.api.list_namespaced_pod,
+                self.namespace,
+                label_selector=self._job_selector(job_id),
+                timeout_seconds=max(1, int(remaining)),
+            ):
                 pod = event["object"]
                 if event["type"] == "DELETED":
                     pods.pop(pod.metadata.name, None)
                 else:
                     pods[pod.metadata.name] = pod
-                if all(n in pods and _ready(pods[n]) for n in names) or any(n in pods and _dead(pods[n]) for n in names):
+                if all(n in pods and _ready(pods[n]) for n in names) or any(
+                    n in pods and _dead(pods[n]) for n in names
+                ):
                     stream.stop()
                 if time.monotonic() >= deadline:
                     stream.stop()
@@ -207,7 +246,9 @@ class RunnerPods:
         from kubernetes.client.exceptions import ApiException
 
         try:
-            with _tracer.start_as_current_span("runner_pods.start", attributes={"lbi.job_id": job_id, "lbi.replicas": replicas}):
+            with _tracer.start_as_current_span(
+                "runner_pods.start", attributes={"lbi.job_id": job_id, "lbi.replicas": replicas}
+            ):
                 return await asyncio.to_thread(self._start, job_id, replicas, template)
         except (RunnerPodsError, ApiException) as exc:
             with contextlib.suppress(Exception):
@@ -237,7 +278,9 @@ class RunnerPods:
         from kubernetes.client.exceptions import ApiException
 
         async with lock:
-            with _tracer.start_as_current_span("runner_pods.replace", attributes={"lbi.job_id": job_id, "lbi.endpoint": endpoint}):
+            with _tracer.start_as_current_span(
+                "runner_pods.replace", attributes={"lbi.job_id": job_id, "lbi.endpoint": endpoint}
+            ):
                 try:
                     return await asyncio.to_thread(self._replace, job_id, endpoint, template)
                 except ApiException as exc:
@@ -245,6 +288,7 @@ class RunnerPods:
 
     async def stop(self, job_id: str) -> int:
         """Deletes the job's runner pods; returns how many there were."""
+
         def delete_all() -> int:
             pods = self._list(self._job_selector(job_id))
             for pod in pods:
@@ -255,6 +299,7 @@ class RunnerPods:
 
     async def reconcile(self, keep_jobs: set[str]) -> list[str]:
         """After a restart: deletes runner pods of jobs not in `keep_jobs` (those are adopted when they resume)."""
+
         def sweep() -> list[str]:
             keep = {j.removeprefix("job-") for j in keep_jobs}
             removed = []

@@ -11,13 +11,24 @@ import grpc
 from lbi.clients.runner import RunnerClient
 
 # Status codes that mean the runner (not the action) failed; the rollout restarts elsewhere.
-RUNNER_FAILURES = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.NOT_FOUND,
-                   grpc.StatusCode.CANCELLED, grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}
+RUNNER_FAILURES = {
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.NOT_FOUND,
+    grpc.StatusCode.CANCELLED,
+    grpc.StatusCode.INTERNAL,
+    grpc.StatusCode.UNKNOWN,
+}
 
 
 class RunnerPool:
-    def __init__(self, endpoints: list[str], timeout_s: float = 60.0, token: str = "",
-                 replacer: Callable[[str], Awaitable[str | None]] | None = None):
+    def __init__(
+        self,
+        endpoints: list[str],
+        timeout_s: float = 60.0,
+        token: str = "",
+        replacer: Callable[[str], Awaitable[str | None]] | None = None,
+    ):
         if not endpoints:
             raise ValueError("a runner pool needs at least one endpoint")
         self.timeout_s, self.token = timeout_s, token

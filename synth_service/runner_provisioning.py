@@ -39,14 +39,23 @@ class RunnerProvisioning:
         if self._pods is None:
             s = self.settings
             owner = (s.synth_pod_name, s.synth_pod_uid) if s.synth_pod_name and s.synth_pod_uid else None
-            self._pods = RunnerPods(kube_api(), s.synth_k8s_namespace or current_namespace(), load_template(s.synth_runner_template_file),
-                                    port=s.synth_runner_pod_port, owner=owner, ready_timeout_s=s.synth_runner_ready_timeout_s)
+            self._pods = RunnerPods(
+                kube_api(),
+                s.synth_k8s_namespace or current_namespace(),
+                load_template(s.synth_runner_template_file),
+                port=s.synth_runner_pod_port,
+                owner=owner,
+                ready_timeout_s=s.synth_runner_ready_timeout_s,
+            )
         return self._pods
 
     def check(self, spec: JobSpec) -> None:
         if spec.runners.replicas and not self.on_kubernetes:
-            raise InvalidArgument("spec.runners.replicas", "runner pods need the service on Kubernetes (LBI_SYNTH_KUBERNETES=true, "
-                                  "as the Helm chart sets); elsewhere name runner_endpoints")
+            raise InvalidArgument(
+                "spec.runners.replicas",
+                "runner pods need the service on Kubernetes (LBI_SYNTH_KUBERNETES=true, "
+                "as the Helm chart sets); elsewhere name runner_endpoints",
+            )
 
     async def endpoints(self, job_id: str, spec: JobSpec) -> list[str]:
         if spec.runners.replicas:
@@ -58,7 +67,9 @@ class RunnerProvisioning:
         if self._own_runner is None:
             from env_runners.server import start_runner
 
-            runner_settings = RunnerSettings(**{**self.settings.model_dump(include=set(RunnerSettings.model_fields)), "runner_port": 0})
+            runner_settings = RunnerSettings(
+                **{**self.settings.model_dump(include=set(RunnerSettings.model_fields)), "runner_port": 0}
+            )
             self._own_runner = await start_runner(runner_settings)
         return [f"127.0.0.1:{self._own_runner[0].port}"]
 
@@ -66,8 +77,10 @@ class RunnerProvisioning:
         """The job's runners; a runner pod that dies is replaced by a new one."""
         replacer: Callable[[str], Awaitable[str | None]] | None = None
         if spec.runners.replicas:
+
             async def replacer(endpoint: str) -> str | None:
                 return await self.pods.replace(job_id, endpoint, spec.runners.template or None)
+
         return RunnerPool(await self.endpoints(job_id, spec), token=self.settings.client_token, replacer=replacer)
 
     async def release(self, job_id: str, spec: JobSpec) -> None:

@@ -11,8 +11,14 @@ from synth_service.engine import Engine
 from synth_service.spec import JobSpec, spec_from_dict, spec_from_proto
 from synth_service.stats import JobStats
 
-STAGE_PB = {"resources": pb.STAGE_RESOURCES, "self_instruct": pb.STAGE_SELF_INSTRUCT, "rollout": pb.STAGE_ROLLOUT,
-            "backward": pb.STAGE_BACKWARD, "filter": pb.STAGE_FILTER, "ingest": pb.STAGE_INGEST}
+STAGE_PB = {
+    "resources": pb.STAGE_RESOURCES,
+    "self_instruct": pb.STAGE_SELF_INSTRUCT,
+    "rollout": pb.STAGE_ROLLOUT,
+    "backward": pb.STAGE_BACKWARD,
+    "filter": pb.STAGE_FILTER,
+    "ingest": pb.STAGE_INGEST,
+}
 
 
 def _time(seconds: float) -> timestamp_pb2.Timestamp:
@@ -23,23 +29,45 @@ def _time(seconds: float) -> timestamp_pb2.Timestamp:
 
 def stats_to_proto(stats: JobStats) -> pb.JobStats:
     return pb.JobStats(
-        resources=stats.resources, instructions=stats.instructions, trajectories=stats.trajectories,
-        candidates_forward=stats.candidates["forward"], candidates_backward_task=stats.candidates["backward-task"],
-        candidates_backward_summary=stats.candidates["backward-summary"], kept=stats.kept, dropped=stats.dropped,
-        llm_calls=stats.llm_calls, tokens=stats.tokens, cost_usd=stats.cost_usd,
-        stages=[pb.StageStats(stage=STAGE_PB[name], llm_calls=f.llm_calls, tokens=f.tokens, cost_usd=f.cost_usd,
-                              wall_seconds=f.wall_seconds) for name, f in stats.stages.items()],
-        yields=[pb.KindYield(kind=kind, resources=y.resources, instructions=y.instructions, kept=y.kept)
-                for kind, y in stats.yields.items()],
+        resources=stats.resources,
+        instructions=stats.instructions,
+        trajectories=stats.trajectories,
+        candidates_forward=stats.candidates["forward"],
+        candidates_backward_task=stats.candidates["backward-task"],
+        candidates_backward_summary=stats.candidates["backward-summary"],
+        kept=stats.kept,
+        dropped=stats.dropped,
+        llm_calls=stats.llm_calls,
+        tokens=stats.tokens,
+        cost_usd=stats.cost_usd,
+        stages=[
+            pb.StageStats(
+                stage=STAGE_PB[name],
+                llm_calls=f.llm_calls,
+                tokens=f.tokens,
+                cost_usd=f.cost_usd,
+                wall_seconds=f.wall_seconds,
+            )
+            for name, f in stats.stages.items()
+        ],
+        yields=[
+            pb.KindYield(kind=kind, resources=y.resources, instructions=y.instructions, kept=y.kept)
+            for kind, y in stats.yields.items()
+        ],
     )
 
 
 def job_to_proto(job: dict) -> pb.Job:
     spec: JobSpec = spec_from_dict(job["spec"])
     return pb.Job(
-        id=job["id"], spec=spec.to_proto(), state=pb.JobState.Value(f"JOB_STATE_{job['state']}"),
-        stage=STAGE_PB.get(job["stage"], pb.STAGE_UNSPECIFIED), stats=stats_to_proto(job["stats"]), error=job["error"],
-        created_at=_time(job["created_at"]), updated_at=_time(job["updated_at"]),
+        id=job["id"],
+        spec=spec.to_proto(),
+        state=pb.JobState.Value(f"JOB_STATE_{job['state']}"),
+        stage=STAGE_PB.get(job["stage"], pb.STAGE_UNSPECIFIED),
+        stats=stats_to_proto(job["stats"]),
+        error=job["error"],
+        created_at=_time(job["created_at"]),
+        updated_at=_time(job["updated_at"]),
     )
 
 
@@ -67,9 +95,17 @@ class SynthesisService(synthesis_pb2_grpc.SynthesisServiceServicer):
         async for event in self.engine.watch(request.job_id):
             stats = self.engine.get(request.job_id)["stats"]
             yield pb.JobEvent(
-                job_id=event["job_id"], state=pb.JobState.Value(f"JOB_STATE_{event.get('state', 'RUNNING')}"),
-                stage=STAGE_PB.get(event.get("stage", ""), pb.STAGE_UNSPECIFIED), done=event.get("done", 0),
-                total=event.get("total", 0), kept=stats.kept, dropped=stats.dropped, llm_calls=stats.llm_calls,
-                tokens=stats.tokens, cost_usd=stats.cost_usd, message=event.get("message", ""), time=_time(event.get("time", 0.0)),
+                job_id=event["job_id"],
+                state=pb.JobState.Value(f"JOB_STATE_{event.get('state', 'RUNNING')}"),
+                stage=STAGE_PB.get(event.get("stage", ""), pb.STAGE_UNSPECIFIED),
+                done=event.get("done", 0),
+                total=event.get("total", 0),
+                kept=stats.kept,
+                dropped=stats.dropped,
+                llm_calls=stats.llm_calls,
+                tokens=stats.tokens,
+                cost_usd=stats.cost_usd,
+                message=event.get("message", ""),
+                time=_time(event.get("time", 0.0)),
                 details=to_struct({k: v for k, v in event.items() if k in ("snapshot",)}),
             )

@@ -14,7 +14,11 @@ from lbi.errors import InvalidArgument
 from lbi.records import content_id, struct_to_dict, to_struct
 from lbi.v1 import synthesis_pb2 as pb
 
-BACKWARD_MODES = {"paper": pb.BACKWARD_MODE_PAPER, "window": pb.BACKWARD_MODE_WINDOW, "batched": pb.BACKWARD_MODE_BATCHED}
+BACKWARD_MODES = {
+    "paper": pb.BACKWARD_MODE_PAPER,
+    "window": pb.BACKWARD_MODE_WINDOW,
+    "batched": pb.BACKWARD_MODE_BATCHED,
+}
 FILTER_POLICIES = {"strict": pb.FILTER_POLICY_STRICT, "relaxed": pb.FILTER_POLICY_RELAXED}
 
 
@@ -68,11 +72,18 @@ class JobSpec(BaseModel):
 
     def to_proto(self) -> pb.JobSpec:
         return pb.JobSpec(
-            env=self.env, env_config=to_struct(self.env_config), runner_endpoints=self.runner_endpoints,
-            resource_paths=self.resource_paths, resource_filter=self.resource_filter,
-            models=pb.Models(**self.models.model_dump()), instructions_per_resource=self.instructions_per_resource,
-            max_steps=self.max_steps, backward_mode=BACKWARD_MODES[self.backward_mode], backward_window=self.backward_window,
-            filter_policy=FILTER_POLICIES[self.filter_policy], dataset=self.dataset,
+            env=self.env,
+            env_config=to_struct(self.env_config),
+            runner_endpoints=self.runner_endpoints,
+            resource_paths=self.resource_paths,
+            resource_filter=self.resource_filter,
+            models=pb.Models(**self.models.model_dump()),
+            instructions_per_resource=self.instructions_per_resource,
+            max_steps=self.max_steps,
+            backward_mode=BACKWARD_MODES[self.backward_mode],
+            backward_window=self.backward_window,
+            filter_policy=FILTER_POLICIES[self.filter_policy],
+            dataset=self.dataset,
             concurrency=pb.Concurrency(rollouts=self.rollout_concurrency, llm_calls=self.llm_concurrency),
             budget=pb.Budget(max_llm_calls=self.max_llm_calls, max_tokens=self.max_tokens),
             dedup_threshold=self.dedup_threshold,
@@ -95,21 +106,35 @@ def spec_from_dict(data: dict[str, Any]) -> JobSpec:
 
 def spec_from_proto(msg: pb.JobSpec) -> JobSpec:
     """Unset proto fields (0, empty) take the model defaults."""
-    data: dict[str, Any] = {"env": msg.env, "env_config": struct_to_dict(msg.env_config, "spec.env_config"),
-                            "runner_endpoints": list(msg.runner_endpoints), "resource_paths": list(msg.resource_paths),
-                            "resource_filter": list(msg.resource_filter),
-                            "models": {k: v for k, v in json_format.MessageToDict(msg.models, preserving_proto_field_name=True).items()}}
+    data: dict[str, Any] = {
+        "env": msg.env,
+        "env_config": struct_to_dict(msg.env_config, "spec.env_config"),
+        "runner_endpoints": list(msg.runner_endpoints),
+        "resource_paths": list(msg.resource_paths),
+        "resource_filter": list(msg.resource_filter),
+        "models": dict(json_format.MessageToDict(msg.models, preserving_proto_field_name=True).items()),
+    }
     optional = {
-        "instructions_per_resource": msg.instructions_per_resource, "max_steps": msg.max_steps,
-        "backward_window": msg.backward_window, "dataset": msg.dataset, "rollout_concurrency": msg.concurrency.rollouts,
-        "llm_concurrency": msg.concurrency.llm_calls, "max_llm_calls": msg.budget.max_llm_calls,
-        "max_tokens": msg.budget.max_tokens, "dedup_threshold": msg.dedup_threshold,
+        "instructions_per_resource": msg.instructions_per_resource,
+        "max_steps": msg.max_steps,
+        "backward_window": msg.backward_window,
+        "dataset": msg.dataset,
+        "rollout_concurrency": msg.concurrency.rollouts,
+        "llm_concurrency": msg.concurrency.llm_calls,
+        "max_llm_calls": msg.budget.max_llm_calls,
+        "max_tokens": msg.budget.max_tokens,
+        "dedup_threshold": msg.dedup_threshold,
     }
     data.update({k: v for k, v in optional.items() if v})
     if msg.runners.replicas:
-        data["runners"] = {"replicas": msg.runners.replicas,
-                           "template": struct_to_dict(msg.runners.template, "spec.runners.template")}
-    for name, table, value in (("backward_mode", BACKWARD_MODES, msg.backward_mode), ("filter_policy", FILTER_POLICIES, msg.filter_policy)):
+        data["runners"] = {
+            "replicas": msg.runners.replicas,
+            "template": struct_to_dict(msg.runners.template, "spec.runners.template"),
+        }
+    for name, table, value in (
+        ("backward_mode", BACKWARD_MODES, msg.backward_mode),
+        ("filter_policy", FILTER_POLICIES, msg.filter_policy),
+    ):
         if value:
             names = [k for k, v in table.items() if v == value]
             if not names:

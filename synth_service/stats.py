@@ -7,7 +7,14 @@ from dataclasses import asdict, dataclass, field
 
 from synth_service.journal import Journal
 from synth_service.stages.names import (
-    CANDIDATES, FILTERED, INGESTED, INSTRUCTIONS, LABEL_FAILURES, PIPELINE, RESOURCES, TRAJECTORIES,
+    CANDIDATES,
+    FILTERED,
+    INGESTED,
+    INSTRUCTIONS,
+    LABEL_FAILURES,
+    PIPELINE,
+    RESOURCES,
+    TRAJECTORIES,
 )
 
 
@@ -67,24 +74,38 @@ def yields_by_kind(journal: Journal, job_id: str) -> dict[str, KindYield]:
     for key, payload, _, _ in journal.records(job_id, INSTRUCTIONS):
         by_instruction[key] = kinds.get(payload["resource_id"], "docs")
         found.setdefault(by_instruction[key], KindYield()).instructions += 1
-    by_trajectory = {payload["id"]: by_instruction.get(payload["instruction_id"], "docs")
-                     for _, payload, _, _ in journal.records(job_id, TRAJECTORIES, ok=True)}
+    by_trajectory = {
+        payload["id"]: by_instruction.get(payload["instruction_id"], "docs")
+        for _, payload, _, _ in journal.records(job_id, TRAJECTORIES, ok=True)
+    }
     for _, payload, _, _ in journal.records(job_id, FILTERED, ok=True):
         found.setdefault(by_trajectory.get(payload["source_trajectory_id"], "docs"), KindYield()).kept += 1
     return found
 
 
 def job_stats(journal: Journal, job_id: str, with_yields: bool = False) -> JobStats:
-    candidates = {"forward": 0, "backward-task": 0, "backward-summary": 0, **journal.count_by_origin(job_id, CANDIDATES)}
+    candidates = {
+        "forward": 0,
+        "backward-task": 0,
+        "backward-summary": 0,
+        **journal.count_by_origin(job_id, CANDIDATES),
+    }
     llm = journal.llm_totals(job_id)
     times = journal.times(job_id)
     stages = {s: StageFigures(*llm.get(s, (0, 0, 0.0)), wall_seconds=round(times.get(s, 0.0), 3)) for s in PIPELINE}
     return JobStats(
-        resources=journal.count(job_id, RESOURCES), instructions=journal.count(job_id, INSTRUCTIONS),
-        trajectories=journal.count(job_id, TRAJECTORIES, ok=True), failed_rollouts=journal.count(job_id, TRAJECTORIES, ok=False),
-        candidates=candidates, label_failures=journal.count(job_id, LABEL_FAILURES),
-        kept=journal.count(job_id, FILTERED, ok=True), dropped=journal.count(job_id, FILTERED, ok=False),
-        ingested=journal.count(job_id, INGESTED), llm_calls=sum(v[0] for v in llm.values()),
-        tokens=sum(v[1] for v in llm.values()), cost_usd=round(sum(v[2] for v in llm.values()), 6), stages=stages,
+        resources=journal.count(job_id, RESOURCES),
+        instructions=journal.count(job_id, INSTRUCTIONS),
+        trajectories=journal.count(job_id, TRAJECTORIES, ok=True),
+        failed_rollouts=journal.count(job_id, TRAJECTORIES, ok=False),
+        candidates=candidates,
+        label_failures=journal.count(job_id, LABEL_FAILURES),
+        kept=journal.count(job_id, FILTERED, ok=True),
+        dropped=journal.count(job_id, FILTERED, ok=False),
+        ingested=journal.count(job_id, INGESTED),
+        llm_calls=sum(v[0] for v in llm.values()),
+        tokens=sum(v[1] for v in llm.values()),
+        cost_usd=round(sum(v[2] for v in llm.values()), 6),
+        stages=stages,
         yields=yields_by_kind(journal, job_id) if with_yields else {},
     )

@@ -40,7 +40,9 @@ def shared_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def runner_settings(shared_data_dir: Path) -> RunnerSettings:
-    return RunnerSettings(data_dir=shared_data_dir, runner_port=0, runner_step_timeout_s=2.0, runner_observation_cap=2000)
+    return RunnerSettings(
+        data_dir=shared_data_dir, runner_port=0, runner_step_timeout_s=2.0, runner_observation_cap=2000
+    )
 
 
 @pytest_asyncio.fixture

@@ -22,7 +22,9 @@ _NOT_FOUND = re.compile(r"ERROR: (?:not found|file or directory not found): (\S+
 class TestsCheck(Check):
     kind: Literal["tests"] = "tests"
     fail_to_pass: list[str] = Field(min_length=1, description="pytest node ids the fix must make pass.")
-    pass_to_pass: list[str] = Field(default_factory=list, description="pytest node ids (or files) that must keep passing.")
+    pass_to_pass: list[str] = Field(
+        default_factory=list, description="pytest node ids (or files) that must keep passing."
+    )
 
 
 def pytest_command(check: TestsCheck) -> str:
@@ -52,4 +54,6 @@ def verdict(check: TestsCheck, output: str) -> Verdict:
                     tail = output.strip().splitlines()[-1:] or ["(no output)"]
                     return Verdict(False, f"the tests could not run: {tail[0][:200]}")
                 return Verdict(False, f"{group} test {test} {status.lower()}")
-    return Verdict(True, f"{len(check.fail_to_pass)} fail-to-pass and {len(check.pass_to_pass)} pass-to-pass tests pass")
+    return Verdict(
+        True, f"{len(check.fail_to_pass)} fail-to-pass and {len(check.pass_to_pass)} pass-to-pass tests pass"
+    )

@@ -30,7 +30,18 @@ MAX_MODULES = 60
 MAX_EXAMPLE_MODULES = 12
 MAX_EXAMPLE_TEST_FILES = 6
 EXAMPLES_PER_RESOURCE = 3
-SKIPPED_DIRS = {".git", ".tox", ".venv", "venv", "build", "dist", "node_modules", "__pycache__", ".eggs", "site-packages"}
+SKIPPED_DIRS = {
+    ".git",
+    ".tox",
+    ".venv",
+    "venv",
+    "build",
+    "dist",
+    "node_modules",
+    "__pycache__",
+    ".eggs",
+    "site-packages",
+}
 
 
 @dataclass
@@ -98,11 +109,15 @@ def _module(repo: Path, path: Path, tree: ast.Module) -> Module:
     module = Module(str(relative), _dotted(relative), _first_line(ast.get_docstring(tree)))
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.name.startswith("_"):
-            module.functions.append(Function(node.name, f"{node.name}({ast.unparse(node.args)})",
-                                             _first_line(ast.get_docstring(node))))
+            module.functions.append(
+                Function(node.name, f"{node.name}({ast.unparse(node.args)})", _first_line(ast.get_docstring(node)))
+            )
         elif isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
-            methods = [n.name for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
-                       and not n.name.startswith("_")]
+            methods = [
+                n.name
+                for n in node.body
+                if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and not n.name.startswith("_")
+            ]
             module.classes.append((node.name, _first_line(ast.get_docstring(node)), methods))
     return module
 
@@ -113,8 +128,11 @@ def _tests(repo: Path, path: Path, tree: ast.Module) -> TestFile:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test"):
             names.append(node.name)
         elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
-            names += [f"{node.name}::{n.name}" for n in node.body
-                      if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name.startswith("test")]
+            names += [
+                f"{node.name}::{n.name}"
+                for n in node.body
+                if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name.startswith("test")
+            ]
     return TestFile(str(path.relative_to(repo)), names)
 
 
@@ -128,7 +146,12 @@ def _project_name(repo: Path) -> str:
 def _test_paths(repo: Path) -> list[str]:
     """`testpaths` from pyproject.toml, pytest.ini, setup.cfg or tox.ini, in pytest's order."""
     try:
-        options = tomllib.loads((repo / "pyproject.toml").read_text()).get("tool", {}).get("pytest", {}).get("ini_options", {})
+        options = (
+            tomllib.loads((repo / "pyproject.toml").read_text())
+            .get("tool", {})
+            .get("pytest", {})
+            .get("ini_options", {})
+        )
         if options.get("testpaths"):
             paths = options["testpaths"]
             return [paths] if isinstance(paths, str) else list(paths)
@@ -157,7 +180,11 @@ def read_code(repo: Path) -> CodeBase:
             found = _tests(repo, path, tree)
             if found.tests:
                 test_files.append(found)
-        elif relative.parts[0] not in ("docs", "doc", "examples", "scripts", "benchmarks") and relative.name not in ("setup.py", "conftest.py", "noxfile.py"):
+        elif relative.parts[0] not in ("docs", "doc", "examples", "scripts", "benchmarks") and relative.name not in (
+            "setup.py",
+            "conftest.py",
+            "noxfile.py",
+        ):
             modules.append(_module(repo, path, tree))
     modules.sort(key=lambda m: (not (m.functions or m.classes), m.path))
     return CodeBase(_project_name(repo), modules[:MAX_MODULES], test_files, _test_paths(repo))
@@ -169,39 +196,76 @@ def candidate_examples(code: CodeBase) -> list[Example]:
     for module in with_api:
         path = module.path
         top = path.split("/")[0] if "/" in path else "."
-        names = [("function", f.name, "def") for f in module.functions] + [("class", c[0], "class") for c in module.classes]
+        names = [("function", f.name, "def") for f in module.functions] + [
+            ("class", c[0], "class") for c in module.classes
+        ]
         kind, first, keyword = names[0]
-        examples.append(Example(path, f"Find where the {kind} {first} is defined.",
-                                f"search {shlex.quote(keyword + ' ' + first)} {shlex.quote(top)}", ""))
-        examples.append(Example(path, f"Show the first 15 lines of {path}, numbered.", f"view {shlex.quote(path)} 1 15", ""))
+        examples.append(
+            Example(
+                path,
+                f"Find where the {kind} {first} is defined.",
+                f"search {shlex.quote(keyword + ' ' + first)} {shlex.quote(top)}",
+                "",
+            )
+        )
+        examples.append(
+            Example(path, f"Show the first 15 lines of {path}, numbered.", f"view {shlex.quote(path)} 1 15", "")
+        )
         what = "functions" if module.functions else "classes"
-        examples.append(Example(path, f"List the public {what} defined in {path}.",
-                                f"grep -n {shlex.quote('^' + keyword + ' [a-zA-Z]')} {shlex.quote(path)}", ""))
+        examples.append(
+            Example(
+                path,
+                f"List the public {what} defined in {path}.",
+                f"grep -n {shlex.quote('^' + keyword + ' [a-zA-Z]')} {shlex.quote(path)}",
+                "",
+            )
+        )
         if module.dotted and len(names) > 1:
             kind, other, _ = names[1]
             code_line = f"import {module.dotted} as m; print(m.{other}.__doc__)"
-            examples.append(Example(path, f"Show the documentation of the {kind} {module.dotted}.{other}.",
-                                    f'"$LBI_PYTHON" -c {shlex.quote(code_line)}', ""))
+            examples.append(
+                Example(
+                    path,
+                    f"Show the documentation of the {kind} {module.dotted}.{other}.",
+                    f'"$LBI_PYTHON" -c {shlex.quote(code_line)}',
+                    "",
+                )
+            )
     for test_file in code.test_files[:MAX_EXAMPLE_TEST_FILES]:
         path = test_file.path
         examples.append(Example(path, f"Run the tests in {path}.", f"run_tests {shlex.quote(path)}", ""))
-        examples.append(Example(path, f"Count the test functions in {path}.", f"grep -c 'def test' {shlex.quote(path)}", ""))
+        examples.append(
+            Example(path, f"Count the test functions in {path}.", f"grep -c 'def test' {shlex.quote(path)}", "")
+        )
         name = test_file.tests[len(test_file.tests) // 2]
-        examples.append(Example(path, f"Run only the test {name.split('::')[-1]} in {path}.",
-                                f"run_tests {shlex.quote(path + '::' + name)}", ""))
+        examples.append(
+            Example(
+                path,
+                f"Run only the test {name.split('::')[-1]} in {path}.",
+                f"run_tests {shlex.quote(path + '::' + name)}",
+                "",
+            )
+        )
     return examples
 
 
 def _api(module: Module) -> str:
-    lines = [f"Module `{module.path}`" + (f" (import `{module.dotted}`)" if module.dotted else "") + ".",
-             "", module.summary or "(no module docstring)"]
+    lines = [
+        f"Module `{module.path}`" + (f" (import `{module.dotted}`)" if module.dotted else "") + ".",
+        "",
+        module.summary or "(no module docstring)",
+    ]
     if module.functions:
         lines += ["", "Public functions:", ""]
         lines += [f"- `{f.signature}`" + (f": {f.summary}" if f.summary else "") for f in module.functions[:40]]
     if module.classes:
         lines += ["", "Public classes:", ""]
-        lines += [f"- `{name}`" + (f": {summary}" if summary else "") + (f" (methods: {', '.join(methods[:15])})" if methods else "")
-                  for name, summary, methods in module.classes[:20]]
+        lines += [
+            f"- `{name}`"
+            + (f": {summary}" if summary else "")
+            + (f" (methods: {', '.join(methods[:15])})" if methods else "")
+            for name, summary, methods in module.classes[:20]
+        ]
     return "\n".join(lines)
 
 
@@ -211,27 +275,44 @@ def code_resources(env: str, uri: str, code: CodeBase, collected: str, examples:
 
     packages = sorted({m.dotted.split(".")[0] for m in code.modules if "." in m.dotted})
     tests = sum(len(t.tests) for t in code.test_files)
-    how = ("`run_tests` runs pytest from the repository root" + (f" (configured test paths: {', '.join(code.test_paths)})"
-                                                              if code.test_paths else "") + ".")
-    overview = (f"The code base `{code.name}`: {len(code.modules)} modules" + (f" in {', '.join(f'`{p}`' for p in packages)}" if packages else "")
-                + f", {len(code.test_files)} test files with {tests} test functions.\n\n{how}"
-                + (f" It collects: {collected}." if collected else ""))
+    how = (
+        "`run_tests` runs pytest from the repository root"
+        + (f" (configured test paths: {', '.join(code.test_paths)})" if code.test_paths else "")
+        + "."
+    )
+    overview = (
+        f"The code base `{code.name}`: {len(code.modules)} modules"
+        + (f" in {', '.join(f'`{p}`' for p in packages)}" if packages else "")
+        + f", {len(code.test_files)} test files with {tests} test functions.\n\n{how}"
+        + (f" It collects: {collected}." if collected else "")
+    )
     resources = [resource("Overview of the code base", overview, "overview")]
-    resources += [resource(f"Module {m.path}", _api(m), f"module/{m.path}") for m in code.modules if m.functions or m.classes or m.summary]
+    resources += [
+        resource(f"Module {m.path}", _api(m), f"module/{m.path}")
+        for m in code.modules
+        if m.functions or m.classes or m.summary
+    ]
     for start in range(0, len(code.test_files), 5):
-        group = code.test_files[start:start + 5]
-        text = "\n\n".join(f"`{t.path}` ({len(t.tests)} tests): " + ", ".join(f"`{n}`" for n in t.tests[:40])
-                           + (" ..." if len(t.tests) > 40 else "") for t in group)
+        group = code.test_files[start : start + 5]
+        text = "\n\n".join(
+            f"`{t.path}` ({len(t.tests)} tests): "
+            + ", ".join(f"`{n}`" for n in t.tests[:40])
+            + (" ..." if len(t.tests) > 40 else "")
+            for t in group
+        )
         resources.append(resource(f"Test files ({start // 5 + 1})", text, f"tests/{start // 5 + 1}"))
     by_subject: dict[str, list[Example]] = collections.defaultdict(list)
     for example in examples:
         by_subject[example.subject].append(example)
     for subject, own in by_subject.items():
         for start in range(0, len(own), EXAMPLES_PER_RESOURCE):
-            group = own[start:start + EXAMPLES_PER_RESOURCE]
+            group = own[start : start + EXAMPLES_PER_RESOURCE]
             part = start // EXAMPLES_PER_RESOURCE + 1
-            text = "\n\n".join(f"{e.lead}\n\n```bash\n{e.command}\n```\n\nIts output:\n\n" +
-                               "\n".join("    " + line for line in e.output.splitlines()[-15:]) for e in group)
+            text = "\n\n".join(
+                f"{e.lead}\n\n```bash\n{e.command}\n```\n\nIts output:\n\n"
+                + "\n".join("    " + line for line in e.output.splitlines()[-15:])
+                for e in group
+            )
             resources.append(resource(f"Worked examples on {subject} ({part})", text, f"examples/{subject}/{part}"))
     return resources
 

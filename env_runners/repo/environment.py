@@ -16,6 +16,7 @@ import shlex
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import ClassVar
 
 from pydantic import Field
 
@@ -33,9 +34,11 @@ from lbi.records import Resource
 
 DOCS_DIR = Path(__file__).parent / "docs"
 WORKDIR = "$HOME/repo"
-TOOLS = r'''
-export LBI_PYTHON={python} PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 PYTHONDONTWRITEBYTECODE=1 GIT_AUTHOR_NAME=agent GIT_AUTHOR_EMAIL=agent@lbi GIT_COMMITTER_NAME=agent GIT_COMMITTER_EMAIL=agent@lbi
-view() {{ [ -f "$1" ] || {{ echo "view: no such file: $1"; return 1; }}; nl -ba "$1" | sed -n "${{2:-1}},${{3:-\$}}p" | head -300; }}
+TOOLS = r"""
+export LBI_PYTHON={python} PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 PYTHONDONTWRITEBYTECODE=1
+export GIT_AUTHOR_NAME=agent GIT_AUTHOR_EMAIL=agent@lbi GIT_COMMITTER_NAME=agent GIT_COMMITTER_EMAIL=agent@lbi
+view() {{ [ -f "$1" ] || {{ echo "view: no such file: $1"; return 1; }}
+  nl -ba "$1" | sed -n "${{2:-1}},${{3:-\$}}p" | head -300; }}
 search() {{ grep -rn --exclude-dir=.git -- "$1" "${{2:-.}}" | head -100; }}
 replace() {{ "$LBI_PYTHON" -c 'import pathlib, sys
 path, old, new = sys.argv[1:4]
@@ -50,29 +53,51 @@ p.write_text(text.replace(old, new))
 print(f"replaced 1 occurrence in {{path}}")' "$@"; }}
 edit() {{ replace "$@"; }}
 open() {{ local from=${{2:-1}}; view "$1" "$from" $((from + 99)); }}
-create() {{ [ -e "$1" ] && {{ echo "create: $1 exists; use edit"; return 1; }}; mkdir -p "$(dirname "$1")"; printf '%s\n' "${{2-}}" > "$1"; echo "created $1"; }}
+create() {{ [ -e "$1" ] && {{ echo "create: $1 exists; use edit"; return 1; }}
+  mkdir -p "$(dirname "$1")"; printf '%s\n' "${{2-}}" > "$1"; echo "created $1"; }}
 run_tests() {{ "$LBI_PYTHON" -m pytest -q -x -p no:cacheprovider "$@" 2>&1 | tail -40; return ${{PIPESTATUS[0]}}; }}
-{pythonpath}'''
+{pythonpath}"""
 
 
 class RepoConfig(ShellConfig):
-    repo: str = Field("", description="Folder of the code base (a git checkout or a source tree); empty uses the sample repository (toolz).")
-    python: str = Field("", description="Python that runs the tests (needs pytest); default: the image's python3 (the runner's own without the sandbox).")
-    test_requirements: bool = Field(True, description="Install the repository's own test requirements (pyproject test extras and groups, test requirement files) into a package layer.")
+    repo: str = Field(
+        "",
+        description=(
+            "Folder of the code base (a git checkout or a source tree); empty uses the sample repository (toolz)."
+        ),
+    )
+    python: str = Field(
+        "",
+        description=(
+            "Python that runs the tests (needs pytest); default: the image's python3 (the runner's own without "
+            "the sandbox)."
+        ),
+    )
+    test_requirements: bool = Field(
+        True,
+        description=(
+            "Install the repository's own test requirements (pyproject test extras and groups, test "
+            "requirement files) into a package layer."
+        ),
+    )
     man_pages: list[str] = Field(default_factory=list, description="Manual pages offered as resources.")
 
 
 class RepoEnvironment(ShellEnvironment):
     name = "repo"
-    description = ("A code base checked out in a sandboxed bash shell (git, Python, pytest). By default the `toolz` library "
-                   "with its test suite.")
-    action_space = ("Each action is a bash command. Besides the usual shell, these tools: `open FILE [LINE]` and "
-                    "`view FILE [FROM [TO]]` show numbered lines, `search PATTERN [PATH]` greps the tree, "
-                    "`edit FILE OLD NEW` (or `replace`) replaces exactly one occurrence of OLD (quote both), "
-                    "`create FILE [CONTENT]` writes a new file, `run_tests [PYTEST ARGS]` runs the test suite, and "
-                    "`git diff` shows your changes. The observation is the output, then '[exit code N] /current/dir'.")
+    description = (
+        "A code base checked out in a sandboxed bash shell (git, Python, pytest). By default the `toolz` library "
+        "with its test suite."
+    )
+    action_space = (
+        "Each action is a bash command. Besides the usual shell, these tools: `open FILE [LINE]` and "
+        "`view FILE [FROM [TO]]` show numbered lines, `search PATTERN [PATH]` greps the tree, "
+        "`edit FILE OLD NEW` (or `replace`) replaces exactly one occurrence of OLD (quote both), "
+        "`create FILE [CONTENT]` writes a new file, `run_tests [PYTEST ARGS]` runs the test suite, and "
+        "`git diff` shows your changes. The observation is the output, then '[exit code N] /current/dir'."
+    )
     config_model = RepoConfig
-    checks = {"tests": TestsCheck, "shell": ShellCheck}
+    checks: ClassVar[dict[str, type[Check]]] = {"tests": TestsCheck, "shell": ShellCheck}
     default_timeout_s = 120.0  # test suites take longer than shell commands
 
     def _repo(self, config: RepoConfig) -> Path:
@@ -93,8 +118,12 @@ class RepoEnvironment(ShellEnvironment):
     def discover(self, config: RepoConfig) -> list[Resource]:
         session = self.open(config.model_copy(update={"output_cap": 200_000}))
         try:
-            return discover(self._repo(config), lambda command: session.run(command, 120.0), self.name,
-                            f"{self.name}:{self._repo(config).name}")
+            return discover(
+                self._repo(config),
+                lambda command: session.run(command, 120.0),
+                self.name,
+                f"{self.name}:{self._repo(config).name}",
+            )
         finally:
             session.close()
 
@@ -108,10 +137,17 @@ class RepoEnvironment(ShellEnvironment):
         commit = "git rev-parse --git-dir >/dev/null 2>&1 || (git init -q && git add -A && git commit -qm base)"
         setup = commit + (f"\n{config.setup}" if config.setup else "")
         python = config.python or ("python3" if self.sandboxed else sys.executable)
-        pythonpath = f'export PYTHONPATH="{WORKDIR}/src${{PYTHONPATH:+:$PYTHONPATH}}"\n' if (repo / "src").is_dir() else ""
+        pythonpath = (
+            f'export PYTHONPATH="{WORKDIR}/src${{PYTHONPATH:+:$PYTHONPATH}}"\n' if (repo / "src").is_dir() else ""
+        )
         prelude = TOOLS.format(python=shlex.quote(python), pythonpath=pythonpath)
-        session = ShellSession(config.model_copy(update={"setup": setup}), self.root_for(config), prelude=prelude,
-                               seed={"repo": repo}, start_in="repo")
+        session = ShellSession(
+            config.model_copy(update={"setup": setup}),
+            self.root_for(config),
+            prelude=prelude,
+            seed={"repo": repo},
+            start_in="repo",
+        )
         session.opened_with = opened_with
         return session
 
@@ -130,8 +166,12 @@ def _doc_files(repo: Path, limit: int = 50) -> list[Path]:
     found = []
     for path in sorted(repo.rglob("*")):
         relative = path.relative_to(repo).parts
-        if (path.suffix.lower() in FORMATS and path.is_file() and not path.is_symlink()
-                and not any(part.startswith(".") for part in relative)
-                and (path.name.lower().startswith("readme") or relative[0] in ("docs", "doc"))):
+        if (
+            path.suffix.lower() in FORMATS
+            and path.is_file()
+            and not path.is_symlink()
+            and not any(part.startswith(".") for part in relative)
+            and (path.name.lower().startswith("readme") or relative[0] in ("docs", "doc"))
+        ):
             found.append(path)
     return found[:limit]

@@ -14,9 +14,19 @@ import tomllib
 from pathlib import Path
 
 TEST_NAMES = ("test", "tests", "testing")
-REQUIREMENT_FILES = ("requirements-test.txt", "requirements-tests.txt", "requirements_test.txt", "test-requirements.txt",
-                     "test_requirements.txt", "requirements/test.txt", "requirements/tests.txt", "requirements/testing.txt")
-_PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._-]+\])?\s*([<>=!~]=?[^;\s]+(\s*,\s*[<>=!~]=?[^;\s,]+)*)?$")
+REQUIREMENT_FILES = (
+    "requirements-test.txt",
+    "requirements-tests.txt",
+    "requirements_test.txt",
+    "test-requirements.txt",
+    "test_requirements.txt",
+    "requirements/test.txt",
+    "requirements/tests.txt",
+    "requirements/testing.txt",
+)
+_PLAIN = re.compile(
+    r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._-]+\])?\s*([<>=!~]=?[^;\s]+(\s*,\s*[<>=!~]=?[^;\s,]+)*)?$"
+)
 
 
 def _group(groups: dict, name: str, seen: set[str]) -> list[str]:

@@ -26,8 +26,10 @@ def ensure(data_dir: Path) -> Path:
     if not archive.exists() and (SHIPPED / archive.name).exists():
         archive = SHIPPED / archive.name
     if not archive.exists():
-        raise FailedPrecondition(f"the sample repository is not on this machine ({archive}); run `make` or "
-                                 f"`pip download --no-binary :all: --no-deps toolz==1.2.0 -d {root}`, or set config.repo")
+        raise FailedPrecondition(
+            f"the sample repository is not on this machine ({archive}); run `make` or "
+            f"`pip download --no-binary :all: --no-deps toolz==1.2.0 -d {root}`, or set config.repo"
+        )
     root.mkdir(parents=True, exist_ok=True)
     with tarfile.open(archive) as tar:
         tar.extractall(root, filter="data")

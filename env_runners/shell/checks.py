@@ -22,9 +22,15 @@ _EXIT_LINE = re.compile(r"\n?\[exit code -?\d+\] [^\n]*$")
 
 class ShellCheck(Check):
     kind: Literal["shell"] = "shell"
-    gold: str = Field(min_length=1, description="Commands that solve the task, run in a fresh session with the same setup.")
-    compare: Literal["output_and_files", "output", "files"] = Field("output_and_files", description="What must match the gold session.")
-    paths: list[str] = Field(default_factory=lambda: ["~"], description="Folders whose files are compared (~ is the session's home).")
+    gold: str = Field(
+        min_length=1, description="Commands that solve the task, run in a fresh session with the same setup."
+    )
+    compare: Literal["output_and_files", "output", "files"] = Field(
+        "output_and_files", description="What must match the gold session."
+    )
+    paths: list[str] = Field(
+        default_factory=lambda: ["~"], description="Folders whose files are compared (~ is the session's home)."
+    )
 
 
 def normalise(output: str) -> str:
@@ -42,8 +48,11 @@ def last_output(turns: list[Turn]) -> str | None:
 def snapshot_command(paths: list[str]) -> str:
     """Lists every entry under the paths: `f <md5> <path>`, `d - <path>`, `l <target> <path>`."""
     roots = " ".join('"$HOME"' + shlex.quote(p[1:]) if p.startswith("~") else shlex.quote(p) for p in paths)
-    return (f"for r in {roots}; do [ -e \"$r\" ] || continue; find \"$r\" -xdev -name .git -prune -o -type f -exec md5sum {{}} + "
-            f"-o -type d -printf '- %p/\\n' -o -type l -printf '%l %p@\\n'; done 2>/dev/null | LC_ALL=C sort -k2")
+    return (
+        f'for r in {roots}; do [ -e "$r" ] || continue; find "$r" -xdev -name .git -prune -o -type f -exec md5sum {{}} '
+        "+ "
+        f"-o -type d -printf '- %p/\\n' -o -type l -printf '%l %p@\\n'; done 2>/dev/null | LC_ALL=C sort -k2"
+    )
 
 
 def parse_snapshot(text: str, home: str) -> dict[str, str]:
@@ -67,21 +76,33 @@ def first_difference(agent: dict[str, str], gold: dict[str, str]) -> str | None:
     return None
 
 
-def compare(check: ShellCheck, turns: list[Turn], agent_files: dict[str, str], gold_output: str,
-            gold_files: dict[str, str]) -> Verdict:
+def compare(
+    check: ShellCheck, turns: list[Turn], agent_files: dict[str, str], gold_output: str, gold_files: dict[str, str]
+) -> Verdict:
     if check.compare in ("output_and_files", "output"):
         got = last_output(turns)
         if got is None:
             return Verdict(False, "the agent ran no command")
         if normalise(got) != normalise(gold_output):
             want, have = normalise(gold_output).splitlines(), normalise(got).splitlines()
-            line = next((i for i, (a, b) in enumerate(zip(want, have)) if a != b), min(len(want), len(have)))
-            return Verdict(False, f"the last output differs from the gold output at line {line + 1} "
-                                  f"(expected {want[line] if line < len(want) else '(end)'!r}, got "
-                                  f"{have[line] if line < len(have) else '(end)'!r})"[:300])
+            line = next(
+                (i for i, (a, b) in enumerate(zip(want, have, strict=False)) if a != b), min(len(want), len(have))
+            )
+            return Verdict(
+                False,
+                f"the last output differs from the gold output at line {line + 1} "
+                f"(expected {want[line] if line < len(want) else '(end)'!r}, got "
+                f"{have[line] if line < len(have) else '(end)'!r})"[:300],
+            )
     if check.compare in ("output_and_files", "files"):
         difference = first_difference(agent_files, gold_files)
         if difference:
             return Verdict(False, difference)
-    return Verdict(True, {"output_and_files": "the output and the files match the gold session",
-                          "output": "the output matches the gold output", "files": "the files match the gold session"}[check.compare])
+    return Verdict(
+        True,
+        {
+            "output_and_files": "the output and the files match the gold session",
+            "output": "the output matches the gold output",
+            "files": "the files match the gold session",
+        }[check.compare],
+    )

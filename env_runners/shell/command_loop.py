@@ -32,7 +32,7 @@ def loop_script(marker: str) -> str:
         "unset LBI_START_DIR LBI_PRELUDE; "
         "while IFS= read -r -d '' __lbi_cmd <&3; do "
         'eval "$__lbi_cmd" 3<&-; __lbi_rc=$?; '
-        f"printf '\\n%s %s %s\\n' {shlex.quote(marker)} \"$__lbi_rc\" \"$PWD\"; "
+        f'printf \'\\n%s %s %s\\n\' {shlex.quote(marker)} "$__lbi_rc" "$PWD"; '
         "done"
     )
 
@@ -84,12 +84,12 @@ class OutputReader:
             buffer += chunk
             index = buffer.find(self.end)
             if index >= 0:
-                tail = buffer[index + len(self.end):]
+                tail = buffer[index + len(self.end) :]
                 if b"\n" not in tail:
                     continue
                 self._keep(buffer[:index].decode(errors="replace"))
                 code, _, cwd = tail.split(b"\n", 1)[0].decode(errors="replace").partition(" ")
                 return self._reply(int(code) if code.lstrip("-").isdigit() else 1, cwd)
             if len(buffer) > 2 * len(self.end) + 65536:  # keep the tail, which may hold a split marker
-                flush, buffer = buffer[: -len(self.end)], buffer[-len(self.end):]
+                flush, buffer = buffer[: -len(self.end)], buffer[-len(self.end) :]
                 self._keep(flush.decode(errors="replace"))

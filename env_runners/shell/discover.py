@@ -29,13 +29,93 @@ MAX_EXAMPLE_DIRS = 8
 HEAD_LINES = 8
 EXAMPLES_PER_RESOURCE = 3
 PRUNED = (".git", "node_modules", "__pycache__", ".venv", ".tox", ".mypy_cache", ".pytest_cache")
-TOOLS = ("ls", "cat", "head", "tail", "wc", "grep", "sed", "awk", "cut", "sort", "uniq", "tr", "find", "xargs", "du",
-         "df", "tar", "gzip", "zip", "unzip", "diff", "patch", "cp", "mv", "rm", "mkdir", "chmod", "ln", "stat", "file",
-         "tree", "jq", "sqlite3", "python3", "perl", "git", "make", "curl", "bc", "date", "md5sum", "sha256sum", "xxd")
+TOOLS = (
+    "ls",
+    "cat",
+    "head",
+    "tail",
+    "wc",
+    "grep",
+    "sed",
+    "awk",
+    "cut",
+    "sort",
+    "uniq",
+    "tr",
+    "find",
+    "xargs",
+    "du",
+    "df",
+    "tar",
+    "gzip",
+    "zip",
+    "unzip",
+    "diff",
+    "patch",
+    "cp",
+    "mv",
+    "rm",
+    "mkdir",
+    "chmod",
+    "ln",
+    "stat",
+    "file",
+    "tree",
+    "jq",
+    "sqlite3",
+    "python3",
+    "perl",
+    "git",
+    "make",
+    "curl",
+    "bc",
+    "date",
+    "md5sum",
+    "sha256sum",
+    "xxd",
+)
 _WORD = re.compile(r"[A-Za-z][A-Za-z_-]{3,}")
-_STOP = {"this", "that", "with", "from", "have", "were", "will", "your", "they", "them", "then", "than", "there",
-         "their", "what", "when", "which", "into", "also", "each", "only", "true", "false", "none", "null", "some",
-         "here", "been", "more", "most", "such", "other", "about", "over", "just", "like", "should", "would", "could"}
+_STOP = {
+    "this",
+    "that",
+    "with",
+    "from",
+    "have",
+    "were",
+    "will",
+    "your",
+    "they",
+    "them",
+    "then",
+    "than",
+    "there",
+    "their",
+    "what",
+    "when",
+    "which",
+    "into",
+    "also",
+    "each",
+    "only",
+    "true",
+    "false",
+    "none",
+    "null",
+    "some",
+    "here",
+    "been",
+    "more",
+    "most",
+    "such",
+    "other",
+    "about",
+    "over",
+    "just",
+    "like",
+    "should",
+    "would",
+    "could",
+}
 
 Run = Callable[[str], tuple[int, str]]  # a command -> (exit code, output); run in the session's start folder
 
@@ -82,11 +162,14 @@ def q(path: str) -> str:
 
 
 def read_workspace(run: Run) -> Workspace:
-    """The start folder's tree (without hidden entries, VCS folders and caches), which files are text, their first lines and line counts."""
+    """The start folder's tree (without hidden entries, VCS folders and caches), which files are text, their first
+    lines and line counts."""
     _, start = run("pwd")
     prune = " -o ".join(f"-name {name}" for name in PRUNED) + " -o -name '.*'"  # hidden: shell set-up, caches
-    _, listing = run(f"find . -mindepth 1 -maxdepth 6 \\( {prune} \\) -prune -o -printf '%y\\t%s\\t%P\\n' "
-                     f"2>/dev/null | LC_ALL=C sort -t$'\\t' -k3 | head -n {MAX_ENTRIES}")
+    _, listing = run(
+        f"find . -mindepth 1 -maxdepth 6 \\( {prune} \\) -prune -o -printf '%y\\t%s\\t%P\\n' "
+        f"2>/dev/null | LC_ALL=C sort -t$'\\t' -k3 | head -n {MAX_ENTRIES}"
+    )
     entries = []
     for line in listing.splitlines():
         parts = line.split("\t", 2)
@@ -131,7 +214,9 @@ def _size(n: int) -> str:
 
 def _keyword(text: str, avoid: set[str]) -> str | None:
     """The most frequent word of a file's first lines that is not a stop word (ties: the first seen)."""
-    counts = collections.Counter(w.lower() for w in _WORD.findall(text) if w.lower() not in _STOP and w.lower() not in avoid)
+    counts = collections.Counter(
+        w.lower() for w in _WORD.findall(text) if w.lower() not in _STOP and w.lower() not in avoid
+    )
     return counts.most_common(1)[0][0] if counts else None
 
 
@@ -140,7 +225,12 @@ def _delimiter(path: str, head: str) -> str | None:
     lines = [line for line in head.splitlines() if line.strip()]
     for delimiter in (",", "\t", ";", "|"):
         widths = {line.count(delimiter) for line in lines}
-        if len(lines) >= 3 and len(widths) == 1 and widths.pop() >= 1 and (path.endswith((".csv", ".tsv")) or delimiter != ";"):
+        if (
+            len(lines) >= 3
+            and len(widths) == 1
+            and widths.pop() >= 1
+            and (path.endswith((".csv", ".tsv")) or delimiter != ";")
+        ):
             return delimiter
     return None
 
@@ -157,15 +247,27 @@ def _table_examples(path: str, head: str, delimiter: str) -> list[tuple[str, str
             continue
         if all(re.fullmatch(r"-?\d+(\.\d+)?", v.strip()) for v in values):
             if not any("sorted" in lead for lead, _ in found):
-                found.append((f"Show the five rows of {path} with the highest '{name.strip()}', highest first.",
-                              f"tail -n +2 {q(path)} | sort -t {d} -k{index},{index} -g -r | head -n 5"))
+                found.append(
+                    (
+                        f"Show the five rows of {path} with the highest '{name.strip()}', highest first.",
+                        f"tail -n +2 {q(path)} | sort -t {d} -k{index},{index} -g -r | head -n 5",
+                    )
+                )
         elif len(set(values)) < len(values) and sum("each value" in lead for lead, _ in found) < 2:
-            found.append((f"Count the rows of {path} for each value of its '{name.strip()}' column.",
-                          f"tail -n +2 {q(path)} | cut -d {d} -f{index} | sort | uniq -c | sort -rn"))
+            found.append(
+                (
+                    f"Count the rows of {path} for each value of its '{name.strip()}' column.",
+                    f"tail -n +2 {q(path)} | cut -d {d} -f{index} | sort | uniq -c | sort -rn",
+                )
+            )
             if not any("whose" in lead for lead, _ in found):
                 value = collections.Counter(values).most_common(1)[0][0]
-                found.append((f"List the rows of {path} whose '{name.strip()}' is '{value}'.",
-                              f"awk -F {d} -v v={q(value)} 'NR == 1 || ${index} == v' {q(path)}"))
+                found.append(
+                    (
+                        f"List the rows of {path} whose '{name.strip()}' is '{value}'.",
+                        f"awk -F {d} -v v={q(value)} 'NR == 1 || ${index} == v' {q(path)}",
+                    )
+                )
     return found[:4]
 
 
@@ -182,40 +284,90 @@ def candidate_examples(workspace: Workspace) -> list[Example]:
             examples.append(Example(subject, f"Show the last 2 lines of {path}.", f"tail -n 2 {q(path)}", ""))
         delimiter = _delimiter(path, head)
         if delimiter:
-            examples += [Example(subject, lead, command, "") for lead, command in _table_examples(path, head, delimiter)]
+            examples += [
+                Example(subject, lead, command, "") for lead, command in _table_examples(path, head, delimiter)
+            ]
         word = _keyword(head, used_words)
         if word:
             used_words.add(word)
-            examples.append(Example(subject, f"Find the lines of {path} that mention '{word}', with line numbers.",
-                                    f"grep -n -i -- {q(word)} {q(path)}", ""))
-            examples.append(Example(subject, f"Count the lines of {path} that mention '{word}'.",
-                                    f"grep -c -i -- {q(word)} {q(path)}", ""))
+            examples.append(
+                Example(
+                    subject,
+                    f"Find the lines of {path} that mention '{word}', with line numbers.",
+                    f"grep -n -i -- {q(word)} {q(path)}",
+                    "",
+                )
+            )
+            examples.append(
+                Example(
+                    subject,
+                    f"Count the lines of {path} that mention '{word}'.",
+                    f"grep -c -i -- {q(word)} {q(path)}",
+                    "",
+                )
+            )
         examples.append(Example(subject, f"Count the words in {path}.", f"wc -w < {q(path)}", ""))
-        examples.append(Example(subject, f"Make a backup copy of {path} named {path}.bak next to it.",
-                                f"cp -- {q(path)} {q(path + '.bak')} && ls -l {q(path + '.bak')}", "", mutates=True))
+        examples.append(
+            Example(
+                subject,
+                f"Make a backup copy of {path} named {path}.bak next to it.",
+                f"cp -- {q(path)} {q(path + '.bak')} && ls -l {q(path + '.bak')}",
+                "",
+                mutates=True,
+            )
+        )
     shallow_first = sorted(workspace.folders, key=lambda e: (e.path.count("/"), e.path))
-    folders = ["."] + [e.path for e in shallow_first][: MAX_EXAMPLE_DIRS - 1]
+    folders = [".", *[e.path for e in shallow_first][: MAX_EXAMPLE_DIRS - 1]]
     for folder in folders:
         name = "the workspace" if folder == "." else folder
         examples.append(Example(folder, f"List the files in {name} with their sizes.", f"ls -l {q(folder)}", ""))
-        examples.append(Example(folder, f"Count the files under {name}, subfolders included.",
-                                f"find {q(folder)} -type f | wc -l", ""))
+        examples.append(
+            Example(
+                folder, f"Count the files under {name}, subfolders included.", f"find {q(folder)} -type f | wc -l", ""
+            )
+        )
         examples.append(Example(folder, f"Show how much disk space {name} uses.", f"du -sh {q(folder)}", ""))
         archive = "/tmp/" + ("workspace" if folder == "." else folder.replace("/", "-")) + ".tar.gz"
-        examples.append(Example(folder, f"Pack {name} into the compressed archive {archive} and list what it holds.",
-                                f"tar czf {archive} {q(folder)} && tar tzf {archive}", ""))
+        examples.append(
+            Example(
+                folder,
+                f"Pack {name} into the compressed archive {archive} and list what it holds.",
+                f"tar czf {archive} {q(folder)} && tar tzf {archive}",
+                "",
+            )
+        )
     extensions = collections.Counter(e.extension for e in workspace.files if e.extension)
-    for extension, count in extensions.most_common(4):
-        examples.append(Example(".", f"Find every .{extension} file in the workspace.",
-                                f"find . -type f -name {q('*.' + extension)}", ""))
-        examples.append(Example(".", f"Count the lines of all .{extension} files together.",
-                                f"find . -type f -name {q('*.' + extension)} -exec cat {{}} + | wc -l", ""))
+    for extension, _count in extensions.most_common(4):
+        examples.append(
+            Example(
+                ".",
+                f"Find every .{extension} file in the workspace.",
+                f"find . -type f -name {q('*.' + extension)}",
+                "",
+            )
+        )
+        examples.append(
+            Example(
+                ".",
+                f"Count the lines of all .{extension} files together.",
+                f"find . -type f -name {q('*.' + extension)} -exec cat {{}} + | wc -l",
+                "",
+            )
+        )
     if len(workspace.files) > 1:
-        examples.append(Example(".", "Find the largest file in the workspace.",
-                                "find . -type f -printf '%s %p\\n' | sort -rn | head -n 1", ""))
+        examples.append(
+            Example(
+                ".",
+                "Find the largest file in the workspace.",
+                "find . -type f -printf '%s %p\\n' | sort -rn | head -n 1",
+                "",
+            )
+        )
     if used_words:
         word = sorted(used_words)[0]
-        examples.append(Example(".", f"Search every file of the workspace for '{word}'.", f"grep -rn -i -- {q(word)} .", ""))
+        examples.append(
+            Example(".", f"Search every file of the workspace for '{word}'.", f"grep -rn -i -- {q(word)} .", "")
+        )
     return examples
 
 
@@ -227,15 +379,21 @@ def run_examples(run: Run, candidates: list[Example]) -> list[Example]:
         code, output = run(candidates[index].command)
         if code == 0 and output.strip():
             outputs[index] = output.rstrip("\n")
-    return [Example(e.subject, e.lead, e.command, outputs[i], e.mutates) for i, e in enumerate(candidates) if i in outputs]
+    return [
+        Example(e.subject, e.lead, e.command, outputs[i], e.mutates) for i, e in enumerate(candidates) if i in outputs
+    ]
 
 
 def read_tools(run: Run) -> list[tuple[str, str]]:
     """The tools present, each with the first line of its `--help` that says how to use it."""
     names = " ".join(TOOLS)
-    _, found = run(f"for t in {names}; do command -v \"$t\" >/dev/null 2>&1 && printf '%s\\n' \"$t\"; done")
+    _, found = run(f'for t in {names}; do command -v "$t" >/dev/null 2>&1 && printf \'%s\\n\' "$t"; done')
     present = [t for t in found.split() if t in TOOLS]
-    script = "for t in " + " ".join(present) + "; do printf '\\n@@ %s\\n' \"$t\"; timeout 2 \"$t\" --help 2>&1 </dev/null | head -n 4; done"
+    script = (
+        "for t in "
+        + " ".join(present)
+        + '; do printf \'\\n@@ %s\\n\' "$t"; timeout 2 "$t" --help 2>&1 </dev/null | head -n 4; done'
+    )
     _, helps = run(script) if present else (0, "")
     usage: dict[str, str] = {}
     for block in helps.split("\n@@ ")[1:]:
@@ -254,36 +412,53 @@ def _tree(workspace: Workspace) -> str:
         kind = {"d": "folder", "l": "link"}.get(entry.kind, "text" if entry.path in workspace.text else "file")
         detail = kind if entry.kind == "d" else f"{kind}, {_size(entry.size)}"
         lines = workspace.line_counts.get(entry.path)
-        rows.append("  " * depth + f"- {name}{'/' if entry.kind == 'd' else ''} ({detail}{f', {lines} lines' if lines is not None else ''})")
+        rows.append(
+            "  " * depth
+            + f"- {name}{'/' if entry.kind == 'd' else ''} ({detail}{f', {lines} lines' if lines is not None else ''})"
+        )
     if len(workspace.entries) > 400:
         rows.append(f"- ... and {len(workspace.entries) - 400} more entries")
     return "\n".join(rows)
 
 
-def workspace_resources(env: str, uri: str, workspace: Workspace, tools: list[tuple[str, str]],
-                        examples: list[Example]) -> list[Resource]:
+def workspace_resources(
+    env: str, uri: str, workspace: Workspace, tools: list[tuple[str, str]], examples: list[Example]
+) -> list[Resource]:
     """The overview, the tree, the files' first lines, the tools and the worked examples, as Markdown resources."""
+
     def resource(title: str, text: str, part: str) -> Resource:
         return Resource(env=env, title=title, text=text, uri=f"{uri}#{part}", kind="introspection")
 
     files = workspace.files
     extensions = collections.Counter(e.extension or "(none)" for e in files)
     top = [e.path + ("/" if e.kind == "d" else "") for e in workspace.entries if "/" not in e.path]
-    overview = (f"The session starts in `{workspace.start}`, which holds {len(files)} files in "
-                f"{len(workspace.folders)} folders ({_size(sum(e.size for e in files))} in all).\n\n"
-                + ("Files by kind: " + ", ".join(f"{n} .{ext}" if ext != "(none)" else f"{n} without extension"
-                                                 for ext, n in extensions.most_common(10)) + ".\n\n" if files else
-                   "The folder is empty.\n\n")
-                + ("Top-level entries: " + ", ".join(f"`{t}`" for t in top[:40]) + "." if top else ""))
+    overview = (
+        f"The session starts in `{workspace.start}`, which holds {len(files)} files in "
+        f"{len(workspace.folders)} folders ({_size(sum(e.size for e in files))} in all).\n\n"
+        + (
+            "Files by kind: "
+            + ", ".join(
+                f"{n} .{ext}" if ext != "(none)" else f"{n} without extension" for ext, n in extensions.most_common(10)
+            )
+            + ".\n\n"
+            if files
+            else "The folder is empty.\n\n"
+        )
+        + ("Top-level entries: " + ", ".join(f"`{t}`" for t in top[:40]) + "." if top else "")
+    )
     resources = [resource("Overview of the workspace", overview.strip(), "overview")]
     if workspace.entries:
-        resources.append(resource("The workspace's files", f"Everything under `{workspace.start}`:\n\n{_tree(workspace)}", "tree"))
+        resources.append(
+            resource("The workspace's files", f"Everything under `{workspace.start}`:\n\n{_tree(workspace)}", "tree")
+        )
     by_folder: dict[str, list[str]] = collections.defaultdict(list)
     for path in workspace.text:
         by_folder[path.rsplit("/", 1)[0] if "/" in path else "."].append(path)
     for folder, paths in by_folder.items():
-        body = "\n\n".join(f"`{p}` ({workspace.line_counts.get(p, 0)} lines) begins:\n\n{_indented(workspace.text[p], HEAD_LINES)}"
-                           for p in paths)
+        body = "\n\n".join(
+            f"`{p}` ({workspace.line_counts.get(p, 0)} lines) begins:\n\n{_indented(workspace.text[p], HEAD_LINES)}"
+            for p in paths
+        )
         name = "the workspace's top folder" if folder == "." else folder
         resources.append(resource(f"What the files in {name} contain", body, f"contents/{folder}"))
     if tools:
@@ -295,9 +470,11 @@ def workspace_resources(env: str, uri: str, workspace: Workspace, tools: list[tu
     for subject, own in by_subject.items():
         name = "the workspace" if subject == "." else subject
         for start in range(0, len(own), EXAMPLES_PER_RESOURCE):
-            group = own[start:start + EXAMPLES_PER_RESOURCE]
+            group = own[start : start + EXAMPLES_PER_RESOURCE]
             part = start // EXAMPLES_PER_RESOURCE + 1
-            text = "\n\n".join(f"{e.lead}\n\n```bash\n{e.command}\n```\n\nIts output:\n\n{_indented(e.output)}" for e in group)
+            text = "\n\n".join(
+                f"{e.lead}\n\n```bash\n{e.command}\n```\n\nIts output:\n\n{_indented(e.output)}" for e in group
+            )
             resources.append(resource(f"Worked examples on {name} ({part})", text, f"examples/{subject}/{part}"))
     return resources
 

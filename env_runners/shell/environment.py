@@ -10,6 +10,7 @@ phase with its own timeout. Nothing here crashes the runner.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import shutil
@@ -19,6 +20,7 @@ import time
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
+from typing import ClassVar
 
 from pydantic import Field
 
@@ -29,8 +31,16 @@ from env_runners.shell.discover import discover
 from env_runners.shell.layers import ensure_layer
 from env_runners.shell.rootfs import default_image_name, find_image, require_image
 from env_runners.shell.sandbox import (
-    PATH, Limits, Root, Workspace, home_on_host, namespace_processes, reap_stale_workspaces, sandbox_available,
-    sandboxed_command, start_process,
+    PATH,
+    Limits,
+    Root,
+    Workspace,
+    home_on_host,
+    namespace_processes,
+    reap_stale_workspaces,
+    sandbox_available,
+    sandboxed_command,
+    start_process,
 )
 from env_runners.shell.userns import UserNamespace, in_initial_user_namespace
 from lbi.errors import FailedPrecondition, InvalidArgument
@@ -42,27 +52,70 @@ SETUP_FAILED = "__lbi_setup_failed__"
 
 
 class ShellConfig(EnvConfig):
-    setup: str = Field("", description="Bash script run in the session before the first observation (prepares the task's files); it fails when its last command fails.")
+    setup: str = Field(
+        "",
+        description=(
+            "Bash script run in the session before the first observation (prepares the task's files); it fails "
+            "when its last command fails."
+        ),
+    )
     setup_timeout_s: float = Field(60.0, gt=0, le=600, description="Longest the setup script may run.")
-    timeout_s: float | None = Field(None, gt=0, le=600, description="Longest one command may run before it is killed (default 5s, within the runner's step timeout).")
+    timeout_s: float | None = Field(
+        None,
+        gt=0,
+        le=600,
+        description="Longest one command may run before it is killed (default 5s, within the runner's step timeout).",
+    )
     output_cap: int = Field(4000, ge=100, le=1_000_000, description="Characters of output kept per command.")
     memory_mb: int = Field(1024, ge=64, le=65536, description="Address-space limit per process, MiB.")
     cpu_s: int = Field(30, ge=1, le=3600, description="CPU-time limit per process, seconds.")
-    disk_mb: int = Field(1024, ge=16, le=65536, description="Disk quota of the session (its writable layer and /tmp), MiB; memory-backed (tmpfs) in sandbox mode.")
+    disk_mb: int = Field(
+        1024,
+        ge=16,
+        le=65536,
+        description=(
+            "Disk quota of the session (its writable layer and /tmp), MiB; memory-backed (tmpfs) in sandbox mode."
+        ),
+    )
     processes: int = Field(256, ge=16, le=4096, description="Processes the session may run at once.")
-    as_root: bool = Field(False, description="Run as root inside the session: root of its own user namespace, with a container's capabilities and no power outside.")
-    image: str = Field("", description="Root file system of the session: a name prepared with `lbi runner build-rootfs` (default: the runner's, a Debian built from packages).")
-    packages: list[str] = Field(default_factory=list, description="Extra Debian packages, installed once into a cached layer over the image.")
-    pip: list[str] = Field(default_factory=list, description="Extra Python requirements (pip), installed once into a cached layer over the image.")
-    man_pages: list[str] = Field(default_factory=list, description="Manual pages offered as resources, besides the tools the session discovers.")
+    as_root: bool = Field(
+        False,
+        description=(
+            "Run as root inside the session: root of its own user namespace, with a container's capabilities "
+            "and no power outside."
+        ),
+    )
+    image: str = Field(
+        "",
+        description=(
+            "Root file system of the session: a name prepared with `lbi runner build-rootfs` (default: the "
+            "runner's, a Debian built from packages)."
+        ),
+    )
+    packages: list[str] = Field(
+        default_factory=list, description="Extra Debian packages, installed once into a cached layer over the image."
+    )
+    pip: list[str] = Field(
+        default_factory=list,
+        description="Extra Python requirements (pip), installed once into a cached layer over the image.",
+    )
+    man_pages: list[str] = Field(
+        default_factory=list, description="Manual pages offered as resources, besides the tools the session discovers."
+    )
 
 
 class ShellSession(Session):
     """`prelude` runs silently at every shell start (definitions that must survive a restart); `setup` once.
     `root` is what a sandboxed session runs on (None: the unisolated fallback)."""
 
-    def __init__(self, config: ShellConfig, root: Root | None, prelude: str = "", seed: dict[str, Path] | None = None,
-                 start_in: str = ""):
+    def __init__(
+        self,
+        config: ShellConfig,
+        root: Root | None,
+        prelude: str = "",
+        seed: dict[str, Path] | None = None,
+        start_in: str = "",
+    ):
         self.config = config
         self.root = root
         self.prelude = prelude
@@ -99,58 +152,77 @@ class ShellSession(Session):
         shell_env = {"LBI_START_DIR": self.cwd, "LBI_PRELUDE": self.prelude}
         if self.root is not None:
             assert self.namespace is not None
-            command = sandboxed_command(self.workspace, self.root, self.namespace.enter, self.config.as_root, program,
-                                        env=shell_env)
+            command = sandboxed_command(
+                self.workspace, self.root, self.namespace.enter, self.config.as_root, program, env=shell_env
+            )
             return start_process(command, self.limits, "/", {"PATH": PATH, "LANG": "C.UTF-8"})
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.home, "LANG": "C.UTF-8", "TERM": "dumb",
-               **shell_env}
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": self.home,
+            "LANG": "C.UTF-8",
+            "TERM": "dumb",
+            **shell_env,
+        }
         return start_process(program, self.limits, self.home, env)
 
     def _run_setup(self, setup: str) -> None:
         """The setup as its own phase: its own timeout; a failure names the failing command, its exit code and
         its stderr (last 1,000 characters), as INVALID_ARGUMENT on config.setup."""
-        trap = ("__lbi_c=$?; [ \"$BASH_COMMAND\" = 'eval \"$__lbi_setup\"' ] || "
-                "{ __lbi_fcode=$__lbi_c; __lbi_fc=$BASH_COMMAND; }")
+        trap = (
+            '__lbi_c=$?; [ "$BASH_COMMAND" = \'eval "$__lbi_setup"\' ] || '
+            "{ __lbi_fcode=$__lbi_c; __lbi_fc=$BASH_COMMAND; }"
+        )
         script = (
             f"__lbi_setup={shlex.quote(setup)}; __lbi_err=$(mktemp); set -E; trap {shlex.quote(trap)} ERR\n"
             '{ eval "$__lbi_setup"; } 2>"$__lbi_err"; __lbi_rc=$?; trap - ERR; set +E\n'
             f"if [ $__lbi_rc -ne 0 ]; then printf '\\n{SETUP_FAILED}\\n%s\\n%s\\n' \"${{__lbi_fcode:-$__lbi_rc}}\" "
-            "\"${__lbi_fc:-the script}\"; tail -c 1000 \"$__lbi_err\"; fi\n"
+            '"${__lbi_fc:-the script}"; tail -c 1000 "$__lbi_err"; fi\n'
             'rm -f "$__lbi_err"; unset __lbi_setup __lbi_err __lbi_fc __lbi_fcode __lbi_c; (exit $__lbi_rc)'
         )
         reply = self._send(script, self.config.setup_timeout_s)
         if reply.exit_code is None:  # the session is closed by the caller's clean-up
-            raise InvalidArgument("config.setup", f"ran past setup_timeout_s ({self.config.setup_timeout_s:g}s); "
-                                  f"its last output: {reply.output.strip()[-500:] or '(none)'}")
+            raise InvalidArgument(
+                "config.setup",
+                f"ran past setup_timeout_s ({self.config.setup_timeout_s:g}s); "
+                f"its last output: {reply.output.strip()[-500:] or '(none)'}",
+            )
         if reply.exit_code != 0:
             _, _, failure = reply.output.partition(f"\n{SETUP_FAILED}\n")
             code, _, rest = failure.partition("\n")
             command, _, stderr = rest.partition("\n")
             if reply.exit_code == -1:
                 code, command, stderr = "-1", "the script", "the shell exited"
-            raise InvalidArgument("config.setup", f"`{command.strip()[:200]}` exited with {code or reply.exit_code}: "
-                                  f"{stderr.strip() or '(no error output)'}")
+            raise InvalidArgument(
+                "config.setup",
+                f"`{command.strip()[:200]}` exited with {code or reply.exit_code}: "
+                f"{stderr.strip() or '(no error output)'}",
+            )
 
     def first_observation(self) -> str:
-        where = ("a sandbox (its own Debian root file system, copy-on-write, no network)" if self.sandboxed
-                 else "a workspace folder")
+        where = (
+            "a sandbox (its own Debian root file system, copy-on-write, no network)"
+            if self.sandboxed
+            else "a workspace folder"
+        )
         user = "root" if self.config.as_root or not self.sandboxed else "agent"
         listing = self.step("ls -la").observation
-        return f"bash in {where}, user {user}. Each action is a bash command; cd and variables persist.\n$ ls -la\n{listing}"
+        return (
+            f"bash in {where}, user {user}. Each action is a bash command; cd and variables persist.\n"
+            f"$ ls -la\n{listing}"
+        )
 
     def _session_pids(self) -> list[int]:
         assert self.namespace is not None
         return namespace_processes(self.namespace.inode)
 
     def _kill(self) -> None:
-        """Kills the shell and every process of the session (what left the process group too: setsid, daemons, a bomb)."""
+        """Kills the shell and every process of the session (what left the process group too: setsid, daemons, a
+        bomb)."""
         process = getattr(self, "process", None)
         if process is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         process.wait()  # reaped first, so the scan below finds only what left the process group
         if self.namespace is not None:
             for _ in range(5):
@@ -158,10 +230,8 @@ class ShellSession(Session):
                 if not pids:
                     break
                 for pid in pids:
-                    try:
+                    with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
                 time.sleep(0.01)
         for stream in (process.stdin, process.stdout):
             if stream:
@@ -186,7 +256,7 @@ class ShellSession(Session):
 
     def _send(self, command: str, timeout_s: float, cap: int | None = None) -> Reply:
         """Runs one command in the shell (starting a new shell first if the old one is gone) and reads its reply."""
-        for attempt in range(2):
+        for _attempt in range(2):
             if self.process.poll() is not None:
                 self._restart()
             assert self.process.stdin is not None and self.process.stdout is not None
@@ -220,23 +290,33 @@ class ShellSession(Session):
             output += f"\n[... output truncated: {reply.dropped} more characters]"
         if reply.exit_code is None:
             self._restart()
-            note = (f"Error: the command ran past {self.config.timeout_s:g}s and was killed; the shell was restarted in "
-                    f"{self.cwd} (files kept, variables reset).")
+            note = (
+                f"Error: the command ran past {self.config.timeout_s:g}s and was killed; the shell was restarted in "
+                f"{self.cwd} (files kept, variables reset)."
+            )
             return StepResult(f"{output}\n{note}".strip(), error=True, info={"timeout": True})
         if self._over_process_limit(watch_s=0.5):
             return self._limit_hit(output)
         if reply.exit_code == -1:
             self._restart()
-            return StepResult(f"{output}\n[the shell exited; a new shell was started in {self.cwd}]".strip(), error=True,
-                              info={"exited": True})
+            return StepResult(
+                f"{output}\n[the shell exited; a new shell was started in {self.cwd}]".strip(),
+                error=True,
+                info={"exited": True},
+            )
         self.cwd = reply.cwd or self.cwd
-        return StepResult(f"{output}\n[exit code {reply.exit_code}] {reply.cwd}".lstrip("\n"), error=reply.exit_code != 0,
-                          info={"exit_code": reply.exit_code, "cwd": reply.cwd})
+        return StepResult(
+            f"{output}\n[exit code {reply.exit_code}] {reply.cwd}".lstrip("\n"),
+            error=reply.exit_code != 0,
+            info={"exit_code": reply.exit_code, "cwd": reply.cwd},
+        )
 
     def _limit_hit(self, output: str, then: str = "") -> StepResult:
         self._restart()
-        note = (f"Error: the session reached its limit of {self.limits.processes} processes (a fork bomb?); all its "
-                f"processes were killed and the shell was restarted (files kept). {then}")
+        note = (
+            f"Error: the session reached its limit of {self.limits.processes} processes (a fork bomb?); all its "
+            f"processes were killed and the shell was restarted (files kept). {then}"
+        )
         return StepResult(f"{output}\n{note}".strip(), error=True, info={"process_limit": True})
 
     def interrupt(self) -> None:
@@ -251,42 +331,57 @@ class ShellSession(Session):
 
 class ShellEnvironment(Environment):
     name = "shell"
-    description = ("A bash shell on a Debian machine, in a private copy-on-write view of its file system with no network. "
-                   "Common GNU tools (coreutils, findutils, grep, sed, tar, ...) are installed.")
-    action_space = ("Each action is a bash command line (several lines are allowed), sent as plain text without code fences. "
-                    "The shell persists between actions, so cd and variables carry over. The observation is the command's "
-                    "output (stdout and stderr), then '[exit code N] /current/dir'. Long output is cut with a marker; a "
-                    "command running past the timeout is killed and the shell restarted.")
+    description = (
+        "A bash shell on a Debian machine, in a private copy-on-write view of its file system with no network. "
+        "Common GNU tools (coreutils, findutils, grep, sed, tar, ...) are installed."
+    )
+    action_space = (
+        "Each action is a bash command line (several lines are allowed), sent as plain text without code fences. "
+        "The shell persists between actions, so cd and variables carry over. The observation is the command's "
+        "output (stdout and stderr), then '[exit code N] /current/dir'. Long output is cut with a marker; a "
+        "command running past the timeout is killed and the shell restarted."
+    )
     config_model = ShellConfig
-    checks: dict[str, type[Check]] = {"shell": ShellCheck}
+    checks: ClassVar[dict[str, type[Check]]] = {"shell": ShellCheck}
 
     def __init__(self, settings):
         super().__init__(settings)
         self.sandboxed = sandbox_available()
         self.refusal = ""
         if settings.runner_require_userns and in_initial_user_namespace():
-            self.refusal = ("LBI_RUNNER_REQUIRE_USERNS is set but this runner is root of the host's user namespace (the "
-                            "pod's hostUsers: false was not honoured; it needs Kubernetes >= 1.30 with user namespaces): "
-                            "shell and repo sessions are refused")
+            self.refusal = (
+                "LBI_RUNNER_REQUIRE_USERNS is set but this runner is root of the host's user namespace (the "
+                "pod's hostUsers: false was not honoured; it needs Kubernetes >= 1.30 with user namespaces): "
+                "shell and repo sessions are refused"
+            )
         if self.sandboxed:
             reap_stale_workspaces()
 
     @property
     def image_name(self) -> str:
-        return self.settings.runner_image or default_image_name(self.settings.runner_sandbox_uid_base, self.settings.runner_sandbox_id_count)
+        return self.settings.runner_image or default_image_name(
+            self.settings.runner_sandbox_uid_base, self.settings.runner_sandbox_id_count
+        )
 
     def notes(self) -> list[str]:
         if self.refusal:
             return [f"refused: {self.refusal}"]
         if not self.sandboxed:
-            return ["fallback: per-session workspace folder with resource limits, NO file-system or network isolation "
-                    "(the runner is not root, or unshare/nsenter/setpriv/bubblewrap is missing)"]
+            return [
+                "fallback: per-session workspace folder with resource limits, NO file-system or network isolation "
+                "(the runner is not root, or unshare/nsenter/setpriv/bubblewrap is missing)"
+            ]
         image = find_image(self.settings.rootfs_dir, self.image_name)
-        built = (f"image {image.name} ({image.manifest.get('size_bytes', 0) >> 20} MiB)" if image else
-                 f"image {self.image_name} NOT BUILT: run `lbi runner build-rootfs`; sessions are refused until then")
-        return [f"sandbox: its own root file system per session ({built}) as a copy-on-write overlay, a user namespace "
-                "(root inside is an unprivileged host uid), bubblewrap (mount, pid, net, ipc, uts namespaces); user "
-                "agent without capabilities unless as_root"]
+        built = (
+            f"image {image.name} ({image.manifest.get('size_bytes', 0) >> 20} MiB)"
+            if image
+            else f"image {self.image_name} NOT BUILT: run `lbi runner build-rootfs`; sessions are refused until then"
+        )
+        return [
+            f"sandbox: its own root file system per session ({built}) as a copy-on-write overlay, a user namespace "
+            "(root inside is an unprivileged host uid), bubblewrap (mount, pid, net, ipc, uts namespaces); user "
+            "agent without capabilities unless as_root"
+        ]
 
     def root_for(self, config: ShellConfig) -> Root | None:
         """What a session with this config runs on: the image and its package layer (built on first use)."""
@@ -294,8 +389,10 @@ class ShellEnvironment(Environment):
             raise FailedPrecondition(self.refusal)
         if not self.sandboxed:
             if config.packages or config.pip or config.image:
-                raise InvalidArgument("config.packages" if config.packages else "config.pip" if config.pip else "config.image",
-                                      "needs the sandbox (a root runner with bubblewrap); this runner has none")
+                raise InvalidArgument(
+                    "config.packages" if config.packages else "config.pip" if config.pip else "config.image",
+                    "needs the sandbox (a root runner with bubblewrap); this runner has none",
+                )
             return None
         image = require_image(self.settings.rootfs_dir, config.image or self.image_name)
         layer = ensure_layer(self.settings.layers_dir, image, config.packages, config.pip)
@@ -339,11 +436,22 @@ class ShellEnvironment(Environment):
         try:
             code, gold_output = gold.run(check.gold, max(gold.config.timeout_s or 0, 60.0), cap=200_000)
             if code != 0:
-                return Verdict(False, f"the gold command exited with {code}: {gold_output.strip()[-300:] or '(no output)'}",
-                               check_error=True)
+                return Verdict(
+                    False,
+                    f"the gold command exited with {code}: {gold_output.strip()[-300:] or '(no output)'}",
+                    check_error=True,
+                )
             files = check.compare != "output"
-            agent_files = parse_snapshot(session.run(snapshot_command(check.paths), 60.0, SNAPSHOT_CAP)[1], session.home) if files else {}
-            gold_files = parse_snapshot(gold.run(snapshot_command(check.paths), 60.0, SNAPSHOT_CAP)[1], gold.home) if files else {}
+            agent_files = (
+                parse_snapshot(session.run(snapshot_command(check.paths), 60.0, SNAPSHOT_CAP)[1], session.home)
+                if files
+                else {}
+            )
+            gold_files = (
+                parse_snapshot(gold.run(snapshot_command(check.paths), 60.0, SNAPSHOT_CAP)[1], gold.home)
+                if files
+                else {}
+            )
         finally:
             gold.close()
         return compare(check, turns, agent_files, gold_output, gold_files)
@@ -353,8 +461,13 @@ def _man_page(page: str, max_chars: int = 12000) -> str:
     if not page.replace("-", "").replace("_", "").isalnum():
         return ""
     try:
-        raw = subprocess.run(["man", "-P", "cat", page], capture_output=True, text=True, timeout=20,
-                             env={**os.environ, "MANWIDTH": "80", "MAN_KEEP_FORMATTING": "0"}).stdout
+        raw = subprocess.run(
+            ["man", "-P", "cat", page],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            env={**os.environ, "MANWIDTH": "80", "MAN_KEEP_FORMATTING": "0"},
+        ).stdout
     except (OSError, subprocess.TimeoutExpired):
         return ""
     return raw[:max_chars]

@@ -27,7 +27,9 @@ from env_runners.shell.userns import UserNamespace
 from lbi.errors import InvalidArgument
 
 DEBIAN_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]*(=[A-Za-z0-9.+~:-]+)?$")
-PIP_REQUIREMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._-]+\])?\s*([<>=!~]=?[^;\s]+(\s*,\s*[<>=!~]=?[^;\s,]+)*)?$")
+PIP_REQUIREMENT = re.compile(
+    r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._-]+\])?\s*([<>=!~]=?[^;\s]+(\s*,\s*[<>=!~]=?[^;\s,]+)*)?$"
+)
 BUILD_LIMITS = Limits(memory_mb=8192, cpu_s=1800, processes=4096, file_mb=4096)
 BUILD_TIMEOUT_S = 1200
 HOST_CA_BUNDLE = Path(os.environ.get("PIP_CERT") or "/etc/ssl/certs/ca-certificates.crt")
@@ -44,23 +46,38 @@ def validate(packages: list[str], requirements: list[str]) -> None:
 
 
 def _key(image: Image, packages: list[str], requirements: list[str]) -> str:
-    asked = json.dumps({"image": image.name, "built": image.manifest.get("built_at"), "apt": sorted(set(packages)),
-                        "pip": sorted({r.strip() for r in requirements})})
+    asked = json.dumps(
+        {
+            "image": image.name,
+            "built": image.manifest.get("built_at"),
+            "apt": sorted(set(packages)),
+            "pip": sorted({r.strip() for r in requirements}),
+        }
+    )
     return hashlib.sha256(asked.encode()).hexdigest()[:16]
 
 
-PHASE = "__lbi_layer_phase__"  # a line the build prints before each phase: `PHASE config.packages` or `PHASE config.pip`
+PHASE = (
+    "__lbi_layer_phase__"  # a line the build prints before each phase: `PHASE config.packages` or `PHASE config.pip`
+)
 
 
 def _script(packages: list[str], requirements: list[str]) -> str:
     steps = ["set -e"]
     if packages:
-        steps += [f"echo {PHASE} config.packages", "export DEBIAN_FRONTEND=noninteractive", "apt-get update -qq",
-                  f"apt-get install -y -qq --no-install-recommends {shlex.join(packages)}", "rm -rf /var/lib/apt/lists/*"]
+        steps += [
+            f"echo {PHASE} config.packages",
+            "export DEBIAN_FRONTEND=noninteractive",
+            "apt-get update -qq",
+            f"apt-get install -y -qq --no-install-recommends {shlex.join(packages)}",
+            "rm -rf /var/lib/apt/lists/*",
+        ]
     if requirements:
-        steps += [f"echo {PHASE} config.pip",
-                  "python3 -m pip install -q --no-cache-dir --break-system-packages --root-user-action=ignore "
-                  f"--disable-pip-version-check {shlex.join(r.strip() for r in requirements)}"]
+        steps += [
+            f"echo {PHASE} config.pip",
+            "python3 -m pip install -q --no-cache-dir --break-system-packages --root-user-action=ignore "
+            f"--disable-pip-version-check {shlex.join(r.strip() for r in requirements)}",
+        ]
     return "\n".join(steps)
 
 
@@ -69,20 +86,26 @@ def _failure(result: subprocess.CompletedProcess) -> InvalidArgument:
     lines = (result.stdout + result.stderr).splitlines()
     phases = [line.split()[1] for line in lines if line.startswith(PHASE)]
     text = "\n".join(line for line in lines if not line.startswith(PHASE)).strip()
-    return InvalidArgument(phases[-1] if phases else "config.packages",
-                           f"installing failed (exit {result.returncode}): {text[-800:]}")
+    return InvalidArgument(
+        phases[-1] if phases else "config.packages", f"installing failed (exit {result.returncode}): {text[-800:]}"
+    )
 
 
 def _pip_env() -> dict[str, str]:
     """The host's pip settings that reach a registry over the network (local file indexes are not visible inside)."""
-    env = {k: v for k, v in os.environ.items() if k in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_DEFAULT_TIMEOUT")
-           and "file:" not in v}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_DEFAULT_TIMEOUT") and "file:" not in v
+    }
     if HOST_CA_BUNDLE.is_file():  # Debian's pip reads the bundle through requests
         env["PIP_CERT"] = env["REQUESTS_CA_BUNDLE"] = "/etc/lbi-ca.crt"
     return env
 
 
-def ensure_layer(layers_dir: Path, image: Image, packages: list[str], requirements: list[str], log=print) -> Path | None:
+def ensure_layer(
+    layers_dir: Path, image: Image, packages: list[str], requirements: list[str], log=print
+) -> Path | None:
     """The upper folder of the layer holding these packages over the image (built on first use), or None."""
     if not packages and not requirements:
         return None
@@ -109,14 +132,31 @@ def _build(folder: Path, image: Image, packages: list[str], requirements: list[s
             ca.parent.mkdir(exist_ok=True)
             os.chown(ca.parent, image.uid_base, image.uid_base)
             shutil.copy(HOST_CA_BUNDLE, ca)
-        command = sandboxed_command(workspace, root, namespace.enter, as_root=True,
-                                    program=["bash", "-c", _script(packages, requirements)], network=True, env=_pip_env())
-        result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S,
-                                start_new_session=True, env={"PATH": PATH, "LANG": "C.UTF-8"}, preexec_fn=limit(BUILD_LIMITS))
+        command = sandboxed_command(
+            workspace,
+            root,
+            namespace.enter,
+            as_root=True,
+            program=["bash", "-c", _script(packages, requirements)],
+            network=True,
+            env=_pip_env(),
+        )
+        result = subprocess.run(
+            command,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=BUILD_TIMEOUT_S,
+            start_new_session=True,
+            env={"PATH": PATH, "LANG": "C.UTF-8"},
+            preexec_fn=limit(BUILD_LIMITS),
+        )
         if result.returncode != 0:
             raise _failure(result)
         ca.unlink(missing_ok=True)
-        subprocess.run(["cp", "-a", str(workspace.root / "upper"), str(staging / "upper")], check=True, capture_output=True)
+        subprocess.run(
+            ["cp", "-a", str(workspace.root / "upper"), str(staging / "upper")], check=True, capture_output=True
+        )
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
         if isinstance(exc, subprocess.TimeoutExpired):
@@ -125,5 +165,14 @@ def _build(folder: Path, image: Image, packages: list[str], requirements: list[s
     finally:
         namespace.close()
         workspace.remove()
-    publish(staging, folder, {"image": image.name, "apt": packages, "pip": requirements,
-                              "size_bytes": tree_size(staging / "upper"), "build_seconds": round(time.monotonic() - started, 1)})
+    publish(
+        staging,
+        folder,
+        {
+            "image": image.name,
+            "apt": packages,
+            "pip": requirements,
+            "size_bytes": tree_size(staging / "upper"),
+            "build_seconds": round(time.monotonic() - started, 1),
+        },
+    )

@@ -35,12 +35,61 @@ SUITE = "bookworm"
 MIRROR = os.environ.get("LBI_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 # What shell tasks written for an Ubuntu/Debian container commonly use (seen in public shell benchmarks).
 PACKAGES = [
-    "bash", "coreutils", "findutils", "grep", "sed", "gawk", "tar", "gzip", "bzip2", "xz-utils", "zip", "unzip",
-    "ncompress", "tree", "rename", "file", "diffutils", "patch", "procps", "psmisc", "dnsutils", "git", "python3",
-    "python-is-python3", "python3-pip", "python3-venv", "python3-pytest", "sqlite3", "jq", "less", "man-db",
-    "manpages", "ca-certificates", "curl", "wget", "bc", "vim-tiny", "nano", "passwd", "adduser", "util-linux",
-    "bsdextrautils", "time", "lsof", "openssl", "iproute2", "netcat-openbsd", "cpio", "rsync", "make", "net-tools",
-    "iputils-ping", "xxd", "perl", "zstd",
+    "bash",
+    "coreutils",
+    "findutils",
+    "grep",
+    "sed",
+    "gawk",
+    "tar",
+    "gzip",
+    "bzip2",
+    "xz-utils",
+    "zip",
+    "unzip",
+    "ncompress",
+    "tree",
+    "rename",
+    "file",
+    "diffutils",
+    "patch",
+    "procps",
+    "psmisc",
+    "dnsutils",
+    "git",
+    "python3",
+    "python-is-python3",
+    "python3-pip",
+    "python3-venv",
+    "python3-pytest",
+    "sqlite3",
+    "jq",
+    "less",
+    "man-db",
+    "manpages",
+    "ca-certificates",
+    "curl",
+    "wget",
+    "bc",
+    "vim-tiny",
+    "nano",
+    "passwd",
+    "adduser",
+    "util-linux",
+    "bsdextrautils",
+    "time",
+    "lsof",
+    "openssl",
+    "iproute2",
+    "netcat-openbsd",
+    "cpio",
+    "rsync",
+    "make",
+    "net-tools",
+    "iputils-ping",
+    "xxd",
+    "perl",
+    "zstd",
 ]
 AGENT_UID = 1000  # the `agent` account inside every image built here
 SOURCE_IDS = 65536  # the ids an image's own files use (0..65535; nobody is 65534)
@@ -72,8 +121,9 @@ class Image:
 
 
 def default_image_name(uid_base: int, id_count: int) -> str:
-    asked = json.dumps({"suite": SUITE, "packages": sorted(PACKAGES), "uid_base": uid_base, "id_count": id_count,
-                        "agent": AGENT_UID})
+    asked = json.dumps(
+        {"suite": SUITE, "packages": sorted(PACKAGES), "uid_base": uid_base, "id_count": id_count, "agent": AGENT_UID}
+    )
     return f"debian-{SUITE}-{hashlib.sha256(asked.encode()).hexdigest()[:10]}"
 
 
@@ -88,8 +138,10 @@ def find_image(rootfs_dir: Path, name: str) -> Image | None:
 def require_image(rootfs_dir: Path, name: str) -> Image:
     image = find_image(rootfs_dir, name)
     if image is None:
-        raise FailedPrecondition(f"the session root file system {name!r} is not built under {rootfs_dir}; "
-                                 "run `lbi runner build-rootfs` (make does) or name a prepared image")
+        raise FailedPrecondition(
+            f"the session root file system {name!r} is not built under {rootfs_dir}; "
+            "run `lbi runner build-rootfs` (make does) or name a prepared image"
+        )
     return image
 
 
@@ -116,19 +168,31 @@ def _shift(path: Path, base: int, from_base: int) -> int:
 
 
 def _installed_packages(root: Path) -> str:
-    result = subprocess.run(["chroot", str(root), "dpkg-query", "-W", "-f", "${Package}\t${Version}\n"],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        ["chroot", str(root), "dpkg-query", "-W", "-f", "${Package}\t${Version}\n"], capture_output=True, text=True
+    )
     return result.stdout if result.returncode == 0 else ""
 
 
-def _finish(folder: Path, tree: Path, uid_base: int, id_count: int, started: float, from_base: int = 0, **facts) -> Image:
+def _finish(
+    folder: Path, tree: Path, uid_base: int, id_count: int, started: float, from_base: int = 0, **facts
+) -> Image:
     """Records the package list and manifest, shifts owners, and publishes the image atomically (rename)."""
     staging = tree.parent
     (staging / "packages.txt").write_text(_installed_packages(tree))
     shift_owners(tree, uid_base, from_base)
-    publish(staging, folder, {"uid_base": uid_base, "id_count": id_count, "size_bytes": tree_size(tree),
-                              "build_seconds": round(time.monotonic() - started, 1),
-                              "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **facts})
+    publish(
+        staging,
+        folder,
+        {
+            "uid_base": uid_base,
+            "id_count": id_count,
+            "size_bytes": tree_size(tree),
+            "build_seconds": round(time.monotonic() - started, 1),
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            **facts,
+        },
+    )
     return Image(folder.name, folder)
 
 
@@ -139,7 +203,9 @@ def build_debian(rootfs_dir: Path, uid_base: int, id_count: int, log=print) -> I
     if existing is not None:
         return existing
     if os.geteuid() != 0 or not shutil.which("debootstrap"):
-        raise FailedPrecondition("building the session root file system needs root and debootstrap (apt-get install debootstrap)")
+        raise FailedPrecondition(
+            "building the session root file system needs root and debootstrap (apt-get install debootstrap)"
+        )
     folder = Path(rootfs_dir) / "images" / name
     staging = staging_for(folder)
     tree = staging / "root"
@@ -150,13 +216,37 @@ def build_debian(rootfs_dir: Path, uid_base: int, id_count: int, log=print) -> I
     if result.returncode != 0:
         shutil.rmtree(staging, ignore_errors=True)
         raise FailedPrecondition(f"debootstrap failed ({result.returncode}): {(result.stdout + result.stderr)[-1500:]}")
-    subprocess.run(["chroot", str(tree), "useradd", "--create-home", "--uid", str(AGENT_UID), "--user-group",
-                    "--shell", "/bin/bash", "agent"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "chroot",
+            str(tree),
+            "useradd",
+            "--create-home",
+            "--uid",
+            str(AGENT_UID),
+            "--user-group",
+            "--shell",
+            "/bin/bash",
+            "agent",
+        ],
+        check=True,
+        capture_output=True,
+    )
     for cache in ("var/cache/apt/archives", "var/lib/apt/lists"):
         for entry in (tree / cache).glob("*"):
             if entry.is_file():
                 entry.unlink()
-    return _finish(folder, tree, uid_base, id_count, started, source="debootstrap", suite=SUITE, mirror=MIRROR, packages_asked=PACKAGES)
+    return _finish(
+        folder,
+        tree,
+        uid_base,
+        id_count,
+        started,
+        source="debootstrap",
+        suite=SUITE,
+        mirror=MIRROR,
+        packages_asked=PACKAGES,
+    )
 
 
 def import_image(rootfs_dir: Path, name: str, source: Path, uid_base: int, id_count: int, log=print) -> Image:

@@ -33,8 +33,22 @@ from env_runners.shell.rootfs import AGENT_UID, Image
 
 AGENT_HOME = "/home/agent"
 WORKSPACE_PREFIX = "lbi-shell-"  # then the runner's pid, so a later runner can tell stale workspaces
-CONTAINER_CAPS = ("chown", "dac_override", "fowner", "fsetid", "kill", "setgid", "setuid", "setpcap", "setfcap",
-                  "net_bind_service", "net_raw", "sys_chroot", "mknod", "audit_write")  # Docker's default set
+CONTAINER_CAPS = (
+    "chown",
+    "dac_override",
+    "fowner",
+    "fsetid",
+    "kill",
+    "setgid",
+    "setuid",
+    "setpcap",
+    "setfcap",
+    "net_bind_service",
+    "net_raw",
+    "sys_chroot",
+    "mknod",
+    "audit_write",
+)  # Docker's default set
 SHM_BYTES = 64 << 20  # /dev/shm of a session (POSIX semaphores and shared memory, e.g. multiprocessing)
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -53,6 +67,7 @@ class Limits:
 
 def limit(limits: Limits):
     """A preexec function putting a process (and what it starts) under the limits."""
+
     def preexec() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limits.memory_mb << 20, limits.memory_mb << 20))
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s))
@@ -86,8 +101,11 @@ class Workspace:
         self.root = Path(tempfile.mkdtemp(prefix=f"{WORKSPACE_PREFIX}{os.getpid()}-"))
         self.mounted = False
         if disk_mb:
-            subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={disk_mb}m,mode=0711", "lbi-session", str(self.root)],
-                           check=True, capture_output=True)
+            subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", f"size={disk_mb}m,mode=0711", "lbi-session", str(self.root)],
+                check=True,
+                capture_output=True,
+            )
             self.mounted = True
         self.root.chmod(0o711)
         for name in ("upper", "work", "merged", "home", "tmp"):
@@ -159,9 +177,37 @@ def overlay_mount(lowers: Sequence[Path], upper: Path, work: Path, merged: Path)
 
 def bwrap_args(merged: Path, tmp: Path, home: str, network: bool, env: dict[str, str]) -> list[str]:
     """bubblewrap's arguments: the merged overlay as /, fresh /dev and /proc, and the namespaces to create."""
-    args = ["bwrap", "--bind", str(merged), "/", "--dev", "/dev", "--perms", "01777", "--size", str(SHM_BYTES), "--tmpfs",
-            "/dev/shm", "--proc", "/proc", "--tmpfs", "/sys", "--remount-ro", "/sys", "--bind", str(tmp), "/tmp",
-            "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--hostname", "sandbox", "--chdir", home]
+    args = [
+        "bwrap",
+        "--bind",
+        str(merged),
+        "/",
+        "--dev",
+        "/dev",
+        "--perms",
+        "01777",
+        "--size",
+        str(SHM_BYTES),
+        "--tmpfs",
+        "/dev/shm",
+        "--proc",
+        "/proc",
+        "--tmpfs",
+        "/sys",
+        "--remount-ro",
+        "/sys",
+        "--bind",
+        str(tmp),
+        "/tmp",
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--die-with-parent",
+        "--hostname",
+        "sandbox",
+        "--chdir",
+        home,
+    ]
     if not network:
         args.append("--unshare-net")
     else:
@@ -179,29 +225,68 @@ def capability_args(as_root: bool) -> tuple[list[str], list[str]]:
     if as_root:
         after = ["--cap-drop", "ALL", *(arg for cap in CONTAINER_CAPS for arg in ("--cap-add", f"CAP_{cap.upper()}"))]
     else:
-        after = ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
-                 "setpriv", f"--reuid={AGENT_UID}", f"--regid={AGENT_UID}", "--init-groups", "--"]
+        after = [
+            "--cap-drop",
+            "ALL",
+            "--cap-add",
+            "CAP_SETUID",
+            "--cap-add",
+            "CAP_SETGID",
+            "setpriv",
+            f"--reuid={AGENT_UID}",
+            f"--regid={AGENT_UID}",
+            "--init-groups",
+            "--",
+        ]
     return before, after
 
 
-def sandboxed_command(workspace: Workspace, root: Root, userns_enter, as_root: bool, program: list[str],
-                      network: bool = False, env: dict[str, str] | None = None) -> list[str]:
+def sandboxed_command(
+    workspace: Workspace,
+    root: Root,
+    userns_enter,
+    as_root: bool,
+    program: list[str],
+    network: bool = False,
+    env: dict[str, str] | None = None,
+) -> list[str]:
     """The host command that mounts the session's overlay in a private mount namespace and runs `program` in the
     sandbox. `userns_enter` wraps a command so it runs as root of the session's user namespace."""
     home = root.home(as_root)
-    user_env = {"PATH": PATH, "HOME": home, "USER": "root" if as_root else "agent", "LOGNAME": "root" if as_root else "agent",
-                "LANG": "C.UTF-8", "TERM": "dumb", **(env or {})}
+    user_env = {
+        "PATH": PATH,
+        "HOME": home,
+        "USER": "root" if as_root else "agent",
+        "LOGNAME": "root" if as_root else "agent",
+        "LANG": "C.UTF-8",
+        "TERM": "dumb",
+        **(env or {}),
+    }
     before, after = capability_args(as_root)
-    inner = userns_enter([*before, *bwrap_args(workspace.root / "merged", workspace.root / "tmp", home, network, user_env),
-                          *after, *program])
+    inner = userns_enter(
+        [
+            *before,
+            *bwrap_args(workspace.root / "merged", workspace.root / "tmp", home, network, user_env),
+            *after,
+            *program,
+        ]
+    )
     mount = overlay_mount(root.lowers, workspace.root / "upper", workspace.root / "work", workspace.root / "merged")
     return ["unshare", "-m", "--propagation", "private", "sh", "-c", f"{shlex.join(mount)} && exec {shlex.join(inner)}"]
 
 
 def start_process(command: list[str], limits: Limits, cwd: str, env: dict[str, str]) -> subprocess.Popen:
     """A process reading on stdin, stdout and stderr merged, in its own process group, under the limits."""
-    return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=cwd,
-                            env=env, start_new_session=True, preexec_fn=limit(limits))
+    return subprocess.Popen(
+        command,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=cwd,
+        env=env,
+        start_new_session=True,
+        preexec_fn=limit(limits),
+    )
 
 
 def namespace_processes(userns_inode: int) -> list[int]:

@@ -3,9 +3,10 @@
 The runner (root) starts a short-lived holder process in a new user namespace, writes its id maps itself
 (0..count-1 inside -> base..base+count-1 outside; no /etc/subuid, no newuidmap), keeps the namespace open
 by a descriptor of its own and ends the holder, so nothing of the session outlives a runner that dies.
-The session's sandbox enters that namespace (`nsenter --user=/proc/<runner>/fd/<n>`), so the session's root has capabilities
-only over namespaces it owns and none in the host's. Inside, creating further user namespaces is switched
-off (`user.max_user_namespaces = 0`), so dropped capabilities cannot be regained in a nested namespace.
+The session's sandbox enters that namespace (`nsenter --user=/proc/<runner>/fd/<n>`), so the session's root
+has capabilities only over namespaces it owns and none in the host's. Inside, creating further user
+namespaces is switched off (`user.max_user_namespaces = 0`), so dropped capabilities cannot be regained in a
+nested namespace.
 Each session has its own namespace, so per-user counts such as RLIMIT_NPROC are kept per session.
 """
 
@@ -27,8 +28,13 @@ class UserNamespace:
 
     def __init__(self, base: int, count: int):
         self.fd = -1
-        self.holder = subprocess.Popen(["unshare", "--user", "--", "sleep", "infinity"], stdin=subprocess.DEVNULL,
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        self.holder = subprocess.Popen(
+            ["unshare", "--user", "--", "sleep", "infinity"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
         try:
             self._wait_until_unshared()
             for kind in ("uid_map", "gid_map"):
@@ -36,8 +42,9 @@ class UserNamespace:
                     handle.write(f"0 {base} {count}\n")
             self.fd = os.open(f"/proc/{self.holder.pid}/ns/user", os.O_RDONLY)  # not inherited by children
             self.inode = os.fstat(self.fd).st_ino
-            subprocess.run(self.enter(["sh", "-c", "echo 0 > /proc/sys/user/max_user_namespaces"]), check=True,
-                           capture_output=True)
+            subprocess.run(
+                self.enter(["sh", "-c", "echo 0 > /proc/sys/user/max_user_namespaces"]), check=True, capture_output=True
+            )
         except BaseException:
             self.close()
             raise

@@ -56,8 +56,11 @@ def read_schema(conn: Connection, limit: int) -> list[TableSchema]:
     schemas: list[str | None] = [None]
     if conn.dialect.name == "postgresql":
         default = inspector.default_schema_name
-        schemas += sorted(s for s in inspector.get_schema_names() if s not in SYSTEM_SCHEMAS and s != default
-                          and not s.startswith("pg_"))
+        schemas += sorted(
+            s
+            for s in inspector.get_schema_names()
+            if s not in SYSTEM_SCHEMAS and s != default and not s.startswith("pg_")
+        )
     partitions = _partitions(conn)
     tables = []
     for schema in schemas:
@@ -67,11 +70,19 @@ def read_schema(conn: Connection, limit: int) -> list[TableSchema]:
             if len(tables) == limit:
                 return tables
             primary = set(inspector.get_pk_constraint(name, schema=schema).get("constrained_columns") or [])
-            fks = [ForeignKey(fk["constrained_columns"], _qualified(fk.get("referred_schema"), fk["referred_table"]),
-                              fk["referred_columns"])
-                   for fk in inspector.get_foreign_keys(name, schema=schema) if fk.get("referred_table")]
-            columns = [ColumnSchema(c["name"], str(c["type"]) or "ANY", bool(c.get("nullable", True)))
-                       for c in inspector.get_columns(name, schema=schema)]
+            fks = [
+                ForeignKey(
+                    fk["constrained_columns"],
+                    _qualified(fk.get("referred_schema"), fk["referred_table"]),
+                    fk["referred_columns"],
+                )
+                for fk in inspector.get_foreign_keys(name, schema=schema)
+                if fk.get("referred_table")
+            ]
+            columns = [
+                ColumnSchema(c["name"], str(c["type"]) or "ANY", bool(c.get("nullable", True)))
+                for c in inspector.get_columns(name, schema=schema)
+            ]
             tables.append(TableSchema(_qualified(schema, name), columns, primary, fks, schema, name))
     return tables
 
@@ -80,26 +91,41 @@ def _partitions(conn: Connection) -> set[tuple[str, str]]:
     """(schema, table) of PostgreSQL's partitions."""
     if conn.dialect.name != "postgresql":
         return set()
-    return {(n, t) for n, t in conn.exec_driver_sql(
-        "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE c.relispartition").fetchall()}
+    return {
+        (n, t)
+        for n, t in conn.exec_driver_sql(
+            "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relispartition"
+        ).fetchall()
+    }
 
 
 def _duckdb(conn: Connection, limit: int) -> list[TableSchema]:
-    names = [r[0] for r in conn.exec_driver_sql(
-        "SELECT table_name FROM duckdb_tables() WHERE schema_name = current_schema() AND NOT internal "
-        "ORDER BY table_name").fetchall()][:limit]
+    names = [
+        r[0]
+        for r in conn.exec_driver_sql(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = current_schema() AND NOT internal "
+            "ORDER BY table_name"
+        ).fetchall()
+    ][:limit]
     tables = []
     for name in names:
-        columns = [ColumnSchema(c, t, bool(n)) for c, t, n in conn.exec_driver_sql(
-            "SELECT column_name, data_type, is_nullable FROM duckdb_columns() WHERE schema_name = current_schema() "
-            "AND table_name = ? ORDER BY column_index", (name,)).fetchall()]
+        columns = [
+            ColumnSchema(c, t, bool(n))
+            for c, t, n in conn.exec_driver_sql(
+                "SELECT column_name, data_type, is_nullable FROM duckdb_columns() WHERE schema_name = current_schema() "
+                "AND table_name = ? ORDER BY column_index",
+                (name,),
+            ).fetchall()
+        ]
         primary: set[str] = set()
         fks = []
         for kind, cols, table, referred in conn.exec_driver_sql(
-                "SELECT constraint_type, constraint_column_names, referenced_table, referenced_column_names "
-                "FROM duckdb_constraints() WHERE schema_name = current_schema() AND table_name = ? "
-                "AND constraint_type IN ('PRIMARY KEY', 'FOREIGN KEY')", (name,)).fetchall():
+            "SELECT constraint_type, constraint_column_names, referenced_table, referenced_column_names "
+            "FROM duckdb_constraints() WHERE schema_name = current_schema() AND table_name = ? "
+            "AND constraint_type IN ('PRIMARY KEY', 'FOREIGN KEY')",
+            (name,),
+        ).fetchall():
             if kind == "PRIMARY KEY":
                 primary |= set(cols)
             elif table:

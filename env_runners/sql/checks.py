@@ -24,7 +24,9 @@ from env_runners.sql.engines import SqlSession
 class SqlResultCheck(Check):
     kind: Literal["sql_result"] = "sql_result"
     gold_sql: str = Field(min_length=1, description="A query whose result the agent's last query must reproduce.")
-    ordered: bool | None = Field(None, description="Compare rows in order (default: when the gold query has a top-level ORDER BY).")
+    ordered: bool | None = Field(
+        None, description="Compare rows in order (default: when the gold query has a top-level ORDER BY)."
+    )
 
 
 def _value(value: Any) -> Any:
@@ -62,16 +64,21 @@ def judge_result(check: SqlResultCheck, turns: list[Turn], fresh: SqlSession) ->
     try:
         expected = _rows(fresh, check.gold_sql)
     except errors as exc:
-        return Verdict(False, f"the gold query fails on the task's database: {scrub(fresh.database.error_text(exc))}",
-                       check_error=True)
+        return Verdict(
+            False,
+            f"the gold query fails on the task's database: {scrub(fresh.database.error_text(exc))}",
+            check_error=True,
+        )
     candidate = last_query(turns)
     if candidate is None:
         return Verdict(False, "the agent ran no successful query")
     try:
         got = _rows(fresh, candidate)
     except errors as exc:
-        return Verdict(False, f"the agent's last query fails on a fresh copy of the database: "
-                              f"{scrub(fresh.database.error_text(exc))}")
+        return Verdict(
+            False,
+            f"the agent's last query fails on a fresh copy of the database: {scrub(fresh.database.error_text(exc))}",
+        )
     ordered = orders(check.gold_sql) if check.ordered is None else check.ordered
     if (got == expected) if ordered else Counter(got) == Counter(expected):
         return Verdict(True, f"{len(got)} rows match the gold result")

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import ClassVar
 
 import sqlalchemy as sa
 from pydantic import Field
 
-from env_runners.base import EnvConfig, Environment, Session, Turn, Verdict
+from env_runners.base import Check, EnvConfig, Environment, Session, Turn, Verdict
 from env_runners.sql import sample_db
 from env_runners.sql.checks import SqlResultCheck, judge_result
 from env_runners.sql.engines import Database, SqlSession, action_space, database_for
@@ -31,19 +32,37 @@ TIMEOUT_SHARE = 0.9  # the engine's statement timeout, as a share of the runner'
 
 
 class SqlConfig(EnvConfig):
-    url: str = Field("", description="SQLAlchemy URL of the database: postgresql://user:${SECRET}@host:5432/db, "
-                                     "mysql:// or mariadb://, duckdb:///path/file.duckdb, sqlite:///path/file.db. A "
-                                     "password is written as ${NAME}: the runner reads it from its environment "
-                                     "variable LBI_SECRET_NAME or its secrets folder, never from the job spec.")
-    database: str = Field("", description="Path of a SQLite file (the same as url sqlite:///path); neither url nor "
-                                          "database uses the sample shop database.")
-    read_only: bool = Field(False, description="Sessions may only read (the engine's read-only mode) instead of working "
-                                               "on their own isolated copy or transaction.")
+    url: str = Field(
+        "",
+        description="SQLAlchemy URL of the database: postgresql://user:${SECRET}@host:5432/db, "
+        "mysql:// or mariadb://, duckdb:///path/file.duckdb, sqlite:///path/file.db. A "
+        "password is written as ${NAME}: the runner reads it from its environment "
+        "variable LBI_SECRET_NAME or its secrets folder, never from the job spec.",
+    )
+    database: str = Field(
+        "",
+        description="Path of a SQLite file (the same as url sqlite:///path); neither url nor "
+        "database uses the sample shop database.",
+    )
+    read_only: bool = Field(
+        False,
+        description="Sessions may only read (the engine's read-only mode) instead of working "
+        "on their own isolated copy or transaction.",
+    )
     max_rows: int = Field(20, ge=1, le=1000, description="Rows shown in an observation.")
-    statement_timeout_s: float | None = Field(None, gt=0, description="The engine's statement timeout; at most, and by "
-                                                                      "default, 0.9 of the runner's step timeout.")
+    statement_timeout_s: float | None = Field(
+        None,
+        gt=0,
+        description="The engine's statement timeout; at most, and by default, 0.9 of the runner's step timeout.",
+    )
     setup_sql: str = Field("", description="SQL script run in the session before the first observation.")
-    resources: list[str] = Field(default_factory=list, description="Markdown, HTML or text files/folders of documentation, used besides what is read from the database itself (schema, values, worked examples).")
+    resources: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Markdown, HTML or text files/folders of documentation, used besides what is read from the "
+            "database itself (schema, values, worked examples)."
+        ),
+    )
 
 
 class SqlEnvironment(Environment):
@@ -54,13 +73,14 @@ class SqlEnvironment(Environment):
         "products, customers, employees, orders, order_items, payments, reviews)."
     )
     action_space = (
-        "Each action is exactly one SQL statement (SELECT, INSERT, UPDATE, DELETE, ...) in the dialect of the session's "
+        "Each action is exactly one SQL statement (SELECT, INSERT, UPDATE, DELETE, ...) in the dialect of the "
+        "session's "
         "engine (SQLite by default; the first observation names it), sent as plain text without surrounding quotes or "
         "code fences. The observation is the result as a text table (column names, the first rows, a row count) or the "
         "engine's error message starting with 'Error:'."
     )
     config_model = SqlConfig
-    checks = {"sql_result": SqlResultCheck}
+    checks: ClassVar[dict[str, type[Check]]] = {"sql_result": SqlResultCheck}
 
     def _database(self, config: SqlConfig) -> Database:
         """The database a config names, for one session (nothing is connected yet)."""
@@ -79,24 +99,31 @@ class SqlEnvironment(Environment):
         then what the database itself shows: schema, value profile, relations and worked examples that were run."""
         database = self._database(config)
         try:
-            docs = (ingest(config.resources, self.name, self.settings.docs_allowed_hosts) if config.resources else
-                    [] if config.database or config.url else resources_from_files(self.name, sorted(DOCS_DIR.glob("*.md"))))
+            docs = (
+                ingest(config.resources, self.name, self.settings.docs_allowed_hosts)
+                if config.resources
+                else []
+                if config.database or config.url
+                else resources_from_files(self.name, sorted(DOCS_DIR.glob("*.md")))
+            )
         except SourceError as exc:
             raise InvalidArgument("config.resources", str(exc)) from None
         try:
             return docs + introspect(database.sqlalchemy_engine(), self.name, database.resolved.shown)
         except sa.exc.DBAPIError as exc:
-            raise InvalidArgument(FIELD, f"cannot read {database.resolved.shown}: "
-                                         f"{database.resolved.scrub(str(exc.orig or exc).strip())}") from None
+            raise InvalidArgument(
+                FIELD, f"cannot read {database.resolved.shown}: {database.resolved.scrub(str(exc.orig or exc).strip())}"
+            ) from None
 
     def open(self, config: SqlConfig) -> Session:
         database = self._database(config)
         try:
             return SqlSession(database, config.max_rows, config.setup_sql, config)
         except database.errors as exc:
-            raise InvalidArgument(FIELD if config.url else "config.database",
-                                  f"cannot open {database.resolved.shown}: "
-                                  f"{database.resolved.scrub(database.error_text(exc))}") from None
+            raise InvalidArgument(
+                FIELD if config.url else "config.database",
+                f"cannot open {database.resolved.shown}: {database.resolved.scrub(database.error_text(exc))}",
+            ) from None
 
     def judge(self, session: SqlSession, check: SqlResultCheck, turns: list[Turn], answer: str) -> Verdict:
         """On a fresh session of the same config: the database before the agent touched it (with `setup_sql` run;

@@ -57,13 +57,20 @@ class Column:
 
     @property
     def numeric(self) -> bool:
-        return (isinstance(self.low, (int, float, decimal.Decimal)) and not isinstance(self.low, bool)
-                and not (self.primary_key or self.foreign_key))
+        return (
+            isinstance(self.low, (int, float, decimal.Decimal))
+            and not isinstance(self.low, bool)
+            and not (self.primary_key or self.foreign_key)
+        )
 
     @property
     def date(self) -> bool:
-        return isinstance(self.low, (dt.date, dt.datetime)) or (isinstance(self.low, str) and bool(_DATE.match(self.low))
-                                                               and isinstance(self.high, str) and bool(_DATE.match(self.high)))
+        return isinstance(self.low, (dt.date, dt.datetime)) or (
+            isinstance(self.low, str)
+            and bool(_DATE.match(self.low))
+            and isinstance(self.high, str)
+            and bool(_DATE.match(self.high))
+        )
 
 
 @dataclass
@@ -86,7 +93,9 @@ class Table:
     @property
     def label(self) -> Column:
         """The column that names a row best: the first text column that is not a key, else the first column."""
-        texts = [c for c in self.columns if not (c.primary_key or c.foreign_key) and isinstance(c.low, str) and not c.date]
+        texts = [
+            c for c in self.columns if not (c.primary_key or c.foreign_key) and isinstance(c.low, str) and not c.date
+        ]
         return texts[0] if texts else self.columns[0]
 
 
@@ -140,11 +149,20 @@ class Introspector:
         for table in tables:
             own = [e for e in examples if e.table == table.name]
             for start in range(0, len(own), EXAMPLES_PER_RESOURCE):
-                group = own[start:start + EXAMPLES_PER_RESOURCE]
+                group = own[start : start + EXAMPLES_PER_RESOURCE]
                 part = start // EXAMPLES_PER_RESOURCE + 1
-                text = "\n\n".join(f"{e.lead}\n\n```sql\n{e.sql}\n```\n\nIts result:\n\n{_indented(e.result)}" for e in group)
-                resources.append(Resource(env=self.env, title=f"Worked examples on {table.name} ({part})", text=text,
-                                          uri=f"{self.uri}#examples/{table.name}/{part}", kind="introspection"))
+                text = "\n\n".join(
+                    f"{e.lead}\n\n```sql\n{e.sql}\n```\n\nIts result:\n\n{_indented(e.result)}" for e in group
+                )
+                resources.append(
+                    Resource(
+                        env=self.env,
+                        title=f"Worked examples on {table.name} ({part})",
+                        text=text,
+                        uri=f"{self.uri}#examples/{table.name}/{part}",
+                        kind="introspection",
+                    )
+                )
         return resources
 
     # -- reading ---------------------------------------------------------------------------------------------
@@ -153,8 +171,10 @@ class Introspector:
         tables = []
         for schema in read_schema(conn, MAX_TABLES):
             referring = {column for fk in schema.foreign_keys for column in fk.columns}
-            columns = [Column(c.name, c.type, c.nullable, c.name in schema.primary, c.name in referring)
-                       for c in schema.columns]
+            columns = [
+                Column(c.name, c.type, c.nullable, c.name in schema.primary, c.name in referring)
+                for c in schema.columns
+            ]
             ref = (self.quote(schema.schema) + "." if schema.schema else "") + self.quote(schema.bare)
             rows = self._scalar(conn, f"SELECT COUNT(*) FROM {ref}")
             table = Table(schema.name, rows, columns, schema.foreign_keys, ref, schema.bare)
@@ -195,7 +215,10 @@ class Introspector:
             column.low, column.high = bounds[1][0]
         limit = LOW_CARDINALITY if column.distinct <= LOW_CARDINALITY else 3
         order = "n DESC" if column.distinct <= LOW_CARDINALITY else "1"
-        found = self._rows(conn, f"SELECT {c}, COUNT(*) AS n FROM {t} WHERE {c} IS NOT NULL GROUP BY {c} ORDER BY {order} LIMIT {limit}")
+        found = self._rows(
+            conn,
+            f"SELECT {c}, COUNT(*) AS n FROM {t} WHERE {c} IS NOT NULL GROUP BY {c} ORDER BY {order} LIMIT {limit}",
+        )
         column.values = [row[0] for row in found[1]] if found else []
 
     # -- writing ---------------------------------------------------------------------------------------------
@@ -204,21 +227,45 @@ class Introspector:
         """The database in a few lines (what self-instruct is told about the environment)."""
         dialect = self.engine.dialect.name
         lines = [f"A {dialect} database with {len(tables)} tables:", ""]
-        lines += [f"- `{t.name}` ({t.size}): {', '.join(c.name for c in t.columns[:12])}"
-                  + (", ..." if len(t.columns) > 12 else "") for t in tables]
-        return Resource(env=self.env, title="Overview of the database", text="\n".join(lines), uri=f"{self.uri}#overview",
-                        kind="introspection")
+        lines += [
+            f"- `{t.name}` ({t.size}): {', '.join(c.name for c in t.columns[:12])}"
+            + (", ..." if len(t.columns) > 12 else "")
+            for t in tables
+        ]
+        return Resource(
+            env=self.env,
+            title="Overview of the database",
+            text="\n".join(lines),
+            uri=f"{self.uri}#overview",
+            kind="introspection",
+        )
 
     def _table_resource(self, table: Table) -> Resource:
         spelled = f" Write it as `{table.ref}` in SQL." if table.ref != table.name else ""
-        lines = [f"# Table {table.name}", "", f"The `{table.name}` table ({table.words}) has {table.size}.{spelled}", "",
-                 "| column | type | key | nullable | values |", "|---|---|---|---|---|"]
-        refs = {col: f"references {fk.table}({', '.join(fk.referred)})" for fk in table.foreign_keys for col in fk.columns}
+        lines = [
+            f"# Table {table.name}",
+            "",
+            f"The `{table.name}` table ({table.words}) has {table.size}.{spelled}",
+            "",
+            "| column | type | key | nullable | values |",
+            "|---|---|---|---|---|",
+        ]
+        refs = {
+            col: f"references {fk.table}({', '.join(fk.referred)})" for fk in table.foreign_keys for col in fk.columns
+        }
         for column in table.columns:
             key = "primary key" if column.primary_key else refs.get(column.name, "")
-            lines.append(f"| {column.name} | {column.type} | {key} | {'yes' if column.nullable else 'no'} | {self._values(column)} |")
-        return Resource(env=self.env, title=f"Table {table.name}", text="\n".join(lines), uri=f"{self.uri}#table/{table.name}",
-                        kind="introspection")
+            lines.append(
+                f"| {column.name} | {column.type} | {key} | {'yes' if column.nullable else 'no'} | "
+                f"{self._values(column)} |"
+            )
+        return Resource(
+            env=self.env,
+            title=f"Table {table.name}",
+            text="\n".join(lines),
+            uri=f"{self.uri}#table/{table.name}",
+            kind="introspection",
+        )
 
     @staticmethod
     def _values(column: Column) -> str:
@@ -227,19 +274,27 @@ class Introspector:
         if column.low is not None and (column.numeric or column.date):
             return f"from {column.low} to {column.high} ({column.distinct} distinct)"
         if column.values:
-            return f"{column.distinct} distinct, e.g. " + ", ".join(_literal(v if not isinstance(v, str) else v[:40])
-                                                                     for v in column.values)
+            return f"{column.distinct} distinct, e.g. " + ", ".join(
+                _literal(v if not isinstance(v, str) else v[:40]) for v in column.values
+            )
         return "always NULL" if column.distinct == 0 else f"{column.distinct} distinct"
 
     def _relations_resource(self, tables: list[Table]) -> Resource:
         lines = ["# How the tables relate", ""]
         for table in tables:
             for fk in table.foreign_keys:
-                lines.append(f"- Each row of `{table.name}` points to one row of `{fk.table}`: "
-                             f"`{table.name}.{', '.join(fk.columns)}` = `{fk.table}.{', '.join(fk.referred)}` "
-                             f"(join them with `JOIN {fk.table} ON ...`).")
-        return Resource(env=self.env, title="How the tables relate", text="\n".join(lines), uri=f"{self.uri}#relations",
-                        kind="introspection")
+                lines.append(
+                    f"- Each row of `{table.name}` points to one row of `{fk.table}`: "
+                    f"`{table.name}.{', '.join(fk.columns)}` = `{fk.table}.{', '.join(fk.referred)}` "
+                    f"(join them with `JOIN {fk.table} ON ...`)."
+                )
+        return Resource(
+            env=self.env,
+            title="How the tables relate",
+            text="\n".join(lines),
+            uri=f"{self.uri}#relations",
+            kind="introspection",
+        )
 
     def _examples(self, conn: Connection, table: Table, tables: list[Table]) -> Iterator[Example]:
         """The candidate examples of one table, each run; those that fail or return no row are dropped."""
@@ -257,22 +312,35 @@ class Introspector:
         for column in table.columns:
             c = q(column.name)
             if column.categorical:
-                yield (f"How many {name} rows are there for each {column.words}?",
-                       f"SELECT {c}, COUNT(*) AS {q('count')} FROM {t} GROUP BY {c} ORDER BY {q('count')} DESC")
+                yield (
+                    f"How many {name} rows are there for each {column.words}?",
+                    f"SELECT {c}, COUNT(*) AS {q('count')} FROM {t} GROUP BY {c} ORDER BY {q('count')} DESC",
+                )
                 value = column.values[-1]
-                yield (f"List the {name} rows whose {column.words} is {_literal(value)}.",
-                       f"SELECT * FROM {t} WHERE {c} = {_literal(value)} LIMIT 20")
+                yield (
+                    f"List the {name} rows whose {column.words} is {_literal(value)}.",
+                    f"SELECT * FROM {t} WHERE {c} = {_literal(value)} LIMIT 20",
+                )
             elif column.numeric and column.distinct > LOW_CARDINALITY:
-                yield (f"Which 5 {name} rows have the highest {column.words}?",
-                       f"SELECT {q(label.name)}, {c} FROM {t} ORDER BY {c} DESC LIMIT 5")
-                yield (f"What are the average, lowest and highest {column.words} of the {name} rows?",
-                       f"SELECT AVG({c}) AS {q('average')}, MIN({c}) AS {q('lowest')}, MAX({c}) AS {q('highest')} FROM {t}")
+                yield (
+                    f"Which 5 {name} rows have the highest {column.words}?",
+                    f"SELECT {q(label.name)}, {c} FROM {t} ORDER BY {c} DESC LIMIT 5",
+                )
+                yield (
+                    f"What are the average, lowest and highest {column.words} of the {name} rows?",
+                    f"SELECT AVG({c}) AS {q('average')}, MIN({c}) AS {q('lowest')}, MAX({c}) AS {q('highest')} FROM "
+                    f"{t}",
+                )
             elif column.date:
-                yield (f"How many {name} rows fall in each year of their {column.words}?",
-                       f"SELECT SUBSTR({self._text(c)}, 1, 4) AS {q('year')}, COUNT(*) AS {q('count')} FROM {t} "
-                       f"GROUP BY 1 ORDER BY 1")
-                yield (f"List the 10 most recent {name} rows by {column.words}.",
-                       f"SELECT * FROM {t} ORDER BY {c} DESC LIMIT 10")
+                yield (
+                    f"How many {name} rows fall in each year of their {column.words}?",
+                    f"SELECT SUBSTR({self._text(c)}, 1, 4) AS {q('year')}, COUNT(*) AS {q('count')} FROM {t} "
+                    f"GROUP BY 1 ORDER BY 1",
+                )
+                yield (
+                    f"List the 10 most recent {name} rows by {column.words}.",
+                    f"SELECT * FROM {t} ORDER BY {c} DESC LIMIT 10",
+                )
         for fk in table.foreign_keys:
             parent = by_name.get(fk.table)
             if parent is None or len(fk.columns) != 1:
@@ -280,20 +348,29 @@ class Introspector:
             p = parent.ref
             on = f"{t}.{q(fk.columns[0])} = {p}.{q(fk.referred[0])}"
             shown = q(parent.label.name)
-            yield (f"For each {parent.words} row, count its {name} rows (by {words(fk.columns[0])}).",
-                   f"SELECT {p}.{shown}, COUNT(*) AS {q('count')} FROM {t} JOIN {p} ON {on} "
-                   f"GROUP BY {p}.{q(fk.referred[0])}, {p}.{shown} ORDER BY {q('count')} DESC LIMIT 10")
-            yield (f"List {name} rows together with the {parent.label.words} of their {parent.words}.",
-                   f"SELECT {t}.*, {p}.{shown} AS {q(parent.bare + '_' + parent.label.name)} FROM {t} JOIN {p} ON {on} LIMIT 10")
+            yield (
+                f"For each {parent.words} row, count its {name} rows (by {words(fk.columns[0])}).",
+                f"SELECT {p}.{shown}, COUNT(*) AS {q('count')} FROM {t} JOIN {p} ON {on} "
+                f"GROUP BY {p}.{q(fk.referred[0])}, {p}.{shown} ORDER BY {q('count')} DESC LIMIT 10",
+            )
+            yield (
+                f"List {name} rows together with the {parent.label.words} of their {parent.words}.",
+                f"SELECT {t}.*, {p}.{shown} AS {q(parent.bare + '_' + parent.label.name)} FROM {t} JOIN {p} ON {on} "
+                "LIMIT 10",
+            )
             for grand_fk in parent.foreign_keys:  # two joins: through the parent to its own parent
                 grand = by_name.get(grand_fk.table)
                 if grand is None or len(grand_fk.columns) != 1 or grand.name == table.name:
                     continue
                 g = grand.ref
                 on2 = f"{p}.{q(grand_fk.columns[0])} = {g}.{q(grand_fk.referred[0])}"
-                yield (f"For each {grand.words} row, count the {name} rows linked to it through {parent.words}.",
-                       f"SELECT {g}.{q(grand.label.name)}, COUNT(*) AS {q('count')} FROM {t} JOIN {p} ON {on} JOIN {g} ON {on2} "
-                       f"GROUP BY {g}.{q(grand_fk.referred[0])}, {g}.{q(grand.label.name)} ORDER BY {q('count')} DESC LIMIT 10")
+                yield (
+                    f"For each {grand.words} row, count the {name} rows linked to it through {parent.words}.",
+                    f"SELECT {g}.{q(grand.label.name)}, COUNT(*) AS {q('count')} FROM {t} JOIN {p} ON {on} JOIN {g} ON "
+                    f"{on2} "
+                    f"GROUP BY {g}.{q(grand_fk.referred[0])}, {g}.{q(grand.label.name)} ORDER BY {q('count')} DESC "
+                    "LIMIT 10",
+                )
 
 
 def introspect(engine: Engine, env: str, uri: str) -> list[Resource]:

@@ -15,9 +15,30 @@ from sqlglot.tokens import TokenType
 # sqlglot's dialect names for SQLAlchemy's
 DIALECTS = {"postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql", "sqlite": "sqlite", "duckdb": "duckdb"}
 TRANSACTION_CONTROL = {"BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE", "XA", "PREPARE"}
-MYSQL_IMPLICIT_COMMIT = {"CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE", "LOCK", "UNLOCK", "GRANT", "REVOKE",
-                         "ANALYZE", "OPTIMIZE", "REPAIR", "CHECK", "FLUSH", "RESET", "INSTALL", "UNINSTALL", "CACHE",
-                         "LOAD", "PURGE", "CHANGE", "STOP"}
+MYSQL_IMPLICIT_COMMIT = {
+    "CREATE",
+    "ALTER",
+    "DROP",
+    "RENAME",
+    "TRUNCATE",
+    "LOCK",
+    "UNLOCK",
+    "GRANT",
+    "REVOKE",
+    "ANALYZE",
+    "OPTIMIZE",
+    "REPAIR",
+    "CHECK",
+    "FLUSH",
+    "RESET",
+    "INSTALL",
+    "UNINSTALL",
+    "CACHE",
+    "LOAD",
+    "PURGE",
+    "CHANGE",
+    "STOP",
+}
 
 
 class Statement:

@@ -27,9 +27,9 @@ def format_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], total: i
     """Header, separator, rows, and a count line saying how many rows exist and how many are shown."""
     cells = [[_cell(v) for v in row] for row in rows]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
-    lines = [" | ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip()]
+    lines = [" | ".join(c.ljust(w) for c, w in zip(columns, widths, strict=False)).rstrip()]
     lines.append("-+-".join("-" * w for w in widths))
-    lines += [" | ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in cells]
+    lines += [" | ".join(v.ljust(w) for v, w in zip(r, widths, strict=False)).rstrip() for r in cells]
     total_text = f"{total}" if total_is_exact else f"more than {total - 1}"
     if len(rows) < total or not total_is_exact:
         lines.append(f"(showing {len(rows)} of {total_text} rows)")

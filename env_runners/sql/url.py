@@ -26,8 +26,13 @@ from lbi.errors import InvalidArgument
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_.-]{1,64})\}")
 FIELD = "config.url"
 # The driver each engine's sessions use (they call its own cancel and kill means), whatever driver a URL names.
-DRIVERS = {"postgresql": "postgresql+psycopg", "mysql": "mysql+pymysql", "mariadb": "mariadb+pymysql",
-           "duckdb": "duckdb", "sqlite": "sqlite"}
+DRIVERS = {
+    "postgresql": "postgresql+psycopg",
+    "mysql": "mysql+pymysql",
+    "mariadb": "mariadb+pymysql",
+    "duckdb": "duckdb",
+    "sqlite": "sqlite",
+}
 
 
 @dataclass(frozen=True)
@@ -50,8 +55,11 @@ def _secret(name: str, secrets_dir: Path) -> str:
     path = secrets_dir / name
     if path.is_file():
         return path.read_text().rstrip("\r\n")
-    raise InvalidArgument(FIELD, f"the secret ${{{name}}} is not set on the runner: set its environment variable "
-                                 f"{variable} or mount a file {path}")
+    raise InvalidArgument(
+        FIELD,
+        f"the secret ${{{name}}} is not set on the runner: set its environment variable "
+        f"{variable} or mount a file {path}",
+    )
 
 
 def resolve(raw: str, secrets_dir: Path) -> Resolved:
@@ -66,19 +74,30 @@ def resolve(raw: str, secrets_dir: Path) -> Resolved:
         raise InvalidArgument(FIELD, f"unsupported database {backend!r}; use one of {', '.join(sorted(DRIVERS))}")
     written = written.set(drivername=DRIVERS[backend])
     if written.password and not _PLACEHOLDER.fullmatch(str(written.password)):
-        raise InvalidArgument(FIELD, "holds a password in clear; write it as ${NAME} and give the runner the secret "
-                                     "as the environment variable LBI_SECRET_NAME or the file NAME in its secrets folder")
+        raise InvalidArgument(
+            FIELD,
+            "holds a password in clear; write it as ${NAME} and give the runner the secret "
+            "as the environment variable LBI_SECRET_NAME or the file NAME in its secrets folder",
+        )
     secrets: list[str] = []
 
     def substitute(match: re.Match[str]) -> str:
         secrets.append(_secret(match.group(1), secrets_dir))
         return secrets[-1]
 
-    parts = {"username": written.username, "password": written.password, "host": written.host,
-             "database": written.database}
+    parts = {
+        "username": written.username,
+        "password": written.password,
+        "host": written.host,
+        "database": written.database,
+    }
     filled = {k: _PLACEHOLDER.sub(substitute, v) if isinstance(v, str) else v for k, v in parts.items()}
-    query = {k: tuple(_PLACEHOLDER.sub(substitute, x) for x in v) if isinstance(v, tuple) else _PLACEHOLDER.sub(substitute, v)
-             for k, v in written.query.items()}
+    query = {
+        k: tuple(_PLACEHOLDER.sub(substitute, x) for x in v)
+        if isinstance(v, tuple)
+        else _PLACEHOLDER.sub(substitute, v)
+        for k, v in written.query.items()
+    }
     url = written.set(**filled, query=query)
     try:
         url.get_dialect()

@@ -31,7 +31,7 @@ class AnswerCheck(Check):
     must_include: list[str] = Field(default_factory=list, description="Phrases the answer must contain (normalised).")
 
     @model_validator(mode="after")
-    def _something(self) -> "AnswerCheck":
+    def _something(self) -> AnswerCheck:
         if not self.exact and not self.must_include:
             raise ValueError("give exact or must_include")
         return self
@@ -47,15 +47,22 @@ def normalise(text: str) -> str:
 
 
 def url_verdict(check: UrlCheck, final_url: str, start_url: str) -> Verdict:
-    want = urljoin(start_url.rstrip("/") + "/", check.url) if not check.url.startswith(("http://", "https://")) else check.url
+    want = (
+        urljoin(start_url.rstrip("/") + "/", check.url)
+        if not check.url.startswith(("http://", "https://"))
+        else check.url
+    )
     if check.match == "contains":
         ok = check.url in final_url
     elif check.match == "prefix":
         ok = final_url.startswith(want)
     else:
         a, b = urlsplit(final_url), urlsplit(want)
-        ok = (a.netloc == b.netloc and (a.path.rstrip("/") or "/") == (b.path.rstrip("/") or "/")
-              and parse_qs(a.query) == parse_qs(b.query))
+        ok = (
+            a.netloc == b.netloc
+            and (a.path.rstrip("/") or "/") == (b.path.rstrip("/") or "/")
+            and parse_qs(a.query) == parse_qs(b.query)
+        )
     return Verdict(ok, f"the agent ended on {final_url}" + ("" if ok else f", expected ({check.match}) {want}"))
 
 

@@ -26,7 +26,9 @@ from lbi.records import Resource
 EXAMPLES_PER_RESOURCE = 3
 MAX_EXAMPLES = 60
 HELP = re.compile(r"\b(help|faq|guide|docs?|documentation|manual|about|how[- ]?to|tutorial)\b", re.I)
-DESTRUCTIVE = re.compile(r"(log ?out|sign ?out|delete|remove|destroy|unsubscribe|reset|drop|purge|\.(zip|gz|tar|pdf|exe|dmg)$)", re.I)
+DESTRUCTIVE = re.compile(
+    r"(log ?out|sign ?out|delete|remove|destroy|unsubscribe|reset|drop|purge|\.(zip|gz|tar|pdf|exe|dmg)$)", re.I
+)
 _WORD = re.compile(r"[A-Za-z][a-z]{4,}")
 
 # Run in the page: what a reader of the page sees, as data (no element is changed, nothing is submitted).
@@ -37,18 +39,28 @@ READ_PAGE = r"""
       || el.getAttribute('placeholder') || '');
   const forms = Array.from(document.forms).map((form) => ({
     method: (form.getAttribute('method') || 'get').toLowerCase(),
-    action: new URL(form.getAttribute('action') || '', location.href).href,  // not form.action: a field named action hides it
+    // not form.action: a field named action hides it
+    action: new URL(form.getAttribute('action') || '', location.href).href,
     heading: clean((form.closest('section,fieldset,div') || form).querySelector('h1,h2,h3,legend')?.innerText || ''),
-    fields: Array.from(form.elements).filter((el) => !['hidden', 'submit', 'button', 'reset', 'image'].includes((el.type || '').toLowerCase()) && el.tagName !== 'BUTTON' && el.tagName !== 'FIELDSET')
-      .map((el) => ({label: label(el), name: el.name || '', type: el.tagName === 'SELECT' ? 'select' : (el.type || el.tagName).toLowerCase(),
-                     options: el.tagName === 'SELECT' ? Array.from(el.options).map((o) => clean(o.text)).filter(Boolean).slice(0, 15) : []})),
-    buttons: Array.from(form.querySelectorAll('button,input[type=submit]')).map((b) => clean(b.innerText || b.value)).filter(Boolean),
+    fields: Array.from(form.elements)
+      .filter((el) => !['hidden', 'submit', 'button', 'reset', 'image'].includes((el.type || '').toLowerCase())
+                      && el.tagName !== 'BUTTON' && el.tagName !== 'FIELDSET')
+      .map((el) => ({
+        label: label(el), name: el.name || '',
+        type: el.tagName === 'SELECT' ? 'select' : (el.type || el.tagName).toLowerCase(),
+        options: el.tagName === 'SELECT'
+          ? Array.from(el.options).map((o) => clean(o.text)).filter(Boolean).slice(0, 15) : [],
+      })),
+    buttons: Array.from(form.querySelectorAll('button,input[type=submit]'))
+      .map((b) => clean(b.innerText || b.value)).filter(Boolean),
   }));
   const main = document.querySelector('main,[role=main],#content,#main,article') || document.body;
   return {
     title: document.title, url: location.href,
-    headings: Array.from(document.querySelectorAll('h1,h2,h3')).map((h) => clean(h.innerText)).filter(Boolean).slice(0, 30),
-    links: Array.from(document.querySelectorAll('a[href]')).map((a) => ({text: clean(a.textContent), href: a.href}))  // textContent: the accessible name, not CSS-transformed
+    headings: Array.from(document.querySelectorAll('h1,h2,h3')).map((h) => clean(h.innerText)).filter(Boolean)
+      .slice(0, 30),
+    // textContent: the accessible name, not CSS-transformed
+    links: Array.from(document.querySelectorAll('a[href]')).map((a) => ({text: clean(a.textContent), href: a.href}))
       .filter((l) => l.text && l.href.startsWith('http')).slice(0, 300),
     forms, text: (main.innerText || '').slice(0, 20000),
   };
@@ -117,10 +129,24 @@ def crawl(goto: Callable[[str], dict[str, Any] | None], start: str, allowed: set
             continue
         if any(p.url == data["url"] for p in site.pages):  # a redirect or an alias of a page already read
             continue
-        page = Page(data["url"], data["title"], data["headings"], data["links"], data["forms"], data["text"], found_on, link_text)
+        page = Page(
+            data["url"],
+            data["title"],
+            data["headings"],
+            data["links"],
+            data["forms"],
+            data["text"],
+            found_on,
+            link_text,
+        )
         site.pages.append(page)
-        links = [link for link in page.links if _origin(link["href"]) in allowed and not DESTRUCTIVE.search(link["text"])
-                 and not DESTRUCTIVE.search(urlsplit(link["href"]).path)]
+        links = [
+            link
+            for link in page.links
+            if _origin(link["href"]) in allowed
+            and not DESTRUCTIVE.search(link["text"])
+            and not DESTRUCTIVE.search(urlsplit(link["href"]).path)
+        ]
         links.sort(key=lambda link: not (HELP.search(link["text"]) or HELP.search(link["href"])))  # help pages first
         for link in links:
             target = urldefrag(link["href"])[0]
@@ -131,7 +157,7 @@ def crawl(goto: Callable[[str], dict[str, Any] | None], start: str, allowed: set
     return site
 
 
-_TITLE_PARTS = re.compile(r"\s+[·|–—-]\s+")
+_TITLE_PARTS = re.compile(r"\s+[·|\u2013\u2014-]\s+")  # middle dot, bar, en and em dash, hyphen
 
 
 def shorten_titles(site: Site) -> None:
@@ -151,8 +177,10 @@ def shorten_titles(site: Site) -> None:
 def _words(site: Site) -> list[str]:
     """Words the site is about: from its page names and link texts (what a search on it would find)."""
     _, common = site.common
-    text = " ".join([p.title for p in site.pages] + [link["text"] for p in site.pages for link in p.links
-                                                     if _link_key(link) not in common])
+    text = " ".join(
+        [p.title for p in site.pages]
+        + [link["text"] for p in site.pages for link in p.links if _link_key(link) not in common]
+    )
     counts = collections.Counter(w.lower() for w in _WORD.findall(text))
     return [w for w, _ in counts.most_common(20)] or ["project"]
 
@@ -179,32 +207,51 @@ def candidate_examples(site: Site) -> list[Example]:
     by_url = {page.url: page for page in site.pages}
     words = _words(site)
     examples: list[Example] = []
-    common_forms, _ = site.common
+    _common_forms, _ = site.common
     done_forms: set[tuple] = set()
     for index, page in enumerate(site.pages):
         examples.append(Example(page.url, f"Open the page '{page.name}'.", [f"goto [{page.path}]"]))
         parent = by_url.get(page.found_on)
         if parent and page.link_text:
-            examples.append(Example(page.url, f"Starting from the page '{parent.name}', follow the link '{page.link_text}'.",
-                                    [f"goto [{parent.path}]", f"click [{page.link_text}]"]))
+            examples.append(
+                Example(
+                    page.url,
+                    f"Starting from the page '{parent.name}', follow the link '{page.link_text}'.",
+                    [f"goto [{parent.path}]", f"click [{page.link_text}]"],
+                )
+            )
         for form in page.forms:
             if _form_key(form) in done_forms:  # a site-wide form is shown once, on the first page that has it
                 continue
             done_forms.add(_form_key(form))
-            texts = [f for f in form["fields"] if f["label"] and f["type"] in ("text", "search", "textarea", "email", "number", "")]
+            texts = [
+                f
+                for f in form["fields"]
+                if f["label"] and f["type"] in ("text", "search", "textarea", "email", "number", "")
+            ]
             if not texts:
                 continue
             word = words[index % len(words)]
             field_label = texts[0]["label"]
             if form["method"] == "get":
-                examples.append(Example(page.url, f"Use the form on the page '{page.name}' to look up '{word}'.",
-                                        [f"goto [{page.path}]", f"type [{field_label}] [{word}] [1]"]))
+                examples.append(
+                    Example(
+                        page.url,
+                        f"Use the form on the page '{page.name}' to look up '{word}'.",
+                        [f"goto [{page.path}]", f"type [{field_label}] [{word}] [1]"],
+                    )
+                )
             else:
                 value = f"{word.capitalize()} {index + 1}" if texts[0]["type"] != "number" else str(index + 1)
                 what = form["heading"] or page.name
-                examples.append(Example(page.url, f"On the page '{page.name}', fill in the {field_label.rstrip(':')} field "
-                                        f"of the '{what}' form with '{value}', without sending it.",
-                                        [f"goto [{page.path}]", f"type [{field_label}] [{value}]"]))
+                examples.append(
+                    Example(
+                        page.url,
+                        f"On the page '{page.name}', fill in the {field_label.rstrip(':')} field "
+                        f"of the '{what}' form with '{value}', without sending it.",
+                        [f"goto [{page.path}]", f"type [{field_label}] [{value}]"],
+                    )
+                )
     return examples[:MAX_EXAMPLES]
 
 
@@ -229,7 +276,10 @@ def _fields(form: dict[str, Any]) -> str:
         options = f" (one of: {', '.join(f['options'])})" if f["options"] else ""
         rows.append(f"  - {name} [{f['type']}]{options}")
     buttons = f"; buttons: {', '.join(form['buttons'])}" if form["buttons"] else ""
-    return f"- a form ({form['method'].upper()}{', ' + form['heading'] if form['heading'] else ''}){buttons}:\n" + "\n".join(rows)
+    return (
+        f"- a form ({form['method'].upper()}{', ' + form['heading'] if form['heading'] else ''}){buttons}:\n"
+        + "\n".join(rows)
+    )
 
 
 def _links(links: list[dict[str, str]]) -> str:
@@ -258,13 +308,19 @@ def site_resources(env: str, site: Site, allowed: set[str], examples: list[Examp
 
     common_forms, common_links = site.common
     navigation = [link for link in (site.pages[0].links if site.pages else []) if _link_key(link) in common_links]
-    shared = [form for form in (next(iter(p.forms)) for p in site.pages if p.forms) if _form_key(form) in common_forms][:1]
-    overview = (f"The site at {site.start} (origins: {', '.join(sorted(allowed))}); {len(site.pages)} pages read.\n\n"
-                + "\n".join(f"- `{p.path}`: {p.name}" for p in site.pages)
-                + (f"\n\nOn every page, the navigation: {_links(navigation)}" if navigation else "")
-                + ("\n\nOn every page, " + _fields(shared[0]) if shared else ""))
+    shared = [form for form in (next(iter(p.forms)) for p in site.pages if p.forms) if _form_key(form) in common_forms][
+        :1
+    ]
+    overview = (
+        f"The site at {site.start} (origins: {', '.join(sorted(allowed))}); {len(site.pages)} pages read.\n\n"
+        + "\n".join(f"- `{p.path}`: {p.name}" for p in site.pages)
+        + (f"\n\nOn every page, the navigation: {_links(navigation)}" if navigation else "")
+        + ("\n\nOn every page, " + _fields(shared[0]) if shared else "")
+    )
     resources = [resource("Overview of the site", overview, f"{site.start}#overview")]
-    resources += [resource(f"Page {p.name}", _page_text(p, allowed, common_forms, common_links), p.url) for p in site.pages]
+    resources += [
+        resource(f"Page {p.name}", _page_text(p, allowed, common_forms, common_links), p.url) for p in site.pages
+    ]
     for page in (p for p in site.pages if p.is_help and len(p.text) > 200):
         resources.append(resource(f"Help: {page.name}", page.text[:12000], page.url + "#text"))
     by_page: dict[str, list[Example]] = collections.defaultdict(list)
@@ -273,8 +329,12 @@ def site_resources(env: str, site: Site, allowed: set[str], examples: list[Examp
     names = {p.url: p.name for p in site.pages}
     for url, own in by_page.items():
         for start in range(0, len(own), EXAMPLES_PER_RESOURCE):
-            group = own[start:start + EXAMPLES_PER_RESOURCE]
+            group = own[start : start + EXAMPLES_PER_RESOURCE]
             part = start // EXAMPLES_PER_RESOURCE + 1
-            text = "\n\n".join(f"{e.lead}\n\n```web\n" + "\n".join(e.actions) + f"\n```\n\nIt ends on: {e.result}" for e in group)
-            resources.append(resource(f"Worked examples on {names.get(url, url)} ({part})", text, f"{url}#examples/{part}"))
+            text = "\n\n".join(
+                f"{e.lead}\n\n```web\n" + "\n".join(e.actions) + f"\n```\n\nIt ends on: {e.result}" for e in group
+            )
+            resources.append(
+                resource(f"Worked examples on {names.get(url, url)} ({part})", text, f"{url}#examples/{part}")
+            )
     return resources

@@ -14,7 +14,7 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urljoin, urlsplit
 
 from pydantic import Field
@@ -30,19 +30,39 @@ from lbi.records import Resource
 
 DOCS_DIR = Path(__file__).parent / "docs"
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ACTION = re.compile(r"^\s*(?P<verb>\w+)\s*(?P<rest>.*?)\s*$", re.S)
 ARG = re.compile(r"\[(.*?)\]", re.S)
 
 
 class WebConfig(EnvConfig):
-    url: str = Field("", description="Start URL of an existing site; empty starts a fresh Trac project for the session.")
-    allowed_origins: list[str] = Field(default_factory=list, description="Origins the browser may reach (default: the start URL's origin).")
-    observation_cap: int = Field(6000, ge=500, le=200_000, description="Characters of the page tree kept per observation.")
-    check_sql: str = Field("", description="SQL run on the session's Trac database at `stop`; reward 1 when it returns a row.")
+    url: str = Field(
+        "", description="Start URL of an existing site; empty starts a fresh Trac project for the session."
+    )
+    allowed_origins: list[str] = Field(
+        default_factory=list, description="Origins the browser may reach (default: the start URL's origin)."
+    )
+    observation_cap: int = Field(
+        6000, ge=500, le=200_000, description="Characters of the page tree kept per observation."
+    )
+    check_sql: str = Field(
+        "", description="SQL run on the session's Trac database at `stop`; reward 1 when it returns a row."
+    )
     action_timeout_ms: int = Field(5000, ge=100, le=60_000, description="Longest one browser action may take.")
-    crawl_pages: int = Field(20, ge=1, le=500, description="Pages the site's discovery reads (breadth first within the allowed origins, nothing submitted).")
+    crawl_pages: int = Field(
+        20,
+        ge=1,
+        le=500,
+        description="Pages the site's discovery reads (breadth first within the allowed origins, nothing submitted).",
+    )
 
 
 class BrowserHost:
@@ -80,9 +100,14 @@ def merge_text(tree: str) -> str:
     lines: list[str] = []
     for line in tree.splitlines():
         text = line.lstrip()
-        if lines and text.startswith("StaticText '") and lines[-1].lstrip().startswith("StaticText '") \
-                and len(line) - len(text) == len(lines[-1]) - len(lines[-1].lstrip()) and len(lines[-1]) < 300:
-            lines[-1] = lines[-1][:-1] + " " + text[len("StaticText '"):]
+        if (
+            lines
+            and text.startswith("StaticText '")
+            and lines[-1].lstrip().startswith("StaticText '")
+            and len(line) - len(text) == len(lines[-1]) - len(lines[-1].lstrip())
+            and len(lines[-1]) < 300
+        ):
+            lines[-1] = lines[-1][:-1] + " " + text[len("StaticText '") :]
         else:
             lines.append(line)
     return "\n".join(lines)
@@ -136,6 +161,7 @@ class WebSession(Session):
 
     def read_page(self, url: str) -> dict[str, Any] | None:
         """Loads a page (for discovery) and returns what is on it (crawl.READ_PAGE); None when it does not load."""
+
         def work() -> dict[str, Any] | None:
             try:
                 response = self.page.goto(url)
@@ -143,7 +169,7 @@ class WebSession(Session):
                     return None
                 self.page.wait_for_load_state()
                 return self.page.evaluate(READ_PAGE)
-            except Exception:  # noqa: BLE001 - a page that does not load (a download, a timeout) is skipped
+            except Exception:
                 return None
 
         return self.host.run(work)
@@ -156,8 +182,13 @@ class WebSession(Session):
                 raise ValueError(f"no element with id [{ref}] on this page")
             return locator.first
         shown = self.page.locator(f"[data-lbi-name={json.dumps(ref)}]")  # the name the page tree shows
-        for candidate in (self.page.get_by_label(ref, exact=True), self.page.get_by_role("button", name=ref, exact=True),
-                          self.page.get_by_role("link", name=ref, exact=True), shown, self.page.get_by_text(ref, exact=True)):
+        for candidate in (
+            self.page.get_by_label(ref, exact=True),
+            self.page.get_by_role("button", name=ref, exact=True),
+            self.page.get_by_role("link", name=ref, exact=True),
+            shown,
+            self.page.get_by_text(ref, exact=True),
+        ):
             if candidate.count():
                 return candidate.first
         raise ValueError(f"no element named [{ref}] on this page")
@@ -176,8 +207,10 @@ class WebSession(Session):
                 options = element.evaluate("e => Array.from(e.options).map(o => [o.label, o.value])")
                 match = next((value for label, value in options if args[1] in (label, value)), None)
                 if match is None:
-                    raise ValueError(f"[{args[0]}] has no option {args[1]!r}; options: "
-                                     f"{', '.join(label for label, _ in options[:20])}")
+                    raise ValueError(
+                        f"[{args[0]}] has no option {args[1]!r}; options: "
+                        f"{', '.join(label for label, _ in options[:20])}"
+                    )
                 element.select_option(value=match)
             else:
                 element.fill(args[1])
@@ -192,7 +225,9 @@ class WebSession(Session):
         elif verb == "goto" and args:
             url = urljoin(self.start_url, args[0].strip())
             if _origin(url) not in self.allowed:
-                raise ValueError(f"navigation to {_origin(url)} is blocked (allowed: {', '.join(sorted(self.allowed))})")
+                raise ValueError(
+                    f"navigation to {_origin(url)} is blocked (allowed: {', '.join(sorted(self.allowed))})"
+                )
             page.goto(url)
         elif verb == "go_back":
             page.go_back()
@@ -213,8 +248,12 @@ class WebSession(Session):
             self.active = max(0, self.active - 1)
         elif verb == "stop":
             self.done = True
-            return StepResult(f"Stopped with answer: {args[0] if args else ''}", done=True, reward=self._reward(),
-                              info={"answer": args[0] if args else ""})
+            return StepResult(
+                f"Stopped with answer: {args[0] if args else ''}",
+                done=True,
+                reward=self._reward(),
+                info={"answer": args[0] if args else ""},
+            )
         else:
             raise ValueError(f"unknown or malformed action {action.strip()!r}")
         self.page.wait_for_load_state()
@@ -235,7 +274,9 @@ class WebSession(Session):
             return Verdict(False, f"the check's query fails: {exc}", check_error=True)
         finally:
             conn.close()
-        return Verdict(row is not None, "the site's state satisfies the check" if row else "the check's query returns no row")
+        return Verdict(
+            row is not None, "the site's state satisfies the check" if row else "the check's query returns no row"
+        )
 
     def step(self, action: str) -> StepResult:
         def work() -> StepResult:
@@ -243,7 +284,7 @@ class WebSession(Session):
                 return self._act(action)
             except ValueError as exc:
                 return StepResult(f"Error: {exc}\n{self._render()}", error=True)
-            except Exception as exc:  # noqa: BLE001 - Playwright timeouts and errors are the agent's to see
+            except Exception as exc:
                 first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
                 return StepResult(f"Error: {first}\n{self._render()}", error=True)
 
@@ -264,14 +305,22 @@ def _trac_markdown(text: str) -> str:
 
 class WebEnvironment(Environment):
     name = "web"
-    description = ("A real web browser (Chromium) on a real web application. By default each session gets a fresh Trac "
-                   "project: an issue tracker with tickets, reports, a roadmap and a wiki.")
-    action_space = ("Each action is one browser command; elements are referred to by the [id] shown in the page tree (or by "
-                    "their exact label in brackets). Commands: click [id], type [id] [text] [press_enter 0|1], hover [id], "
-                    "press [key combo], scroll [up|down], goto [url], go_back, go_forward, new_tab, tab_focus [index], "
-                    "close_tab, stop [answer]. The observation is the URL, the title and the page's accessibility tree.")
+    description = (
+        "A real web browser (Chromium) on a real web application. By default each session gets a fresh Trac "
+        "project: an issue tracker with tickets, reports, a roadmap and a wiki."
+    )
+    action_space = (
+        "Each action is one browser command; elements are referred to by the [id] shown in the page tree (or by "
+        "their exact label in brackets). Commands: click [id], type [id] [text] [press_enter 0|1], hover [id], "
+        "press [key combo], scroll [up|down], goto [url], go_back, go_forward, new_tab, tab_focus [index], "
+        "close_tab, stop [answer]. The observation is the URL, the title and the page's accessibility tree."
+    )
     config_model = WebConfig
-    checks = {"url_match": UrlCheck, "answer_match": AnswerCheck, "program": ProgramCheck}
+    checks: ClassVar[dict[str, type[Check]]] = {
+        "url_match": UrlCheck,
+        "answer_match": AnswerCheck,
+        "program": ProgramCheck,
+    }
 
     def __init__(self, settings):
         super().__init__(settings)
@@ -281,7 +330,9 @@ class WebEnvironment(Environment):
         self.host.close()
 
     def notes(self) -> list[str]:
-        return [f"browser: {CHROMIUM} (headless, one context per session); default site: a fresh Trac project per session"]
+        return [
+            f"browser: {CHROMIUM} (headless, one context per session); default site: a fresh Trac project per session"
+        ]
 
     def resources(self, config: WebConfig) -> Iterable[Resource]:
         """For the default Trac project its guide and wiki help, then what a crawl of the site shows (crawl.py)."""
@@ -289,7 +340,9 @@ class WebEnvironment(Environment):
         if not config.url:
             resources = resources_from_files(self.name, sorted(DOCS_DIR.glob("*.md")))
             for name, text in wiki_guide_pages().items():
-                resources.append(Resource(env=self.name, title=name, text=_trac_markdown(text)[:12000], uri=f"trac:wiki/{name}"))
+                resources.append(
+                    Resource(env=self.name, title=name, text=_trac_markdown(text)[:12000], uri=f"trac:wiki/{name}")
+                )
         return resources + self.discover(config)
 
     def discover(self, config: WebConfig) -> list[Resource]:
@@ -305,14 +358,16 @@ class WebEnvironment(Environment):
         finally:
             session.close()
 
-    def judge(self, session: "WebSession", check: Check, turns: list[Turn], answer: str) -> Verdict:
+    def judge(self, session: WebSession, check: Check, turns: list[Turn], answer: str) -> Verdict:
         if isinstance(check, UrlCheck):
             return url_verdict(check, self.host.run(lambda: session.page.url), session.start_url)
         if isinstance(check, AnswerCheck):
             return answer_verdict(check, answer_of(turns, answer))
         assert isinstance(check, ProgramCheck)
         if session.site is None:
-            raise InvalidArgument("check.kind", "program checks need the session's own Trac site (leave config.url empty)")
+            raise InvalidArgument(
+                "check.kind", "program checks need the session's own Trac site (leave config.url empty)"
+            )
         return session.run_program(check.sql)
 
     def open(self, config: WebConfig) -> Session:

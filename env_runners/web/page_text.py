@@ -9,7 +9,8 @@ RENDER = r"""
 (root) => {
   const out = [];
   let next = 1;
-  const INTERACTIVE = 'a[href],button,input,textarea,select,[role=button],[role=link],[role=checkbox],[role=tab],[role=menuitem],[contenteditable=true]';
+  const INTERACTIVE = 'a[href],button,input,textarea,select,[role=button],[role=link],[role=checkbox],[role=tab],'
+    + '[role=menuitem],[contenteditable=true]';
   const visible = (el) => {
     const style = window.getComputedStyle(el);
     if (style.visibility === 'hidden' || style.display === 'none') return false;
@@ -29,11 +30,15 @@ RENDER = r"""
     if (tag === 'SELECT') return 'combobox';
     if (tag === 'INPUT') {
       const t = (el.getAttribute('type') || 'text').toLowerCase();
-      return {submit: 'button', button: 'button', reset: 'button', checkbox: 'checkbox', radio: 'radio'}[t] || 'textbox';
+      const roles = {submit: 'button', button: 'button', reset: 'button', checkbox: 'checkbox', radio: 'radio'};
+      return roles[t] || 'textbox';
     }
     return tag.toLowerCase();
   };
-  document.querySelectorAll('[data-lbi-id]').forEach((el) => { el.removeAttribute('data-lbi-id'); el.removeAttribute('data-lbi-name'); });
+  document.querySelectorAll('[data-lbi-id]').forEach((el) => {
+    el.removeAttribute('data-lbi-id');
+    el.removeAttribute('data-lbi-name');
+  });
   const walk = (node, depth) => {
     for (const child of node.childNodes) {
       if (child.nodeType === Node.TEXT_NODE) {

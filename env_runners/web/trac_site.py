@@ -20,13 +20,24 @@ class TracSite:
         self.folder = Path(tempfile.mkdtemp(prefix="lbi-trac-"))
         self.env = self.folder / "env"
         admin = str(BIN / "trac-admin")
-        subprocess.run([admin, str(self.env), "initenv", "Demo project", "sqlite:db/trac.db"], check=True,
-                       capture_output=True, timeout=60)
-        subprocess.run([admin, str(self.env), "permission", "add", "anonymous", *PERMISSIONS], check=True,
-                       capture_output=True, timeout=60)
+        subprocess.run(
+            [admin, str(self.env), "initenv", "Demo project", "sqlite:db/trac.db"],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        subprocess.run(
+            [admin, str(self.env), "permission", "add", "anonymous", *PERMISSIONS],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
         self.port = free_port()
-        self.process = subprocess.Popen([str(BIN / "tracd"), "--port", str(self.port), "--hostname", "127.0.0.1", "-s",
-                                         str(self.env)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            [str(BIN / "tracd"), "--port", str(self.port), "--hostname", "127.0.0.1", "-s", str(self.env)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             wait_http_ok(self.url, self.process, start_timeout_s)
         except (RuntimeError, TimeoutError):
@@ -51,4 +62,8 @@ def wiki_guide_pages() -> dict[str, str]:
     import trac.wiki
 
     folder = Path(trac.wiki.__file__).parent / "default-pages"
-    return {p.name: p.read_text(encoding="utf-8", errors="replace") for p in sorted(folder.iterdir()) if p.name.startswith("Trac")}
+    return {
+        p.name: p.read_text(encoding="utf-8", errors="replace")
+        for p in sorted(folder.iterdir())
+        if p.name.startswith("Trac")
+    }

@@ -7,7 +7,6 @@ import contextlib
 import datetime
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -64,8 +63,14 @@ def list_datasets() -> None:
             table = Table("name", "examples", "steps", "environments", "jobs", "created")
             for name in await datasets.list():
                 info = await datasets.describe(name)
-                created = datetime.datetime.fromtimestamp(info.created_at).isoformat(timespec="seconds") if info.created_at else ""
-                table.add_row(name, str(info.examples), str(info.steps), ", ".join(info.envs), ", ".join(info.jobs), created)
+                created = (
+                    datetime.datetime.fromtimestamp(info.created_at).isoformat(timespec="seconds")
+                    if info.created_at
+                    else ""
+                )
+                table.add_row(
+                    name, str(info.examples), str(info.steps), ", ".join(info.envs), ", ".join(info.jobs), created
+                )
             console.print(table)
 
     _run(main())
@@ -78,8 +83,13 @@ def describe(dataset: str = typer.Argument(..., help="Dataset name.")) -> None:
     async def main() -> None:
         async with _datasets() as datasets:
             info = await datasets.describe(dataset)
-            console.print_json(data={**info.__dict__, "offline_examples": info.examples - info.online_examples,
-                                     "online": _online_summary(dataset)})
+            console.print_json(
+                data={
+                    **info.__dict__,
+                    "offline_examples": info.examples - info.online_examples,
+                    "online": _online_summary(dataset),
+                }
+            )
 
     _run(main())
 
@@ -102,8 +112,10 @@ def _online_summary(dataset: str) -> dict:
 
 
 @app.command("delete")
-def delete(dataset: str = typer.Argument(..., help="Dataset name."),
-           yes: bool = typer.Option(False, "--yes", help="Do not ask.")) -> None:
+def delete(
+    dataset: str = typer.Argument(..., help="Dataset name."),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask."),
+) -> None:
     """Delete a dataset's collections."""
     if not yes:
         typer.confirm(f"delete dataset {dataset}?", abort=True)
@@ -121,7 +133,7 @@ def export_command(
     dataset: str = typer.Option(..., "--dataset", help="Dataset name."),
     fmt: str = typer.Option("chat-jsonl", "--format", help="chat-jsonl | sharegpt | hf"),
     out: Path = typer.Option(..., "--out", help="Output file (JSONL formats) or folder (hf)."),
-    origin: Optional[list[str]] = typer.Option(None, "--origin", help="Only these origins (repeatable)."),
+    origin: list[str] | None = typer.Option(None, "--origin", help="Only these origins (repeatable)."),
     kept_only: bool = typer.Option(True, "--kept-only/--all", help="Only kept examples."),
 ) -> None:
     """Export a dataset as fine-tuning conversations."""

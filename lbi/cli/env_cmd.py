@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 import asyncio
 import json
 import sys
+from collections import Counter
 from collections.abc import Coroutine
-from typing import Any, Optional
+from typing import Any
 
 import grpc
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.text import Text
 from rich.table import Table
+from rich.text import Text
 
 from lbi.cli.local_runner import runner_client
 
@@ -44,7 +43,7 @@ def _run(coro: Coroutine[Any, Any, None]) -> None:
 
 
 @app.command("list")
-def list_envs(runner: Optional[str] = RUNNER) -> None:
+def list_envs(runner: str | None = RUNNER) -> None:
     """The environments a runner hosts, with their action spaces."""
 
     async def run() -> None:
@@ -53,7 +52,9 @@ def list_envs(runner: Optional[str] = RUNNER) -> None:
         table = Table("name", "description", "action space", "checks (lbi eval)", "notes", show_lines=True)
         for env in envs:
             checks = "\n".join(f"{kind}: {', '.join(fields)}" for kind, fields in env.check_schema.items())
-            table.add_row(Text(env.name), Text(env.description), Text(env.action_space), Text(checks), Text("\n".join(env.notes)))
+            table.add_row(
+                Text(env.name), Text(env.description), Text(env.action_space), Text(checks), Text("\n".join(env.notes))
+            )
         console.print(table)
 
     _run(run())
@@ -64,8 +65,12 @@ def resources(
     env: str = typer.Option(..., "--env", help="Environment name."),
     config: str = typer.Option("", "--config", help="Session config as JSON."),
     full: bool = typer.Option(False, "--full", help="Print each resource's whole text."),
-    docs: Optional[list[str]] = typer.Option(None, "--resources", help="Documentation files, folders or URLs replacing the environment's own (as `lbi synth run --resources`)."),
-    runner: Optional[str] = RUNNER,
+    docs: list[str] | None = typer.Option(
+        None,
+        "--resources",
+        help="Documentation files, folders or URLs replacing the environment's own (as `lbi synth run --resources`).",
+    ),
+    runner: str | None = RUNNER,
 ) -> None:
     """The resources a synthesis job would use: documentation and what the environment discovers about itself."""
     from lbi.config import CommonSettings
@@ -81,10 +86,17 @@ def resources(
         async with runner_client(runner) as client:
             found = resources_for_job(await client.resources(env, _config(config)), given)
         for resource in found:
-            console.rule(f"[bold]{resource.title}[/bold] [dim]{resource.kind} · {resource.uri} · {len(resource.text)} chars[/dim]")
-            console.print(resource.text if full else resource.text[:300] + ("…" if len(resource.text) > 300 else ""), markup=False)
+            console.rule(
+                f"[bold]{resource.title}[/bold] [dim]{resource.kind} · {resource.uri} · {len(resource.text)} "
+                "chars[/dim]"
+            )
+            console.print(
+                resource.text if full else resource.text[:300] + ("…" if len(resource.text) > 300 else ""), markup=False
+            )
         kinds = Counter(r.kind for r in found)
-        console.print(f"[green]{len(found)} resources[/green] ({', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))})")
+        console.print(
+            f"[green]{len(found)} resources[/green] ({', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))})"
+        )
 
     _run(run())
 
@@ -93,7 +105,7 @@ def resources(
 def try_env(
     env: str = typer.Option(..., "--env", help="Environment name."),
     config: str = typer.Option("", "--config", help="Session config as JSON."),
-    runner: Optional[str] = RUNNER,
+    runner: str | None = RUNNER,
 ) -> None:
     """Act in a session yourself: type actions, see what an agent would see. Piped stdin: one action per line."""
     interactive = sys.stdin.isatty()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Optional
 
 import grpc
 import typer
@@ -14,8 +13,11 @@ from lbi.clients.retrieval import AsyncRetrievalClient
 
 console = Console()
 app = typer.Typer(help="Episodes reported by agents (online adaptation).", no_args_is_help=True)
-TARGET = typer.Option("127.0.0.1:50053", "--target", help="A service hosting the EpisodeService: the synthesis service, "
-                      "or the retrieval port of `lbi up`.")
+TARGET = typer.Option(
+    "127.0.0.1:50053",
+    "--target",
+    help="A service hosting the EpisodeService: the synthesis service, or the retrieval port of `lbi up`.",
+)
 TOKEN = typer.Option(None, "--token", envvar="LBI_TOKEN", help="Bearer token.")
 
 
@@ -33,7 +35,9 @@ async def _with_client(target: str, token: str | None, method: str, *args, **kwa
 
 
 @app.command("stats")
-def stats(dataset: str = typer.Argument(..., help="Dataset name."), target: str = TARGET, token: Optional[str] = TOKEN) -> None:
+def stats(
+    dataset: str = typer.Argument(..., help="Dataset name."), target: str = TARGET, token: str | None = TOKEN
+) -> None:
     """Episodes received, learned and pending; candidates, kept examples, drops by reason, delay to searchable."""
     _call(_with_client(target, token, "online_stats", dataset))
 
@@ -41,9 +45,10 @@ def stats(dataset: str = typer.Argument(..., help="Dataset name."), target: str 
 @app.command("delete")
 def delete(
     dataset: str = typer.Argument(..., help="Dataset name."),
-    episode: Optional[list[str]] = typer.Option(None, "--episode", help="An episode id (repeatable)."),
+    episode: list[str] | None = typer.Option(None, "--episode", help="An episode id (repeatable)."),
     tenant: str = typer.Option("", "--tenant", help="Every episode this tenant reported."),
-    target: str = TARGET, token: Optional[str] = TOKEN,
+    target: str = TARGET,
+    token: str | None = TOKEN,
 ) -> None:
     """Delete episodes and every example learned from them."""
     if not episode and not tenant:

@@ -7,13 +7,13 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Optional
 
 import grpc
 import typer
 from rich.console import Console
 from rich.markup import escape
 
+from env_runners.registry import builtin_tasks
 from lbi.cli.local_stack import local_stack
 from lbi.cli.synth_cmd import print_stats, run_with_progress
 from lbi.clients.retrieval import AsyncRetrievalClient
@@ -21,7 +21,6 @@ from lbi.clients.runner import RunnerClient
 from lbi.evaluation import report
 from lbi.evaluation.harness import MODES, Harness, summarise
 from lbi.evaluation.online_rounds import online_rounds
-from env_runners.registry import builtin_tasks
 from lbi.evaluation.tasks import EvaluationInputError, check_kinds, load_tasks
 from lbi.llm.gateway import LLMGateway
 
@@ -66,9 +65,20 @@ async def _check_config(runner: RunnerClient, env: str, env_config: dict) -> Non
     await runner.close_session(session_id)
 
 
-async def evaluate(runner_target: str, retrieval_target: str, env: str, dataset: str, tasks_file: Path, modes: list[str],
-                   max_steps: int, model: str | None, out_base: Path, plot: bool, quiet: bool = False,
-                   env_config: dict | None = None) -> dict:
+async def evaluate(
+    runner_target: str,
+    retrieval_target: str,
+    env: str,
+    dataset: str,
+    tasks_file: Path,
+    modes: list[str],
+    max_steps: int,
+    model: str | None,
+    out_base: Path,
+    plot: bool,
+    quiet: bool = False,
+    env_config: dict | None = None,
+) -> dict:
     """Runs every task in every mode into a new run folder under `out_base`; bad input fails before anything runs.
     `env_config` is the session config under each task's own (`--config`); a session of it is opened first, so a
     config the runner refuses (a bad database URL, say) fails the run at once."""
@@ -87,15 +97,32 @@ async def evaluate(runner_target: str, retrieval_target: str, env: str, dataset:
             except grpc.aio.AioRpcError as exc:
                 if exc.code() != grpc.StatusCode.NOT_FOUND:
                     raise
-                raise EvaluationInputError(f"--dataset {dataset!r} does not exist (synthesize it with `lbi synth run --dataset "
-                                    f"{dataset}`), and modes other than none retrieve from it") from None
-        harness = Harness(gateway, runner, retrieval, env, dataset, described[env].action_space, max_steps, model,
-                          env_config=env_config)
+                raise EvaluationInputError(
+                    f"--dataset {dataset!r} does not exist (synthesize it with `lbi synth run --dataset "
+                    f"{dataset}`), and modes other than none retrieve from it"
+                ) from None
+        harness = Harness(
+            gateway,
+            runner,
+            retrieval,
+            env,
+            dataset,
+            described[env].action_space,
+            max_steps,
+            model,
+            env_config=env_config,
+        )
         run = report.new_run(out_base)
         log = report.TaskLog(run)
         model_name = model or gateway.settings.llm_model
-        meta = {"env": env, "dataset": dataset, "model": model_name, "tasks_file": str(tasks_file), "run": str(run),
-                "offline_policy": model_name.startswith("offline/")}
+        meta = {
+            "env": env,
+            "dataset": dataset,
+            "model": model_name,
+            "tasks_file": str(tasks_file),
+            "run": str(run),
+            "offline_policy": model_name.startswith("offline/"),
+        }
         summaries, results = [], []
         started = time.monotonic()
         try:
@@ -105,7 +132,9 @@ async def evaluate(runner_target: str, retrieval_target: str, env: str, dataset:
                 finished: list = []
                 mode_started = time.monotonic()
                 try:
-                    summary, task_results = await harness.run_mode(tasks, mode, on_result=lambda r: (finished.append(r), log(r)))
+                    summary, task_results = await harness.run_mode(
+                        tasks, mode, on_result=lambda r, finished=finished: (finished.append(r), log(r))
+                    )
                 except asyncio.CancelledError:
                     summaries.append(summarise(mode, finished, time.monotonic() - mode_started))
                     results += finished
@@ -113,7 +142,12 @@ async def evaluate(runner_target: str, retrieval_target: str, env: str, dataset:
                 summaries.append(summary)
                 results += task_results
         except (asyncio.CancelledError, KeyboardInterrupt):
-            report.write(run, summaries, results, {**meta, "interrupted": True, "wall_seconds": round(time.monotonic() - started, 2)})
+            report.write(
+                run,
+                summaries,
+                results,
+                {**meta, "interrupted": True, "wall_seconds": round(time.monotonic() - started, 2)},
+            )
             raise EvaluationInterrupted(run, len(results)) from None
     title = f"{env} · {len(tasks)} tasks · dataset {dataset} · model {model_name}"
     data = report.write(run, summaries, results, {**meta, "interrupted": False})
@@ -122,27 +156,36 @@ async def evaluate(runner_target: str, retrieval_target: str, env: str, dataset:
     if not quiet:
         console.print(report.rich_table(summaries, title))
         if meta["offline_policy"]:
-            console.print("[dim]offline backend: these figures measure its documented deterministic policy, not a model[/dim]")
+            console.print(
+                "[dim]offline backend: these figures measure its documented deterministic policy, not a model[/dim]"
+            )
         errors = [r for r in results if r.status == "error"]
         for result in errors[:10]:
             console.print(f"[yellow]no verdict[/yellow] {result.task_id} ({result.mode}): {escape(result.reason)}")
-        console.print(f"[dim]written to {run}/ (results.json, results.md, tasks.jsonl{', results.png' if plot else ''}); "
-                      f"{out_base}/latest points at it[/dim]")
+        console.print(
+            f"[dim]written to {run}/ (results.json, results.md, tasks.jsonl{', results.png' if plot else ''}); "
+            f"{out_base}/latest points at it[/dim]"
+        )
     return data
 
 
 def eval_command(
     env: str = typer.Option("sql", "--env", help="Environment."),
     dataset: str = typer.Option(..., "--dataset", help="Dataset to retrieve demonstrations from."),
-    tasks: Optional[Path] = typer.Option(None, "--tasks", help="JSONL task file (default: the environment's own)."),
-    config: str = typer.Option("", "--config", help="Session config as JSON under each task's own (sql: "
-                                                    "{\"url\": \"postgresql://agent:${PW}@host/db\"})."),
-    model: Optional[str] = typer.Option(None, "--model", help="litellm model of the agent (default LBI_LLM_MODEL)."),
+    tasks: Path | None = typer.Option(None, "--tasks", help="JSONL task file (default: the environment's own)."),
+    config: str = typer.Option(
+        "",
+        "--config",
+        help='Session config as JSON under each task\'s own (sql: {"url": "postgresql://agent:${PW}@host/db"}).',
+    ),
+    model: str | None = typer.Option(None, "--model", help="litellm model of the agent (default LBI_LLM_MODEL)."),
     modes: str = typer.Option(",".join(MODES), "--modes", help="Comma-separated modes."),
     max_steps: int = typer.Option(10, "--max-steps", help="Most actions per task."),
     runner: str = typer.Option("", "--runner", help="env-runner target; default: started in this process."),
     retrieval: str = typer.Option("", "--retrieval", help="retrieval target; default: started in this process."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Folder of the runs (default DATA_DIR/eval/DATASET); each run gets its own."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Folder of the runs (default DATA_DIR/eval/DATASET); each run gets its own."
+    ),
     plot: bool = typer.Option(False, "--plot", help="Also write a PNG bar chart of success and cost per mode."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as one JSON object."),
 ) -> None:
@@ -164,11 +207,35 @@ def eval_command(
 
         out_base = out or SynthSettings().data_dir / "eval" / dataset
         if runner and retrieval:
-            return await evaluate(runner, retrieval, env, dataset, tasks_file, chosen, max_steps, model, out_base, plot, as_json,
-                                  env_config)
+            return await evaluate(
+                runner,
+                retrieval,
+                env,
+                dataset,
+                tasks_file,
+                chosen,
+                max_steps,
+                model,
+                out_base,
+                plot,
+                as_json,
+                env_config,
+            )
         async with local_stack() as stack:
-            return await evaluate(runner or stack.runner_target, retrieval or stack.retrieval_target, env, dataset, tasks_file,
-                                  chosen, max_steps, model, out_base, plot, as_json, env_config)
+            return await evaluate(
+                runner or stack.runner_target,
+                retrieval or stack.retrieval_target,
+                env,
+                dataset,
+                tasks_file,
+                chosen,
+                max_steps,
+                model,
+                out_base,
+                plot,
+                as_json,
+                env_config,
+            )
 
     try:
         data = asyncio.run(main())
@@ -204,7 +271,9 @@ def demo(
     modes: str = typer.Option(",".join(MODES), "--modes", help="Comma-separated evaluation modes."),
     max_steps: int = typer.Option(10, "--max-steps", help="Most actions per task."),
     plot: bool = typer.Option(True, "--plot/--no-plot", help="Write a PNG chart of the evaluation."),
-    online: bool = typer.Option(True, "--online/--no-online", help="Then run the tasks twice, learning online from round 1."),
+    online: bool = typer.Option(
+        True, "--online/--no-online", help="Then run the tasks twice, learning online from round 1."
+    ),
 ) -> None:
     """The main job: synthesize a dataset for `sql` from its docs, evaluate the agent with and without it, then let it
     learn online from its own episodes."""
@@ -215,24 +284,49 @@ def demo(
 
     async def main() -> None:
         async with local_stack(_demo_policy(dataset) if online else "") as stack:
-            console.rule("[bold]1. Synthesis[/bold]: documentation → tasks → rollouts → backward construction → filter → Qdrant")
+            console.rule(
+                "[bold]1. Synthesis[/bold]: documentation → tasks → rollouts → backward construction → filter → Qdrant"
+            )
             spec = spec_from_dict({"env": "sql", "dataset": dataset})
             job = await run_with_progress(stack.engine, stack.engine.create(spec), show=True)
             print_stats({**job, "stats": job["stats"].to_dict()})
-            console.rule("[bold]2. Evaluation[/bold]: the agent on held-out tasks, with and without retrieved demonstrations")
-            await evaluate(stack.runner_target, stack.retrieval_target, "sql", dataset, builtin_tasks("sql"), chosen, max_steps,
-                           None, stack.settings.data_dir / "eval" / dataset, plot)
+            console.rule(
+                "[bold]2. Evaluation[/bold]: the agent on held-out tasks, with and without retrieved demonstrations"
+            )
+            await evaluate(
+                stack.runner_target,
+                stack.retrieval_target,
+                "sql",
+                dataset,
+                builtin_tasks("sql"),
+                chosen,
+                max_steps,
+                None,
+                stack.settings.data_dir / "eval" / dataset,
+                plot,
+            )
             if online:
                 console.rule("[bold]3. Online adaptation[/bold]: round 1 → its episodes reported and learned → round 2")
-                result = await online_rounds(stack.runner_target, stack.retrieval_target, "sql", dataset, builtin_tasks("sql"),
-                                             max_steps=max_steps)
+                result = await online_rounds(
+                    stack.runner_target,
+                    stack.retrieval_target,
+                    "sql",
+                    dataset,
+                    builtin_tasks("sql"),
+                    max_steps=max_steps,
+                )
                 for number, round_ in enumerate(result["rounds"], 1):
                     console.print(f"round {number} (agentic): {round_['success']:.1%} of {round_['tasks']} tasks")
-                console.print(f"{result['episodes_reported']} episodes reported, {result['learned_examples']} examples learned "
-                              f"(dropped: {result['dropped']}); searchable {result['delay_p50_s']:.1f}s after the report "
-                              f"(p50), {result['delay_p99_s']:.1f}s (p99)")
+                console.print(
+                    f"{result['episodes_reported']} episodes reported, {result['learned_examples']} examples learned "
+                    f"(dropped: {result['dropped']}); searchable {result['delay_p50_s']:.1f}s after the report "
+                    f"(p50), {result['delay_p99_s']:.1f}s (p99)"
+                )
                 if stack.engine.gateway.settings.llm_model.startswith("offline/"):
-                    console.print("[dim]offline backend: these figures measure its documented deterministic policy, not a model[/dim]")
+                    console.print(
+                        "[dim]offline backend: these figures measure its documented deterministic policy, not a "
+                        "model[/dim]"
+                    )
 
     asyncio.run(main())
     console.print(f"demo finished in {time.monotonic() - started:.0f}s")

@@ -29,8 +29,12 @@ class LocalStack:
 
 
 @contextlib.asynccontextmanager
-async def running_stack(runner_settings: RunnerSettings, retrieval_settings: RetrievalSettings, synth_settings: SynthSettings,
-                        serve_synthesis: bool) -> AsyncIterator[LocalStack]:
+async def running_stack(
+    runner_settings: RunnerSettings,
+    retrieval_settings: RetrievalSettings,
+    synth_settings: SynthSettings,
+    serve_synthesis: bool,
+) -> AsyncIterator[LocalStack]:
     from env_runners.server import start_runner
     from retrieval_service.server import start_retrieval
     from synth_service.server import episode_service, start_synthesis
@@ -41,12 +45,18 @@ async def running_stack(runner_settings: RunnerSettings, retrieval_settings: Ret
     runner_target = f"127.0.0.1:{runner.port}"
     synthesis = None
     if serve_synthesis:
-        synthesis, engine = await start_synthesis(synth_settings, store=store, embedder=embedder, local_runner=runner_target)
+        synthesis, engine = await start_synthesis(
+            synth_settings, store=store, embedder=embedder, local_runner=runner_target
+        )
     else:
         engine = Engine(synth_settings, store, embedder, local_runner=runner_target)
         engine.online.start()
-    retrieval, _ = await start_retrieval(retrieval_settings, store=store, embedder=embedder,
-                                         also_serve=[episode_service(engine, retrieval_settings.auth_tokens)])
+    retrieval, _ = await start_retrieval(
+        retrieval_settings,
+        store=store,
+        embedder=embedder,
+        also_serve=[episode_service(engine, retrieval_settings.auth_tokens)],
+    )
     try:
         yield LocalStack(runner_target, f"127.0.0.1:{retrieval.port}", engine, store, synth_settings, synthesis)
     finally:
@@ -66,5 +76,7 @@ async def local_stack(online_policy_file: str = "") -> AsyncIterator[LocalStack]
     settings = SynthSettings(runner_port=0, auth_tokens="")  # in-process clients carry no token
     if online_policy_file:
         settings = settings.model_copy(update={"online_policy_file": online_policy_file})
-    async with running_stack(settings, RetrievalSettings(retrieval_port=0, auth_tokens=""), settings, serve_synthesis=False) as stack:
+    async with running_stack(
+        settings, RetrievalSettings(retrieval_port=0, auth_tokens=""), settings, serve_synthesis=False
+    ) as stack:
         yield stack

@@ -4,9 +4,22 @@ from __future__ import annotations
 
 import typer
 
-from lbi.cli import datasets_cmd, env_cmd, episodes_cmd, eval_cmd, mcp_cmd, retrieval_cmd, rootfs_cmd, serve_cmd, synth_cmd, tour
+from lbi.cli import (
+    datasets_cmd,
+    env_cmd,
+    episodes_cmd,
+    eval_cmd,
+    mcp_cmd,
+    retrieval_cmd,
+    rootfs_cmd,
+    serve_cmd,
+    synth_cmd,
+    tour,
+)
 
-app = typer.Typer(help="lbi: Learn-by-interact. Adapt LLM agents to any environment without human labels.", no_args_is_help=True)
+app = typer.Typer(
+    help="lbi: Learn-by-interact. Adapt LLM agents to any environment without human labels.", no_args_is_help=True
+)
 app.add_typer(env_cmd.app, name="env")
 app.add_typer(serve_cmd.runner_app, name="runner")
 serve_cmd.runner_app.command("build-rootfs")(rootfs_cmd.build_rootfs)

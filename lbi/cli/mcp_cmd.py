@@ -7,7 +7,6 @@ import contextlib
 import logging
 import sys
 from collections.abc import AsyncIterator
-from typing import Optional
 
 import typer
 
@@ -33,8 +32,12 @@ async def _retrieval_target(target: str, local: bool) -> AsyncIterator[str]:
     store = open_store(settings)
     embedder = Embedder.from_settings(settings)
     engine = Engine(SynthSettings(), store, embedder)
-    server, _ = await start_retrieval(settings.model_copy(update={"retrieval_host": "127.0.0.1"}), store=store, embedder=embedder,
-                                      also_serve=[episode_service(engine, settings.auth_tokens)])
+    server, _ = await start_retrieval(
+        settings.model_copy(update={"retrieval_host": "127.0.0.1"}),
+        store=store,
+        embedder=embedder,
+        also_serve=[episode_service(engine, settings.auth_tokens)],
+    )
     engine.online.start()
     try:
         yield f"127.0.0.1:{server.port}"
@@ -52,7 +55,7 @@ def serve(
     target: str = typer.Option("127.0.0.1:50052", "--target", help="The retrieval service (host:port)."),
     episodes_target: str = typer.Option("", "--episodes-target", help="The EpisodeService, when not at --target."),
     local: bool = typer.Option(False, "--local", help="Serve from this process over the configured store instead."),
-    token: Optional[str] = typer.Option(None, "--token", envvar="LBI_TOKEN", help="Bearer token for the stdio transport."),
+    token: str | None = typer.Option(None, "--token", envvar="LBI_TOKEN", help="Bearer token for the stdio transport."),
 ) -> None:
     """Serve lbi's tools to MCP clients: demonstrations per step, datasets, episode reports."""
     from lbi.auth import TokenTable
@@ -68,8 +71,10 @@ def serve(
     tokens = TokenTable(CommonSettings().auth_tokens)
 
     async def main() -> None:
-        async with _retrieval_target(target, local) as address, \
-                serving(Clients(address, token, episodes_target or None)) as server:
+        async with (
+            _retrieval_target(target, local) as address,
+            serving(Clients(address, token, episodes_target or None)) as server,
+        ):
             if transport == "stdio":
                 await server.run_stdio_async()
                 return

@@ -9,15 +9,14 @@ import logging
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import asdict
-from typing import Optional
 
 import grpc
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from lbi.clients.retrieval import MODES, AsyncRetrievalClient, RetrieveResult
 from lbi.cli.serve_cmd import wait_for_signal
+from lbi.clients.retrieval import MODES, AsyncRetrievalClient, RetrieveResult
 from lbi.telemetry import setup_telemetry, tracer
 from retrieval_service.config import RetrievalSettings
 
@@ -36,8 +35,8 @@ async def _serve(settings: RetrievalSettings) -> None:
 
 @app.command("serve")
 def serve(
-    port: Optional[int] = typer.Option(None, "--port", help="Port (default LBI_RETRIEVAL_PORT, 50052)."),
-    host: Optional[str] = typer.Option(None, "--host", help="Bind address (default LBI_RETRIEVAL_HOST)."),
+    port: int | None = typer.Option(None, "--port", help="Port (default LBI_RETRIEVAL_PORT, 50052)."),
+    host: str | None = typer.Option(None, "--host", help="Bind address (default LBI_RETRIEVAL_HOST)."),
 ) -> None:
     """Serve retrieval over the configured store (embedded under LBI_DATA_DIR, or LBI_QDRANT_URL)."""
     settings = RetrievalSettings()
@@ -65,8 +64,17 @@ async def _client(target: str, local: bool, token: str | None) -> AsyncIterator[
 def _print(result: RetrieveResult) -> None:
     table = Table("#", "mode", "score", "env", "origin", "instruction", "matched step", "trajectory", "span")
     for i, e in enumerate(result.examples, start=1):
-        table.add_row(str(i), e.mode, f"{e.score:.3f}", e.env, e.origin, e.instruction, str(e.matched_step),
-                      e.source_trajectory_id[:12], f"{e.span[0]}-{e.span[1]}")
+        table.add_row(
+            str(i),
+            e.mode,
+            f"{e.score:.3f}",
+            e.env,
+            e.origin,
+            e.instruction,
+            str(e.matched_step),
+            e.source_trajectory_id[:12],
+            f"{e.span[0]}-{e.span[1]}",
+        )
     console.print(table)
     if result.queries:
         console.print(f"queries: {result.queries}")
@@ -77,16 +85,22 @@ def retrieve(
     dataset: str = typer.Option(..., "--dataset", help="Dataset name."),
     observation: str = typer.Option("", "--observation", help="The agent's current observation ('-' reads stdin)."),
     instruction: str = typer.Option("", "--instruction", help="The agent's task."),
-    query: Optional[list[str]] = typer.Option(None, "--query", help="A query for query mode (repeatable)."),
+    query: list[str] | None = typer.Option(None, "--query", help="A query for query mode (repeatable)."),
     mode: str = typer.Option("agentic", "--mode", help=f"One of {', '.join(MODES)}."),
     k: int = typer.Option(0, "-k", help="Examples per mode (0: the service default, 5)."),
     generate: bool = typer.Option(False, "--generate-queries", help="Let the service's LLM write the query."),
-    budget: int = typer.Option(0, "--prompt-budget", help="Also return a prompt block of at most this many characters."),
-    per_trajectory: int = typer.Option(0, "--per-trajectory", help="Observation mode: examples per source trajectory at most (0: the service default, 1)."),
+    budget: int = typer.Option(
+        0, "--prompt-budget", help="Also return a prompt block of at most this many characters."
+    ),
+    per_trajectory: int = typer.Option(
+        0,
+        "--per-trajectory",
+        help="Observation mode: examples per source trajectory at most (0: the service default, 1).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     target: str = typer.Option("", "--target", help="Service host:port (default 127.0.0.1:LBI_RETRIEVAL_PORT)."),
     local: bool = typer.Option(False, "--local", help="Serve from this process over the configured store instead."),
-    token: Optional[str] = typer.Option(None, "--token", envvar="LBI_TOKEN", help="Bearer token."),
+    token: str | None = typer.Option(None, "--token", envvar="LBI_TOKEN", help="Bearer token."),
 ) -> None:
     """Ask for demonstrations for an observation and task."""
     if observation == "-":
@@ -99,10 +113,21 @@ def retrieve(
     async def run() -> RetrieveResult:
         async with _client(target or f"127.0.0.1:{settings.retrieval_port}", local, token) as client:
             # the command's own trace: its span is the parent of the call's client span and the service's spans
-            with tracer("lbi.cli").start_as_current_span("lbi retrieve", attributes={"lbi.dataset": dataset, "lbi.mode": mode}):
-                return await client.retrieve(dataset, observation=observation, instruction=instruction, queries=query or [],
-                                             mode=mode, k=k, generate_queries=generate, prompt_budget_chars=budget,
-                                             per_trajectory=per_trajectory, timeout_s=30)
+            with tracer("lbi.cli").start_as_current_span(
+                "lbi retrieve", attributes={"lbi.dataset": dataset, "lbi.mode": mode}
+            ):
+                return await client.retrieve(
+                    dataset,
+                    observation=observation,
+                    instruction=instruction,
+                    queries=query or [],
+                    mode=mode,
+                    k=k,
+                    generate_queries=generate,
+                    prompt_budget_chars=budget,
+                    per_trajectory=per_trajectory,
+                    timeout_s=30,
+                )
 
     try:
         result = asyncio.run(run())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -16,13 +15,21 @@ console = Console()
 
 
 def build_rootfs(
-    source: Optional[Path] = typer.Option(None, "--from", help="An unpacked root folder of your own (a container image's "
-                                          "file system) to prepare instead of building Debian from packages."),
-    name: str = typer.Option("", "--name", help="Name of the prepared image (needed with --from); sessions select it with "
-                             "config.image, or every session with LBI_RUNNER_IMAGE."),
+    source: Path | None = typer.Option(
+        None,
+        "--from",
+        help="An unpacked root folder of your own (a container image's "
+        "file system) to prepare instead of building Debian from packages.",
+    ),
+    name: str = typer.Option(
+        "",
+        "--name",
+        help="Name of the prepared image (needed with --from); sessions select it with "
+        "config.image, or every session with LBI_RUNNER_IMAGE.",
+    ),
 ) -> None:
-    """Build (once; later calls reuse it) the sessions' root file system: a minimal Debian with common tools, from Debian's
-    packages, under LBI_RUNNER_ROOTFS_DIR (default <data dir>/rootfs). Needs root and debootstrap."""
+    """Build (once; later calls reuse it) the sessions' root file system: a minimal Debian with common tools,
+    from Debian's packages, under LBI_RUNNER_ROOTFS_DIR (default <data dir>/rootfs). Needs root and debootstrap."""
     from env_runners.shell import rootfs
 
     settings = RunnerSettings()
@@ -30,11 +37,21 @@ def build_rootfs(
         if source is not None:
             if not name:
                 raise typer.BadParameter("--name is required with --from")
-            image = rootfs.import_image(settings.rootfs_dir, name, source, settings.runner_sandbox_uid_base,
-                                         settings.runner_sandbox_id_count, log=console.print)
+            image = rootfs.import_image(
+                settings.rootfs_dir,
+                name,
+                source,
+                settings.runner_sandbox_uid_base,
+                settings.runner_sandbox_id_count,
+                log=console.print,
+            )
         else:
-            image = rootfs.build_debian(settings.rootfs_dir, settings.runner_sandbox_uid_base,
-                                         settings.runner_sandbox_id_count, log=console.print)
+            image = rootfs.build_debian(
+                settings.rootfs_dir,
+                settings.runner_sandbox_uid_base,
+                settings.runner_sandbox_id_count,
+                log=console.print,
+            )
     except ServiceError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None

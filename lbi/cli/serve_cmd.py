@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -30,7 +29,9 @@ async def _serve_runner(settings: RunnerSettings, envs: list[str] | None) -> Non
     from env_runners.server import start_runner
 
     server, service = await start_runner(settings, envs)
-    console.print(f"env-runner on {settings.runner_host}:{server.port} hosting {', '.join(sorted(service.environments))}")
+    console.print(
+        f"env-runner on {settings.runner_host}:{server.port} hosting {', '.join(sorted(service.environments))}"
+    )
     await wait_for_signal()
     console.print("stopping")
     await service.shutdown()
@@ -39,9 +40,9 @@ async def _serve_runner(settings: RunnerSettings, envs: list[str] | None) -> Non
 
 @runner_app.command("serve")
 def serve(
-    port: Optional[int] = typer.Option(None, "--port", help="Port (default LBI_RUNNER_PORT, 50051)."),
-    host: Optional[str] = typer.Option(None, "--host", help="Bind address (default LBI_RUNNER_HOST, 127.0.0.1)."),
-    env: Optional[list[str]] = typer.Option(None, "--env", help="Host only these environments (repeatable)."),
+    port: int | None = typer.Option(None, "--port", help="Port (default LBI_RUNNER_PORT, 50051)."),
+    host: str | None = typer.Option(None, "--host", help="Bind address (default LBI_RUNNER_HOST, 127.0.0.1)."),
+    env: list[str] | None = typer.Option(None, "--env", help="Host only these environments (repeatable)."),
 ) -> None:
     """Serve the installed environments over gRPC."""
     settings = RunnerSettings()
@@ -54,17 +55,20 @@ async def _up(runner_settings: RunnerSettings, retrieval_settings, synth_setting
     from lbi.cli.local_stack import running_stack
 
     async with running_stack(runner_settings, retrieval_settings, synth_settings, serve_synthesis=True) as stack:
-        console.print(f"env-runner on {stack.runner_target}, retrieval (and episodes) on {retrieval_settings.retrieval_host}:"
-                      f"{stack.retrieval_target.rsplit(':', 1)[1]}, synthesis on {synth_settings.synth_host}:{stack.synthesis.port}, "
-                      f"store: {stack.store.backend}")
+        console.print(
+            f"env-runner on {stack.runner_target}, retrieval (and episodes) on {retrieval_settings.retrieval_host}:"
+            f"{stack.retrieval_target.rsplit(':', 1)[1]}, synthesis on "
+            f"{synth_settings.synth_host}:{stack.synthesis.port}, "
+            f"store: {stack.store.backend}"
+        )
         await wait_for_signal()
         console.print("stopping")
 
 
 def up(
-    runner_port: Optional[int] = typer.Option(None, "--runner-port", help="env-runner port."),
-    retrieval_port: Optional[int] = typer.Option(None, "--retrieval-port", help="retrieval port."),
-    synth_port: Optional[int] = typer.Option(None, "--synth-port", help="synthesis port."),
+    runner_port: int | None = typer.Option(None, "--runner-port", help="env-runner port."),
+    retrieval_port: int | None = typer.Option(None, "--retrieval-port", help="retrieval port."),
+    synth_port: int | None = typer.Option(None, "--synth-port", help="synthesis port."),
 ) -> None:
     """Run the local deployment in one process: every service sharing one embedded store and model."""
     from retrieval_service.config import RetrievalSettings

@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import grpc
 import typer
@@ -28,11 +28,22 @@ def print_stats(job: dict[str, Any]) -> None:
     table = Table(title=f"job {job['id']}: {job['state']}" + (f" ({job['error']})" if job.get("error") else ""))
     table.add_column("figure")
     table.add_column("value", justify="right")
-    rows = [("resources", s["resources"]), ("instructions", s["instructions"]), ("raw trajectories", s["trajectories"]),
-            ("failed rollouts", s["failed_rollouts"])]
+    rows = [
+        ("resources", s["resources"]),
+        ("instructions", s["instructions"]),
+        ("raw trajectories", s["trajectories"]),
+        ("failed rollouts", s["failed_rollouts"]),
+    ]
     rows += [(f"candidates: {k}", v) for k, v in s["candidates"].items()]
-    rows += [("kept", s["kept"]), ("dropped", s["dropped"]), ("kept fraction", f"{s['kept_fraction']:.1%}"),
-             ("ingested", s["ingested"]), ("LLM calls", s["llm_calls"]), ("tokens", s["tokens"]), ("cost (USD)", f"{s['cost_usd']:.4f}")]
+    rows += [
+        ("kept", s["kept"]),
+        ("dropped", s["dropped"]),
+        ("kept fraction", f"{s['kept_fraction']:.1%}"),
+        ("ingested", s["ingested"]),
+        ("LLM calls", s["llm_calls"]),
+        ("tokens", s["tokens"]),
+        ("cost (USD)", f"{s['cost_usd']:.4f}"),
+    ]
     for name, value in rows:
         table.add_row(name, str(value))
     console.print(table)
@@ -49,13 +60,25 @@ def print_stats(job: dict[str, Any]) -> None:
 
 def _job_json(job: dict[str, Any]) -> dict[str, Any]:
     stats = job["stats"].to_dict()
-    return {"job_id": job["id"], "state": job["state"], "error": job["error"], "dataset": job["spec"]["dataset"], "stats": stats}
+    return {
+        "job_id": job["id"],
+        "state": job["state"],
+        "error": job["error"],
+        "dataset": job["spec"]["dataset"],
+        "stats": stats,
+    }
 
 
 async def run_with_progress(engine: Any, job_id: str, show: bool) -> dict[str, Any]:
     """Runs (or resumes) a job in the engine with a progress bar per stage; returns the finished job."""
-    with Progress(TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, disable=not show) as progress:
+    with Progress(
+        TextColumn("{task.description:<14}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not show,
+    ) as progress:
         bars = {name: progress.add_task(name, total=None) for name in PIPELINE}
 
         async def follow() -> None:
@@ -103,48 +126,89 @@ async def _run_remote(target: str, spec_data: dict[str, Any]) -> dict[str, Any]:
         stub = synthesis_pb2_grpc.SynthesisServiceStub(channel)
         job = await stub.CreateJob(pb.CreateJobRequest(spec=spec.to_proto()))
         async for event in stub.WatchJob(pb.WatchJobRequest(job_id=job.id)):
-            console.print(f"{pb.JobState.Name(event.state)} {pb.Stage.Name(event.stage)} {event.done}/{event.total} "
-                          f"kept {event.kept} calls {event.llm_calls} {event.message}")
+            console.print(
+                f"{pb.JobState.Name(event.state)} {pb.Stage.Name(event.stage)} {event.done}/{event.total} "
+                f"kept {event.kept} calls {event.llm_calls} {event.message}"
+            )
         job = await stub.GetJob(pb.GetJobRequest(job_id=job.id))
     s = job.stats
     stats = {
-        "resources": s.resources, "instructions": s.instructions, "trajectories": s.trajectories,
-        "candidates": {"forward": s.candidates_forward, "backward-task": s.candidates_backward_task,
-                       "backward-summary": s.candidates_backward_summary},
-        "kept": s.kept, "dropped": s.dropped, "llm_calls": s.llm_calls, "tokens": s.tokens, "cost_usd": s.cost_usd,
-        "stages": {pb.Stage.Name(x.stage).removeprefix("STAGE_").lower(): json_format.MessageToDict(x) for x in s.stages},
-        "yields": {y.kind: {"resources": y.resources, "instructions": y.instructions, "kept": y.kept} for y in s.yields},
+        "resources": s.resources,
+        "instructions": s.instructions,
+        "trajectories": s.trajectories,
+        "candidates": {
+            "forward": s.candidates_forward,
+            "backward-task": s.candidates_backward_task,
+            "backward-summary": s.candidates_backward_summary,
+        },
+        "kept": s.kept,
+        "dropped": s.dropped,
+        "llm_calls": s.llm_calls,
+        "tokens": s.tokens,
+        "cost_usd": s.cost_usd,
+        "stages": {
+            pb.Stage.Name(x.stage).removeprefix("STAGE_").lower(): json_format.MessageToDict(x) for x in s.stages
+        },
+        "yields": {
+            y.kind: {"resources": y.resources, "instructions": y.instructions, "kept": y.kept} for y in s.yields
+        },
     }
-    return {"job_id": job.id, "state": pb.JobState.Name(job.state).removeprefix("JOB_STATE_"), "error": job.error,
-            "dataset": spec.dataset, "stats": stats}
+    return {
+        "job_id": job.id,
+        "state": pb.JobState.Name(job.state).removeprefix("JOB_STATE_"),
+        "error": job.error,
+        "dataset": spec.dataset,
+        "stats": stats,
+    }
 
 
 @app.command("run")
 def run(
-    env: Optional[str] = typer.Option(None, "--env", help="Environment name (e.g. sql)."),
-    spec_file: Optional[Path] = typer.Option(None, "--spec", help="YAML job spec; flags override its fields."),
-    config: str = typer.Option("", "--config", help="The environment's session config as JSON (sql: database path, ...)."),
-    resources: Optional[list[Path]] = typer.Option(None, "--resources", help="Docs files/folders replacing the environment's own."),
-    dataset: Optional[str] = typer.Option(None, "--dataset", help="Dataset to write (default 'default')."),
-    per_resource: Optional[int] = typer.Option(None, "--instructions-per-resource", help="Tasks per resource (default 3)."),
-    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Most actions per rollout (default 10)."),
-    backward: Optional[str] = typer.Option(None, "--backward", help="paper | window | batched (default paper)."),
-    window: Optional[int] = typer.Option(None, "--window", help="Span length limit for --backward window."),
-    policy: Optional[str] = typer.Option(None, "--filter", help="strict | relaxed (default strict)."),
-    budget_calls: Optional[int] = typer.Option(None, "--budget-calls", help="Stop cleanly after this many LLM calls."),
-    runner: Optional[list[str]] = typer.Option(None, "--runner", help="env-runner endpoint (repeatable); default: a local runner."),
-    runner_pods: Optional[int] = typer.Option(None, "--runner-pods", help="On Kubernetes: runner pods made for this job (the server's template)."),
-    server: str = typer.Option("", "--server", help="Run on this synthesis server (host:port) instead of in this process."),
+    env: str | None = typer.Option(None, "--env", help="Environment name (e.g. sql)."),
+    spec_file: Path | None = typer.Option(None, "--spec", help="YAML job spec; flags override its fields."),
+    config: str = typer.Option(
+        "", "--config", help="The environment's session config as JSON (sql: database path, ...)."
+    ),
+    resources: list[Path] | None = typer.Option(
+        None, "--resources", help="Docs files/folders replacing the environment's own."
+    ),
+    dataset: str | None = typer.Option(None, "--dataset", help="Dataset to write (default 'default')."),
+    per_resource: int | None = typer.Option(
+        None, "--instructions-per-resource", help="Tasks per resource (default 3)."
+    ),
+    max_steps: int | None = typer.Option(None, "--max-steps", help="Most actions per rollout (default 10)."),
+    backward: str | None = typer.Option(None, "--backward", help="paper | window | batched (default paper)."),
+    window: int | None = typer.Option(None, "--window", help="Span length limit for --backward window."),
+    policy: str | None = typer.Option(None, "--filter", help="strict | relaxed (default strict)."),
+    budget_calls: int | None = typer.Option(None, "--budget-calls", help="Stop cleanly after this many LLM calls."),
+    runner: list[str] | None = typer.Option(
+        None, "--runner", help="env-runner endpoint (repeatable); default: a local runner."
+    ),
+    runner_pods: int | None = typer.Option(
+        None, "--runner-pods", help="On Kubernetes: runner pods made for this job (the server's template)."
+    ),
+    server: str = typer.Option(
+        "", "--server", help="Run on this synthesis server (host:port) instead of in this process."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
 ) -> None:
     """Run (or resume: the same spec is the same job) a synthesis job and print its statistics."""
     from synth_service.spec import spec_from_yaml
 
     data: dict[str, Any] = spec_from_yaml(spec_file) if spec_file else {}
-    flags = {"env": env, "dataset": dataset, "instructions_per_resource": per_resource, "max_steps": max_steps,
-             "backward_mode": backward, "backward_window": window, "filter_policy": policy, "max_llm_calls": budget_calls,
-             "resource_paths": [str(p) for p in resources] if resources else None, "runner_endpoints": runner or None,
-             "env_config": json.loads(config) if config else None}
+    flags = {
+        "env": env,
+        "dataset": dataset,
+        "instructions_per_resource": per_resource,
+        "max_steps": max_steps,
+        "backward_mode": backward,
+        "backward_window": window,
+        "filter_policy": policy,
+        "max_llm_calls": budget_calls,
+        "resource_paths": [str(p) for p in resources] if resources else None,
+        "runner_endpoints": runner or None,
+        "env_config": json.loads(config) if config else None,
+    }
     data.update({k: v for k, v in flags.items() if v is not None})
     if runner_pods is not None:
         data["runners"] = {**data.get("runners", {}), "replicas": runner_pods}
@@ -160,7 +224,9 @@ def run(
     if as_json:
         print(json.dumps(result))
     elif not server:
-        print_stats({"id": result["job_id"], "state": result["state"], "error": result["error"], "stats": result["stats"]})
+        print_stats(
+            {"id": result["job_id"], "state": result["state"], "error": result["error"], "stats": result["stats"]}
+        )
     else:
         console.print_json(json.dumps(result))
     if result["state"] not in ("SUCCEEDED", "BUDGET_EXHAUSTED"):
@@ -168,7 +234,7 @@ def run(
 
 
 @app.command("serve")
-def serve(port: Optional[int] = typer.Option(None, "--port", help="Port (default LBI_SYNTH_PORT, 50053).")) -> None:
+def serve(port: int | None = typer.Option(None, "--port", help="Port (default LBI_SYNTH_PORT, 50053).")) -> None:
     """Serve synthesis jobs over gRPC (jobs without runner endpoints get a local runner)."""
     from synth_service.config import SynthSettings
     from synth_service.server import start_synthesis

@@ -39,21 +39,38 @@ async def _tour(max_steps: int) -> None:
     started = time.monotonic()
     async with runner_client(None) as runner:
         env = next(e for e in await runner.list_environments() if e.name == "sql")
-        console.print(Panel(f"{env.description}\n\n[bold]Action space[/bold]: {env.action_space}", title="environment: sql"))
+        console.print(
+            Panel(f"{env.description}\n\n[bold]Action space[/bold]: {env.action_space}", title="environment: sql")
+        )
         resources = await runner.resources("sql")
         console.print(f"The runner streams [bold]{len(resources)}[/bold] documentation sections as resources.")
         chosen = [r for r in resources if r.title in TOUR_SECTIONS]
         table = Table("task", "actions", "outcome", "errors")
         for resource in chosen:
-            tasks = (await gateway.call(Role.SELF_INSTRUCT, {
-                "env": "sql", "env_description": env.description, "resource_title": resource.title,
-                "resource_text": resource.text, "n": 1,
-            })).output.tasks
+            tasks = (
+                await gateway.call(
+                    Role.SELF_INSTRUCT,
+                    {
+                        "env": "sql",
+                        "env_description": env.description,
+                        "resource_title": resource.title,
+                        "resource_text": resource.text,
+                        "n": 1,
+                    },
+                )
+            ).output.tasks
             instruction = Instruction(resource.id, tasks[0])
-            console.rule(f"[bold]{instruction.text}[/bold]  [dim](from '{resource.title}', model {settings.llm_model})[/dim]")
+            console.rule(
+                f"[bold]{instruction.text}[/bold]  [dim](from '{resource.title}', model {settings.llm_model})[/dim]"
+            )
             trajectory = await run_episode(
-                gateway, runner, "sql", env.action_space, Task(instruction.id, instruction.text, resource.text),
-                max_steps=max_steps, on_step=_show_step,
+                gateway,
+                runner,
+                "sql",
+                env.action_space,
+                Task(instruction.id, instruction.text, resource.text),
+                max_steps=max_steps,
+                on_step=_show_step,
             )
             errors = sum(s.error for s in trajectory.steps)
             table.add_row(instruction.text, str(len(trajectory.steps)), trajectory.outcome.value, str(errors))

@@ -10,7 +10,6 @@ import grpc
 from lbi.grpc_server import MAX_MESSAGE_BYTES
 from lbi.telemetry import client_interceptors
 
-
 OPTIONS = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES), ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)]
 
 

@@ -2,11 +2,12 @@
 
     with client.episode("shop", task="Refund order 1182") as ep:
         while not done:
-            demos = ep.retrieve(observation, prompt_budget_chars=4000)   # the observation becomes the current one
+            # the observation becomes the current one
+            demos = ep.retrieve(observation, prompt_budget_chars=4000)
             action = agent.act(observation, demos.prompt_block)
             observation = env.step(action)
-            ep.step(action, observation)                                  # (previous observation, action), then the new one
-        ep.end("success")                                                 # else "unknown"; an exception ends it "failure"
+            ep.step(action, observation)  # (previous observation, action), then the new one
+        ep.end("success")  # else "unknown"; an exception ends it "failure"
 
 Reporting never adds to a step's latency: the report is handed to a `Reporter` (a background thread for the
 blocking client, a task for the async one) that sends it with a bounded number of retries while the service
@@ -33,7 +34,11 @@ from lbi.records import Step, check_episode_id
 from lbi.v1 import episodes_pb2 as pb
 
 log = logging.getLogger("lbi.episodes")
-OUTCOMES = {"success": pb.EPISODE_OUTCOME_SUCCESS, "failure": pb.EPISODE_OUTCOME_FAILURE, "unknown": pb.EPISODE_OUTCOME_UNKNOWN}
+OUTCOMES = {
+    "success": pb.EPISODE_OUTCOME_SUCCESS,
+    "failure": pb.EPISODE_OUTCOME_FAILURE,
+    "unknown": pb.EPISODE_OUTCOME_UNKNOWN,
+}
 RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED}
 
 
@@ -62,8 +67,13 @@ class ReportStats:
         self.dropped: collections.Counter = collections.Counter()  # not delivered, by reason
 
     def as_dict(self) -> dict[str, Any]:
-        return {"reported": self.reported, "duplicates": self.duplicates, "refused": self.refused, "retries": self.retries,
-                "dropped": dict(self.dropped)}
+        return {
+            "reported": self.reported,
+            "duplicates": self.duplicates,
+            "refused": self.refused,
+            "retries": self.retries,
+            "dropped": dict(self.dropped),
+        }
 
 
 def _outcome(answer: pb.ReportEpisodeResponse, stats: ReportStats, request: pb.ReportEpisodeRequest) -> None:
@@ -100,8 +110,13 @@ def _after_failure(exc: grpc.RpcError, waits, stats: ReportStats, request: pb.Re
 class Reporter:
     """Sends reports from a background thread (blocking stub), in order, retrying within the policy."""
 
-    def __init__(self, send: Callable[[pb.ReportEpisodeRequest], pb.ReportEpisodeResponse], retry: RetryPolicy | None = None,
-                 max_queued: int = 1000, sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        send: Callable[[pb.ReportEpisodeRequest], pb.ReportEpisodeResponse],
+        retry: RetryPolicy | None = None,
+        max_queued: int = 1000,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self._send, self.retry, self._sleep = send, retry or RetryPolicy(), sleep
         self.stats = ReportStats()
         self._queue: queue.Queue = queue.Queue(max_queued)
@@ -153,7 +168,12 @@ class Reporter:
 class AsyncReporter:
     """Sends reports as background tasks on the running loop (async stub), retrying within the policy."""
 
-    def __init__(self, send: Callable[[pb.ReportEpisodeRequest], Any], retry: RetryPolicy | None = None, max_in_flight: int = 1000):
+    def __init__(
+        self,
+        send: Callable[[pb.ReportEpisodeRequest], Any],
+        retry: RetryPolicy | None = None,
+        max_in_flight: int = 1000,
+    ):
         self._send, self.retry = send, retry or RetryPolicy()
         self.stats = ReportStats()
         self.max_in_flight = max_in_flight
@@ -186,17 +206,34 @@ class AsyncReporter:
         return not pending
 
 
-def report_request(dataset: str, episode_id: str, task: str, steps: list[Step], final_observation: str,
-                   outcome: str = "unknown", reward: float | None = None, feedback: str = "", env: str = "",
-                   ended_at: float | None = None) -> pb.ReportEpisodeRequest:
+def report_request(
+    dataset: str,
+    episode_id: str,
+    task: str,
+    steps: list[Step],
+    final_observation: str,
+    outcome: str = "unknown",
+    reward: float | None = None,
+    feedback: str = "",
+    env: str = "",
+    ended_at: float | None = None,
+) -> pb.ReportEpisodeRequest:
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {outcome!r}; use {sorted(OUTCOMES)}")
     check_episode_id(episode_id)
     ended = timestamp_pb2.Timestamp()
     ended.FromNanoseconds(int((ended_at if ended_at is not None else time.time()) * 1e9))
-    request = pb.ReportEpisodeRequest(dataset=dataset, episode_id=episode_id, task=task, steps=[s.to_proto() for s in steps],
-                                      final_observation=final_observation, outcome=OUTCOMES[outcome], feedback=feedback,
-                                      env=env, ended_at=ended)
+    request = pb.ReportEpisodeRequest(
+        dataset=dataset,
+        episode_id=episode_id,
+        task=task,
+        steps=[s.to_proto() for s in steps],
+        final_observation=final_observation,
+        outcome=OUTCOMES[outcome],
+        feedback=feedback,
+        env=env,
+        ended_at=ended,
+    )
     if reward is not None:
         request.reward = reward
     return request
@@ -219,7 +256,8 @@ class EpisodeRecorder:
         self.observation = observation
 
     def step(self, action: str, observation: str | None = None, thought: str = "", error: bool = False) -> None:
-        """Records the action taken on the current observation; `observation` (what came back) becomes the current one."""
+        """Records the action taken on the current observation; `observation` (what came back) becomes the current
+        one."""
         self.steps.append(Step(self.observation, action, thought, error))
         if observation is not None:
             self.observation = observation
@@ -232,8 +270,13 @@ class EpisodeRecorder:
     def retrieve_kwargs(self, observation: str | None, kwargs: dict[str, Any]) -> dict[str, Any]:
         if observation is not None:
             self.observe(observation)
-        return {"observation": self.observation, "instruction": self.task, "history": self.steps[-5:],
-                "episode_id": self.episode_id, **kwargs}
+        return {
+            "observation": self.observation,
+            "instruction": self.task,
+            "history": self.steps[-5:],
+            "episode_id": self.episode_id,
+            **kwargs,
+        }
 
     def finish(self, failed: BaseException | None) -> pb.ReportEpisodeRequest | None:
         """The report at the episode's end (None when it took no step: nothing to learn from)."""
@@ -241,11 +284,25 @@ class EpisodeRecorder:
             self.end("failure", feedback=f"the agent raised {type(failed).__name__}")
         if not self.steps:
             return None
-        return report_request(self.dataset, self.episode_id, self.task, self.steps, self.observation, self.outcome,
-                              self.reward, self.feedback, self.env)
+        return report_request(
+            self.dataset,
+            self.episode_id,
+            self.task,
+            self.steps,
+            self.observation,
+            self.outcome,
+            self.reward,
+            self.feedback,
+            self.env,
+        )
 
-    def report(self, outcome: str | None = None, reward: float | None = None, feedback: str = "",
-               failed: BaseException | None = None) -> None:
+    def report(
+        self,
+        outcome: str | None = None,
+        reward: float | None = None,
+        feedback: str = "",
+        failed: BaseException | None = None,
+    ) -> None:
         """Ends the episode (with `outcome`, when given) and hands its report to the client's background reporter,
         once: the `with` block calls it, and adapters whose episodes are not blocks call it at the agent's end."""
         if self.reported:
@@ -264,7 +321,7 @@ class Episode(EpisodeRecorder):
     def retrieve(self, observation: str | None = None, **kwargs: Any):
         return self.client.retrieve(self.dataset, **self.retrieve_kwargs(observation, kwargs))
 
-    def __enter__(self) -> "Episode":
+    def __enter__(self) -> Episode:
         return self
 
     def __exit__(self, kind, exc, tb) -> None:
@@ -277,7 +334,7 @@ class AsyncEpisode(EpisodeRecorder):
     async def retrieve(self, observation: str | None = None, **kwargs: Any):
         return await self.client.retrieve(self.dataset, **self.retrieve_kwargs(observation, kwargs))
 
-    async def __aenter__(self) -> "AsyncEpisode":
+    async def __aenter__(self) -> AsyncEpisode:
         return self
 
     async def __aexit__(self, kind, exc, tb) -> None:

@@ -22,12 +22,10 @@ from lbi.prompt_block import format_prompt
 from lbi.records import Origin, Step
 from lbi.retrieval_modes import MODE_NAMES, MODES
 from lbi.telemetry import intercept_sync_channel
-from lbi.v1 import episodes_pb2, episodes_pb2_grpc
+from lbi.v1 import episodes_pb2, episodes_pb2_grpc, retrieval_pb2_grpc
 from lbi.v1 import retrieval_pb2 as pb
-from lbi.v1 import retrieval_pb2_grpc
 
-__all__ = ["AsyncRetrievalClient", "RetrievalClient", "RetrievedExample", "RetrieveResult", "format_prompt"]
-
+__all__ = ["AsyncRetrievalClient", "RetrievalClient", "RetrieveResult", "RetrievedExample", "format_prompt"]
 
 
 @dataclass
@@ -55,33 +53,68 @@ class RetrieveResult:
 
 
 def build_request(
-    dataset: str, observation: str = "", instruction: str = "", history: Sequence[Step] = (),
-    queries: Sequence[str] = (), mode: str | Sequence[str] = "agentic", k: int = 0, envs: Sequence[str] = (),
-    origins: Sequence[str] = (), prompt_budget_chars: int = 0, generate_queries: bool = False, window: int = 0,
-    dense_observation: bool = False, per_trajectory: int = 0, episode_id: str = "", max_tokens: int = 0,
-    tokenizer: str = "", min_score: float = 0.0, metadata_only: bool = False,
+    dataset: str,
+    observation: str = "",
+    instruction: str = "",
+    history: Sequence[Step] = (),
+    queries: Sequence[str] = (),
+    mode: str | Sequence[str] = "agentic",
+    k: int = 0,
+    envs: Sequence[str] = (),
+    origins: Sequence[str] = (),
+    prompt_budget_chars: int = 0,
+    generate_queries: bool = False,
+    window: int = 0,
+    dense_observation: bool = False,
+    per_trajectory: int = 0,
+    episode_id: str = "",
+    max_tokens: int = 0,
+    tokenizer: str = "",
+    min_score: float = 0.0,
+    metadata_only: bool = False,
 ) -> pb.RetrieveRequest:
     modes = [mode] if isinstance(mode, str) else list(mode)
     unknown = [m for m in modes if m not in MODES]
     if unknown:
         raise ValueError(f"unknown mode(s) {unknown}; use {sorted(MODES)}")
     return pb.RetrieveRequest(
-        dataset=dataset, observation=observation, instruction=instruction, history=[s.to_proto() for s in history],
-        queries=list(queries), modes=[MODES[m] for m in modes], k_observation=k, k_query=k, k_instruction=k,
+        dataset=dataset,
+        observation=observation,
+        instruction=instruction,
+        history=[s.to_proto() for s in history],
+        queries=list(queries),
+        modes=[MODES[m] for m in modes],
+        k_observation=k,
+        k_query=k,
+        k_instruction=k,
         filters=pb.RetrievalFilters(envs=list(envs), origins=[Origin(o).to_proto() for o in origins]),
-        prompt_budget_chars=prompt_budget_chars, generate_queries=generate_queries, window=window,
-        dense_observation=dense_observation, per_trajectory=per_trajectory, episode_id=episode_id,
-        max_tokens=max_tokens, tokenizer=tokenizer, min_score=min_score, metadata_only=metadata_only,
+        prompt_budget_chars=prompt_budget_chars,
+        generate_queries=generate_queries,
+        window=window,
+        dense_observation=dense_observation,
+        per_trajectory=per_trajectory,
+        episode_id=episode_id,
+        max_tokens=max_tokens,
+        tokenizer=tokenizer,
+        min_score=min_score,
+        metadata_only=metadata_only,
     )
 
 
 def parse_response(msg: pb.RetrieveResponse) -> RetrieveResult:
     examples = [
         RetrievedExample(
-            id=r.example.id, instruction=r.example.instruction, env=r.example.env,
-            origin=Origin.from_proto(r.example.origin).value, steps=[Step.from_proto(s) for s in r.example.steps],
-            final_observation=r.example.final_observation, score=r.score, mode=MODE_NAMES.get(r.mode, "unknown"),
-            matched_step=r.matched_step, query=r.query, source_trajectory_id=r.example.source_trajectory_id,
+            id=r.example.id,
+            instruction=r.example.instruction,
+            env=r.example.env,
+            origin=Origin.from_proto(r.example.origin).value,
+            steps=[Step.from_proto(s) for s in r.example.steps],
+            final_observation=r.example.final_observation,
+            score=r.score,
+            mode=MODE_NAMES.get(r.mode, "unknown"),
+            matched_step=r.matched_step,
+            query=r.query,
+            source_trajectory_id=r.example.source_trajectory_id,
             span=(r.example.span_start, r.example.span_end),
         )
         for r in msg.examples
@@ -96,11 +129,20 @@ def _metadata(token: str | None) -> tuple[tuple[str, str], ...]:
 class AsyncRetrievalClient:
     """grpc.aio client; `await client.retrieve(...)`."""
 
-    def __init__(self, target: str, token: str | None = None, timeout_s: float = 5.0, ca_file: str | None = None,
-                 episodes_target: str | None = None, report_retry: RetryPolicy | None = None):
+    def __init__(
+        self,
+        target: str,
+        token: str | None = None,
+        timeout_s: float = 5.0,
+        ca_file: str | None = None,
+        episodes_target: str | None = None,
+        report_retry: RetryPolicy | None = None,
+    ):
         self._channel = open_channel(target, ca_file)
         self._stub = retrieval_pb2_grpc.RetrievalServiceStub(self._channel)
-        self._episodes_channel = open_channel(episodes_target, ca_file) if episodes_target and episodes_target != target else None
+        self._episodes_channel = (
+            open_channel(episodes_target, ca_file) if episodes_target and episodes_target != target else None
+        )
         self._episodes = episodes_pb2_grpc.EpisodeServiceStub(self._episodes_channel or self._channel)
         self._metadata = _metadata(token)
         self.timeout_s = timeout_s
@@ -113,18 +155,34 @@ class AsyncRetrievalClient:
         """`async with client.episode(dataset, task) as ep:` — see lbi/clients/episodes.py."""
         return AsyncEpisode(self, dataset, task, episode_id, env)
 
-    async def report_episode(self, dataset: str, episode_id: str, task: str, steps: Sequence[Step], final_observation: str,
-                             outcome: str = "unknown", **kwargs) -> episodes_pb2.ReportEpisodeResponse:
+    async def report_episode(
+        self,
+        dataset: str,
+        episode_id: str,
+        task: str,
+        steps: Sequence[Step],
+        final_observation: str,
+        outcome: str = "unknown",
+        **kwargs,
+    ) -> episodes_pb2.ReportEpisodeResponse:
         """Reports an episode now and waits for the answer (no retries; `episode()` reports in the background)."""
-        return await self._send_report(report_request(dataset, episode_id, task, list(steps), final_observation, outcome, **kwargs))
+        return await self._send_report(
+            report_request(dataset, episode_id, task, list(steps), final_observation, outcome, **kwargs)
+        )
 
-    async def delete_episodes(self, dataset: str, episode_ids: Sequence[str] = (), tenant: str = "") -> episodes_pb2.DeleteEpisodesResponse:
-        return await self._episodes.DeleteEpisodes(episodes_pb2.DeleteEpisodesRequest(dataset=dataset, episode_ids=list(episode_ids),
-                                                   tenant=tenant), timeout=self.timeout_s, metadata=self._metadata)
+    async def delete_episodes(
+        self, dataset: str, episode_ids: Sequence[str] = (), tenant: str = ""
+    ) -> episodes_pb2.DeleteEpisodesResponse:
+        return await self._episodes.DeleteEpisodes(
+            episodes_pb2.DeleteEpisodesRequest(dataset=dataset, episode_ids=list(episode_ids), tenant=tenant),
+            timeout=self.timeout_s,
+            metadata=self._metadata,
+        )
 
     async def online_stats(self, dataset: str) -> episodes_pb2.OnlineStats:
-        return await self._episodes.GetOnlineStats(episodes_pb2.GetOnlineStatsRequest(dataset=dataset), timeout=self.timeout_s,
-                                                   metadata=self._metadata)
+        return await self._episodes.GetOnlineStats(
+            episodes_pb2.GetOnlineStatsRequest(dataset=dataset), timeout=self.timeout_s, metadata=self._metadata
+        )
 
     async def retrieve(self, dataset: str, **kwargs) -> RetrieveResult:
         timeout = kwargs.pop("timeout_s", self.timeout_s)
@@ -132,10 +190,16 @@ class AsyncRetrievalClient:
         return parse_response(response)
 
     async def list_datasets(self) -> list[pb.DatasetInfo]:
-        return list((await self._stub.ListDatasets(pb.ListDatasetsRequest(), timeout=self.timeout_s, metadata=self._metadata)).datasets)
+        return list(
+            (
+                await self._stub.ListDatasets(pb.ListDatasetsRequest(), timeout=self.timeout_s, metadata=self._metadata)
+            ).datasets
+        )
 
     async def describe_dataset(self, dataset: str) -> pb.DatasetInfo:
-        return await self._stub.DescribeDataset(pb.DescribeDatasetRequest(dataset=dataset), timeout=self.timeout_s, metadata=self._metadata)
+        return await self._stub.DescribeDataset(
+            pb.DescribeDatasetRequest(dataset=dataset), timeout=self.timeout_s, metadata=self._metadata
+        )
 
     async def close(self, report_timeout_s: float = 5.0) -> None:
         """Waits up to `report_timeout_s` for episode reports in flight, then closes the channels."""
@@ -144,7 +208,7 @@ class AsyncRetrievalClient:
         if self._episodes_channel is not None:
             await self._episodes_channel.close()
 
-    async def __aenter__(self) -> "AsyncRetrievalClient":
+    async def __aenter__(self) -> AsyncRetrievalClient:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -154,12 +218,23 @@ class AsyncRetrievalClient:
 class RetrievalClient:
     """Blocking client for agents without an event loop; `client.retrieve(...)`."""
 
-    def __init__(self, target: str, token: str | None = None, timeout_s: float = 5.0, ca_file: str | None = None,
-                 episodes_target: str | None = None, report_retry: RetryPolicy | None = None):
+    def __init__(
+        self,
+        target: str,
+        token: str | None = None,
+        timeout_s: float = 5.0,
+        ca_file: str | None = None,
+        episodes_target: str | None = None,
+        report_retry: RetryPolicy | None = None,
+    ):
         tls = credentials(ca_file)
 
         def channel(address: str) -> grpc.Channel:
-            plain = grpc.secure_channel(address, tls, options=OPTIONS) if tls else grpc.insecure_channel(address, options=OPTIONS)
+            plain = (
+                grpc.secure_channel(address, tls, options=OPTIONS)
+                if tls
+                else grpc.insecure_channel(address, options=OPTIONS)
+            )
             return intercept_sync_channel(plain)  # a client span per call; the agent's trace context goes along
 
         self._channel = channel(target)
@@ -185,28 +260,50 @@ class RetrievalClient:
         """`with client.episode(dataset, task) as ep:` — see lbi/clients/episodes.py."""
         return Episode(self, dataset, task, episode_id, env)
 
-    def report_episode(self, dataset: str, episode_id: str, task: str, steps: Sequence[Step], final_observation: str,
-                       outcome: str = "unknown", **kwargs) -> episodes_pb2.ReportEpisodeResponse:
+    def report_episode(
+        self,
+        dataset: str,
+        episode_id: str,
+        task: str,
+        steps: Sequence[Step],
+        final_observation: str,
+        outcome: str = "unknown",
+        **kwargs,
+    ) -> episodes_pb2.ReportEpisodeResponse:
         """Reports an episode now and waits for the answer (no retries; `episode()` reports in the background)."""
-        return self._send_report(report_request(dataset, episode_id, task, list(steps), final_observation, outcome, **kwargs))
+        return self._send_report(
+            report_request(dataset, episode_id, task, list(steps), final_observation, outcome, **kwargs)
+        )
 
-    def delete_episodes(self, dataset: str, episode_ids: Sequence[str] = (), tenant: str = "") -> episodes_pb2.DeleteEpisodesResponse:
-        return self._episodes.DeleteEpisodes(episodes_pb2.DeleteEpisodesRequest(dataset=dataset, episode_ids=list(episode_ids),
-                                             tenant=tenant), timeout=self.timeout_s, metadata=self._metadata)
+    def delete_episodes(
+        self, dataset: str, episode_ids: Sequence[str] = (), tenant: str = ""
+    ) -> episodes_pb2.DeleteEpisodesResponse:
+        return self._episodes.DeleteEpisodes(
+            episodes_pb2.DeleteEpisodesRequest(dataset=dataset, episode_ids=list(episode_ids), tenant=tenant),
+            timeout=self.timeout_s,
+            metadata=self._metadata,
+        )
 
     def online_stats(self, dataset: str) -> episodes_pb2.OnlineStats:
-        return self._episodes.GetOnlineStats(episodes_pb2.GetOnlineStatsRequest(dataset=dataset), timeout=self.timeout_s,
-                                             metadata=self._metadata)
+        return self._episodes.GetOnlineStats(
+            episodes_pb2.GetOnlineStatsRequest(dataset=dataset), timeout=self.timeout_s, metadata=self._metadata
+        )
 
     def retrieve(self, dataset: str, **kwargs) -> RetrieveResult:
         timeout = kwargs.pop("timeout_s", self.timeout_s)
-        return parse_response(self._stub.Retrieve(build_request(dataset, **kwargs), timeout=timeout, metadata=self._metadata))
+        return parse_response(
+            self._stub.Retrieve(build_request(dataset, **kwargs), timeout=timeout, metadata=self._metadata)
+        )
 
     def list_datasets(self) -> list[pb.DatasetInfo]:
-        return list(self._stub.ListDatasets(pb.ListDatasetsRequest(), timeout=self.timeout_s, metadata=self._metadata).datasets)
+        return list(
+            self._stub.ListDatasets(pb.ListDatasetsRequest(), timeout=self.timeout_s, metadata=self._metadata).datasets
+        )
 
     def describe_dataset(self, dataset: str) -> pb.DatasetInfo:
-        return self._stub.DescribeDataset(pb.DescribeDatasetRequest(dataset=dataset), timeout=self.timeout_s, metadata=self._metadata)
+        return self._stub.DescribeDataset(
+            pb.DescribeDatasetRequest(dataset=dataset), timeout=self.timeout_s, metadata=self._metadata
+        )
 
     def close(self, report_timeout_s: float = 5.0) -> None:
         """Waits up to `report_timeout_s` for episode reports in flight, then closes the channels."""
@@ -216,7 +313,7 @@ class RetrievalClient:
         if self._episodes_channel is not None:
             self._episodes_channel.close()
 
-    def __enter__(self) -> "RetrievalClient":
+    def __enter__(self) -> RetrievalClient:
         return self
 
     def __exit__(self, *exc: object) -> None:

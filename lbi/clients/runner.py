@@ -50,7 +50,7 @@ class RunnerClient:
         self._channel = open_channel(target, ca_file)
         self._stub = env_runner_pb2_grpc.EnvRunnerStub(self._channel)
 
-    async def __aenter__(self) -> "RunnerClient":
+    async def __aenter__(self) -> RunnerClient:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -60,36 +60,63 @@ class RunnerClient:
         await self._channel.close()
 
     async def list_environments(self) -> list[EnvironmentDescription]:
-        response = await self._stub.ListEnvironments(pb.ListEnvironmentsRequest(), timeout=self.timeout_s, metadata=self._metadata)
+        response = await self._stub.ListEnvironments(
+            pb.ListEnvironmentsRequest(), timeout=self.timeout_s, metadata=self._metadata
+        )
         return [
-            EnvironmentDescription(e.name, e.description, e.action_space, json_format.MessageToDict(e.config_schema), list(e.notes),
-                                   json_format.MessageToDict(e.check_schema))
+            EnvironmentDescription(
+                e.name,
+                e.description,
+                e.action_space,
+                json_format.MessageToDict(e.config_schema),
+                list(e.notes),
+                json_format.MessageToDict(e.check_schema),
+            )
             for e in response.environments
         ]
 
-    async def resources(self, env: str, config: dict[str, Any] | None = None, timeout_s: float = 600.0) -> list[Resource]:
+    async def resources(
+        self, env: str, config: dict[str, Any] | None = None, timeout_s: float = 600.0
+    ) -> list[Resource]:
         """The environment's documentation and what it discovers about itself (a crawl, a test run: minutes, not
         a step's seconds, hence its own deadline)."""
-        stream = self._stub.GetResources(pb.GetResourcesRequest(env=env, config=to_struct(config)), timeout=timeout_s, metadata=self._metadata)
+        stream = self._stub.GetResources(
+            pb.GetResourcesRequest(env=env, config=to_struct(config)), timeout=timeout_s, metadata=self._metadata
+        )
         return [Resource.from_proto(r) async for r in stream]
 
     async def open_session(self, env: str, config: dict[str, Any] | None = None) -> tuple[str, Observation]:
-        response = await self._stub.OpenSession(pb.OpenSessionRequest(env=env, config=to_struct(config)), timeout=self.timeout_s, metadata=self._metadata)
+        response = await self._stub.OpenSession(
+            pb.OpenSessionRequest(env=env, config=to_struct(config)), timeout=self.timeout_s, metadata=self._metadata
+        )
         return response.session_id, Observation(response.observation, info=json_format.MessageToDict(response.info))
 
     async def step(self, session_id: str, action: str) -> Observation:
-        r = await self._stub.Step(pb.StepRequest(session_id=session_id, action=action), timeout=self.timeout_s, metadata=self._metadata)
+        r = await self._stub.Step(
+            pb.StepRequest(session_id=session_id, action=action), timeout=self.timeout_s, metadata=self._metadata
+        )
         return Observation(
-            r.observation, r.done, r.error, r.truncated, r.reward if r.HasField("reward") else None,
+            r.observation,
+            r.done,
+            r.error,
+            r.truncated,
+            r.reward if r.HasField("reward") else None,
             json_format.MessageToDict(r.info),
         )
 
-    async def judge(self, session_id: str, check: dict[str, Any], answer: str = "", timeout_s: float = 330.0) -> "Judgement":
+    async def judge(
+        self, session_id: str, check: dict[str, Any], answer: str = "", timeout_s: float = 330.0
+    ) -> Judgement:
         """The runner's verdict on the session's episode (call before closing it)."""
-        r = await self._stub.Judge(pb.JudgeRequest(session_id=session_id, check=to_struct(check), answer=answer),
-                                   timeout=timeout_s, metadata=self._metadata)
+        r = await self._stub.Judge(
+            pb.JudgeRequest(session_id=session_id, check=to_struct(check), answer=answer),
+            timeout=timeout_s,
+            metadata=self._metadata,
+        )
         return Judgement(r.ok, r.reason, r.check_error)
 
     async def close_session(self, session_id: str) -> int:
-        response = await self._stub.CloseSession(pb.CloseSessionRequest(session_id=session_id), timeout=self.timeout_s, metadata=self._metadata)
+        response = await self._stub.CloseSession(
+            pb.CloseSessionRequest(session_id=session_id), timeout=self.timeout_s, metadata=self._metadata
+        )
         return response.steps

@@ -82,10 +82,22 @@ class _CountingGateway:
 
 
 class Harness:
-    def __init__(self, gateway: LLMGateway, runner: RunnerClient, retrieval: AsyncRetrievalClient | None, env: str,
-                 dataset: str, action_space: str, max_steps: int = 10, model: str | None = None, k: int = 5,
-                 concurrency: int = 4, task_timeout_s: float = 900.0, env_config: dict[str, Any] | None = None,
-                 on_episode: Callable[[EvalTask, str, Trajectory, Judgement], Awaitable[None] | None] | None = None):
+    def __init__(
+        self,
+        gateway: LLMGateway,
+        runner: RunnerClient,
+        retrieval: AsyncRetrievalClient | None,
+        env: str,
+        dataset: str,
+        action_space: str,
+        max_steps: int = 10,
+        model: str | None = None,
+        k: int = 5,
+        concurrency: int = 4,
+        task_timeout_s: float = 900.0,
+        env_config: dict[str, Any] | None = None,
+        on_episode: Callable[[EvalTask, str, Trajectory, Judgement], Awaitable[None] | None] | None = None,
+    ):
         self.gateway, self.runner, self.retrieval = gateway, runner, retrieval
         self.env_config = env_config or {}  # under every task's own config (a database URL, say)
         self.env, self.dataset, self.action_space = env, dataset, action_space
@@ -94,10 +106,19 @@ class Harness:
         self.task_timeout_s = task_timeout_s
         self.on_episode = on_episode  # sees every judged episode (online rounds report them)
 
-    async def _queries(self, gateway: _CountingGateway, task: EvalTask, history: list[Step], observation: str) -> list[str]:
-        result = await gateway.call(Role.QUERY, {
-            "env": self.env, "task": task.instruction, "history": [s.to_dict() for s in history[-5:]], "observation": observation,
-        }, model=self.model)
+    async def _queries(
+        self, gateway: _CountingGateway, task: EvalTask, history: list[Step], observation: str
+    ) -> list[str]:
+        result = await gateway.call(
+            Role.QUERY,
+            {
+                "env": self.env,
+                "task": task.instruction,
+                "history": [s.to_dict() for s in history[-5:]],
+                "observation": observation,
+            },
+            model=self.model,
+        )
         return result.output.queries
 
     def _demonstrations(self, gateway: _CountingGateway, task: EvalTask, mode: str, latencies: list[float]):
@@ -108,8 +129,15 @@ class Harness:
         async def fetch(history: list[Step], observation: str) -> str:
             if mode == "instruction" and "block" in once:
                 return once["block"]
-            kwargs: dict[str, Any] = {"instruction": task.instruction, "observation": observation, "history": history[-5:],
-                                      "mode": mode, "k": self.k, "envs": [self.env], "prompt_budget_chars": PROMPT_BUDGET}
+            kwargs: dict[str, Any] = {
+                "instruction": task.instruction,
+                "observation": observation,
+                "history": history[-5:],
+                "mode": mode,
+                "k": self.k,
+                "envs": [self.env],
+                "prompt_budget_chars": PROMPT_BUDGET,
+            }
             if mode in ("query", "agentic"):
                 kwargs["queries"] = await self._queries(gateway, task, history, observation)
             started = time.perf_counter()
@@ -122,8 +150,15 @@ class Harness:
 
     async def _episode(self, task: EvalTask, mode: str, gateway: _CountingGateway, latencies: list[float]):
         trajectory, judgement = await run_judged_episode(
-            gateway, self.runner, self.env, self.action_space, Task(task.id, task.instruction), task.check,
-            max_steps=self.max_steps, env_config={**self.env_config, **task.config}, model=self.model,
+            gateway,
+            self.runner,
+            self.env,
+            self.action_space,
+            Task(task.id, task.instruction),
+            task.check,
+            max_steps=self.max_steps,
+            env_config={**self.env_config, **task.config},
+            model=self.model,
             demonstrations=self._demonstrations(gateway, task, mode, latencies),
         )
         if self.on_episode is not None and judgement is not None:
@@ -138,32 +173,37 @@ class Harness:
         gateway = _CountingGateway(self.gateway)
         steps, status = 0, "error"
         try:
-            trajectory, judgement = await asyncio.wait_for(self._episode(task, mode, gateway, latencies), self.task_timeout_s)
+            trajectory, judgement = await asyncio.wait_for(
+                self._episode(task, mode, gateway, latencies), self.task_timeout_s
+            )
             steps = len(trajectory.steps)
             assert judgement is not None
             if judgement.check_error:
                 reason = f"check error: {judgement.reason}"
             else:
                 status, reason = ("passed" if judgement.ok else "failed"), judgement.reason
-        except asyncio.TimeoutError:
+        except TimeoutError:
             reason = f"timeout: the task ran past {self.task_timeout_s:g}s"
         except LLMError as exc:
             reason = f"LLM failed: {exc.reason}"
         except grpc.aio.AioRpcError as exc:
             details = exc.details() or exc.code().name
             if exc.code() in _REFUSED:
-                reason = (f"invalid check: {details}" if details.startswith("check.") else f"refused config: {details}")
+                reason = f"invalid check: {details}" if details.startswith("check.") else f"refused config: {details}"
             elif exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
                 reason = f"timeout: {details}"
             else:
                 reason = f"runner error: {exc.code().name}: {details}"
-        except Exception as exc:  # noqa: BLE001 - one task's surprise must not end the run; it is reported, not raised
+        except Exception as exc:
             log.exception("task %s (%s) failed unexpectedly", task.id, mode)
             reason = f"internal error: {type(exc).__name__}: {exc}"
-        return TaskResult(task.id, mode, status == "passed", reason, steps, gateway.calls, gateway.tokens, latencies, status)
+        return TaskResult(
+            task.id, mode, status == "passed", reason, steps, gateway.calls, gateway.tokens, latencies, status
+        )
 
-    async def run_mode(self, tasks: list[EvalTask], mode: str,
-                       on_result: Callable[[TaskResult], None] | None = None) -> tuple[ModeSummary, list[TaskResult]]:
+    async def run_mode(
+        self, tasks: list[EvalTask], mode: str, on_result: Callable[[TaskResult], None] | None = None
+    ) -> tuple[ModeSummary, list[TaskResult]]:
         started = time.monotonic()
         slots = asyncio.Semaphore(self.concurrency)
 
@@ -182,10 +222,14 @@ def summarise(mode: str, results: list[TaskResult], wall_seconds: float) -> Mode
     latencies = [ms for r in results for ms in r.retrieval_ms]
     n = max(1, len(results))
     return ModeSummary(
-        mode=mode, tasks=len(results), success_rate=round(sum(r.success for r in results) / n, 4),
+        mode=mode,
+        tasks=len(results),
+        success_rate=round(sum(r.success for r in results) / n, 4),
         mean_steps=round(statistics.fmean([r.steps for r in results]) if results else 0.0, 2),
         llm_calls_per_task=round(sum(r.llm_calls for r in results) / n, 2),
         tokens_per_task=round(sum(r.tokens for r in results) / n, 1),
-        retrieval_p50_ms=round(percentile(latencies, 50), 2), retrieval_p99_ms=round(percentile(latencies, 99), 2),
-        wall_seconds=round(wall_seconds, 2), errors=sum(r.status == "error" for r in results),
+        retrieval_p50_ms=round(percentile(latencies, 50), 2),
+        retrieval_p99_ms=round(percentile(latencies, 99), 2),
+        wall_seconds=round(wall_seconds, 2),
+        errors=sum(r.status == "error" for r in results),
     )

@@ -35,9 +35,18 @@ async def _learned(retrieval: AsyncRetrievalClient, dataset: str, received: int,
         await asyncio.sleep(0.1)
 
 
-async def online_rounds(runner_target: str, retrieval_target: str, env: str, dataset: str, tasks_file: Path,
-                        rounds: int = 2, mode: str = "agentic", max_steps: int = 10, model: str | None = None,
-                        learn_timeout_s: float = 600.0) -> dict[str, Any]:
+async def online_rounds(
+    runner_target: str,
+    retrieval_target: str,
+    env: str,
+    dataset: str,
+    tasks_file: Path,
+    rounds: int = 2,
+    mode: str = "agentic",
+    max_steps: int = 10,
+    model: str | None = None,
+    learn_timeout_s: float = 600.0,
+) -> dict[str, Any]:
     """{"rounds": [{"tasks", "success"}...], "episodes_reported", "learned_examples", "delay_p50_s", "delay_p99_s"}."""
     tasks = load_tasks(tasks_file)
     tag = uuid.uuid4().hex[:8]  # episode ids unique to this run (a rerun reports new episodes, not duplicates)
@@ -47,8 +56,17 @@ async def online_rounds(runner_target: str, retrieval_target: str, env: str, dat
         before = await retrieval.online_stats(dataset)
         if not before.accepting:
             raise ValueError(f"dataset {dataset!r} does not accept episodes: enable it in the online policy file")
-        harness = Harness(LLMGateway(), runner, retrieval, env, dataset, described[env].action_space, max_steps, model,
-                          on_episode=lambda task, _, trajectory, judgement: episodes.append((task, trajectory, judgement)))
+        harness = Harness(
+            LLMGateway(),
+            runner,
+            retrieval,
+            env,
+            dataset,
+            described[env].action_space,
+            max_steps,
+            model,
+            on_episode=lambda task, _, trajectory, judgement: episodes.append((task, trajectory, judgement)),
+        )
         out: dict[str, Any] = {"rounds": [], "episodes_reported": 0}
         stats = before
         for number in range(1, rounds + 1):
@@ -61,10 +79,19 @@ async def online_rounds(runner_target: str, retrieval_target: str, env: str, dat
                 if not trajectory.steps:
                     continue
                 outcome = "unknown" if judgement.check_error else ("success" if judgement.ok else "failure")
-                await retrieval.report_episode(dataset, f"{tag}-r{number}-" + re.sub(r"[^A-Za-z0-9_.:-]", "-", task.id)[:100], task.instruction, trajectory.steps,
-                                               trajectory.final_observation, outcome, env=env)
+                await retrieval.report_episode(
+                    dataset,
+                    f"{tag}-r{number}-" + re.sub(r"[^A-Za-z0-9_.:-]", "-", task.id)[:100],
+                    task.instruction,
+                    trajectory.steps,
+                    trajectory.final_observation,
+                    outcome,
+                    env=env,
+                )
                 out["episodes_reported"] += 1
-            stats = await _learned(retrieval, dataset, before.episodes_received + out["episodes_reported"], learn_timeout_s)
+            stats = await _learned(
+                retrieval, dataset, before.episodes_received + out["episodes_reported"], learn_timeout_s
+            )
         out["learned_examples"] = stats.examples_kept - before.examples_kept
         out["delay_p50_s"], out["delay_p99_s"] = stats.delay_p50_s, stats.delay_p99_s
         out["dropped"] = dict(stats.dropped)

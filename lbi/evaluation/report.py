@@ -18,10 +18,18 @@ from rich.table import Table
 
 from lbi.evaluation.harness import ModeSummary, TaskResult
 
-COLUMNS = [("mode", "mode"), ("tasks", "tasks"), ("success_rate", "success"), ("mean_steps", "steps"),
-           ("llm_calls_per_task", "calls/task"), ("tokens_per_task", "tokens/task"),
-           ("retrieval_p50_ms", "ret p50 ms"), ("retrieval_p99_ms", "ret p99 ms"), ("wall_seconds", "wall s"),
-           ("errors", "no verdict")]
+COLUMNS = [
+    ("mode", "mode"),
+    ("tasks", "tasks"),
+    ("success_rate", "success"),
+    ("mean_steps", "steps"),
+    ("llm_calls_per_task", "calls/task"),
+    ("tokens_per_task", "tokens/task"),
+    ("retrieval_p50_ms", "ret p50 ms"),
+    ("retrieval_p99_ms", "ret p99 ms"),
+    ("wall_seconds", "wall s"),
+    ("errors", "no verdict"),
+]
 
 
 def _cell(summary: ModeSummary, key: str) -> str:

@@ -73,5 +73,7 @@ def check_kinds(tasks: list[EvalTask], kinds: set[str], env: str, path: Path) ->
     """TaskFileError for the first task whose check kind the environment does not judge."""
     for task in tasks:
         if task.check["kind"] not in kinds:
-            raise TaskFileError(f"{path}:{task.line}: check.kind {task.check['kind']!r}: {env} judges "
-                                f"{', '.join(sorted(kinds)) or 'no checks'}")
+            raise TaskFileError(
+                f"{path}:{task.line}: check.kind {task.check['kind']!r}: {env} judges "
+                f"{', '.join(sorted(kinds)) or 'no checks'}"
+            )

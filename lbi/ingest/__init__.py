@@ -31,8 +31,9 @@ def ingest(sources: list[str], env: str, allowed_hosts: list[str] | None = None,
         default = document.name.rsplit(".", 1)[0] or document.name
         for section in split_sections(markdown, default_title=default):
             fragment = quote("/".join(section.path), safe="/ ")
-            resources.append(Resource(env=env, title=section.title, text=section.text, uri=f"{document.uri}#{fragment}",
-                                      kind=kind))
+            resources.append(
+                Resource(env=env, title=section.title, text=section.text, uri=f"{document.uri}#{fragment}", kind=kind)
+            )
     kept = first_of_each([r.text for r in resources])
     return [resources[i] for i in kept]
 

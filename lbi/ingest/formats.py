@@ -12,11 +12,27 @@ import io
 import re
 from pathlib import PurePosixPath
 
-FORMATS = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".text": "text", ".html": "html", ".htm": "html",
-           ".rst": "rst", ".rest": "rst", ".pdf": "pdf"}
-CONTENT_TYPES = {"text/markdown": "markdown", "text/x-markdown": "markdown", "text/plain": "text", "text/html": "html",
-                 "application/xhtml+xml": "html", "text/x-rst": "rst", "text/prs.fallenstein.rst": "rst",
-                 "application/pdf": "pdf"}
+FORMATS = {
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".txt": "text",
+    ".text": "text",
+    ".html": "html",
+    ".htm": "html",
+    ".rst": "rst",
+    ".rest": "rst",
+    ".pdf": "pdf",
+}
+CONTENT_TYPES = {
+    "text/markdown": "markdown",
+    "text/x-markdown": "markdown",
+    "text/plain": "text",
+    "text/html": "html",
+    "application/xhtml+xml": "html",
+    "text/x-rst": "rst",
+    "text/prs.fallenstein.rst": "rst",
+    "application/pdf": "pdf",
+}
 
 
 class UnreadableDocument(ValueError):
@@ -70,9 +86,19 @@ def rst_to_markdown(rst: str) -> str:
     """reStructuredText rendered by docutils (sections as headings, literal and code blocks as <pre>)."""
     from docutils.core import publish_parts
 
-    parts = publish_parts(rst, writer="html5", settings_overrides={
-        "report_level": 5, "halt_level": 5, "file_insertion_enabled": False, "raw_enabled": False,
-        "initial_header_level": 2, "doctitle_xform": True, "syntax_highlight": "none"})
+    parts = publish_parts(
+        rst,
+        writer="html5",
+        settings_overrides={
+            "report_level": 5,
+            "halt_level": 5,
+            "file_insertion_enabled": False,
+            "raw_enabled": False,
+            "initial_header_level": 2,
+            "doctitle_xform": True,
+            "syntax_highlight": "none",
+        },
+    )
     title = parts.get("title", "")
     return ((f"# {title}\n\n" if title else "") + html_to_markdown(f"<main>{parts['body']}</main>")).strip()
 

@@ -14,7 +14,7 @@ _WORD = re.compile(r"\w+")
 
 def _signature(text: str) -> MinHash:
     words = _WORD.findall(text.lower())
-    shingles = {" ".join(words[i:i + 3]) for i in range(max(1, len(words) - 2))}
+    shingles = {" ".join(words[i : i + 3]) for i in range(max(1, len(words) - 2))}
     signature = MinHash(num_perm=NUM_PERM, seed=1)
     signature.update_batch([s.encode("utf-8") for s in shingles])
     return signature

@@ -45,15 +45,16 @@ def _blocks(tokens) -> list[int]:
     return [t.map[0] for t in tokens if t.level == 0 and t.nesting in (0, 1) and t.map]
 
 
-def _bounded(title: str, path: tuple[str, ...], lines: list[str], first_line: int, cuts: list[int],
-             max_chars: int) -> list[Section]:
+def _bounded(
+    title: str, path: tuple[str, ...], lines: list[str], first_line: int, cuts: list[int], max_chars: int
+) -> list[Section]:
     text = "\n".join(lines).strip()
     if len(text) <= max_chars:
         return [Section(title, path, text)] if text else []
     local_cuts = sorted({c - first_line for c in cuts if first_line < c < first_line + len(lines)})
     # greedy packing of blocks into parts of at most max_chars (a single longer block stays whole)
     parts, begin, end = [], 0, 0
-    for cut in local_cuts + [len(lines)]:
+    for cut in [*local_cuts, len(lines)]:
         if end > begin and len("\n".join(lines[begin:cut])) > max_chars:
             parts.append((begin, end))
             begin = end
@@ -81,11 +82,11 @@ def split_sections(markdown: str, default_title: str = "Document", max_chars: in
         return _bounded(doc_title, (doc_title,), lines, 0, cuts, max_chars)
     sections: list[Section] = []
     intro_start = titles[0].line + 1 if len(titles) == 1 and titles[0].line < starts[0].line else 0
-    intro = lines[intro_start:starts[0].line]
+    intro = lines[intro_start : starts[0].line]
     if len(" ".join(intro).split()) >= MIN_INTRO_WORDS:
         sections += _bounded(doc_title, (doc_title,), intro, intro_start, cuts, max_chars)
     for index, heading in enumerate(starts):
         end = starts[index + 1].line if index + 1 < len(starts) else len(lines)
         path = (doc_title, heading.title) if doc_title != heading.title else (heading.title,)
-        sections += _bounded(heading.title, path, lines[heading.line:end], heading.line, cuts, max_chars)
+        sections += _bounded(heading.title, path, lines[heading.line : end], heading.line, cuts, max_chars)
     return sections

@@ -46,8 +46,10 @@ def fetch(url: str, allowed_hosts: list[str], max_bytes: int = MAX_BYTES, timeou
 
     for _ in range(6):
         if not _host_allowed(url, allowed_hosts):
-            raise SourceError(f"{url}: host {urlsplit(url).hostname!r} is not in LBI_DOCS_ALLOWED_HOSTS "
-                              f"({', '.join(allowed_hosts) or 'empty: no URL may be fetched'})")
+            raise SourceError(
+                f"{url}: host {urlsplit(url).hostname!r} is not in LBI_DOCS_ALLOWED_HOSTS "
+                f"({', '.join(allowed_hosts) or 'empty: no URL may be fetched'})"
+            )
         try:
             with httpx.stream("GET", url, timeout=timeout_s, follow_redirects=False) as response:
                 if response.is_redirect and "location" in response.headers:
@@ -90,8 +92,14 @@ def documents(sources: list[str], allowed_hosts: list[str] | None = None) -> lis
         path = Path(source).expanduser()
         if path.is_dir():
             inside = sorted(path.rglob("*"), key=lambda p: (len(p.relative_to(path).parts), str(p)))  # shallow first
-            found += [_file(p) for p in inside if p.is_file() and not p.is_symlink() and p.suffix.lower() in FORMATS
-                      and not any(part.startswith(".") for part in p.relative_to(path).parts)]
+            found += [
+                _file(p)
+                for p in inside
+                if p.is_file()
+                and not p.is_symlink()
+                and p.suffix.lower() in FORMATS
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            ]
         elif path.is_file():
             found.append(_file(path))
         else:

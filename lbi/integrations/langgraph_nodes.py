@@ -38,20 +38,37 @@ class LbiNodes:
         """Node: the prompt block for the current observation (and task and recent steps) into `demonstrations`."""
         episode_id = state.get("episode_id") or uuid.uuid4().hex
         history = [Step(s["observation"], s["action"]) for s in state.get("steps", [])[-5:]]
-        result = await self.client.retrieve(self.dataset, observation=state["observation"], instruction=state["task"],
-                                            history=history, mode=self.mode, prompt_budget_chars=self.max_chars,
-                                            episode_id=episode_id)
+        result = await self.client.retrieve(
+            self.dataset,
+            observation=state["observation"],
+            instruction=state["task"],
+            history=history,
+            mode=self.mode,
+            prompt_budget_chars=self.max_chars,
+            episode_id=episode_id,
+        )
         return {"demonstrations": result.prompt_block, "episode_id": episode_id}
 
     async def report(self, state: EpisodeState) -> dict[str, Any]:
         """Node: reports the episode in the background (retried within bounds, never blocking the graph)."""
         steps = [Step(s["observation"], s["action"]) for s in state.get("steps", [])]
         if steps:
-            self.client.reporter.submit(report_request(self.dataset, state.get("episode_id") or uuid.uuid4().hex, state["task"],
-                                                       steps, state["observation"], state.get("outcome") or "unknown"))
+            self.client.reporter.submit(
+                report_request(
+                    self.dataset,
+                    state.get("episode_id") or uuid.uuid4().hex,
+                    state["task"],
+                    steps,
+                    state["observation"],
+                    state.get("outcome") or "unknown",
+                )
+            )
         return {}
 
 
 def add_step(state: EpisodeState, action: str, observation: str) -> dict[str, Any]:
     """The state update a tool node returns: the step taken from the current observation, and the new observation."""
-    return {"steps": [*state.get("steps", []), {"observation": state["observation"], "action": action}], "observation": observation}
+    return {
+        "steps": [*state.get("steps", []), {"observation": state["observation"], "action": action}],
+        "observation": observation,
+    }

@@ -19,7 +19,9 @@ from lbi.clients.retrieval import AsyncRetrievalClient
 from lbi.integrations.tool_steps import tool_action, with_demonstrations
 from lbi.llm.litellm_setup import get_litellm
 
-INSTRUCTIONS = "You are an agent acting in an environment through tools. Solve the user's task, then answer in plain text."
+INSTRUCTIONS = (
+    "You are an agent acting in an environment through tools. Solve the user's task, then answer in plain text."
+)
 
 
 @dataclass
@@ -30,15 +32,26 @@ class LoopResult:
 
 
 async def run_tool_loop(
-    client: AsyncRetrievalClient, dataset: str, task: str, observation: str, tools: list[dict[str, Any]],
-    execute: Callable[[str, dict[str, Any]], Awaitable[str]], model: str, max_steps: int = 10, max_chars: int = 4000,
-    instructions: str = INSTRUCTIONS, outcome: Callable[[str], str] | None = None, episode_id: str = "",
+    client: AsyncRetrievalClient,
+    dataset: str,
+    task: str,
+    observation: str,
+    tools: list[dict[str, Any]],
+    execute: Callable[[str, dict[str, Any]], Awaitable[str]],
+    model: str,
+    max_steps: int = 10,
+    max_chars: int = 4000,
+    instructions: str = INSTRUCTIONS,
+    outcome: Callable[[str], str] | None = None,
+    episode_id: str = "",
 ) -> LoopResult:
     """Runs the loop until the model answers in text or `max_steps` tool calls were made; the episode (its outcome
     from `outcome(answer)`, else unknown) is reported in the background when it ends."""
     litellm = get_litellm()
-    messages: list[dict[str, Any]] = [{"role": "system", "content": instructions},
-                                      {"role": "user", "content": f"{task}\n\nCurrent observation:\n{observation}"}]
+    messages: list[dict[str, Any]] = [
+        {"role": "system", "content": instructions},
+        {"role": "user", "content": f"{task}\n\nCurrent observation:\n{observation}"},
+    ]
     answer, steps = "", 0
     async with client.episode(dataset, task, episode_id=episode_id) as episode:
         episode.observe(observation)
@@ -50,10 +63,20 @@ async def run_tool_loop(
             if not calls:
                 answer = reply.content or ""
                 break
-            messages.append({"role": "assistant", "content": reply.content,
-                             "tool_calls": [{"id": c.id, "type": "function", "function": {"name": c.function.name,
-                                                                                           "arguments": c.function.arguments}}
-                                            for c in calls]})
+            messages.append(
+                {
+                    "role": "assistant",
+                    "content": reply.content,
+                    "tool_calls": [
+                        {
+                            "id": c.id,
+                            "type": "function",
+                            "function": {"name": c.function.name, "arguments": c.function.arguments},
+                        }
+                        for c in calls
+                    ],
+                }
+            )
             for call in calls:
                 arguments = json.loads(call.function.arguments or "{}")
                 result = await execute(call.function.name, arguments)

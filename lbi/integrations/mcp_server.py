@@ -31,8 +31,10 @@ from lbi.auth import TokenTable
 from lbi.clients.retrieval import AsyncRetrievalClient
 from lbi.records import Step
 
-INSTRUCTIONS = ("Demonstrations learned from this environment: call get_demonstrations at each step with your task and "
-                "current observation, and put the returned text in your context as reference examples.")
+INSTRUCTIONS = (
+    "Demonstrations learned from this environment: call get_demonstrations at each step with your task and "
+    "current observation, and put the returned text in your context as reference examples."
+)
 
 
 class HistoryStep(BaseModel):
@@ -93,7 +95,9 @@ class Clients:
         if header.lower().startswith("bearer "):
             token = header[7:].strip()
         if token not in self._clients:
-            self._clients[token] = AsyncRetrievalClient(self.target, token=token, timeout_s=30, episodes_target=self.episodes_target)
+            self._clients[token] = AsyncRetrievalClient(
+                self.target, token=token, timeout_s=30, episodes_target=self.episodes_target
+            )
         return self._clients[token]
 
     async def close(self) -> None:
@@ -105,33 +109,75 @@ class Clients:
 def build_server(clients: Clients) -> MCPServer:
     server = MCPServer("lbi", instructions=INSTRUCTIONS)
 
-    @server.tool(description="Demonstrations for the agent's current step: examples of this environment's tasks whose "
-                             "states are like the current observation or whose instructions match the task. The text is "
-                             "ready for the agent's context; budgets keep it small.")
+    @server.tool(
+        description="Demonstrations for the agent's current step: examples of this environment's tasks whose "
+        "states are like the current observation or whose instructions match the task. The text is "
+        "ready for the agent's context; budgets keep it small."
+    )
     async def get_demonstrations(
-        dataset: str, observation: str, task: str = "", history: list[HistoryStep] | None = None,
-        queries: list[str] | None = None, mode: str = "agentic", k: int = 0, max_chars: int = 4000, max_tokens: int = 0,
-        tokenizer: str = "", min_score: float = 0.0, metadata_only: bool = False, episode_id: str = "",
+        dataset: str,
+        observation: str,
+        task: str = "",
+        history: list[HistoryStep] | None = None,
+        queries: list[str] | None = None,
+        mode: str = "agentic",
+        k: int = 0,
+        max_chars: int = 4000,
+        max_tokens: int = 0,
+        tokenizer: str = "",
+        min_score: float = 0.0,
+        metadata_only: bool = False,
+        episode_id: str = "",
         ctx: Context = None,  # type: ignore[assignment]
     ) -> Annotated[CallToolResult, Demonstrations]:
         client = clients.for_request(ctx)
         steps = [Step(h.observation, h.action) for h in history or []]
         try:
             result = await client.retrieve(
-                dataset, observation=observation, instruction=task, history=steps[-5:], queries=queries or [], mode=mode,
-                k=k, prompt_budget_chars=max_chars, max_tokens=max_tokens, tokenizer=tokenizer, min_score=min_score,
-                metadata_only=metadata_only, episode_id=episode_id)
+                dataset,
+                observation=observation,
+                instruction=task,
+                history=steps[-5:],
+                queries=queries or [],
+                mode=mode,
+                k=k,
+                prompt_budget_chars=max_chars,
+                max_tokens=max_tokens,
+                tokenizer=tokenizer,
+                min_score=min_score,
+                metadata_only=metadata_only,
+                episode_id=episode_id,
+            )
         except grpc.aio.AioRpcError as exc:
             raise _tool_error(exc) from None
         except ValueError as exc:  # a mode the SDK does not know
             raise ToolError(str(exc)) from None
-        answer = Demonstrations(prompt_block=result.prompt_block, queries=result.queries, examples=[
-            Demonstration(id=e.id, instruction=e.instruction, env=e.env, origin=e.origin, score=e.score, mode=e.mode,
-                          matched_step=e.matched_step, source_trajectory_id=e.source_trajectory_id, span=e.span,
-                          steps=len(e.steps)) for e in result.examples])
-        text = result.prompt_block or "\n".join(f"- {e.instruction} (score {e.score:.3f}, {e.mode})" for e in answer.examples)
-        return CallToolResult(content=[TextContent(text=text or "no demonstrations found")],
-                              structured_content=answer.model_dump(mode="json"))
+        answer = Demonstrations(
+            prompt_block=result.prompt_block,
+            queries=result.queries,
+            examples=[
+                Demonstration(
+                    id=e.id,
+                    instruction=e.instruction,
+                    env=e.env,
+                    origin=e.origin,
+                    score=e.score,
+                    mode=e.mode,
+                    matched_step=e.matched_step,
+                    source_trajectory_id=e.source_trajectory_id,
+                    span=e.span,
+                    steps=len(e.steps),
+                )
+                for e in result.examples
+            ],
+        )
+        text = result.prompt_block or "\n".join(
+            f"- {e.instruction} (score {e.score:.3f}, {e.mode})" for e in answer.examples
+        )
+        return CallToolResult(
+            content=[TextContent(text=text or "no demonstrations found")],
+            structured_content=answer.model_dump(mode="json"),
+        )
 
     @server.tool(description="The datasets this token may read, with their sizes.")
     async def list_datasets(ctx: Context = None) -> list[DatasetSummary]:  # type: ignore[assignment]
@@ -148,29 +194,54 @@ def build_server(clients: Clients) -> MCPServer:
         except grpc.aio.AioRpcError as exc:
             raise _tool_error(exc) from None
 
-    @server.tool(description="Report a finished episode (task, steps, final observation, outcome) so the dataset learns "
-                             "from it; the same episode_id again is a no-op.")
+    @server.tool(
+        description="Report a finished episode (task, steps, final observation, outcome) so the dataset learns "
+        "from it; the same episode_id again is a no-op."
+    )
     async def report_episode(
-        dataset: str, episode_id: str, task: str, steps: list[HistoryStep], final_observation: str,
-        outcome: str = "unknown", reward: float | None = None, feedback: str = "", env: str = "",
+        dataset: str,
+        episode_id: str,
+        task: str,
+        steps: list[HistoryStep],
+        final_observation: str,
+        outcome: str = "unknown",
+        reward: float | None = None,
+        feedback: str = "",
+        env: str = "",
         ctx: Context = None,  # type: ignore[assignment]
     ) -> EpisodeReport:
         try:
             answer = await clients.for_request(ctx).report_episode(
-                dataset, episode_id, task, [Step(s.observation, s.action) for s in steps], final_observation, outcome,
-                reward=reward, feedback=feedback, env=env)
+                dataset,
+                episode_id,
+                task,
+                [Step(s.observation, s.action) for s in steps],
+                final_observation,
+                outcome,
+                reward=reward,
+                feedback=feedback,
+                env=env,
+            )
         except grpc.aio.AioRpcError as exc:
             raise _tool_error(exc) from None
         except ValueError as exc:
             raise ToolError(str(exc)) from None
-        return EpisodeReport(accepted=answer.accepted, duplicate=answer.duplicate, reason=answer.reason, tenant=answer.tenant)
+        return EpisodeReport(
+            accepted=answer.accepted, duplicate=answer.duplicate, reason=answer.reason, tenant=answer.tenant
+        )
 
     return server
 
 
 def _summary(info: Any) -> DatasetSummary:
-    return DatasetSummary(name=info.name, examples=info.examples, online_examples=info.online_examples, steps=info.steps,
-                          envs=list(info.envs), embedding_model=info.embedding_model)
+    return DatasetSummary(
+        name=info.name,
+        examples=info.examples,
+        online_examples=info.online_examples,
+        steps=info.steps,
+        envs=list(info.envs),
+        embedding_model=info.embedding_model,
+    )
 
 
 class BearerAuth:
@@ -183,10 +254,19 @@ class BearerAuth:
         if scope["type"] == "http" and self.table:
             headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", [])]
             if self.table.grant(headers) is None:
-                await send({"type": "http.response.start", "status": 401,
-                            "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]})
-                await send({"type": "http.response.body",
-                            "body": b'{"error": "missing or unknown bearer token (send Authorization: Bearer <token>)"}'})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 401,
+                        "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")],
+                    }
+                )
+                await send(
+                    {
+                        "type": "http.response.body",
+                        "body": b'{"error": "missing or unknown bearer token (send Authorization: Bearer <token>)"}',
+                    }
+                )
                 return
         await self.app(scope, receive, send)
 

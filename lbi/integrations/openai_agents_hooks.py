@@ -25,8 +25,17 @@ from lbi.integrations.tool_steps import tool_action, with_demonstrations
 
 
 class LbiRunHooks(RunHooks):
-    def __init__(self, client: AsyncRetrievalClient, dataset: str, task: str, observation: str, max_chars: int = 4000,
-                 episode_id: str = "", outcome: Callable[[Any], str] | None = None, report_on_end: bool = True):
+    def __init__(
+        self,
+        client: AsyncRetrievalClient,
+        dataset: str,
+        task: str,
+        observation: str,
+        max_chars: int = 4000,
+        episode_id: str = "",
+        outcome: Callable[[Any], str] | None = None,
+        report_on_end: bool = True,
+    ):
         self.client, self.max_chars = client, max_chars
         self.outcome, self.report_on_end = outcome, report_on_end
         self.episode = client.episode(dataset, task, episode_id=episode_id)
@@ -35,8 +44,10 @@ class LbiRunHooks(RunHooks):
 
     def instructions(self, base: str):
         """The agent's `instructions`: `base` plus the demonstrations for the current step."""
+
         def current(context: Any, agent: Any) -> str:
             return with_demonstrations(base, self.block)
+
         return current
 
     async def start(self) -> None:

@@ -1,8 +1,8 @@
 """smolagents: a step callback that records each step, adds the next step's demonstrations, and reports the episode.
 
-    lbi = LbiStepCallback(client, "shop", task, observation)          # client: the blocking RetrievalClient
+    lbi = LbiStepCallback(client, "shop", task, observation)  # client: the blocking RetrievalClient
     agent = ToolCallingAgent(tools=[run_sql], model=LiteLLMModel("gpt-4o"), step_callbacks=[lbi])
-    agent.run(lbi.task_prompt())                                      # the task, the first observation, its demonstrations
+    agent.run(lbi.task_prompt())  # the task, the first observation, its demonstrations
 
 After each action step the callback records (observation before, tool calls) as the episode's step, retrieves
 demonstrations for the step's observations and appends them to those observations, which the model reads at
@@ -20,8 +20,16 @@ from lbi.integrations.tool_steps import DEMONSTRATIONS_HEADING, tool_action
 
 
 class LbiStepCallback:
-    def __init__(self, client: RetrievalClient, dataset: str, task: str, observation: str, max_chars: int = 4000,
-                 outcome: Callable[[Any], str] | None = None, episode_id: str = ""):
+    def __init__(
+        self,
+        client: RetrievalClient,
+        dataset: str,
+        task: str,
+        observation: str,
+        max_chars: int = 4000,
+        outcome: Callable[[Any], str] | None = None,
+        episode_id: str = "",
+    ):
         self.client, self.max_chars, self.outcome = client, max_chars, outcome
         self.episode = client.episode(dataset, task, episode_id=episode_id)
         self.episode.observe(observation)

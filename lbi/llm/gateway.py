@@ -27,7 +27,9 @@ from lbi.telemetry import meter, tracer
 _tracer = tracer("lbi.llm")
 _meter = meter("lbi.llm")
 # GenAI semantic conventions' client metrics
-TOKEN_USAGE = _meter.create_histogram("gen_ai.client.token.usage", unit="{token}", description="Tokens used per LLM call")
+TOKEN_USAGE = _meter.create_histogram(
+    "gen_ai.client.token.usage", unit="{token}", description="Tokens used per LLM call"
+)
 DURATION = _meter.create_histogram("gen_ai.client.operation.duration", unit="s", description="LLM call duration")
 
 
@@ -101,7 +103,9 @@ class LLMGateway:
                 deployments.append({"model_name": name, "litellm_params": params})
             listed = {d.get("model_name") for d in s.llm_model_list}
             deployments = [d for d in deployments if d["model_name"] not in listed] + list(s.llm_model_list)
-            self._offline[model] = any(reads_inputs(str(d.get("litellm_params", {}).get("model", ""))) for d in deployments)
+            self._offline[model] = any(
+                reads_inputs(str(d.get("litellm_params", {}).get("model", ""))) for d in deployments
+            )
             self._routers[model] = litellm.Router(
                 model_list=deployments,
                 fallbacks=[{model: names[1:]}] if len(names) > 1 else [],
@@ -117,17 +121,25 @@ class LLMGateway:
             return {}
         if kind == "json_object":
             return {"response_format": {"type": "json_object"}}
-        return {"response_format": {"type": "json_schema", "json_schema": {"name": role.value, "schema": json.loads(output_schema(role))}}}  # a fresh dict per call: nothing downstream can change the cached schema
+        return {
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": role.value, "schema": json.loads(output_schema(role))},
+            }
+        }  # a fresh dict per call: nothing downstream can change the cached schema
 
-    async def _complete(self, model: str, role: Role, messages: list[dict[str, str]], inputs: dict[str, Any]) -> tuple[str, int, int, float]:
+    async def _complete(
+        self, model: str, role: Role, messages: list[dict[str, str]], inputs: dict[str, Any]
+    ) -> tuple[str, int, int, float]:
         litellm = get_litellm()
         try:
             router = self._router(model)
             # the offline backend (and stand-ins built on it) read the inputs from the metadata; no other provider does
             metadata = {"lbi_role": role.value, **({"lbi_inputs": inputs} if self._offline[model] else {})}
-            response = await router.acompletion(model=model, messages=messages, metadata=metadata,
-                                                **self._response_format(role, model))
-        except Exception as exc:  # noqa: BLE001 - litellm raises many types; all end here
+            response = await router.acompletion(
+                model=model, messages=messages, metadata=metadata, **self._response_format(role, model)
+            )
+        except Exception as exc:
             self.meter.record(role.value, 0, 0, 0.0, ok=False)
             first_line = (str(exc).strip().splitlines() or [""])[0]
             raise LLMError(f"{type(exc).__name__}: {first_line[:500]}") from exc
@@ -139,7 +151,7 @@ class LLMGateway:
         if model not in self._unpriced:
             try:
                 cost = float(litellm.completion_cost(completion_response=response) or 0.0)
-            except Exception:  # noqa: BLE001 - unknown models have no price; not looked up again
+            except Exception:
                 self._unpriced.add(model)
         self.meter.record(role.value, prompt_tokens, completion_tokens, cost)
         return text, prompt_tokens, completion_tokens, cost
@@ -171,9 +183,17 @@ class LLMGateway:
                     messages = [
                         *messages,
                         {"role": "assistant", "content": text},
-                        {"role": "user", "content": f"Your answer could not be used ({exc}). Answer again with one JSON object matching the schema."},
+                        {
+                            "role": "user",
+                            "content": (
+                                f"Your answer could not be used ({exc}). Answer again with one JSON object "
+                                "matching the schema."
+                            ),
+                        },
                     ]
                     continue
-                span.set_attributes({"gen_ai.usage.input_tokens": prompt_tokens, "gen_ai.usage.output_tokens": completion_tokens})
+                span.set_attributes(
+                    {"gen_ai.usage.input_tokens": prompt_tokens, "gen_ai.usage.output_tokens": completion_tokens}
+                )
                 return LLMResult(output, model, prompt_tokens, completion_tokens, attempt, cost)
         raise AssertionError("unreachable")

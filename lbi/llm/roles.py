@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
-
 from enum import Enum
-
 from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
@@ -89,7 +87,7 @@ OUTPUT_MODELS: dict[Role, type[BaseModel]] = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def output_schema(role: Role) -> str:
     """A role's output JSON schema as text (built once per role: pydantic takes milliseconds per build)."""
     return json.dumps(OUTPUT_MODELS[role].model_json_schema())

@@ -12,7 +12,7 @@ import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from lbi.telemetry import tracer
 
@@ -22,16 +22,22 @@ _tracer = tracer("lbi.store")
 @contextlib.contextmanager
 def db_span(operation: str, collection: str, backend: str) -> Iterator[None]:
     """A span per store query, named and attributed as the OpenTelemetry database conventions say."""
-    with _tracer.start_as_current_span(f"{operation} {collection}", attributes={
-            "db.system.name": "qdrant", "db.operation.name": operation, "db.collection.name": collection,
-            "lbi.store.backend": backend}):
+    with _tracer.start_as_current_span(
+        f"{operation} {collection}",
+        attributes={
+            "db.system.name": "qdrant",
+            "db.operation.name": operation,
+            "db.collection.name": collection,
+            "lbi.store.backend": backend,
+        },
+    ):
         yield
 
 
 # Qdrant's default k for reciprocal rank fusion; both backends are given it explicitly.
 RRF_K = 2
 
-FilterValue = Union[str, int, bool, Sequence[str], Sequence[int]]
+FilterValue = str | int | bool | Sequence[str] | Sequence[int]
 Filter = dict[str, FilterValue]
 
 
@@ -58,7 +64,7 @@ class PointData:
     """A point to write: a UUID string id, its vectors by name, and its payload."""
 
     id: str
-    vectors: dict[str, Union[list[float], Sparse]]
+    vectors: dict[str, list[float] | Sparse]
     payload: dict[str, Any]
 
 
@@ -71,7 +77,7 @@ class Hit:
     payload: dict[str, Any]
 
 
-VectorQuery = tuple[str, Union[Sequence[float], Sparse]]
+VectorQuery = tuple[str, Sequence[float] | Sparse]
 
 
 def to_hit(point: Any) -> Hit:
@@ -115,7 +121,8 @@ class VectorStore(ABC):
 
     @abstractmethod
     async def delete_where(self, name: str, filter: Filter) -> None:
-        """Deletes the points that match the filter (a filter is required: this never empties a collection by accident)."""
+        """Deletes the points that match the filter (a filter is required: this never empties a collection by
+        accident)."""
 
     @abstractmethod
     async def search(self, name: str, query: VectorQuery, limit: int, filter: Filter | None = None) -> list[Hit]:
@@ -123,8 +130,12 @@ class VectorStore(ABC):
 
     @abstractmethod
     async def search_fused(
-        self, name: str, queries: Sequence[VectorQuery], limit: int,
-        filter: Filter | None = None, prefetch_limit: int | None = None,
+        self,
+        name: str,
+        queries: Sequence[VectorQuery],
+        limit: int,
+        filter: Filter | None = None,
+        prefetch_limit: int | None = None,
     ) -> list[Hit]:
         """Reciprocal rank fusion (k=RRF_K) of several searches, in one store call."""
 
@@ -137,7 +148,11 @@ class VectorStore(ABC):
 
     @abstractmethod
     async def scroll(
-        self, name: str, limit: int, offset: str | None = None, filter: Filter | None = None,
+        self,
+        name: str,
+        limit: int,
+        offset: str | None = None,
+        filter: Filter | None = None,
     ) -> tuple[list[Hit], str | None]:
         """A page of points and the offset of the next page (None at the end)."""
 

@@ -10,6 +10,7 @@ acknowledged survives a SIGKILL.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import threading
 from collections.abc import Sequence
@@ -19,9 +20,18 @@ from typing import Any
 import qdrant_edge as qe
 
 from lbi.store.base import (
-    to_hit,
-    RRF_K, CollectionNotFound, db_span, CollectionSpec, Filter, Hit, PointData, Sparse, StoreUnavailable, VectorQuery,
+    RRF_K,
+    CollectionNotFound,
+    CollectionSpec,
+    Filter,
+    Hit,
+    PointData,
+    Sparse,
+    StoreUnavailable,
+    VectorQuery,
     VectorStore,
+    db_span,
+    to_hit,
 )
 from lbi.store.edge_index import STAGING, EdgeIndexer
 
@@ -39,7 +49,11 @@ def _filter(flt: Filter | None) -> qe.Filter | None:
 
 
 def _vector(value: Any) -> Any:
-    return qe.SparseVector(indices=list(value.indices), values=list(value.values)) if isinstance(value, Sparse) else list(value)
+    return (
+        qe.SparseVector(indices=list(value.indices), values=list(value.values))
+        if isinstance(value, Sparse)
+        else list(value)
+    )
 
 
 def _query(query: VectorQuery) -> qe.Query:
@@ -94,7 +108,9 @@ class EdgeStore(VectorStore):
             if name in self._shards or self._on_disk(name):
                 return
             config = qe.EdgeConfig(
-                vectors={n: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine) for n, dim in spec.dense.items()},
+                vectors={
+                    n: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine) for n, dim in spec.dense.items()
+                },
                 sparse_vectors={n: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf) for n in spec.sparse},
                 # the engine's own size threshold off: whether to index is the indexer's decision (edge_index.py)
                 optimizers=qe.EdgeOptimizersConfig(indexing_threshold=1),
@@ -134,9 +150,7 @@ class EdgeStore(VectorStore):
 
         def write() -> None:
             shard = self._shard(name)
-            batch = [
-                qe.Point(p.id, {k: _vector(v) for k, v in p.vectors.items()}, p.payload) for p in points
-            ]
+            batch = [qe.Point(p.id, {k: _vector(v) for k, v in p.vectors.items()}, p.payload) for p in points]
             with self._locks[name]:
                 shard.update(qe.UpdateOperation.upsert_points(batch))
                 shard.flush()
@@ -194,8 +208,12 @@ class EdgeStore(VectorStore):
             return self.search_sync(name, query, limit, filter)
 
     async def search_fused(
-        self, name: str, queries: Sequence[VectorQuery], limit: int,
-        filter: Filter | None = None, prefetch_limit: int | None = None,
+        self,
+        name: str,
+        queries: Sequence[VectorQuery],
+        limit: int,
+        filter: Filter | None = None,
+        prefetch_limit: int | None = None,
     ) -> list[Hit]:
         flt = _filter(filter)
         request = qe.QueryRequest(
@@ -218,7 +236,11 @@ class EdgeStore(VectorStore):
         return await asyncio.to_thread(lambda: self._shard(name).count(request))
 
     async def scroll(
-        self, name: str, limit: int, offset: str | None = None, filter: Filter | None = None,
+        self,
+        name: str,
+        limit: int,
+        offset: str | None = None,
+        filter: Filter | None = None,
     ) -> tuple[list[Hit], str | None]:
         request = qe.ScrollRequest(limit=limit, offset=offset, filter=_filter(filter), with_payload=True)
 
@@ -263,10 +285,8 @@ class EdgeStore(VectorStore):
                 raise StoreUnavailable(f"the store folder {self.root} is gone")
             for path in self.root.iterdir():
                 if path.name not in self._shards and self._on_disk(path.name):
-                    try:
+                    with contextlib.suppress(CollectionNotFound):  # deleted while we looked
                         self._shard(path.name)
-                    except CollectionNotFound:  # deleted while we looked
-                        pass
 
         await asyncio.to_thread(open_all)
 

@@ -78,7 +78,7 @@ class EdgeIndexer:
                     continue
                 if self.build(name):
                     return
-        except Exception:  # noqa: BLE001 - a failed build leaves the exact search in place; say why
+        except Exception:
             log.exception("building the HNSW index of %s failed; its searches stay exact", name)
         finally:
             with self._lock:
@@ -91,15 +91,20 @@ class EdgeIndexer:
         shutil.rmtree(staging, ignore_errors=True)
         generation = self.store.copy_for_index(name, staging)
         started = time.monotonic()
-        result = subprocess.run([sys.executable, "-m", "lbi.store.edge_index", str(staging)],
-                                capture_output=True, text=True)
+        result = subprocess.run(
+            [sys.executable, "-m", "lbi.store.edge_index", str(staging)], capture_output=True, text=True
+        )
         if result.returncode != 0:
             shutil.rmtree(staging, ignore_errors=True)
             raise RuntimeError(f"the index builder exited with {result.returncode}: {result.stderr[-2000:]}")
         swapped = self.store.swap_indexed(name, staging, generation)
         shutil.rmtree(staging, ignore_errors=True)
-        log.info("HNSW index of %s built in %.1fs%s", name, time.monotonic() - started,
-                 "" if swapped else "; written to meanwhile, so dropped")
+        log.info(
+            "HNSW index of %s built in %.1fs%s",
+            name,
+            time.monotonic() - started,
+            "" if swapped else "; written to meanwhile, so dropped",
+        )
         return swapped
 
     async def index_now(self, name: str) -> bool:

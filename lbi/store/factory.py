@@ -14,9 +14,13 @@ def open_store(settings: CommonSettings) -> VectorStore:
         if settings.qdrant_url == ":memory:":
             return ServerStore(location=":memory:")
         return ServerStore(
-            url=settings.qdrant_url, api_key=settings.qdrant_api_key, prefer_grpc=settings.qdrant_prefer_grpc,
-            shard_number=settings.qdrant_shard_number, replication_factor=settings.qdrant_replication_factor,
-            write_consistency_factor=settings.qdrant_write_consistency_factor, read_consistency=settings.qdrant_read_consistency,
+            url=settings.qdrant_url,
+            api_key=settings.qdrant_api_key,
+            prefer_grpc=settings.qdrant_prefer_grpc,
+            shard_number=settings.qdrant_shard_number,
+            replication_factor=settings.qdrant_replication_factor,
+            write_consistency_factor=settings.qdrant_write_consistency_factor,
+            read_consistency=settings.qdrant_read_consistency,
         )
     from lbi.store.edge import EdgeStore
 

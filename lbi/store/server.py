@@ -15,10 +15,18 @@ from qdrant_client import AsyncQdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from lbi.store.base import (
-    to_hit,
-    db_span,
-    RRF_K, CollectionNotFound, CollectionSpec, Filter, Hit, PointData, Sparse, StoreUnavailable, VectorQuery,
+    RRF_K,
+    CollectionNotFound,
+    CollectionSpec,
+    Filter,
+    Hit,
+    PointData,
+    Sparse,
+    StoreUnavailable,
+    VectorQuery,
     VectorStore,
+    db_span,
+    to_hit,
 )
 
 
@@ -52,15 +60,26 @@ class ServerStore(VectorStore):
     backend = "server"
 
     def __init__(
-        self, url: str = "", api_key: str = "", prefer_grpc: bool = True, location: str | None = None,
-        shard_number: int = 1, replication_factor: int = 1, timeout: float = 10.0,
-        write_consistency_factor: int = 1, read_consistency: str = "",
+        self,
+        url: str = "",
+        api_key: str = "",
+        prefer_grpc: bool = True,
+        location: str | None = None,
+        shard_number: int = 1,
+        replication_factor: int = 1,
+        timeout: float = 10.0,
+        write_consistency_factor: int = 1,
+        read_consistency: str = "",
     ):
         if location:
             self.client = AsyncQdrantClient(location=location)
         else:
             self.client = AsyncQdrantClient(
-                url=url, api_key=api_key or None, prefer_grpc=prefer_grpc, timeout=int(timeout), check_compatibility=False,
+                url=url,
+                api_key=api_key or None,
+                prefer_grpc=prefer_grpc,
+                timeout=int(timeout),
+                check_compatibility=False,
             )
         self.shard_number = shard_number
         self.replication_factor = replication_factor
@@ -87,14 +106,19 @@ class ServerStore(VectorStore):
     async def ensure_collection(self, name: str, spec: CollectionSpec) -> None:
         if await self.collection_exists(name):
             return
-        await self._call(name, self.client.create_collection(
+        await self._call(
             name,
-            vectors_config={n: models.VectorParams(size=d, distance=models.Distance.COSINE) for n, d in spec.dense.items()},
-            sparse_vectors_config={n: models.SparseVectorParams(modifier=models.Modifier.IDF) for n in spec.sparse},
-            shard_number=self.shard_number,
-            replication_factor=self.replication_factor,
-            write_consistency_factor=self.write_consistency_factor,
-        ))
+            self.client.create_collection(
+                name,
+                vectors_config={
+                    n: models.VectorParams(size=d, distance=models.Distance.COSINE) for n, d in spec.dense.items()
+                },
+                sparse_vectors_config={n: models.SparseVectorParams(modifier=models.Modifier.IDF) for n in spec.sparse},
+                shard_number=self.shard_number,
+                replication_factor=self.replication_factor,
+                write_consistency_factor=self.write_consistency_factor,
+            ),
+        )
         indexes = [(f, models.PayloadSchemaType.KEYWORD) for f in spec.keyword_fields]
         indexes += [(f, models.PayloadSchemaType.INTEGER) for f in spec.integer_fields]
         with warnings.catch_warnings():  # local mode warns that payload indexes do nothing there
@@ -124,44 +148,69 @@ class ServerStore(VectorStore):
     async def set_payloads(self, name: str, payloads: Sequence[tuple[str, dict[str, Any]]]) -> None:
         if not payloads:
             return
-        operations = [models.OverwritePayloadOperation(overwrite_payload=models.SetPayload(payload=payload, points=[point_id]))
-                      for point_id, payload in payloads]
+        operations = [
+            models.OverwritePayloadOperation(overwrite_payload=models.SetPayload(payload=payload, points=[point_id]))
+            for point_id, payload in payloads
+        ]
         await self._call(name, self.client.batch_update_points(name, operations, wait=True))
 
     async def delete_where(self, name: str, filter: Filter) -> None:
         condition = _filter(filter)
         if condition is None:
             raise ValueError("delete_where needs a non-empty filter")
-        await self._call(name, self.client.delete(name, points_selector=models.FilterSelector(filter=condition), wait=True))
+        await self._call(
+            name, self.client.delete(name, points_selector=models.FilterSelector(filter=condition), wait=True)
+        )
 
     async def search(self, name: str, query: VectorQuery, limit: int, filter: Filter | None = None) -> list[Hit]:
         using, vector = query
         with db_span("search", name, "server"):
-            response = await self._call(name, self.client.query_points(
-                name, query=_vector(vector), using=using, limit=limit, query_filter=_filter(filter), with_payload=True,
-                consistency=self.consistency,
-            ))
+            response = await self._call(
+                name,
+                self.client.query_points(
+                    name,
+                    query=_vector(vector),
+                    using=using,
+                    limit=limit,
+                    query_filter=_filter(filter),
+                    with_payload=True,
+                    consistency=self.consistency,
+                ),
+            )
         return [to_hit(p) for p in response.points]
 
     async def search_fused(
-        self, name: str, queries: Sequence[VectorQuery], limit: int,
-        filter: Filter | None = None, prefetch_limit: int | None = None,
+        self,
+        name: str,
+        queries: Sequence[VectorQuery],
+        limit: int,
+        filter: Filter | None = None,
+        prefetch_limit: int | None = None,
     ) -> list[Hit]:
         flt = _filter(filter)
         prefetch = [
             models.Prefetch(query=_vector(v), using=u, limit=prefetch_limit or limit, filter=flt) for u, v in queries
         ]
         with db_span("search", name, "server"):
-            response = await self._call(name, self.client.query_points(
-                name, prefetch=prefetch, query=models.RrfQuery(rrf=models.Rrf(k=RRF_K)), limit=limit,
-                query_filter=flt, with_payload=True, consistency=self.consistency,
-            ))
+            response = await self._call(
+                name,
+                self.client.query_points(
+                    name,
+                    prefetch=prefetch,
+                    query=models.RrfQuery(rrf=models.Rrf(k=RRF_K)),
+                    limit=limit,
+                    query_filter=flt,
+                    with_payload=True,
+                    consistency=self.consistency,
+                ),
+            )
         return [to_hit(p) for p in response.points]
 
     async def retrieve(self, name: str, ids: Sequence[str]) -> list[Hit]:
         with db_span("retrieve", name, "server"):
-            records = await self._call(name, self.client.retrieve(name, list(ids), with_payload=True,
-                                                                       consistency=self.consistency))
+            records = await self._call(
+                name, self.client.retrieve(name, list(ids), with_payload=True, consistency=self.consistency)
+            )
         found = {str(r.id): to_hit(r) for r in records}
         return [found[i] for i in ids if i in found]
 
@@ -170,11 +219,23 @@ class ServerStore(VectorStore):
         return int(response.count)
 
     async def scroll(
-        self, name: str, limit: int, offset: str | None = None, filter: Filter | None = None,
+        self,
+        name: str,
+        limit: int,
+        offset: str | None = None,
+        filter: Filter | None = None,
     ) -> tuple[list[Hit], str | None]:
-        records, next_offset = await self._call(name, self.client.scroll(
-            name, scroll_filter=_filter(filter), limit=limit, offset=offset, with_payload=True, consistency=self.consistency,
-        ))
+        records, next_offset = await self._call(
+            name,
+            self.client.scroll(
+                name,
+                scroll_filter=_filter(filter),
+                limit=limit,
+                offset=offset,
+                with_payload=True,
+                consistency=self.consistency,
+            ),
+        )
         return [to_hit(r) for r in records], (str(next_offset) if next_offset is not None else None)
 
     async def ping(self) -> None:

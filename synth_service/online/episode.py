@@ -10,7 +10,8 @@ from typing import Any
 from lbi.clients.episodes import OUTCOMES
 from lbi.dataset import check_name
 from lbi.errors import InvalidArgument
-from lbi.records import Step, check_episode_id as _check_id, content_id
+from lbi.records import Step, content_id
+from lbi.records import check_episode_id as _check_id
 from lbi.v1 import episodes_pb2 as pb
 from synth_service.online.redact import Redactor
 
@@ -41,13 +42,18 @@ class Episode:
         return content_id("episode", self.dataset, self.episode_id)
 
     def trajectory(self) -> dict[str, Any]:
-        return {"id": self.trajectory_id, "env": self.env, "steps": self.steps, "final_observation": self.final_observation}
+        return {
+            "id": self.trajectory_id,
+            "env": self.env,
+            "steps": self.steps,
+            "final_observation": self.final_observation,
+        }
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Episode":
+    def from_dict(cls, data: dict[str, Any]) -> Episode:
         return cls(**data)
 
 
@@ -58,7 +64,9 @@ def check_episode_id(value: str, field_name: str = "episode_id") -> str:
         raise InvalidArgument(field_name, str(exc)) from None
 
 
-def parse_report(msg: pb.ReportEpisodeRequest, tenant: str, default_env: str, max_steps: int, redactor: Redactor) -> Episode:
+def parse_report(
+    msg: pb.ReportEpisodeRequest, tenant: str, default_env: str, max_steps: int, redactor: Redactor
+) -> Episode:
     """The episode a request reports, redacted; INVALID_ARGUMENT names the first bad field."""
     try:
         check_name(msg.dataset)
@@ -86,13 +94,29 @@ def parse_report(msg: pb.ReportEpisodeRequest, tenant: str, default_env: str, ma
     if not env:
         raise InvalidArgument("env", "must name the environment (the dataset's policy names no default)")
     counts: Counter = Counter()
-    steps = [Step(redactor.text(s.observation, counts), redactor.text(s.action, counts), redactor.text(s.thought, counts),
-                  s.error).to_dict() for s in msg.steps]
+    steps = [
+        Step(
+            redactor.text(s.observation, counts),
+            redactor.text(s.action, counts),
+            redactor.text(s.thought, counts),
+            s.error,
+        ).to_dict()
+        for s in msg.steps
+    ]
     now = time.time()
     ended = msg.ended_at.ToNanoseconds() / 1e9 if msg.HasField("ended_at") else now
     return Episode(
-        dataset=msg.dataset, episode_id=msg.episode_id, tenant=tenant, env=env, task=redactor.text(msg.task, counts),
-        steps=steps, final_observation=redactor.text(msg.final_observation, counts), outcome=OUTCOME_NAMES[msg.outcome],
-        reward=msg.reward if msg.HasField("reward") else None, feedback=redactor.text(msg.feedback, counts),
-        ended_at=min(ended, now), received_at=now, redactions=dict(counts),
+        dataset=msg.dataset,
+        episode_id=msg.episode_id,
+        tenant=tenant,
+        env=env,
+        task=redactor.text(msg.task, counts),
+        steps=steps,
+        final_observation=redactor.text(msg.final_observation, counts),
+        outcome=OUTCOME_NAMES[msg.outcome],
+        reward=msg.reward if msg.HasField("reward") else None,
+        feedback=redactor.text(msg.feedback, counts),
+        ended_at=min(ended, now),
+        received_at=now,
+        redactions=dict(counts),
     )

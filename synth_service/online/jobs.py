@@ -11,7 +11,9 @@ from synth_service.online.policy import PolicyBook
 
 
 class OnlineJobs:
-    def __init__(self, book: PolicyBook, journal: Journal, gateway: LLMGateway, datasets: DatasetStore, sweep_s: float = 3600.0):
+    def __init__(
+        self, book: PolicyBook, journal: Journal, gateway: LLMGateway, datasets: DatasetStore, sweep_s: float = 3600.0
+    ):
         self.book, self.journal, self.gateway, self.datasets = book, journal, gateway, datasets
         self.sweep_s = sweep_s
         self._jobs: dict[str, OnlineJob] = {}
@@ -19,7 +21,9 @@ class OnlineJobs:
     def job(self, dataset: str) -> OnlineJob:
         """The dataset's online job, started if it was not running."""
         if dataset not in self._jobs:
-            self._jobs[dataset] = OnlineJob(dataset, self.book(dataset), self.journal, self.gateway, self.datasets, self.sweep_s)
+            self._jobs[dataset] = OnlineJob(
+                dataset, self.book(dataset), self.journal, self.gateway, self.datasets, self.sweep_s
+            )
             self._jobs[dataset].start()
         return self._jobs[dataset]
 
@@ -35,7 +39,11 @@ class OnlineJobs:
         """Starts the jobs of datasets that accept episodes and of those with episodes journaled (pending ones are
         learned; a dataset whose policy was removed keeps its episodes until they are deleted)."""
         prefix = job_prefix("")
-        journaled = [job_id[len(prefix):] for job_id in self.journal.jobs_with(EPISODES, prefix) if "/" not in job_id[len(prefix):]]
+        journaled = [
+            job_id[len(prefix) :]
+            for job_id in self.journal.jobs_with(EPISODES, prefix)
+            if "/" not in job_id[len(prefix) :]
+        ]
         for dataset in sorted(set(self.book.datasets) | set(journaled)):
             self.job(dataset)
         return sorted(self._jobs)

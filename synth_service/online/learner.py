@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import time
 from dataclasses import replace
@@ -35,14 +36,17 @@ from synth_service.llm_slots import PrioritySlots
 from synth_service.online.episode import Episode
 from synth_service.online.policy import OnlinePolicy
 from synth_service.spec import JobSpec, Models
-from synth_service.stages import backward, filter as filter_stage
+from synth_service.stages import backward
+from synth_service.stages import filter as filter_stage
 
 log = logging.getLogger(__name__)
 _tracer = tracer("lbi.online")
 _meter = meter("lbi.online")
 EPISODES_RECEIVED = _meter.create_counter("lbi.online.episodes", description="Episodes reported, by result")
 EXAMPLES = _meter.create_counter("lbi.online.examples", description="Candidates learned from episodes, by result")
-DELAY = _meter.create_histogram("lbi.online.delay", unit="s", description="From an episode's end to its examples being searchable")
+DELAY = _meter.create_histogram(
+    "lbi.online.delay", unit="s", description="From an episode's end to its examples being searchable"
+)
 
 EPISODES, LEARNED = "episodes", "learned"
 
@@ -62,8 +66,13 @@ def _drop_reason(reason: str) -> str:
 def online_example(payload: dict[str, Any], episode: Episode) -> Example:
     """A kept candidate as stored: origin online; its relabelling kind, episode, tenant and outcome in metadata."""
     example = example_from_payload(payload)
-    metadata = {**example.metadata, "kind": example.origin.value, "episode_id": episode.episode_id,
-                "tenant": episode.tenant, "outcome": episode.outcome}
+    metadata = {
+        **example.metadata,
+        "kind": example.origin.value,
+        "episode_id": episode.episode_id,
+        "tenant": episode.tenant,
+        "outcome": episode.outcome,
+    }
     return replace(example, origin=Origin.ONLINE, metadata=metadata)
 
 
@@ -86,7 +95,7 @@ class OnlineStats:
         return round(percentile(list(self.delays), q), 3) if self.delays else 0.0
 
     @classmethod
-    def from_journal(cls, journal: Journal, dataset: str) -> "OnlineStats":
+    def from_journal(cls, journal: Journal, dataset: str) -> OnlineStats:
         stats = cls()
         stats.received = journal.count(job_prefix(dataset), EPISODES)
         for _, learned, _, _ in journal.records(job_prefix(dataset), LEARNED):
@@ -95,15 +104,30 @@ class OnlineStats:
 
     def summary(self) -> dict[str, Any]:
         """What `lbi datasets describe` shows of the online job: counts and yield."""
-        return {"episodes_received": self.received, "episodes_learned": self.learned, "candidates": self.candidates,
-                "examples_kept": self.kept, "yield": round(self.kept / self.candidates, 4) if self.candidates else 0.0,
-                "examples_per_episode": round(self.kept / self.learned, 2) if self.learned else 0.0,
-                "dropped": dict(self.dropped), "delay_p50_s": self.delay(50), "delay_p99_s": self.delay(99)}
+        return {
+            "episodes_received": self.received,
+            "episodes_learned": self.learned,
+            "candidates": self.candidates,
+            "examples_kept": self.kept,
+            "yield": round(self.kept / self.candidates, 4) if self.candidates else 0.0,
+            "examples_per_episode": round(self.kept / self.learned, 2) if self.learned else 0.0,
+            "dropped": dict(self.dropped),
+            "delay_p50_s": self.delay(50),
+            "delay_p99_s": self.delay(99),
+        }
 
 
 class OnlineJob:
-    def __init__(self, dataset: str, policy: OnlinePolicy, journal: Journal, gateway: LLMGateway, datasets: DatasetStore,
-                 sweep_s: float = 3600.0, llm_concurrency: int = 8):
+    def __init__(
+        self,
+        dataset: str,
+        policy: OnlinePolicy,
+        journal: Journal,
+        gateway: LLMGateway,
+        datasets: DatasetStore,
+        sweep_s: float = 3600.0,
+        llm_concurrency: int = 8,
+    ):
         self.dataset, self.policy = dataset, policy
         self.journal, self.gateway, self.datasets = journal, gateway, datasets
         self.job_id = job_prefix(dataset)
@@ -157,19 +181,17 @@ class OnlineJob:
                     self._wake.clear()
                     if not await asyncio.to_thread(self._pending_keys):  # a report may have come meanwhile
                         wait = self.sweep_s if self.policy.retention_days else None
-                        try:
+                        with contextlib.suppress(TimeoutError):
                             await asyncio.wait_for(self._wake.wait(), wait)
-                        except asyncio.TimeoutError:
-                            pass
                     continue
                 await self._learn(keys)
                 failures = 0
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - the job outlives one bad batch; the episodes stay pending and are retried
+            except Exception:
                 failures += 1
                 log.exception("online job %s: a batch failed (attempt %d); retrying", self.dataset, failures)
-                await asyncio.sleep(min(60.0, 0.5 * 2 ** failures))
+                await asyncio.sleep(min(60.0, 0.5 * 2**failures))
 
     def _pending_keys(self) -> list[str]:
         """The next batch: episodes not learned yet, in arrival order."""
@@ -178,18 +200,33 @@ class OnlineJob:
     async def _learn(self, keys: list[str]) -> None:
         rows = await self.journal.aget(self.job_id, EPISODES, keys)
         episodes = [Episode.from_dict(rows[k][0]) for k in keys if k in rows]
-        with _tracer.start_as_current_span("online.learn", attributes={"dataset": self.dataset, "episodes": len(episodes)}):
+        with _tracer.start_as_current_span(
+            "online.learn", attributes={"dataset": self.dataset, "episodes": len(episodes)}
+        ):
             judged = await asyncio.gather(*(self._judge(e) for e in episodes))
-            for episode, (candidates, kept, dropped) in zip(episodes, judged):
+            for episode, (candidates, kept, dropped) in zip(episodes, judged, strict=True):
                 async with self._lock:
                     await self._store(episode, candidates, kept, dropped)
 
     def _context(self, episode: Episode) -> JobContext:
-        spec = JobSpec(env=episode.env, dataset=self.dataset, backward_mode=self.policy.backward_mode,
-                       backward_window=self.policy.backward_window, filter_policy=self.policy.filter_policy,
-                       models=Models(committee=self.policy.committee))
-        return JobContext(f"{self.job_id}/{episode.episode_id}", spec, self.journal, self.gateway, self.datasets, None,
-                          publish=lambda event: None, slots=self.slots)
+        spec = JobSpec(
+            env=episode.env,
+            dataset=self.dataset,
+            backward_mode=self.policy.backward_mode,
+            backward_window=self.policy.backward_window,
+            filter_policy=self.policy.filter_policy,
+            models=Models(committee=self.policy.committee),
+        )
+        return JobContext(
+            f"{self.job_id}/{episode.episode_id}",
+            spec,
+            self.journal,
+            self.gateway,
+            self.datasets,
+            None,
+            publish=lambda event: None,
+            slots=self.slots,
+        )
 
     async def _judge(self, episode: Episode) -> tuple[int, list[Example], collections.Counter]:
         """(candidates, kept examples, dropped by reason): backward construction and the committee on one episode."""
@@ -206,7 +243,9 @@ class OnlineJob:
         kept = [online_example(payload, episode) for _, payload, ok, _ in judged if ok]
         return len(candidates) + dropped["failed-episode-task"], kept, dropped
 
-    async def _store(self, episode: Episode, candidates: int, kept: list[Example], dropped: collections.Counter) -> None:
+    async def _store(
+        self, episode: Episode, candidates: int, kept: list[Example], dropped: collections.Counter
+    ) -> None:
         """Ingests an episode's kept examples (near-duplicates aside) and journals it as learned; an episode deleted
         while it was being judged is forgotten instead (the rows its judging wrote go too)."""
         episode_job = f"{self.job_id}/{episode.episode_id}"
@@ -214,16 +253,22 @@ class OnlineJob:
             await asyncio.to_thread(self.journal.delete_job, episode_job)
             return
         vectors = await self.datasets.embedder.aencode([e.instruction for e in kept])  # once: the check and the ingest
-        duplicates = await self._retrying(self.datasets.near_duplicates, self.dataset, kept, vectors,
-                                          self.policy.duplicate_threshold)
+        duplicates = await self._retrying(
+            self.datasets.near_duplicates, self.dataset, kept, vectors, self.policy.duplicate_threshold
+        )
         stored = [i for i, e in enumerate(kept) if e.id not in duplicates]
         fresh = [kept[i] for i in stored]
         dropped["near-duplicate"] += len(duplicates)
         if fresh:
             await self._retrying(self.datasets.ingest, self.dataset, fresh, self.job_id, [vectors[i] for i in stored])
         delay = max(0.0, time.time() - episode.ended_at)
-        learned = {"candidates": candidates, "stored": len(fresh), "dropped": {k: v for k, v in dropped.items() if v},
-                   "delay_s": round(delay, 3), "examples": [e.id for e in fresh]}
+        learned = {
+            "candidates": candidates,
+            "stored": len(fresh),
+            "dropped": {k: v for k, v in dropped.items() if v},
+            "delay_s": round(delay, 3),
+            "examples": [e.id for e in fresh],
+        }
         await self.journal.aput(self.job_id, LEARNED, [(episode.episode_id, learned, True, "")])
         self.stats.add(learned)
         attrs = {"dataset": self.dataset}
@@ -244,7 +289,9 @@ class OnlineJob:
                 delay = min(delay * 2, 10.0)
 
     # deletion
-    async def delete(self, episode_ids: list[str] | None = None, tenant: str = "", only_tenant: str = "") -> tuple[int, int]:
+    async def delete(
+        self, episode_ids: list[str] | None = None, tenant: str = "", only_tenant: str = ""
+    ) -> tuple[int, int]:
         """Deletes episodes (these ids, and/or every episode of `tenant`; with `only_tenant`, only that tenant's) and
         every example learned from them; returns (episodes, examples) deleted."""
         async with self._lock:
@@ -264,7 +311,9 @@ class OnlineJob:
         again, never an example without its episode."""
         if not episodes:
             return 0, 0
-        examples = await self._retrying(self.datasets.delete_trajectories, self.dataset, [e.trajectory_id for e in episodes])
+        examples = await self._retrying(
+            self.datasets.delete_trajectories, self.dataset, [e.trajectory_id for e in episodes]
+        )
 
         def forget() -> None:
             for episode in episodes:
@@ -282,7 +331,12 @@ class OnlineJob:
         cutoff = time.time() - self.policy.retention_days * 86400
         async with self._lock:
             old = await asyncio.to_thread(
-                lambda: [Episode.from_dict(p) for _, p, _, _ in self.journal.records(self.job_id, EPISODES) if p["received_at"] < cutoff])
+                lambda: [
+                    Episode.from_dict(p)
+                    for _, p, _, _ in self.journal.records(self.job_id, EPISODES)
+                    if p["received_at"] < cutoff
+                ]
+            )
             count, _ = await self._delete(old)
         if count:
             log.info("online job %s: retention deleted %d episodes", self.dataset, count)

@@ -42,7 +42,9 @@ class OnlinePolicy(BaseModel):
     filter_policy: Literal["strict", "relaxed"] = "strict"
     batch_episodes: int = Field(8, ge=1, le=256)
     duplicate_threshold: float = Field(0.95, gt=0, le=1.0)
-    max_steps: int = Field(50, ge=1, le=500, description="Longer episodes are refused (labelling grows with the square).")
+    max_steps: int = Field(
+        50, ge=1, le=500, description="Longer episodes are refused (labelling grows with the square)."
+    )
 
     @field_validator("redact")
     @classmethod
@@ -75,7 +77,7 @@ class PolicyBook:
         return sorted(name for name, p in self.policies.items() if name != "*" and p.accept_episodes)
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "PolicyBook":
+    def from_file(cls, path: str | Path) -> PolicyBook:
         """Reads the file; a missing file or a bad entry fails at start naming the file and the entry."""
         if not path:
             return cls()
@@ -90,6 +92,7 @@ class PolicyBook:
             try:
                 policies[str(name)] = OnlinePolicy.model_validate(entry or {})
             except ValidationError as exc:
-                raise ValueError(f"online policy file {path}, dataset {name!r}: {exc.errors()[0]['loc']}: "
-                                 f"{exc.errors()[0]['msg']}") from None
+                raise ValueError(
+                    f"online policy file {path}, dataset {name!r}: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}"
+                ) from None
         return cls(policies)

@@ -21,20 +21,25 @@ BUILTINS = ("email", "card", "secret")
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
-_SECRET_SHAPES = re.compile("|".join([
-    r"\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{16,}",
-    r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",
-    r"\bgh[pousr]_[A-Za-z0-9]{30,}\b",
-    r"\bgithub_pat_[A-Za-z0-9_]{30,}\b",
-    r"\bxox[abprs]-[A-Za-z0-9-]{10,}",
-    r"\bAIza[0-9A-Za-z_-]{35}\b",
-    r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
-    r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----",
-    r"\b[Bb][Ee][Aa][Rr][Ee][Rr]\s+[A-Za-z0-9._~+/-]{16,}=*",
-]))
+_SECRET_SHAPES = re.compile(
+    "|".join(
+        [
+            r"\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{16,}",
+            r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",
+            r"\bgh[pousr]_[A-Za-z0-9]{30,}\b",
+            r"\bgithub_pat_[A-Za-z0-9_]{30,}\b",
+            r"\bxox[abprs]-[A-Za-z0-9-]{10,}",
+            r"\bAIza[0-9A-Za-z_-]{35}\b",
+            r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
+            r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----",
+            r"\b[Bb][Ee][Aa][Rr][Ee][Rr]\s+[A-Za-z0-9._~+/-]{16,}=*",
+        ]
+    )
+)
 _ASSIGNMENT = re.compile(
     r"(?i)(\b(?:password|passwd|pwd|secret|client_secret|api[_-]?key|apikey|access[_-]?key|access[_-]?token|auth[_-]?token|token)"
-    r"\b[\"']?\s*[:=]\s*[\"']?)([^\s\"',;]{4,})")
+    r"\b[\"']?\s*[:=]\s*[\"']?)([^\s\"',;]{4,})"
+)
 
 
 def luhn_ok(digits: str) -> bool:
@@ -76,6 +81,7 @@ def _sub(regex: re.Pattern, name: str):
         value, n = regex.subn(f"[REDACTED:{name}]", value)
         counts[name] += n
         return value
+
     return apply
 
 
@@ -86,6 +92,7 @@ def _cards(value: str, counts: Counter) -> str:
             counts["card"] += 1
             return "[REDACTED:card]"
         return match.group(0)
+
     return _CARD.sub(replace, value)
 
 
@@ -97,6 +104,7 @@ def _secrets(value: str, counts: Counter) -> str:
             return match.group(0)
         counts["secret"] += 1
         return match.group(1) + "[REDACTED:secret]"
+
     return _ASSIGNMENT.sub(replace, value)
 
 
@@ -107,6 +115,7 @@ def _custom(pattern: str):
         value, n = regex.subn("[REDACTED]", value)
         counts["custom"] += n
         return value
+
     return apply
 
 

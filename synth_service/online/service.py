@@ -60,11 +60,16 @@ class EpisodeService(episodes_pb2_grpc.EpisodeServiceServicer):
         policy = self.online.book(dataset)
         if not policy.accept_episodes:
             EPISODES_RECEIVED.add(1, {"dataset": dataset, "result": "refused:policy"})
-            return pb.ReportEpisodeResponse(accepted=False, tenant=grant.tenant,
-                                            reason=f"dataset {dataset!r} does not accept episodes (no online policy enables it)")
+            return pb.ReportEpisodeResponse(
+                accepted=False,
+                tenant=grant.tenant,
+                reason=f"dataset {dataset!r} does not accept episodes (no online policy enables it)",
+            )
         if not policy.allows_tenant(grant.tenant):
             EPISODES_RECEIVED.add(1, {"dataset": dataset, "result": "refused:tenant"})
-            raise PermissionDenied(f"tenant {grant.tenant!r} may not report episodes to dataset {dataset!r} (its online policy)")
+            raise PermissionDenied(
+                f"tenant {grant.tenant!r} may not report episodes to dataset {dataset!r} (its online policy)"
+            )
         default_env = request.env or await self._default_env(dataset, policy.env)
         episode = parse_report(request, grant.tenant, default_env, policy.max_steps, policy.redactor)
         new = await self.online.job(dataset).report(episode)
@@ -96,7 +101,14 @@ class EpisodeService(episodes_pb2_grpc.EpisodeServiceServicer):
             return pb.OnlineStats(dataset=dataset)
         s = job.stats
         return pb.OnlineStats(
-            dataset=dataset, accepting=job.policy.accept_episodes, episodes_received=s.received, episodes_learned=s.learned,
-            episodes_pending=job.pending, candidates=s.candidates, examples_kept=s.kept, dropped=dict(s.dropped),
-            delay_p50_s=s.delay(50), delay_p99_s=s.delay(99),
+            dataset=dataset,
+            accepting=job.policy.accept_episodes,
+            episodes_received=s.received,
+            episodes_learned=s.learned,
+            episodes_pending=job.pending,
+            candidates=s.candidates,
+            examples_kept=s.kept,
+            dropped=dict(s.dropped),
+            delay_p50_s=s.delay(50),
+            delay_p99_s=s.delay(99),
         )

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import asyncio
 
+from lbi.dataset import example_payload
 from lbi.llm.gateway import LLMError
 from lbi.llm.roles import Role
-from lbi.dataset import example_payload
 from lbi.records import Example, Origin, Step, content_id, state_at
 from synth_service.context import JobContext
 from synth_service.stages.names import BACKWARD_DONE, CANDIDATES, LABEL_FAILURES
@@ -46,13 +46,21 @@ def _span(steps: tuple[Step, ...], final: str, i: int, j: int) -> tuple[list[dic
     return [s.to_dict() for s in steps[i:j]], end_observation
 
 
-async def _labels(ctx: JobContext, steps: tuple[Step, ...], final: str, start: int, ends: list[int], kind: str) -> dict[int, str]:
+async def _labels(
+    ctx: JobContext, steps: tuple[Step, ...], final: str, start: int, ends: list[int], kind: str
+) -> dict[int, str]:
     """end -> label, or end -> Failure(reason) when its call failed: a failed span never loses its neighbours."""
     model = ctx.spec.models.labeller
     env = ctx.spec.env
     if ctx.spec.backward_mode == "batched":
         span_steps, _ = _span(steps, final, start, len(steps))
-        inputs = {"env": env, "kind": kind, "steps": span_steps, "final_observation": final, "ends": [e - start for e in ends]}
+        inputs = {
+            "env": env,
+            "kind": kind,
+            "steps": span_steps,
+            "final_observation": final,
+            "ends": [e - start for e in ends],
+        }
         try:
             result = await ctx.llm("backward", Role.LABEL_BATCH, inputs, model)
         except LLMError as exc:
@@ -63,13 +71,17 @@ async def _labels(ctx: JobContext, steps: tuple[Step, ...], final: str, start: i
     async def one(end: int) -> str:
         span_steps, end_observation = _span(steps, final, start, end)
         try:
-            result = await ctx.llm("backward", Role.LABEL, {"env": env, "kind": kind, "steps": span_steps,
-                                                             "final_observation": end_observation}, model)
+            result = await ctx.llm(
+                "backward",
+                Role.LABEL,
+                {"env": env, "kind": kind, "steps": span_steps, "final_observation": end_observation},
+                model,
+            )
             return result.output.instruction
         except LLMError as exc:
             return Failure(exc.reason)
 
-    return dict(zip(ends, await asyncio.gather(*(one(end) for end in ends))))
+    return dict(zip(ends, await asyncio.gather(*(one(end) for end in ends)), strict=True))
 
 
 class Failure(str):
@@ -87,15 +99,24 @@ async def construct(ctx: JobContext, trajectory_id: str, t: dict, task: str) -> 
     final = t["final_observation"]
     source = t["id"]
     candidates = [Example(task, t["env"], steps, final, Origin.FORWARD, source, 0, len(steps))] if steps else []
-    plan = [(start, ends, kind, origin) for start, ends in label_plan(len(steps), ctx.spec.backward_mode, ctx.spec.backward_window)
-            for kind, origin in KINDS.items()]
+    plan = [
+        (start, ends, kind, origin)
+        for start, ends in label_plan(len(steps), ctx.spec.backward_mode, ctx.spec.backward_window)
+        for kind, origin in KINDS.items()
+    ]
     labelled = await asyncio.gather(*(_labels(ctx, steps, final, start, ends, kind) for start, ends, kind, _ in plan))
     failures = []
-    for (start, _, kind, origin), labels in zip(plan, labelled):
+    for (start, _, kind, origin), labels in zip(plan, labelled, strict=True):
         for end, label in labels.items():
             if isinstance(label, Failure):
-                failures.append((content_id("label", source, start, end, kind), {"start": start, "end": end, "kind": kind},
-                                 False, str(label)))
+                failures.append(
+                    (
+                        content_id("label", source, start, end, kind),
+                        {"start": start, "end": end, "kind": kind},
+                        False,
+                        str(label),
+                    )
+                )
                 continue
             span_steps, end_observation = steps[start:end], state_at(steps, end, final)
             candidates.append(Example(label, t["env"], span_steps, end_observation, origin, source, start, end))
@@ -103,6 +124,16 @@ async def construct(ctx: JobContext, trajectory_id: str, t: dict, task: str) -> 
     await ctx.journal.aput(ctx.job_id, CANDIDATES, [(key, payload, True, "") for key, payload in rows])
     if failures:
         await ctx.journal.aput(ctx.job_id, LABEL_FAILURES, failures)
-    await ctx.journal.aput(ctx.job_id, BACKWARD_DONE, [(trajectory_id, {"candidates": len(rows), "failures": len(failures),
-                                                                        "keys": [key for key, _ in rows]}, True, "")])
+    await ctx.journal.aput(
+        ctx.job_id,
+        BACKWARD_DONE,
+        [
+            (
+                trajectory_id,
+                {"candidates": len(rows), "failures": len(failures), "keys": [key for key, _ in rows]},
+                True,
+                "",
+            )
+        ],
+    )
     return rows

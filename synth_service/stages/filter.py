@@ -27,14 +27,22 @@ from synth_service.stages.names import FILTERED
 
 
 async def _verdict(ctx: JobContext, example: Example, judge: str) -> Verdict:
-    inputs = {"env": example.env, "instruction": example.instruction, "steps": [s.to_dict() for s in example.steps],
-              "final_observation": example.final_observation}
+    inputs = {
+        "env": example.env,
+        "instruction": example.instruction,
+        "steps": [s.to_dict() for s in example.steps],
+        "final_observation": example.final_observation,
+    }
     try:
         answer = (await ctx.llm("filter", Role.JUDGE, inputs, judge)).output
     except LLMError as exc:
-        return Verdict(judge or ctx.gateway.settings.llm_model, tuple((c, False, f"judge failed: {exc.reason}") for c in CRITERIA))
-    return Verdict(judge or ctx.gateway.settings.llm_model,
-                   tuple((c, getattr(answer, c).ok, getattr(answer, c).reason) for c in CRITERIA))
+        return Verdict(
+            judge or ctx.gateway.settings.llm_model, tuple((c, False, f"judge failed: {exc.reason}") for c in CRITERIA)
+        )
+    return Verdict(
+        judge or ctx.gateway.settings.llm_model,
+        tuple((c, getattr(answer, c).ok, getattr(answer, c).reason) for c in CRITERIA),
+    )
 
 
 async def judge(ctx: JobContext, example: Example, same_as: str = "") -> tuple[Example, str]:
@@ -49,7 +57,9 @@ async def judge(ctx: JobContext, example: Example, same_as: str = "") -> tuple[E
     verdicts = tuple(await asyncio.gather(*(_verdict(ctx, example, j) for j in committee)))
     accepted = [v.accepted for v in verdicts]
     kept = all(accepted) if ctx.spec.filter_policy == "strict" else any(accepted)
-    reason = "" if kept else "; ".join(f"{v.judge}: {c}: {r}" for v in verdicts for c, ok, r in v.criteria if not ok)[:2000]
+    reason = (
+        "" if kept else "; ".join(f"{v.judge}: {c}: {r}" for v in verdicts for c, ok, r in v.criteria if not ok)[:2000]
+    )
     return replace(example, verdicts=verdicts, kept=kept), reason
 
 
@@ -68,15 +78,18 @@ class Claims:
         return stand_ins
 
 
-async def judge_all(ctx: JobContext, candidates: list[tuple[str, dict]],
-                    stand_ins: dict[str, str]) -> list[tuple[str, dict, bool, str]]:
+async def judge_all(
+    ctx: JobContext, candidates: list[tuple[str, dict]], stand_ins: dict[str, str]
+) -> list[tuple[str, dict, bool, str]]:
     """Every candidate judged (all at once, within the job's LLM bound) and journaled in one write; candidates
     judged before are read back. Returns (key, payload with verdicts, kept, why dropped) in the candidates' order."""
     known = await ctx.journal.aget(ctx.job_id, FILTERED, [key for key, _ in candidates])
     todo = [(key, payload) for key, payload in candidates if key not in known]
 
     async def one(key: str, payload: dict) -> tuple[str, dict, bool, str]:
-        example, reason = await judge(ctx, example_from_payload(payload), "" if stand_ins[key] == key else stand_ins[key])
+        example, reason = await judge(
+            ctx, example_from_payload(payload), "" if stand_ins[key] == key else stand_ins[key]
+        )
         return key, example_payload(example), example.kept, reason
 
     judged = await asyncio.gather(*(one(key, payload) for key, payload in todo))
@@ -95,5 +108,7 @@ def check_some_kept(ctx: JobContext) -> None:
         sample = itertools.islice(ctx.journal.records(ctx.job_id, FILTERED, ok=False), 1000)
         reasons = collections.Counter(reason.split("; ")[0] for _, _, _, reason in sample)
         reason, times = reasons.most_common(1)[0]
-        raise FailedPrecondition(f"the committee kept none of the {dropped} candidates; the most common reason "
-                                 f"({times} of the first {sum(reasons.values())}): {reason}")
+        raise FailedPrecondition(
+            f"the committee kept none of the {dropped} candidates; the most common reason "
+            f"({times} of the first {sum(reasons.values())}): {reason}"
+        )

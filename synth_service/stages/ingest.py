@@ -2,8 +2,8 @@
 
 While a job runs, kept examples are written as they are judged (`Ingester`): a batch goes out when it
 holds `ingest_batch` examples or when its oldest example has waited `flush_s` (the first batch at once), so
-the first examples are retrievable seconds into a job of hours. `run` writes whatever is kept and not yet written (a job out of
-budget ends with it).
+the first examples are retrievable seconds into a job of hours. `run` writes whatever is kept and not yet
+written (a job out of budget ends with it).
 
 Point ids derive from example ids, so a batch written twice (a crash between the upsert and its journal
 row) leaves the same points. A batch the store refuses (down, restarting, a shard held by another process)
@@ -54,7 +54,7 @@ class Ingester:
             while len(batch) < self.ctx.spec.ingest_batch:
                 try:
                     item = await asyncio.wait_for(self._queue.get(), max(0.0, deadline - loop.time()))
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     break
                 if item is self._closed:
                     done = True
@@ -74,7 +74,9 @@ async def write_batch(ctx: JobContext, batch: list[tuple[str, dict]]) -> None:
 async def run(ctx: JobContext) -> None:
     """Writes every kept example not written yet."""
     done = ctx.journal.keys(ctx.job_id, INGESTED)
-    kept = [(key, payload) for key, payload, _, _ in ctx.journal.records(ctx.job_id, FILTERED, ok=True) if key not in done]
+    kept = [
+        (key, payload) for key, payload, _, _ in ctx.journal.records(ctx.job_id, FILTERED, ok=True) if key not in done
+    ]
     total = len(done) + len(kept)
     finished = len(done)
     for start in range(0, len(kept), ctx.spec.ingest_batch):

@@ -19,8 +19,15 @@ from synth_service.stages.names import TRAJECTORIES
 
 
 def trajectory_payload(t: Trajectory) -> dict:
-    return {"id": t.id, "instruction_id": t.instruction_id, "env": t.env, "steps": [s.to_dict() for s in t.steps],
-            "final_observation": t.final_observation, "outcome": t.outcome.value, "answer": t.answer}
+    return {
+        "id": t.id,
+        "instruction_id": t.instruction_id,
+        "env": t.env,
+        "steps": [s.to_dict() for s in t.steps],
+        "final_observation": t.final_observation,
+        "outcome": t.outcome.value,
+        "answer": t.answer,
+    }
 
 
 async def rollout(ctx: JobContext, key: str, instruction: dict, resource_text: str) -> tuple[dict, bool, str]:
@@ -31,12 +38,18 @@ async def rollout(ctx: JobContext, key: str, instruction: dict, resource_text: s
     spec = ctx.spec
     task = Task(key, instruction["text"], resource_text)
     reason = ""
-    for attempt in range(spec.rollout_retries + 1):
+    for _attempt in range(spec.rollout_retries + 1):
         runner = ctx.pool.pick()
         try:
             trajectory = await run_episode(
-                StageGateway(ctx, "rollout"), runner, spec.env, ctx.action_space, task, max_steps=spec.max_steps,
-                env_config=spec.env_config, model=spec.models.policy or None,
+                StageGateway(ctx, "rollout"),
+                runner,
+                spec.env,
+                ctx.action_space,
+                task,
+                max_steps=spec.max_steps,
+                env_config=spec.env_config,
+                model=spec.models.policy or None,
             )
             payload = trajectory_payload(trajectory)
             await ctx.journal.aput(ctx.job_id, TRAJECTORIES, [(key, payload, True, "")])

@@ -23,8 +23,13 @@ async def write_tasks(ctx: JobContext, key: str, resource: dict, description: st
     known = await ctx.journal.aget(ctx.job_id, TASKS, [key])
     if key in known:
         return known[key][0]["tasks"]
-    inputs = {"env": ctx.spec.env, "env_description": description, "resource_title": resource["title"],
-              "resource_text": resource["text"], "n": ctx.spec.instructions_per_resource}
+    inputs = {
+        "env": ctx.spec.env,
+        "env_description": description,
+        "resource_title": resource["title"],
+        "resource_text": resource["text"],
+        "n": ctx.spec.instructions_per_resource,
+    }
     try:
         result = await ctx.llm("self_instruct", Role.SELF_INSTRUCT, inputs, ctx.spec.models.instructor)
     except LLMError as exc:
@@ -38,7 +43,9 @@ async def write_tasks(ctx: JobContext, key: str, resource: dict, description: st
 def environment_description(static: str, resources: list[dict]) -> str:
     """The environment's own description plus its discovered overview (for sql the tables, for a site its pages),
     so a task proposed from any one resource fits the environment it will run in."""
-    overview = next((r["text"] for r in resources if r.get("kind", "docs") != "docs" and r.get("uri", "").endswith("#overview")), "")
+    overview = next(
+        (r["text"] for r in resources if r.get("kind", "docs") != "docs" and r.get("uri", "").endswith("#overview")), ""
+    )
     return f"{static}\n\nWhat this environment holds:\n{overview[:1500]}" if overview else static
 
 
@@ -54,7 +61,9 @@ class Admission:
         if not len(vectors):
             return
         if self._count + len(vectors) > len(self._vectors):
-            grown = np.zeros((max(2 * len(self._vectors), self._count + len(vectors), 64), vectors.shape[1]), dtype=np.float32)
+            grown = np.zeros(
+                (max(2 * len(self._vectors), self._count + len(vectors), 64), vectors.shape[1]), dtype=np.float32
+            )
             if self._count:
                 grown[: self._count] = self._vectors[: self._count]
             self._vectors = grown
@@ -88,5 +97,7 @@ class Admission:
         instructions = [Instruction(resource_key, unique[i]) for i in kept]
         rows = [(i.id, {"resource_id": i.resource_id, "text": i.text}) for i in instructions]
         await self.ctx.journal.aput(self.ctx.job_id, INSTRUCTIONS, [(key, payload, True, "") for key, payload in rows])
-        await self.ctx.journal.aput(self.ctx.job_id, ADMITTED, [(resource_key, {"instructions": [key for key, _ in rows]}, True, "")])
+        await self.ctx.journal.aput(
+            self.ctx.job_id, ADMITTED, [(resource_key, {"instructions": [key for key, _ in rows]}, True, "")]
+        )
         return rows

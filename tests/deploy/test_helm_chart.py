@@ -21,7 +21,9 @@ CHART = ROOT / "deploy" / "helm" / "lbi"
 PRODUCTION = ROOT / "deploy" / "helm" / "examples" / "production.yaml"
 HELM = os.environ.get("LBI_HELM") or str(ROOT / ".lbi" / "tools" / "helm")
 VALIDATE = str(Path(sys.executable).parent / "kubernetes-validate")
-pytestmark = pytest.mark.skipif(not Path(HELM).exists(), reason="no helm binary (`make test` fetches it: scripts/fetch_helm.sh)")
+pytestmark = pytest.mark.skipif(
+    not Path(HELM).exists(), reason="no helm binary (`make test` fetches it: scripts/fetch_helm.sh)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +53,12 @@ def _get(docs: list[dict], kind: str, name: str) -> dict:
 
 def _containers(docs: list[dict]) -> list[tuple[dict, dict]]:
     """(pod spec, container) of every lbi workload."""
-    return [(d["spec"]["template"]["spec"], c) for d in docs if d["kind"] in ("Deployment", "StatefulSet")
-            and d["metadata"]["name"].startswith("rel-lbi") for c in d["spec"]["template"]["spec"]["containers"]]
+    return [
+        (d["spec"]["template"]["spec"], c)
+        for d in docs
+        if d["kind"] in ("Deployment", "StatefulSet") and d["metadata"]["name"].startswith("rel-lbi")
+        for c in d["spec"]["template"]["spec"]["containers"]
+    ]
 
 
 @pytest.mark.parametrize("values", [[], ["-f", str(PRODUCTION)]], ids=["defaults", "production"])
@@ -67,7 +73,9 @@ def test_rendered_manifests_match_the_kubernetes_schemas(chart, values, tmp_path
     runner_pod = RunnerPods(None, "agents", _runner_template(docs)).manifest("job-0123456789abcdef", 0)
     manifest = tmp_path / "all.yaml"
     manifest.write_text(yaml.safe_dump_all([*docs, runner_pod]))
-    result = subprocess.run([VALIDATE, "--strict", "-k", "1.30.0", str(manifest)], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [VALIDATE, "--strict", "-k", "1.30.0", str(manifest)], capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert result.stdout.count("passed") == len(docs) + 1
 
@@ -81,7 +89,9 @@ def test_probes_are_grpc_health_checks(chart):
     services = {"retrieval": "lbi.v1.RetrievalService", "synth": "lbi.v1.SynthesisService"}
     for _, container in _containers(docs):
         ready, live = container["readinessProbe"]["grpc"], container["livenessProbe"]["grpc"]
-        assert ready["service"] == services[container["name"]] and ready["port"] == container["ports"][0]["containerPort"]
+        assert (
+            ready["service"] == services[container["name"]] and ready["port"] == container["ports"][0]["containerPort"]
+        )
         assert "service" not in live  # liveness: the process, not the store (see lbi/store_health.py)
     runner = _runner_template(docs)["spec"]["containers"][0]
     assert runner["readinessProbe"]["grpc"]["service"] == "lbi.v1.EnvRunner"
@@ -113,7 +123,9 @@ def test_runner_sandbox_modes(chart):
     assert sc["seccompProfile"] == {"type": "RuntimeDefault"} and sc["readOnlyRootFilesystem"] is True
     assert sc["capabilities"] == {"drop": ["ALL"], "add": capabilities}  # what root inside a session keeps, and no more
     assert env["LBI_RUNNER_REQUIRE_USERNS"] == "true" and env["LBI_RUNNER_LAYERS_DIR"] == "/var/lib/lbi/layers"
-    privileged = _runner_template(_render(chart, "--set", "runner.sandbox=privileged", "--set", "runner.runtimeClassName=gvisor"))["spec"]
+    privileged = _runner_template(
+        _render(chart, "--set", "runner.sandbox=privileged", "--set", "runner.runtimeClassName=gvisor")
+    )["spec"]
     container = privileged["containers"][0]
     assert "hostUsers" not in privileged and privileged["runtimeClassName"] == "gvisor"
     assert container["securityContext"]["seccompProfile"] == {"type": "Unconfined"}
@@ -136,7 +148,9 @@ def test_runner_pods_mount_the_environments_secret(chart):
 def test_rbac_allows_exactly_pod_management_in_the_namespace(chart):
     docs = _render(chart)
     role = _get(docs, "Role", "rel-lbi-synth")
-    assert role["rules"] == [{"apiGroups": [""], "resources": ["pods"], "verbs": ["create", "get", "list", "watch", "delete"]}]
+    assert role["rules"] == [
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["create", "get", "list", "watch", "delete"]}
+    ]
     assert not [d for d in docs if d["kind"] in ("ClusterRole", "ClusterRoleBinding")]
     binding = _get(docs, "RoleBinding", "rel-lbi-synth")
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "rel-lbi-synth", "namespace": "agents"}]
@@ -157,7 +171,11 @@ def test_secrets_are_referenced_never_inlined(chart):
             assert "envFrom" not in container
         else:
             assert container["envFrom"] == [{"secretRef": {"name": "lbi-llm-keys"}}]
-        assert not [e for e in container["env"] if "value" in e and not e["name"].endswith("_FILE") and ("sk-" in str(e["value"]) or "KEY" in e["name"])]
+        assert not [
+            e
+            for e in container["env"]
+            if "value" in e and not e["name"].endswith("_FILE") and ("sk-" in str(e["value"]) or "KEY" in e["name"])
+        ]
     model_list = _get(docs, "ConfigMap", "rel-lbi")["data"]["llm-model-list.json"]
     assert "os.environ/OPENAI_API_KEY" in model_list
 
@@ -170,10 +188,17 @@ def test_network_policies(chart):
     assert runner["policyTypes"] == ["Ingress", "Egress"] and runner["egress"] == []  # deny all egress
     assert runner["ingress"][0]["from"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "synth"
     synth_egress = policies["rel-lbi-synth"]["egress"]
-    assert any(r.get("to", [{}])[0].get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/component") == "env-runner"
-               for r in synth_egress)
-    production = {d["metadata"]["name"]: d["spec"] for d in _render(chart, "-f", str(PRODUCTION)) if d["kind"] == "NetworkPolicy"}
-    assert production["rel-lbi-retrieval"]["ingress"][0]["from"] == [{"namespaceSelector": {"matchLabels": {"lbi.dev/agents": "true"}}}]
+    assert any(
+        r.get("to", [{}])[0].get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/component")
+        == "env-runner"
+        for r in synth_egress
+    )
+    production = {
+        d["metadata"]["name"]: d["spec"] for d in _render(chart, "-f", str(PRODUCTION)) if d["kind"] == "NetworkPolicy"
+    }
+    assert production["rel-lbi-retrieval"]["ingress"][0]["from"] == [
+        {"namespaceSelector": {"matchLabels": {"lbi.dev/agents": "true"}}}
+    ]
     assert production["rel-lbi-env-runner"]["egress"][0]["ports"] == [{"port": 5432, "protocol": "TCP"}]
 
 
@@ -187,8 +212,12 @@ def test_scaling_objects_and_store_cluster_settings(chart):
     assert synth["replicas"] == 1 and synth["strategy"]["type"] == "Recreate"
     env = {e["name"]: e for e in synth["template"]["spec"]["containers"][0]["env"]}
     assert env["LBI_QDRANT_URL"]["value"] == "http://rel-qdrant:6334"
-    assert (env["LBI_QDRANT_SHARD_NUMBER"]["value"], env["LBI_QDRANT_REPLICATION_FACTOR"]["value"],
-            env["LBI_QDRANT_WRITE_CONSISTENCY_FACTOR"]["value"], env["LBI_QDRANT_READ_CONSISTENCY"]["value"]) == ("6", "2", "2", "majority")
+    assert (
+        env["LBI_QDRANT_SHARD_NUMBER"]["value"],
+        env["LBI_QDRANT_REPLICATION_FACTOR"]["value"],
+        env["LBI_QDRANT_WRITE_CONSISTENCY_FACTOR"]["value"],
+        env["LBI_QDRANT_READ_CONSISTENCY"]["value"],
+    ) == ("6", "2", "2", "majority")
     assert env["LBI_SYNTH_POD_UID"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.uid"
     assert env["OTEL_EXPORTER_OTLP_ENDPOINT"]["value"] == "http://otel-collector.observability.svc:4317"
     assert "deployment.environment=production" in env["OTEL_RESOURCE_ATTRIBUTES"]["value"]
@@ -209,18 +238,43 @@ def test_online_policies_reach_the_synthesis_service_as_a_file_it_loads(chart, t
     from synth_service.online.policy import PolicyBook
 
     values = tmp_path / "online.yaml"
-    values.write_text(yaml.safe_dump({"synth": {"online": {"datasets": {
-        "orders": {"accept_episodes": True, "tenants": ["fulfilment-agent"], "retention_days": 14, "redact": ["email", "ORD-\\d+"]}}}}}))
+    values.write_text(
+        yaml.safe_dump(
+            {
+                "synth": {
+                    "online": {
+                        "datasets": {
+                            "orders": {
+                                "accept_episodes": True,
+                                "tenants": ["fulfilment-agent"],
+                                "retention_days": 14,
+                                "redact": ["email", "ORD-\\d+"],
+                            }
+                        }
+                    }
+                }
+            }
+        )
+    )
     docs = _render(chart, "-f", str(values))
     policy = tmp_path / "online-policy.yaml"
     policy.write_text(_get(docs, "ConfigMap", "rel-lbi")["data"]["online-policy.yaml"])
     book = PolicyBook.from_file(policy)
-    assert book("orders").accept_episodes and book("orders").tenants == ["fulfilment-agent"] and not book("other").accept_episodes
+    assert (
+        book("orders").accept_episodes
+        and book("orders").tenants == ["fulfilment-agent"]
+        and not book("other").accept_episodes
+    )
     synth = next(c for _, c in _containers(docs) if c["name"] == "synth")
     env = {e["name"]: e.get("value") for e in synth["env"]}
     mount = next(m for m in synth["volumeMounts"] if m["name"] == "runner-template")["mountPath"]
     assert env["LBI_ONLINE_POLICY_FILE"] == f"{mount}/online-policy.yaml"
-    assert PolicyBook.from_file(_write(tmp_path / "empty.yaml", _get(_render(chart), "ConfigMap", "rel-lbi")["data"]["online-policy.yaml"])).datasets == []
+    assert (
+        PolicyBook.from_file(
+            _write(tmp_path / "empty.yaml", _get(_render(chart), "ConfigMap", "rel-lbi")["data"]["online-policy.yaml"])
+        ).datasets
+        == []
+    )
 
 
 def _write(path: Path, text: str) -> Path:

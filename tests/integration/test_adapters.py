@@ -24,9 +24,11 @@ from tests.integration.test_retrieval_service import EXAMPLES
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
 TASK = "How many bakery orders are still pending?"
-SCRIPT = [("tool", "run_sql", {"query": "SELECT status, COUNT(*) FROM orders GROUP BY status"}),
-          ("tool", "run_sql", {"query": "SELECT COUNT(*) FROM orders WHERE status = 'pending'"}),
-          ("text", "3 orders are pending.")]
+SCRIPT = [
+    ("tool", "run_sql", {"query": "SELECT status, COUNT(*) FROM orders GROUP BY status"}),
+    ("tool", "run_sql", {"query": "SELECT COUNT(*) FROM orders WHERE status = 'pending'"}),
+    ("text", "3 orders are pending."),
+]
 
 
 def _example(name: str):
@@ -41,9 +43,16 @@ def _example(name: str):
 def _bakery(path: Path) -> str:
     with sqlite3.connect(path) as conn:
         conn.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, item TEXT, quantity INTEGER, status TEXT)")
-        conn.executemany("INSERT INTO orders (item, quantity, status) VALUES (?, ?, ?)",
-                         [("sourdough", 2, "pending"), ("croissant", 12, "baked"), ("rye", 1, "pending"),
-                          ("baguette", 4, "delivered"), ("brioche", 6, "pending")])
+        conn.executemany(
+            "INSERT INTO orders (item, quantity, status) VALUES (?, ?, ?)",
+            [
+                ("sourdough", 2, "pending"),
+                ("croissant", 12, "baked"),
+                ("rye", 1, "pending"),
+                ("baguette", 4, "delivered"),
+                ("brioche", 6, "pending"),
+            ],
+        )
     return str(path)
 
 

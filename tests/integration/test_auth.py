@@ -61,7 +61,9 @@ async def test_synthesis_requires_a_token(tmp_path):
     from synth_service.server import start_synthesis
 
     store = EdgeStore(tmp_path / "q")
-    server, engine = await start_synthesis(SynthSettings(data_dir=tmp_path, synth_port=0, auth_tokens=TOKENS), store=store)
+    server, engine = await start_synthesis(
+        SynthSettings(data_dir=tmp_path, synth_port=0, auth_tokens=TOKENS), store=store
+    )
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
             stub = synthesis_pb2_grpc.SynthesisServiceStub(channel)
@@ -72,7 +74,9 @@ async def test_synthesis_requires_a_token(tmp_path):
                 async for _ in stub.WatchJob(synthesis_pb2.WatchJobRequest(job_id="x")):
                     pass
             assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
-            jobs = await stub.ListJobs(synthesis_pb2.ListJobsRequest(), metadata=(("authorization", "Bearer old-token"),))
+            jobs = await stub.ListJobs(
+                synthesis_pb2.ListJobsRequest(), metadata=(("authorization", "Bearer old-token"),)
+            )
             assert list(jobs.jobs) == []
     finally:
         await engine.close()
@@ -90,10 +94,22 @@ async def test_retrieval_tenancy_comes_from_the_token(tmp_path):
 
     store, embedder = EdgeStore(tmp_path / "q"), Embedder()
     datasets = DatasetStore(store, embedder)
-    example = Example("Count the orders.", "sql", (Step("Connected.", "SELECT COUNT(*) FROM orders"),), "2600", Origin.FORWARD, "t", 0, 1, kept=True)
+    example = Example(
+        "Count the orders.",
+        "sql",
+        (Step("Connected.", "SELECT COUNT(*) FROM orders"),),
+        "2600",
+        Origin.FORWARD,
+        "t",
+        0,
+        1,
+        kept=True,
+    )
     for name in ("shop", "other"):
         await datasets.ingest(name, [example])
-    server, _ = await start_retrieval(RetrievalSettings(data_dir=tmp_path, retrieval_port=0, auth_tokens=TOKENS), store=store, embedder=embedder)
+    server, _ = await start_retrieval(
+        RetrievalSettings(data_dir=tmp_path, retrieval_port=0, auth_tokens=TOKENS), store=store, embedder=embedder
+    )
     target = f"127.0.0.1:{server.port}"
     try:
         async with AsyncRetrievalClient(target, token="shop-only") as tenant:
@@ -118,10 +134,31 @@ async def test_tls_with_a_self_signed_certificate(tmp_path):
     from env_runners.server import start_runner
 
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-                    "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-                   check=True, capture_output=True)
-    settings = RunnerSettings(data_dir=tmp_path, runner_port=0, tls_cert_file=str(cert), tls_key_file=str(key), auth_tokens="t")
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    settings = RunnerSettings(
+        data_dir=tmp_path, runner_port=0, tls_cert_file=str(cert), tls_key_file=str(key), auth_tokens="t"
+    )
     server, service = await start_runner(settings)
     target = f"127.0.0.1:{server.port}"
     try:

@@ -15,7 +15,9 @@ def _run(args, tmp_path, stdin=""):
 
 
 def test_env_try_reads_actions_from_stdin(tmp_path):
-    out = _run(["env", "try", "--env", "sql"], tmp_path, "SELECT COUNT(*) AS n FROM orders;\nSELECT nme FROM customers;\n")
+    out = _run(
+        ["env", "try", "--env", "sql"], tmp_path, "SELECT COUNT(*) AS n FROM orders;\nSELECT nme FROM customers;\n"
+    )
     assert out.returncode == 0, out.stderr
     assert "2600" in out.stdout and "Error: no such column: nme" in out.stdout
     assert "customers (900 rows)" in out.stdout
@@ -25,7 +27,11 @@ def test_env_list_and_resources(tmp_path):
     listed = _run(["env", "list"], tmp_path)
     assert listed.returncode == 0 and "sql" in listed.stdout
     resources = _run(["env", "resources", "--env", "sql"], tmp_path)
-    assert resources.returncode == 0 and "Top customers by revenue" in resources.stdout and "(37 docs, 41 introspection)" in resources.stdout
+    assert (
+        resources.returncode == 0
+        and "Top customers by revenue" in resources.stdout
+        and "(37 docs, 41 introspection)" in resources.stdout
+    )
 
 
 def test_bad_config_is_reported_without_traceback(tmp_path):
@@ -40,8 +46,10 @@ def test_resources_and_a_job_with_documentation_and_discovery(tmp_path):
     prints its yield per resource kind."""
     docs = tmp_path / "docs"
     docs.mkdir()
-    (docs / "kiln.md").write_text("# Kiln log\n\n## Firing count\n\nCount the firings recorded in the kiln log.\n\n"
-                                  "```bash\nwc -l < kiln.csv\n```\n")
+    (docs / "kiln.md").write_text(
+        "# Kiln log\n\n## Firing count\n\nCount the firings recorded in the kiln log.\n\n"
+        "```bash\nwc -l < kiln.csv\n```\n"
+    )
     config = '{"setup": "printf \'cone,hours\\\\n6,9\\\\n10,12\\\\n6,8\\\\n\' > kiln.csv"}'
     listed = _run(["env", "resources", "--env", "shell", "--config", config, "--resources", str(docs)], tmp_path)
     assert listed.returncode == 0, listed.stdout + listed.stderr
@@ -50,11 +58,16 @@ def test_resources_and_a_job_with_documentation_and_discovery(tmp_path):
     missing = _run(["env", "resources", "--env", "shell", "--resources", str(tmp_path / "nope")], tmp_path)
     assert missing.returncode == 2 and "INVALID_ARGUMENT" in missing.stdout + missing.stderr
     assert "Traceback" not in missing.stdout + missing.stderr
-    job = _run(["synth", "run", "--env", "shell", "--dataset", "kiln", "--config", config, "--resources", str(docs)], tmp_path)
+    job = _run(
+        ["synth", "run", "--env", "shell", "--dataset", "kiln", "--config", config, "--resources", str(docs)], tmp_path
+    )
     assert job.returncode == 0, job.stdout + job.stderr
     shown = job.stdout + job.stderr
     assert "yield per resource kind" in shown and "introspection" in shown and "docs" in shown
-    found = _run(["retrieve", "--local", "--dataset", "kiln", "--mode", "observation", "--observation", "cone,hours", "--json"], tmp_path)
+    found = _run(
+        ["retrieve", "--local", "--dataset", "kiln", "--mode", "observation", "--observation", "cone,hours", "--json"],
+        tmp_path,
+    )
     assert found.returncode == 0, found.stdout + found.stderr
     examples = json.loads(found.stdout.strip().splitlines()[-1])["examples"]
     assert examples and all(e["source_trajectory_id"] and e["span"][0] < e["span"][1] for e in examples)

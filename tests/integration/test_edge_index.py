@@ -18,8 +18,10 @@ SPEC = CollectionSpec(dense={"v": 64}, keyword_fields=("dataset",))
 
 def _points(rng: np.random.Generator, n: int) -> list[PointData]:
     vectors = rng.standard_normal((n, 64))
-    return [PointData(str(uuid.UUID(int=int(rng.integers(1 << 62)))), {"v": v.tolist()}, {"dataset": "d", "i": i})
-            for i, v in enumerate(vectors)]
+    return [
+        PointData(str(uuid.UUID(int=int(rng.integers(1 << 62)))), {"v": v.tolist()}, {"dataset": "d", "i": i})
+        for i, v in enumerate(vectors)
+    ]
 
 
 def _indexed(store: EdgeStore, name: str) -> int:
@@ -32,7 +34,7 @@ async def test_the_index_is_built_beside_the_live_shard_and_swapped_in(tmp_path)
     await store.ensure_collection("c", SPEC)
     points = _points(rng, 2000)
     for start in range(0, len(points), 500):
-        await store.upsert("c", points[start:start + 500])
+        await store.upsert("c", points[start : start + 500])
     assert _indexed(store, "c") == 0
     probes = points[:20]
     exact = [(await store.search("c", ("v", p.vectors["v"]), 1))[0].id for p in probes]

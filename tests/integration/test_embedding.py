@@ -26,8 +26,10 @@ async def test_similar_texts_are_closer():
     from lbi.embedding import Embedder
 
     embedder = Embedder()
-    a, b, c = await embedder.aencode(["list the customers in Paris", "show customers who live in Paris", "delete the log files"])
-    dot = lambda x, y: sum(p * q for p, q in zip(x, y))  # noqa: E731
+    a, b, c = await embedder.aencode(
+        ["list the customers in Paris", "show customers who live in Paris", "delete the log files"]
+    )
+    dot = lambda x, y: sum(p * q for p, q in zip(x, y, strict=True))  # noqa: E731
     assert dot(a, b) > dot(a, c) + 0.2
 
 
@@ -41,8 +43,8 @@ def test_onnx_and_torch_give_the_same_vectors(tmp_path, monkeypatch):
     onnx, torch = Embedder(backend="onnx"), Embedder(backend="torch")
     a, b = onnx.encode(texts), torch.encode(texts)
     assert onnx.backend == "onnx" and onnx.dim == torch.dim == 384
-    for x, y in zip(a, b):
-        assert sum(p * q for p, q in zip(x, y)) > 0.9999
+    for x, y in zip(a, b, strict=True):
+        assert sum(p * q for p, q in zip(x, y, strict=True)) > 0.9999
     assert list((tmp_path / "models" / "onnx").glob("*/model.onnx"))
 
 
@@ -55,6 +57,8 @@ def test_a_model_the_onnx_path_cannot_run_falls_back_to_torch(tmp_path):
     folder = tmp_path / "cls-model"
     shutil.copytree(resolve_model_path("all-MiniLM-L6-v2"), folder)
     pooling = json.loads((folder / "1_Pooling" / "config.json").read_text())
-    (folder / "1_Pooling" / "config.json").write_text(json.dumps({**pooling, "pooling_mode_mean_tokens": False, "pooling_mode_cls_token": True}))
+    (folder / "1_Pooling" / "config.json").write_text(
+        json.dumps({**pooling, "pooling_mode_mean_tokens": False, "pooling_mode_cls_token": True})
+    )
     embedder = Embedder(str(folder), backend="onnx")
     assert len(embedder.encode(["a"])[0]) == 384 and embedder.backend == "torch"

@@ -71,7 +71,9 @@ async def test_user_database_and_setup_sql(runner, tmp_path):
     conn.executemany("INSERT INTO t VALUES (?)", [(i,) for i in range(5)])
     conn.commit()
     conn.close()
-    session, first = await runner.open_session("sql", {"database": str(path), "setup_sql": "INSERT INTO t VALUES (99);"})
+    session, first = await runner.open_session(
+        "sql", {"database": str(path), "setup_sql": "INSERT INTO t VALUES (99);"}
+    )
     assert "t (6 rows)" in first.text
     await runner.close_session(session)
     assert sqlite3.connect(path).execute("SELECT COUNT(*) FROM t").fetchone()[0] == 5
@@ -105,13 +107,16 @@ async def test_unknown_environment_is_not_found(runner):
     assert err.value.code() == grpc.StatusCode.NOT_FOUND and "nope" in err.value.details()
 
 
-@pytest.mark.parametrize("config, field", [
-    ({"max_rows": 0}, "config.max_rows"),
-    ({"read_only": "perhaps"}, "config.read_only"),
-    ({"colour": "blue"}, "config.colour"),
-    ({"database": "/no/such/file.db"}, "config.database"),
-    ({"setup_sql": "CREATE TABLE"}, "config.setup_sql"),
-])
+@pytest.mark.parametrize(
+    "config, field",
+    [
+        ({"max_rows": 0}, "config.max_rows"),
+        ({"read_only": "perhaps"}, "config.read_only"),
+        ({"colour": "blue"}, "config.colour"),
+        ({"database": "/no/such/file.db"}, "config.database"),
+        ({"setup_sql": "CREATE TABLE"}, "config.setup_sql"),
+    ],
+)
 async def test_bad_config_is_invalid_argument_naming_the_field(runner, config, field):
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await runner.open_session("sql", config)

@@ -10,10 +10,12 @@ import pytest
 from env_runners.registry import builtin_tasks
 
 SUBSET = {"sql": 10, "shell": 30, "web": 4, "repo": 4}
-SYNTH = {"sql": {"resource_filter": ["Counting rows"]},
-         "shell": {"resource_filter": ["Counting lines", "Finding files"]},
-         "web": {"resource_filter": ["Filing a new ticket", "Viewing the open tickets"]},
-         "repo": {"resource_filter": ["Running the test suite"]}}
+SYNTH = {
+    "sql": {"resource_filter": ["Counting rows"]},
+    "shell": {"resource_filter": ["Counting lines", "Finding files"]},
+    "web": {"resource_filter": ["Filing a new ticket", "Viewing the open tickets"]},
+    "repo": {"resource_filter": ["Running the test suite"]},
+}
 
 
 @pytest.mark.parametrize("env", list(SUBSET))
@@ -38,10 +40,23 @@ async def test_eval_runs_the_shipped_tasks_of_every_environment(env, tmp_path, m
     tasks_file = tmp_path / "tasks.jsonl"
     tasks_file.write_text("\n".join(lines) + "\n")
     async with local_stack() as stack:
-        job = await stack.engine.run(stack.engine.create(spec_from_dict({"env": env, "dataset": f"{env}-eval", **SYNTH[env]})))
+        job = await stack.engine.run(
+            stack.engine.create(spec_from_dict({"env": env, "dataset": f"{env}-eval", **SYNTH[env]}))
+        )
         assert job["state"] == "SUCCEEDED", job["error"]
-        data = await evaluate(stack.runner_target, stack.retrieval_target, env, f"{env}-eval", tasks_file, ["none", "agentic"],
-                              6, None, tmp_path / "eval", plot=False, quiet=True)
+        data = await evaluate(
+            stack.runner_target,
+            stack.retrieval_target,
+            env,
+            f"{env}-eval",
+            tasks_file,
+            ["none", "agentic"],
+            6,
+            None,
+            tmp_path / "eval",
+            plot=False,
+            quiet=True,
+        )
     assert [m["mode"] for m in data["modes"]] == ["none", "agentic"]
     assert all(m["tasks"] == SUBSET[env] and m["errors"] == 0 for m in data["modes"]), data["modes"]
     assert all(t["status"] in ("passed", "failed") and t["reason"] for t in data["tasks"])

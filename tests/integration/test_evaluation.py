@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from env_runners.sql import sample_db
 from env_runners.registry import builtin_tasks
+from env_runners.sql import sample_db
 from lbi.evaluation.tasks import TaskFileError, load_tasks
 
 LBI = str(Path(sys.executable).parent / "lbi")
+
 
 @pytest.fixture(scope="module")
 def database(tmp_path_factory):
@@ -35,11 +36,13 @@ def test_shipped_tasks_have_gold_answers(database):
 def test_bad_task_files_name_the_line(tmp_path):
     path = tmp_path / "tasks.jsonl"
     good = json.dumps({"id": "a", "instruction": "x", "check": {"kind": "sql_result", "gold_sql": "SELECT 1"}})
-    for content, message in [(good + "\n{broken\n", "tasks.jsonl:2: not JSON"),
-                             (good + "\n" + json.dumps({"id": "b", "check": {"kind": "x"}}), "tasks.jsonl:2: instruction: Field required"),
-                             (good + "\n" + good, "tasks.jsonl:2: id 'a' is used on line 1 too"),
-                             (json.dumps({"id": "c", "instruction": "x", "check": {}}), "tasks.jsonl:1: check.kind: missing"),
-                             ("\n\n", "no tasks in the file")]:
+    for content, message in [
+        (good + "\n{broken\n", "tasks.jsonl:2: not JSON"),
+        (good + "\n" + json.dumps({"id": "b", "check": {"kind": "x"}}), "tasks.jsonl:2: instruction: Field required"),
+        (good + "\n" + good, "tasks.jsonl:2: id 'a' is used on line 1 too"),
+        (json.dumps({"id": "c", "instruction": "x", "check": {}}), "tasks.jsonl:1: check.kind: missing"),
+        ("\n\n", "no tasks in the file"),
+    ]:
         path.write_text(content)
         with pytest.raises(TaskFileError, match=message):
             load_tasks(path)
@@ -54,16 +57,25 @@ def _lbi(args, data_dir):
 
 def test_bad_input_fails_at_once_and_writes_nothing(tmp_path):
     out = tmp_path / "runs"
-    missing = _lbi(["eval", "--env", "sql", "--dataset", "d", "--tasks", str(tmp_path / "nope.jsonl"), "--out", str(out)], tmp_path)
+    missing = _lbi(
+        ["eval", "--env", "sql", "--dataset", "d", "--tasks", str(tmp_path / "nope.jsonl"), "--out", str(out)], tmp_path
+    )
     empty_file = tmp_path / "empty.jsonl"
     empty_file.write_text("")
     empty = _lbi(["eval", "--env", "sql", "--dataset", "d", "--tasks", str(empty_file), "--out", str(out)], tmp_path)
     shell_kind = tmp_path / "kind.jsonl"
-    shell_kind.write_text(json.dumps({"id": "k", "instruction": "Count files.", "check": {"kind": "shell", "gold": "ls"}}) + "\n")
-    wrong_kind = _lbi(["eval", "--env", "sql", "--dataset", "d", "--tasks", str(shell_kind), "--out", str(out),
-                       "--modes", "none"], tmp_path)
-    for result, message in [(missing, "no such task file"), (empty, "no tasks in the file"),
-                            (wrong_kind, "kind.jsonl:1: check.kind 'shell': sql judges sql_result")]:
+    shell_kind.write_text(
+        json.dumps({"id": "k", "instruction": "Count files.", "check": {"kind": "shell", "gold": "ls"}}) + "\n"
+    )
+    wrong_kind = _lbi(
+        ["eval", "--env", "sql", "--dataset", "d", "--tasks", str(shell_kind), "--out", str(out), "--modes", "none"],
+        tmp_path,
+    )
+    for result, message in [
+        (missing, "no such task file"),
+        (empty, "no tasks in the file"),
+        (wrong_kind, "kind.jsonl:1: check.kind 'shell': sql judges sql_result"),
+    ]:
         shown = " ".join((result.stdout + result.stderr).split())  # the console wraps long lines (long paths)
         assert result.returncode == 2 and message in shown and "Traceback" not in shown, shown
     assert not out.exists() or not any(out.iterdir())
@@ -72,19 +84,42 @@ def test_bad_input_fails_at_once_and_writes_nothing(tmp_path):
 def test_a_run_with_failing_tasks_keeps_every_other_result(tmp_path):
     """Good tasks, a failing gold query, a refused config and a missing database: every good task gets its verdict,
     the bad ones their reasons, the exit code says some tasks got none; a second run does not overwrite the first."""
-    tasks = [{"id": "good-1", "instruction": "How many customers are there in total?",
-              "check": {"kind": "sql_result", "gold_sql": "SELECT COUNT(*) FROM customers"}},
-             {"id": "bad-gold", "instruction": "How many customers are there?", "check": {"kind": "sql_result", "gold_sql": "SELECT * FROM nowhere"}},
-             {"id": "refused", "instruction": "How many orders?", "config": {"max_rows": 0},
-              "check": {"kind": "sql_result", "gold_sql": "SELECT COUNT(*) FROM orders"}},
-             {"id": "no-db", "instruction": "How many orders?", "config": {"database": str(tmp_path / "gone.db")},
-              "check": {"kind": "sql_result", "gold_sql": "SELECT COUNT(*) FROM orders"}},
-             {"id": "good-2", "instruction": "List the names of all product categories in alphabetical order.",
-              "check": {"kind": "sql_result", "gold_sql": "SELECT name FROM categories ORDER BY name"}}]
+    tasks = [
+        {
+            "id": "good-1",
+            "instruction": "How many customers are there in total?",
+            "check": {"kind": "sql_result", "gold_sql": "SELECT COUNT(*) FROM customers"},
+        },
+        {
+            "id": "bad-gold",
+            "instruction": "How many customers are there?",
+            "check": {"kind": "sql_result", "gold_sql": "SELECT * FROM nowhere"},
+        },
+        {
+            "id": "refused",
+            "instruction": "How many orders?",
+            "config": {"max_rows": 0},
+            "check": {"kind": "sql_result", "gold_sql": "SELECT COUNT(*) FROM orders"},
+        },
+        {
+            "id": "no-db",
+            "instruction": "How many orders?",
+            "config": {"database": str(tmp_path / "gone.db")},
+            "check": {"kind": "sql_result", "gold_sql": "SELECT COUNT(*) FROM orders"},
+        },
+        {
+            "id": "good-2",
+            "instruction": "List the names of all product categories in alphabetical order.",
+            "check": {"kind": "sql_result", "gold_sql": "SELECT name FROM categories ORDER BY name"},
+        },
+    ]
     path = tmp_path / "mixed.jsonl"
     path.write_text("".join(json.dumps(t) + "\n" for t in tasks))
     out = tmp_path / "runs"
-    first = _lbi(["eval", "--env", "sql", "--dataset", "none-yet", "--tasks", str(path), "--out", str(out), "--modes", "none"], tmp_path)
+    first = _lbi(
+        ["eval", "--env", "sql", "--dataset", "none-yet", "--tasks", str(path), "--out", str(out), "--modes", "none"],
+        tmp_path,
+    )
     assert first.returncode == 1, first.stdout + first.stderr
     assert "Traceback" not in first.stdout + first.stderr
     run = (out / "latest").resolve()
@@ -94,7 +129,10 @@ def test_a_run_with_failing_tasks_keeps_every_other_result(tmp_path):
     assert results["refused"]["status"] == "error" and "refused config: config.max_rows" in results["refused"]["reason"]
     assert results["no-db"]["status"] == "error" and "config.database" in results["no-db"]["reason"]
     assert len((run / "tasks.jsonl").read_text().splitlines()) == 5
-    second = _lbi(["eval", "--env", "sql", "--dataset", "none-yet", "--tasks", str(path), "--out", str(out), "--modes", "none"], tmp_path)
+    second = _lbi(
+        ["eval", "--env", "sql", "--dataset", "none-yet", "--tasks", str(path), "--out", str(out), "--modes", "none"],
+        tmp_path,
+    )
     assert second.returncode == 1
     runs = [p for p in out.iterdir() if p.is_dir() and not p.is_symlink()]
     assert len(runs) == 2 and (out / "latest").resolve() != run
@@ -110,12 +148,24 @@ async def test_harness_runs_every_mode(tmp_path, monkeypatch):
     tasks_file = tmp_path / "tasks.jsonl"
     tasks_file.write_text("".join(json.dumps(t) + "\n" for t in tasks))
     async with local_stack() as stack:
-        spec = spec_from_dict({"env": "sql", "dataset": "evaltest", "resource_filter": ["Counting rows", "Sorting and limiting"]})
+        spec = spec_from_dict(
+            {"env": "sql", "dataset": "evaltest", "resource_filter": ["Counting rows", "Sorting and limiting"]}
+        )
         job = await stack.engine.run(stack.engine.create(spec))
         assert job["state"] == "SUCCEEDED"
-        data = await evaluate(stack.runner_target, stack.retrieval_target, "sql", "evaltest", tasks_file,
-                              ["none", "instruction", "observation", "query", "agentic"], 6, None, tmp_path / "out",
-                              plot=True, quiet=True)
+        data = await evaluate(
+            stack.runner_target,
+            stack.retrieval_target,
+            "sql",
+            "evaltest",
+            tasks_file,
+            ["none", "instruction", "observation", "query", "agentic"],
+            6,
+            None,
+            tmp_path / "out",
+            plot=True,
+            quiet=True,
+        )
     modes = {m["mode"]: m for m in data["modes"]}
     assert list(modes) == ["none", "instruction", "observation", "query", "agentic"]
     assert all(m["tasks"] == 4 and 0 <= m["success_rate"] <= 1 and m["llm_calls_per_task"] >= 1 for m in modes.values())
@@ -131,14 +181,26 @@ def test_ctrl_c_keeps_the_finished_tasks(tmp_path):
     import signal
     import time
 
-    tasks = [{"id": f"slow-{i}", "instruction": "Count the files here.", "config": {"setup": "sleep 1; touch a b"},
-              "check": {"kind": "shell", "gold": "ls | wc -l", "compare": "output"}} for i in range(24)]
+    tasks = [
+        {
+            "id": f"slow-{i}",
+            "instruction": "Count the files here.",
+            "config": {"setup": "sleep 1; touch a b"},
+            "check": {"kind": "shell", "gold": "ls | wc -l", "compare": "output"},
+        }
+        for i in range(24)
+    ]
     path = tmp_path / "slow.jsonl"
     path.write_text("".join(json.dumps(t) + "\n" for t in tasks))
     out = tmp_path / "runs"
     env = {**os.environ, "LBI_DATA_DIR": str(tmp_path)}
-    process = subprocess.Popen([LBI, "eval", "--env", "shell", "--dataset", "d", "--tasks", str(path), "--out", str(out),
-                                "--modes", "none"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    process = subprocess.Popen(
+        [LBI, "eval", "--env", "shell", "--dataset", "d", "--tasks", str(path), "--out", str(out), "--modes", "none"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     log = out / "latest" / "tasks.jsonl"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (log.exists() and log.read_text().count("\n") >= 2):

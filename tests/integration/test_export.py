@@ -1,12 +1,12 @@
 """Export round trips: chat JSONL, ShareGPT JSONL and a `datasets` folder hold every kept example."""
 
+import itertools
 import json
 
 import pytest
 import pytest_asyncio
 
 from env_runners.registry import action_space
-
 from lbi.dataset import DatasetStore
 from lbi.embedding import Embedder
 from lbi.export import export
@@ -14,13 +14,42 @@ from lbi.records import Example, Origin, Step
 from lbi.store.edge import EdgeStore
 
 EXAMPLES = [
-    Example("Count the customers.", "sql", (Step("Connected.", "SELECT COUNT(*) FROM customers"),), "900",
-            Origin.FORWARD, "t1", 0, 1, kept=True),
-    Example("List the tables, then count orders.", "sql",
-            (Step("Connected.", "SELECT name FROM sqlite_master"), Step("orders\ncustomers", "SELECT COUNT(*) FROM orders")),
-            "2600", Origin.BACKWARD_TASK, "t2", 0, 2, kept=True),
-    Example("Replicate the following: 1. Count orders.", "sql", (Step("orders", "SELECT COUNT(*) FROM orders"),), "2600",
-            Origin.BACKWARD_SUMMARY, "t2", 1, 2, kept=True),
+    Example(
+        "Count the customers.",
+        "sql",
+        (Step("Connected.", "SELECT COUNT(*) FROM customers"),),
+        "900",
+        Origin.FORWARD,
+        "t1",
+        0,
+        1,
+        kept=True,
+    ),
+    Example(
+        "List the tables, then count orders.",
+        "sql",
+        (
+            Step("Connected.", "SELECT name FROM sqlite_master"),
+            Step("orders\ncustomers", "SELECT COUNT(*) FROM orders"),
+        ),
+        "2600",
+        Origin.BACKWARD_TASK,
+        "t2",
+        0,
+        2,
+        kept=True,
+    ),
+    Example(
+        "Replicate the following: 1. Count orders.",
+        "sql",
+        (Step("orders", "SELECT COUNT(*) FROM orders"),),
+        "2600",
+        Origin.BACKWARD_SUMMARY,
+        "t2",
+        1,
+        2,
+        kept=True,
+    ),
 ]
 
 
@@ -41,7 +70,7 @@ async def test_chat_jsonl_round_trip(datasets, tmp_path):
     for record in lines:
         roles = [m["role"] for m in record["messages"]]
         assert roles[0] == "system" and roles[-1] == "assistant"
-        assert all(a != b for a, b in zip(roles[1:], roles[2:]))  # user and assistant alternate
+        assert all(a != b for a, b in itertools.pairwise(roles))  # user and assistant alternate
         assert all(isinstance(m["content"], str) and m["content"] for m in record["messages"])
         assert "one SQL statement" in record["messages"][0]["content"]
         assert record["messages"][1]["content"].startswith("Task: ")

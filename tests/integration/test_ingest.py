@@ -56,8 +56,10 @@ def make_pdf(path: Path) -> None:
     pdf = FPDF()
     pdf.set_title("Varroa treatment calendar")
     pdf.set_font("helvetica", size=12)
-    for month, text in [("August", "Count mites with a sugar roll on 300 bees; treat above three mites per hundred."),
-                        ("December", "Oxalic acid trickle when the colony is broodless, 5 ml per seam of bees.")]:
+    for month, text in [
+        ("August", "Count mites with a sugar roll on 300 bees; treat above three mites per hundred."),
+        ("December", "Oxalic acid trickle when the colony is broodless, 5 ml per seam of bees."),
+    ]:
         pdf.add_page()
         pdf.multi_cell(0, 8, f"{month}\n{text}")
     pdf.output(str(path))
@@ -144,14 +146,17 @@ def docs_site(manual):
 
 
 def test_urls_are_fetched_only_from_allowed_hosts(docs_site):
-    resources = ingest([f"{docs_site}/extraction.html", f"{docs_site}/varroa.pdf", f"{docs_site}/moved"], "web",
-                       allowed_hosts=["127.0.0.1"])
+    resources = ingest(
+        [f"{docs_site}/extraction.html", f"{docs_site}/varroa.pdf", f"{docs_site}/moved"],
+        "web",
+        allowed_hosts=["127.0.0.1"],
+    )
     titles = [r.title for r in resources]
     assert titles.count("Uncapping") == 1 and "Page 2" in titles  # the redirect's copy is a near-duplicate
     assert any(r.uri == f"{docs_site}/extraction.html#Honey extraction/Spinning" for r in resources)
     with pytest.raises(SourceError, match="not in LBI_DOCS_ALLOWED_HOSTS"):
         ingest([f"{docs_site}/extraction.html"], "web")
-    with pytest.raises(SourceError, match="169.254.169.254"):  # a redirect off the allow-list is refused too
+    with pytest.raises(SourceError, match=r"169\.254\.169\.254"):  # a redirect off the allow-list is refused too
         ingest([f"{docs_site}/away"], "web", allowed_hosts=["127.0.0.1"])
     with pytest.raises(SourceError, match="HTTP 404"):
         ingest([f"{docs_site}/nothing.md"], "web", allowed_hosts=["127.0.0.*"])

@@ -10,17 +10,24 @@ GOLD_ORDERED = {"kind": "sql_result", "gold_sql": "SELECT name, price FROM produ
 GOLD_SET = {"kind": "sql_result", "gold_sql": "SELECT loyalty_tier, COUNT(*) FROM customers GROUP BY loyalty_tier"}
 
 
-@pytest.mark.parametrize("check, actions, ok", [
-    (GOLD_ORDERED, ["SELECT name, price FROM products ORDER BY price DESC LIMIT 3"], True),
-    (GOLD_ORDERED, ["SELECT p.name, p.price FROM products AS p ORDER BY 2 DESC LIMIT 3;"], True),
-    (GOLD_ORDERED, ["SELECT name, price FROM products ORDER BY price ASC LIMIT 3"], False),
-    (GOLD_ORDERED, ["SELECT name FROM products ORDER BY price DESC LIMIT 3"], False),
-    (GOLD_SET, ["SELECT loyalty_tier, COUNT(*) AS n FROM customers GROUP BY loyalty_tier ORDER BY n DESC"], True),
-    (GOLD_SET, ["SELECT loyalty_tier, COUNT(*) FROM customers GROUP BY loyalty_tier", "SELEC oops"], True),
-    (GOLD_SET, ["SELECT loyalty_tier, COUNT(*) FROM customers WHERE country = 'France' GROUP BY loyalty_tier"], False),
-    (GOLD_SET, ["DELETE FROM customers"], False),
-    (GOLD_SET, [], False),
-])
+@pytest.mark.parametrize(
+    "check, actions, ok",
+    [
+        (GOLD_ORDERED, ["SELECT name, price FROM products ORDER BY price DESC LIMIT 3"], True),
+        (GOLD_ORDERED, ["SELECT p.name, p.price FROM products AS p ORDER BY 2 DESC LIMIT 3;"], True),
+        (GOLD_ORDERED, ["SELECT name, price FROM products ORDER BY price ASC LIMIT 3"], False),
+        (GOLD_ORDERED, ["SELECT name FROM products ORDER BY price DESC LIMIT 3"], False),
+        (GOLD_SET, ["SELECT loyalty_tier, COUNT(*) AS n FROM customers GROUP BY loyalty_tier ORDER BY n DESC"], True),
+        (GOLD_SET, ["SELECT loyalty_tier, COUNT(*) FROM customers GROUP BY loyalty_tier", "SELEC oops"], True),
+        (
+            GOLD_SET,
+            ["SELECT loyalty_tier, COUNT(*) FROM customers WHERE country = 'France' GROUP BY loyalty_tier"],
+            False,
+        ),
+        (GOLD_SET, ["DELETE FROM customers"], False),
+        (GOLD_SET, [], False),
+    ],
+)
 async def test_sql_result(runner, check, actions, ok):
     verdict = await episode(runner, "sql", actions, check)
     assert verdict.ok is ok and not verdict.check_error, verdict.reason
@@ -31,7 +38,9 @@ async def test_sql_judges_on_the_tasks_own_database_not_the_agents_writes(runner
 
     database = tmp_path / "league.db"
     conn = sqlite3.connect(database)
-    conn.executescript("CREATE TABLE country (name TEXT, cups INT); INSERT INTO country VALUES ('Peru', 2), ('Chile', 2);")
+    conn.executescript(
+        "CREATE TABLE country (name TEXT, cups INT); INSERT INTO country VALUES ('Peru', 2), ('Chile', 2);"
+    )
     conn.commit()
     conn.close()
     check = {"kind": "sql_result", "gold_sql": "SELECT name FROM country WHERE cups > 1"}
@@ -46,8 +55,11 @@ async def test_sql_judges_on_the_tasks_own_database_not_the_agents_writes(runner
 async def test_a_broken_check_is_a_check_error_or_invalid_argument(runner):
     verdict = await episode(runner, "sql", ["SELECT 1"], {"kind": "sql_result", "gold_sql": "SELECT * FROM nowhere"})
     assert not verdict.ok and verdict.check_error and "no such table: nowhere" in verdict.reason
-    for check, field in [({"kind": "sql_result"}, "check.gold_sql"), ({"kind": "shell", "gold": "ls"}, "check.kind"),
-                         ({"kind": "sql_result", "gold_sql": "SELECT 1", "extra": 1}, "check.extra")]:
+    for check, field in [
+        ({"kind": "sql_result"}, "check.gold_sql"),
+        ({"kind": "shell", "gold": "ls"}, "check.kind"),
+        ({"kind": "sql_result", "gold_sql": "SELECT 1", "extra": 1}, "check.extra"),
+    ]:
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await episode(runner, "sql", [], check)
         assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and field in err.value.details()
@@ -57,15 +69,25 @@ SHELL = {"setup": STATION}
 ARCHIVE = {"kind": "shell", "gold": "mkdir -p backup && cp station/logs/sync.log backup/ && wc -l < backup/sync.log"}
 
 
-@pytest.mark.parametrize("actions, ok, reason", [
-    (["mkdir backup", "cp station/logs/sync.log backup/sync.log", "wc -l < backup/sync.log"], True, "match"),
-    (["mkdir -p backup; cp station/logs/sync.log backup/", "cat backup/sync.log | wc -l"], True, "match"),
-    (["mkdir backup", "cp station/logs/sync.log backup/", "wc -l backup/sync.log"], False, "last output differs"),
-    (["mkdir backup", "cp station/notes/volunteers.md backup/sync.log", "echo 5"], False, "~/backup/sync.log differs"),
-    (["mkdir backup", "cp station/logs/sync.log backup/", "rm station/stations.json", "wc -l < backup/sync.log"], False,
-     "~/station/stations.json exists after the gold command but not after the agent's"),
-    ([], False, "ran no command"),
-])
+@pytest.mark.parametrize(
+    "actions, ok, reason",
+    [
+        (["mkdir backup", "cp station/logs/sync.log backup/sync.log", "wc -l < backup/sync.log"], True, "match"),
+        (["mkdir -p backup; cp station/logs/sync.log backup/", "cat backup/sync.log | wc -l"], True, "match"),
+        (["mkdir backup", "cp station/logs/sync.log backup/", "wc -l backup/sync.log"], False, "last output differs"),
+        (
+            ["mkdir backup", "cp station/notes/volunteers.md backup/sync.log", "echo 5"],
+            False,
+            "~/backup/sync.log differs",
+        ),
+        (
+            ["mkdir backup", "cp station/logs/sync.log backup/", "rm station/stations.json", "wc -l < backup/sync.log"],
+            False,
+            "~/station/stations.json exists after the gold command but not after the agent's",
+        ),
+        ([], False, "ran no command"),
+    ],
+)
 async def test_shell_gold_command_in_a_fresh_session(runner, actions, ok, reason):
     verdict = await episode(runner, "shell", actions, ARCHIVE, SHELL)
     assert verdict.ok is ok and reason in verdict.reason, verdict.reason
@@ -73,8 +95,15 @@ async def test_shell_gold_command_in_a_fresh_session(runner, actions, ok, reason
 
 async def test_shell_output_only_and_a_failing_gold(runner):
     count = {"kind": "shell", "gold": "grep -c dunlin station/surveys/2025/*.csv", "compare": "output"}
-    assert (await episode(runner, "shell", ["cd station/surveys/2025 && grep -c dunlin *.csv | sed 's|^|station/surveys/2025/|'"],
-                          count, SHELL)).ok
+    assert (
+        await episode(
+            runner,
+            "shell",
+            ["cd station/surveys/2025 && grep -c dunlin *.csv | sed 's|^|station/surveys/2025/|'"],
+            count,
+            SHELL,
+        )
+    ).ok
     broken = await episode(runner, "shell", ["ls"], {"kind": "shell", "gold": "cat /no/such/file"}, SHELL)
     assert broken.check_error and "the gold command exited with 1" in broken.reason
 
@@ -84,8 +113,9 @@ async def test_web_checks_on_the_default_site(runner):
     assert roadmap.ok, roadmap.reason
     wrong = await episode(runner, "web", ["goto [/timeline]"], {"kind": "url_match", "url": "/roadmap"})
     assert not wrong.ok and "expected (exact)" in wrong.reason
-    query = await episode(runner, "web", ["goto [/query?status=new&owner=x]"],
-                          {"kind": "url_match", "url": "/query?owner=x&status=new"})
+    query = await episode(
+        runner, "web", ["goto [/query?status=new&owner=x]"], {"kind": "url_match", "url": "/query?owner=x&status=new"}
+    )
     assert query.ok, query.reason  # query parameters in any order
     answer = {"kind": "answer_match", "must_include": ["1.6"]}
     assert (await episode(runner, "web", ["goto [/about]"], answer, answer="It runs Trac 1.6.")).ok
@@ -103,18 +133,35 @@ async def test_web_checks_on_the_default_site(runner):
 
 
 BUG = {"setup": "sed -i 's/d\\[item\\] += 1/d[item] += 2/' toolz/itertoolz.py"}
-FREQUENCIES = {"kind": "tests", "fail_to_pass": ["toolz/tests/test_itertoolz.py::test_frequencies"],
-               "pass_to_pass": ["toolz/tests/test_recipes.py", "toolz/tests/test_itertoolz.py::test_groupby"]}
+FREQUENCIES = {
+    "kind": "tests",
+    "fail_to_pass": ["toolz/tests/test_itertoolz.py::test_frequencies"],
+    "pass_to_pass": ["toolz/tests/test_recipes.py", "toolz/tests/test_itertoolz.py::test_groupby"],
+}
 
 
 async def test_repo_tests_fail_to_pass_and_pass_to_pass(repo_runner):
-    fixed = await episode(repo_runner, "repo", ["edit toolz/itertoolz.py 'd[item] += 2' 'd[item] += 1'"], FREQUENCIES, BUG)
+    fixed = await episode(
+        repo_runner, "repo", ["edit toolz/itertoolz.py 'd[item] += 2' 'd[item] += 1'"], FREQUENCIES, BUG
+    )
     assert fixed.ok, fixed.reason
     untouched = await episode(repo_runner, "repo", ["git diff --stat"], FREQUENCIES, BUG)
-    assert not untouched.ok and "fail-to-pass test toolz/tests/test_itertoolz.py::test_frequencies failed" in untouched.reason
-    broke_more = await episode(repo_runner, "repo", ["edit toolz/itertoolz.py 'd[item] += 2' 'd[item] += 1'",
-                                                     "edit toolz/recipes.py 'frequencies(map(key, seq))' 'frequencies(seq)'"],
-                               FREQUENCIES, BUG)
+    assert (
+        not untouched.ok
+        and "fail-to-pass test toolz/tests/test_itertoolz.py::test_frequencies failed" in untouched.reason
+    )
+    broke_more = await episode(
+        repo_runner,
+        "repo",
+        [
+            "edit toolz/itertoolz.py 'd[item] += 2' 'd[item] += 1'",
+            "edit toolz/recipes.py 'frequencies(map(key, seq))' 'frequencies(seq)'",
+        ],
+        FREQUENCIES,
+        BUG,
+    )
     assert not broke_more.ok and "pass-to-pass test toolz/tests/test_recipes.py failed" in broke_more.reason
-    missing = await episode(repo_runner, "repo", [], {"kind": "tests", "fail_to_pass": ["toolz/tests/test_nothing.py::test_x"]})
+    missing = await episode(
+        repo_runner, "repo", [], {"kind": "tests", "fail_to_pass": ["toolz/tests/test_nothing.py::test_x"]}
+    )
     assert missing.check_error and "does not exist" in missing.reason

@@ -67,7 +67,9 @@ async def test_twice_unusable_reply_is_a_clean_output_error(scripted):
 async def test_http_429_and_500_are_retried_then_succeed():
     with OpenAIFixture() as server:
         server.script = [Behaviour(status=429, headers={"Retry-After": "0"}), Behaviour(status=500)]
-        settings = CommonSettings(llm_model="openai/test-model", llm_api_base=server.api_base, llm_timeout_s=2, llm_retries=2)
+        settings = CommonSettings(
+            llm_model="openai/test-model", llm_api_base=server.api_base, llm_timeout_s=2, llm_retries=2
+        )
         gateway = LLMGateway(settings)
         result = await gateway.call(Role.QUERY, QUERY_INPUTS)
         assert result.output.queries == ["default"]
@@ -79,7 +81,9 @@ async def test_http_429_and_500_are_retried_then_succeed():
 async def test_timeouts_exhaust_retries_into_a_clean_error():
     with OpenAIFixture() as server:
         server.default = Behaviour(hang_s=2.5)
-        settings = CommonSettings(llm_model="openai/test-model", llm_api_base=server.api_base, llm_timeout_s=0.5, llm_retries=1)
+        settings = CommonSettings(
+            llm_model="openai/test-model", llm_api_base=server.api_base, llm_timeout_s=0.5, llm_retries=1
+        )
         gateway = LLMGateway(settings)
         started = time.monotonic()
         with pytest.raises(LLMError) as err:
@@ -93,7 +97,11 @@ async def test_timeouts_exhaust_retries_into_a_clean_error():
 async def test_fallback_model_answers_when_the_first_fails():
     with OpenAIFixture() as server:
         server.default = Behaviour(status=500)
-        settings = CommonSettings(llm_model="openai/test-model", llm_api_base=server.api_base, llm_retries=0,
-                                  llm_fallbacks=["offline/heuristic"])
+        settings = CommonSettings(
+            llm_model="openai/test-model",
+            llm_api_base=server.api_base,
+            llm_retries=0,
+            llm_fallbacks=["offline/heuristic"],
+        )
         result = await LLMGateway(settings).call(Role.QUERY, QUERY_INPUTS)
         assert result.output.queries[0] == "find customers"

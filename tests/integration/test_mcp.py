@@ -16,6 +16,7 @@ import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
 
 from lbi.dataset import DatasetStore
 from lbi.store.edge import EdgeStore
@@ -38,19 +39,26 @@ def _env(data_dir: Path, **extra: str) -> dict[str, str]:
 
 async def _use(client: Client, unknown_dataset: str = "NOT_FOUND") -> None:
     tools = {t.name: t for t in (await client.list_tools()).tools}
-    assert TOOLS <= set(tools) and tools["get_demonstrations"].output_schema is not None
-    result = await client.call_tool("get_demonstrations", {"dataset": "shop", "observation": COUNTS,
-                                                           "task": "Count the orders by status", "max_chars": 700})
+    assert set(tools) >= TOOLS and tools["get_demonstrations"].output_schema is not None
+    result = await client.call_tool(
+        "get_demonstrations",
+        {"dataset": "shop", "observation": COUNTS, "task": "Count the orders by status", "max_chars": 700},
+    )
     assert not result.is_error, result.content
     text = result.content[0].text
     assert 0 < len(text) <= 700 and "### Example 1" in text
     examples = result.structured_content["examples"]
     assert examples and examples[0]["instruction"] and examples[0]["steps"] > 0
-    small = await client.call_tool("get_demonstrations", {"dataset": "shop", "observation": COUNTS, "max_chars": 0,
-                                                          "max_tokens": 120})
+    small = await client.call_tool(
+        "get_demonstrations", {"dataset": "shop", "observation": COUNTS, "max_chars": 0, "max_tokens": 120}
+    )
     assert small.structured_content["prompt_block"] and len(small.structured_content["prompt_block"]) <= 4 * 120
-    meta = await client.call_tool("get_demonstrations", {"dataset": "shop", "observation": COUNTS, "metadata_only": True})
-    assert meta.structured_content["prompt_block"] == "" and all(e["steps"] == 0 for e in meta.structured_content["examples"])
+    meta = await client.call_tool(
+        "get_demonstrations", {"dataset": "shop", "observation": COUNTS, "metadata_only": True}
+    )
+    assert meta.structured_content["prompt_block"] == "" and all(
+        e["steps"] == 0 for e in meta.structured_content["examples"]
+    )
     missing = await client.call_tool("get_demonstrations", {"dataset": "nope", "observation": COUNTS})
     assert missing.is_error and unknown_dataset in missing.content[0].text
     listed = await client.call_tool("list_datasets", {})
@@ -73,9 +81,13 @@ def _port() -> int:
 async def test_streamable_http_transport_with_bearer_tokens(tmp_path, embedder):
     await _indexed(tmp_path, embedder)
     port = _port()
-    process = subprocess.Popen([LBI, "mcp", "serve", "--transport", "http", "--port", str(port), "--local"],
-                               env=_env(tmp_path, LBI_AUTH_TOKENS="agent@secret-1=shop,other@secret-2=faq"),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [LBI, "mcp", "serve", "--transport", "http", "--port", str(port), "--local"],
+        env=_env(tmp_path, LBI_AUTH_TOKENS="agent@secret-1=shop,other@secret-2=faq"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}/mcp"
     try:
         deadline = time.monotonic() + 120
@@ -87,23 +99,33 @@ async def test_streamable_http_transport_with_bearer_tokens(tmp_path, embedder):
                 assert process.poll() is None, process.stderr.read()[-3000:]
                 assert time.monotonic() < deadline, "the MCP server did not start"
                 await asyncio.sleep(0.2)
-        async with httpx2.AsyncClient(headers={"Authorization": "Bearer secret-1"}, timeout=60) as http:
-            async with Client(streamable_http_client(url, http_client=http), read_timeout_seconds=60) as client:
-                await _use(client, unknown_dataset="PERMISSION_DENIED")  # the token reads only `shop`
+        async with (
+            httpx2.AsyncClient(headers={"Authorization": "Bearer secret-1"}, timeout=60) as http,
+            Client(streamable_http_client(url, http_client=http), read_timeout_seconds=60) as client,
+        ):
+            await _use(client, unknown_dataset="PERMISSION_DENIED")  # the token reads only `shop`
         # a token of another tenant reaches the server but not this dataset: the service's PERMISSION_DENIED
-        async with httpx2.AsyncClient(headers={"Authorization": "Bearer secret-2"}, timeout=60) as http:
-            async with Client(streamable_http_client(url, http_client=http), read_timeout_seconds=60) as client:
-                denied = await client.call_tool("get_demonstrations", {"dataset": "shop", "observation": COUNTS})
-                assert denied.is_error and "PERMISSION_DENIED" in denied.content[0].text
+        async with (
+            httpx2.AsyncClient(headers={"Authorization": "Bearer secret-2"}, timeout=60) as http,
+            Client(streamable_http_client(url, http_client=http), read_timeout_seconds=60) as client,
+        ):
+            denied = await client.call_tool("get_demonstrations", {"dataset": "shop", "observation": COUNTS})
+            assert denied.is_error and "PERMISSION_DENIED" in denied.content[0].text
         # no token, or an unknown one: refused at the door
         async with httpx2.AsyncClient(timeout=10) as http:
-            response = await http.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
-                                       headers={"Authorization": "Bearer wrong", "Accept": "application/json, text/event-stream"})
+            response = await http.post(
+                url,
+                json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+                headers={"Authorization": "Bearer wrong", "Accept": "application/json, text/event-stream"},
+            )
             assert response.status_code == 401
-        with pytest.raises(Exception):
-            async with httpx2.AsyncClient(timeout=10) as http:
-                async with Client(streamable_http_client(url, http_client=http), read_timeout_seconds=10) as client:
-                    await client.list_tools()
+        with pytest.raises(ExceptionGroup) as refused:
+            async with (
+                httpx2.AsyncClient(timeout=10) as http,
+                Client(streamable_http_client(url, http_client=http), read_timeout_seconds=10) as client,
+            ):
+                await client.list_tools()
+        assert refused.group_contains(MCPError)
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -16,22 +16,51 @@ SELECT c.first_name, c.last_name FROM customers c JOIN orders o ON o.customer_id
 ```
 """
 SCHEMA_OBS = (
-    "name | sql\n---+---\ncustomers | CREATE TABLE customers ( id INTEGER PRIMARY KEY, first_name TEXT, last_name TEXT )\n"
+    "name | sql\n---+---\ncustomers | CREATE TABLE customers ( id INTEGER PRIMARY KEY, first_name TEXT, last_name TEXT "
+    ")\n"
     "orders | CREATE TABLE orders ( id INTEGER PRIMARY KEY, customer_id INTEGER )\n(2 rows)"
 )
 STEPS = [
     {"observation": "Connected.", "action": SCHEMA_QUERY, "thought": "", "error": False},
     {"observation": SCHEMA_OBS, "action": "SELECT * FROM customers LIMIT 3;", "thought": "", "error": False},
-    {"observation": "id | first_name\n1 | Ann\n(1 row)", "action": "SELECT first_name FROM customers;", "thought": "", "error": False},
+    {
+        "observation": "id | first_name\n1 | Ann\n(1 row)",
+        "action": "SELECT first_name FROM customers;",
+        "thought": "",
+        "error": False,
+    },
 ]
 
 INPUTS = {
-    Role.SELF_INSTRUCT: {"env": "sql", "env_description": "db", "resource_title": "Top customers", "resource_text": RESOURCE, "n": 3},
-    Role.ACT: {"env": "sql", "action_space": "SQL", "task": "Find the five customers who spent the most on orders that were not cancelled.",
-               "resource_text": RESOURCE, "history": [], "observation": "Connected."},
+    Role.SELF_INSTRUCT: {
+        "env": "sql",
+        "env_description": "db",
+        "resource_title": "Top customers",
+        "resource_text": RESOURCE,
+        "n": 3,
+    },
+    Role.ACT: {
+        "env": "sql",
+        "action_space": "SQL",
+        "task": "Find the five customers who spent the most on orders that were not cancelled.",
+        "resource_text": RESOURCE,
+        "history": [],
+        "observation": "Connected.",
+    },
     Role.LABEL: {"env": "sql", "kind": "task", "steps": STEPS, "final_observation": "first_name\nAnn\n(1 row)"},
-    Role.LABEL_BATCH: {"env": "sql", "kind": "summary", "steps": STEPS, "final_observation": "first_name\nAnn\n(1 row)", "ends": [1, 2, 3]},
-    Role.JUDGE: {"env": "sql", "instruction": "List the first names of all customers.", "steps": STEPS, "final_observation": "first_name\nAnn\n(1 row)"},
+    Role.LABEL_BATCH: {
+        "env": "sql",
+        "kind": "summary",
+        "steps": STEPS,
+        "final_observation": "first_name\nAnn\n(1 row)",
+        "ends": [1, 2, 3],
+    },
+    Role.JUDGE: {
+        "env": "sql",
+        "instruction": "List the first names of all customers.",
+        "steps": STEPS,
+        "final_observation": "first_name\nAnn\n(1 row)",
+    },
     Role.QUERY: {"env": "sql", "task": "Find top customers", "history": STEPS[:1], "observation": SCHEMA_OBS},
 }
 
@@ -40,7 +69,8 @@ INPUTS = {
 async def test_every_role_answers_with_its_schema(role):
     litellm = get_litellm()
     response = await litellm.acompletion(
-        model="offline/heuristic", messages=[{"role": "user", "content": "see metadata"}],
+        model="offline/heuristic",
+        messages=[{"role": "user", "content": "see metadata"}],
         metadata={"lbi_role": role.value, "lbi_inputs": INPUTS[role]},
     )
     data = json.loads(response.choices[0].message.content)
@@ -51,7 +81,8 @@ async def test_every_role_answers_with_its_schema(role):
 async def _answer(role, inputs):
     litellm = get_litellm()
     response = await litellm.acompletion(
-        model="offline/heuristic", messages=[{"role": "user", "content": "x"}],
+        model="offline/heuristic",
+        messages=[{"role": "user", "content": "x"}],
         metadata={"lbi_role": role.value, "lbi_inputs": inputs},
     )
     return json.loads(response.choices[0].message.content)
@@ -59,14 +90,19 @@ async def _answer(role, inputs):
 
 async def test_policies_do_what_the_readme_says():
     assert (await _answer(Role.SELF_INSTRUCT, INPUTS[Role.SELF_INSTRUCT]))["tasks"] == [
-        "Find the five customers who spent the most on orders that were not cancelled."]
+        "Find the five customers who spent the most on orders that were not cancelled."
+    ]
     # This task is one of the third on which the policy first guesses a table name, fails, then recovers.
     guess = await _answer(Role.ACT, INPUTS[Role.ACT])
     assert guess["action"] == "SELECT * FROM customer LIMIT 5;" and not guess["stop"]
     history = [{"observation": "Connected.", "action": guess["action"], "thought": "", "error": True}]
-    first = await _answer(Role.ACT, {**INPUTS[Role.ACT], "history": history, "observation": "Error: no such table: customer"})
+    first = await _answer(
+        Role.ACT, {**INPUTS[Role.ACT], "history": history, "observation": "Error: no such table: customer"}
+    )
     assert first["action"] == SCHEMA_QUERY
-    history.append({"observation": "Error: no such table: customer", "action": SCHEMA_QUERY, "thought": "", "error": False})
+    history.append(
+        {"observation": "Error: no such table: customer", "action": SCHEMA_QUERY, "thought": "", "error": False}
+    )
     peek = await _answer(Role.ACT, {**INPUTS[Role.ACT], "history": history, "observation": SCHEMA_OBS})
     assert peek["action"] == "SELECT * FROM customers LIMIT 3;"
     history.append({"observation": SCHEMA_OBS, "action": peek["action"], "thought": "", "error": False})
@@ -93,7 +129,9 @@ async def test_act_repairs_a_wrong_column_from_the_schema():
         {"observation": "Connected.", "action": SCHEMA_QUERY, "thought": "", "error": False},
         {"observation": SCHEMA_OBS, "action": "SELECT firstname FROM customers;", "thought": "", "error": True},
     ]
-    move = await _answer(Role.ACT, {**INPUTS[Role.ACT], "history": history, "observation": "Error: no such column: firstname"})
+    move = await _answer(
+        Role.ACT, {**INPUTS[Role.ACT], "history": history, "observation": "Error: no such column: firstname"}
+    )
     assert move["action"] == "SELECT first_name FROM customers;"
 
 

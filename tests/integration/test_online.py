@@ -28,11 +28,16 @@ from synth_service.server import episode_service, start_synthesis
 SECRETS = ("ops.lead@greenhouse.example", "4242 4242 4242 4242", "sk-test-abcdefghijklmnopqrstuvw", "hunter2hunter2")
 TASK = "Calibrate the sensor whose average reading is highest; tell ops.lead@greenhouse.example when done"
 STEPS = [
-    Step("Tables: sensors(id, name, status), readings(sensor_id, celsius, taken_at)",
-         "SELECT sensor_id, AVG(celsius) AS mean FROM readings GROUP BY sensor_id ORDER BY mean DESC LIMIT 1;"),
+    Step(
+        "Tables: sensors(id, name, status), readings(sensor_id, celsius, taken_at)",
+        "SELECT sensor_id, AVG(celsius) AS mean FROM readings GROUP BY sensor_id ORDER BY mean DESC LIMIT 1;",
+    ),
     Step("sensor_id | mean\n3 | 27.4", "SELECT id, name, status FROM sensors WHERE id = 3;"),
-    Step("id | name | status\n3 | east-bench-thermistor | drifting (billing card 4242 4242 4242 4242 on file)",
-         "UPDATE sensors SET status = 'calibrated' WHERE id = 3; -- api_key=sk-test-abcdefghijklmnopqrstuvw password=hunter2hunter2"),
+    Step(
+        "id | name | status\n3 | east-bench-thermistor | drifting (billing card 4242 4242 4242 4242 on file)",
+        "UPDATE sensors SET status = 'calibrated' WHERE id = 3; -- api_key=sk-test-abcdefghijklmnopqrstuvw "
+        "password=hunter2hunter2",
+    ),
 ]
 FINAL = "1 row updated"
 
@@ -47,20 +52,38 @@ class Stack:
     """A synthesis engine (with its online jobs) and a retrieval service hosting the EpisodeService too, as `lbi up`
     runs them, over one embedded store; `dataset` accepts episodes."""
 
-    def __init__(self, tmp_path, embedder, tokens: str = "", sweep_s: float = 3600.0, dataset: str = "greenhouse", **policy):
-        self.tmp_path, self.embedder, self.tokens, self.policy, self.sweep_s = tmp_path, embedder, tokens, policy, sweep_s
+    def __init__(
+        self, tmp_path, embedder, tokens: str = "", sweep_s: float = 3600.0, dataset: str = "greenhouse", **policy
+    ):
+        self.tmp_path, self.embedder, self.tokens, self.policy, self.sweep_s = (
+            tmp_path,
+            embedder,
+            tokens,
+            policy,
+            sweep_s,
+        )
         self.dataset = dataset
 
     async def __aenter__(self):
         policy_file = _policy(self.tmp_path / "online.yaml", self.dataset, **self.policy)
         self.store = EdgeStore(self.tmp_path / "qdrant")
         self.synth, self.engine = await start_synthesis(
-            SynthSettings(data_dir=self.tmp_path, synth_port=0, auth_tokens=self.tokens, online_policy_file=policy_file,
-                          online_sweep_s=self.sweep_s),
-            store=self.store, embedder=self.embedder)
+            SynthSettings(
+                data_dir=self.tmp_path,
+                synth_port=0,
+                auth_tokens=self.tokens,
+                online_policy_file=policy_file,
+                online_sweep_s=self.sweep_s,
+            ),
+            store=self.store,
+            embedder=self.embedder,
+        )
         self.retrieval, _ = await start_retrieval(
-            RetrievalSettings(data_dir=self.tmp_path, retrieval_port=0, auth_tokens=self.tokens), store=self.store,
-            embedder=self.embedder, also_serve=[episode_service(self.engine, self.tokens)])
+            RetrievalSettings(data_dir=self.tmp_path, retrieval_port=0, auth_tokens=self.tokens),
+            store=self.store,
+            embedder=self.embedder,
+            also_serve=[episode_service(self.engine, self.tokens)],
+        )
         self.target = f"127.0.0.1:{self.retrieval.port}"
         return self
 
@@ -111,7 +134,11 @@ async def test_a_reported_episode_becomes_examples_a_later_retrieval_returns(tmp
         assert (await client.describe_dataset("greenhouse")).examples == info.examples
 
         # redaction: no secret is anywhere in the store or the journal
-        stored = [str(h.payload) for kind in ("examples", "steps") for h in (await stack.store.scroll(f"greenhouse__{kind}", 10_000))[0]]
+        stored = [
+            str(h.payload)
+            for kind in ("examples", "steps")
+            for h in (await stack.store.scroll(f"greenhouse__{kind}", 10_000))[0]
+        ]
         journal = sqlite3.connect(tmp_path / "synthesis" / "journal.sqlite")
         rows = [str(decode(p)) for (p,) in journal.execute("SELECT payload FROM records")]
         rows += [str(decode(o)) for (o,) in journal.execute("SELECT output FROM llm_calls")]
@@ -130,7 +157,9 @@ async def test_a_reported_episode_becomes_examples_a_later_retrieval_returns(tmp
         await client.close()
 
 
-async def test_a_failed_episode_teaches_only_its_relabelled_spans_and_near_duplicates_are_not_stored(tmp_path, embedder):
+async def test_a_failed_episode_teaches_only_its_relabelled_spans_and_near_duplicates_are_not_stored(
+    tmp_path, embedder
+):
     async with Stack(tmp_path, embedder) as stack:
         client = AsyncRetrievalClient(stack.target, timeout_s=30)
         answer = await client.report_episode("greenhouse", "ep-fail", TASK, STEPS, FINAL, "failure")
@@ -144,7 +173,10 @@ async def test_a_failed_episode_teaches_only_its_relabelled_spans_and_near_dupli
         stats2 = await _learned(client, "greenhouse", 2)
         assert stats2.examples_kept == stats.examples_kept
         # every example the committee kept from the second episode was already stored from the first
-        assert stats2.dropped["near-duplicate"] - stats.dropped["near-duplicate"] == stats.examples_kept + stats.dropped["near-duplicate"]
+        assert (
+            stats2.dropped["near-duplicate"] - stats.dropped["near-duplicate"]
+            == stats.examples_kept + stats.dropped["near-duplicate"]
+        )
         await client.close()
 
 
@@ -165,8 +197,12 @@ async def test_tenancy_and_policy(tmp_path, embedder):
         assert answer.accepted and answer.tenant == "agent"
         with pytest.raises(ValueError):  # the SDK refuses it before sending
             await agent.report_episode("greenhouse", "bad id with spaces", TASK, STEPS, FINAL)
-        for field, change in (("episode_id", {"episode_id": "bad id with spaces"}), ("steps", {"steps": []}),
-                              ("task", {"task": " "}), ("steps[1].action", {"steps": [s.to_proto() for s in STEPS[:1]] + [Step("x", " ").to_proto()]})):
+        for field, change in (
+            ("episode_id", {"episode_id": "bad id with spaces"}),
+            ("steps", {"steps": []}),
+            ("task", {"task": " "}),
+            ("steps[1].action", {"steps": [s.to_proto() for s in STEPS[:1]] + [Step("x", " ").to_proto()]}),
+        ):
             request = report_request("greenhouse", "ep-bad", TASK, STEPS, FINAL)
             for name, value in change.items():
                 request.ClearField(name)
@@ -176,7 +212,9 @@ async def test_tenancy_and_policy(tmp_path, embedder):
                     setattr(request, name, value)
             with pytest.raises(grpc.aio.AioRpcError) as bad:
                 await agent._send_report(request)  # what a client in another language could send
-            assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT and bad.value.details().startswith(field + ":"), field
+            assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT and bad.value.details().startswith(
+                field + ":"
+            ), field
         await _learned(agent, "greenhouse", 1)
 
         # a scoped token deletes only its own tenant's episodes; an unscoped one any tenant's
@@ -203,6 +241,7 @@ async def test_the_blocking_sdk_reports_off_the_step_and_drops_with_a_counted_re
     from lbi.clients.episodes import RetryPolicy
 
     async with Stack(tmp_path, embedder) as stack:
+
         def agent() -> dict:
             with RetrievalClient(stack.target, timeout_s=30) as client:
                 with client.episode("greenhouse", TASK) as ep:

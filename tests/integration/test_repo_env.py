@@ -103,7 +103,9 @@ async def test_a_second_library_with_test_only_requirements_runs_its_whole_suite
     server, service = await start_runner(RunnerSettings(data_dir=tmp_path, runner_port=0, runner_step_timeout_s=120))
     client = RunnerClient(f"127.0.0.1:{server.port}", timeout_s=600)
     try:
-        session, first = await client.open_session("repo", {"repo": str(tmp_path / "marshmallow-4.4.0"), "timeout_s": 100})
+        session, first = await client.open_session(
+            "repo", {"repo": str(tmp_path / "marshmallow-4.4.0"), "timeout_s": 100}
+        )
         assert "pyproject.toml" in first.text
         imported = await client.step(session, "python -c 'import simplejson, marshmallow; print(marshmallow.__file__)'")
         assert "/home/agent/repo/src/marshmallow/" in imported.text, imported.text
@@ -111,7 +113,12 @@ async def test_a_second_library_with_test_only_requirements_runs_its_whole_suite
         assert offline.error or "Successfully" not in offline.text  # the session itself has no network
         result = await client.step(session, "run_tests tests")
         passed = re.search(r"(\d+) passed", result.text)
-        assert passed and int(passed.group(1)) > 1000 and "failed" not in result.text and "error" not in result.text.lower(), result.text
+        assert (
+            passed
+            and int(passed.group(1)) > 1000
+            and "failed" not in result.text
+            and "error" not in result.text.lower()
+        ), result.text
         await client.close_session(session)
     finally:
         await client.close()

@@ -13,28 +13,68 @@ from lbi.store.edge import EdgeStore
 from retrieval_service.config import RetrievalSettings
 from retrieval_service.server import start_retrieval
 
-SCHEMA = "name | sql\ncustomers | CREATE TABLE customers (id INTEGER, first_name TEXT, city TEXT)\norders | CREATE TABLE orders (id INTEGER, customer_id INTEGER, status TEXT)"
+SCHEMA = (
+    "name | sql\ncustomers | CREATE TABLE customers (id INTEGER, first_name TEXT, city TEXT)\n"
+    "orders | CREATE TABLE orders (id INTEGER, customer_id INTEGER, status TEXT)"
+)
 PARIS = "first_name | city\nAnn | Paris\nLuc | Paris\n(2 rows)"
 COUNTS = "status | n\ndelivered | 1800\nshipped | 300\n(2 rows)"
 LS = "total 8\n-rw-r--r-- 1 root root 120 notes.txt\n-rw-r--r-- 1 root root 88 todo.md"
 
 
 def ex(instruction, env, steps, final, origin=Origin.BACKWARD_TASK, source="t1"):
-    return Example(instruction, env, tuple(Step(o, a) for o, a in steps), final, origin, source, 0, len(steps), kept=True)
+    return Example(
+        instruction, env, tuple(Step(o, a) for o, a in steps), final, origin, source, 0, len(steps), kept=True
+    )
 
 
 EXAMPLES = [
-    ex("List the customers who live in Paris.", "sql",
-       [("Connected.", "SELECT name, sql FROM sqlite_master"), (SCHEMA, "SELECT first_name, city FROM customers WHERE city = 'Paris'")], PARIS),
-    ex("Count the orders in each status.", "sql",
-       [("Connected.", "SELECT name, sql FROM sqlite_master"), (SCHEMA, "SELECT status, COUNT(*) AS n FROM orders GROUP BY status")], COUNTS,
-       origin=Origin.FORWARD, source="t2"),
-    ex("Replicate the following: 1. List the tables. 2. Count orders by status.", "sql",
-       [("Connected.", "SELECT name, sql FROM sqlite_master"), (SCHEMA, "SELECT status, COUNT(*) FROM orders GROUP BY status")], COUNTS,
-       origin=Origin.BACKWARD_SUMMARY, source="t2"),
+    ex(
+        "List the customers who live in Paris.",
+        "sql",
+        [
+            ("Connected.", "SELECT name, sql FROM sqlite_master"),
+            (SCHEMA, "SELECT first_name, city FROM customers WHERE city = 'Paris'"),
+        ],
+        PARIS,
+    ),
+    ex(
+        "Count the orders in each status.",
+        "sql",
+        [
+            ("Connected.", "SELECT name, sql FROM sqlite_master"),
+            (SCHEMA, "SELECT status, COUNT(*) AS n FROM orders GROUP BY status"),
+        ],
+        COUNTS,
+        origin=Origin.FORWARD,
+        source="t2",
+    ),
+    ex(
+        "Replicate the following: 1. List the tables. 2. Count orders by status.",
+        "sql",
+        [
+            ("Connected.", "SELECT name, sql FROM sqlite_master"),
+            (SCHEMA, "SELECT status, COUNT(*) FROM orders GROUP BY status"),
+        ],
+        COUNTS,
+        origin=Origin.BACKWARD_SUMMARY,
+        source="t2",
+    ),
     ex("Show the files in the home directory.", "shell", [("$ ", "ls -l ~")], LS, source="t3"),
-    ex("Find the number of lines in notes.txt.", "shell", [("$ ", "ls -l"), (LS, "wc -l notes.txt")], "4 notes.txt", source="t4"),
-    ex("Delete the cancelled orders.", "sql", [("Connected.", "DELETE FROM orders WHERE status = 'cancelled'")], "OK: 120 row(s) affected.", source="t5"),
+    ex(
+        "Find the number of lines in notes.txt.",
+        "shell",
+        [("$ ", "ls -l"), (LS, "wc -l notes.txt")],
+        "4 notes.txt",
+        source="t4",
+    ),
+    ex(
+        "Delete the cancelled orders.",
+        "sql",
+        [("Connected.", "DELETE FROM orders WHERE status = 'cancelled'")],
+        "OK: 120 row(s) affected.",
+        source="t5",
+    ),
 ]
 
 
@@ -47,7 +87,7 @@ async def service(tmp_path, embedder):
 
     async def start(**overrides):
         settings = RetrievalSettings(data_dir=tmp_path, retrieval_port=0, **overrides)
-        server, svc = await start_retrieval(settings, store=store, embedder=embedder)
+        server, _svc = await start_retrieval(settings, store=store, embedder=embedder)
         started.append(server)
         return f"127.0.0.1:{server.port}"
 
@@ -70,7 +110,9 @@ async def test_query_mode_ranks_by_instruction_similarity(service):
     async with AsyncRetrievalClient(await service()) as client:
         result = await client.retrieve("shop", queries=["how many lines does a text file have"], mode="query", k=2)
         assert result.examples[0].instruction == "Find the number of lines in notes.txt."
-        assert result.examples[0].query == "how many lines does a text file have" and result.examples[0].matched_step == -1
+        assert (
+            result.examples[0].query == "how many lines does a text file have" and result.examples[0].matched_step == -1
+        )
 
 
 async def test_agentic_never_repeats_an_observation_hit(service):
@@ -86,8 +128,14 @@ async def test_agentic_never_repeats_an_observation_hit(service):
 
 async def test_generated_queries_come_from_the_service_llm(service):
     async with AsyncRetrievalClient(await service()) as client:
-        result = await client.retrieve("shop", observation="$ ", instruction="Count the lines of notes.txt",
-                                       mode="query", generate_queries=True, envs=["shell"])
+        result = await client.retrieve(
+            "shop",
+            observation="$ ",
+            instruction="Count the lines of notes.txt",
+            mode="query",
+            generate_queries=True,
+            envs=["shell"],
+        )
         assert result.queries[0] == "Count the lines of notes.txt"
         assert result.examples[0].instruction == "Find the number of lines in notes.txt."
 
@@ -99,10 +147,20 @@ async def test_instruction_mode_and_filters(service):
         forward = await client.retrieve("shop", observation=COUNTS, mode="observation", origins=["forward"])
         assert [e.origin for e in forward.examples] == ["forward"]
         # t2's forward and summary examples pass through the same states: one per trajectory unless asked for more
-        one = await client.retrieve("shop", observation="Connected.", mode="observation", origins=["forward", "backward-summary"], k=10)
-        assert [e.origin for e in one.examples] == ["forward"]  # the rule prefers forward over a summary of the same span
-        both = await client.retrieve("shop", observation="Connected.", mode="observation", origins=["forward", "backward-summary"],
-                                     k=10, per_trajectory=2)
+        one = await client.retrieve(
+            "shop", observation="Connected.", mode="observation", origins=["forward", "backward-summary"], k=10
+        )
+        assert [e.origin for e in one.examples] == [
+            "forward"
+        ]  # the rule prefers forward over a summary of the same span
+        both = await client.retrieve(
+            "shop",
+            observation="Connected.",
+            mode="observation",
+            origins=["forward", "backward-summary"],
+            k=10,
+            per_trajectory=2,
+        )
         assert {e.origin for e in both.examples} == {"forward", "backward-summary"}
         assert {e.source_trajectory_id for e in both.examples} == {"t2"} and {e.span for e in both.examples} == {(0, 2)}
 
@@ -125,22 +183,39 @@ async def test_prompt_block_respects_the_budget(service):
         full = await client.retrieve("shop", observation=COUNTS, queries=["orders"], prompt_budget_chars=100_000)
         assert full.prompt_block.count("### Example") == len(full.examples)
         matched = [e for e in full.examples if e.matched_step >= 0]
-        assert matched and full.prompt_block.count("(this state is the one most like your current observation)") == len(matched)
+        assert matched and full.prompt_block.count("(this state is the one most like your current observation)") == len(
+            matched
+        )
         tiny = await client.retrieve("shop", observation=COUNTS, prompt_budget_chars=50)
         assert tiny.prompt_block == ""
 
 
-@pytest.mark.parametrize("kwargs, code, field", [
-    ({"dataset": "nope", "observation": "x"}, grpc.StatusCode.NOT_FOUND, "nope"),
-    ({"dataset": "shop", "observation": "", "mode": "observation"}, grpc.StatusCode.INVALID_ARGUMENT, "observation"),
-    ({"dataset": "shop", "observation": "x", "k": 51}, grpc.StatusCode.INVALID_ARGUMENT, "k_observation"),
-    ({"dataset": "shop", "observation": "x", "k": -1}, grpc.StatusCode.INVALID_ARGUMENT, "k_observation"),
-    ({"dataset": "shop", "observation": "x" * 1_000_001}, grpc.StatusCode.INVALID_ARGUMENT, "observation"),
-    ({"dataset": "shop", "observation": "x", "history": [Step("o", "a")] * 201}, grpc.StatusCode.INVALID_ARGUMENT, "history"),
-    ({"dataset": "", "observation": "x"}, grpc.StatusCode.INVALID_ARGUMENT, "dataset"),
-    ({"dataset": "bad name!", "observation": "x"}, grpc.StatusCode.INVALID_ARGUMENT, "dataset"),
-    ({"dataset": "shop", "instruction": "", "mode": "instruction"}, grpc.StatusCode.INVALID_ARGUMENT, "instruction"),
-])
+@pytest.mark.parametrize(
+    "kwargs, code, field",
+    [
+        ({"dataset": "nope", "observation": "x"}, grpc.StatusCode.NOT_FOUND, "nope"),
+        (
+            {"dataset": "shop", "observation": "", "mode": "observation"},
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "observation",
+        ),
+        ({"dataset": "shop", "observation": "x", "k": 51}, grpc.StatusCode.INVALID_ARGUMENT, "k_observation"),
+        ({"dataset": "shop", "observation": "x", "k": -1}, grpc.StatusCode.INVALID_ARGUMENT, "k_observation"),
+        ({"dataset": "shop", "observation": "x" * 1_000_001}, grpc.StatusCode.INVALID_ARGUMENT, "observation"),
+        (
+            {"dataset": "shop", "observation": "x", "history": [Step("o", "a")] * 201},
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "history",
+        ),
+        ({"dataset": "", "observation": "x"}, grpc.StatusCode.INVALID_ARGUMENT, "dataset"),
+        ({"dataset": "bad name!", "observation": "x"}, grpc.StatusCode.INVALID_ARGUMENT, "dataset"),
+        (
+            {"dataset": "shop", "instruction": "", "mode": "instruction"},
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "instruction",
+        ),
+    ],
+)
 async def test_errors_have_their_status_codes(service, kwargs, code, field):
     async with AsyncRetrievalClient(await service()) as client:
         dataset = kwargs.pop("dataset")
@@ -184,8 +259,12 @@ async def test_datasets_are_listed_and_described(service):
         datasets = await client.list_datasets()
         assert [d.name for d in datasets] == ["shop"]
         info = await client.describe_dataset("shop")
-        distinct_states = {(e.source_trajectory_id, e.span_start + i) for e in EXAMPLES for i in range(len(e.steps) + 1)}
-        assert info.examples == len(EXAMPLES) and info.steps == len(distinct_states) < sum(len(e.steps) + 1 for e in EXAMPLES)
+        distinct_states = {
+            (e.source_trajectory_id, e.span_start + i) for e in EXAMPLES for i in range(len(e.steps) + 1)
+        }
+        assert info.examples == len(EXAMPLES) and info.steps == len(distinct_states) < sum(
+            len(e.steps) + 1 for e in EXAMPLES
+        )
         assert info.embedding_model == "all-MiniLM-L6-v2" and info.embedding_dim == 384
         assert list(info.created_by_jobs) == ["job-1"] and list(info.envs) == ["shell", "sql"]
         with pytest.raises(grpc.aio.AioRpcError) as err:
@@ -199,9 +278,15 @@ async def test_batch_retrieve_answers_each_item(service):
 
     async with grpc.aio.insecure_channel(await service()) as channel:
         stub = retrieval_pb2_grpc.RetrievalServiceStub(channel)
-        response = await stub.BatchRetrieve(retrieval_pb2.BatchRetrieveRequest(requests=[
-            build_request("shop", observation=PARIS), build_request("nope", observation="x"), build_request("shop", observation=LS),
-        ]))
+        response = await stub.BatchRetrieve(
+            retrieval_pb2.BatchRetrieveRequest(
+                requests=[
+                    build_request("shop", observation=PARIS),
+                    build_request("nope", observation="x"),
+                    build_request("shop", observation=LS),
+                ]
+            )
+        )
         assert [i.error_code for i in response.items] == ["", "NOT_FOUND", ""]
         assert response.items[0].response.examples[0].example.instruction == "List the customers who live in Paris."
 
@@ -212,7 +297,9 @@ async def test_sync_client_and_concurrent_requests(service):
         result = await asyncio.to_thread(client.retrieve, "shop", observation=LS, mode="observation")
         assert result.examples[0].env == "shell"
     async with AsyncRetrievalClient(target) as client:
-        results = await asyncio.gather(*(client.retrieve("shop", observation=COUNTS, queries=[f"orders {i % 4}"]) for i in range(40)))
+        results = await asyncio.gather(
+            *(client.retrieve("shop", observation=COUNTS, queries=[f"orders {i % 4}"]) for i in range(40))
+        )
         assert all(r.examples for r in results)
 
 
@@ -239,8 +326,10 @@ async def test_concurrent_requests_share_a_small_example_cache(service, monkeypa
 
     monkeypatch.setattr(retriever, "EXAMPLE_CACHE", 1)
     async with AsyncRetrievalClient(await service()) as client:
-        calls = [client.retrieve("shop", observation=PARIS if i % 2 else COUNTS, queries=[f"count rows {i}"], k=3)
-                 for i in range(40)]
+        calls = [
+            client.retrieve("shop", observation=PARIS if i % 2 else COUNTS, queries=[f"count rows {i}"], k=3)
+            for i in range(40)
+        ]
         results = await asyncio.gather(*calls)
     assert all(r.examples for r in results)
 

@@ -18,9 +18,17 @@ from tests.fixtures.kube_standin import MISSING_IMAGE, KubeStandIn
 NS = "default"
 TEMPLATE = {
     "metadata": {"labels": {"app.kubernetes.io/name": "lbi"}},
-    "spec": {"containers": [{"name": "runner", "image": "lbi:test", "args": ["runner", "serve"],
-                             "ports": [{"name": "grpc", "containerPort": 50051}],
-                             "env": [{"name": "LBI_RUNNER_STEP_TIMEOUT_S", "value": "5"}]}]},
+    "spec": {
+        "containers": [
+            {
+                "name": "runner",
+                "image": "lbi:test",
+                "args": ["runner", "serve"],
+                "ports": [{"name": "grpc", "containerPort": 50051}],
+                "env": [{"name": "LBI_RUNNER_STEP_TIMEOUT_S", "value": "5"}],
+            }
+        ]
+    },
 }
 SECTIONS = ["Filtering rows with WHERE", "Counting rows", "Top customers by revenue"]
 
@@ -32,8 +40,11 @@ def cluster(shared_data_dir):
 
     with KubeStandIn(shared_data_dir) as standin:
         api = client.CoreV1Api(client.ApiClient(client.Configuration(host=standin.url)))
-        _, synth = standin.create(NS, {"metadata": {"name": "lbi-synth-0"},
-                                       "spec": {"containers": [{"name": "synth", "image": "lbi:test"}]}}, run=False)
+        _, synth = standin.create(
+            NS,
+            {"metadata": {"name": "lbi-synth-0"}, "spec": {"containers": [{"name": "synth", "image": "lbi:test"}]}},
+            run=False,
+        )
         yield standin, api, ("lbi-synth-0", synth["metadata"]["uid"])
 
 
@@ -46,8 +57,12 @@ async def engine_on(tmp_path, embedder):
     engines = []
 
     def make(pods: RunnerPods) -> Engine:
-        engine = Engine(SynthSettings(data_dir=tmp_path, runner_step_timeout_s=5), EdgeStore(tmp_path / "qdrant"), embedder,
-                        runner_pods=pods)
+        engine = Engine(
+            SynthSettings(data_dir=tmp_path, runner_step_timeout_s=5),
+            EdgeStore(tmp_path / "qdrant"),
+            embedder,
+            runner_pods=pods,
+        )
         engines.append(engine)
         return engine
 
@@ -59,7 +74,9 @@ async def engine_on(tmp_path, embedder):
 
 def _spec(replicas=2, template=None, **overrides):
     runners = {"replicas": replicas, **({"template": template} if template else {})}
-    return spec_from_dict({"env": "sql", "dataset": "pods", "resource_filter": SECTIONS, "runners": runners, **overrides})
+    return spec_from_dict(
+        {"env": "sql", "dataset": "pods", "resource_filter": SECTIONS, "runners": runners, **overrides}
+    )
 
 
 async def test_a_job_runs_on_its_own_pods_which_go_when_it_ends(cluster, engine_on):
@@ -133,8 +150,12 @@ async def test_restart_adopts_the_pods_of_resumed_jobs_and_deletes_orphans(clust
 async def test_deleting_the_synth_pod_takes_its_runner_pods_on_the_templates_port(cluster):
     standin, api, owner = cluster
     pods = RunnerPods(api, NS, TEMPLATE, owner=owner, ready_timeout_s=90)
-    other_port = {**TEMPLATE, "spec": {"containers": [{**TEMPLATE["spec"]["containers"][0],
-                                                        "ports": [{"name": "grpc", "containerPort": 50061}]}]}}
+    other_port = {
+        **TEMPLATE,
+        "spec": {
+            "containers": [{**TEMPLATE["spec"]["containers"][0], "ports": [{"name": "grpc", "containerPort": 50061}]}]
+        },
+    }
     endpoints = await pods.start("job-fedcba9876543210", 2, other_port)
     assert len(endpoints) == 2 and all(e.startswith("127.0.0.") and e.endswith(":50061") for e in endpoints)
     standin.delete(NS, owner[0])
@@ -157,8 +178,10 @@ async def test_runner_pods_off_kubernetes_are_refused_naming_the_field(tmp_path,
 async def test_an_api_refusal_fails_the_job_with_one_clear_line(cluster, engine_on):
     standin, api, owner = cluster
     engine = engine_on(RunnerPods(api, NS, TEMPLATE, owner=owner, ready_timeout_s=30))
-    privileged = {**TEMPLATE, "spec": {"containers": [{**TEMPLATE["spec"]["containers"][0],
-                                                        "securityContext": {"privileged": True}}]}}
+    privileged = {
+        **TEMPLATE,
+        "spec": {"containers": [{**TEMPLATE["spec"]["containers"][0], "securityContext": {"privileged": True}}]},
+    }
     job = await engine.run(engine.create(_spec(replicas=1, template=privileged, dataset="refused")))
     assert job["state"] == "FAILED" and "\n" not in job["error"]
     assert "Kubernetes API refused: 403 Forbidden" in job["error"] and "PodSecurity" in job["error"], job["error"]

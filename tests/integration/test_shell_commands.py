@@ -11,10 +11,16 @@ SANDBOX = [{}, {"as_root": True}]
 async def test_stdin_readers_return_at_once(runner, config):
     session, _ = await runner.open_session("shell", {"timeout_s": 1.5, **config})
     try:
-        for command in ("read v; echo \"[$v]\"", "cat; echo after-cat", "head -1; echo after-head", "wc -l", "python3 -c 'input()'"):
+        for command in (
+            'read v; echo "[$v]"',
+            "cat; echo after-cat",
+            "head -1; echo after-head",
+            "wc -l",
+            "python3 -c 'input()'",
+        ):
             result = await runner.step(session, command)
             assert not result.info.get("timeout") and "ran past" not in result.text, (command, result.text)
-        assert (await runner.step(session, "read v; echo \"[$v]\"")).text.startswith("[]")
+        assert (await runner.step(session, 'read v; echo "[$v]"')).text.startswith("[]")
         assert (await runner.step(session, "echo next")).text.startswith("next")  # no marker or command was eaten
     finally:
         await runner.close_session(session)
@@ -35,8 +41,11 @@ async def test_a_syntax_error_is_bashs_message_and_keeps_the_state(runner):
     session, _ = await runner.open_session("shell", {"timeout_s": 1.5})
     try:
         await runner.step(session, "mkdir -p /tmp/place && cd /tmp/place && KEEP=yes")
-        for bad, message in (("echo )", "syntax error near unexpected token"), ("echo 'abc", "unexpected EOF"),
-                             ("if true; then echo x", "syntax error: unexpected end of file")):
+        for bad, message in (
+            ("echo )", "syntax error near unexpected token"),
+            ("echo 'abc", "unexpected EOF"),
+            ("if true; then echo x", "syntax error: unexpected end of file"),
+        ):
             result = await runner.step(session, bad)
             assert result.error and message in result.text and "[exit code 2]" in result.text, result.text
             assert not result.info.get("timeout")
@@ -56,7 +65,11 @@ async def test_interactive_shells_and_signals_do_not_corrupt_later_observations(
         clean = await runner.step(session, "echo clean")
         assert clean.text == "clean\n[exit code 0] /tmp", clean.text
         signalled = await runner.step(session, "X=1; kill -INT $$; kill -TERM $$; kill -HUP $$; echo $X")
-        assert "received SIGINT" in signalled.text and signalled.text.rstrip().endswith("/tmp") and "\n1\n" in signalled.text
+        assert (
+            "received SIGINT" in signalled.text
+            and signalled.text.rstrip().endswith("/tmp")
+            and "\n1\n" in signalled.text
+        )
         killed = await runner.step(session, "kill -9 $$")
         assert killed.error and "new shell was started in /tmp" in killed.text
         assert (await runner.step(session, "echo back; pwd")).text.startswith("back\n/tmp")
@@ -66,7 +79,10 @@ async def test_interactive_shells_and_signals_do_not_corrupt_later_observations(
 
 async def test_a_failing_setup_names_the_command_its_code_and_stderr(runner):
     with pytest.raises(grpc.aio.AioRpcError) as err:
-        await runner.open_session("shell", {"setup": "mkdir -p /home/agent/data\nls /no/such/dir\necho done > /home/agent/x\ncp /nope /home/agent/"})
+        await runner.open_session(
+            "shell",
+            {"setup": "mkdir -p /home/agent/data\nls /no/such/dir\necho done > /home/agent/x\ncp /nope /home/agent/"},
+        )
     details = err.value.details()
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and details.startswith("config.setup")
     assert "`cp /nope /home/agent/` exited with 1" in details and "No such file or directory" in details, details
@@ -106,9 +122,14 @@ async def test_packages_and_requirements_come_from_a_cached_layer(runner):
         assert offline.error
     finally:
         await runner.close_session(session)
-    for bad, field in (({"packages": ["--allow-unauthenticated"]}, "config.packages[0]"), ({"pip": ["-e /etc"]}, "config.pip[0]"),
-                       ({"pip": ["lbi-no-such-distribution-7f3a"]}, "config.pip"),
-                       ({"packages": ["lbi-no-such-debian-package"]}, "config.packages")):
+    for bad, field in (
+        ({"packages": ["--allow-unauthenticated"]}, "config.packages[0]"),
+        ({"pip": ["-e /etc"]}, "config.pip[0]"),
+        ({"pip": ["lbi-no-such-distribution-7f3a"]}, "config.pip"),
+        ({"packages": ["lbi-no-such-debian-package"]}, "config.packages"),
+    ):
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await runner.open_session("shell", bad)
-        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and err.value.details().startswith(field), err.value.details()
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and err.value.details().startswith(field), (
+            err.value.details()
+        )

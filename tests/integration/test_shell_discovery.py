@@ -5,12 +5,17 @@ examples about those files, whose commands run."""
 import collections
 import re
 
-
 from tests.fixtures.field_station import SETUP
 from tests.fixtures.synthesis import figures, run_job
 
-FILES = ["station/surveys/2025/spring.csv", "station/surveys/2025/autumn.csv", "station/weather/april.tsv",
-         "station/stations.json", "station/logs/sync.log", "station/notes/volunteers.md"]
+FILES = [
+    "station/surveys/2025/spring.csv",
+    "station/surveys/2025/autumn.csv",
+    "station/weather/april.tsv",
+    "station/stations.json",
+    "station/logs/sync.log",
+    "station/notes/volunteers.md",
+]
 
 
 async def test_resources_are_read_from_a_session_after_setup(runner):
@@ -40,5 +45,7 @@ async def test_a_job_on_an_unseen_workspace_without_documentation(synth_engine):
     assert instructions.most_common(1)[0][1] <= 0.05 * len(kept), instructions.most_common(3)
     about_files = {path: sum(path in i or path.rsplit("/", 1)[-1] in i for i in instructions) for path in FILES}
     assert all(n >= 3 for n in about_files.values()), about_files
-    assert sum(bool(re.search(r"station|\.csv|\.tsv|\.log|\.json|\.md", i)) for i in instructions) >= 0.5 * len(instructions)
+    assert sum(bool(re.search(r"station|\.csv|\.tsv|\.log|\.json|\.md", i)) for i in instructions) >= 0.5 * len(
+        instructions
+    )
     print(figures(job, kept, per_file=about_files))

@@ -9,7 +9,9 @@ import pytest
 
 from env_runners.shell.sandbox import sandbox_available
 
-needs_sandbox = pytest.mark.skipif(not sandbox_available(), reason="needs root, unshare and bubblewrap (make installs bubblewrap)")
+needs_sandbox = pytest.mark.skipif(
+    not sandbox_available(), reason="needs root, unshare and bubblewrap (make installs bubblewrap)"
+)
 
 
 async def test_listed_with_its_sandbox_mode(runner):
@@ -70,7 +72,9 @@ async def test_setup_script_and_bad_setup(runner):
 @needs_sandbox
 async def test_sessions_are_isolated_from_each_other_and_the_host(runner):
     name = f"/etc/lbi-{uuid.uuid4().hex}"
-    (a, _), (b, _) = await asyncio.gather(runner.open_session("shell", {"as_root": True}), runner.open_session("shell", {"as_root": True}))
+    (a, _), (b, _) = await asyncio.gather(
+        runner.open_session("shell", {"as_root": True}), runner.open_session("shell", {"as_root": True})
+    )
     wrote = await runner.step(a, f"echo secret > {name} && cat {name}")
     assert wrote.text.startswith("secret") and not wrote.error
     other = await runner.step(b, f"cat {name}")

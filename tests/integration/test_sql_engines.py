@@ -56,7 +56,9 @@ async def test_first_observation_and_action_space_name_the_engine(runner, sessio
 
 async def test_concurrent_sessions_do_not_see_each_others_writes(runner, secret_env):
     url = secret_env.url
-    (a, _), (b, _) = await asyncio.gather(runner.open_session("sql", {"url": url}), runner.open_session("sql", {"url": url}))
+    (a, _), (b, _) = await asyncio.gather(
+        runner.open_session("sql", {"url": url}), runner.open_session("sql", {"url": url})
+    )
     try:
         wrote = await runner.step(a, "DELETE FROM shipments WHERE status = 'cancelled'")
         assert not wrote.error and wrote.info["rows_affected"] > 0, wrote.text
@@ -113,8 +115,16 @@ async def test_a_bad_statement_is_the_engines_error(runner, session, loaded):
 async def test_the_session_cannot_commit_or_reach_outside(runner, session, loaded):
     session_id, _ = session
     await runner.step(session_id, "DELETE FROM fuel_stops")
-    for attempt in ("COMMIT", "END", "ROLLBACK", "BEGIN", "SAVEPOINT x", "SET autocommit = 1",
-                    "commit /* a comment */", "  Commit;"):
+    for attempt in (
+        "COMMIT",
+        "END",
+        "ROLLBACK",
+        "BEGIN",
+        "SAVEPOINT x",
+        "SET autocommit = 1",
+        "commit /* a comment */",
+        "  Commit;",
+    ):
         result = await runner.step(session_id, attempt)
         if loaded.engine != "duckdb":
             assert result.error and "not allowed" in result.text, (attempt, result.text)
@@ -134,8 +144,12 @@ async def test_the_session_cannot_commit_or_reach_outside(runner, session, loade
 
 async def test_bad_url_and_bad_credentials_are_invalid_argument_without_the_secret(runner, secret_env, monkeypatch):
     loaded = secret_env
-    cases = [loaded.url.replace("freight", "nosuchdb") if loaded.engine != "duckdb" else "duckdb:////nonexistent/x.duckdb",
-             "postgresql://someone:plain-text-password@127.0.0.1:1/x", "nosuchengine://a/b", "not a url at all"]
+    cases = [
+        loaded.url.replace("freight", "nosuchdb") if loaded.engine != "duckdb" else "duckdb:////nonexistent/x.duckdb",
+        "postgresql://someone:plain-text-password@127.0.0.1:1/x",
+        "nosuchengine://a/b",
+        "not a url at all",
+    ]
     if loaded.engine != "duckdb":  # a secret the runner does not have; a wrong password
         monkeypatch.setenv("LBI_SECRET_WRONG_PW", loaded.secret + "-wrong")
         cases += [loaded.url.replace(SECRET_NAME, "NOT_SET_ANYWHERE"), loaded.url.replace(SECRET_NAME, "WRONG_PW")]
@@ -167,14 +181,17 @@ async def test_introspection_reads_every_engine_and_its_examples_run_there(runne
     titles = {r.title for r in resources}
     assert {f"Table {t}" for t in loaded.counts} <= titles and "How the tables relate" in titles
     if loaded.engine == "postgresql":  # tables of other schemas too, named with their schema
-        assert "Table workshop.repairs" in titles and "`workshop.repairs` points to one row of `trucks`" in \
-            next(r for r in resources if r.title == "How the tables relate").text.replace("Each row of ", "")
+        assert "Table workshop.repairs" in titles and "`workshop.repairs` points to one row of `trucks`" in next(
+            r for r in resources if r.title == "How the tables relate"
+        ).text.replace("Each row of ", "")
     relations = next(r for r in resources if r.title == "How the tables relate").text
     assert relations.count("points to one row of") == 6 + (loaded.engine == "postgresql")  # every foreign key
     shipments = next(r for r in resources if r.title == "Table shipments").text
-    assert "one of 'cancelled', 'delivered', 'in_transit'" in shipments.replace("'delivered', 'in_transit', 'cancelled'",
-                                                                               "'cancelled', 'delivered', 'in_transit'") \
+    assert (
+        "one of 'cancelled', 'delivered', 'in_transit'"
+        in shipments.replace("'delivered', 'in_transit', 'cancelled'", "'cancelled', 'delivered', 'in_transit'")
         or "one of" in shipments
+    )
     statements = [s.strip().rstrip(";") for r in resources for s in re.findall(r"```sql\n(.*?)```", r.text, re.S)]
     assert len(statements) >= 25
     session_id, _ = await runner.open_session("sql", {"url": loaded.url, "read_only": True})
@@ -189,12 +206,18 @@ async def test_introspection_reads_every_engine_and_its_examples_run_there(runne
 
 async def test_judging_compares_results_on_the_tasks_own_database(runner, secret_env):
     loaded = secret_env
-    check = {"kind": "sql_result", "gold_sql": "SELECT c.company, SUM(s.price_eur) FROM shipments s JOIN clients c "
-                                               "ON c.client_id = s.client_id GROUP BY c.company ORDER BY 2 DESC"}
+    check = {
+        "kind": "sql_result",
+        "gold_sql": "SELECT c.company, SUM(s.price_eur) FROM shipments s JOIN clients c "
+        "ON c.client_id = s.client_id GROUP BY c.company ORDER BY 2 DESC",
+    }
     session_id, _ = await runner.open_session("sql", {"url": loaded.url})
     await runner.step(session_id, "DELETE FROM shipments")  # the agent's writes cannot make its answer right
-    await runner.step(session_id, "SELECT c.company, SUM(s.price_eur) AS total FROM clients c JOIN shipments s "
-                                  "ON s.client_id = c.client_id GROUP BY c.company ORDER BY total DESC")
+    await runner.step(
+        session_id,
+        "SELECT c.company, SUM(s.price_eur) AS total FROM clients c JOIN shipments s "
+        "ON s.client_id = c.client_id GROUP BY c.company ORDER BY total DESC",
+    )
     verdict = await runner.judge(session_id, check)
     await runner.close_session(session_id)
     assert verdict.ok, verdict.reason
@@ -235,12 +258,18 @@ async def test_a_postgresql_database_shaped_like_the_public_ones(runner, postgre
     statements = [s.strip().rstrip(";") for r in resources for s in re.findall(r"```sql\n(.*?)```", r.text, re.S)]
     session_id, first = await runner.open_session("sql", {"url": url, "read_only": True})
     try:
-        assert '"Album" (80 rows)' in first.text and '"order" (150 rows)' in first.text and "plays (8000 rows)" in first.text
+        assert (
+            '"Album" (80 rows)' in first.text
+            and '"order" (150 rows)' in first.text
+            and "plays (8000 rows)" in first.text
+        )
         assert len(statements) >= 25
         for statement in statements:
             result = await runner.step(session_id, statement)
             assert not result.error, (statement, result.text)
-        listing = await runner.step(session_id, re.search(r"Inspect the schema with: (.+?;)", first.info["action_space"]).group(1))
+        listing = await runner.step(
+            session_id, re.search(r"Inspect the schema with: (.+?;)", first.info["action_space"]).group(1)
+        )
         assert not listing.error and "Country Code character" in listing.text
     finally:
         await runner.close_session(session_id)

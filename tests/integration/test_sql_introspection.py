@@ -12,8 +12,22 @@ from lbi.config import RunnerSettings
 from tests.fixtures.clinic_db import build
 from tests.fixtures.synthesis import figures, run_job
 
-SHOP_NAMES = {"categories", "suppliers", "products", "customers", "employees", "orders", "order_items", "payments",
-              "reviews", "unit_price", "stock", "category_id", "supplier_id", "customer_id"}
+SHOP_NAMES = {
+    "categories",
+    "suppliers",
+    "products",
+    "customers",
+    "employees",
+    "orders",
+    "order_items",
+    "payments",
+    "reviews",
+    "unit_price",
+    "stock",
+    "category_id",
+    "supplier_id",
+    "customer_id",
+}
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +53,9 @@ def test_resources_are_read_from_the_database_and_every_example_runs(clinic):
     assert {f"Table {t}" for t in tables} <= titles and "How the tables relate" in titles
     doctors = next(r for r in resources if r.title == "Table doctors").text
     assert "| dept_id | INTEGER | references departments(dept_id) | no |" in doctors
-    assert "one of 'physician', 'resident', 'surgeon'" in doctors or "one of" in doctors  # a categorical column's values
+    assert (
+        "one of 'physician', 'resident', 'surgeon'" in doctors or "one of" in doctors
+    )  # a categorical column's values
     relations = next(r for r in resources if r.title == "How the tables relate").text
     assert relations.count("points to one row of") == 5  # every foreign key
     statements = [s for r in resources for s in _statements(r.text)]
@@ -60,7 +76,9 @@ def test_any_file_name_is_read(clinic, tmp_path):
     odd = tmp_path / "my data #1" / "clinic?.db"
     odd.parent.mkdir()
     shutil.copy(clinic, odd)
-    assert [r.text for r in introspect_sqlite(str(odd))] == [r.text.replace(clinic, str(odd)) for r in introspect_sqlite(clinic)]
+    assert [r.text for r in introspect_sqlite(str(odd))] == [
+        r.text.replace(clinic, str(odd)) for r in introspect_sqlite(clinic)
+    ]
 
 
 async def test_the_sample_shops_guide_is_for_the_sample_database_only(runner, clinic):

@@ -34,14 +34,29 @@ RETURNS_FINAL = "978-0201633610 returned by m-017 at 16:42"
 
 
 def paper_mode(trajectory: str, steps: list[tuple[str, str]], final: str) -> list[Example]:
-    """What backward construction keeps from one trajectory in paper mode: the forward example and two labels per span."""
+    """What backward construction keeps from one trajectory in paper mode: the forward example and two labels per
+    span."""
     steps_ = tuple(Step(o, a) for o, a in steps)
-    examples = [Example(f"task of {trajectory}", "shell", steps_, final, Origin.FORWARD, trajectory, 0, len(steps_), kept=True)]
+    examples = [
+        Example(f"task of {trajectory}", "shell", steps_, final, Origin.FORWARD, trajectory, 0, len(steps_), kept=True)
+    ]
     for i in range(len(steps_)):
         for j in range(i + 1, len(steps_) + 1):
             end = steps_[j].observation if j < len(steps_) else final
             for origin in (Origin.BACKWARD_TASK, Origin.BACKWARD_SUMMARY):
-                examples.append(Example(f"{origin.value} {trajectory} {i}-{j}", "shell", steps_[i:j], end, origin, trajectory, i, j, kept=True))
+                examples.append(
+                    Example(
+                        f"{origin.value} {trajectory} {i}-{j}",
+                        "shell",
+                        steps_[i:j],
+                        end,
+                        origin,
+                        trajectory,
+                        i,
+                        j,
+                        kept=True,
+                    )
+                )
     return examples
 
 
@@ -50,7 +65,9 @@ RETURN_EXAMPLES = paper_mode("returns", RETURNS, RETURNS_FINAL)
 
 
 async def _serve(tmp_path, store, embedder):
-    server, _ = await start_retrieval(RetrievalSettings(data_dir=tmp_path, retrieval_port=0), store=store, embedder=embedder)
+    server, _ = await start_retrieval(
+        RetrievalSettings(data_dir=tmp_path, retrieval_port=0), store=store, embedder=embedder
+    )
     return server, f"127.0.0.1:{server.port}"
 
 
@@ -69,7 +86,9 @@ async def test_one_point_per_distinct_state_however_the_examples_arrive(tmp_path
     states, _ = await store.scroll(collection("desk", STEPS), 100)
     by_state = {(s.payload["trajectory_id"], s.payload["step"]): s.payload for s in states}
     for (trajectory, step), payload in by_state.items():
-        expected = {e.id for e in everything if e.source_trajectory_id == trajectory and e.span_start <= step <= e.span_end}
+        expected = {
+            e.id for e in everything if e.source_trajectory_id == trajectory and e.span_start <= step <= e.span_end
+        }
         assert {x["id"] for x in payload["examples"]} == expected
         assert payload["origin"] == sorted({x["origin"] for x in payload["examples"]})
     assert by_state["loans", 1]["action"] == "head -3 loans/2026-12.csv" and by_state["loans", 4]["action"] == ""
@@ -95,7 +114,9 @@ async def test_observation_mode_returns_one_example_per_trajectory_by_the_rule(t
             assert len(loans) == 3 and len({e.id for e in more.examples}) == len(more.examples)
             assert loans[0].id == top.id
 
-            summaries = await client.retrieve("desk", observation=observation, mode="observation", k=5, origins=["backward-summary"])
+            summaries = await client.retrieve(
+                "desk", observation=observation, mode="observation", k=5, origins=["backward-summary"]
+            )
             assert summaries.examples[0].origin == "backward-summary" and summaries.examples[0].span == (3, 4)
 
             windowed = await client.retrieve("desk", observation="member,isbn,due", mode="observation", k=1, window=1)
@@ -116,7 +137,9 @@ async def _write_layout_one(store: EdgeStore, embedder, name: str, examples: lis
     datasets = DatasetStore(store, embedder)
     await datasets.ingest(name, examples, job_id="job-old")
     metas, _ = await store.scroll(collection(name, META), 10)
-    await store.set_payloads(collection(name, META), [(m.id, {k: v for k, v in m.payload.items() if k != "layout"}) for m in metas])
+    await store.set_payloads(
+        collection(name, META), [(m.id, {k: v for k, v in m.payload.items() if k != "layout"}) for m in metas]
+    )
     await store.delete_collection(collection(name, STEPS))
     dim = datasets.embedder.dim
     await store.ensure_collection(collection(name, STEPS), specs(dim, True)[STEPS])
@@ -124,8 +147,13 @@ async def _write_layout_one(store: EdgeStore, embedder, name: str, examples: lis
     for e in examples:
         for i, text in enumerate([s.observation for s in e.steps] + [e.final_observation]):
             vectors = {"lexical": datasets.lexical.document(text), "observation": [0.0] * (dim - 1) + [1.0]}
-            points.append(PointData(point_uuid(f"step-{e.id}-{i}"), vectors,
-                                    {"example_id": e.id, "step": i, "env": e.env, "origin": e.origin.value}))
+            points.append(
+                PointData(
+                    point_uuid(f"step-{e.id}-{i}"),
+                    vectors,
+                    {"example_id": e.id, "step": i, "env": e.env, "origin": e.origin.value},
+                )
+            )
     await store.upsert(collection(name, STEPS), points)
 
 

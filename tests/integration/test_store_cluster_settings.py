@@ -23,22 +23,33 @@ def _record(store: ServerStore, names: list[str]) -> list[tuple[str, dict]]:
 
 
 async def test_cluster_settings_reach_every_call(embedder):
-    settings = CommonSettings(qdrant_url="http://qdrant:6334", qdrant_shard_number=6, qdrant_replication_factor=2,
-                              qdrant_write_consistency_factor=2, qdrant_read_consistency="majority")
+    settings = CommonSettings(
+        qdrant_url="http://qdrant:6334",
+        qdrant_shard_number=6,
+        qdrant_replication_factor=2,
+        qdrant_write_consistency_factor=2,
+        qdrant_read_consistency="majority",
+    )
     configured = open_store(settings)
     assert (configured.shard_number, configured.replication_factor, configured.write_consistency_factor) == (6, 2, 2)
     await configured.close()
 
-    store = ServerStore(location=":memory:", shard_number=6, replication_factor=2, write_consistency_factor=2,
-                        read_consistency="majority")
+    store = ServerStore(
+        location=":memory:",
+        shard_number=6,
+        replication_factor=2,
+        write_consistency_factor=2,
+        read_consistency="majority",
+    )
     calls = _record(store, ["create_collection", "query_points", "retrieve", "scroll"])
     datasets = DatasetStore(store, embedder)
     await datasets.ingest("cluster", EXAMPLES, job_id="job-1")
     await store.search("cluster__examples", ("instruction", [0.1] * 384), 3)
     await store.scroll("cluster__examples", 10)
     created = [kw for name, kw in calls if name == "create_collection"]
-    assert created and all((kw["shard_number"], kw["replication_factor"], kw["write_consistency_factor"]) == (6, 2, 2)
-                           for kw in created)
+    assert created and all(
+        (kw["shard_number"], kw["replication_factor"], kw["write_consistency_factor"]) == (6, 2, 2) for kw in created
+    )
     reads = [kw for name, kw in calls if name != "create_collection"]
     assert reads and all(str(kw["consistency"].value) == "majority" for kw in reads)
     await store.close()

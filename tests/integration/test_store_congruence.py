@@ -26,8 +26,11 @@ SPEC = CollectionSpec(dense={"dense": 8}, sparse=("lexical",), keyword_fields=("
 def _points():
     lexical, rng = LexicalEncoder(), random.Random(7)
     return [
-        PointData(point_uuid(f"p{i}"), {"dense": [rng.uniform(-1, 1) for _ in range(8)], "lexical": lexical.document(t)},
-                  {"text": t, "env": ["sql", "shell", "web"][i % 3], "step": i})
+        PointData(
+            point_uuid(f"p{i}"),
+            {"dense": [rng.uniform(-1, 1) for _ in range(8)], "lexical": lexical.document(t)},
+            {"text": t, "env": ["sql", "shell", "web"][i % 3], "step": i},
+        )
         for i, t in enumerate(TEXTS)
     ]
 
@@ -47,11 +50,24 @@ async def _results(store):
     return {
         "count": await store.count("steps"),
         "count_sql": await store.count("steps", {"env": "sql"}),
-        "lexical": [(h.payload["step"], round(h.score, 4)) for h in await store.search("steps", ("lexical", lexical.query("no such column")), 3)],
-        "dense": [(h.payload["step"], round(h.score, 4)) for h in await store.search("steps", ("dense", query), 4, {"env": ["sql", "web"]})],
-        "fused": sorted(h.payload["step"] for h in await store.search_fused(
-            "steps", [("lexical", lexical.query("error no such table")), ("dense", query)], 3)),
-        "retrieve": [h.payload["step"] for h in await store.retrieve("steps", [point_uuid("p3"), point_uuid("missing"), point_uuid("p1")])],
+        "lexical": [
+            (h.payload["step"], round(h.score, 4))
+            for h in await store.search("steps", ("lexical", lexical.query("no such column")), 3)
+        ],
+        "dense": [
+            (h.payload["step"], round(h.score, 4))
+            for h in await store.search("steps", ("dense", query), 4, {"env": ["sql", "web"]})
+        ],
+        "fused": sorted(
+            h.payload["step"]
+            for h in await store.search_fused(
+                "steps", [("lexical", lexical.query("error no such table")), ("dense", query)], 3
+            )
+        ),
+        "retrieve": [
+            h.payload["step"]
+            for h in await store.retrieve("steps", [point_uuid("p3"), point_uuid("missing"), point_uuid("p1")])
+        ],
     }
 
 
@@ -106,10 +122,17 @@ async def test_embedded_store_survives_reopen(tmp_path):
 
 async def test_set_payloads_replaces_payloads_and_keeps_vectors(store):
     lexical = LexicalEncoder()
-    before = [(h.id, round(h.score, 4)) for h in await store.search("steps", ("lexical", lexical.query("no such column")), 3)]
-    await store.set_payloads("steps", [(point_uuid("p1"), {"text": "renamed", "env": "web", "step": 101, "examples": [{"id": "e1"}]})])
+    before = [
+        (h.id, round(h.score, 4)) for h in await store.search("steps", ("lexical", lexical.query("no such column")), 3)
+    ]
+    await store.set_payloads(
+        "steps", [(point_uuid("p1"), {"text": "renamed", "env": "web", "step": 101, "examples": [{"id": "e1"}]})]
+    )
     assert [h.payload for h in await store.retrieve("steps", [point_uuid("p1")])] == [
-        {"text": "renamed", "env": "web", "step": 101, "examples": [{"id": "e1"}]}]
+        {"text": "renamed", "env": "web", "step": 101, "examples": [{"id": "e1"}]}
+    ]
     assert await store.count("steps", {"env": "web"}) == 3  # the keyword index follows the new payload
-    after = [(h.id, round(h.score, 4)) for h in await store.search("steps", ("lexical", lexical.query("no such column")), 3)]
+    after = [
+        (h.id, round(h.score, 4)) for h in await store.search("steps", ("lexical", lexical.query("no such column")), 3)
+    ]
     assert after == before  # the vectors are untouched

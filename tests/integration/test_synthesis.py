@@ -141,11 +141,14 @@ async def test_only_dead_runners_record_failed_rollouts(engine, runner_settings)
     assert all("UNAVAILABLE" in r or "NOT_FOUND" in r for r in reasons)
 
 
-@pytest.mark.parametrize("mode, window, expected", [
-    ("paper", 3, {1: 2, 2: 6, 3: 12, 4: 20, 6: 42}),
-    ("window", 2, {1: 2, 2: 6, 3: 10, 4: 14, 6: 22}),
-    ("batched", 3, {1: 2, 2: 4, 3: 6, 4: 8, 6: 12}),
-])
+@pytest.mark.parametrize(
+    "mode, window, expected",
+    [
+        ("paper", 3, {1: 2, 2: 6, 3: 12, 4: 20, 6: 42}),
+        ("window", 2, {1: 2, 2: 6, 3: 10, 4: 14, 6: 22}),
+        ("batched", 3, {1: 2, 2: 4, 3: 6, 4: 8, 6: 12}),
+    ],
+)
 def test_labelling_calls_per_mode(mode, window, expected):
     assert {length: labelling_calls(length, mode, window) for length in expected} == expected
 
@@ -169,8 +172,13 @@ class Counting(CustomLLM):
 async def test_counted_labelling_calls_match_the_formula(engine, mode):
     counter = Counting()
     register_provider("counting", counter, reads_inputs=True)  # it answers as the offline backend does
-    spec = _spec(models={"labeller": "counting/x"}, backward_mode=mode, backward_window=2, dataset=f"count-{mode}",
-                 resource_filter=["Top customers by revenue"])
+    spec = _spec(
+        models={"labeller": "counting/x"},
+        backward_mode=mode,
+        backward_window=2,
+        dataset=f"count-{mode}",
+        resource_filter=["Top customers by revenue"],
+    )
     job = await engine.run(engine.create(spec))
     length = len(next(engine.journal.records(job["id"], "trajectories"))[1]["steps"])
     role = "label_batch" if mode == "batched" else "label"
@@ -195,10 +203,18 @@ async def test_grpc_service_creates_watches_lists_and_cancels(tmp_path, embedder
             assert job.id.startswith("job-") and job.spec.dataset == "grpc"
             events = [e async for e in stub.WatchJob(pb.WatchJobRequest(job_id=job.id))]
             assert events[-1].state == pb.JOB_STATE_SUCCEEDED
-            assert {pb.Stage.Name(e.stage) for e in events} >= {"STAGE_ROLLOUT", "STAGE_BACKWARD", "STAGE_FILTER", "STAGE_INGEST"}
+            assert {pb.Stage.Name(e.stage) for e in events} >= {
+                "STAGE_ROLLOUT",
+                "STAGE_BACKWARD",
+                "STAGE_FILTER",
+                "STAGE_INGEST",
+            }
             done = await stub.GetJob(pb.GetJobRequest(job_id=job.id))
             stats = done.stats
-            assert stats.kept + stats.dropped == stats.candidates_forward + stats.candidates_backward_task + stats.candidates_backward_summary
+            assert (
+                stats.kept + stats.dropped
+                == stats.candidates_forward + stats.candidates_backward_task + stats.candidates_backward_summary
+            )
             assert stats.kept > 0 and len(stats.stages) == 6
             again = await stub.CreateJob(pb.CreateJobRequest(spec=spec))
             assert again.id == job.id and again.state == pb.JOB_STATE_SUCCEEDED
@@ -206,8 +222,11 @@ async def test_grpc_service_creates_watches_lists_and_cancels(tmp_path, embedder
             other = await stub.CreateJob(pb.CreateJobRequest(spec=_spec(dataset="grpc-cancel").to_proto()))
             cancelled = await stub.CancelJob(pb.CancelJobRequest(job_id=other.id))
             assert cancelled.state in (pb.JOB_STATE_CANCELLED, pb.JOB_STATE_SUCCEEDED)
-            for bad, field in ((pb.JobSpec(), "spec.env"), (pb.JobSpec(env="sql", dataset="a b"), "spec.dataset"),
-                               (pb.JobSpec(env="sql", max_steps=1000), "spec.max_steps")):
+            for bad, field in (
+                (pb.JobSpec(), "spec.env"),
+                (pb.JobSpec(env="sql", dataset="a b"), "spec.dataset"),
+                (pb.JobSpec(env="sql", max_steps=1000), "spec.max_steps"),
+            ):
                 with pytest.raises(grpc.aio.AioRpcError) as err:
                     await stub.CreateJob(pb.CreateJobRequest(spec=bad))
                 assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and field in err.value.details()
@@ -223,8 +242,12 @@ async def test_grpc_service_creates_watches_lists_and_cancels(tmp_path, embedder
 async def test_examples_reach_the_store_before_the_last_rollout_ends(engine):
     """The pipeline streams: with one rollout at a time, the first batch of kept examples is written while
     later tasks are still being rolled out (the barrier pipeline wrote nothing before every stage was done)."""
-    spec = _spec(dataset="stream", rollout_concurrency=1, ingest_batch=4,
-                 resource_filter=[*SECTIONS, "Joining two tables", "Sorting and limiting", "Grouping with GROUP BY"])
+    spec = _spec(
+        dataset="stream",
+        rollout_concurrency=1,
+        ingest_batch=4,
+        resource_filter=[*SECTIONS, "Joining two tables", "Sorting and limiting", "Grouping with GROUP BY"],
+    )
     job_id = engine.create(spec)
     events = []
 
@@ -241,6 +264,8 @@ async def test_examples_reach_the_store_before_the_last_rollout_ends(engine):
     rollout_done = next(i for i, (e, _) in enumerate(events) if e.get("message") == "rollout done")
     assert first_ingest < rollout_done
     _, rolled_out = events[first_ingest]
-    assert rolled_out < job["stats"].instructions and job["stats"].instructions >= 6  # later tasks were still to roll out
+    assert (
+        rolled_out < job["stats"].instructions and job["stats"].instructions >= 6
+    )  # later tasks were still to roll out
     times = job["stats"].stages
     assert times["ingest"].wall_seconds > 0 and times["rollout"].wall_seconds > 0

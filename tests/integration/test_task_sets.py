@@ -38,7 +38,9 @@ def test_a_task_set_of_30_across_difficulties_not_copied_from_the_docs(env):
         closest = max((difflib.SequenceMatcher(None, mine, s).ratio(), s) for s in sentences)
         assert closest[0] < NEAR, (task.id, task.instruction, closest)
     if env != "sql":  # an sql task's solution is its gold query
-        assert all("solution" in json.loads(line) for line in builtin_tasks(env).read_text().splitlines() if line.strip())
+        assert all(
+            "solution" in json.loads(line) for line in builtin_tasks(env).read_text().splitlines() if line.strip()
+        )
 
 
 def _solution(env: str, raw: dict) -> list[str]:

@@ -35,26 +35,40 @@ async def test_one_trace_from_the_agents_step_to_the_store_query(tmp_path, embed
     await DatasetStore(store, embedder).ingest("shop", EXAMPLES, job_id="job-1")
     # a runner in the same process first, as `lbi up` starts it: its service name must not leak to retrieval's spans
     runner, runner_service = await start_runner(RunnerSettings(data_dir=tmp_path, runner_port=0))
-    server, _ = await start_retrieval(RetrievalSettings(data_dir=tmp_path, retrieval_port=0), store=store, embedder=embedder)
+    server, _ = await start_retrieval(
+        RetrievalSettings(data_dir=tmp_path, retrieval_port=0), store=store, embedder=embedder
+    )
     target = f"127.0.0.1:{server.port}"
     agent = trace.get_tracer("my-agent")
     try:
         async with AsyncRetrievalClient(target) as client:
             with agent.start_as_current_span("agent step 1"):
-                await client.retrieve("shop", observation=COUNTS, instruction="How many orders shipped?", generate_queries=True)
+                await client.retrieve(
+                    "shop", observation=COUNTS, instruction="How many orders shipped?", generate_queries=True
+                )
         spans = _trace_of(exporter, "agent step 1")
         names = {s.name for s in spans}
-        client_rpc = next(s for s in spans if s.kind == SpanKind.CLIENT and s.name.endswith("RetrievalService/Retrieve"))
-        server_rpc = next(s for s in spans if s.kind == SpanKind.SERVER and s.name.endswith("RetrievalService/Retrieve"))
+        client_rpc = next(
+            s for s in spans if s.kind == SpanKind.CLIENT and s.name.endswith("RetrievalService/Retrieve")
+        )
+        server_rpc = next(
+            s for s in spans if s.kind == SpanKind.SERVER and s.name.endswith("RetrievalService/Retrieve")
+        )
         assert server_rpc.parent.span_id == client_rpc.context.span_id
         assert server_rpc.resource.attributes["service.name"] == "lbi-retrieval"
         assert server_rpc.attributes["rpc.system"] == "grpc"
         assert any(n.startswith("embeddings ") for n in names), names
         assert {"search shop__steps", "search shop__examples"} <= names, names
         chat = next(s for s in spans if s.name.startswith("chat "))
-        assert chat.attributes["gen_ai.operation.name"] == "chat" and chat.resource.attributes["service.name"] == "lbi-retrieval"
+        assert (
+            chat.attributes["gen_ai.operation.name"] == "chat"
+            and chat.resource.attributes["service.name"] == "lbi-retrieval"
+        )
         search = next(s for s in spans if s.name == "search shop__steps")
-        assert search.attributes["db.system.name"] == "qdrant" and search.resource.attributes["service.name"] == "lbi-retrieval"
+        assert (
+            search.attributes["db.system.name"] == "qdrant"
+            and search.resource.attributes["service.name"] == "lbi-retrieval"
+        )
 
         # the blocking client carries the agent's trace context too
         def blocking() -> None:
@@ -82,7 +96,9 @@ async def test_the_mcp_server_continues_the_clients_trace(tmp_path, embedder):
     add_span_processor(SimpleSpanProcessor(exporter))
     store = EdgeStore(tmp_path / "qdrant")
     await DatasetStore(store, embedder).ingest("shop", EXAMPLES, job_id="job-1")
-    server, _ = await start_retrieval(RetrievalSettings(data_dir=tmp_path, retrieval_port=0), store=store, embedder=embedder)
+    server, _ = await start_retrieval(
+        RetrievalSettings(data_dir=tmp_path, retrieval_port=0), store=store, embedder=embedder
+    )
     clients = Clients(f"127.0.0.1:{server.port}", None)
     try:
         async with Client(build_server(clients), mode="legacy") as client:

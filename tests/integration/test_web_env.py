@@ -7,7 +7,9 @@ from pathlib import Path
 import grpc
 import pytest
 
-pytestmark = pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian's chromium (make installs it)")
+pytestmark = pytest.mark.skipif(
+    not Path("/usr/bin/chromium").exists(), reason="needs Debian's chromium (make installs it)"
+)
 
 
 @pytest.fixture
@@ -15,7 +17,9 @@ def runner_settings(shared_data_dir):
     """Page trees are longer than the sql tests' small observation cap."""
     from lbi.config import RunnerSettings
 
-    return RunnerSettings(data_dir=shared_data_dir, runner_port=0, runner_step_timeout_s=30, runner_observation_cap=20000)
+    return RunnerSettings(
+        data_dir=shared_data_dir, runner_port=0, runner_step_timeout_s=30, runner_observation_cap=20000
+    )
 
 
 CHECK = "SELECT id FROM ticket WHERE summary = 'Printer jammed on floor 2'"
@@ -32,7 +36,9 @@ async def test_create_a_ticket_through_the_page_tree(runner):
     assert first.text.startswith("URL: http://127.0.0.1:") and "[1]" in first.text
     page = await runner.step(session, f"click [{element_id(first.text, 'link', 'NEW TICKET')}]")
     assert "/newticket" in page.text and not page.error
-    typed = await runner.step(session, f"type [{element_id(page.text, 'textbox', 'Summary:')}] [Printer jammed on floor 2]")
+    typed = await runner.step(
+        session, f"type [{element_id(page.text, 'textbox', 'Summary:')}] [Printer jammed on floor 2]"
+    )
     assert "value='Printer jammed on floor 2'" in typed.text
     created = await runner.step(session, f"click [{element_id(typed.text, 'button', 'Create ticket')}]")
     assert "/ticket/1" in created.text and "Printer jammed on floor 2" in created.text
@@ -46,8 +52,12 @@ async def test_create_a_ticket_through_the_page_tree(runner):
 
 async def test_invalid_actions_and_blocked_origins_are_error_observations(runner):
     session, _ = await runner.open_session("web")
-    for action, message in (("click [9999]", "no element with id [9999]"), ("fly [3]", "unknown or malformed action"),
-                            ("goto [http://example.com/]", "is blocked"), ("type [1]", "unknown or malformed action")):
+    for action, message in (
+        ("click [9999]", "no element with id [9999]"),
+        ("fly [3]", "unknown or malformed action"),
+        ("goto [http://example.com/]", "is blocked"),
+        ("type [1]", "unknown or malformed action"),
+    ):
         result = await runner.step(session, action)
         assert result.error and message in result.text, action
         assert "URL: http://127.0.0.1:" in result.text  # the agent still sees the page
@@ -56,8 +66,9 @@ async def test_invalid_actions_and_blocked_origins_are_error_observations(runner
 
 
 async def test_sessions_have_their_own_site_and_state(runner):
-    (a, _), (b, _) = await asyncio.gather(runner.open_session("web", {"check_sql": CHECK}),
-                                          runner.open_session("web", {"check_sql": CHECK}))
+    (a, _), (b, _) = await asyncio.gather(
+        runner.open_session("web", {"check_sql": CHECK}), runner.open_session("web", {"check_sql": CHECK})
+    )
     await runner.step(a, "goto [/newticket]")
     await runner.step(a, "type [Summary:] [Printer jammed on floor 2]")
     await runner.step(a, "click [Create ticket]")

@@ -19,9 +19,22 @@ import yaml
 
 LBI = str(Path(sys.executable).parent / "lbi")
 SEED = 20261125
-SPEC = {"env": "sql", "dataset": "resume", "ingest_batch": 8, "rollout_concurrency": 2,
-        "resource_filter": ["Filtering rows with WHERE", "Top customers by revenue", "Counting rows", "Joining two tables",
-                            "Grouping with GROUP BY", "Sorting and limiting", "Subqueries", "Customers without orders"]}
+SPEC = {
+    "env": "sql",
+    "dataset": "resume",
+    "ingest_batch": 8,
+    "rollout_concurrency": 2,
+    "resource_filter": [
+        "Filtering rows with WHERE",
+        "Top customers by revenue",
+        "Counting rows",
+        "Joining two tables",
+        "Grouping with GROUP BY",
+        "Sorting and limiting",
+        "Subqueries",
+        "Customers without orders",
+    ],
+}
 
 
 def _run(data_dir: Path, spec_file: Path, kill_after: str = "") -> subprocess.CompletedProcess:
@@ -29,8 +42,9 @@ def _run(data_dir: Path, spec_file: Path, kill_after: str = "") -> subprocess.Co
     env.pop("LBI_TEST_FAULT_KILL_AFTER", None)
     if kill_after:
         env["LBI_TEST_FAULT_KILL_AFTER"] = kill_after
-    return subprocess.run([LBI, "synth", "run", "--spec", str(spec_file), "--json"], capture_output=True, text=True,
-                          env=env, timeout=300)
+    return subprocess.run(
+        [LBI, "synth", "run", "--spec", str(spec_file), "--json"], capture_output=True, text=True, env=env, timeout=300
+    )
 
 
 def _journal(data_dir: Path) -> sqlite3.Connection:
@@ -57,18 +71,37 @@ def _points(data_dir: Path) -> tuple[int, int]:
 
 LLM_STAGES = ("self_instruct", "rollout", "backward", "filter")
 # The kill order: ingest kills come early, while the other stages still have work (the pipeline streams).
-KILLS = ("self_instruct", "self_instruct", "rollout", "ingested", "rollout", "backward", "ingested", "backward", "filter", "filter")
+KILLS = (
+    "self_instruct",
+    "self_instruct",
+    "rollout",
+    "ingested",
+    "rollout",
+    "backward",
+    "ingested",
+    "backward",
+    "filter",
+    "filter",
+)
 
 
 def _left(reference_dir: Path, crash_dir: Path, stage: str) -> int:
     """What the crashed job has still to do in a stage: LLM calls, or kept examples not yet ingested."""
     if stage == "ingested":
         query = "SELECT COUNT(*) FROM records WHERE stage = ?" + (" AND ok = 1" if stage == "filtered" else "")
-        kept = _journal(reference_dir).execute("SELECT COUNT(*) FROM records WHERE stage = 'filtered' AND ok = 1").fetchone()[0]
-        return kept - (_journal(crash_dir).execute(query, (stage,)).fetchone()[0] if (crash_dir / "synthesis").exists() else 0)
+        kept = (
+            _journal(reference_dir)
+            .execute("SELECT COUNT(*) FROM records WHERE stage = 'filtered' AND ok = 1")
+            .fetchone()[0]
+        )
+        return kept - (
+            _journal(crash_dir).execute(query, (stage,)).fetchone()[0] if (crash_dir / "synthesis").exists() else 0
+        )
     query = "SELECT COUNT(*) FROM llm_calls WHERE stage = ?"
     total = _journal(reference_dir).execute(query, (stage,)).fetchone()[0]
-    return total - (_journal(crash_dir).execute(query, (stage,)).fetchone()[0] if (crash_dir / "synthesis").exists() else 0)
+    return total - (
+        _journal(crash_dir).execute(query, (stage,)).fetchone()[0] if (crash_dir / "synthesis").exists() else 0
+    )
 
 
 def _next_kill(rng: random.Random, reference_dir: Path, crash_dir: Path, index: int) -> str:
@@ -85,7 +118,9 @@ def _overlap(data_dir: Path) -> bool:
     """True when the journal shows examples ingested while rollouts were still unfinished."""
     journal = _journal(data_dir)
     ingested = journal.execute("SELECT COUNT(*) FROM records WHERE stage = 'ingested'").fetchone()[0]
-    rollout_done = journal.execute("SELECT COUNT(*) FROM records WHERE stage = 'stages_done' AND key = 'rollout'").fetchone()[0]
+    rollout_done = journal.execute(
+        "SELECT COUNT(*) FROM records WHERE stage = 'stages_done' AND key = 'rollout'"
+    ).fetchone()[0]
     return ingested > 0 and not rollout_done
 
 
@@ -117,5 +152,9 @@ def test_sigkill_at_ten_seeded_points_then_resume(tmp_path):
     assert result["stats"]["llm_calls"] == expected["stats"]["llm_calls"]
     # The last run sent only the calls that had not finished before: none was repeated.
     assert result["llm_calls_this_run"] == expected["stats"]["llm_calls"] - finished_before
-    rows = _journal(crash_dir).execute("SELECT stage, COUNT(*), COUNT(DISTINCT key) FROM records GROUP BY stage").fetchall()
+    rows = (
+        _journal(crash_dir)
+        .execute("SELECT stage, COUNT(*), COUNT(DISTINCT key) FROM records GROUP BY stage")
+        .fetchall()
+    )
     assert all(total == distinct for _, total, distinct in rows)

@@ -26,8 +26,14 @@ async def test_expired_deadlines_stop_the_work(tmp_path, embedder):
     await DatasetStore(store, embedder).ingest("shop", EXAMPLES, job_id="job-1")
     with OpenAIFixture() as llm:
         llm.default = Behaviour(content='{"queries": ["orders by status"]}', hang_s=3.0)  # a slow query writer
-        settings = RetrievalSettings(data_dir=tmp_path, retrieval_port=0, llm_model="openai/slow", llm_api_base=llm.api_base,
-                                     llm_timeout_s=10, llm_retries=0)
+        settings = RetrievalSettings(
+            data_dir=tmp_path,
+            retrieval_port=0,
+            llm_model="openai/slow",
+            llm_api_base=llm.api_base,
+            llm_timeout_s=10,
+            llm_retries=0,
+        )
         server, service = await start_retrieval(settings, store=store, embedder=embedder)
         try:
             async with AsyncRetrievalClient(f"127.0.0.1:{server.port}") as client:
@@ -38,8 +44,9 @@ async def test_expired_deadlines_stop_the_work(tmp_path, embedder):
                 assert service.in_flight == 0
 
                 # 300 ms for work that needs 3 s (the LLM writes the queries): the server gives up at the deadline.
-                call = asyncio.ensure_future(client.retrieve("shop", observation=COUNTS, mode="query",
-                                                             generate_queries=True, timeout_s=0.3))
+                call = asyncio.ensure_future(
+                    client.retrieve("shop", observation=COUNTS, mode="query", generate_queries=True, timeout_s=0.3)
+                )
                 while service.in_flight == 0 and not call.done():
                     await asyncio.sleep(0.005)
                 started = time.monotonic()
@@ -59,7 +66,9 @@ async def test_expired_deadlines_stop_the_work(tmp_path, embedder):
 
 async def test_cancelled_watch_streams_free_their_resources(tmp_path, embedder):
     store = EdgeStore(tmp_path / "qdrant")
-    server, engine = await start_synthesis(SynthSettings(data_dir=tmp_path, synth_port=0), store=store, embedder=embedder)
+    server, engine = await start_synthesis(
+        SynthSettings(data_dir=tmp_path, synth_port=0), store=store, embedder=embedder
+    )
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
             stub = synthesis_pb2_grpc.SynthesisServiceStub(channel)

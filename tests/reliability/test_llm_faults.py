@@ -27,17 +27,24 @@ GOOD = '{"queries": ["customers by city"]}'
 
 
 def _gateway(server: OpenAIFixture, retries: int = 2, timeout_s: float = 1.0) -> LLMGateway:
-    return LLMGateway(CommonSettings(llm_model="openai/test-model", llm_api_base=server.api_base,
-                                     llm_timeout_s=timeout_s, llm_retries=retries))
+    return LLMGateway(
+        CommonSettings(
+            llm_model="openai/test-model", llm_api_base=server.api_base, llm_timeout_s=timeout_s, llm_retries=retries
+        )
+    )
 
 
-@pytest.mark.parametrize("fault", [
-    Behaviour(status=429, headers={"Retry-After": "1"}),
-    Behaviour(status=500),
-    Behaviour(status=503),
-    Behaviour(reset=True),
-    Behaviour(hang_s=2.5),
-], ids=["429-retry-after", "500", "503", "connection-reset", "hang-past-timeout"])
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Behaviour(status=429, headers={"Retry-After": "1"}),
+        Behaviour(status=500),
+        Behaviour(status=503),
+        Behaviour(reset=True),
+        Behaviour(hang_s=2.5),
+    ],
+    ids=["429-retry-after", "500", "503", "connection-reset", "hang-past-timeout"],
+)
 async def test_transport_faults_are_retried(fault):
     with OpenAIFixture() as server:
         server.default = Behaviour(content=GOOD)
@@ -50,12 +57,16 @@ async def test_transport_faults_are_retried(fault):
             assert time.monotonic() - started >= 0.9  # Retry-After was honoured
 
 
-@pytest.mark.parametrize("reply, reason", [
-    ('{"queries": ["custo', "no JSON object"),
-    ("", "the reply was empty"),
-    ('{"answer": "customers"}', "does not match the schema"),
-    ('{"queries": []}', "does not match the schema"),
-], ids=["truncated-json", "empty-reply", "wrong-schema", "schema-bounds"])
+@pytest.mark.parametrize(
+    "reply, reason",
+    [
+        ('{"queries": ["custo', "no JSON object"),
+        ("", "the reply was empty"),
+        ('{"answer": "customers"}', "does not match the schema"),
+        ('{"queries": []}', "does not match the schema"),
+    ],
+    ids=["truncated-json", "empty-reply", "wrong-schema", "schema-bounds"],
+)
 async def test_unusable_replies_are_asked_again_then_recorded(reply, reason):
     with OpenAIFixture() as server:
         server.default = Behaviour(content=GOOD)
@@ -81,8 +92,9 @@ async def test_a_provider_that_keeps_failing_is_a_clean_error_after_the_retries(
 @pytest_asyncio.fixture
 async def faulty_engine(tmp_path):
     with OpenAIFixture() as server:
-        settings = SynthSettings(data_dir=tmp_path, runner_step_timeout_s=5, llm_api_base=server.api_base,
-                                 llm_timeout_s=1.0, llm_retries=3)
+        settings = SynthSettings(
+            data_dir=tmp_path, runner_step_timeout_s=5, llm_api_base=server.api_base, llm_timeout_s=1.0, llm_retries=3
+        )
         store = EdgeStore(tmp_path / "qdrant")
         engine = Engine(settings, store, Embedder())
         yield engine, server
@@ -94,14 +106,28 @@ async def test_a_job_behind_a_faulty_labeller_accounts_for_every_call(faulty_eng
     engine, server = faulty_engine
     label = '{"instruction": "List the customers who live in one city."}'
     server.default = Behaviour(content=label)
-    transport = [Behaviour(status=429, headers={"Retry-After": "0"}), Behaviour(status=500), Behaviour(reset=True),
-                 Behaviour(hang_s=1.5)]
-    unusable = [Behaviour(content='{"instruction": "List the cus'), Behaviour(content=""),
-                Behaviour(content='{"label": "x"}')]
+    transport = [
+        Behaviour(status=429, headers={"Retry-After": "0"}),
+        Behaviour(status=500),
+        Behaviour(reset=True),
+        Behaviour(hang_s=1.5),
+    ]
+    unusable = [
+        Behaviour(content='{"instruction": "List the cus'),
+        Behaviour(content=""),
+        Behaviour(content='{"label": "x"}'),
+    ]
     # Two unusable replies in a row for the first calls: at least one call is asked again and fails twice.
     server.script = [*unusable, *unusable, *transport, Behaviour(content=label), *transport, *unusable]
-    spec = spec_from_dict({"env": "sql", "dataset": "faults", "models": {"labeller": "openai/test-model"},
-                           "resource_filter": ["Filtering rows with WHERE", "Counting rows"], "llm_concurrency": 2})
+    spec = spec_from_dict(
+        {
+            "env": "sql",
+            "dataset": "faults",
+            "models": {"labeller": "openai/test-model"},
+            "resource_filter": ["Filtering rows with WHERE", "Counting rows"],
+            "llm_concurrency": 2,
+        }
+    )
     job = await engine.run(engine.create(spec))
     assert job["state"] == "SUCCEEDED", job["error"]
     s, job_id = job["stats"], job["id"]
@@ -123,8 +149,17 @@ async def test_a_job_behind_a_faulty_labeller_accounts_for_every_call(faulty_eng
 async def test_a_job_whose_rollouts_all_fail_ends_failed_with_the_first_reason(faulty_engine):
     engine, server = faulty_engine
     server.default = Behaviour(status=500)  # the policy model never answers
-    spec = spec_from_dict({"env": "sql", "dataset": "dead-policy", "models": {"policy": "openai/test-model"},
-                           "resource_filter": ["Counting rows"], "rollout_retries": 0})
+    spec = spec_from_dict(
+        {
+            "env": "sql",
+            "dataset": "dead-policy",
+            "models": {"policy": "openai/test-model"},
+            "resource_filter": ["Counting rows"],
+            "rollout_retries": 0,
+        }
+    )
     job = await engine.run(engine.create(spec))
     assert job["state"] == "FAILED"
-    assert job["error"].startswith("all ") and "rollouts failed; the first: policy LLM failed" in job["error"], job["error"]
+    assert job["error"].startswith("all ") and "rollouts failed; the first: policy LLM failed" in job["error"], job[
+        "error"
+    ]

@@ -30,9 +30,13 @@ LBI = str(Path(sys.executable).parent / "lbi")
 def _episodes() -> list[tuple[str, str, list[Step], str]]:
     episodes = []
     for sensor in (3, 5, 7, 9):
-        steps = [Step("Tables: sensors(id, name, status), readings(sensor_id, celsius, taken_at)",
-                      f"SELECT AVG(celsius) FROM readings WHERE sensor_id = {sensor};"),
-                 Step(f"avg\n{20 + sensor}.5", f"UPDATE sensors SET status = 'checked' WHERE id = {sensor};")]
+        steps = [
+            Step(
+                "Tables: sensors(id, name, status), readings(sensor_id, celsius, taken_at)",
+                f"SELECT AVG(celsius) FROM readings WHERE sensor_id = {sensor};",
+            ),
+            Step(f"avg\n{20 + sensor}.5", f"UPDATE sensors SET status = 'checked' WHERE id = {sensor};"),
+        ]
         episodes.append((f"ep-{sensor}", f"Check sensor {sensor} and mark it checked", steps, "1 row updated"))
     return episodes
 
@@ -45,13 +49,20 @@ def _port() -> int:
 
 def _start(data_dir: Path, port: int, kill_after: str = "") -> subprocess.Popen:
     policy = data_dir / "online.yaml"
-    policy.write_text(yaml.safe_dump({"datasets": {"benches": {"accept_episodes": True, "env": "sql", "batch_episodes": 4}}}))
+    policy.write_text(
+        yaml.safe_dump({"datasets": {"benches": {"accept_episodes": True, "env": "sql", "batch_episodes": 4}}})
+    )
     env = {**os.environ, "LBI_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", "LBI_ONLINE_POLICY_FILE": str(policy)}
     env.pop("LBI_TEST_FAULT_KILL_AFTER", None)
     if kill_after:
         env["LBI_TEST_FAULT_KILL_AFTER"] = kill_after
-    return subprocess.Popen([LBI, "synth", "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [LBI, "synth", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 async def _ready(client: AsyncRetrievalClient, process: subprocess.Popen) -> None:
@@ -73,7 +84,7 @@ async def _run(data_dir: Path, kills: list[str]) -> tuple[set[str], int, int]:
     port = _port()
     pending = _episodes()
     died = 0
-    for life, kill_after in enumerate([*kills, ""]):
+    for _life, kill_after in enumerate([*kills, ""]):
         process = _start(data_dir, port, kill_after)
         client = AsyncRetrievalClient(f"127.0.0.1:{port}", timeout_s=30)
         try:
@@ -85,7 +96,9 @@ async def _run(data_dir: Path, kills: list[str]) -> tuple[set[str], int, int]:
                 except grpc.aio.AioRpcError as exc:
                     assert exc.code() == grpc.StatusCode.UNAVAILABLE, exc
                     break  # died before answering: send it again to the next life
-                assert answer.accepted and not answer.duplicate, answer  # acknowledged means journaled: never sent twice
+                assert answer.accepted and not answer.duplicate, (
+                    answer
+                )  # acknowledged means journaled: never sent twice
                 pending.pop(0)
             if kill_after:
                 assert process.wait(timeout=120) == -signal.SIGKILL, process.stderr.read()[-2000:]

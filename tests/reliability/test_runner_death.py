@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 from lbi.processes import free_port
 from lbi.store.edge import EdgeStore
 from synth_service.config import SynthSettings
@@ -22,16 +21,27 @@ LBI = str(Path(sys.executable).parent / "lbi")
 async def test_a_runner_killed_mid_rollout_costs_retries_not_rollouts(tmp_path, shared_data_dir, embedder):
     env = {**os.environ, "LBI_DATA_DIR": str(shared_data_dir), "LBI_RUNNER_STEP_TIMEOUT_S": "5"}
     ports = [free_port(), free_port()]
-    runners = [subprocess.Popen([LBI, "runner", "serve", "--port", str(p)], env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL) for p in ports]
+    runners = [
+        subprocess.Popen(
+            [LBI, "runner", "serve", "--port", str(p)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        for p in ports
+    ]
     store = EdgeStore(tmp_path / "qdrant")
     engine = Engine(SynthSettings(data_dir=tmp_path), store, embedder)
     try:
         for port in ports:
             await wait_for_status(f"127.0.0.1:{port}", SERVING, within_s=30)
-        spec = spec_from_dict({"env": "sql", "dataset": "death", "rollout_concurrency": 2, "rollout_retries": 2,
-                               "runner_endpoints": [f"127.0.0.1:{p}" for p in ports],
-                               "resource_filter": ["Filtering rows with WHERE", "Counting rows", "Top customers by revenue"]})
+        spec = spec_from_dict(
+            {
+                "env": "sql",
+                "dataset": "death",
+                "rollout_concurrency": 2,
+                "rollout_retries": 2,
+                "runner_endpoints": [f"127.0.0.1:{p}" for p in ports],
+                "resource_filter": ["Filtering rows with WHERE", "Counting rows", "Top customers by revenue"],
+            }
+        )
         job_id = engine.create(spec)
         task = engine.start(job_id)
         while engine.journal.count(job_id, "trajectories") < 1:  # rollouts are under way

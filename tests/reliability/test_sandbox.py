@@ -11,7 +11,9 @@ import pytest
 from env_runners.shell.sandbox import sandbox_available
 from tests.fixtures.health import SERVING, health_status
 
-pytestmark = pytest.mark.skipif(not sandbox_available(), reason="needs root, unshare and bubblewrap (make installs bubblewrap)")
+pytestmark = pytest.mark.skipif(
+    not sandbox_available(), reason="needs root, unshare and bubblewrap (make installs bubblewrap)"
+)
 ENVS = ["shell", "repo"]
 
 ATTEMPTS = {
@@ -22,8 +24,14 @@ ATTEMPTS = {
     "udp-out": ("echo hi > /dev/udp/8.8.8.8/53", "Network is unreachable"),
     "tcp-to-the-runner-host": ("echo hi > /dev/tcp/127.0.0.1/{runner_port}", "Connection refused"),
     "fork-bomb": ("bomb() {{ bomb | bomb & }}; bomb", "limit of 256 processes"),
-    "fill-the-disk": ("for i in 1 2 3 4; do head -c 20M /dev/zero > /tmp/fill$i || exit 1; done", "No space left on device"),
-    "huge-file": ("head -c 300M /dev/zero > big.bin", "File size limit exceeded"),  # with a disk quota above the file limit
+    "fill-the-disk": (
+        "for i in 1 2 3 4; do head -c 20M /dev/zero > /tmp/fill$i || exit 1; done",
+        "No space left on device",
+    ),
+    "huge-file": (
+        "head -c 300M /dev/zero > big.bin",
+        "File size limit exceeded",
+    ),  # with a disk quota above the file limit
     "run-forever": ("while true; do :; done", "killed"),
     "memory-hog": ("python3 -c 'x = bytearray(1500 << 20)'", "MemoryError"),  # over the 1 GiB address-space limit
     "kill-the-runner": ("kill -9 -1; kill -9 1", ""),
@@ -71,8 +79,11 @@ async def test_a_session_cannot_read_another_sessions_files(runner):
     (a, _), (b, _) = await asyncio.gather(runner.open_session("shell"), runner.open_session("repo"))
     try:
         assert not (await runner.step(a, f"echo {secret} > ~/secret.txt && echo {secret} > /tmp/secret.txt")).error
-        for attempt in ("cat ~/secret.txt /tmp/secret.txt", f"grep -rs {secret} / --exclude-dir=proc --exclude-dir=sys | head -1",
-                        "cat /proc/*/root/home/agent/secret.txt"):
+        for attempt in (
+            "cat ~/secret.txt /tmp/secret.txt",
+            f"grep -rs {secret} / --exclude-dir=proc --exclude-dir=sys | head -1",
+            "cat /proc/*/root/home/agent/secret.txt",
+        ):
             result = await runner.step(b, attempt)
             assert secret not in result.text, (attempt, result.text)
         assert not list(Path("/tmp").glob("secret.txt")) and not Path("/home/agent/secret.txt").exists()
@@ -103,10 +114,13 @@ def test_a_dead_runners_session_disks_are_reaped_by_the_next(runner_settings):
     from env_runners.shell.environment import ShellEnvironment
     from env_runners.shell.sandbox import namespace_processes
 
-    code = ("from env_runners.shell.environment import ShellConfig, ShellEnvironment\n"
-            f"from lbi.config import RunnerSettings\nenv = ShellEnvironment(RunnerSettings(runner_rootfs_dir={str(runner_settings.rootfs_dir)!r}))\n"
-            "s = env.open(ShellConfig(disk_mb=16))\ns.step('sleep 300 & echo started')\n"
-            "print(s.workspace.root, s.namespace.inode, flush=True)\nimport time; time.sleep(60)")
+    code = (
+        "from env_runners.shell.environment import ShellConfig, ShellEnvironment\n"
+        f"from lbi.config import RunnerSettings\nenv = "
+        f"ShellEnvironment(RunnerSettings(runner_rootfs_dir={str(runner_settings.rootfs_dir)!r}))\n"
+        "s = env.open(ShellConfig(disk_mb=16))\ns.step('sleep 300 & echo started')\n"
+        "print(s.workspace.root, s.namespace.inode, flush=True)\nimport time; time.sleep(60)"
+    )
     dead = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     folder, inode = dead.stdout.readline().split()
     folder = Path(folder)

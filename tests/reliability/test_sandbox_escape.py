@@ -11,7 +11,9 @@ import pytest
 
 from env_runners.shell.sandbox import sandbox_available
 
-pytestmark = pytest.mark.skipif(not sandbox_available(), reason="needs root, unshare, nsenter and bubblewrap (make installs them)")
+pytestmark = pytest.mark.skipif(
+    not sandbox_available(), reason="needs root, unshare, nsenter and bubblewrap (make installs them)"
+)
 USERS = {"agent": {}, "root": {"as_root": True}}
 
 
@@ -19,8 +21,12 @@ USERS = {"agent": {}, "root": {"as_root": True}}
 def host_marker():
     """A secret in files on the host, outside any session's root: in /root, /etc, /tmp and the project checkout."""
     secret, tag = uuid.uuid4().hex, uuid.uuid4().hex[:8]  # the content, and the files' names
-    paths = [Path(f"/root/lbi-marker-{tag}"), Path(f"/etc/lbi-marker-{tag}"), Path(f"/tmp/lbi-marker-{tag}"),
-             Path(__file__).resolve().parents[2] / f"lbi-marker-{tag}"]
+    paths = [
+        Path(f"/root/lbi-marker-{tag}"),
+        Path(f"/etc/lbi-marker-{tag}"),
+        Path(f"/tmp/lbi-marker-{tag}"),
+        Path(__file__).resolve().parents[2] / f"lbi-marker-{tag}",
+    ]
     for path in paths:
         path.write_text(secret)
         path.chmod(0o644)
@@ -72,10 +78,16 @@ async def test_escapes_fail_inside(runner, user, host_marker):
         "mount-proc": ("mount -t proc proc /mnt", ""),
         "nested-namespace": ("unshare -Urm sh -c 'mount -t tmpfs none /mnt && echo MOUNTED'", ""),
         "mknod-block": ("mknod /tmp/disk b 8 0", ""),
-        "ptrace-outside": (f"python3 -c 'import ctypes; print(\"attach\", ctypes.CDLL(None).ptrace(16, {host_sleeper.pid}, 0, 0))'"
-                           f" && kill -0 {host_sleeper.pid}", ""),
-        "read-host-files": (f"cat /root/lbi-marker-{tag} /etc/lbi-marker-{tag} {paths[-1]}; "
-                            "find / -xdev -name 'lbi-marker-*' 2>/dev/null | head", ""),
+        "ptrace-outside": (
+            f"python3 -c 'import ctypes; print(\"attach\", ctypes.CDLL(None).ptrace(16, {host_sleeper.pid}, 0, 0))'"
+            f" && kill -0 {host_sleeper.pid}",
+            "",
+        ),
+        "read-host-files": (
+            f"cat /root/lbi-marker-{tag} /etc/lbi-marker-{tag} {paths[-1]}; "
+            "find / -xdev -name 'lbi-marker-*' 2>/dev/null | head",
+            "",
+        ),
         "tcp-out": ("curl -sS --max-time 2 http://1.1.1.1/ || curl -sS --max-time 2 https://pypi.org/", ""),
         "tcp-to-the-runner": (f"curl -sS --max-time 2 http://127.0.0.1:{runner.target.rsplit(':', 1)[1]}/", ""),
     }
@@ -101,7 +113,10 @@ async def test_host_unix_sockets_are_unreachable(runner, user, host_sockets):
     session, _ = await runner.open_session("shell", {"timeout_s": 1.5, **USERS[user]})
     try:
         for address in (path, f"\\0{abstract}"):
-            script = f"import socket; s = socket.socket(socket.AF_UNIX); s.connect({address!r}.replace('\\\\0', '\\0')); print('CONNECTED')"
+            script = (
+                "import socket; s = socket.socket(socket.AF_UNIX); "
+                f"s.connect({address!r}.replace('\\\\0', '\\0')); print('CONNECTED')"
+            )
             result = await runner.step(session, f'python3 -c "{script}"')
             assert result.error and "CONNECTED" not in result.text, result.text
         assert accepted() == 0
@@ -112,8 +127,11 @@ async def test_host_unix_sockets_are_unreachable(runner, user, host_sockets):
 async def test_root_inside_can_manage_users_and_owners(runner):
     session, _ = await runner.open_session("shell", {"as_root": True})
     try:
-        result = await runner.step(session, "useradd -m bob && mkdir -p /testbed && touch /testbed/f && chown bob:bob /testbed/f "
-                                             "&& stat -c '%U %G' /testbed/f && su bob -c 'id -un; touch ~/mine' && ls -l /home/bob")
+        result = await runner.step(
+            session,
+            "useradd -m bob && mkdir -p /testbed && touch /testbed/f && chown bob:bob /testbed/f "
+            "&& stat -c '%U %G' /testbed/f && su bob -c 'id -un; touch ~/mine' && ls -l /home/bob",
+        )
         assert not result.error, result.text
         lines = result.text.splitlines()
         assert lines[0] == "bob bob" and lines[1] == "bob" and "mine" in result.text

@@ -25,7 +25,7 @@ SESSION_BASE, SESSION_IDS = 20000, 45536  # inside the pod: base + count = 65,53
 PYTHON = Path(f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}")  # a Python the pod's root can reach
 REPO = Path(__file__).resolve().parents[2]
 
-INSIDE = r'''
+INSIDE = r"""
 import json, sys
 from lbi.config import RunnerSettings
 from env_runners.shell.environment import ShellEnvironment
@@ -38,7 +38,7 @@ for user, config in (("agent", {}), ("root", {"as_root": True})):
     out[user] = {name: session.step(command).observation for name, command in json.loads(sys.argv[2]).items()}
     session.close()
 print(json.dumps(out))
-'''
+"""
 COMMANDS = {
     "whoami": "id -un; cat /proc/self/uid_map",
     "proc-sys": "echo '|/tmp/x' > /proc/sys/kernel/core_pattern",
@@ -62,16 +62,24 @@ def pod_rootfs():
     pod's root can reach. Its manifest states the range in the pod's own ids, as the kubelet's id-mapping shows it."""
     if not sandbox_available():
         pytest.skip("needs root, unshare, nsenter and bubblewrap")
-    if not PYTHON.exists() or not _reachable_by_others(Path(sysconfig.get_paths()["purelib"])) or not _reachable_by_others(REPO):
+    if (
+        not PYTHON.exists()
+        or not _reachable_by_others(Path(sysconfig.get_paths()["purelib"]))
+        or not _reachable_by_others(REPO)
+    ):
         pytest.skip(f"no Python the simulated pod can run ({PYTHON}, with this checkout's packages readable by others)")
     settings = RunnerSettings()
-    built = rootfs.find_image(settings.rootfs_dir, rootfs.default_image_name(settings.runner_sandbox_uid_base,
-                                                                             settings.runner_sandbox_id_count))
+    built = rootfs.find_image(
+        settings.rootfs_dir,
+        rootfs.default_image_name(settings.runner_sandbox_uid_base, settings.runner_sandbox_id_count),
+    )
     if built is None:
         pytest.skip("the session root file system is not built (make builds it)")
     folder = Path(tempfile.mkdtemp(prefix="lbi-pod-"))
     folder.chmod(0o777)
-    image = rootfs.import_image(folder, "pod", built.root, POD_HOST_BASE + SESSION_BASE, SESSION_IDS, log=lambda _: None)
+    image = rootfs.import_image(
+        folder, "pod", built.root, POD_HOST_BASE + SESSION_BASE, SESSION_IDS, log=lambda _: None
+    )
     manifest = {**image.manifest, "uid_base": SESSION_BASE}
     (image.folder / "manifest.json").write_text(json.dumps(manifest))
     for path in (folder / "images", image.folder):
@@ -89,11 +97,34 @@ def _run_in_pod(script: str, *args: str) -> subprocess.CompletedProcess:
         for kind in ("uid_map", "gid_map"):
             Path(f"/proc/{holder.pid}/{kind}").write_text(f"0 {POD_HOST_BASE} {POD_IDS}\n")
         caps = ",".join(f"+{cap}" for cap in (*CONTAINER_CAPS, "sys_admin"))
-        command = ["nsenter", f"--user=/proc/{holder.pid}/ns/user", "-S", "0", "-G", "0", "--",
-                   "setpriv", f"--bounding-set=-all,{caps}", "--inh-caps=-all", "--",
-                   "unshare", "--mount", "--propagation", "private", "--", str(PYTHON), "-c", script, *args]
-        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8",
-               "PYTHONPATH": f"{REPO}:{sysconfig.get_paths()['purelib']}"}
+        command = [
+            "nsenter",
+            f"--user=/proc/{holder.pid}/ns/user",
+            "-S",
+            "0",
+            "-G",
+            "0",
+            "--",
+            "setpriv",
+            f"--bounding-set=-all,{caps}",
+            "--inh-caps=-all",
+            "--",
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "--",
+            str(PYTHON),
+            "-c",
+            script,
+            *args,
+        ]
+        env = {
+            "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+            "HOME": "/tmp",
+            "LANG": "C.UTF-8",
+            "PYTHONPATH": f"{REPO}:{sysconfig.get_paths()['purelib']}",
+        }
         return subprocess.run(command, capture_output=True, text=True, timeout=120, cwd="/tmp", env=env)
     finally:
         holder.kill()

@@ -11,8 +11,14 @@ from synth_service.spec import spec_from_dict
 
 async def test_a_stopped_service_resumes_its_jobs_at_start(tmp_path, embedder):
     settings = SynthSettings(data_dir=tmp_path, synth_port=0)
-    spec = spec_from_dict({"env": "sql", "dataset": "restart", "rollout_concurrency": 1,
-                           "resource_filter": ["Filtering rows with WHERE", "Counting rows", "Top customers by revenue"]})
+    spec = spec_from_dict(
+        {
+            "env": "sql",
+            "dataset": "restart",
+            "rollout_concurrency": 1,
+            "resource_filter": ["Filtering rows with WHERE", "Counting rows", "Top customers by revenue"],
+        }
+    )
     store = EdgeStore(tmp_path / "qdrant")
     server, engine = await start_synthesis(settings, store=store, embedder=embedder)
     job_id = engine.create(spec)

@@ -27,15 +27,19 @@ from synth_service.spec import spec_from_dict
 from tests.fixtures.health import NOT_SERVING, SERVING, health_status, wait_for_status
 from tests.integration.test_retrieval_service import COUNTS, EXAMPLES
 
-HOLD = "import sys, qdrant_edge as qe\nheld = [qe.EdgeShard.load(p) for p in sys.argv[1:]]\nprint('held', flush=True)\nsys.stdin.read()\n"
+HOLD = (
+    "import sys, qdrant_edge as qe\nheld = [qe.EdgeShard.load(p) for p in sys.argv[1:]]\n"
+    "print('held', flush=True)\nsys.stdin.read()\n"
+)
 
 
 class ShardHolder:
     """Another process that owns the given shards (as a second service on the same data folder would)."""
 
     def __init__(self, shards: list[Path]):
-        self.process = subprocess.Popen([sys.executable, "-c", HOLD, *map(str, shards)], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", HOLD, *map(str, shards)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         assert self.process.stdout.readline().strip() == "held"
 
     def release(self) -> None:
@@ -50,8 +54,9 @@ async def test_embedded_store_held_elsewhere_then_released(tmp_path, embedder):
     await seed.close()
     holder = ShardHolder(sorted(p for p in root.iterdir() if p.name.startswith("shop__")))
     store = EdgeStore(root)
-    server, service = await start_retrieval(RetrievalSettings(data_dir=tmp_path, retrieval_port=0, health_interval_s=0.2),
-                                            store=store, embedder=embedder)
+    server, _service = await start_retrieval(
+        RetrievalSettings(data_dir=tmp_path, retrieval_port=0, health_interval_s=0.2), store=store, embedder=embedder
+    )
     target = f"127.0.0.1:{server.port}"
     try:
         async with AsyncRetrievalClient(target) as client:
@@ -74,8 +79,9 @@ async def test_embedded_store_held_elsewhere_then_released(tmp_path, embedder):
 
 async def test_server_store_where_nothing_listens_is_unavailable_and_not_ready(tmp_path, embedder):
     store = ServerStore(url="http://127.0.0.1:9", prefer_grpc=True, timeout=1)
-    server, _ = await start_retrieval(RetrievalSettings(data_dir=tmp_path, retrieval_port=0, health_interval_s=0.2),
-                                      store=store, embedder=embedder)
+    server, _ = await start_retrieval(
+        RetrievalSettings(data_dir=tmp_path, retrieval_port=0, health_interval_s=0.2), store=store, embedder=embedder
+    )
     target = f"127.0.0.1:{server.port}"
     try:
         assert await health_status(target, SERVICE_NAME) == NOT_SERVING  # the first ping already failed
@@ -101,8 +107,14 @@ async def test_ingest_waits_for_the_store_and_loses_no_batch(tmp_path, embedder)
     store = EdgeStore(root)
     engine = Engine(SynthSettings(data_dir=tmp_path, runner_step_timeout_s=5), store, embedder)
     try:
-        spec = spec_from_dict({"env": "sql", "dataset": "waits", "ingest_batch": 4,
-                               "resource_filter": ["Filtering rows with WHERE", "Counting rows"]})
+        spec = spec_from_dict(
+            {
+                "env": "sql",
+                "dataset": "waits",
+                "ingest_batch": 4,
+                "resource_filter": ["Filtering rows with WHERE", "Counting rows"],
+            }
+        )
         job_id = engine.create(spec)
         refused = asyncio.Event()
 

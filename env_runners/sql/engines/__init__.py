@@ -12,8 +12,13 @@ from env_runners.sql.engines.sqlite import SqliteDatabase
 from env_runners.sql.url import FIELD, Resolved
 from lbi.errors import InvalidArgument
 
-ENGINES: dict[str, type[Database]] = {"sqlite": SqliteDatabase, "duckdb": DuckDatabase, "postgresql": PostgresDatabase,
-                                      "mysql": MySqlDatabase, "mariadb": MySqlDatabase}
+ENGINES: dict[str, type[Database]] = {
+    "sqlite": SqliteDatabase,
+    "duckdb": DuckDatabase,
+    "postgresql": PostgresDatabase,
+    "mysql": MySqlDatabase,
+    "mariadb": MySqlDatabase,
+}
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 __all__ = ["ENGINES", "Database", "Handle", "SqlSession", "action_space", "database_for"]

@@ -96,8 +96,10 @@ class Database(ABC):
 
     def tables_sql(self) -> str:
         """(schema, table) of the tables a session sees: schema NULL for the default one."""
-        return ("SELECT NULL, table_name FROM information_schema.tables WHERE table_schema = current_schema() "
-                "AND table_type = 'BASE TABLE' ORDER BY table_name")
+        return (
+            "SELECT NULL, table_name FROM information_schema.tables WHERE table_schema = current_schema() "
+            "AND table_type = 'BASE TABLE' ORDER BY table_name"
+        )
 
     def estimate_sql(self, ref: str) -> str | None:
         """A query for the engine's own estimate of the rows of the table `ref` (quoted), where it keeps one."""
@@ -146,14 +148,18 @@ class SqlSession(Session):
             cursor = self.database.cursor(self.conn)
             cursor.execute(self.database.tables_sql())
             tables = [(schema, name) for schema, name in cursor.fetchall()]
-            counts = ", ".join(f"{self.database.spelled(schema, name)} ({self._count(cursor, schema, name)} rows)"
-                               for schema, name in tables[:60])
+            counts = ", ".join(
+                f"{self.database.spelled(schema, name)} ({self._count(cursor, schema, name)} rows)"
+                for schema, name in tables[:60]
+            )
             version = self.database.version(self.conn)
         more = f", and {len(tables) - 60} more" if len(tables) > 60 else ""
         mode = "read-only" if self.database.read_only else self.database.isolation
         engine = f"{self.database.title} {version}".strip()
-        return (f"Connected to {engine} database {self.database.name} ({mode}).\n"
-                f"Tables: {counts or 'none'}{more}.\nEach action is one SQL statement in {self.database.title}'s dialect.")
+        return (
+            f"Connected to {engine} database {self.database.name} ({mode}).\n"
+            f"Tables: {counts or 'none'}{more}.\nEach action is one SQL statement in {self.database.title}'s dialect."
+        )
 
     def _count(self, cursor: Any, schema: str | None, table: str) -> str:
         quote = self.database.quote
@@ -189,8 +195,12 @@ class SqlSession(Session):
         cursor = self.database.cursor(self.conn)
         cursor.execute(sql)
         description = cursor.description
-        if description is not None and statement.writes_rows and "RETURNING" not in sql.upper() \
-                and [d[0] for d in description] == ["Count"]:  # DuckDB answers a write with its row count as a table
+        if (
+            description is not None
+            and statement.writes_rows
+            and "RETURNING" not in sql.upper()
+            and [d[0] for d in description] == ["Count"]
+        ):  # DuckDB answers a write with its row count as a table
             affected = int(cursor.fetchone()[0])
             return StepResult(f"OK: statement executed; {affected} row(s) affected.", info={"rows_affected": affected})
         if description is None:
@@ -222,26 +232,33 @@ class SqlSession(Session):
 
 def action_space(title: str) -> str:
     """The action space of a session on one engine: names the dialect so the agent writes SQL that runs."""
-    return (f"Each action is exactly one {title} SQL statement (SELECT, INSERT, UPDATE, DELETE, ...), in {title}'s "
-            "dialect, sent as plain text without surrounding quotes or code fences. The observation is the result as "
-            "a text table (column names, the first rows, a row count) or the engine's error message starting with "
-            "'Error:'. " + SCHEMA_HINTS.get(title, ""))
+    return (
+        f"Each action is exactly one {title} SQL statement (SELECT, INSERT, UPDATE, DELETE, ...), in {title}'s "
+        "dialect, sent as plain text without surrounding quotes or code fences. The observation is the result as "
+        "a text table (column names, the first rows, a row count) or the engine's error message starting with "
+        "'Error:'. " + SCHEMA_HINTS.get(title, "")
+    )
 
 
-_MYSQL_SCHEMA = ("SELECT table_name AS table_name, GROUP_CONCAT(column_name, ' ', data_type ORDER BY ordinal_position SEPARATOR ', ') "
-                 "AS columns FROM information_schema.columns WHERE table_schema = DATABASE() GROUP BY table_name "
-                 "ORDER BY table_name;")
+_MYSQL_SCHEMA = (
+    "SELECT table_name AS table_name, GROUP_CONCAT(column_name, ' ', data_type ORDER BY ordinal_position SEPARATOR ', "
+    "') "
+    "AS columns FROM information_schema.columns WHERE table_schema = DATABASE() GROUP BY table_name "
+    "ORDER BY table_name;"
+)
 SCHEMA_HINTS = {  # one statement per engine that lists every table with its columns
-    "SQLite": "Inspect the schema with: SELECT name, sql FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name;",
+    "SQLite": (
+        "Inspect the schema with: SELECT name, sql FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name;"
+    ),
     "PostgreSQL": "Inspect the schema with: SELECT CASE WHEN table_schema = current_schema() THEN table_name ELSE "
-                  "table_schema || '.' || table_name END AS table_name, string_agg(column_name || ' ' || data_type, ', ' "
-                  "ORDER BY ordinal_position) AS columns FROM information_schema.columns WHERE table_schema NOT IN "
-                  "('pg_catalog', 'information_schema') GROUP BY table_schema, table_name ORDER BY 1;",
+    "table_schema || '.' || table_name END AS table_name, string_agg(column_name || ' ' || data_type, ', ' "
+    "ORDER BY ordinal_position) AS columns FROM information_schema.columns WHERE table_schema NOT IN "
+    "('pg_catalog', 'information_schema') GROUP BY table_schema, table_name ORDER BY 1;",
     "MariaDB": "Inspect the schema with: " + _MYSQL_SCHEMA,
     "MySQL": "Inspect the schema with: " + _MYSQL_SCHEMA,
     "DuckDB": "Inspect the schema with: SELECT table_name, string_agg(column_name || ' ' || data_type, ', ' ORDER BY "
-              "column_index) AS columns FROM duckdb_columns() WHERE schema_name = current_schema() GROUP BY table_name "
-              "ORDER BY table_name;",
+    "column_index) AS columns FROM duckdb_columns() WHERE schema_name = current_schema() GROUP BY table_name "
+    "ORDER BY table_name;",
 }
 
 
@@ -251,7 +268,7 @@ def split_script(script: str, dialect: str) -> list[str]:
     pieces, start = [], 0
     for token in tokens:
         if token.token_type == TokenType.SEMICOLON:
-            pieces.append(script[start:token.start])
+            pieces.append(script[start : token.start])
             start = token.end + 1
     pieces.append(script[start:])
     return [p.strip() for p in pieces if p.strip()]

@@ -16,8 +16,12 @@ import sqlalchemy as sa
 from env_runners.sql.engines.base import Handle
 from env_runners.sql.engines.file import FileDatabase
 
-LOCKED = {"enable_external_access": "false", "lock_configuration": "true", "autoinstall_known_extensions": "false",
-          "autoload_known_extensions": "false"}
+LOCKED = {
+    "enable_external_access": "false",
+    "lock_configuration": "true",
+    "autoinstall_known_extensions": "false",
+    "autoload_known_extensions": "false",
+}
 
 
 class DuckDatabase(FileDatabase):
@@ -40,8 +44,11 @@ class DuckDatabase(FileDatabase):
             raise
 
     def sqlalchemy_engine(self) -> sa.Engine:
-        return sa.create_engine(sa.URL.create("duckdb", database=str(self.path)), poolclass=sa.pool.NullPool,
-                                connect_args={"read_only": True, "config": dict(LOCKED)})
+        return sa.create_engine(
+            sa.URL.create("duckdb", database=str(self.path)),
+            poolclass=sa.pool.NullPool,
+            connect_args={"read_only": True, "config": dict(LOCKED)},
+        )
 
     def cursor(self, conn: Handle) -> duckdb.DuckDBPyConnection:
         return conn.dbapi  # a DuckDB cursor() is a second connection, which interrupt() would not reach

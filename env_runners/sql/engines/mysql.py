@@ -58,9 +58,11 @@ class MySqlDatabase(TransactionalDatabase):
         if (reason := super().refusal(statement)) is not None:
             return reason
         if statement.commits_on_mysql:
-            return (f"{' '.join(statement.words[:2])} is not allowed: {self.title} commits the open transaction "
-                    "implicitly before it, and this session is one transaction that is rolled back when it ends "
-                    "(CREATE TEMPORARY TABLE is allowed)")
+            return (
+                f"{' '.join(statement.words[:2])} is not allowed: {self.title} commits the open transaction "
+                "implicitly before it, and this session is one transaction that is rolled back when it ends "
+                "(CREATE TEMPORARY TABLE is allowed)"
+            )
         return None
 
     def interrupt(self, conn: Handle) -> None:
@@ -81,11 +83,15 @@ class MySqlDatabase(TransactionalDatabase):
         return conn.dbapi.get_server_info().removeprefix("5.5.5-").split("-")[0]  # MariaDB's replication prefix
 
     def tables_sql(self) -> str:
-        return ("SELECT NULL, table_name FROM information_schema.tables WHERE table_schema = DATABASE() "
-                "AND table_type = 'BASE TABLE' ORDER BY table_name")
+        return (
+            "SELECT NULL, table_name FROM information_schema.tables WHERE table_schema = DATABASE() "
+            "AND table_type = 'BASE TABLE' ORDER BY table_name"
+        )
 
     def estimate_sql(self, ref: str) -> str | None:
         table = ref[1:-1].replace("``", "`")
         literal = table.replace("\\", "\\\\").replace("'", "''")
-        return ("SELECT table_rows FROM information_schema.tables WHERE table_schema = DATABASE() "
-                f"AND table_name = '{literal}'")
+        return (
+            "SELECT table_rows FROM information_schema.tables WHERE table_schema = DATABASE() "
+            f"AND table_name = '{literal}'"
+        )

@@ -51,11 +51,13 @@ class PostgresDatabase(TransactionalDatabase):
     def tables_sql(self) -> str:
         """The default schema's tables, then those of every other schema the role can see (a database may keep
         its tables in schemas of their own: `sales`, `hr`, ...)."""
-        return ("SELECT CASE WHEN table_schema = current_schema() THEN NULL ELSE table_schema END, table_name "
-                "FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') "
-                "AND table_type = 'BASE TABLE' AND NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON "
-                "n.oid = c.relnamespace WHERE c.relispartition AND n.nspname = table_schema AND c.relname = table_name) "
-                "ORDER BY table_schema <> current_schema(), table_schema, table_name")
+        return (
+            "SELECT CASE WHEN table_schema = current_schema() THEN NULL ELSE table_schema END, table_name "
+            "FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') "
+            "AND table_type = 'BASE TABLE' AND NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON "
+            "n.oid = c.relnamespace WHERE c.relispartition AND n.nspname = table_schema AND c.relname = table_name) "
+            "ORDER BY table_schema <> current_schema(), table_schema, table_name"
+        )
 
     def estimate_sql(self, ref: str) -> str | None:
         literal = ref.replace("'", "''")

@@ -20,7 +20,6 @@ import sqlalchemy as sa
 from env_runners.sql.engines.base import Database, Handle
 from env_runners.sql.statements import Statement
 
-
 READER_TIMEOUT_S = 10.0  # each statement introspection runs (a profile of a large table is cut, not waited for)
 
 
@@ -47,7 +46,8 @@ class TransactionalDatabase(Database):
 
     @functools.cached_property
     def _dialect(self) -> Any:
-        """SQLAlchemy's dialect for the URL, its driver loaded (made once: the interrupt's second connection uses it)."""
+        """SQLAlchemy's dialect for the URL, its driver loaded (made once: the interrupt's second connection uses
+        it)."""
         return sa.create_engine(self.resolved.url, poolclass=sa.pool.NullPool).dialect  # connects to nothing
 
     def driver_connect(self, **overrides: Any) -> Any:
@@ -59,8 +59,10 @@ class TransactionalDatabase(Database):
         if not statement.readable:
             return "the statement could not be read as SQL"
         if statement.controls_transaction:
-            return (f"{statement.lead} is not allowed: this session is one transaction that is rolled back when it "
-                    "ends, so its changes never reach the database; send statements without transaction control")
+            return (
+                f"{statement.lead} is not allowed: this session is one transaction that is rolled back when it "
+                "ends, so its changes never reach the database; send statements without transaction control"
+            )
         return None
 
     def execute(self, conn: Handle, sql: str) -> None:

@@ -21,9 +21,36 @@ from typing import Any
 from lbi.llm.offline.sqltext import is_schema_query, repair, schema_from_text, schema_query, tables_in
 from lbi.llm.offline.steps import examples_for
 
-
-_STOP = {"the", "a", "an", "of", "in", "and", "to", "for", "from", "with", "by", "each", "all", "what", "is", "are",
-         "how", "many", "which", "list", "show", "find", "table", "rows", "that", "who", "their", "its"}
+_STOP = {
+    "the",
+    "a",
+    "an",
+    "of",
+    "in",
+    "and",
+    "to",
+    "for",
+    "from",
+    "with",
+    "by",
+    "each",
+    "all",
+    "what",
+    "is",
+    "are",
+    "how",
+    "many",
+    "which",
+    "list",
+    "show",
+    "find",
+    "table",
+    "rows",
+    "that",
+    "who",
+    "their",
+    "its",
+}
 
 
 def _words(text: str) -> set[str]:
@@ -52,9 +79,22 @@ def plan_for(task: str, resource_text: str, env: str) -> list[str]:
 
 
 _DEMO = re.compile(r"### Example \d+\nInstruction: (?P<instruction>.*?)\n(?P<body>.*?)(?=\n### Example |\Z)", re.S)
-_ACTION = re.compile(r"^Action \d+: (?P<action>.*?)\nObservation \d+: (?P<observation>.*?)(?=\nAction \d+: |\Z)", re.S | re.M)
-_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
-            "twenty": 20}
+_ACTION = re.compile(
+    r"^Action \d+: (?P<action>.*?)\nObservation \d+: (?P<observation>.*?)(?=\nAction \d+: |\Z)", re.S | re.M
+)
+_NUMBERS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "twenty": 20,
+}
 
 
 def _adapt(action: str, example_instruction: str, task: str) -> str:
@@ -62,7 +102,9 @@ def _adapt(action: str, example_instruction: str, task: str) -> str:
     but the task does not are replaced by the task's own names and numbers."""
     task_words = {w.strip(".,?'").lower() for w in task.split()}
     example_words = {w.strip(".,?'").lower() for w in example_instruction.split()}
-    fresh = [w.strip(".,?'") for w in task.split()[1:] if w[:1].isupper() and w.strip(".,?'").lower() not in example_words]
+    fresh = [
+        w.strip(".,?'") for w in task.split()[1:] if w[:1].isupper() and w.strip(".,?'").lower() not in example_words
+    ]
     for literal in re.findall(r"'([^']+)'", action):
         if literal.lower() in example_words and literal.lower() not in task_words and fresh:
             action = action.replace(f"'{literal}'", f"'{fresh.pop(0)}'")
@@ -80,8 +122,11 @@ def plan_from_demonstrations(task: str, demonstrations: str) -> list[str]:
         return []
     instruction, body = max(demos, key=lambda d: _overlap(task, d[0]))
     actions = [(m.group("action").strip(), m.group("observation")) for m in _ACTION.finditer(body)]
-    useful = [a for a, after in actions if not after.startswith("Error:") and not is_schema_query(a)
-              and not re.search(r"LIMIT 3;?$", a)]
+    useful = [
+        a
+        for a, after in actions
+        if not after.startswith("Error:") and not is_schema_query(a) and not re.search(r"LIMIT 3;?$", a)
+    ]
     return [_adapt(a, instruction, task) for a in useful[-1:]]
 
 
@@ -119,17 +164,24 @@ def _sql(x: dict[str, Any], plan: list[str]) -> dict[str, Any]:
         fixed = repair(done[-1], observation, schema)
         if fixed and fixed not in done:
             return _move(fixed, f"The statement failed ({observation.splitlines()[0]}); retry it with the real name.")
-        return _stop(f"Could not complete the task: {observation.splitlines()[0]}", "The error cannot be repaired from the schema.")
+        return _stop(
+            f"Could not complete the task: {observation.splitlines()[0]}",
+            "The error cannot be repaired from the schema.",
+        )
     if not plan:
         words = set(x["task"].lower().replace(".", " ").split())
-        table = next((t for t in schema if t.lower() in words or t.lower().rstrip("s") in words), next(iter(schema), None))
+        table = next(
+            (t for t in schema if t.lower() in words or t.lower().rstrip("s") in words), next(iter(schema), None)
+        )
         plan = [f"SELECT * FROM {table} LIMIT 10;"] if table else []
     first_table = next((t for t in tables_in(plan[0]) if t in schema), None) if plan else None
     peek = f"SELECT * FROM {first_table} LIMIT 3;" if first_table else None
     if peek and peek not in done and peek not in plan:
         return _move(peek, f"Look at a few rows of {first_table} to see what its values look like.")
     exploration = {inspect, peek, guess}
-    succeeded = sum(1 for i, s in enumerate(history) if s["action"] not in exploration and not _failed(history, i, observation))
+    succeeded = sum(
+        1 for i, s in enumerate(history) if s["action"] not in exploration and not _failed(history, i, observation)
+    )
     if succeeded < len(plan):
         return _move(plan[succeeded], f"Run step {succeeded + 1} of {len(plan)} of the plan.")
     return _stop(observation, "The last result answers the task.")
@@ -141,7 +193,9 @@ def _failed(history: list[dict[str, Any]], index: int, observation: str) -> bool
 
 
 def act(x: dict[str, Any]) -> dict[str, Any]:
-    plan = plan_for(x["task"], x.get("resource_text", ""), x["env"]) or plan_from_demonstrations(x["task"], x.get("examples", ""))
+    plan = plan_for(x["task"], x.get("resource_text", ""), x["env"]) or plan_from_demonstrations(
+        x["task"], x.get("examples", "")
+    )
     if x["env"] == "sql":
         return _sql(x, plan)
     done = len(x.get("history", []))

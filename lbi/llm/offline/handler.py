@@ -61,7 +61,9 @@ class OfflineLLM(CustomLLM):
         completion = _tokens(text)
         return litellm.ModelResponse(
             model=f"offline/{model}",
-            choices=[litellm.Choices(index=0, finish_reason="stop", message=litellm.Message(role="assistant", content=text))],
+            choices=[
+                litellm.Choices(index=0, finish_reason="stop", message=litellm.Message(role="assistant", content=text))
+            ],
             usage=litellm.Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion),
         )
 

@@ -11,7 +11,8 @@ from lbi.records import state_at
 
 def _succeeded(steps: list[dict[str, Any]], final_observation: str) -> list[int]:
     return [
-        i for i, s in enumerate(steps)
+        i
+        for i, s in enumerate(steps)
         if not s.get("error") and not observation_after(steps, i, final_observation).startswith("Error:")
     ]
 
@@ -24,7 +25,9 @@ def label_span(env: str, kind: str, steps: list[dict[str, Any]], final_observati
             parts.append(f"{i}. {describe_action(env, step['action'])}{' (this fails)' if failed else ''}.")
         return "Replicate the following: " + " ".join(parts)
     ok = _succeeded(steps, final_observation)
-    main = [i for i in ok if not is_schema_query(steps[i]["action"]) and not steps[i]["action"].upper().endswith("LIMIT 3;")]
+    main = [
+        i for i in ok if not is_schema_query(steps[i]["action"]) and not steps[i]["action"].upper().endswith("LIMIT 3;")
+    ]
     chosen = (main or ok or [len(steps) - 1])[-1]
     return describe_action(env, steps[chosen]["action"]) + "."
 

@@ -6,7 +6,6 @@ from typing import Any
 
 from lbi.llm.offline.steps import describe_action
 
-
 MAX_CHARS = 120  # lbi.llm.roles.QueryText
 
 

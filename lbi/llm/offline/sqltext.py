@@ -11,12 +11,17 @@ import re
 
 SCHEMA_QUERY = "SELECT name, sql FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name;"
 _SCHEMA_HINT = re.compile(r"Inspect the schema with: (.+?;)")
-_SCHEMA_MARKERS = re.compile(r"\b(sqlite_master|sqlite_schema|information_schema|duckdb_columns|duckdb_tables)\b|"
-                             r"^\s*(SHOW\s+TABLES|DESCRIBE)\b", re.I)
+_SCHEMA_MARKERS = re.compile(
+    r"\b(sqlite_master|sqlite_schema|information_schema|duckdb_columns|duckdb_tables)\b|"
+    r"^\s*(SHOW\s+TABLES|DESCRIBE)\b",
+    re.I,
+)
 # "table_name | columns" rows: a schema listed one table per row, its columns as "name type, name type, ..."
 _LISTING = re.compile(r"^table_name\s*\|\s*columns\s*$")
 
-_CREATE = re.compile(r"CREATE\s+(?:TABLE|VIEW)\s+(?:IF NOT EXISTS\s+)?[\"`\[]?(\w+)[\"`\]]?\s*\((.*?)\)\s*(?:\||$)", re.I | re.S | re.M)
+_CREATE = re.compile(
+    r"CREATE\s+(?:TABLE|VIEW)\s+(?:IF NOT EXISTS\s+)?[\"`\[]?(\w+)[\"`\]]?\s*\((.*?)\)\s*(?:\||$)", re.I | re.S | re.M
+)
 _CONSTRAINT = re.compile(r"^(PRIMARY|FOREIGN|UNIQUE|CHECK|CONSTRAINT)\b", re.I)
 
 
@@ -73,10 +78,14 @@ def repair(sql: str, error: str, schema: dict[str, list[str]]) -> str | None:
 
 
 _UNKNOWN = [  # (kind, pattern) per engine's wording
-    ("column", r"no such column: ([\w.]+)"), ("table", r"no such table: ([\w.]+)"),  # SQLite
-    ("column", r'column "?([\w.]+)"? does not exist'), ("table", r'relation "?([\w.]+)"? does not exist'),  # PostgreSQL
-    ("column", r"Unknown column '([\w.]+)'"), ("table", r"Table '([\w.]+)' doesn't exist"),  # MySQL / MariaDB
-    ("column", r'Referenced column "?([\w.]+)"? not found'), ("table", r"Table with name ([\w.]+) does not exist"),  # DuckDB
+    ("column", r"no such column: ([\w.]+)"),
+    ("table", r"no such table: ([\w.]+)"),  # SQLite
+    ("column", r'column "?([\w.]+)"? does not exist'),
+    ("table", r'relation "?([\w.]+)"? does not exist'),  # PostgreSQL
+    ("column", r"Unknown column '([\w.]+)'"),
+    ("table", r"Table '([\w.]+)' doesn't exist"),  # MySQL / MariaDB
+    ("column", r'Referenced column "?([\w.]+)"? not found'),
+    ("table", r"Table with name ([\w.]+) does not exist"),  # DuckDB
 ]
 
 
@@ -181,7 +190,9 @@ def describe(sql: str) -> str:
     if upper.startswith("UPDATE"):
         where = re.search(r"\bWHERE\s+(.*)$", s, re.I)
         setting = re.search(r"\bSET\s+(.*?)(?:\s+WHERE|$)", s, re.I)
-        return f"In the {target} table, set {setting.group(1) if setting else 'values'}" + (f" where {where.group(1)}" if where else "")
+        return f"In the {target} table, set {setting.group(1) if setting else 'values'}" + (
+            f" where {where.group(1)}" if where else ""
+        )
     if upper.startswith("DELETE"):
         where = re.search(r"\bWHERE\s+(.*)$", s, re.I)
         return f"Delete rows from the {target} table" + (f" where {where.group(1)}" if where else "")

@@ -22,12 +22,15 @@ def test_placeholders_come_from_the_runners_environment_or_its_secrets_folder(tm
     assert from_file.scrub("login failed with s3cr3t-from-file") == "login failed with ***"
 
 
-@pytest.mark.parametrize("url, says", [
-    ("postgresql://agent:hunter2@db/shop", "password in clear"),
-    ("postgresql://agent:${NOT_GIVEN}@db/shop", "LBI_SECRET_NOT_GIVEN"),
-    ("oracle://agent@db/shop", "unsupported database 'oracle'"),
-    ("::not a url::", "not a database URL"),
-])
+@pytest.mark.parametrize(
+    "url, says",
+    [
+        ("postgresql://agent:hunter2@db/shop", "password in clear"),
+        ("postgresql://agent:${NOT_GIVEN}@db/shop", "LBI_SECRET_NOT_GIVEN"),
+        ("oracle://agent@db/shop", "unsupported database 'oracle'"),
+        ("::not a url::", "not a database URL"),
+    ],
+)
 def test_bad_urls_are_invalid_argument_on_config_url_without_the_password(url, says, tmp_path):
     with pytest.raises(InvalidArgument) as caught:
         resolve(url, tmp_path)
@@ -40,34 +43,47 @@ def test_a_job_cannot_name_an_arbitrary_variable_of_the_runner(tmp_path, monkeyp
         resolve("postgresql://agent:${AWS_SECRET_ACCESS_KEY}@evil.example/x", tmp_path)
 
 
-@pytest.mark.parametrize("sql, dialect, count, control", [
-    ("SELECT 1", "postgresql", 1, False),
-    ("SELECT ';' AS semi", "postgresql", 1, False),
-    ("SELECT 1 -- ; COMMIT", "postgresql", 1, False),
-    ("SELECT $$ ; COMMIT $$", "postgresql", 1, False),
-    ("SELECT 1; COMMIT", "postgresql", 2, False),
-    ("commit", "postgresql", 1, True),
-    ("  END;", "postgresql", 1, True),
-    ("ABORT", "postgresql", 1, True),
-    ("ROLLBACK TO SAVEPOINT lbi_step", "postgresql", 1, True),
-    ("RELEASE SAVEPOINT lbi_step", "postgresql", 1, True),
-    ("PREPARE TRANSACTION 'x'", "postgresql", 1, True),
-    ("PREPARE q AS SELECT 1", "postgresql", 1, False),
-    ("START TRANSACTION", "mysql", 1, True),
-    ("SET autocommit = 1", "mysql", 1, True),
-    ("SET @@session.autocommit = 1", "mysql", 1, True),
-    ("SET @x = 1", "mysql", 1, False),
-    ("XA START 'x'", "mysql", 1, True),
-])
+@pytest.mark.parametrize(
+    "sql, dialect, count, control",
+    [
+        ("SELECT 1", "postgresql", 1, False),
+        ("SELECT ';' AS semi", "postgresql", 1, False),
+        ("SELECT 1 -- ; COMMIT", "postgresql", 1, False),
+        ("SELECT $$ ; COMMIT $$", "postgresql", 1, False),
+        ("SELECT 1; COMMIT", "postgresql", 2, False),
+        ("commit", "postgresql", 1, True),
+        ("  END;", "postgresql", 1, True),
+        ("ABORT", "postgresql", 1, True),
+        ("ROLLBACK TO SAVEPOINT lbi_step", "postgresql", 1, True),
+        ("RELEASE SAVEPOINT lbi_step", "postgresql", 1, True),
+        ("PREPARE TRANSACTION 'x'", "postgresql", 1, True),
+        ("PREPARE q AS SELECT 1", "postgresql", 1, False),
+        ("START TRANSACTION", "mysql", 1, True),
+        ("SET autocommit = 1", "mysql", 1, True),
+        ("SET @@session.autocommit = 1", "mysql", 1, True),
+        ("SET @x = 1", "mysql", 1, False),
+        ("XA START 'x'", "mysql", 1, True),
+    ],
+)
 def test_statements_are_counted_and_transaction_control_is_recognised(sql, dialect, count, control):
     statement = Statement(sql, dialect)
     assert statement.count == count and statement.controls_transaction == control
 
 
-@pytest.mark.parametrize("sql, commits", [
-    ("CREATE TABLE t (x INT)", True), ("CREATE TEMPORARY TABLE t (x INT)", False), ("drop table t", True),
-    ("ALTER TABLE t ADD y INT", True), ("TRUNCATE t", True), ("LOCK TABLES t WRITE", True), ("RENAME TABLE a TO b", True),
-    ("INSERT INTO t VALUES (1)", False), ("SELECT 1", False), ("DROP TEMPORARY TABLE t", False),
-])
+@pytest.mark.parametrize(
+    "sql, commits",
+    [
+        ("CREATE TABLE t (x INT)", True),
+        ("CREATE TEMPORARY TABLE t (x INT)", False),
+        ("drop table t", True),
+        ("ALTER TABLE t ADD y INT", True),
+        ("TRUNCATE t", True),
+        ("LOCK TABLES t WRITE", True),
+        ("RENAME TABLE a TO b", True),
+        ("INSERT INTO t VALUES (1)", False),
+        ("SELECT 1", False),
+        ("DROP TEMPORARY TABLE t", False),
+    ],
+)
 def test_mysqls_implicit_commits_are_recognised(sql, commits):
     assert Statement(sql, "mysql").commits_on_mysql == commits

@@ -21,6 +21,10 @@ def _imports(path: Path) -> list[tuple[int, str]]:
 def test_the_core_imports_no_service_or_environment():
     core = [p for p in (ROOT / "lbi").rglob("*.py") if "cli" not in p.relative_to(ROOT / "lbi").parts]
     assert len(core) > 40
-    wrong = [f"{p.relative_to(ROOT)}:{line}: {name}" for p in core for line, name in _imports(p)
-             if name.split(".")[0] in ABOVE_THE_CORE]
+    wrong = [
+        f"{p.relative_to(ROOT)}:{line}: {name}"
+        for p in core
+        for line, name in _imports(p)
+        if name.split(".")[0] in ABOVE_THE_CORE
+    ]
     assert not wrong, "the core reaches up:\n" + "\n".join(wrong)

@@ -5,8 +5,19 @@ from lbi.records import Example, Origin, Step
 
 
 def _examples(n: int) -> list[Example]:
-    return [Example(f"Archive the shipment manifest number {i}.", "shell",
-                    (Step("$ ", f"mv manifests/{i}.csv archive/"),), "", Origin.FORWARD, f"t{i}", 0, 1) for i in range(n)]
+    return [
+        Example(
+            f"Archive the shipment manifest number {i}.",
+            "shell",
+            (Step("$ ", f"mv manifests/{i}.csv archive/"),),
+            "",
+            Origin.FORWARD,
+            f"t{i}",
+            0,
+            1,
+        )
+        for i in range(n)
+    ]
 
 
 def test_the_agents_tokenizer_decides_what_fits():

@@ -18,8 +18,18 @@ def test_ids_depend_on_content_only():
 
 def test_example_id_ignores_verdicts():
     base = Example("do x", "sql", _trajectory().steps, "o2", Origin.BACKWARD_TASK, "t", 0, 2)
-    judged = Example("do x", "sql", _trajectory().steps, "o2", Origin.BACKWARD_TASK, "t", 0, 2,
-                     verdicts=(Verdict("m", (("aligned", True, "ok"),)),), kept=True)
+    judged = Example(
+        "do x",
+        "sql",
+        _trajectory().steps,
+        "o2",
+        Origin.BACKWARD_TASK,
+        "t",
+        0,
+        2,
+        verdicts=(Verdict("m", (("aligned", True, "ok"),)),),
+        kept=True,
+    )
     assert base.id == judged.id
     assert base.id != Example("do y", "sql", _trajectory().steps, "o2", Origin.BACKWARD_TASK, "t", 0, 2).id
 
@@ -28,9 +38,19 @@ def test_proto_round_trips():
     trajectory = _trajectory()
     assert Trajectory.from_proto(trajectory.to_proto()) == trajectory
     assert trajectory.to_proto().id == trajectory.id
-    example = Example("do x", "sql", trajectory.steps, "o2", Origin.BACKWARD_SUMMARY, trajectory.id, 0, 2,
-                      verdicts=(Verdict("m", (("aligned", True, "ok"), ("natural", False, "odd"))),),
-                      kept=False, metadata={"job": "j1"})
+    example = Example(
+        "do x",
+        "sql",
+        trajectory.steps,
+        "o2",
+        Origin.BACKWARD_SUMMARY,
+        trajectory.id,
+        0,
+        2,
+        verdicts=(Verdict("m", (("aligned", True, "ok"), ("natural", False, "odd"))),),
+        kept=False,
+        metadata={"job": "j1"},
+    )
     back = Example.from_proto(example.to_proto())
     assert back == example and back.metadata == {"job": "j1"}
     assert not back.verdicts[0].accepted

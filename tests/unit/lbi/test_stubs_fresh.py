@@ -22,6 +22,13 @@ def test_stubs_are_fresh(tmp_path):
 def test_enums_follow_style():
     from lbi.v1 import common_pb2, retrieval_pb2, synthesis_pb2
 
-    for enum in (common_pb2.Origin, common_pb2.Outcome, synthesis_pb2.JobState, synthesis_pb2.BackwardMode,
-                 synthesis_pb2.FilterPolicy, synthesis_pb2.Stage, retrieval_pb2.RetrievalMode):
+    for enum in (
+        common_pb2.Origin,
+        common_pb2.Outcome,
+        synthesis_pb2.JobState,
+        synthesis_pb2.BackwardMode,
+        synthesis_pb2.FilterPolicy,
+        synthesis_pb2.Stage,
+        retrieval_pb2.RetrievalMode,
+    ):
         assert enum.Name(0).endswith("_UNSPECIFIED")

@@ -19,7 +19,10 @@ async def test_a_freed_slot_goes_to_the_lowest_priority_number_then_first_come()
         async with slots.slot(priority):
             served.append(name)
 
-    waiters = [asyncio.ensure_future(wait(p, n)) for p, n in ((3, "self-instruct"), (1, "backward-a"), (0, "filter"), (1, "backward-b"))]
+    waiters = [
+        asyncio.ensure_future(wait(p, n))
+        for p, n in ((3, "self-instruct"), (1, "backward-a"), (0, "filter"), (1, "backward-b"))
+    ]
     await asyncio.sleep(0)
     assert slots.waiting == 4
     slots.release()

@@ -12,14 +12,17 @@ def test_plain_fenced_and_wrapped_json():
     assert parse_json_reply('Sure! {"action": "SELECT 1"} hope it helps', ActOut).action == "SELECT 1"
 
 
-@pytest.mark.parametrize("reply, fragment", [
-    ("", "empty"),
-    ("no json here", "no JSON object"),
-    ('{"tasks": ["a"', "no JSON object"),
-    ('{"tasks": [}', "invalid JSON"),
-    ('{"tasks": []}', "tasks"),
-    ('{"aligned": {"ok": true}}', "coherent"),
-])
+@pytest.mark.parametrize(
+    "reply, fragment",
+    [
+        ("", "empty"),
+        ("no json here", "no JSON object"),
+        ('{"tasks": ["a"', "no JSON object"),
+        ('{"tasks": [}', "invalid JSON"),
+        ('{"tasks": []}', "tasks"),
+        ('{"aligned": {"ok": true}}', "coherent"),
+    ],
+)
 def test_bad_replies_say_why(reply, fragment):
     model = JudgeOut if "aligned" in reply else TasksOut
     with pytest.raises(ValueError, match=fragment):
