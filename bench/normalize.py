@@ -16,7 +16,8 @@ from lbi.normalize import MAX_CHARS, _normalise, normalize_observation
 
 
 def tree(chars: int) -> str:
-    lines, i = [], 0
+    lines: list[str] = []
+    i = 0
     while sum(map(len, lines)) < chars:
         lines.append(
             f"{'  ' * (i % 6)}[{i}] link 'Ticket #{i} updated 2025-05-{1 + i % 28:02d}T10:{i % 60:02d}:00Z' "

@@ -24,11 +24,15 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lbi.metrics import percentile
+
+if TYPE_CHECKING:
+    from lbi.embedding import Embedder
 
 
 def log(message: str) -> None:
@@ -38,7 +42,7 @@ def log(message: str) -> None:
 class ReusingEmbedder:
     """The real model for canonical texts; near-duplicate observations reuse their base text's vector."""
 
-    def __init__(self, real, alias: dict[str, str]):
+    def __init__(self, real: Embedder, alias: dict[str, str]):
         self.real = real
         self.alias = alias
         self.model_name = real.model_name

@@ -58,7 +58,8 @@ def measure(env: SqlEnvironment, config: dict, opens: int, steps: int, sessions:
         open_times.append(time.perf_counter() - started)
         session.close()
     session = env.open(parsed)
-    point, join = [], []
+    point: list[float] = []
+    join: list[float] = []
     for i in range(steps):
         for samples, sql in ((point, POINT.format(k=1 + i % 25)), (join, JOIN)):
             started = time.perf_counter()

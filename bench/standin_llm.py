@@ -18,6 +18,8 @@ from lbi.llm.litellm_setup import get_litellm, register_provider
 class StandIn:
     def __init__(self, latency_s: float, tokens_per_s: float):
         litellm = get_litellm()
+        from litellm import CustomLLM
+
         from lbi.llm.offline.handler import answer
 
         self._answer = answer
@@ -29,7 +31,7 @@ class StandIn:
         self.spans: list[tuple[float, float]] = []  # (start, end) of every call, loop time
         outer = self
 
-        class Handler(litellm.CustomLLM):
+        class Handler(CustomLLM):
             async def acompletion(self, model: str, messages: list, *args: Any, **kwargs: Any):
                 return await outer.complete(model, messages, kwargs)
 

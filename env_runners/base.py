@@ -13,7 +13,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -77,8 +77,12 @@ class Session(ABC):
     def close(self) -> None: ...
 
 
-class Environment(ABC):
-    """A kind of environment a runner hosts."""
+ConfigT = TypeVar("ConfigT", bound=EnvConfig)
+SessionT = TypeVar("SessionT", bound=Session)
+
+
+class Environment(ABC, Generic[ConfigT, SessionT]):
+    """A kind of environment a runner hosts: its sessions (`SessionT`) open from its config model (`ConfigT`)."""
 
     name: ClassVar[str]
     description: ClassVar[str]
@@ -93,10 +97,10 @@ class Environment(ABC):
         """Facts about this runner's copy of the environment (e.g. which sandbox it uses)."""
         return []
 
-    def parse_config(self, raw: dict[str, Any] | None) -> EnvConfig:
+    def parse_config(self, raw: dict[str, Any] | None) -> ConfigT:
         """The validated session config; INVALID_ARGUMENT names the offending field."""
         try:
-            return self.config_model.model_validate(raw or {})
+            return cast(ConfigT, self.config_model.model_validate(raw or {}))
         except ValidationError as exc:
             first = exc.errors()[0]
             field_path = ".".join(str(p) for p in first["loc"]) or "config"
@@ -134,7 +138,7 @@ class Environment(ABC):
             for kind, model in self.checks.items()
         }
 
-    def judge(self, session: Session, check: Check, turns: list[Turn], answer: str) -> Verdict:
+    def judge(self, session: SessionT, check: Check, turns: list[Turn], answer: str) -> Verdict:
         """Whether the episode (`turns`, the agent's `answer`) solved the task, by `check`; run in a worker thread
         on the live session after the episode, before it is closed."""
         raise InvalidArgument("check.kind", f"{self.name} judges no checks")
@@ -143,7 +147,7 @@ class Environment(ABC):
         """Releases what the environment holds for all its sessions (a browser, say)."""
 
     @abstractmethod
-    def resources(self, config: EnvConfig) -> Iterable[Resource]: ...
+    def resources(self, config: ConfigT) -> Iterable[Resource]: ...
 
     @abstractmethod
-    def open(self, config: EnvConfig) -> Session: ...
+    def open(self, config: ConfigT) -> SessionT: ...

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+import inspect
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -43,7 +43,7 @@ def builtin_tasks(env: str) -> Path:
     cls = environment_classes().get(env)
     if cls is None:
         raise TaskFileError(f"no environment {env!r} is installed; pass --tasks")
-    path = Path(sys.modules[cls.__module__].__file__).parent / "eval" / "tasks.jsonl"
+    path = Path(inspect.getfile(cls)).parent / "eval" / "tasks.jsonl"
     if not path.is_file():
         raise TaskFileError(f"environment {env!r} ships no evaluation tasks ({path}); pass --tasks")
     return path

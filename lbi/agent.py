@@ -16,7 +16,7 @@ from typing import Any
 import grpc
 
 from lbi.clients.runner import Judgement, RunnerClient
-from lbi.llm.gateway import LLMGateway
+from lbi.llm.gateway import LLMCaller
 from lbi.llm.roles import ActOut, Role
 from lbi.records import Outcome, Step, Trajectory
 
@@ -33,7 +33,7 @@ class Task:
 
 
 async def run_episode(
-    gateway: LLMGateway,
+    gateway: LLMCaller,
     runner: RunnerClient,
     env: str,
     action_space: str,
@@ -52,7 +52,7 @@ async def run_episode(
 
 
 async def run_judged_episode(
-    gateway: LLMGateway,
+    gateway: LLMCaller,
     runner: RunnerClient,
     env: str,
     action_space: str,

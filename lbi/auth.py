@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
+
+from lbi.grpc_handlers import Context, Continuation, Handler
 
 OPEN_PREFIXES = (
     "/grpc.health.v1.Health/",
@@ -84,15 +87,11 @@ class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, table: TokenTable):
         self.table = table
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    async def intercept_service(self, continuation: Continuation, details: grpc.HandlerCallDetails) -> Handler | None:
         if details.method.startswith(OPEN_PREFIXES) or self.table.grant(details.invocation_metadata) is not None:
             return await continuation(details)
 
-        async def deny(request, context):
+        async def deny(request: Any, context: Context) -> None:
             await context.abort(
                 grpc.StatusCode.UNAUTHENTICATED,
                 "missing or unknown bearer token (send metadata 'authorization: Bearer <token>')",
@@ -101,7 +100,7 @@ class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(details)
         if handler is not None and handler.unary_stream:
 
-            async def deny_stream(request, context):
+            async def deny_stream(request: Any, context: Context) -> AsyncIterator[None]:
                 await deny(request, context)
                 yield  # pragma: no cover - never reached
 

@@ -7,7 +7,7 @@ directory, `LBI_DATA_DIR` (default `./.lbi`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -68,7 +68,7 @@ class CommonSettings(BaseSettings):
     llm_fallbacks: list[str] = Field(
         default_factory=list, description="litellm models tried in order when the default fails."
     )
-    llm_model_list: list[dict] = Field(
+    llm_model_list: list[dict[str, Any]] = Field(
         default_factory=list,
         description=(
             "litellm Router model_list entries ({model_name, litellm_params}; keys as os.environ/NAME); a "

@@ -19,18 +19,18 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from lbi.embedding import Embedder
+from lbi.embedding import TextEncoder
 from lbi.errors import FailedPrecondition
 from lbi.lexical import LexicalEncoder
 from lbi.normalize import normalize_observation
 from lbi.records import Example, Origin, Step, Verdict, content_id, point_uuid
-from lbi.store.base import CollectionSpec, PointData, VectorStore
+from lbi.store.base import CollectionSpec, Filter, PointData, VectorStore
 from lbi.vectors import distinct
 
 EXAMPLES, STEPS, META = "examples", "steps", "meta"
@@ -208,7 +208,7 @@ class DatasetStore:
     def __init__(
         self,
         store: VectorStore,
-        embedder: Embedder,
+        embedder: TextEncoder,
         lexical: LexicalEncoder | None = None,
         dense_observations: bool = True,
     ):
@@ -258,7 +258,7 @@ class DatasetStore:
         await self.store.upsert(
             collection(dataset, EXAMPLES),
             [
-                PointData(point_uuid(e.id), {"instruction": vec}, example_payload(e, job_id))
+                PointData(point_uuid(e.id), {"instruction": list(vec)}, example_payload(e, job_id))
                 for e, vec in zip(examples, instructions, strict=True)
             ],
         )
@@ -336,10 +336,10 @@ class DatasetStore:
         ids = sorted(set(trajectory_ids))
         if not ids or not await self.store.collection_exists(collection(dataset, EXAMPLES)):
             return 0
-        where = {"source_trajectory_id": ids}
+        where: Filter = {"source_trajectory_id": ids}
         count = await self.store.count(collection(dataset, EXAMPLES), where)
         await self.store.delete_where(collection(dataset, EXAMPLES), where)
-        await self.store.delete_where(collection(dataset, STEPS), {"trajectory_id": ids})
+        await self.store.delete_where(collection(dataset, STEPS), {"trajectory_id": list(ids)})
         return count
 
     async def near_duplicates(
@@ -354,7 +354,7 @@ class DatasetStore:
             for example, vector in zip(examples, vectors, strict=True):
                 if await self._stored_near_duplicate(dataset, example, vector, threshold):
                     duplicates.add(example.id)
-        groups: dict[tuple, list[int]] = {}
+        groups: dict[tuple[str, tuple[str, ...]], list[int]] = {}
         for i, example in enumerate(examples):
             if example.id not in duplicates:
                 groups.setdefault((example.env, _actions([s.action for s in example.steps])), []).append(i)
@@ -393,7 +393,9 @@ class DatasetStore:
         for kind in (EXAMPLES, STEPS, META):
             await self.store.delete_collection(collection(dataset, kind))
 
-    async def examples(self, dataset: str, flt: dict[str, Any] | None = None, page: int = 256):
+    async def examples(
+        self, dataset: str, flt: dict[str, Any] | None = None, page: int = 256
+    ) -> AsyncIterator[Example]:
         """Every example of a dataset (async iterator), optionally filtered on env/origin."""
         offset = None
         while True:

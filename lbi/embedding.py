@@ -17,6 +17,10 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+if TYPE_CHECKING:
+    from lbi.config import CommonSettings
 
 log = logging.getLogger(__name__)
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -33,6 +37,17 @@ def resolve_model_path(name: str) -> str:
     return str(Path(name).expanduser()) if Path(name).expanduser().exists() else name
 
 
+class TextEncoder(Protocol):
+    """What the dataset store needs of an embedder: its model name, dimension and unit vectors of texts."""
+
+    model_name: str
+
+    @property
+    def dim(self) -> int: ...
+
+    async def aencode(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
 class Embedder:
     """A sentence-transformers model, loaded on first use, safe to share between threads."""
 
@@ -45,15 +60,15 @@ class Embedder:
             raise ValueError(f"embedding backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
         if device != "cpu":
             self.backend = "torch"  # the ONNX path runs on the CPU
-        self._model = None
+        self._model: Any = None  # an OnnxEncoder or a SentenceTransformer, loaded on first use
         self._lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings) -> Embedder:
+    def from_settings(cls, settings: CommonSettings) -> Embedder:
         """The embedder a service's settings name (`LBI_EMBEDDING_MODEL`, `_DEVICE`, `_BACKEND`)."""
         return cls(settings.embedding_model, settings.embedding_device, backend=settings.embedding_backend)
 
-    def _load(self):
+    def _load(self) -> Any:
         with self._lock:
             if self._model is None:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -78,7 +93,7 @@ class Embedder:
     def dim(self) -> int:
         model = self._load()
         if self.backend == "onnx":
-            return model.dim
+            return int(model.dim)
         getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(getter())
 
@@ -88,7 +103,7 @@ class Embedder:
             return []
         model = self._load()
         if self.backend == "onnx":
-            return model.encode(texts).tolist()
+            return cast(list[list[float]], model.encode(texts).tolist())
         vectors = model.encode(
             list(texts),
             batch_size=self.batch_size,
@@ -96,7 +111,7 @@ class Embedder:
             convert_to_numpy=True,
             show_progress_bar=False,
         )
-        return vectors.tolist()
+        return cast(list[list[float]], vectors.tolist())
 
     async def aencode(self, texts: Sequence[str]) -> list[list[float]]:
         """encode() in a worker thread, so the event loop keeps running."""

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
 
-from lbi.grpc_handlers import wrap_handler
+from lbi.grpc_handlers import Behaviour, Context, Continuation, Handler, wrap_handler
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class DeadlineExceeded(ServiceError):
     code = grpc.StatusCode.DEADLINE_EXCEEDED
 
 
-async def _abort(context: grpc.aio.ServicerContext, exc: BaseException, method: str) -> None:
+async def _abort(context: Context, exc: BaseException, method: str) -> None:
     if isinstance(exc, ServiceError):
         await context.abort(exc.code, str(exc))
     ref = uuid.uuid4().hex[:12]
@@ -76,14 +76,12 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
     """Maps ServiceError to its status code and hides every other exception behind INTERNAL."""
 
     async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
+    ) -> Handler | None:
         method = handler_call_details.method
 
-        def unary(inner: Callable) -> Callable:
-            async def unary_unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        def unary(inner: Behaviour) -> Behaviour:
+            async def unary_unary(request: Any, context: Context) -> Any:
                 try:
                     return await inner(request, context)
                 except Exception as exc:
@@ -93,8 +91,8 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
 
             return unary_unary
 
-        def stream(inner: Callable) -> Callable:
-            async def unary_stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        def stream(inner: Behaviour) -> Behaviour:
+            async def unary_stream(request: Any, context: Context) -> AsyncIterator[Any]:
                 try:
                     async for item in inner(request, context):
                         yield item

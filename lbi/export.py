@@ -63,7 +63,10 @@ async def export(
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}")
     flt: dict[str, Any] = {"origin": list(origins)} if origins else {}
-    records, origin_counts, env_counts, spaces = [], Counter(), Counter(), {}
+    records: list[dict[str, Any]] = []
+    origin_counts: Counter[str] = Counter()
+    env_counts: Counter[str] = Counter()
+    spaces: dict[str, str] = {}
     async for example in datasets.examples(dataset, flt or None):
         if (kept_only and not example.kept) or not example.steps:
             continue

@@ -16,6 +16,7 @@ import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -34,7 +35,7 @@ def cache_dir() -> Path:
     return Path(root) / "onnx"
 
 
-def _read(folder: Path, name: str) -> dict:
+def _read(folder: Path, name: str) -> dict[str, Any]:
     path = folder / name
     return json.loads(path.read_text()) if path.exists() else {}
 
@@ -77,7 +78,7 @@ def export(folder: Path) -> Path:
             super().__init__()
             self.model = model
 
-        def forward(self, input_ids, attention_mask, token_type_ids):
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
             return self.model(
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
             ).last_hidden_state

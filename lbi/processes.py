@@ -20,7 +20,8 @@ def wait_http_ok(url: str, process: subprocess.Popen, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{process.args[0]} exited with code {process.returncode} before it was ready")
+            program = process.args[0] if isinstance(process.args, list | tuple) else process.args
+            raise RuntimeError(f"{program!s} exited with code {process.returncode} before it was ready")
         try:
             with urllib.request.urlopen(url, timeout=1) as response:
                 if response.status == 200:

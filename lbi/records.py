@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
 from google.protobuf import json_format, struct_pb2
 
@@ -69,7 +69,7 @@ class Origin(str, Enum):
     BACKWARD_SUMMARY = "backward-summary"
     ONLINE = "online"  # learned from a production agent's reported episode (metadata: episode, tenant, kind)
 
-    def to_proto(self) -> int:
+    def to_proto(self) -> pb.Origin:
         return _ORIGIN_TO_PB[self]
 
     @classmethod
@@ -80,7 +80,7 @@ class Origin(str, Enum):
         raise ValueError(f"unknown origin {value}")
 
 
-_ORIGIN_TO_PB = {
+_ORIGIN_TO_PB: dict[Origin, pb.Origin] = {
     Origin.FORWARD: pb.ORIGIN_FORWARD,
     Origin.BACKWARD_TASK: pb.ORIGIN_BACKWARD_TASK,
     Origin.BACKWARD_SUMMARY: pb.ORIGIN_BACKWARD_SUMMARY,
@@ -96,8 +96,8 @@ class Outcome(str, Enum):
     MAX_STEPS = "max_steps"
     ERROR = "error"
 
-    def to_proto(self) -> int:
-        return pb.Outcome.Value(f"OUTCOME_{self.name}")
+    def to_proto(self) -> pb.Outcome:
+        return cast(pb.Outcome, pb.Outcome.Value(f"OUTCOME_{self.name}"))  # the stubs say int
 
     @classmethod
     def from_proto(cls, value: int) -> Outcome:

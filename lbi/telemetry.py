@@ -19,11 +19,12 @@ import contextlib
 import contextvars
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 import grpc
 from opentelemetry import metrics, trace
+from opentelemetry.context import Context as OtelContext
 from opentelemetry.instrumentation.grpc import (
     aio_client_interceptors,
     aio_server_interceptor,
@@ -36,8 +37,12 @@ from opentelemetry.sdk.resources import Resource as OtelResource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
+from opentelemetry.trace import Link, SpanKind
+from opentelemetry.trace.span import TraceState
+from opentelemetry.util.types import Attributes
 
-from lbi.grpc_handlers import wrap_handler
+from lbi.grpc_handlers import Behaviour, Continuation, Handler, wrap_handler
+from lbi.grpc_handlers import Context as RpcContext
 
 _lock = threading.Lock()
 _providers: dict[str, TracerProvider] = {}
@@ -57,7 +62,16 @@ class _WhenExported(Sampler):
     `add_span_processor`): without a collector a span is a cheap non-recording one, so the hot path does not pay
     for spans nobody reads. Trace context is still propagated."""
 
-    def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None, links=None, trace_state=None):
+    def should_sample(
+        self,
+        parent_context: OtelContext | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: TraceState | None = None,
+    ) -> SamplingResult:
         if _exporting():
             return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)
         return SamplingResult(Decision.DROP)
@@ -121,12 +135,13 @@ class _ServiceTracer:
         )
 
     def _tracer(self) -> trace.Tracer:
-        return _provider(self.default_service).get_tracer(self.name)
+        tracer: trace.Tracer = _provider(self.default_service).get_tracer(self.name)
+        return tracer
 
-    def start_as_current_span(self, name: str, *args: Any, **kwargs: Any):
+    def start_as_current_span(self, name: str, *args: Any, **kwargs: Any) -> Any:
         return self._tracer().start_as_current_span(name, *args, **kwargs)
 
-    def start_span(self, name: str, *args: Any, **kwargs: Any):
+    def start_span(self, name: str, *args: Any, **kwargs: Any) -> trace.Span:
         return self._tracer().start_span(name, *args, **kwargs)
 
 
@@ -157,18 +172,18 @@ class _ServiceMarker(grpc.aio.ServerInterceptor):
     def __init__(self, service_name: str):
         self.service_name = service_name
 
-    async def intercept_service(self, continuation, details):
+    async def intercept_service(self, continuation: Continuation, details: grpc.HandlerCallDetails) -> Handler | None:
         name = self.service_name
 
-        def unary(inner):
-            async def in_the_service(request, context):
+        def unary(inner: Behaviour) -> Behaviour:
+            async def in_the_service(request: Any, context: RpcContext) -> Any:
                 with in_service(name):
                     return await inner(request, context)
 
             return in_the_service
 
-        def stream(inner):
-            async def in_the_service(request, context):
+        def stream(inner: Behaviour) -> Behaviour:
+            async def in_the_service(request: Any, context: RpcContext) -> AsyncIterator[Any]:
                 with in_service(name):
                     async for item in inner(request, context):
                         yield item
@@ -192,4 +207,5 @@ def client_interceptors() -> list[Any]:
 
 def intercept_sync_channel(channel: grpc.Channel) -> grpc.Channel:
     """A blocking channel with the OpenTelemetry client interceptor (the SDK's RetrievalClient)."""
-    return grpcext.intercept_channel(channel, client_interceptor(filter_=_NOT_HEALTH))
+    intercepted: grpc.Channel = grpcext.intercept_channel(channel, client_interceptor(filter_=_NOT_HEALTH))
+    return intercepted

@@ -93,11 +93,11 @@ def parse_request(msg: pb.RetrieveRequest, settings: RetrievalSettings) -> Reque
         except ValueError as exc:
             raise InvalidArgument("episode_id", str(exc)) from None
     origins = []
-    for value in msg.filters.origins:
+    for number in msg.filters.origins:
         try:
-            origins.append(Origin.from_proto(value).value)
+            origins.append(Origin.from_proto(number).value)
         except ValueError:
-            raise InvalidArgument("filters.origins", f"unknown origin {value}") from None
+            raise InvalidArgument("filters.origins", f"unknown origin {number}") from None
     default_k = settings.retrieval_default_k
     return Request(
         dataset=msg.dataset,

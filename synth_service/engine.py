@@ -113,7 +113,7 @@ class Engine:
         job["stats"] = job_stats(self.journal, job_id, with_yields=job["state"] not in ("PENDING", "RUNNING"))
         return job
 
-    def list(self) -> list[dict[str, Any]]:
+    def jobs(self) -> list[dict[str, Any]]:
         return [self.get(j["id"]) for j in self.journal.jobs()]
 
     async def cancel(self, job_id: str) -> dict[str, Any]:

@@ -167,7 +167,8 @@ class Journal:
         }
 
     def jobs(self) -> list[dict[str, Any]]:
-        return [self.job(r[0]) for r in self._execute("SELECT id FROM jobs ORDER BY created_at, id")]
+        found = (self.job(r[0]) for r in self._execute("SELECT id FROM jobs ORDER BY created_at, id"))
+        return [job for job in found if job is not None]
 
     def set_job(self, job_id: str, **fields: str) -> None:
         sets = ", ".join(f"{k} = ?" for k in fields)
@@ -195,10 +196,10 @@ class Journal:
                 if cursor.rowcount == 1:
                     origin = payload.get("origin", "") if isinstance(payload, dict) else ""
                     added[int(ok), origin] = added.get((int(ok), origin), 0) + 1
-            for (ok, origin), n in added.items():
+            for (ok_int, origin), n in added.items():
                 conn.execute(
                     "INSERT INTO counts VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n",
-                    (job_id, stage, ok, origin, n),
+                    (job_id, stage, ok_int, origin, n),
                 )
         self._maybe_die(stage)
         return sum(added.values())

@@ -12,7 +12,7 @@ log = logging.getLogger(__name__)
 
 async def recover(engine: Engine) -> list[str]:
     """Resumes the interrupted jobs; returns their ids."""
-    running = set(engine.running())
+    running: set[str] = set(engine.running())
     interrupted = [j["id"] for j in engine.journal.jobs() if j["state"] == "RUNNING" and j["id"] not in running]
     await engine.runners.reconcile(set(interrupted))
     for job_id in interrupted:

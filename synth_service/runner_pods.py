@@ -69,8 +69,9 @@ def load_template(path: str) -> dict[str, Any]:
     """The pod template ({metadata, spec}) from a YAML file (the chart mounts it from a ConfigMap)."""
     if not path:
         return {}
-    data = yaml.safe_load(Path(path).read_text()) or {}
-    return data.get("template", data)
+    data: dict[str, Any] = yaml.safe_load(Path(path).read_text()) or {}
+    template: dict[str, Any] = data.get("template", data)
+    return template
 
 
 def _ready(pod: Any) -> bool:

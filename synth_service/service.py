@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from google.protobuf import timestamp_pb2
 
 from lbi.records import to_struct
@@ -57,12 +59,17 @@ def stats_to_proto(stats: JobStats) -> pb.JobStats:
     )
 
 
+def job_state(name: str) -> pb.JobState:
+    """The proto enum of a journal's job state ("RUNNING" -> JOB_STATE_RUNNING)."""
+    return cast(pb.JobState, pb.JobState.Value(f"JOB_STATE_{name}"))  # the stubs type Value() as int
+
+
 def job_to_proto(job: dict) -> pb.Job:
     spec: JobSpec = spec_from_dict(job["spec"])
     return pb.Job(
         id=job["id"],
         spec=spec.to_proto(),
-        state=pb.JobState.Value(f"JOB_STATE_{job['state']}"),
+        state=job_state(job["state"]),
         stage=STAGE_PB.get(job["stage"], pb.STAGE_UNSPECIFIED),
         stats=stats_to_proto(job["stats"]),
         error=job["error"],
@@ -86,7 +93,7 @@ class SynthesisService(synthesis_pb2_grpc.SynthesisServiceServicer):
         return job_to_proto(self.engine.get(request.job_id))
 
     async def ListJobs(self, request, context):
-        return pb.ListJobsResponse(jobs=[job_to_proto(j) for j in self.engine.list()])
+        return pb.ListJobsResponse(jobs=[job_to_proto(j) for j in self.engine.jobs()])
 
     async def CancelJob(self, request, context):
         return job_to_proto(await self.engine.cancel(request.job_id))
@@ -96,7 +103,7 @@ class SynthesisService(synthesis_pb2_grpc.SynthesisServiceServicer):
             stats = self.engine.get(request.job_id)["stats"]
             yield pb.JobEvent(
                 job_id=event["job_id"],
-                state=pb.JobState.Value(f"JOB_STATE_{event.get('state', 'RUNNING')}"),
+                state=job_state(event.get("state", "RUNNING")),
                 stage=STAGE_PB.get(event.get("stage", ""), pb.STAGE_UNSPECIFIED),
                 done=event.get("done", 0),
                 total=event.get("total", 0),

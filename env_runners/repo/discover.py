@@ -306,12 +306,12 @@ def code_resources(env: str, uri: str, code: CodeBase, collected: str, examples:
         by_subject[example.subject].append(example)
     for subject, own in by_subject.items():
         for start in range(0, len(own), EXAMPLES_PER_RESOURCE):
-            group = own[start : start + EXAMPLES_PER_RESOURCE]
+            chunk = own[start : start + EXAMPLES_PER_RESOURCE]
             part = start // EXAMPLES_PER_RESOURCE + 1
             text = "\n\n".join(
                 f"{e.lead}\n\n```bash\n{e.command}\n```\n\nIts output:\n\n"
                 + "\n".join("    " + line for line in e.output.splitlines()[-15:])
-                for e in group
+                for e in chunk
             )
             resources.append(resource(f"Worked examples on {subject} ({part})", text, f"examples/{subject}/{part}"))
     return resources

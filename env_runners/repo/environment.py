@@ -83,7 +83,7 @@ class RepoConfig(ShellConfig):
     man_pages: list[str] = Field(default_factory=list, description="Manual pages offered as resources.")
 
 
-class RepoEnvironment(ShellEnvironment):
+class RepoEnvironment(ShellEnvironment[RepoConfig]):
     name = "repo"
     description = (
         "A code base checked out in a sandboxed bash shell (git, Python, pytest). By default the `toolz` library "

@@ -204,7 +204,7 @@ def _indented(text: str, limit: int = 12) -> str:
     return "\n".join("    " + line[:160] for line in shown)
 
 
-def _size(n: int) -> str:
+def _size(n: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
         if n < 1024 or unit == "GiB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"

@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, TypeVar, cast
 
 from pydantic import Field
 
@@ -49,6 +49,7 @@ from lbi.records import Resource
 
 DOCS_DIR = Path(__file__).parent / "docs"
 SETUP_FAILED = "__lbi_setup_failed__"
+DEFAULT_TIMEOUT_S = 5.0  # a command's timeout when the config sets none (within the runner's step timeout)
 
 
 class ShellConfig(EnvConfig):
@@ -119,6 +120,7 @@ class ShellSession(Session):
         self.config = config
         self.root = root
         self.prelude = prelude
+        self.timeout_s: float = config.timeout_s or DEFAULT_TIMEOUT_S  # the environment sets it (with_timeout)
         self.opened_with = config  # the config as the caller gave it (a fresh copy of the session is opened with it)
         self.limits = Limits(config.memory_mb, config.cpu_s, processes=config.processes, file_mb=256)
         self.marker = f"__lbi_{uuid.uuid4().hex}__"
@@ -266,13 +268,14 @@ class ShellSession(Session):
                 break
             except BrokenPipeError:  # the shell ended before it read the command: it never ran, so send it again
                 self._restart()
+        assert self.process.stdout is not None
         reader = OutputReader(self.process.stdout.fileno(), self.marker, cap or self.config.output_cap)
         return reader.read(time.monotonic() + timeout_s)
 
     def run(self, command: str, timeout_s: float | None = None, cap: int | None = None) -> tuple[int, str]:
         """A command run for the runner's own use (discovery, judging): its exit code (-1 when it timed out or the
         shell ended) and its output (up to `cap` characters, default the config's)."""
-        reply = self._send(command, timeout_s or self.config.timeout_s, cap)
+        reply = self._send(command, timeout_s or self.timeout_s, cap)
         if reply.exit_code is None or reply.exit_code == -1:
             self._restart()
             return -1, reply.output
@@ -284,14 +287,14 @@ class ShellSession(Session):
             return StepResult("Error: empty command.", error=True)
         if self._over_process_limit():  # left running by an earlier command
             return self._limit_hit("", "The command was not run; send it again.")
-        reply = self._send(action, self.config.timeout_s)
+        reply = self._send(action, self.timeout_s)
         output = reply.output.rstrip("\n")
         if reply.dropped:
             output += f"\n[... output truncated: {reply.dropped} more characters]"
         if reply.exit_code is None:
             self._restart()
             note = (
-                f"Error: the command ran past {self.config.timeout_s:g}s and was killed; the shell was restarted in "
+                f"Error: the command ran past {self.timeout_s:g}s and was killed; the shell was restarted in "
                 f"{self.cwd} (files kept, variables reset)."
             )
             return StepResult(f"{output}\n{note}".strip(), error=True, info={"timeout": True})
@@ -329,7 +332,10 @@ class ShellSession(Session):
         self.workspace.remove()
 
 
-class ShellEnvironment(Environment):
+ShellConfigT = TypeVar("ShellConfigT", bound=ShellConfig)
+
+
+class ShellEnvironment(Environment[ShellConfigT, ShellSession]):
     name = "shell"
     description = (
         "A bash shell on a Debian machine, in a private copy-on-write view of its file system with no network. "
@@ -398,7 +404,7 @@ class ShellEnvironment(Environment):
         layer = ensure_layer(self.settings.layers_dir, image, config.packages, config.pip)
         return Root.of(image, layer)
 
-    def resources(self, config: ShellConfig) -> Iterable[Resource]:
+    def resources(self, config: ShellConfigT) -> Iterable[Resource]:
         """The guide and the manual pages asked for, then what a session shows after its setup: the workspace, the
         tools present and worked examples that ran (discover.py)."""
         resources = resources_from_files(self.name, sorted(DOCS_DIR.glob("*.md")))
@@ -408,23 +414,23 @@ class ShellEnvironment(Environment):
                 resources.append(Resource(env=self.name, title=f"man {page}", text=text, uri=f"man:{page}(1)"))
         return resources + self.discover(config)
 
-    def discover(self, config: ShellConfig) -> list[Resource]:
+    def discover(self, config: ShellConfigT) -> list[Resource]:
         session = self.open(config.model_copy(update={"output_cap": 200_000}))
         try:
             return discover(lambda command: session.run(command, 20.0), self.name, f"{self.name}:workspace")
         finally:
             session.close()
 
-    default_timeout_s = 5.0
+    default_timeout_s = DEFAULT_TIMEOUT_S
 
-    def with_timeout(self, config: ShellConfig) -> ShellConfig:
+    def with_timeout(self, config: ShellConfigT) -> ShellConfigT:
         """The config with its command timeout set, below the runner's step timeout (the shell's kill comes first)."""
         limit = self.settings.runner_step_timeout_s
         if config.timeout_s is not None and config.timeout_s >= limit:
             raise InvalidArgument("config.timeout_s", f"must be below the runner's step timeout ({limit:g}s)")
         return config.model_copy(update={"timeout_s": config.timeout_s or min(self.default_timeout_s, 0.8 * limit)})
 
-    def open(self, config: ShellConfig) -> Session:
+    def open(self, config: ShellConfigT) -> ShellSession:
         session = ShellSession(self.with_timeout(config), self.root_for(config))
         session.opened_with = config
         return session
@@ -432,9 +438,9 @@ class ShellEnvironment(Environment):
     def judge(self, session: ShellSession, check: Check, turns: list[Turn], answer: str) -> Verdict:
         """The gold command in a fresh session of the same config, then outputs and files compared (checks.py)."""
         assert isinstance(check, ShellCheck)
-        gold = self.open(session.opened_with)
+        gold = self.open(cast(ShellConfigT, session.opened_with))
         try:
-            code, gold_output = gold.run(check.gold, max(gold.config.timeout_s or 0, 60.0), cap=200_000)
+            code, gold_output = gold.run(check.gold, max(gold.timeout_s, 60.0), cap=200_000)
             if code != 0:
                 return Verdict(
                     False,

@@ -65,7 +65,8 @@ class UserNamespace:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.holder.poll() is not None:
-                raise OSError(f"unshare --user failed: {self.holder.stderr.read().decode(errors='replace').strip()}")
+                why = self.holder.stderr.read() if self.holder.stderr else b""
+                raise OSError(f"unshare --user failed: {why.decode(errors='replace').strip()}")
             try:
                 if os.stat(f"/proc/{self.holder.pid}/ns/user").st_ino != own:
                     return

@@ -62,7 +62,7 @@ def read_schema(conn: Connection, limit: int) -> list[TableSchema]:
             if s not in SYSTEM_SCHEMAS and s != default and not s.startswith("pg_")
         )
     partitions = _partitions(conn)
-    tables = []
+    tables: list[TableSchema] = []
     for schema in schemas:
         for name in sorted(inspector.get_table_names(schema=schema)):
             if (schema or inspector.default_schema_name, name) in partitions:

@@ -17,7 +17,7 @@ from typing import ClassVar
 import sqlalchemy as sa
 from pydantic import Field
 
-from env_runners.base import Check, EnvConfig, Environment, Session, Turn, Verdict
+from env_runners.base import Check, EnvConfig, Environment, Turn, Verdict
 from env_runners.sql import sample_db
 from env_runners.sql.checks import SqlResultCheck, judge_result
 from env_runners.sql.engines import Database, SqlSession, action_space, database_for
@@ -65,7 +65,7 @@ class SqlConfig(EnvConfig):
     )
 
 
-class SqlEnvironment(Environment):
+class SqlEnvironment(Environment[SqlConfig, SqlSession]):
     name = "sql"
     description = (
         "A real database: SQLite, DuckDB, PostgreSQL, MySQL or MariaDB, named by config.url or config.database. By "
@@ -115,7 +115,7 @@ class SqlEnvironment(Environment):
                 FIELD, f"cannot read {database.resolved.shown}: {database.resolved.scrub(str(exc.orig or exc).strip())}"
             ) from None
 
-    def open(self, config: SqlConfig) -> Session:
+    def open(self, config: SqlConfig) -> SqlSession:
         database = self._database(config)
         try:
             return SqlSession(database, config.max_rows, config.setup_sql, config)
@@ -125,9 +125,10 @@ class SqlEnvironment(Environment):
                 f"cannot open {database.resolved.shown}: {database.resolved.scrub(database.error_text(exc))}",
             ) from None
 
-    def judge(self, session: SqlSession, check: SqlResultCheck, turns: list[Turn], answer: str) -> Verdict:
+    def judge(self, session: SqlSession, check: Check, turns: list[Turn], answer: str) -> Verdict:
         """On a fresh session of the same config: the database before the agent touched it (with `setup_sql` run;
         read-only where nothing needs to be set up)."""
+        assert isinstance(check, SqlResultCheck)
         config = session.config
         fresh = self.open(config.model_copy(update={"read_only": config.read_only or not config.setup_sql}))
         try:

@@ -12,6 +12,7 @@ import sqlite3
 import tempfile
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 SEED = 20241107
 SCHEMA = """
@@ -266,7 +267,7 @@ def _fill(conn: sqlite3.Connection, rng: random.Random) -> None:
         "INSERT INTO suppliers VALUES (?, ?, ?, ?)",
         [(i, n, c, f"orders@{n.split()[0].lower()}.example") for i, (n, c) in enumerate(SUPPLIERS, start=1)],
     )
-    products = []
+    products: list[tuple[Any, ...]] = []
     for cat_id, (cat, (_, names)) in enumerate(CATEGORIES.items(), start=1):
         low, high = PRICE[cat]
         for name in names:
@@ -311,7 +312,9 @@ def _fill(conn: sqlite3.Connection, rng: random.Random) -> None:
             )
         )
     conn.executemany("INSERT INTO customers VALUES (?, ?, ?, ?, ?, ?, ?, ?)", customers)
-    employees = [(1, "Helena", "Vogt", "Head of Sales", None, "2019-03-01", 98000, "Europe")]
+    employees: list[tuple[int, str, str, str, int | None, str, int, str]] = [
+        (1, "Helena", "Vogt", "Head of Sales", None, "2019-03-01", 98000, "Europe")
+    ]
     regions = ["North", "South", "West", "East"]
     for i, region in enumerate(regions, start=2):
         employees.append(
@@ -341,7 +344,10 @@ def _fill(conn: sqlite3.Connection, rng: random.Random) -> None:
             )
         )
     conn.executemany("INSERT INTO employees VALUES (?, ?, ?, ?, ?, ?, ?, ?)", employees)
-    orders, items, payments, reviews = [], [], [], []
+    orders: list[tuple[Any, ...]] = []
+    items: list[tuple[Any, ...]] = []
+    payments: list[tuple[Any, ...]] = []
+    reviews: list[tuple[Any, ...]] = []
     for order_id in range(1, 2601):
         customer = customers[rng.randrange(len(customers))]
         signup = date.fromisoformat(customer[6])

@@ -18,6 +18,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -85,13 +86,13 @@ def resolve(raw: str, secrets_dir: Path) -> Resolved:
         secrets.append(_secret(match.group(1), secrets_dir))
         return secrets[-1]
 
-    parts = {
+    parts: dict[str, Any] = {
         "username": written.username,
         "password": written.password,
         "host": written.host,
         "database": written.database,
     }
-    filled = {k: _PLACEHOLDER.sub(substitute, v) if isinstance(v, str) else v for k, v in parts.items()}
+    filled: dict[str, Any] = {k: _PLACEHOLDER.sub(substitute, v) if isinstance(v, str) else v for k, v in parts.items()}
     query = {
         k: tuple(_PLACEHOLDER.sub(substitute, x) for x in v)
         if isinstance(v, tuple)

@@ -123,7 +123,7 @@ class WebSession(Session):
         self.host = host
         self.config = config
         self.site = TracSite() if not config.url else None
-        self.start_url = config.url or self.site.url
+        self.start_url = config.url or (self.site.url if self.site else "")
         self.allowed = {_origin(o) for o in config.allowed_origins} or {_origin(self.start_url)}
         self.done = False
         self.host.run(self._open)
@@ -303,7 +303,7 @@ def _trac_markdown(text: str) -> str:
     return re.sub(r"^(=+)\s*(.*?)\s*=*\s*$", lambda m: "#" * len(m.group(1)) + " " + m.group(2), text, flags=re.M)
 
 
-class WebEnvironment(Environment):
+class WebEnvironment(Environment[WebConfig, WebSession]):
     name = "web"
     description = (
         "A real web browser (Chromium) on a real web application. By default each session gets a fresh Trac "
@@ -370,7 +370,7 @@ class WebEnvironment(Environment):
             )
         return session.run_program(check.sql)
 
-    def open(self, config: WebConfig) -> Session:
+    def open(self, config: WebConfig) -> WebSession:
         if config.url and not config.url.startswith(("http://", "https://")):
             raise InvalidArgument("config.url", "must be an http(s) URL")
         if config.check_sql and config.url:

@@ -19,7 +19,7 @@ from lbi.cli.synth_cmd import print_stats, run_with_progress
 from lbi.clients.retrieval import AsyncRetrievalClient
 from lbi.clients.runner import RunnerClient
 from lbi.evaluation import report
-from lbi.evaluation.harness import MODES, Harness, summarise
+from lbi.evaluation.harness import MODES, Harness, TaskResult, summarise
 from lbi.evaluation.online_rounds import online_rounds
 from lbi.evaluation.tasks import EvaluationInputError, check_kinds, load_tasks
 from lbi.llm.gateway import LLMGateway
@@ -129,12 +129,15 @@ async def evaluate(
             for mode in modes:
                 if not quiet:
                     console.print(f"evaluating mode [bold]{mode}[/bold] on {len(tasks)} tasks")
-                finished: list = []
+                finished: list[TaskResult] = []
                 mode_started = time.monotonic()
+
+                def on_result(result: TaskResult, finished: list[TaskResult] = finished) -> None:
+                    finished.append(result)
+                    log(result)
+
                 try:
-                    summary, task_results = await harness.run_mode(
-                        tasks, mode, on_result=lambda r, finished=finished: (finished.append(r), log(r))
-                    )
+                    summary, task_results = await harness.run_mode(tasks, mode, on_result=on_result)
                 except asyncio.CancelledError:
                     summaries.append(summarise(mode, finished, time.monotonic() - mode_started))
                     results += finished

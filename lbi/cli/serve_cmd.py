@@ -58,7 +58,7 @@ async def _up(runner_settings: RunnerSettings, retrieval_settings, synth_setting
         console.print(
             f"env-runner on {stack.runner_target}, retrieval (and episodes) on {retrieval_settings.retrieval_host}:"
             f"{stack.retrieval_target.rsplit(':', 1)[1]}, synthesis on "
-            f"{synth_settings.synth_host}:{stack.synthesis.port}, "
+            f"{synth_settings.synth_host}:{stack.synthesis.port if stack.synthesis else '-'}, "
             f"store: {stack.store.backend}"
         )
         await wait_for_signal()

@@ -249,7 +249,8 @@ class EpisodeRecorder:
         self.episode_id = check_episode_id(episode_id) if episode_id else uuid.uuid4().hex
         self.steps: list[Step] = []
         self.observation = ""
-        self.outcome, self.reward, self.feedback = "unknown", None, ""
+        self.outcome, self.feedback = "unknown", ""
+        self.reward: float | None = None
         self.ended = False
 
     def observe(self, observation: str) -> None:

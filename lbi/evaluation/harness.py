@@ -122,7 +122,8 @@ class Harness:
         return result.output.queries
 
     def _demonstrations(self, gateway: _CountingGateway, task: EvalTask, mode: str, latencies: list[float]):
-        if mode == "none" or self.retrieval is None:
+        retrieval = self.retrieval
+        if mode == "none" or retrieval is None:
             return None
         once: dict[str, str] = {}
 
@@ -141,7 +142,7 @@ class Harness:
             if mode in ("query", "agentic"):
                 kwargs["queries"] = await self._queries(gateway, task, history, observation)
             started = time.perf_counter()
-            result = await self.retrieval.retrieve(self.dataset, **kwargs)
+            result = await retrieval.retrieve(self.dataset, **kwargs)
             latencies.append((time.perf_counter() - started) * 1000)
             once["block"] = result.prompt_block
             return result.prompt_block

@@ -73,7 +73,7 @@ def html_to_markdown(html: str) -> str:
     soup = BeautifulSoup(html, "html.parser")
     for tag in soup(["script", "style", "nav", "header", "footer", "aside", "noscript", "form", "template"]):
         tag.decompose()
-    main = soup.find("main") or soup.find("article") or soup.find(attrs={"role": "main"}) or soup.body or soup
+    main = soup.find("main") or soup.find("article") or soup.select_one('[role="main"]') or soup.body or soup
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
     converter = MarkdownConverter(heading_style="ATX", code_language_callback=_code_language, bullets="-")
     text = converter.convert_soup(main)

@@ -13,7 +13,7 @@ import json
 import re
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 
@@ -47,12 +47,19 @@ class LLMOutputError(LLMError):
 
 @dataclass(frozen=True)
 class LLMResult:
-    output: BaseModel
+    output: Any  # the role's output model (roles.py), validated
     model: str
     prompt_tokens: int
     completion_tokens: int
     attempts: int
     cost_usd: float = 0.0
+
+
+class LLMCaller(Protocol):
+    """What agents and stages need of a gateway: one role call (an LLMGateway, or a wrapper that counts or
+    journals its calls)."""
+
+    async def call(self, role: Role, inputs: dict[str, Any], model: str | None = None) -> LLMResult: ...
 
 
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.S)
@@ -93,7 +100,7 @@ class LLMGateway:
             litellm = get_litellm()
             s = self.settings
             names = [model, *[f for f in s.llm_fallbacks if f != model]]
-            deployments = []
+            deployments: list[dict[str, Any]] = []
             for name in names:
                 params: dict[str, Any] = {"model": name, "timeout": s.llm_timeout_s, "max_tokens": s.llm_max_tokens}
                 if s.llm_temperature is not None:

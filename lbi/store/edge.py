@@ -39,12 +39,13 @@ from lbi.store.edge_index import STAGING, EdgeIndexer
 def _filter(flt: Filter | None) -> qe.Filter | None:
     if not flt:
         return None
-    must = []
+    must: list[Any] = []
     for key, value in flt.items():
-        if isinstance(value, (list, tuple)):
-            must.append(qe.FieldCondition(key=key, match=qe.MatchAny(any=list(value))))
-        else:
+        if isinstance(value, str | int | bool):
             must.append(qe.FieldCondition(key=key, match=qe.MatchValue(value=value)))
+        else:
+            listed: list[Any] = list(value)
+            must.append(qe.FieldCondition(key=key, match=qe.MatchAny(any=listed)))
     return qe.Filter(must=must)
 
 
@@ -219,7 +220,7 @@ class EdgeStore(VectorStore):
         request = qe.QueryRequest(
             limit=limit,
             prefetches=[qe.Prefetch(limit=prefetch_limit or limit, query=_query(q), filter=flt) for q in queries],
-            query=qe.Fusion.Rrf(k=RRF_K),
+            query=qe.Fusion.Rrf(k=RRF_K),  # type: ignore[arg-type]  # the stub leaves Fusion.Rrf out of the union
             filter=flt,
             with_payload=True,
         )

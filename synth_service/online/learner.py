@@ -262,7 +262,7 @@ class OnlineJob:
         if fresh:
             await self._retrying(self.datasets.ingest, self.dataset, fresh, self.job_id, [vectors[i] for i in stored])
         delay = max(0.0, time.time() - episode.ended_at)
-        learned = {
+        learned: dict[str, Any] = {
             "candidates": candidates,
             "stored": len(fresh),
             "dropped": {k: v for k, v in dropped.items() if v},

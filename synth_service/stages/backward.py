@@ -93,8 +93,8 @@ async def construct(ctx: JobContext, trajectory_id: str, t: dict, task: str) -> 
     trajectory constructed before is read back, not labelled again."""
     known = (await ctx.journal.aget(ctx.job_id, BACKWARD_DONE, [trajectory_id])).get(trajectory_id)
     if known is not None and "keys" in known[0]:
-        rows = await ctx.journal.aget(ctx.job_id, CANDIDATES, known[0]["keys"])
-        return [(key, rows[key][0]) for key in known[0]["keys"]]
+        stored = await ctx.journal.aget(ctx.job_id, CANDIDATES, known[0]["keys"])
+        return [(key, stored[key][0]) for key in known[0]["keys"]]
     steps = tuple(Step.from_dict(s) for s in t["steps"])
     final = t["final_observation"]
     source = t["id"]

@@ -26,7 +26,7 @@ from env_runners.base import Session, StepResult
 from env_runners.sql.statements import DIALECTS, Statement
 from env_runners.sql.table_text import format_table
 from env_runners.sql.url import Resolved
-from lbi.errors import InvalidArgument
+from lbi.errors import FailedPrecondition, InvalidArgument
 
 COUNT_LIMIT = 10_000  # rows counted past those shown
 EXACT_COUNT_BELOW = 100_000  # tables estimated above this are not counted row by row in the first observation
@@ -44,7 +44,7 @@ class Handle:
 class Database(ABC):
     """One database as a config names it, on one engine."""
 
-    title: ClassVar[str]  # the engine as the agent is told ("PostgreSQL")
+    title: str  # the engine as the agent is told ("PostgreSQL"); MySQL's is MariaDB on a MariaDB server
     dialect: ClassVar[str]  # SQLAlchemy's dialect name
     isolation: ClassVar[str]  # how a session is kept apart, as the first observation says it
 
@@ -127,7 +127,7 @@ class SqlSession(Session):
         self.max_rows = max_rows
         self.config = config  # what opened it (judging opens a fresh session of the same config)
         self._lock = threading.Lock()
-        self.conn = database.connect()
+        self._conn: Handle | None = database.connect()
         self.action_space = action_space(database.title)
         if setup_sql:
             try:
@@ -135,6 +135,13 @@ class SqlSession(Session):
             except database.errors as exc:
                 self.close()
                 raise InvalidArgument("config.setup_sql", database.resolved.scrub(database.error_text(exc))) from None
+
+    @property
+    def conn(self) -> Handle:
+        """The session's connection (FAILED_PRECONDITION once the session is closed)."""
+        if self._conn is None:
+            raise FailedPrecondition("the SQL session is closed")
+        return self._conn
 
     def _setup(self, script: str) -> None:
         cursor = self.database.cursor(self.conn)
@@ -221,11 +228,11 @@ class SqlSession(Session):
             return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
 
     def interrupt(self) -> None:
-        if self.conn is not None:
-            self.database.interrupt(self.conn)
+        if self._conn is not None:
+            self.database.interrupt(self._conn)
 
     def close(self) -> None:
-        conn, self.conn = self.conn, None
+        conn, self._conn = self._conn, None
         if conn is not None:
             self.database.release(conn)
 

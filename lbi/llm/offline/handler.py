@@ -54,7 +54,9 @@ def answer(metadata: dict[str, Any] | None) -> str:
 class OfflineLLM(CustomLLM):
     """Deterministic policy behind `model="offline/<anything>"`."""
 
-    def completion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> litellm.ModelResponse:
+    def completion(
+        self, model: str, messages: list[dict[str, Any]], *args: Any, **kwargs: Any
+    ) -> litellm.ModelResponse:
         litellm_params = kwargs.get("litellm_params") or {}
         text = answer(litellm_params.get("metadata"))
         prompt = sum(_tokens(str(m.get("content", ""))) for m in messages)
@@ -67,5 +69,7 @@ class OfflineLLM(CustomLLM):
             usage=litellm.Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion),
         )
 
-    async def acompletion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> litellm.ModelResponse:
+    async def acompletion(
+        self, model: str, messages: list[dict[str, Any]], *args: Any, **kwargs: Any
+    ) -> litellm.ModelResponse:
         return self.completion(model, messages, *args, **kwargs)
