@@ -13,7 +13,7 @@ import json
 import statistics
 import time
 
-from env_runners.shell.environment import ShellConfig, ShellEnvironment
+from env_runners.shell.environment import ShellEnvironment
 from lbi.config import RunnerSettings
 
 
@@ -31,7 +31,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--as-root", action="store_true")
     args = parser.parse_args()
-    env: ShellEnvironment[ShellConfig] = ShellEnvironment(RunnerSettings())
+    env = ShellEnvironment(RunnerSettings())
     timings: dict[str, list[float]] = {"open": [], "first": [], "step": [], "close": []}
     for _ in range(args.sessions):
         started = time.perf_counter()

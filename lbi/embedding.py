@@ -37,15 +37,19 @@ def resolve_model_path(name: str) -> str:
     return str(Path(name).expanduser()) if Path(name).expanduser().exists() else name
 
 
-class TextEncoder(Protocol):
-    """What the dataset store needs of an embedder: its model name, dimension and unit vectors of texts."""
+class AsyncEncoder(Protocol):
+    """What the retrieval service's batcher needs of an embedder: its model name and unit vectors of texts."""
 
     model_name: str
 
+    async def aencode(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+class TextEncoder(AsyncEncoder, Protocol):
+    """What the dataset store needs of an embedder: an AsyncEncoder that also tells its vectors' dimension."""
+
     @property
     def dim(self) -> int: ...
-
-    async def aencode(self, texts: Sequence[str]) -> list[list[float]]: ...
 
 
 class Embedder:

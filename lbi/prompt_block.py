@@ -10,7 +10,7 @@ The service and the client SDK use this same function.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from lbi.tokens import estimate
 
@@ -20,9 +20,16 @@ MATCHED = "(this state is the one most like your current observation)"
 
 
 class Demonstration(Protocol):
-    instruction: str
-    steps: Sequence  # items with .observation and .action
-    final_observation: str
+    """An example as the prompt block reads it (an Example record, or a client's own)."""
+
+    @property
+    def instruction(self) -> str: ...
+
+    @property
+    def steps(self) -> Sequence[Any]: ...  # items with .observation and .action
+
+    @property
+    def final_observation(self) -> str: ...
 
 
 def _short(text: str) -> str:

@@ -11,14 +11,14 @@ import asyncio
 from collections import OrderedDict
 from collections.abc import Sequence
 
-from lbi.embedding import Embedder
+from lbi.embedding import AsyncEncoder
 from lbi.telemetry import tracer
 
 _tracer = tracer("lbi.retrieval")
 
 
 class EmbeddingBatcher:
-    def __init__(self, embedder: Embedder, wait_ms: float = 0.0, max_batch: int = 64, cache_size: int = 4096):
+    def __init__(self, embedder: AsyncEncoder, wait_ms: float = 0.0, max_batch: int = 64, cache_size: int = 4096):
         self.embedder = embedder
         self.wait_s = wait_ms / 1000
         self.max_batch = max_batch

@@ -33,9 +33,8 @@ async def start_retrieval(
     store = store or open_store(settings)
     embedder = embedder or Embedder.from_settings(settings)
     await asyncio.to_thread(lambda: embedder.dim)  # load the model before serving
-    await asyncio.to_thread(
-        get_litellm
-    )  # and litellm (seconds to import), so the first query-writing request is not slow
+    # and litellm (seconds to import), so the first query-writing request is not slow
+    await asyncio.to_thread(get_litellm)
     batcher = EmbeddingBatcher(
         embedder, settings.retrieval_batch_wait_ms, settings.retrieval_max_batch, settings.retrieval_cache_size
     )

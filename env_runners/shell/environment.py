@@ -20,9 +20,10 @@ import time
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
-from typing import ClassVar, TypeVar, cast
+from typing import ClassVar, cast
 
 from pydantic import Field
+from typing_extensions import TypeVar
 
 from env_runners.base import Check, EnvConfig, Environment, Session, StepResult, Turn, Verdict
 from env_runners.shell.checks import SNAPSHOT_CAP, ShellCheck, compare, parse_snapshot, snapshot_command
@@ -332,7 +333,8 @@ class ShellSession(Session):
         self.workspace.remove()
 
 
-ShellConfigT = TypeVar("ShellConfigT", bound=ShellConfig)
+# The config model of a shell-like environment (the repo environment's extends ShellConfig); ShellConfig by default.
+ShellConfigT = TypeVar("ShellConfigT", bound=ShellConfig, default=ShellConfig)
 
 
 class ShellEnvironment(Environment[ShellConfigT, ShellSession]):

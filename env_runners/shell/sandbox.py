@@ -33,7 +33,7 @@ from env_runners.shell.rootfs import AGENT_UID, Image
 
 AGENT_HOME = "/home/agent"
 WORKSPACE_PREFIX = "lbi-shell-"  # then the runner's pid, so a later runner can tell stale workspaces
-CONTAINER_CAPS = (
+CONTAINER_CAPS = (  # Docker's default set
     "chown",
     "dac_override",
     "fowner",
@@ -48,7 +48,7 @@ CONTAINER_CAPS = (
     "sys_chroot",
     "mknod",
     "audit_write",
-)  # Docker's default set
+)
 SHM_BYTES = 64 << 20  # /dev/shm of a session (POSIX semaphores and shared memory, e.g. multiprocessing)
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 

@@ -13,7 +13,7 @@ import json
 import re
 import time
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -65,7 +65,10 @@ class LLMCaller(Protocol):
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.S)
 
 
-def parse_json_reply(text: str, model: type[BaseModel]) -> BaseModel:
+Reply = TypeVar("Reply", bound=BaseModel)
+
+
+def parse_json_reply(text: str, model: type[Reply]) -> Reply:
     """The reply's JSON object validated against `model`; raises ValueError saying what is wrong."""
     if not text or not text.strip():
         raise ValueError("the reply was empty")

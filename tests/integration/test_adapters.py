@@ -34,6 +34,7 @@ SCRIPT = [
 def _example(name: str):
     sys.path.insert(0, str(EXAMPLES_DIR))
     spec = importlib.util.spec_from_file_location(f"lbi_example_{name}", EXAMPLES_DIR / f"{name}.py")
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # type hints (LangGraph reads its state's) resolve in the module's namespace
     spec.loader.exec_module(module)

@@ -14,9 +14,10 @@ TOKENS = "old-token,new-token,shop-only=shop"
 
 def test_token_table_parsing_and_grants():
     table = TokenTable(TOKENS)
-    assert table.grant([("authorization", "Bearer new-token")]).datasets is None
+    everything = table.grant([("authorization", "Bearer new-token")])
+    assert everything is not None and everything.datasets is None
     limited = table.grant([("authorization", "Bearer shop-only")])
-    assert limited.allows("shop") and not limited.allows("other")
+    assert limited is not None and limited.allows("shop") and not limited.allows("other")
     assert table.grant([("authorization", "Bearer nope")]) is None and table.grant(None) is None
     assert not TokenTable("") and not TokenTable(" , ")
 

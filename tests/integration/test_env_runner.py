@@ -104,7 +104,7 @@ async def test_step_timeout_interrupts_and_session_survives(runner):
 async def test_unknown_environment_is_not_found(runner):
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await runner.open_session("nope")
-    assert err.value.code() == grpc.StatusCode.NOT_FOUND and "nope" in err.value.details()
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND and "nope" in str(err.value.details())
 
 
 @pytest.mark.parametrize(
@@ -121,8 +121,8 @@ async def test_bad_config_is_invalid_argument_naming_the_field(runner, config, f
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await runner.open_session("sql", config)
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert err.value.details().startswith(field)
-    assert "Traceback" not in err.value.details()
+    assert str(err.value.details()).startswith(field)
+    assert "Traceback" not in str(err.value.details())
 
 
 async def test_unknown_and_empty_session_ids(runner):
@@ -131,7 +131,7 @@ async def test_unknown_and_empty_session_ids(runner):
     assert err.value.code() == grpc.StatusCode.NOT_FOUND
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await runner.step("", "SELECT 1")
-    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "session_id" in err.value.details()
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "session_id" in str(err.value.details())
 
 
 async def test_session_limit_and_idle_reaping(shared_data_dir):

@@ -102,7 +102,7 @@ def expect_status(call, *args, **kwargs):
     try:
         return call(*args, timeout=30, **kwargs)
     except grpc.RpcError as exc:
-        assert exc.code() in ALLOWED, (exc.code(), exc.details())
+        assert exc.code() in ALLOWED, (exc.code(), str(exc.details()))
         assert "Traceback" not in (exc.details() or "")
         return None
 

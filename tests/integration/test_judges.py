@@ -1,5 +1,7 @@
 """Every check kind judged by the runner on a live session, with hand-made passing and failing episodes."""
 
+from typing import Any
+
 import grpc
 import pytest
 
@@ -43,7 +45,7 @@ async def test_sql_judges_on_the_tasks_own_database_not_the_agents_writes(runner
     )
     conn.commit()
     conn.close()
-    check = {"kind": "sql_result", "gold_sql": "SELECT name FROM country WHERE cups > 1"}
+    check: dict[str, Any] = {"kind": "sql_result", "gold_sql": "SELECT name FROM country WHERE cups > 1"}
     config = {"database": str(database)}
     assert (await episode(runner, "sql", ["SELECT name FROM country WHERE cups >= 2"], check, config)).ok
     # the agent cannot make its answer right by changing the data: its query is re-run on a fresh copy
@@ -55,14 +57,15 @@ async def test_sql_judges_on_the_tasks_own_database_not_the_agents_writes(runner
 async def test_a_broken_check_is_a_check_error_or_invalid_argument(runner):
     verdict = await episode(runner, "sql", ["SELECT 1"], {"kind": "sql_result", "gold_sql": "SELECT * FROM nowhere"})
     assert not verdict.ok and verdict.check_error and "no such table: nowhere" in verdict.reason
-    for check, field in [
+    broken: list[tuple[dict[str, Any], str]] = [
         ({"kind": "sql_result"}, "check.gold_sql"),
         ({"kind": "shell", "gold": "ls"}, "check.kind"),
         ({"kind": "sql_result", "gold_sql": "SELECT 1", "extra": 1}, "check.extra"),
-    ]:
+    ]
+    for check, field in broken:
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await episode(runner, "sql", [], check)
-        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and field in err.value.details()
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and field in str(err.value.details())
 
 
 SHELL = {"setup": STATION}
@@ -129,7 +132,7 @@ async def test_web_checks_on_the_default_site(runner):
     assert broken.check_error and "no such column" in broken.reason
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await episode(runner, "web", [], {"kind": "answer_match"})
-    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "exact or must_include" in err.value.details()
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "exact or must_include" in str(err.value.details())
 
 
 BUG = {"setup": "sed -i 's/d\\[item\\] += 1/d[item] += 2/' toolz/itertoolz.py"}

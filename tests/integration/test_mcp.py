@@ -17,6 +17,7 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
+from mcp.types import CallToolResult, TextContent
 
 from lbi.dataset import DatasetStore
 from lbi.store.edge import EdgeStore
@@ -45,7 +46,7 @@ async def _use(client: Client, unknown_dataset: str = "NOT_FOUND") -> None:
         {"dataset": "shop", "observation": COUNTS, "task": "Count the orders by status", "max_chars": 700},
     )
     assert not result.is_error, result.content
-    text = result.content[0].text
+    text = _text(result)
     assert 0 < len(text) <= 700 and "### Example 1" in text
     examples = result.structured_content["examples"]
     assert examples and examples[0]["instruction"] and examples[0]["steps"] > 0
@@ -60,7 +61,7 @@ async def _use(client: Client, unknown_dataset: str = "NOT_FOUND") -> None:
         e["steps"] == 0 for e in meta.structured_content["examples"]
     )
     missing = await client.call_tool("get_demonstrations", {"dataset": "nope", "observation": COUNTS})
-    assert missing.is_error and unknown_dataset in missing.content[0].text
+    assert missing.is_error and unknown_dataset in _text(missing)
     listed = await client.call_tool("list_datasets", {})
     assert "shop" in str(listed.structured_content)
 
@@ -96,7 +97,7 @@ async def test_streamable_http_transport_with_bearer_tokens(tmp_path, embedder):
                 with socket.create_connection(("127.0.0.1", port), timeout=1):
                     break
             except OSError:
-                assert process.poll() is None, process.stderr.read()[-3000:]
+                assert process.poll() is None, (process.stderr.read() if process.stderr else "")[-3000:]
                 assert time.monotonic() < deadline, "the MCP server did not start"
                 await asyncio.sleep(0.2)
         async with (
@@ -110,7 +111,7 @@ async def test_streamable_http_transport_with_bearer_tokens(tmp_path, embedder):
             Client(streamable_http_client(url, http_client=http), read_timeout_seconds=60) as client,
         ):
             denied = await client.call_tool("get_demonstrations", {"dataset": "shop", "observation": COUNTS})
-            assert denied.is_error and "PERMISSION_DENIED" in denied.content[0].text
+            assert denied.is_error and "PERMISSION_DENIED" in _text(denied)
         # no token, or an unknown one: refused at the door
         async with httpx2.AsyncClient(timeout=10) as http:
             response = await http.post(
@@ -129,3 +130,10 @@ async def test_streamable_http_transport_with_bearer_tokens(tmp_path, embedder):
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def _text(result: CallToolResult) -> str:
+    """The text of a tool result's first content block."""
+    block = result.content[0]
+    assert isinstance(block, TextContent), block
+    return block.text

@@ -1,6 +1,7 @@
 """The offline backend through litellm.acompletion, for every role, checked against the role schemas."""
 
 import json
+from typing import Any
 
 import pytest
 
@@ -31,7 +32,7 @@ STEPS = [
     },
 ]
 
-INPUTS = {
+INPUTS: dict[Role, dict[str, Any]] = {
     Role.SELF_INSTRUCT: {
         "env": "sql",
         "env_description": "db",

@@ -186,11 +186,15 @@ async def test_tenancy_and_policy(tmp_path, embedder):
         reader = AsyncRetrievalClient(stack.target, token="rd", timeout_s=30)
         with pytest.raises(grpc.aio.AioRpcError) as denied:
             await reader.report_episode("greenhouse", "ep-r", TASK, STEPS, FINAL)
-        assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED and "may not write" in denied.value.details()
+        assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED and "may not write" in str(
+            denied.value.details()
+        )
         other = AsyncRetrievalClient(stack.target, token="ot", timeout_s=30)
         with pytest.raises(grpc.aio.AioRpcError) as denied:
             await other.report_episode("greenhouse", "ep-o", TASK, STEPS, FINAL)
-        assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED and "online policy" in denied.value.details()
+        assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED and "online policy" in str(
+            denied.value.details()
+        )
 
         agent = AsyncRetrievalClient(stack.target, token="ag", timeout_s=30)
         answer = await agent.report_episode("greenhouse", "ep-a", TASK, STEPS, FINAL, "success")
@@ -212,7 +216,7 @@ async def test_tenancy_and_policy(tmp_path, embedder):
                     setattr(request, name, value)
             with pytest.raises(grpc.aio.AioRpcError) as bad:
                 await agent._send_report(request)  # what a client in another language could send
-            assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT and bad.value.details().startswith(
+            assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT and str(bad.value.details()).startswith(
                 field + ":"
             ), field
         await _learned(agent, "greenhouse", 1)

@@ -79,7 +79,7 @@ async def test_resources_and_bad_repo(repo_runner):
     assert "Overview of the code base" in titles and "Module toolz/itertoolz.py" in titles
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await runner.open_session("repo", {"repo": "/no/such/repo"})
-    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "config.repo" in err.value.details()
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "config.repo" in str(err.value.details())
 
 
 MARSHMALLOW = Path(__file__).resolve().parents[2] / ".lbi" / "envs" / "repo-extra" / "marshmallow-4.4.0.tar.gz"

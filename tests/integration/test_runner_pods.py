@@ -3,6 +3,7 @@
 real `lbi runner serve` for each pod."""
 
 import asyncio
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -16,7 +17,7 @@ from synth_service.spec import spec_from_dict
 from tests.fixtures.kube_standin import MISSING_IMAGE, KubeStandIn
 
 NS = "default"
-TEMPLATE = {
+TEMPLATE: dict[str, Any] = {
     "metadata": {"labels": {"app.kubernetes.io/name": "lbi"}},
     "spec": {
         "containers": [

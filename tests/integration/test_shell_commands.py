@@ -83,15 +83,15 @@ async def test_a_failing_setup_names_the_command_its_code_and_stderr(runner):
             "shell",
             {"setup": "mkdir -p /home/agent/data\nls /no/such/dir\necho done > /home/agent/x\ncp /nope /home/agent/"},
         )
-    details = err.value.details()
+    details = str(err.value.details())
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and details.startswith("config.setup")
     assert "`cp /nope /home/agent/` exited with 1" in details and "No such file or directory" in details, details
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await runner.open_session("shell", {"setup": "echo )"})
-    assert "syntax error" in err.value.details()
+    assert "syntax error" in str(err.value.details())
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await runner.open_session("shell", {"setup": "echo preparing; sleep 30", "setup_timeout_s": 1})
-    assert "ran past setup_timeout_s (1s)" in err.value.details() and "preparing" in err.value.details()
+    assert "ran past setup_timeout_s (1s)" in str(err.value.details()) and "preparing" in str(err.value.details())
 
 
 async def test_a_root_setup_that_builds_a_container_layout(runner):
@@ -130,6 +130,6 @@ async def test_packages_and_requirements_come_from_a_cached_layer(runner):
     ):
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await runner.open_session("shell", bad)
-        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and err.value.details().startswith(field), (
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and str(err.value.details()).startswith(field), str(
             err.value.details()
         )

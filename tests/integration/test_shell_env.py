@@ -63,10 +63,10 @@ async def test_setup_script_and_bad_setup(runner):
     await runner.close_session(session)
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await runner.open_session("shell", {"setup": "exit 7"})
-    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "config.setup" in err.value.details()
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "config.setup" in str(err.value.details())
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await runner.open_session("shell", {"timeout_s": 999})
-    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "config.timeout_s" in err.value.details()
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "config.timeout_s" in str(err.value.details())
 
 
 @needs_sandbox

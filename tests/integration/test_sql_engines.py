@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Iterator
 
 import grpc
 import pytest
@@ -20,7 +21,7 @@ TITLES = {"postgresql": "PostgreSQL", "mariadb": "MariaDB", "duckdb": "DuckDB"}
 
 
 @pytest.fixture(scope="module", params=ENGINES)
-def loaded(request, tmp_path_factory) -> LoadedDatabase:
+def loaded(request, tmp_path_factory) -> Iterator[LoadedDatabase]:
     secret = freight_servers.new_secret()
     if request.param == "postgresql":
         database = freight_servers.postgres(request.getfixturevalue("postgres_server"), secret)
@@ -156,8 +157,8 @@ async def test_bad_url_and_bad_credentials_are_invalid_argument_without_the_secr
     for url in cases:
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             await runner.open_session("sql", {"url": url})
-        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, (url, caught.value.details())
-        details = caught.value.details()
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, (url, str(caught.value.details()))
+        details = str(caught.value.details())
         assert details.startswith("config.url"), details
         assert loaded.secret not in details and "plain-text-password" not in details, details
 
@@ -267,9 +268,14 @@ async def test_a_postgresql_database_shaped_like_the_public_ones(runner, postgre
         for statement in statements:
             result = await runner.step(session_id, statement)
             assert not result.error, (statement, result.text)
-        listing = await runner.step(
-            session_id, re.search(r"Inspect the schema with: (.+?;)", first.info["action_space"]).group(1)
-        )
+        listing = await runner.step(session_id, _match(r"Inspect the schema with: (.+?;)", first.info["action_space"]))
         assert not listing.error and "Country Code character" in listing.text
     finally:
         await runner.close_session(session_id)
+
+
+def _match(pattern: str, text: str) -> str:
+    """The first group of `pattern` in `text` (the test fails, showing the text, when it is not there)."""
+    found = re.search(pattern, text)
+    assert found is not None, text
+    return found.group(1)

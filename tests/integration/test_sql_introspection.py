@@ -53,9 +53,8 @@ def test_resources_are_read_from_the_database_and_every_example_runs(clinic):
     assert {f"Table {t}" for t in tables} <= titles and "How the tables relate" in titles
     doctors = next(r for r in resources if r.title == "Table doctors").text
     assert "| dept_id | INTEGER | references departments(dept_id) | no |" in doctors
-    assert (
-        "one of 'physician', 'resident', 'surgeon'" in doctors or "one of" in doctors
-    )  # a categorical column's values
+    # a categorical column's values
+    assert "one of 'physician', 'resident', 'surgeon'" in doctors or "one of" in doctors
     relations = next(r for r in resources if r.title == "How the tables relate").text
     assert relations.count("points to one row of") == 5  # every foreign key
     statements = [s for r in resources for s in _statements(r.text)]

@@ -7,6 +7,8 @@ construction gives every span (i, j) two labels, so a trajectory of L steps yiel
 only L + 1 states.
 """
 
+from typing import Any
+
 import grpc
 import pytest
 
@@ -125,7 +127,7 @@ async def test_observation_mode_returns_one_example_per_trajectory_by_the_rule(t
 
             with pytest.raises(grpc.aio.AioRpcError) as err:
                 await client.retrieve("desk", observation="x", mode="observation", per_trajectory=-1)
-            assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "per_trajectory" in err.value.details()
+            assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "per_trajectory" in str(err.value.details())
     finally:
         await server.stop(0)
         await store.close()
@@ -146,7 +148,10 @@ async def _write_layout_one(store: EdgeStore, embedder, name: str, examples: lis
     points = []
     for e in examples:
         for i, text in enumerate([s.observation for s in e.steps] + [e.final_observation]):
-            vectors = {"lexical": datasets.lexical.document(text), "observation": [0.0] * (dim - 1) + [1.0]}
+            vectors: dict[str, Any] = {
+                "lexical": datasets.lexical.document(text),
+                "observation": [0.0] * (dim - 1) + [1.0],
+            }
             points.append(
                 PointData(
                     point_uuid(f"step-{e.id}-{i}"),
@@ -168,7 +173,7 @@ async def test_an_old_layout_dataset_is_refused_then_migrated(tmp_path, embedder
             with pytest.raises(grpc.aio.AioRpcError) as err:
                 await client.retrieve("old", observation="monday.log  tuesday.log", mode="observation")
             assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-            assert "lbi datasets migrate old" in err.value.details()
+            assert "lbi datasets migrate old" in str(err.value.details())
             with pytest.raises(LayoutError, match="lbi datasets migrate old"):
                 await datasets.ingest("old", LOAN_EXAMPLES, job_id="job-new")
 

@@ -31,6 +31,7 @@ async def test_cluster_settings_reach_every_call(embedder):
         qdrant_read_consistency="majority",
     )
     configured = open_store(settings)
+    assert isinstance(configured, ServerStore)
     assert (configured.shard_number, configured.replication_factor, configured.write_consistency_factor) == (6, 2, 2)
     await configured.close()
 

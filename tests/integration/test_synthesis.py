@@ -229,7 +229,7 @@ async def test_grpc_service_creates_watches_lists_and_cancels(tmp_path, embedder
             ):
                 with pytest.raises(grpc.aio.AioRpcError) as err:
                     await stub.CreateJob(pb.CreateJobRequest(spec=bad))
-                assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and field in err.value.details()
+                assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and field in str(err.value.details())
             with pytest.raises(grpc.aio.AioRpcError) as err:
                 await stub.GetJob(pb.GetJobRequest(job_id="job-nope"))
             assert err.value.code() == grpc.StatusCode.NOT_FOUND
@@ -264,8 +264,7 @@ async def test_examples_reach_the_store_before_the_last_rollout_ends(engine):
     rollout_done = next(i for i, (e, _) in enumerate(events) if e.get("message") == "rollout done")
     assert first_ingest < rollout_done
     _, rolled_out = events[first_ingest]
-    assert (
-        rolled_out < job["stats"].instructions and job["stats"].instructions >= 6
-    )  # later tasks were still to roll out
+    # later tasks were still to roll out
+    assert rolled_out < job["stats"].instructions and job["stats"].instructions >= 6
     times = job["stats"].stages
     assert times["ingest"].wall_seconds > 0 and times["rollout"].wall_seconds > 0

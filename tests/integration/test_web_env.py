@@ -93,4 +93,4 @@ async def test_resources_and_bad_config(runner):
     assert "Filing a new ticket" in titles and "TracTickets" in titles and len(titles) > 30
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await runner.open_session("web", {"url": "ftp://x"})
-    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "config.url" in err.value.details()
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "config.url" in str(err.value.details())

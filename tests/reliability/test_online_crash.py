@@ -96,12 +96,12 @@ async def _run(data_dir: Path, kills: list[str]) -> tuple[set[str], int, int]:
                 except grpc.aio.AioRpcError as exc:
                     assert exc.code() == grpc.StatusCode.UNAVAILABLE, exc
                     break  # died before answering: send it again to the next life
-                assert answer.accepted and not answer.duplicate, (
-                    answer
-                )  # acknowledged means journaled: never sent twice
+                # acknowledged means journaled: never sent twice
+                assert answer.accepted and not answer.duplicate, answer
                 pending.pop(0)
             if kill_after:
-                assert process.wait(timeout=120) == -signal.SIGKILL, process.stderr.read()[-2000:]
+                code = process.wait(timeout=120)
+                assert code == -signal.SIGKILL, (process.stderr.read() if process.stderr else "")[-2000:]
                 died += 1
                 continue
             deadline = time.monotonic() + 120

@@ -44,6 +44,7 @@ async def test_a_runner_killed_mid_rollout_costs_retries_not_rollouts(tmp_path, 
         )
         job_id = engine.create(spec)
         task = engine.start(job_id)
+        assert task is not None
         while engine.journal.count(job_id, "trajectories") < 1:  # rollouts are under way
             assert not task.done()
             await asyncio.sleep(0.01)

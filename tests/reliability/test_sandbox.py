@@ -122,8 +122,9 @@ def test_a_dead_runners_session_disks_are_reaped_by_the_next(runner_settings):
         "print(s.workspace.root, s.namespace.inode, flush=True)\nimport time; time.sleep(60)"
     )
     dead = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    folder, inode = dead.stdout.readline().split()
-    folder = Path(folder)
+    assert dead.stdout is not None
+    printed, inode = dead.stdout.readline().split()
+    folder = Path(printed)
     assert len(namespace_processes(int(inode))) >= 2  # the shell and its background sleep
     dead.kill()
     dead.wait()

@@ -34,7 +34,9 @@ async def test_a_stopped_service_resumes_its_jobs_at_start(tmp_path, embedder):
     try:
         job = engine.get(job_id)
         assert job["state"] == "RUNNING" and engine.running() == [job_id]  # resumed at start, not CANCELLED
-        await engine.start(job_id)  # the resumed job's task
+        resumed = engine.start(job_id)  # the resumed job's task
+        assert resumed is not None
+        await resumed
         job = engine.get(job_id)
         assert job["state"] == "SUCCEEDED", job["error"]
         s = job["stats"]

@@ -40,10 +40,11 @@ class ShardHolder:
         self.process = subprocess.Popen(
             [sys.executable, "-c", HOLD, *map(str, shards)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
-        assert self.process.stdout.readline().strip() == "held"
+        assert self.process.stdout is not None and self.process.stdout.readline().strip() == "held"
 
     def release(self) -> None:
-        self.process.stdin.close()
+        if self.process.stdin:
+            self.process.stdin.close()
         self.process.wait(timeout=30)
 
 
@@ -63,8 +64,10 @@ async def test_embedded_store_held_elsewhere_then_released(tmp_path, embedder):
             started = time.monotonic()
             with pytest.raises(grpc.aio.AioRpcError) as err:
                 await client.retrieve("shop", observation=COUNTS, timeout_s=2)
-            assert err.value.code() == grpc.StatusCode.UNAVAILABLE and "vector store unavailable" in err.value.details()
-            assert time.monotonic() - started < 2 and "Traceback" not in err.value.details()
+            assert err.value.code() == grpc.StatusCode.UNAVAILABLE and "vector store unavailable" in str(
+                err.value.details()
+            )
+            assert time.monotonic() - started < 2 and "Traceback" not in str(err.value.details())
             await wait_for_status(target, NOT_SERVING, SERVICE_NAME, within_s=1)
             assert await health_status(target) == SERVING  # liveness: the process is fine, do not restart it
 
@@ -126,6 +129,7 @@ async def test_ingest_waits_for_the_store_and_loses_no_batch(tmp_path, embedder)
         watcher = asyncio.ensure_future(watch())
         await asyncio.sleep(0)
         task = engine.start(job_id)
+        assert task is not None
         await asyncio.wait_for(refused.wait(), 120)  # the first batch was refused
         await asyncio.sleep(1.5)  # several refused writes: the job waits (judging slows down behind the queue)
         assert engine.journal.count(job_id, "ingested") == 0 and not task.done()

@@ -8,6 +8,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 def test_stubs_are_fresh(tmp_path):
     spec = importlib.util.spec_from_file_location("generate_protos", ROOT / "scripts" / "generate_protos.py")
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     module.generate(tmp_path)
