@@ -97,6 +97,7 @@ async def run_job(args: argparse.Namespace) -> dict:
     """One job in this process; its figures. The clock starts after the model, litellm and the runner are up
     (long-lived in a service); the job's own work, its resource discovery included, is all timed."""
     from bench.standin_llm import StandIn, occupancy
+    from lbi.cli.local_runner import launch_runner
     from lbi.embedding import Embedder
     from lbi.store.edge import EdgeStore
     from synth_service.config import SynthSettings
@@ -113,7 +114,7 @@ async def run_job(args: argparse.Namespace) -> dict:
     store = EdgeStore(root / "qdrant")
     embedder = Embedder()
     embedder.encode(["warm up the model before the clock starts"])
-    engine = Engine(settings, store, embedder)
+    engine = Engine(settings, store, embedder, launch_runner=launch_runner)
     spec = JobSpec(
         env="sql",
         resource_paths=[str(docs)],

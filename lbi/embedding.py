@@ -75,9 +75,6 @@ class Embedder:
     def _load(self) -> Any:
         with self._lock:
             if self._model is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
                 folder = resolve_model_path(self.model_name)
                 if self.backend == "onnx":
                     from lbi.onnx_encoder import OnnxEncoder, Unsupported
@@ -90,7 +87,8 @@ class Embedder:
                 if self._model is None:
                     from sentence_transformers import SentenceTransformer
 
-                    self._model = SentenceTransformer(folder, device=self.device)
+                    # local files only: a model is never downloaded at run time (no process-wide HF_* variables set)
+                    self._model = SentenceTransformer(folder, device=self.device, local_files_only=True)
             return self._model
 
     @property

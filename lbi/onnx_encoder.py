@@ -71,7 +71,7 @@ def export(folder: Path) -> Path:
     import torch
     from transformers import AutoModel
 
-    model = AutoModel.from_pretrained(str(folder)).eval()
+    model = AutoModel.from_pretrained(str(folder), local_files_only=True).eval()
 
     class Hidden(torch.nn.Module):
         def __init__(self) -> None:

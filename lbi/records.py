@@ -18,6 +18,7 @@ from typing import Any, cast
 
 from google.protobuf import json_format, struct_pb2
 
+from lbi.errors import InvalidArgument
 from lbi.v1 import common_pb2 as pb
 
 
@@ -36,8 +37,6 @@ def to_struct(data: dict[str, Any] | None) -> struct_pb2.Struct:
 
 def struct_to_dict(message: struct_pb2.Struct, field: str) -> dict[str, Any]:
     """A request's Struct field as a dict; INVALID_ARGUMENT naming the field when it holds NaN or infinity."""
-    from lbi.errors import InvalidArgument
-
     try:
         return json_format.MessageToDict(message)
     except ValueError as exc:

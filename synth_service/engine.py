@@ -29,7 +29,7 @@ from synth_service.online.policy import PolicyBook
 from synth_service.pipeline import Pipeline
 from synth_service.runner_pods import RunnerPods
 from synth_service.runner_pool import RunnerPool
-from synth_service.runner_provisioning import RunnerProvisioning, probe
+from synth_service.runner_provisioning import RunnerLauncher, RunnerProvisioning, probe
 from synth_service.spec import JobSpec, spec_from_dict
 from synth_service.stages import ingest
 from synth_service.stats import job_stats
@@ -46,11 +46,13 @@ class Engine:
         embedder: Embedder | None = None,
         runner_pods: RunnerPods | None = None,
         local_runner: str = "",
+        launch_runner: RunnerLauncher | None = None,
     ):
-        """`local_runner`: the address of a runner this process already serves (`lbi up`, the local stack), for jobs
-        that name no endpoints; without one, a runner is started here the first time a job needs it."""
+        """For jobs that name no runner endpoints: `local_runner`, the address of a runner this process already
+        serves (`lbi up`, the local stack); else `launch_runner` starts one the first time a job needs it (the CLI
+        passes lbi.cli.local_runner.launch_runner); with neither, such a job fails with FAILED_PRECONDITION."""
         self.settings = settings
-        self.runners = RunnerProvisioning(settings, runner_pods, local_runner)
+        self.runners = RunnerProvisioning(settings, runner_pods, local_runner, launch_runner)
         self.events = JobEvents()
         self._shutting_down = False
         self.journal = Journal(settings.data_dir / "synthesis" / "journal.sqlite", settings.test_fault_kill_after)

@@ -1,18 +1,18 @@
 """Where a job's environment runners come from: its own runner pods on Kubernetes (`runners.replicas`), the
-endpoints its spec names, or a runner on 127.0.0.1 (the one this process already serves, or one started on
-first need). Also the probe that refuses a job whose environment or config the runner refuses."""
+endpoints its spec names, or a runner on 127.0.0.1 (the one this process already serves, or one the composing
+layer's `RunnerLauncher` starts on first need: the synthesis service never imports the runner itself). Also the
+probe that refuses a job whose environment or config the runner refuses."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Protocol
 
 import grpc
 
 from lbi.clients.runner import EnvironmentDescription, RunnerClient
-from lbi.config import RunnerSettings
-from lbi.errors import InvalidArgument
+from lbi.errors import FailedPrecondition, InvalidArgument
 from synth_service.config import SynthSettings
 from synth_service.runner_pods import RunnerPods, current_namespace, kube_api, load_template
 from synth_service.runner_pool import RunnerPool
@@ -22,12 +22,25 @@ log = logging.getLogger(__name__)
 _REFUSED = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.NOT_FOUND}
 
 
+class RunnerLauncher(Protocol):
+    """Starts a runner on 127.0.0.1 with the service's settings; returns its address and how to stop it."""
+
+    async def __call__(self, settings: SynthSettings) -> tuple[str, Callable[[], Awaitable[None]]]: ...
+
+
 class RunnerProvisioning:
-    def __init__(self, settings: SynthSettings, runner_pods: RunnerPods | None = None, local_runner: str = ""):
+    def __init__(
+        self,
+        settings: SynthSettings,
+        runner_pods: RunnerPods | None = None,
+        local_runner: str = "",
+        launch_runner: RunnerLauncher | None = None,
+    ):
         self.settings = settings
         self.local_runner = local_runner
+        self.launch_runner = launch_runner
         self._pods = runner_pods
-        self._own_runner: Any = None  # (server, service) of the runner started here, if one was
+        self._own_runner: tuple[str, Callable[[], Awaitable[None]]] | None = None  # started here, if one was
 
     @property
     def on_kubernetes(self) -> bool:
@@ -65,13 +78,13 @@ class RunnerProvisioning:
         if self.local_runner:
             return [self.local_runner]
         if self._own_runner is None:
-            from env_runners.server import start_runner
-
-            runner_settings = RunnerSettings(
-                **{**self.settings.model_dump(include=set(RunnerSettings.model_fields)), "runner_port": 0}
-            )
-            self._own_runner = await start_runner(runner_settings)
-        return [f"127.0.0.1:{self._own_runner[0].port}"]
+            if self.launch_runner is None:
+                raise FailedPrecondition(
+                    "the job names no runner_endpoints and this synthesis service has no runner of its own: "
+                    "name runner_endpoints, or runners.replicas on Kubernetes"
+                )
+            self._own_runner = await self.launch_runner(self.settings)
+        return [self._own_runner[0]]
 
     async def pool(self, job_id: str, spec: JobSpec) -> RunnerPool:
         """The job's runners; a runner pod that dies is replaced by a new one."""
@@ -104,10 +117,9 @@ class RunnerProvisioning:
 
     async def close(self) -> None:
         if self._own_runner:
-            server, service = self._own_runner
-            await service.shutdown()
-            await server.stop(0)
+            _, stop = self._own_runner
             self._own_runner = None
+            await stop()
 
 
 async def probe(runner: RunnerClient, spec: JobSpec) -> EnvironmentDescription:

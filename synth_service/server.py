@@ -4,6 +4,7 @@ SynthesisService and the EpisodeService (online adaptation)."""
 from __future__ import annotations
 
 from lbi.auth import TokenTable, interceptors
+from lbi.embedding import Embedder
 from lbi.grpc_server import Server, start_server
 from lbi.store import VectorStore, open_store
 from lbi.v1 import episodes_pb2_grpc, synthesis_pb2_grpc
@@ -12,15 +13,22 @@ from synth_service.engine import Engine
 from synth_service.online.service import SERVICE_NAME as EPISODES_SERVICE
 from synth_service.online.service import EpisodeService
 from synth_service.recovery import recover
+from synth_service.runner_provisioning import RunnerLauncher
 from synth_service.service import SynthesisService
 
 SERVICE_NAME = "lbi.v1.SynthesisService"
 
 
 async def start_synthesis(
-    settings: SynthSettings, store: VectorStore | None = None, embedder=None, local_runner: str = ""
+    settings: SynthSettings,
+    store: VectorStore | None = None,
+    embedder: Embedder | None = None,
+    local_runner: str = "",
+    launch_runner: RunnerLauncher | None = None,
 ) -> tuple[Server, Engine]:
-    engine = Engine(settings, store or open_store(settings), embedder, local_runner=local_runner)
+    engine = Engine(
+        settings, store or open_store(settings), embedder, local_runner=local_runner, launch_runner=launch_runner
+    )
     server = await start_server(
         "lbi-synthesis",
         [

@@ -92,12 +92,15 @@ async def repo_runner(tmp_path):
 @pytest_asyncio.fixture
 async def synth_engine(tmp_path, embedder):
     """A synthesis engine on an embedded store, with a local runner whose steps may take long (repo test runs)."""
+    from lbi.cli.local_runner import launch_runner
     from lbi.store.edge import EdgeStore
     from synth_service.config import SynthSettings
     from synth_service.engine import Engine
 
     store = EdgeStore(tmp_path / "qdrant")
-    engine = Engine(SynthSettings(data_dir=tmp_path, runner_step_timeout_s=150), store, embedder)
+    engine = Engine(
+        SynthSettings(data_dir=tmp_path, runner_step_timeout_s=150), store, embedder, launch_runner=launch_runner
+    )
     yield engine
     await engine.close()
     await store.close()

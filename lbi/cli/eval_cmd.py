@@ -209,36 +209,11 @@ def eval_command(
         from synth_service.config import SynthSettings
 
         out_base = out or SynthSettings().data_dir / "eval" / dataset
+        rest = (env, dataset, tasks_file, chosen, max_steps, model, out_base, plot, as_json, env_config)
         if runner and retrieval:
-            return await evaluate(
-                runner,
-                retrieval,
-                env,
-                dataset,
-                tasks_file,
-                chosen,
-                max_steps,
-                model,
-                out_base,
-                plot,
-                as_json,
-                env_config,
-            )
+            return await evaluate(runner, retrieval, *rest)
         async with local_stack() as stack:
-            return await evaluate(
-                runner or stack.runner_target,
-                retrieval or stack.retrieval_target,
-                env,
-                dataset,
-                tasks_file,
-                chosen,
-                max_steps,
-                model,
-                out_base,
-                plot,
-                as_json,
-                env_config,
-            )
+            return await evaluate(runner or stack.runner_target, retrieval or stack.retrieval_target, *rest)
 
     try:
         data = asyncio.run(main())

@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator
 
 import typer
 
+from lbi.cli.local_runner import launch_runner
+
 app = typer.Typer(help="The Model Context Protocol server.", no_args_is_help=True)
 
 
@@ -31,7 +33,7 @@ async def _retrieval_target(target: str, local: bool) -> AsyncIterator[str]:
     settings = RetrievalSettings(retrieval_port=0)
     store = open_store(settings)
     embedder = Embedder.from_settings(settings)
-    engine = Engine(SynthSettings(), store, embedder)
+    engine = Engine(SynthSettings(), store, embedder, launch_runner=launch_runner)
     server, _ = await start_retrieval(
         settings.model_copy(update={"retrieval_host": "127.0.0.1"}),
         store=store,

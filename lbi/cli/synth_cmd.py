@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from lbi.cli.local_runner import launch_runner
 from lbi.cli.serve_cmd import wait_for_signal
 from lbi.errors import ServiceError
 from synth_service.stages.names import PIPELINE
@@ -103,7 +104,7 @@ async def _run_local(spec_data: dict[str, Any], show_progress: bool) -> dict[str
     settings = SynthSettings()
     spec = spec_from_dict(spec_data)
     store = open_store(settings)
-    engine = Engine(settings, store)
+    engine = Engine(settings, store, launch_runner=launch_runner)
     try:
         await engine.probe(spec)  # a refused environment config fails here, before the job exists
         job = await run_with_progress(engine, engine.create(spec), show_progress)
@@ -245,7 +246,7 @@ def serve(port: int | None = typer.Option(None, "--port", help="Port (default LB
     logging.basicConfig(level=settings.log_level)
 
     async def main() -> None:
-        server, engine = await start_synthesis(settings)
+        server, engine = await start_synthesis(settings, launch_runner=launch_runner)
         console.print(f"synthesis service on {settings.synth_host}:{server.port}")
         await wait_for_signal()
         await engine.close()

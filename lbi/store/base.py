@@ -93,6 +93,28 @@ class StoreUnavailable(ConnectionError):
     """The store cannot be reached (server down, shard closed)."""
 
 
+def qdrant_filter(flt: Filter | None, models: Any) -> Any:
+    """A filter in the terms of a Qdrant models module (`qdrant_client.models` and `qdrant_edge` name these
+    classes alike): a list or tuple value matches any of its items, any other value itself; None when empty."""
+    if not flt:
+        return None
+    must: list[Any] = []
+    for key, value in flt.items():
+        if isinstance(value, str | int | bool):
+            match = models.MatchValue(value=value)
+        else:
+            match = models.MatchAny(any=list(value))
+        must.append(models.FieldCondition(key=key, match=match))
+    return models.Filter(must=must)
+
+
+def qdrant_vector(value: Sequence[float] | Sparse, models: Any) -> Any:
+    """A point's or query's vector in the terms of a Qdrant models module (a dense list, or a SparseVector)."""
+    if isinstance(value, Sparse):
+        return models.SparseVector(indices=list(value.indices), values=list(value.values))
+    return list(value)
+
+
 class VectorStore(ABC):
     """Async access to named collections; every method is safe to call from the event loop."""
 

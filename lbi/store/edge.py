@@ -31,30 +31,20 @@ from lbi.store.base import (
     VectorQuery,
     VectorStore,
     db_span,
+    qdrant_filter,
+    qdrant_vector,
     to_hit,
 )
 from lbi.store.edge_index import STAGING, EdgeIndexer
 
 
 def _filter(flt: Filter | None) -> qe.Filter | None:
-    if not flt:
-        return None
-    must: list[Any] = []
-    for key, value in flt.items():
-        if isinstance(value, str | int | bool):
-            must.append(qe.FieldCondition(key=key, match=qe.MatchValue(value=value)))
-        else:
-            listed: list[Any] = list(value)
-            must.append(qe.FieldCondition(key=key, match=qe.MatchAny(any=listed)))
-    return qe.Filter(must=must)
+    filtered: qe.Filter | None = qdrant_filter(flt, qe)
+    return filtered
 
 
-def _vector(value: Any) -> Any:
-    return (
-        qe.SparseVector(indices=list(value.indices), values=list(value.values))
-        if isinstance(value, Sparse)
-        else list(value)
-    )
+def _vector(value: Sequence[float] | Sparse) -> Any:
+    return qdrant_vector(value, qe)
 
 
 def _query(query: VectorQuery) -> qe.Query:

@@ -26,24 +26,19 @@ from lbi.store.base import (
     VectorQuery,
     VectorStore,
     db_span,
+    qdrant_filter,
+    qdrant_vector,
     to_hit,
 )
 
 
 def _filter(flt: Filter | None) -> models.Filter | None:
-    if not flt:
-        return None
-    must: list[Any] = []
-    for key, value in flt.items():
-        match = models.MatchAny(any=list(value)) if isinstance(value, (list, tuple)) else models.MatchValue(value=value)
-        must.append(models.FieldCondition(key=key, match=match))
-    return models.Filter(must=must)
+    filtered: models.Filter | None = qdrant_filter(flt, models)
+    return filtered
 
 
-def _vector(value: Any) -> Any:
-    if isinstance(value, Sparse):
-        return models.SparseVector(indices=list(value.indices), values=list(value.values))
-    return list(value)
+def _vector(value: Sequence[float] | Sparse) -> Any:
+    return qdrant_vector(value, models)
 
 
 def _consistency(value: str) -> Any:

@@ -6,6 +6,7 @@ import pytest
 import pytest_asyncio
 from litellm import CustomLLM
 
+from lbi.cli.local_runner import launch_runner
 from lbi.llm.litellm_setup import get_litellm, register_provider
 from lbi.store.edge import EdgeStore
 from synth_service.config import SynthSettings
@@ -20,7 +21,7 @@ SECTIONS = ["Filtering rows with WHERE", "Top customers by revenue", "Counting r
 async def engine(tmp_path, embedder):
     settings = SynthSettings(data_dir=tmp_path, runner_step_timeout_s=5)
     store = EdgeStore(tmp_path / "qdrant")
-    engine = Engine(settings, store, embedder)
+    engine = Engine(settings, store, embedder, launch_runner=launch_runner)
     yield engine
     await engine.close()
     await store.close()

@@ -11,6 +11,7 @@ import time
 import pytest
 import pytest_asyncio
 
+from lbi.cli.local_runner import launch_runner
 from lbi.config import CommonSettings
 from lbi.embedding import Embedder
 from lbi.llm.gateway import LLMError, LLMGateway, LLMOutputError
@@ -96,7 +97,7 @@ async def faulty_engine(tmp_path):
             data_dir=tmp_path, runner_step_timeout_s=5, llm_api_base=server.api_base, llm_timeout_s=1.0, llm_retries=3
         )
         store = EdgeStore(tmp_path / "qdrant")
-        engine = Engine(settings, store, Embedder())
+        engine = Engine(settings, store, Embedder(), launch_runner=launch_runner)
         yield engine, server
         await engine.close()
         await store.close()

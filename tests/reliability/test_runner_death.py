@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from lbi.cli.local_runner import launch_runner
 from lbi.processes import free_port
 from lbi.store.edge import EdgeStore
 from synth_service.config import SynthSettings
@@ -28,7 +29,7 @@ async def test_a_runner_killed_mid_rollout_costs_retries_not_rollouts(tmp_path, 
         for p in ports
     ]
     store = EdgeStore(tmp_path / "qdrant")
-    engine = Engine(SynthSettings(data_dir=tmp_path), store, embedder)
+    engine = Engine(SynthSettings(data_dir=tmp_path), store, embedder, launch_runner=launch_runner)
     try:
         for port in ports:
             await wait_for_status(f"127.0.0.1:{port}", SERVING, within_s=30)

@@ -15,6 +15,7 @@ from pathlib import Path
 import grpc
 import pytest
 
+from lbi.cli.local_runner import launch_runner
 from lbi.clients.retrieval import AsyncRetrievalClient
 from lbi.dataset import DatasetStore
 from lbi.store.edge import EdgeStore
@@ -108,7 +109,9 @@ async def test_ingest_waits_for_the_store_and_loses_no_batch(tmp_path, embedder)
     await seed.close()
     holder = ShardHolder(sorted(p for p in root.iterdir() if p.name.startswith("waits__")))
     store = EdgeStore(root)
-    engine = Engine(SynthSettings(data_dir=tmp_path, runner_step_timeout_s=5), store, embedder)
+    engine = Engine(
+        SynthSettings(data_dir=tmp_path, runner_step_timeout_s=5), store, embedder, launch_runner=launch_runner
+    )
     try:
         spec = spec_from_dict(
             {
