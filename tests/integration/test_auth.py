@@ -57,13 +57,16 @@ async def test_runner_requires_a_token_but_not_for_health(tmp_path):
 
 
 async def test_synthesis_requires_a_token(tmp_path):
+    from lbi.cli.local_runner import launch_runner
     from lbi.store.edge import EdgeStore
     from synth_service.config import SynthSettings
     from synth_service.server import start_synthesis
 
     store = EdgeStore(tmp_path / "q")
     server, engine = await start_synthesis(
-        SynthSettings(data_dir=tmp_path, synth_port=0, auth_tokens=TOKENS), store=store
+        launch_runner=launch_runner,
+        settings=SynthSettings(data_dir=tmp_path, synth_port=0, auth_tokens=TOKENS),
+        store=store,
     )
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:

@@ -121,6 +121,7 @@ class Served:
 
     async def _start(self, tmp_path):
         from env_runners.server import start_runner
+        from lbi.cli.local_runner import launch_runner
         from lbi.config import RunnerSettings
         from lbi.dataset import DatasetStore
         from lbi.embedding import Embedder
@@ -155,7 +156,10 @@ class Served:
             RetrievalSettings(data_dir=tmp_path, retrieval_port=0), store=self.store, embedder=embedder
         )
         self.synthesis, self.engine = await start_synthesis(
-            SynthSettings(data_dir=tmp_path, synth_port=0, runner_step_timeout_s=5), store=self.store, embedder=embedder
+            launch_runner=launch_runner,
+            settings=SynthSettings(data_dir=tmp_path, synth_port=0, runner_step_timeout_s=5),
+            store=self.store,
+            embedder=embedder,
         )
 
     async def _stop(self):

@@ -15,6 +15,7 @@ import grpc
 import pytest
 import yaml
 
+from lbi.cli.local_runner import launch_runner
 from lbi.clients.episodes import report_request
 from lbi.clients.retrieval import AsyncRetrievalClient, RetrievalClient
 from lbi.records import Step
@@ -68,7 +69,8 @@ class Stack:
         policy_file = _policy(self.tmp_path / "online.yaml", self.dataset, **self.policy)
         self.store = EdgeStore(self.tmp_path / "qdrant")
         self.synth, self.engine = await start_synthesis(
-            SynthSettings(
+            launch_runner=launch_runner,
+            settings=SynthSettings(
                 data_dir=self.tmp_path,
                 synth_port=0,
                 auth_tokens=self.tokens,

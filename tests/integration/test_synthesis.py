@@ -189,13 +189,16 @@ async def test_counted_labelling_calls_match_the_formula(engine, mode):
 async def test_grpc_service_creates_watches_lists_and_cancels(tmp_path, embedder):
     import grpc
 
+    from lbi.cli.local_runner import launch_runner
     from lbi.v1 import synthesis_pb2 as pb
     from lbi.v1 import synthesis_pb2_grpc
     from synth_service.server import start_synthesis
 
     settings = SynthSettings(data_dir=tmp_path, synth_port=0)
     store = EdgeStore(tmp_path / "qdrant")
-    server, engine = await start_synthesis(settings, store=store, embedder=embedder)
+    server, engine = await start_synthesis(
+        launch_runner=launch_runner, settings=settings, store=store, embedder=embedder
+    )
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
             stub = synthesis_pb2_grpc.SynthesisServiceStub(channel)

@@ -7,6 +7,7 @@ import time
 import grpc
 import pytest
 
+from lbi.cli.local_runner import launch_runner
 from lbi.clients.retrieval import AsyncRetrievalClient
 from lbi.dataset import DatasetStore
 from lbi.store.edge import EdgeStore
@@ -67,7 +68,10 @@ async def test_expired_deadlines_stop_the_work(tmp_path, embedder):
 async def test_cancelled_watch_streams_free_their_resources(tmp_path, embedder):
     store = EdgeStore(tmp_path / "qdrant")
     server, engine = await start_synthesis(
-        SynthSettings(data_dir=tmp_path, synth_port=0), store=store, embedder=embedder
+        launch_runner=launch_runner,
+        settings=SynthSettings(data_dir=tmp_path, synth_port=0),
+        store=store,
+        embedder=embedder,
     )
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:

@@ -3,6 +3,7 @@ starts again, from its journal, and finishes it."""
 
 import asyncio
 
+from lbi.cli.local_runner import launch_runner
 from lbi.store.edge import EdgeStore
 from synth_service.config import SynthSettings
 from synth_service.server import start_synthesis
@@ -20,7 +21,9 @@ async def test_a_stopped_service_resumes_its_jobs_at_start(tmp_path, embedder):
         }
     )
     store = EdgeStore(tmp_path / "qdrant")
-    server, engine = await start_synthesis(settings, store=store, embedder=embedder)
+    server, engine = await start_synthesis(
+        launch_runner=launch_runner, settings=settings, store=store, embedder=embedder
+    )
     job_id = engine.create(spec)
     engine.start(job_id)
     while engine.journal.count(job_id, "trajectories") < 1:
@@ -30,7 +33,9 @@ async def test_a_stopped_service_resumes_its_jobs_at_start(tmp_path, embedder):
     await store.close()
 
     store = EdgeStore(tmp_path / "qdrant")
-    server, engine = await start_synthesis(settings, store=store, embedder=embedder)
+    server, engine = await start_synthesis(
+        launch_runner=launch_runner, settings=settings, store=store, embedder=embedder
+    )
     try:
         job = engine.get(job_id)
         assert job["state"] == "RUNNING" and engine.running() == [job_id]  # resumed at start, not CANCELLED

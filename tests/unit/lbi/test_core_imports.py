@@ -1,5 +1,5 @@
 """The shared core (everything in lbi/ but the CLI, which composes the services) imports no service and no
-environment package, not even inside a function."""
+environment package, not even inside a function; and no service imports another."""
 
 import ast
 from pathlib import Path
@@ -28,3 +28,16 @@ def test_the_core_imports_no_service_or_environment():
         if name.split(".")[0] in ABOVE_THE_CORE
     ]
     assert not wrong, "the core reaches up:\n" + "\n".join(wrong)
+
+
+def test_no_service_imports_another():
+    """Each service and the environment runners stand alone; only the CLI (lbi/cli) composes them."""
+    wrong = []
+    for package in ABOVE_THE_CORE:
+        for p in (ROOT / package).rglob("*.py"):
+            wrong += [
+                f"{p.relative_to(ROOT)}:{line}: {name}"
+                for line, name in _imports(p)
+                if name.split(".")[0] in ABOVE_THE_CORE and name.split(".")[0] != package
+            ]
+    assert not wrong, "a service reaches into another:\n" + "\n".join(wrong)
