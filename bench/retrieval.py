@@ -318,13 +318,11 @@ async def main(args: argparse.Namespace) -> dict:
         "layout_one_points_per_kept_example": round(info["layout_one_step_points"] / info["examples"], 3),
         "index": (
             f"{info['steps']} step points / {info['examples']} examples of {info['trajectories']} paper-mode "
-            "trajectories "
-            f"(2-10 steps, each span label kept with probability {args.kept}) built through lbi.dataset.DatasetStore "
-            "on the "
-            f"embedded qdrant-edge store; {info['unique_observation_texts']} unique observation texts (SQL results, "
-            "shell "
-            f"output, accessibility trees) plus near-duplicate variants that reuse their base text's dense vector; "
-            f"{info['texts_embedded_with_real_model']} texts embedded with all-MiniLM-L6-v2 (torch, CPU); "
+            f"trajectories (2-10 steps, each span label kept with probability {args.kept}) built through "
+            f"lbi.dataset.DatasetStore on the embedded qdrant-edge store; {info['unique_observation_texts']} unique "
+            "observation texts (SQL results, shell output, accessibility trees) plus near-duplicate variants that "
+            f"reuse their base text's dense vector; {info['texts_embedded_with_real_model']} texts embedded with "
+            "all-MiniLM-L6-v2 (torch, CPU); "
             + ("HNSW index (lbi.store.edge_index)" if args.index else "exact search, no HNSW")
             + f"; built in {info['build_seconds']}s"
         ),

@@ -42,9 +42,8 @@ class LayoutError(FailedPrecondition):
 
     def __init__(self, dataset: str, layout: int):
         super().__init__(
-            f"dataset {dataset!r} was written in steps layout {layout} (one point per example and step); "
-            f"run `lbi datasets migrate {dataset}` to rebuild its steps index (layout {LAYOUT}, one point per distinct "
-            "state)"
+            f"dataset {dataset!r} was written in steps layout {layout} (one point per example and step); run `lbi "
+            f"datasets migrate {dataset}` to rebuild its steps index (layout {LAYOUT}, one point per distinct state)"
         )
         self.dataset = dataset
 

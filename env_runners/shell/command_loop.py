@@ -29,8 +29,7 @@ def loop_script(marker: str) -> str:
     return (
         f"exec 3<&0 </dev/null; {traps}; "
         '{ eval "${LBI_PRELUDE:-}"; } >/dev/null 2>&1; cd -- "${LBI_START_DIR:-$PWD}" 2>/dev/null; '
-        "unset LBI_START_DIR LBI_PRELUDE; "
-        "while IFS= read -r -d '' __lbi_cmd <&3; do "
+        "unset LBI_START_DIR LBI_PRELUDE; while IFS= read -r -d '' __lbi_cmd <&3; do "
         'eval "$__lbi_cmd" 3<&-; __lbi_rc=$?; '
         f'printf \'\\n%s %s %s\\n\' {shlex.quote(marker)} "$__lbi_rc" "$PWD"; '
         "done"

@@ -249,9 +249,8 @@ def action_space(title: str) -> str:
 
 _MYSQL_SCHEMA = (
     "SELECT table_name AS table_name, GROUP_CONCAT(column_name, ' ', data_type ORDER BY ordinal_position SEPARATOR ', "
-    "') "
-    "AS columns FROM information_schema.columns WHERE table_schema = DATABASE() GROUP BY table_name "
-    "ORDER BY table_name;"
+    "') AS columns FROM information_schema.columns WHERE table_schema = DATABASE() GROUP BY table_name ORDER BY "
+    "table_name;"
 )
 SCHEMA_HINTS = {  # one statement per engine that lists every table with its columns
     "SQLite": (
