@@ -17,21 +17,18 @@ async def runner_client(target: str | None) -> AsyncIterator[RunnerClient]:
         async with RunnerClient(target) as client:
             yield client
         return
-    # imported on use, here and below: the runner loads every environment (0.7 s of every CLI command's start-up)
-    from env_runners.server import start_runner
-
-    server, service = await start_runner(RunnerSettings(runner_port=0))
+    address, stop = await launch_runner(RunnerSettings())
     try:
-        async with RunnerClient(f"127.0.0.1:{server.port}") as client:
+        async with RunnerClient(address) as client:
             yield client
     finally:
-        await service.shutdown()
-        await server.stop(0)
+        await stop()
 
 
 async def launch_runner(settings: CommonSettings) -> tuple[str, Callable[[], Awaitable[None]]]:
     """A real gRPC runner on a free port of 127.0.0.1 with the service's settings (data dir, root file system,
     limits); its address and how to stop it. The synthesis engine's RunnerLauncher."""
+    # imported on use: the runner loads every environment (0.7 s of every CLI command's start-up)
     from env_runners.server import start_runner
 
     runner_settings = RunnerSettings(
