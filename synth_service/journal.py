@@ -73,6 +73,17 @@ def decode(stored: str | bytes) -> Any:
     return json.loads(zlib.decompress(stored) if isinstance(stored, bytes) else stored)
 
 
+_JOB_KEYS = ("id", "spec", "state", "stage", "error", "created_at", "updated_at")
+_JOB_COLUMNS = ", ".join(_JOB_KEYS)
+
+
+def _job(row: tuple[Any, ...]) -> dict[str, Any]:
+    """A jobs row (the columns of _JOB_COLUMNS) as the job's dict."""
+    job = dict(zip(_JOB_KEYS, row, strict=True))
+    job["spec"] = json.loads(job["spec"])
+    return job
+
+
 class Journal:
     """A SQLite file shared by the jobs of one synthesis service; safe across threads."""
 
@@ -150,25 +161,12 @@ class Journal:
             return cursor.rowcount == 1
 
     def job(self, job_id: str) -> dict[str, Any] | None:
-        rows = self._execute(
-            "SELECT id, spec, state, stage, error, created_at, updated_at FROM jobs WHERE id = ?", (job_id,)
-        )
-        if not rows:
-            return None
-        r = rows[0]
-        return {
-            "id": r[0],
-            "spec": json.loads(r[1]),
-            "state": r[2],
-            "stage": r[3],
-            "error": r[4],
-            "created_at": r[5],
-            "updated_at": r[6],
-        }
+        rows = self._execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,))
+        return _job(rows[0]) if rows else None
 
     def jobs(self) -> list[dict[str, Any]]:
-        found = (self.job(r[0]) for r in self._execute("SELECT id FROM jobs ORDER BY created_at, id"))
-        return [job for job in found if job is not None]
+        """Every job, oldest first (one query)."""
+        return [_job(r) for r in self._execute(f"SELECT {_JOB_COLUMNS} FROM jobs ORDER BY created_at, id")]
 
     def set_job(self, job_id: str, **fields: str) -> None:
         sets = ", ".join(f"{k} = ?" for k in fields)
@@ -189,8 +187,8 @@ class Journal:
             for key, payload, ok, reason in items:
                 seq += 1
                 cursor = conn.execute(
-                    "INSERT OR IGNORE INTO records (job_id, stage, key, seq, ok, reason, payload) VALUES (?, ?, ?, ?, "
-                    "?, ?, ?)",
+                    "INSERT OR IGNORE INTO records (job_id, stage, key, seq, ok, reason, payload) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (job_id, stage, key, seq, int(ok), reason, encode(payload)),
                 )
                 if cursor.rowcount == 1:
