@@ -300,6 +300,12 @@ class Example:
         shown = [[s.observation, s.action, s.error] for s in self.steps]
         return content_id("demonstration", self.instruction, self.env, shown, self.final_observation)
 
+    @functools.cached_property
+    def proto(self) -> pb.Example:
+        """The message, built once per example object (a retrieval service serves the same cached examples again
+        and again): read-only, copy it to change it."""
+        return self.to_proto()
+
     def to_proto(self) -> pb.Example:
         return pb.Example(
             id=self.id,

@@ -133,10 +133,16 @@ class _ServiceTracer:
         self.default_service = next(
             (s for prefix, s in SERVICE_OF.items() if name == prefix or name.startswith(prefix + ".")), ""
         )
+        # The tracer per provider: the SDK's get_tracer builds a scope and edits the warnings filters on every
+        # call (about 60 us), which is not for a hot path's every span. Providers live as long as the process.
+        self._tracers: dict[int, tuple[Any, trace.Tracer]] = {}
 
     def _tracer(self) -> trace.Tracer:
-        tracer: trace.Tracer = _provider(self.default_service).get_tracer(self.name)
-        return tracer
+        provider = _provider(self.default_service)
+        known = self._tracers.get(id(provider))
+        if known is None or known[0] is not provider:
+            known = self._tracers[id(provider)] = (provider, provider.get_tracer(self.name))
+        return known[1]
 
     def start_as_current_span(self, name: str, *args: Any, **kwargs: Any) -> Any:
         return self._tracer().start_as_current_span(name, *args, **kwargs)

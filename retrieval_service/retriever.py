@@ -17,6 +17,7 @@ import asyncio
 import collections
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from lbi.dataset import EXAMPLES, STEPS, LayoutError, collection, example_from_payload, rank_examples
 from lbi.lexical import LexicalEncoder
@@ -29,6 +30,7 @@ from lbi.telemetry import tracer
 from retrieval_service.batcher import EmbeddingBatcher
 
 EXAMPLE_CACHE = 8192  # decoded examples kept across requests (the most recently served)
+TRAJECTORY_CACHE = 262_144  # state point id -> its trajectory (about 100 bytes each)
 
 _tracer = tracer("lbi.retrieval")
 
@@ -111,6 +113,7 @@ class Retriever:
         self.candidates = candidates
         self.lexical = LexicalEncoder()
         self._cache: collections.OrderedDict[tuple[str, str], Example] = collections.OrderedDict()
+        self._trajectories: dict[tuple[str, str], str] = {}
 
     def _filter(self, request: Request) -> Filter:
         flt: Filter = {}
@@ -120,33 +123,31 @@ class Retriever:
             flt["origin"] = list(request.origins)
         return flt
 
-    async def _examples(self, dataset: str, ids: list[str]) -> dict[str, Example]:
-        """The examples by id: from the cache of decoded examples, the rest in one read of the store. An id is its
-        example's content hash, so a cached example is the stored one for as long as a state names it."""
+    async def _examples(self, dataset: str, points: list[str]) -> dict[str, Example]:
+        """The examples by point id: from the cache of decoded examples, the rest in one read of the store. A point
+        id derives from its example's content hash, so a cached example is the stored one while it is stored."""
         found: dict[str, Example] = {}
-        for i in ids:  # before any await: other requests evict while this one waits on the store
-            if (dataset, i) in self._cache:
-                self._cache.move_to_end((dataset, i))
-                found[i] = self._cache[(dataset, i)]
-        missing = [i for i in ids if i not in found]
+        for point in points:  # before any await: other requests evict while this one waits on the store
+            if (dataset, point) in self._cache:
+                self._cache.move_to_end((dataset, point))
+                found[point] = self._cache[(dataset, point)]
+        missing = [point for point in points if point not in found]
         if missing:
-            hits = await self.store.retrieve(collection(dataset, EXAMPLES), [point_uuid(i) for i in missing])
-            for hit in hits:
-                example = example_from_payload(hit.payload)
-                found[example.id] = self._cache[(dataset, example.id)] = example
+            for hit in await self.store.retrieve(collection(dataset, EXAMPLES), missing):
+                found[hit.id] = self._cache[(dataset, hit.id)] = example_from_payload(hit.payload)
             while len(self._cache) > EXAMPLE_CACHE:
                 self._cache.popitem(last=False)
         return found
 
     async def _observation(self, request: Request, timings: dict[str, float]) -> list[tuple[str, float, int]]:
-        """(example id, score, matched step in that example) for the best-matching states, at most
+        """(example point id, score, matched step in that example) for the best-matching states, at most
         `per_trajectory` per source trajectory; the search is widened once when collapsing left too few."""
         text = normalize_observation(request.observation)
         started = time.perf_counter()
         limit = request.k_observation * self.candidates
         while True:
             hits = await self._states(request, text, limit)
-            found = self._collapse(request, hits)
+            found = await self._collapse(request, hits)
             if (
                 len(found) >= request.k_observation
                 or len(hits) < limit
@@ -158,35 +159,85 @@ class Retriever:
         return found
 
     async def _states(self, request: Request, text: str, limit: int) -> list[Hit]:
+        """The best-matching state points, ids and scores only: their payloads are read for the states used."""
         with _tracer.start_as_current_span("lexical_search"):
             sparse = ("lexical", self.lexical.query(text))
+            name = collection(request.dataset, STEPS)
             if request.dense_observation:
                 vector = (await self.batcher.embed([text]))[0]
                 return await self.store.search_fused(
-                    collection(request.dataset, STEPS), [sparse, ("observation", vector)], limit, self._filter(request)
+                    name, [sparse, ("observation", vector)], limit, self._filter(request), fields=()
                 )
-            return await self.store.search(collection(request.dataset, STEPS), sparse, limit, self._filter(request))
+            return await self.store.search(name, sparse, limit, self._filter(request), fields=())
 
-    def _collapse(self, request: Request, hits: list[Hit]) -> list[tuple[str, float, int]]:
+    async def _collapse(self, request: Request, hits: list[Hit]) -> list[tuple[str, float, int]]:
+        """Walks the states best first and takes the examples each stands for (`rank_examples`) until k, skipping a
+        trajectory that has given `per_trajectory` already. A state's payload (its list of examples) is read only
+        when the walk reaches it, a few states per read; its trajectory is known from earlier reads (a state's
+        point id derives from its trajectory and step, so that never changes)."""
+        name = collection(request.dataset, STEPS)
         found: list[tuple[str, float, int]] = []
         taken: set[str] = set()
         per_trajectory: dict[str, int] = {}
-        for hit in hits:
-            state = hit.payload
+        states: dict[str, dict[str, Any]] = {}
+
+        def full(point: str) -> bool:
+            trajectory = self._trajectories.get((request.dataset, point))
+            return bool(request.per_trajectory) and per_trajectory.get(trajectory or "", 0) >= request.per_trajectory
+
+        for at, hit in enumerate(hits):
+            if full(hit.id):
+                continue
+            if hit.id not in states:  # read this state and the next ones the walk may need, in one call
+                wanted = self._to_read(request, hits[at:], states, per_trajectory, request.k_observation - len(found))
+                for read in await self.store.retrieve(name, wanted):
+                    states[read.id] = read.payload
+                    self._remember(request.dataset, read.id, read.payload)
+            state = states.get(hit.id)
+            if state is None:  # deleted since the search
+                continue
             if "examples" not in state:
                 raise LayoutError(request.dataset, 1)
             trajectory = state["trajectory_id"]
             for chosen in rank_examples(state["examples"], state["step"], request.origins):
                 if request.per_trajectory and per_trajectory.get(trajectory, 0) >= request.per_trajectory:
                     break
-                if chosen["id"] in taken:
+                point = point_uuid(chosen["id"])
+                if point in taken:
                     continue
-                taken.add(chosen["id"])
+                taken.add(point)
                 per_trajectory[trajectory] = per_trajectory.get(trajectory, 0) + 1
-                found.append((chosen["id"], hit.score, state["step"] - chosen["start"]))
+                found.append((point, hit.score, state["step"] - chosen["start"]))
                 if len(found) == request.k_observation:
                     return found
         return found
+
+    def _to_read(
+        self, request: Request, hits: list[Hit], states: dict[str, Any], taken: dict[str, int], needed: int
+    ) -> list[str]:
+        """The states to read next: the first hit, then the following unread ones a trajectory's limit will not skip
+        (counting each known one as taking one example), up to as many as examples are still needed."""
+        planned = dict(taken)
+        wanted: list[str] = []
+        for hit in hits:
+            if hit.id in states:
+                continue
+            trajectory = self._trajectories.get((request.dataset, hit.id))
+            if trajectory is not None:
+                if request.per_trajectory and planned.get(trajectory, 0) >= request.per_trajectory:
+                    continue
+                planned[trajectory] = planned.get(trajectory, 0) + 1
+            wanted.append(hit.id)
+            if len(wanted) >= max(1, needed):
+                break
+        return wanted
+
+    def _remember(self, dataset: str, point: str, state: dict[str, Any]) -> None:
+        """Notes a state point's trajectory (bounded: the oldest entries go first)."""
+        if "trajectory_id" in state:
+            self._trajectories[(dataset, point)] = state["trajectory_id"]
+            if len(self._trajectories) > TRAJECTORY_CACHE:
+                del self._trajectories[next(iter(self._trajectories))]
 
     async def _queries(self, request: Request) -> list[str]:
         queries = [q for q in request.queries if q.strip()]
@@ -208,7 +259,8 @@ class Retriever:
     async def _dense(
         self, request: Request, texts: list[str], k: int, exclude: set[str], timings: dict[str, float]
     ) -> list[tuple[str, float, str]]:
-        """(example id, score, text) from dense instruction search, round-robin over texts, skipping `exclude`."""
+        """(example point id, score, text) from dense instruction search, round-robin over texts, skipping
+        `exclude`; ids and scores only (the examples are read from the cache, or once, afterwards)."""
         if not texts or k <= 0:
             return []
         started = time.perf_counter()
@@ -223,6 +275,7 @@ class Retriever:
                         ("instruction", v),
                         k + len(exclude),
                         self._filter(request),
+                        fields=(),
                     )
                     for v in vectors
                 )
@@ -233,10 +286,10 @@ class Retriever:
         for rank in range(max((len(h) for h in per_text), default=0)):
             for text, hits in zip(texts, per_text, strict=True):
                 if rank < len(hits) and len(chosen) < k:
-                    example_id = hits[rank].payload["id"]
-                    if example_id not in seen:
-                        seen.add(example_id)
-                        chosen.append((example_id, hits[rank].score, text))
+                    point = hits[rank].id
+                    if point not in seen:
+                        seen.add(point)
+                        chosen.append((point, hits[rank].score, text))
         return chosen
 
     async def retrieve(self, request: Request) -> Response:
@@ -244,7 +297,7 @@ class Retriever:
         modes = set(request.modes)
         if AGENTIC in modes:
             modes |= {OBSERVATION, QUERY}
-        found_ids: list[tuple[str, float, str, int, str]] = []  # id, score, mode, step, query
+        found_ids: list[tuple[str, float, str, int, str]] = []  # point id, score, mode, step, query
         queries: list[str] = []
         obs_task = asyncio.ensure_future(self._observation(request, timings)) if OBSERVATION in modes else None
         if QUERY in modes:
@@ -261,9 +314,10 @@ class Retriever:
                 found_ids.append((i, s, INSTRUCTION, -1, ""))
         examples = await self._examples(request.dataset, [i for i, *_ in found_ids])
         found = []
-        for example_id, score, mode, step, query in found_ids:
-            if example_id not in examples:
+        for point, score, mode, step, query in found_ids:
+            if point not in examples:
                 continue
-            example, matched, start = _window(examples[example_id], step, request.window)
-            found.append(Found(example, score, mode, matched, query, start, example_id))
+            stored = examples[point]
+            example, matched, start = _window(stored, step, request.window)
+            found.append(Found(example, score, mode, matched, query, start, stored.id))
         return Response(found, queries, timings)

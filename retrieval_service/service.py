@@ -189,22 +189,20 @@ class RetrievalService(retrieval_pb2_grpc.RetrievalServiceServicer):
         response = pb.RetrieveResponse(queries=result.queries)
         found = [f for f in result.found if f.score >= msg.min_score] if msg.min_score else result.found
         for item in found:
-            example = item.example.to_proto()
+            retrieved = response.examples.add(
+                example=item.example.proto,  # copied in: the cached message stays as it is
+                score=item.score,
+                mode=MODES[item.mode],
+                matched_step=item.matched_step,
+                query=item.query,
+                window_start=item.window_start,
+            )
+            example = retrieved.example
             example.id = item.example_id or example.id  # the stored id, also when the example is windowed
             if msg.metadata_only:
                 del example.steps[:]
                 example.final_observation = ""
                 example.ClearField("verdicts")
-            response.examples.append(
-                pb.RetrievedExample(
-                    example=example,
-                    score=item.score,
-                    mode=MODES[item.mode],
-                    matched_step=item.matched_step,
-                    query=item.query,
-                    window_start=item.window_start,
-                )
-            )
         if (msg.prompt_budget_chars or msg.max_tokens) and not msg.metadata_only:
             with _tracer.start_as_current_span("prompt_assembly"):
                 ordered = interleave_modes(found)

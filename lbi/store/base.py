@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +78,7 @@ class Hit:
 
 
 VectorQuery = tuple[str, Sequence[float] | Sparse]
+Fields = Sequence[str] | None  # payload keys a search returns: None for all of them, empty for none
 
 
 def to_hit(point: Any) -> Hit:
@@ -106,6 +107,14 @@ def qdrant_filter(flt: Filter | None, models: Any) -> Any:
             match = models.MatchAny(any=list(value))
         must.append(models.FieldCondition(key=key, match=match))
     return models.Filter(must=must)
+
+
+def qdrant_payload(fields: Fields, include: Callable[[list[str]], Any]) -> Any:
+    """A search's `with_payload`: the whole payload (None), none (empty), or the keys named, in the backend's own
+    terms (`include`). Reading a large payload (a state's list of examples) costs more than the search itself."""
+    if fields is None:
+        return True
+    return include(list(fields)) if fields else False
 
 
 def qdrant_vector(value: Sequence[float] | Sparse, models: Any) -> Any:
@@ -147,8 +156,16 @@ class VectorStore(ABC):
         accident)."""
 
     @abstractmethod
-    async def search(self, name: str, query: VectorQuery, limit: int, filter: Filter | None = None) -> list[Hit]:
-        """Nearest points to one named vector (dense: cosine; sparse: IDF-weighted dot product)."""
+    async def search(
+        self,
+        name: str,
+        query: VectorQuery,
+        limit: int,
+        filter: Filter | None = None,
+        fields: Fields = None,
+    ) -> list[Hit]:
+        """Nearest points to one named vector (dense: cosine; sparse: IDF-weighted dot product); `fields` names the
+        payload keys to return (None: the whole payload; empty: none, only ids and scores)."""
 
     @abstractmethod
     async def search_fused(
@@ -158,8 +175,9 @@ class VectorStore(ABC):
         limit: int,
         filter: Filter | None = None,
         prefetch_limit: int | None = None,
+        fields: Fields = None,
     ) -> list[Hit]:
-        """Reciprocal rank fusion (k=RRF_K) of several searches, in one store call."""
+        """Reciprocal rank fusion (k=RRF_K) of several searches, in one store call; `fields` as for `search`."""
 
     @abstractmethod
     async def retrieve(self, name: str, ids: Sequence[str]) -> list[Hit]:

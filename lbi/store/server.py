@@ -18,6 +18,7 @@ from lbi.store.base import (
     RRF_K,
     CollectionNotFound,
     CollectionSpec,
+    Fields,
     Filter,
     Hit,
     PointData,
@@ -27,6 +28,7 @@ from lbi.store.base import (
     VectorStore,
     db_span,
     qdrant_filter,
+    qdrant_payload,
     qdrant_vector,
     to_hit,
 )
@@ -157,7 +159,14 @@ class ServerStore(VectorStore):
             name, self.client.delete(name, points_selector=models.FilterSelector(filter=condition), wait=True)
         )
 
-    async def search(self, name: str, query: VectorQuery, limit: int, filter: Filter | None = None) -> list[Hit]:
+    async def search(
+        self,
+        name: str,
+        query: VectorQuery,
+        limit: int,
+        filter: Filter | None = None,
+        fields: Fields = None,
+    ) -> list[Hit]:
         using, vector = query
         with db_span("search", name, "server"):
             response = await self._call(
@@ -168,7 +177,7 @@ class ServerStore(VectorStore):
                     using=using,
                     limit=limit,
                     query_filter=_filter(filter),
-                    with_payload=True,
+                    with_payload=qdrant_payload(fields, list),
                     consistency=self.consistency,
                 ),
             )
@@ -181,6 +190,7 @@ class ServerStore(VectorStore):
         limit: int,
         filter: Filter | None = None,
         prefetch_limit: int | None = None,
+        fields: Fields = None,
     ) -> list[Hit]:
         flt = _filter(filter)
         prefetch = [
@@ -195,7 +205,7 @@ class ServerStore(VectorStore):
                     query=models.RrfQuery(rrf=models.Rrf(k=RRF_K)),
                     limit=limit,
                     query_filter=flt,
-                    with_payload=True,
+                    with_payload=qdrant_payload(fields, list),
                     consistency=self.consistency,
                 ),
             )

@@ -186,3 +186,37 @@ async def test_an_old_layout_dataset_is_refused_then_migrated(tmp_path, embedder
     finally:
         await server.stop(0)
         await store.close()
+
+
+async def test_observation_mode_reads_the_payloads_of_the_states_it_uses_only(tmp_path, embedder):
+    """The lexical search returns ids and scores; a state's list of examples is read when the walk reaches it.
+    Sibling states of one trajectory after its first are skipped unread once that trajectory is known."""
+    from retrieval_service.batcher import EmbeddingBatcher
+    from retrieval_service.retriever import Request, Retriever
+
+    store = EdgeStore(tmp_path / "qdrant")
+    await DatasetStore(store, embedder).ingest("desk", LOAN_EXAMPLES + RETURN_EXAMPLES, job_id="job-desk")
+    reads: list[tuple[str, int]] = []
+    searches: list[Any] = []
+    retrieve, search = store.retrieve, store.search
+
+    async def counting_retrieve(name, ids):
+        reads.append((name, len(ids)))
+        return await retrieve(name, ids)
+
+    async def recording_search(name, query, limit, filter=None, fields=None):
+        searches.append(fields)
+        return await search(name, query, limit, filter, fields)
+
+    store.retrieve = counting_retrieve  # type: ignore[method-assign]
+    store.search = recording_search  # type: ignore[method-assign]
+    retriever = Retriever(store, EmbeddingBatcher(embedder, 1.0, 8, 16))
+    request = Request("desk", observation="loans/2026-11.csv:2\nloans/2026-12.csv:1", modes=["observation"])
+    request.k_observation = 2
+    for bound in (2 * request.k_observation, request.k_observation):  # then the trajectories of states seen are known
+        reads.clear()
+        found = (await retriever.retrieve(request)).found
+        assert [f.example.source_trajectory_id for f in found] == ["loans", "returns"]
+        assert sum(n for name, n in reads if name == collection("desk", STEPS)) <= bound  # of the 8 the search returns
+    assert searches and all(fields == () for fields in searches)
+    await store.close()

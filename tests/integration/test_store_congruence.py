@@ -136,3 +136,40 @@ async def test_set_payloads_replaces_payloads_and_keeps_vectors(store):
         (h.id, round(h.score, 4)) for h in await store.search("steps", ("lexical", lexical.query("no such column")), 3)
     ]
     assert after == before  # the vectors are untouched
+
+
+async def test_searches_return_the_payload_keys_asked_for(store):
+    lexical = LexicalEncoder()
+    query = ("lexical", lexical.query("no such column"))
+    whole = await store.search("steps", query, 3)
+    bare = await store.search("steps", query, 3, fields=())
+    some = await store.search("steps", query, 3, fields=("step",))
+    assert [h.id for h in bare] == [h.id for h in some] == [h.id for h in whole]
+    assert [round(h.score, 4) for h in bare] == [round(h.score, 4) for h in whole]
+    assert all(h.payload == {} for h in bare)
+    assert [h.payload for h in some] == [{"step": h.payload["step"]} for h in whole]
+    dense = ("dense", [0.3, -0.1, 0.5, 0.2, -0.4, 0.1, 0.0, 0.6])
+    fused = await store.search_fused("steps", [query, dense], 3, fields=())
+    assert len(fused) == 3 and all(h.payload == {} for h in fused)
+
+
+async def test_an_embedded_shard_made_without_the_search_settings_gets_them_when_opened(tmp_path):
+    """Shards made by older versions searched through the engine's thread pool; opening one adds the settings that
+    search in the caller, keeps every other setting, and its points stay searchable."""
+    import json
+
+    store = EdgeStore(tmp_path / "q")
+    await store.ensure_collection("steps", SPEC)
+    await store.upsert("steps", _points())
+    await store.close()
+    config_file = tmp_path / "q" / "steps" / "edge_config.json"
+    config = json.loads(config_file.read_text())
+    assert config["max_search_threads"] == 1 and config["search_pool_core"] == 0
+    older = {k: v for k, v in config.items() if k not in ("max_search_threads", "search_pool_core")}
+    config_file.write_text(json.dumps(older))
+    reopened = EdgeStore(tmp_path / "q")
+    hits = await reopened.search("steps", ("lexical", LexicalEncoder().query("no such column")), 1)
+    assert hits[0].payload["step"] == 1
+    now = json.loads(config_file.read_text())
+    assert {k: now[k] for k in older} == older and now["max_search_threads"] == 1 and now["search_pool_core"] == 0
+    await reopened.close()
