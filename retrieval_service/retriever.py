@@ -97,6 +97,23 @@ def _window(example: Example, matched: int, window: int) -> tuple[Example, int, 
     return cut, matched - start, start
 
 
+class _Quota:
+    """Examples taken per source trajectory, against a limit (0: no limit)."""
+
+    def __init__(self, limit: int, counts: dict[str, int] | None = None):
+        self.limit = limit
+        self.counts = counts or {}
+
+    def full(self, trajectory: str | None) -> bool:
+        return bool(self.limit) and trajectory is not None and self.counts.get(trajectory, 0) >= self.limit
+
+    def take(self, trajectory: str) -> None:
+        self.counts[trajectory] = self.counts.get(trajectory, 0) + 1
+
+    def copy(self) -> _Quota:
+        return _Quota(self.limit, dict(self.counts))
+
+
 class Retriever:
     def __init__(
         self,
@@ -178,18 +195,13 @@ class Retriever:
         name = collection(request.dataset, STEPS)
         found: list[tuple[str, float, int]] = []
         taken: set[str] = set()
-        per_trajectory: dict[str, int] = {}
+        quota = _Quota(request.per_trajectory)
         states: dict[str, dict[str, Any]] = {}
-
-        def full(point: str) -> bool:
-            trajectory = self._trajectories.get((request.dataset, point))
-            return bool(request.per_trajectory) and per_trajectory.get(trajectory or "", 0) >= request.per_trajectory
-
         for at, hit in enumerate(hits):
-            if full(hit.id):
+            if quota.full(self._trajectories.get((request.dataset, hit.id))):
                 continue
             if hit.id not in states:  # read this state and the next ones the walk may need, in one call
-                wanted = self._to_read(request, hits[at:], states, per_trajectory, request.k_observation - len(found))
+                wanted = self._to_read(request.dataset, hits[at:], states, quota, request.k_observation - len(found))
                 for read in await self.store.retrieve(name, wanted):
                     states[read.id] = read.payload
                     self._remember(request.dataset, read.id, read.payload)
@@ -200,33 +212,31 @@ class Retriever:
                 raise LayoutError(request.dataset, 1)
             trajectory = state["trajectory_id"]
             for chosen in rank_examples(state["examples"], state["step"], request.origins):
-                if request.per_trajectory and per_trajectory.get(trajectory, 0) >= request.per_trajectory:
+                if quota.full(trajectory):
                     break
                 point = point_uuid(chosen["id"])
                 if point in taken:
                     continue
                 taken.add(point)
-                per_trajectory[trajectory] = per_trajectory.get(trajectory, 0) + 1
+                quota.take(trajectory)
                 found.append((point, hit.score, state["step"] - chosen["start"]))
                 if len(found) == request.k_observation:
                     return found
         return found
 
-    def _to_read(
-        self, request: Request, hits: list[Hit], states: dict[str, Any], taken: dict[str, int], needed: int
-    ) -> list[str]:
+    def _to_read(self, dataset: str, hits: list[Hit], states: dict[str, Any], quota: _Quota, needed: int) -> list[str]:
         """The states to read next: the first hit, then the following unread ones a trajectory's limit will not skip
-        (counting each known one as taking one example), up to as many as examples are still needed."""
-        planned = dict(taken)
+        (counting each of a known trajectory as taking one example), as many as examples are still needed."""
+        planned = quota.copy()
         wanted: list[str] = []
         for hit in hits:
             if hit.id in states:
                 continue
-            trajectory = self._trajectories.get((request.dataset, hit.id))
+            trajectory = self._trajectories.get((dataset, hit.id))
             if trajectory is not None:
-                if request.per_trajectory and planned.get(trajectory, 0) >= request.per_trajectory:
+                if planned.full(trajectory):
                     continue
-                planned[trajectory] = planned.get(trajectory, 0) + 1
+                planned.take(trajectory)
             wanted.append(hit.id)
             if len(wanted) >= max(1, needed):
                 break
