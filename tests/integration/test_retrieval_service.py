@@ -357,6 +357,10 @@ async def test_budgets_min_score_and_metadata_only(service):
         meta = await client.retrieve("shop", **query, metadata_only=True, prompt_budget_chars=4000)
         assert meta.prompt_block == "" and [e.id for e in meta.examples] == [e.id for e in everything.examples]
         assert all(not e.steps and not e.final_observation and e.instruction for e in meta.examples)
+        again = await client.retrieve("shop", **query)  # the cached examples' messages were copied, not trimmed
+        assert [(e.id, e.steps, e.final_observation) for e in again.examples] == [
+            (e.id, e.steps, e.final_observation) for e in everything.examples
+        ]
         for field, value in (("max_tokens", -1), ("min_score", float("nan")), ("tokenizer", "x" * 201)):
             with pytest.raises(grpc.aio.AioRpcError) as bad:
                 await client.retrieve("shop", **query, **{field: value})
