@@ -6,7 +6,9 @@ labels with probability `--kept` (the committee keeps about half), until the ind
 distinct states. It is written through the same ingest code the pipeline uses (one step point per
 distinct state), then the real service is started on the embedded store and measured from client
 processes: p50/p90/p99 latency and req/s for observation and agentic mode at each client count; plus, in
-the same run, the in-process floor (one query embedding + one Qdrant query, no gRPC). It reports step
+the same run, the in-process floor (one query embedding + one Qdrant query, no gRPC), and the CPU each request
+cost the service, its event-loop thread (the one core it can use: see `_cpu_per_request`) and the clients. It
+reports step
 points per kept example and per distinct state, and what the previous layout (a point per example and
 state) would have held. The last line of output is one JSON object.
 
@@ -20,6 +22,7 @@ import asyncio
 import json
 import os
 import random
+import resource
 import statistics
 import sys
 import time
@@ -236,6 +239,26 @@ async def run_clients(target: str, mode: str, clients: int, seconds: float, item
     }
 
 
+def _cpu_seconds() -> tuple[float, float, float]:
+    """CPU seconds so far: this process (the service), its event-loop thread (this one, where the service's Python
+    and the embedded engine's calls run), and its finished children (the client processes)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, time.thread_time(), children.ru_utime + children.ru_stime
+
+
+def _cpu_per_request(before: tuple[float, ...], after: tuple[float, ...], requests: int) -> dict:
+    """CPU per request of the service, of its event-loop thread and of the clients; and the rate the loop thread
+    allows at most: it holds the interpreter lock for the Python and for each embedded engine call, so one core
+    is its ceiling however many the machine has."""
+    service, loop, clients = (1000 * (a - b) / max(1, requests) for a, b in zip(after, before, strict=True))
+    return {
+        "service_cpu_ms_per_request": round(service, 3),
+        "loop_thread_cpu_ms_per_request": round(loop, 3),
+        "client_cpu_ms_per_request": round(clients, 3),
+        "loop_thread_ceiling_rps": round(1000 / loop, 1) if loop else None,
+    }
+
+
 async def floor(store, embedder, items: list[dict], n: int = 300) -> dict:
     from lbi.dataset import EXAMPLES, STEPS, collection
     from lbi.lexical import LexicalEncoder
@@ -302,7 +325,9 @@ async def main(args: argparse.Namespace) -> dict:
         await run_clients(target, mode, 1, args.warmup, items_file)  # warm-up: the index's pages faulted in from disk
         for clients in args.clients:
             log(f"measuring {mode} with {clients} client(s) for {args.seconds}s")
-            results.append(await run_clients(target, mode, clients, args.seconds, items_file))
+            before = _cpu_seconds()
+            result = await run_clients(target, mode, clients, args.seconds, items_file)
+            results.append({**result, **_cpu_per_request(before, _cpu_seconds(), result["requests"])})
     await server.stop(0)
     floor_figures = await floor(store, embedder, items)
     await store.close()
