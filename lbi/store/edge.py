@@ -216,7 +216,7 @@ class EdgeStore(VectorStore):
                 raise
             return self._shard(name).query(request)
 
-    def search_sync(
+    async def search(
         self,
         name: str,
         query: VectorQuery,
@@ -227,20 +227,10 @@ class EdgeStore(VectorStore):
         request = qe.QueryRequest(
             limit=limit, query=_query(query), filter=_filter(filter), with_payload=_payload(fields)
         )
-        return [to_hit(p) for p in self._query_shard(name, request)]
-
-    async def search(
-        self,
-        name: str,
-        query: VectorQuery,
-        limit: int,
-        filter: Filter | None = None,
-        fields: Fields = None,
-    ) -> list[Hit]:
         # In the caller's thread: qdrant-edge holds the GIL while it searches (two threads searching are no faster
         # than one, measured), so a worker thread would add a hop and block the event loop just the same.
         with db_span("search", name, "edge"):
-            return self.search_sync(name, query, limit, filter, fields)
+            return [to_hit(p) for p in self._query_shard(name, request)]
 
     async def search_fused(
         self,
