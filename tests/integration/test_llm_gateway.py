@@ -78,6 +78,19 @@ async def test_http_429_and_500_are_retried_then_succeed():
         assert server.requests[0]["messages"][-1]["content"].startswith("Environment: sql.")
 
 
+async def test_a_priced_model_is_metered_at_litellms_price():
+    """A model litellm has a price for: the call's cost is litellm's own pricing of it (taken from the response,
+    not computed a second time), and the meter adds it up."""
+    with OpenAIFixture() as server:
+        gateway = LLMGateway(CommonSettings(llm_model="openai/gpt-4o", llm_api_base=server.api_base, llm_retries=0))
+        result = await gateway.call(Role.QUERY, QUERY_INPUTS)
+        litellm = get_litellm()
+        price = litellm.model_cost["gpt-4o"]
+        expected = 11 * price["input_cost_per_token"] + 7 * price["output_cost_per_token"]
+        assert result.cost_usd == pytest.approx(expected) and expected > 0
+        assert gateway.meter.total().cost_usd == pytest.approx(expected)
+
+
 async def test_timeouts_exhaust_retries_into_a_clean_error():
     with OpenAIFixture() as server:
         server.default = Behaviour(hang_s=2.5)
