@@ -97,6 +97,19 @@ def _window(example: Example, matched: int, window: int) -> tuple[Example, int, 
     return cut, matched - start, start
 
 
+def _settled(hits: list[Hit], whole: bool) -> list[Hit]:
+    """The hits best first, equal scores in point-id order, without the states the order is not sure of. Among
+    equal scores (the same observation reached by many trajectories: every session's first screen) the engine
+    returns them in the order they were written, which a streaming job does not fix; ordering them by id makes the
+    answer depend on the dataset alone. When the search was cut at its limit (not `whole`), states tied with the
+    last hit may lie beyond it, so that last group is left out until a wider search sees all of it."""
+    ordered = sorted(hits, key=lambda hit: (-hit.score, hit.id))
+    if whole or not ordered:
+        return ordered
+    last = ordered[-1].score
+    return [hit for hit in ordered if hit.score != last]
+
+
 class _Quota:
     """Examples taken per source trajectory, against a limit (0: no limit)."""
 
@@ -158,18 +171,17 @@ class Retriever:
 
     async def _observation(self, request: Request, timings: dict[str, float]) -> list[tuple[str, float, int]]:
         """(example point id, score, matched step in that example) for the best-matching states, at most
-        `per_trajectory` per source trajectory; the search is widened once when collapsing left too few."""
+        `per_trajectory` per source trajectory. States of equal score are taken in point-id order (see `_settled`);
+        the search is widened while collapsing needs more than the states it is sure of."""
         text = normalize_observation(request.observation)
         started = time.perf_counter()
         limit = request.k_observation * self.candidates
+        cap = 16 * request.k_observation * self.candidates
         while True:
             hits = await self._states(request, text, limit)
-            found = await self._collapse(request, hits)
-            if (
-                len(found) >= request.k_observation
-                or len(hits) < limit
-                or limit >= 16 * request.k_observation * self.candidates
-            ):
+            whole = len(hits) < limit or limit >= cap
+            found = await self._collapse(request, _settled(hits, whole))
+            if len(found) >= request.k_observation or whole:
                 break
             limit *= 4
         timings["lexical_ms"] = (time.perf_counter() - started) * 1000
@@ -291,6 +303,7 @@ class Retriever:
                 )
             )
         timings["dense_ms"] = timings.get("dense_ms", 0.0) + (time.perf_counter() - started) * 1000
+        per_text = [sorted(hits, key=lambda hit: (-hit.score, hit.id)) for hits in per_text]  # ties as `_settled`
         chosen: list[tuple[str, float, str]] = []
         seen = set(exclude)
         for rank in range(max((len(h) for h in per_text), default=0)):
