@@ -290,20 +290,8 @@ class Retriever:
         timings["embed_ms"] = timings.get("embed_ms", 0.0) + (time.perf_counter() - started) * 1000
         started = time.perf_counter()
         with _tracer.start_as_current_span("dense_search"):
-            per_text: list[list[Hit]] = await asyncio.gather(
-                *(
-                    self.store.search(
-                        collection(request.dataset, EXAMPLES),
-                        ("instruction", v),
-                        k + len(exclude),
-                        self._filter(request),
-                        fields=(),
-                    )
-                    for v in vectors
-                )
-            )
+            per_text = await asyncio.gather(*(self._nearest(request, v, k + len(exclude)) for v in vectors))
         timings["dense_ms"] = timings.get("dense_ms", 0.0) + (time.perf_counter() - started) * 1000
-        per_text = [sorted(hits, key=lambda hit: (-hit.score, hit.id)) for hits in per_text]  # ties as `_settled`
         chosen: list[tuple[str, float, str]] = []
         seen = set(exclude)
         for rank in range(max((len(h) for h in per_text), default=0)):
@@ -314,6 +302,20 @@ class Retriever:
                         seen.add(point)
                         chosen.append((point, hits[rank].score, text))
         return chosen
+
+    async def _nearest(self, request: Request, vector: list[float], wanted: int) -> list[Hit]:
+        """The examples nearest one vector, ids and scores only: at least `wanted` of them in a settled order (equal
+        scores by id, as `_settled`), the search widened while a tied group is cut at its limit."""
+        limit, cap = wanted, 16 * wanted
+        while True:
+            hits = await self.store.search(
+                collection(request.dataset, EXAMPLES), ("instruction", vector), limit, self._filter(request), fields=()
+            )
+            whole = len(hits) < limit or limit >= cap
+            settled = _settled(hits, whole)
+            if len(settled) >= wanted or whole:
+                return settled
+            limit *= 4
 
     async def retrieve(self, request: Request) -> Response:
         timings: dict[str, float] = {}
