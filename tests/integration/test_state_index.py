@@ -223,16 +223,16 @@ async def test_observation_mode_reads_the_payloads_of_the_states_it_uses_only(tm
 
 
 async def test_equal_states_are_taken_in_id_order_whatever_order_they_were_written_in(tmp_path, embedder):
-    """Thirty sessions of a bike-share depot console all start on the same screen: their first states score the
-    same for any observation. Written in opposite orders (as a streaming job's timing may write them), two
-    stores give the same answer."""
+    """Thirty sessions of a bike-share depot console all start on the same screen, with the same task: their first
+    states score the same for any observation, their instructions the same for any query. Written in opposite
+    orders (as a streaming job's timing may write them), two stores give the same answers."""
     from retrieval_service.batcher import EmbeddingBatcher
     from retrieval_service.retriever import Request, Retriever
 
     screen = "Depot console, dock row C\n12 docks free, 18 bikes docked\n> "
     examples = [
         Example(
-            f"release bike {n} from its dock",
+            "release a bike from its dock",
             "shell",
             (Step(screen, f"undock --bike {n}"),),
             f"bike {n} released from dock C{n % 18}",
@@ -251,9 +251,18 @@ async def test_equal_states_are_taken_in_id_order_whatever_order_they_were_writt
         for example in order:  # one write each: the engine's own order among equal scores follows the writes
             await datasets.ingest("depot", [example], job_id="job-depot")
         retriever = Retriever(store, EmbeddingBatcher(embedder, 1.0, 8, 16))
-        request = Request("depot", observation=screen, modes=["observation"], k_observation=3)
-        found = (await retriever.retrieve(request)).found
-        answers.append([(f.example_id, f.score) for f in found])
+        answer = []
+        for mode in ("observation", "instruction"):
+            request = Request(
+                "depot",
+                observation=screen,
+                instruction="take a bike out",
+                modes=[mode],
+                k_observation=3,
+                k_instruction=3,
+            )
+            answer.append([(f.example_id, round(f.score, 5)) for f in (await retriever.retrieve(request)).found])
+        answers.append(answer)
         await store.close()
-    assert len(answers[0]) == 3 and len({i for i, _ in answers[0]}) == 3
+    assert all(len(found) == 3 and len({i for i, _ in found}) == 3 for found in answers[0])
     assert answers[0] == answers[1]
