@@ -23,6 +23,14 @@ class RetrievalSettings(CommonSettings):
             "widens when too few remain)."
         ),
     )
+    retrieval_settle_ties: bool = Field(
+        False,
+        description=(
+            "Answers depend on the dataset alone: examples of equal score are taken in id order, and a search cut "
+            "inside a group of equal scores is widened until the group is whole (the engine orders equal scores "
+            "by write order). Costs a second search whenever many states are identical; on for evaluation."
+        ),
+    )
     retrieval_per_trajectory: int = Field(
         1,
         ge=0,

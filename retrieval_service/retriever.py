@@ -98,11 +98,12 @@ def _window(example: Example, matched: int, window: int) -> tuple[Example, int, 
 
 
 def _settled(hits: list[Hit], whole: bool) -> list[Hit]:
-    """The hits best first, equal scores in point-id order, without the states the order is not sure of. Among
-    equal scores (the same observation reached by many trajectories: every session's first screen) the engine
-    returns them in the order they were written, which a streaming job does not fix; ordering them by id makes the
-    answer depend on the dataset alone. When the search was cut at its limit (not `whole`), states tied with the
-    last hit may lie beyond it, so that last group is left out until a wider search sees all of it."""
+    """The hits best first, equal scores in point-id order, without the ones the order is not sure of. Among equal
+    scores (the same observation reached by many trajectories: every session's first screen) the engine returns
+    them in the order they were written, which a streaming job does not fix; ordering them by id makes the answer
+    depend on the dataset alone, as far as the search window reaches. When the search was cut at its limit (not
+    `whole`), hits tied with the last one may lie beyond it, so that last group is left out until a wider search
+    sees all of it (with `settle_ties`: evaluation wants that, the hot path may not pay for it)."""
     ordered = sorted(hits, key=lambda hit: (-hit.score, hit.id))
     if whole or not ordered:
         return ordered
@@ -135,12 +136,14 @@ class Retriever:
         gateway: LLMGateway | None = None,
         query_model: str = "",
         candidates: int = 4,
+        settle_ties: bool = False,
     ):
         self.store = store
         self.batcher = batcher
         self.gateway = gateway
         self.query_model = query_model or None
         self.candidates = candidates
+        self.settle_ties = settle_ties  # see `_settled`
         self.lexical = LexicalEncoder()
         self._cache: collections.OrderedDict[tuple[str, str], Example] = collections.OrderedDict()
         self._trajectories: dict[tuple[str, str], str] = {}
@@ -171,17 +174,17 @@ class Retriever:
 
     async def _observation(self, request: Request, timings: dict[str, float]) -> list[tuple[str, float, int]]:
         """(example point id, score, matched step in that example) for the best-matching states, at most
-        `per_trajectory` per source trajectory. States of equal score are taken in point-id order (see `_settled`);
-        the search is widened while collapsing needs more than the states it is sure of."""
+        `per_trajectory` per source trajectory, states of equal score in point-id order (`_settled`). The search
+        is widened while collapsing left too few (or, settling ties, needed more than the states it is sure of)."""
         text = normalize_observation(request.observation)
         started = time.perf_counter()
         limit = request.k_observation * self.candidates
         cap = 16 * request.k_observation * self.candidates
         while True:
             hits = await self._states(request, text, limit)
-            whole = len(hits) < limit or limit >= cap
-            found = await self._collapse(request, _settled(hits, whole))
-            if len(found) >= request.k_observation or whole:
+            cut = len(hits) == limit and limit < cap
+            found = await self._collapse(request, _settled(hits, whole=not (cut and self.settle_ties)))
+            if len(found) >= request.k_observation or not cut:
                 break
             limit *= 4
         timings["lexical_ms"] = (time.perf_counter() - started) * 1000
@@ -304,17 +307,17 @@ class Retriever:
         return chosen
 
     async def _nearest(self, request: Request, vector: list[float], wanted: int) -> list[Hit]:
-        """The examples nearest one vector, ids and scores only: at least `wanted` of them in a settled order (equal
-        scores by id, as `_settled`), the search widened while a tied group is cut at its limit."""
-        limit, cap = wanted, 16 * wanted
+        """The `wanted` examples nearest one vector (ids and scores only), equal scores by id (`_settled`); settling
+        ties, one more is asked for to see whether the last group goes on, and the search widened while it does."""
+        limit, cap = wanted + int(self.settle_ties), 16 * wanted
         while True:
             hits = await self.store.search(
                 collection(request.dataset, EXAMPLES), ("instruction", vector), limit, self._filter(request), fields=()
             )
-            whole = len(hits) < limit or limit >= cap
-            settled = _settled(hits, whole)
-            if len(settled) >= wanted or whole:
-                return settled
+            cut = self.settle_ties and len(hits) == limit and limit < cap
+            settled = _settled(hits, whole=not cut)
+            if len(settled) >= wanted or not cut:
+                return settled[:wanted]
             limit *= 4
 
     async def retrieve(self, request: Request) -> Response:

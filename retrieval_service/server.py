@@ -39,7 +39,12 @@ async def start_retrieval(
         embedder, settings.retrieval_batch_wait_ms, settings.retrieval_max_batch, settings.retrieval_cache_size
     )
     retriever = Retriever(
-        store, batcher, LLMGateway(settings), settings.retrieval_query_model, settings.retrieval_candidates
+        store,
+        batcher,
+        LLMGateway(settings),
+        settings.retrieval_query_model,
+        settings.retrieval_candidates,
+        settings.retrieval_settle_ties,
     )
     service = RetrievalService(settings, retriever, DatasetStore(store, embedder), TokenTable(settings.auth_tokens))
     server = await start_server(

@@ -77,6 +77,10 @@ async def local_stack(online_policy_file: str = "") -> AsyncIterator[LocalStack]
     if online_policy_file:
         settings = settings.model_copy(update={"online_policy_file": online_policy_file})
     async with running_stack(
-        settings, RetrievalSettings(retrieval_port=0, auth_tokens=""), settings, serve_synthesis=False
+        settings,
+        # demo and eval compare retrieval modes: their answers must depend on the dataset alone
+        RetrievalSettings(retrieval_port=0, auth_tokens="", retrieval_settle_ties=True),
+        settings,
+        serve_synthesis=False,
     ) as stack:
         yield stack

@@ -250,7 +250,7 @@ async def test_equal_states_are_taken_in_id_order_whatever_order_they_were_writt
         datasets = DatasetStore(store, embedder)
         for example in order:  # one write each: the engine's own order among equal scores follows the writes
             await datasets.ingest("depot", [example], job_id="job-depot")
-        retriever = Retriever(store, EmbeddingBatcher(embedder, 1.0, 8, 16))
+        retriever = Retriever(store, EmbeddingBatcher(embedder, 1.0, 8, 16), settle_ties=True)
         answer = []
         for mode in ("observation", "instruction"):
             request = Request(
