@@ -135,14 +135,14 @@ class _ServiceTracer:
         )
         # The tracer per provider: the SDK's get_tracer builds a scope and edits the warnings filters on every
         # call (about 60 us), which is not for a hot path's every span. Providers live as long as the process.
-        self._tracers: dict[int, tuple[Any, trace.Tracer]] = {}
+        self._tracers: dict[Any, trace.Tracer] = {}
 
     def _tracer(self) -> trace.Tracer:
         provider = _provider(self.default_service)
-        known = self._tracers.get(id(provider))
-        if known is None or known[0] is not provider:
-            known = self._tracers[id(provider)] = (provider, provider.get_tracer(self.name))
-        return known[1]
+        tracer = self._tracers.get(provider)
+        if tracer is None:
+            tracer = self._tracers[provider] = provider.get_tracer(self.name)
+        return tracer
 
     def start_as_current_span(self, name: str, *args: Any, **kwargs: Any) -> Any:
         return self._tracer().start_as_current_span(name, *args, **kwargs)

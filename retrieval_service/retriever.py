@@ -25,7 +25,7 @@ from lbi.llm.gateway import LLMGateway
 from lbi.llm.roles import Role
 from lbi.normalize import normalize_observation
 from lbi.records import Example, Step, point_uuid, state_at
-from lbi.store.base import Filter, Hit, VectorStore
+from lbi.store.base import Filter, Hit, Sparse, VectorStore
 from lbi.telemetry import tracer
 from retrieval_service.batcher import EmbeddingBatcher
 
@@ -178,40 +178,43 @@ class Retriever:
         is widened while collapsing left too few (or, settling ties, needed more than the states it is sure of)."""
         text = normalize_observation(request.observation)
         started = time.perf_counter()
+        sparse = self.lexical.query(text)
         limit = request.k_observation * self.candidates
         cap = 16 * request.k_observation * self.candidates
+        states: dict[str, dict[str, Any]] = {}  # payloads read, kept while the search widens
         while True:
-            hits = await self._states(request, text, limit)
+            hits = await self._states(request, text, sparse, limit)
             cut = len(hits) == limit and limit < cap
-            found = await self._collapse(request, _settled(hits, whole=not (cut and self.settle_ties)))
+            found = await self._collapse(request, _settled(hits, whole=not (cut and self.settle_ties)), states)
             if len(found) >= request.k_observation or not cut:
                 break
             limit *= 4
         timings["lexical_ms"] = (time.perf_counter() - started) * 1000
         return found
 
-    async def _states(self, request: Request, text: str, limit: int) -> list[Hit]:
+    async def _states(self, request: Request, text: str, sparse: Sparse, limit: int) -> list[Hit]:
         """The best-matching state points, ids and scores only: their payloads are read for the states used."""
         with _tracer.start_as_current_span("lexical_search"):
-            sparse = ("lexical", self.lexical.query(text))
             name = collection(request.dataset, STEPS)
             if request.dense_observation:
                 vector = (await self.batcher.embed([text]))[0]
                 return await self.store.search_fused(
-                    name, [sparse, ("observation", vector)], limit, self._filter(request), fields=()
+                    name, [("lexical", sparse), ("observation", vector)], limit, self._filter(request), fields=()
                 )
-            return await self.store.search(name, sparse, limit, self._filter(request), fields=())
+            return await self.store.search(name, ("lexical", sparse), limit, self._filter(request), fields=())
 
-    async def _collapse(self, request: Request, hits: list[Hit]) -> list[tuple[str, float, int]]:
+    async def _collapse(
+        self, request: Request, hits: list[Hit], states: dict[str, dict[str, Any]]
+    ) -> list[tuple[str, float, int]]:
         """Walks the states best first and takes the examples each stands for (`rank_examples`) until k, skipping a
         trajectory that has given `per_trajectory` already. A state's payload (its list of examples) is read only
         when the walk reaches it, a few states per read; its trajectory is known from earlier reads (a state's
-        point id derives from its trajectory and step, so that never changes)."""
+        point id derives from its trajectory and step, so that never changes). `states` holds the payloads read
+        so far for this request, and gains the ones read here."""
         name = collection(request.dataset, STEPS)
         found: list[tuple[str, float, int]] = []
         taken: set[str] = set()
         quota = _Quota(request.per_trajectory)
-        states: dict[str, dict[str, Any]] = {}
         for at, hit in enumerate(hits):
             if quota.full(self._trajectories.get((request.dataset, hit.id))):
                 continue
