@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 OFFLINE_MODEL = "offline/heuristic"
@@ -197,3 +197,20 @@ class RunnerSettings(CommonSettings):
     @property
     def layers_dir(self) -> Path:
         return (self.runner_layers_dir or self.rootfs_dir / "layers").absolute()
+
+
+def settings_error(exc: ValidationError) -> str | None:
+    """What was wrong with the `LBI_` environment variables, one line per variable, when `exc` came from reading a
+    service's settings (None for any other model's errors)."""
+    names, pending = set(), [CommonSettings]
+    while pending:
+        cls = pending.pop()
+        names.add(cls.__name__)
+        pending += cls.__subclasses__()
+    if exc.title not in names:
+        return None
+    lines = []
+    for error in exc.errors():
+        variable = "LBI_" + "__".join(str(part) for part in error["loc"]).upper()
+        lines.append(f"{variable}: {error['msg']}")  # not the value: it may be a token
+    return "bad configuration: " + "; ".join(lines)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
+from pydantic import ValidationError
 
 from lbi.cli import (
     datasets_cmd,
@@ -16,6 +19,7 @@ from lbi.cli import (
     synth_cmd,
     tour,
 )
+from lbi.config import settings_error
 
 app = typer.Typer(
     help="lbi: Learn-by-interact. Adapt LLM agents to any environment without human labels.", no_args_is_help=True
@@ -35,5 +39,18 @@ app.command("export")(datasets_cmd.export_command)
 app.command("demo")(eval_cmd.demo)
 app.command("eval")(eval_cmd.eval_command)
 
+
+def main() -> None:
+    """The `lbi` command: a bad `LBI_` variable is one line naming it (exit 2), not a traceback."""
+    try:
+        app()
+    except ValidationError as exc:
+        message = settings_error(exc)
+        if message is None:
+            raise
+        print(message, file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 if __name__ == "__main__":
-    app()
+    main()

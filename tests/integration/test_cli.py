@@ -41,6 +41,20 @@ def test_bad_config_is_reported_without_traceback(tmp_path):
     assert "Traceback" not in out.stdout + out.stderr
 
 
+def test_a_bad_setting_names_its_variable_without_traceback(tmp_path):
+    env = {**os.environ, "LBI_DATA_DIR": str(tmp_path), "LBI_RETRIEVAL_SETTLE_TIES": "sometimes"}
+    out = subprocess.run(
+        [LBI, "retrieve", "--local", "--dataset", "any", "--observation", "x"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert out.returncode == 2
+    assert "LBI_RETRIEVAL_SETTLE_TIES: Input should be a valid boolean" in out.stderr
+    assert "Traceback" not in out.stdout + out.stderr and "sometimes" not in out.stderr
+
+
 def test_resources_and_a_job_with_documentation_and_discovery(tmp_path):
     """Given documentation replaces the environment's guide, what the environment shows of itself stays; the job
     prints its yield per resource kind."""
