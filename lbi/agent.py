@@ -4,6 +4,11 @@ The same policy serves the rollout stage of synthesis and the evaluation harness
 `act` role sees the task, the action space, optional reference material (the task's documentation,
 or demonstrations retrieved for the current step) and the history, and either acts or stops. The session is
 always closed, whatever happens; with a `check`, the runner judges the episode on the session first.
+
+A move is an action, `stop`, or both (the action runs, then the episode stops). An action wrapped in one code
+fence of the environment's language is unwrapped (lbi.action_text). When the policy's call fails for good (the
+provider is down, the reply never fits the schema), the episode ends with outcome ERROR and keeps every step it
+took: partial trajectories are what backward construction recovers. Why it ended is `Trajectory.error`.
 """
 
 from __future__ import annotations
@@ -15,8 +20,9 @@ from typing import Any
 
 import grpc
 
+from lbi.action_text import unwrap_action
 from lbi.clients.runner import Judgement, RunnerClient
-from lbi.llm.gateway import LLMCaller
+from lbi.llm.gateway import LLMCaller, LLMError
 from lbi.llm.roles import ActOut, Role
 from lbi.records import Outcome, Step, Trajectory
 
@@ -69,7 +75,7 @@ async def run_judged_episode(
     action_space = first.info.get("action_space") or action_space  # the session's own (a database names its dialect)
     judgement = None
     steps: list[Step] = []
-    observation, outcome, answer = first.text, Outcome.MAX_STEPS, ""
+    observation, outcome, answer, error = first.text, Outcome.MAX_STEPS, "", ""
     try:
         for _ in range(max_steps):
             reference = await demonstrations(steps, observation) if demonstrations else ""
@@ -82,25 +88,32 @@ async def run_judged_episode(
                 "history": [s.to_dict() for s in steps],
                 "observation": observation,
             }
-            move = (await gateway.call(Role.ACT, inputs, model=model)).output
-            assert isinstance(move, ActOut)
-            if move.stop or not move.action.strip():
-                outcome, answer = Outcome.STOPPED, move.answer
+            try:
+                move = (await gateway.call(Role.ACT, inputs, model=model)).output
+            except LLMError as exc:
+                outcome, error = Outcome.ERROR, f"{exc.kind}: {exc.reason}"
                 break
-            result = await runner.step(session_id, move.action)
-            step = Step(observation=observation, action=move.action, thought=move.thought, error=result.error)
-            steps.append(step)
-            observation = result.text
-            if on_step is not None:
-                maybe = on_step(len(steps), step, observation)
-                if maybe is not None:
-                    await maybe
-            if result.done:
-                outcome = Outcome.DONE
+            assert isinstance(move, ActOut)
+            action = unwrap_action(env, move.action)
+            if action.strip():
+                result = await runner.step(session_id, action)
+                step = Step(observation=observation, action=action, thought=move.thought, error=result.error)
+                steps.append(step)
+                observation = result.text
+                if on_step is not None:
+                    maybe = on_step(len(steps), step, observation)
+                    if maybe is not None:
+                        await maybe
+                if result.done:
+                    outcome = Outcome.DONE
+                    break
+            if move.stop:
+                outcome, answer = Outcome.STOPPED, move.answer
                 break
         if check is not None:
             judgement = await runner.judge(session_id, check, answer)
     finally:
         with contextlib.suppress(grpc.aio.AioRpcError):  # a runner that died has no session left to close
             await runner.close_session(session_id)
-    return Trajectory(task.instruction_id, env, tuple(steps), observation, outcome, answer), judgement
+    trajectory = Trajectory(task.instruction_id, env, tuple(steps), observation, outcome, answer, error=error)
+    return trajectory, judgement

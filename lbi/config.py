@@ -9,10 +9,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from lbi.llm.roles import Role
+
 OFFLINE_MODEL = "offline/heuristic"
+
+
+class RoleSettings(BaseModel):
+    """One role's model and sampling (LBI_LLM_ROLES); unset fields use the global settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = ""
+    temperature: float | None = Field(None, ge=0, le=2)
+    max_tokens: int | None = Field(None, ge=1)
 
 
 class CommonSettings(BaseSettings):
@@ -75,7 +87,32 @@ class CommonSettings(BaseSettings):
             "role's model may name one."
         ),
     )
-    llm_api_base: str = Field("", description="API base for OpenAI-compatible servers.")
+    llm_api_base: str = Field(
+        "", description="API base of the default model's deployment (an OpenAI-compatible server, e.g. vLLM)."
+    )
+    llm_api_key: str = Field(
+        "",
+        description=(
+            "API key of the default model's deployment: the key, or ${NAME} read from the variable LBI_SECRET_NAME "
+            "or the file NAME in the secrets folder. Never logged. Fallback models use their provider's own key "
+            "variables or their llm_model_list entry."
+        ),
+    )
+    llm_context_tokens: int = Field(
+        0,
+        ge=0,
+        description=(
+            "Context window of the models, in tokens; 0 reads it from litellm's model info (needed for models "
+            "litellm does not know, such as vLLM-served ones; those default to 32,768)."
+        ),
+    )
+    llm_roles: dict[Role, RoleSettings] = Field(
+        default_factory=dict,
+        description=(
+            'Per-role model and sampling as JSON: {"label_batch": {"max_tokens": 4096}, "act": {"model": '
+            '"openai/gpt-4o", "temperature": 0}}; roles: self_instruct, act, label, label_batch, judge, query.'
+        ),
+    )
     llm_timeout_s: float = Field(60.0, gt=0, description="Timeout of one LLM call.")
     llm_response_format: str = Field(
         "none",
@@ -88,8 +125,27 @@ class CommonSettings(BaseSettings):
     llm_temperature: float | None = Field(
         None, ge=0, le=2, description="Sampling temperature; unset uses the provider's default."
     )
-    llm_max_tokens: int = Field(2048, ge=1, description="Most tokens in one reply.")
-    llm_retries: int = Field(3, ge=0, description="Retries of a failed LLM call (with backoff).")
+    llm_max_tokens: int = Field(
+        2048, ge=1, description="Most tokens in one reply (a reply cut there is asked again once with twice as many)."
+    )
+    llm_retries: int = Field(3, ge=0, description="Retries of a failed LLM call (transient errors only, with backoff).")
+    llm_drop_params: bool = Field(
+        True, description="Drop sampling parameters a provider does not support instead of failing the call."
+    )
+    llm_reasoning_effort: str = Field(
+        "", pattern="^(|minimal|low|medium|high)$", description="reasoning_effort for reasoning models; empty: unset."
+    )
+    llm_max_parallel_requests: int = Field(
+        0,
+        ge=0,
+        description="Most LLM calls in flight per model deployment across the service (litellm Router); 0: no limit.",
+    )
+    llm_rpm: int = Field(0, ge=0, description="Requests per minute per model deployment (litellm Router); 0: no limit.")
+    llm_tpm: int = Field(0, ge=0, description="Tokens per minute per model deployment (litellm Router); 0: no limit.")
+    secrets_dir: Path = Field(
+        Path("/var/run/secrets/lbi"),
+        description="Folder of mounted secret files that ${NAME} references in LBI_LLM_API_KEY read.",
+    )
     docs_allowed_hosts: list[str] = Field(
         default_factory=list,
         description=(

@@ -200,6 +200,7 @@ class Trajectory:
     final_observation: str
     outcome: Outcome
     answer: str = ""
+    error: str = ""  # why an ERROR episode ended (the policy's call failed, say); not part of its identity
 
     @property
     def id(self) -> str:
@@ -222,6 +223,7 @@ class Trajectory:
             final_observation=self.final_observation,
             outcome=self.outcome.to_proto(),
             answer=self.answer,
+            error=self.error,
         )
 
     @classmethod
@@ -233,6 +235,7 @@ class Trajectory:
             final_observation=msg.final_observation,
             outcome=Outcome.from_proto(msg.outcome),
             answer=msg.answer,
+            error=msg.error,
         )
 
 

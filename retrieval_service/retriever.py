@@ -21,7 +21,7 @@ from typing import Any
 
 from lbi.dataset import EXAMPLES, STEPS, LayoutError, collection, example_from_payload, rank_examples
 from lbi.lexical import LexicalEncoder
-from lbi.llm.gateway import LLMGateway
+from lbi.llm.gateway import LLMError, LLMGateway
 from lbi.llm.roles import Role
 from lbi.normalize import normalize_observation
 from lbi.records import Example, Step, point_uuid, state_at
@@ -72,6 +72,7 @@ class Response:
     found: list[Found]
     queries: list[str]
     timings_ms: dict[str, float]
+    degraded: str = ""  # why the response holds less than was asked (the query writer failed)
 
 
 def _window(example: Example, matched: int, window: int) -> tuple[Example, int, int]:
@@ -331,8 +332,16 @@ class Retriever:
         found_ids: list[tuple[str, float, str, int, str]] = []  # point id, score, mode, step, query
         queries: list[str] = []
         obs_task = asyncio.ensure_future(self._observation(request, timings)) if OBSERVATION in modes else None
+        degraded = ""
         if QUERY in modes:
-            queries = await self._queries(request)
+            try:
+                queries = await self._queries(request)
+            except LLMError as exc:  # answer with what the other modes find, and say why query mode is missing
+                degraded = f"query writer failed ({exc.kind}: {exc.reason[:300]}); query mode was skipped"
+                modes.discard(QUERY)
+                if OBSERVATION not in modes and request.observation.strip():
+                    modes.add(OBSERVATION)
+                    obs_task = asyncio.ensure_future(self._observation(request, timings))
         observation_hits = await obs_task if obs_task else []
         found_ids += [(i, s, OBSERVATION, step, "") for i, s, step in observation_hits]
         taken = {i for i, *_ in found_ids}
@@ -351,4 +360,4 @@ class Retriever:
             stored = examples[point]
             example, matched, start = _window(stored, step, request.window)
             found.append(Found(example, score, mode, matched, query, start, stored.id))
-        return Response(found, queries, timings)
+        return Response(found, queries, timings, degraded)

@@ -12,7 +12,6 @@ from opentelemetry import trace
 from lbi.auth import TokenTable
 from lbi.dataset import DatasetStore, check_name
 from lbi.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, Unavailable
-from lbi.llm.gateway import LLMError
 from lbi.prompt_block import format_prompt
 from lbi.records import Origin, Step, check_episode_id
 from lbi.retrieval_modes import MODE_NAMES, MODES
@@ -182,11 +181,9 @@ class RetrievalService(retrieval_pb2_grpc.RetrievalServiceServicer):
             raise NotFound(f"no dataset {request.dataset!r}") from None
         except StoreUnavailable as exc:
             raise self._store_down(exc) from None
-        except LLMError as exc:
-            raise Unavailable(f"query writer LLM failed: {exc.reason}") from None
         finally:
             self.in_flight -= 1
-        response = pb.RetrieveResponse(queries=result.queries)
+        response = pb.RetrieveResponse(queries=result.queries, degraded=result.degraded)
         found = [f for f in result.found if f.score >= msg.min_score] if msg.min_score else result.found
         for item in found:
             retrieved = response.examples.add(

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lbi.dataset import DatasetStore
-from lbi.llm.gateway import LLMGateway, LLMResult
+from lbi.llm.gateway import LLMError, LLMGateway, LLMResult
 from lbi.llm.roles import OUTPUT_MODELS, Role
 from lbi.records import content_id
 from lbi.telemetry import tracer
@@ -83,8 +83,9 @@ class JobContext:
     async def llm(self, stage: str, role: Role, inputs: dict[str, Any], model: str = "") -> LLMResult:
         """A journaled LLM call: answered from the journal when it finished before, else sent (within budget, in the
         job's one LLM bound). The same call asked twice at once is sent once."""
-        model = model or self.gateway.settings.llm_model
-        key = content_id("llm", role.value, model, inputs)
+        model = model or self.gateway.sampling(role).model
+        # the prompt version and sampling are part of the key: a resume after changing either asks again
+        key = content_id("llm", role.value, *self.gateway.cache_identity(role, model), inputs)
         if key in self._in_flight:
             result = await asyncio.shield(self._in_flight[key])
             return LLMResult(result.output, model, 0, 0, 0)
@@ -114,7 +115,24 @@ class JobContext:
             with _tracer.start_as_current_span(
                 f"synth.llm.{role.value}", attributes={"stage": stage, "llm.model": model}
             ):
-                result = await self.gateway.call(role, inputs, model=model)
+                try:
+                    result = await self.gateway.call(role, inputs, model=model)
+                except LLMError as exc:
+                    used = exc.usage
+                    self.calls_used += max(used.attempts - 1, 0)
+                    self.tokens_used += used.prompt_tokens + used.completion_tokens
+                    await self.journal.aput_llm_failure(
+                        self.job_id,
+                        stage,
+                        role.value,
+                        exc.kind,
+                        exc.reason,
+                        used.prompt_tokens,
+                        used.completion_tokens,
+                        used.cost_usd,
+                        max(used.attempts, 1),
+                    )
+                    raise
             self.calls_used += result.attempts - 1  # a retried reply is a second call
             self.tokens_used += result.prompt_tokens + result.completion_tokens
         await self.journal.aput_llm_call(

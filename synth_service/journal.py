@@ -54,6 +54,10 @@ CREATE TABLE IF NOT EXISTS llm_counts (
   job_id TEXT NOT NULL, stage TEXT NOT NULL, calls INTEGER NOT NULL, tokens INTEGER NOT NULL, cost REAL NOT NULL,
   PRIMARY KEY (job_id, stage)
 );
+CREATE TABLE IF NOT EXISTS llm_failures (
+  job_id TEXT NOT NULL, stage TEXT NOT NULL, role TEXT NOT NULL, kind TEXT NOT NULL, n INTEGER NOT NULL,
+  first_reason TEXT NOT NULL, PRIMARY KEY (job_id, stage, role, kind)
+);
 CREATE TABLE IF NOT EXISTS stage_times (
   job_id TEXT NOT NULL, stage TEXT NOT NULL, seconds REAL NOT NULL, PRIMARY KEY (job_id, stage)
 );
@@ -331,6 +335,42 @@ class Journal:
 
     async def aput_llm_call(self, *args: Any) -> None:
         await self._off_loop(self.put_llm_call, *args)
+
+    def put_llm_failure(
+        self,
+        job_id: str,
+        stage: str,
+        role: str,
+        kind: str,
+        reason: str,
+        prompt_tokens: int,
+        completion_tokens: int,
+        cost: float,
+        calls: int,
+    ) -> None:
+        """A call that failed: its attempts, tokens and cost go into the stage's totals (they were spent), and the
+        failure is counted by kind with the first reason kept."""
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO llm_failures VALUES (?, ?, ?, ?, 1, ?) ON CONFLICT DO UPDATE SET n = n + 1",
+                (job_id, stage, role, kind, reason[:1000]),
+            )
+            conn.execute(
+                "INSERT INTO llm_counts VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET calls = calls + "
+                "excluded.calls, tokens = tokens + excluded.tokens, cost = cost + excluded.cost",
+                (job_id, stage, calls, prompt_tokens + completion_tokens, cost),
+            )
+
+    async def aput_llm_failure(self, *args: Any) -> None:
+        await self._off_loop(self.put_llm_failure, *args)
+
+    def llm_failures(self, job_id: str) -> list[tuple[str, str, str, int, str]]:
+        """(stage, role, kind, count, first reason) of every kind of failed LLM call of the job."""
+        rows = self._execute(
+            "SELECT stage, role, kind, n, first_reason FROM llm_failures WHERE job_id = ? ORDER BY stage, role, kind",
+            (job_id,),
+        )
+        return [(r[0], r[1], r[2], int(r[3]), r[4]) for r in rows]
 
     def llm_totals(self, job_id: str) -> dict[str, tuple[int, int, float]]:
         """Per stage: (calls, tokens, cost) of finished LLM calls."""

@@ -42,6 +42,12 @@ def stats_to_proto(stats: JobStats) -> pb.JobStats:
         llm_calls=stats.llm_calls,
         tokens=stats.tokens,
         cost_usd=stats.cost_usd,
+        failed_rollouts=stats.failed_rollouts,
+        label_failures=stats.label_failures,
+        llm_failures=[
+            pb.LLMFailures(stage=f.stage, role=f.role, kind=f.kind, count=f.count, first_reason=f.first_reason)
+            for f in stats.llm_failures
+        ],
         stages=[
             pb.StageStats(
                 stage=STAGE_PB[name],

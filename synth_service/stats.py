@@ -36,6 +36,17 @@ class KindYield:
 
 
 @dataclass
+class LLMFailures:
+    """LLM calls of one stage and role that failed for good, of one kind, and the first one's reason."""
+
+    stage: str
+    role: str
+    kind: str
+    count: int
+    first_reason: str
+
+
+@dataclass
 class JobStats:
     resources: int = 0
     instructions: int = 0
@@ -51,6 +62,7 @@ class JobStats:
     cost_usd: float = 0.0
     stages: dict[str, StageFigures] = field(default_factory=dict)
     yields: dict[str, KindYield] = field(default_factory=dict)
+    llm_failures: list[LLMFailures] = field(default_factory=list)
 
     @property
     def kept_fraction(self) -> float:
@@ -108,4 +120,5 @@ def job_stats(journal: Journal, job_id: str, with_yields: bool = False) -> JobSt
         cost_usd=round(sum(v[2] for v in llm.values()), 6),
         stages=stages,
         yields=yields_by_kind(journal, job_id) if with_yields else {},
+        llm_failures=[LLMFailures(*row) for row in journal.llm_failures(job_id)],
     )

@@ -14,7 +14,6 @@ can be scrubbed of them (`Resolved.scrub`), and renders the URL for display with
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,8 +22,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from lbi.errors import InvalidArgument
+from lbi.secrets import PLACEHOLDER, secret_value
 
-_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_.-]{1,64})\}")
 FIELD = "config.url"
 # The driver each engine's sessions use (they call its own cancel and kill means), whatever driver a URL names.
 DRIVERS = {
@@ -50,17 +49,7 @@ class Resolved:
 
 
 def _secret(name: str, secrets_dir: Path) -> str:
-    variable = "LBI_SECRET_" + re.sub(r"[^A-Za-z0-9]", "_", name).upper()
-    if variable in os.environ:
-        return os.environ[variable]
-    path = secrets_dir / name
-    if path.is_file():
-        return path.read_text().rstrip("\r\n")
-    raise InvalidArgument(
-        FIELD,
-        f"the secret ${{{name}}} is not set on the runner: set its environment variable "
-        f"{variable} or mount a file {path}",
-    )
+    return secret_value(name, secrets_dir, FIELD)
 
 
 def resolve(raw: str, secrets_dir: Path) -> Resolved:
@@ -74,7 +63,7 @@ def resolve(raw: str, secrets_dir: Path) -> Resolved:
     if backend not in DRIVERS:
         raise InvalidArgument(FIELD, f"unsupported database {backend!r}; use one of {', '.join(sorted(DRIVERS))}")
     written = written.set(drivername=DRIVERS[backend])
-    if written.password and not _PLACEHOLDER.fullmatch(str(written.password)):
+    if written.password and not PLACEHOLDER.fullmatch(str(written.password)):
         raise InvalidArgument(
             FIELD,
             "holds a password in clear; write it as ${NAME} and give the runner the secret "
@@ -92,11 +81,9 @@ def resolve(raw: str, secrets_dir: Path) -> Resolved:
         "host": written.host,
         "database": written.database,
     }
-    filled: dict[str, Any] = {k: _PLACEHOLDER.sub(substitute, v) if isinstance(v, str) else v for k, v in parts.items()}
+    filled: dict[str, Any] = {k: PLACEHOLDER.sub(substitute, v) if isinstance(v, str) else v for k, v in parts.items()}
     query = {
-        k: tuple(_PLACEHOLDER.sub(substitute, x) for x in v)
-        if isinstance(v, tuple)
-        else _PLACEHOLDER.sub(substitute, v)
+        k: tuple(PLACEHOLDER.sub(substitute, x) for x in v) if isinstance(v, tuple) else PLACEHOLDER.sub(substitute, v)
         for k, v in written.query.items()
     }
     url = written.set(**filled, query=query)

@@ -11,6 +11,7 @@ from typing import Any
 import grpc
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -36,6 +37,7 @@ def print_stats(job: dict[str, Any]) -> None:
         ("failed rollouts", s["failed_rollouts"]),
     ]
     rows += [(f"candidates: {k}", v) for k, v in s["candidates"].items()]
+    rows += [("label failures", s.get("label_failures", 0))]
     rows += [
         ("kept", s["kept"]),
         ("dropped", s["dropped"]),
@@ -57,6 +59,11 @@ def print_stats(job: dict[str, Any]) -> None:
         for kind, y in s["yields"].items():
             kinds.add_row(kind, str(y["resources"]), str(y["instructions"]), str(y["kept"]))
         console.print(kinds)
+    if s.get("llm_failures"):
+        failures = Table("stage", "role", "kind", "count", "first reason", title="LLM calls that failed")
+        for f in s["llm_failures"]:
+            failures.add_row(f["stage"], f["role"], f["kind"], str(f["count"]), escape(f["first_reason"][:160]))
+        console.print(failures)
 
 
 def _job_json(job: dict[str, Any]) -> dict[str, Any]:
@@ -142,6 +149,8 @@ async def _run_remote(target: str, spec_data: dict[str, Any]) -> dict[str, Any]:
             "backward-task": s.candidates_backward_task,
             "backward-summary": s.candidates_backward_summary,
         },
+        "failed_rollouts": s.failed_rollouts,
+        "label_failures": s.label_failures,
         "kept": s.kept,
         "dropped": s.dropped,
         "llm_calls": s.llm_calls,
@@ -153,6 +162,10 @@ async def _run_remote(target: str, spec_data: dict[str, Any]) -> dict[str, Any]:
         "yields": {
             y.kind: {"resources": y.resources, "instructions": y.instructions, "kept": y.kept} for y in s.yields
         },
+        "llm_failures": [
+            {"stage": f.stage, "role": f.role, "kind": f.kind, "count": f.count, "first_reason": f.first_reason}
+            for f in s.llm_failures
+        ],
     }
     return {
         "job_id": job.id,

@@ -50,6 +50,7 @@ class RetrieveResult:
     prompt_block: str = ""
     queries: list[str] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    degraded: str = ""  # why the service answered with less than was asked (its query writer failed)
 
 
 def build_request(
@@ -119,7 +120,7 @@ def parse_response(msg: pb.RetrieveResponse) -> RetrieveResult:
         )
         for r in msg.examples
     ]
-    return RetrieveResult(examples, msg.prompt_block, list(msg.queries), dict(msg.timings_ms))
+    return RetrieveResult(examples, msg.prompt_block, list(msg.queries), dict(msg.timings_ms), msg.degraded)
 
 
 def _metadata(token: str | None) -> tuple[tuple[str, str], ...]:

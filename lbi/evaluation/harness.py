@@ -140,7 +140,10 @@ class Harness:
                 "prompt_budget_chars": PROMPT_BUDGET,
             }
             if mode in ("query", "agentic"):
-                kwargs["queries"] = await self._queries(gateway, task, history, observation)
+                try:
+                    kwargs["queries"] = await self._queries(gateway, task, history, observation)
+                except LLMError:  # no queries this step: the other modes still answer
+                    kwargs["queries"] = []
             started = time.perf_counter()
             result = await retrieval.retrieve(self.dataset, **kwargs)
             latencies.append((time.perf_counter() - started) * 1000)
@@ -183,6 +186,8 @@ class Harness:
                 reason = f"check error: {judgement.reason}"
             else:
                 status, reason = ("passed" if judgement.ok else "failed"), judgement.reason
+                if trajectory.error:  # judged on the steps the agent took before its LLM failed
+                    reason = f"LLM failure after {steps} steps ({trajectory.error[:300]}); {reason}"
         except TimeoutError:
             reason = f"timeout: the task ran past {self.task_timeout_s:g}s"
         except LLMError as exc:

@@ -1,25 +1,28 @@
 """The LLM gateway: every LLM call of lbi goes through here, and through litellm.
 
-One call = one role, its inputs, and optionally a model. The gateway renders the role's prompt, sends it
-through a litellm Router (timeouts, retries with backoff, fallbacks), validates the JSON reply against
-the role's schema, asks once more with the parse error shown when the reply is unusable, and accounts
-tokens and cost. The role and its structured inputs travel in litellm metadata, which is how the
-offline backend reads them; real models read the rendered prompt.
+One call = one role, its inputs, and optionally a model. The gateway renders the role's prompt within the model's
+context window (lbi.llm.budget), sends it through a litellm Router (lbi.llm.routers: timeouts, retries of
+transient errors with backoff, fallbacks, rate limits), reads the reply as real models write them
+(lbi.llm.replies), asks again once when the reply was cut or unusable, and accounts tokens and cost, of failed
+attempts too. The role and its structured inputs travel in litellm metadata, which is how the offline backend
+reads them; real models read the rendered prompt.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from lbi.config import CommonSettings
-from lbi.llm.litellm_setup import get_litellm, reads_inputs
-from lbi.llm.prompts import render
+from lbi.llm import routers
+from lbi.llm.budget import context_window, fit_prompt
+from lbi.llm.litellm_setup import get_litellm
+from lbi.llm.prompts import PROMPT_VERSION
+from lbi.llm.replies import ReplyError, parse_reply, strip_thinking
 from lbi.llm.roles import OUTPUT_MODELS, Role, output_schema
 from lbi.llm.usage import UsageMeter
 from lbi.telemetry import meter, tracer
@@ -34,15 +37,41 @@ DURATION = _meter.create_histogram("gen_ai.client.operation.duration", unit="s",
 
 
 class LLMError(Exception):
-    """An LLM call failed after its retries and fallbacks; `reason` says why."""
+    """An LLM call failed; `reason` says why, `kind` what kind of failure (FAILURE_KINDS), `usage` what the
+    attempts spent before it failed (tokens and cost are counted even when nothing came of them)."""
 
-    def __init__(self, reason: str):
+    kind = "call_failed"
+
+    def __init__(self, reason: str, kind: str = "", usage: Usage | None = None):
         super().__init__(reason)
         self.reason = reason
+        self.kind = kind or type(self).kind
+        self.usage = usage or Usage()
 
 
 class LLMOutputError(LLMError):
-    """The model answered twice, but not with JSON that fits the role's schema."""
+    """The model answered, but never with JSON that fits the role's schema (unusable, truncated or empty)."""
+
+    kind = "unusable_reply"
+
+
+# The failure kinds a job counts: the provider failed (after retries of transient errors), the prompt did not fit
+# the window, the reply did not fit the schema, was cut at max_tokens even with a larger budget, or was empty.
+FAILURE_KINDS = ("call_failed", "context_window", "unusable_reply", "truncated", "empty_reply")
+
+
+@dataclass
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    attempts: int = 0
+
+    def add(self, reply: _Reply) -> None:
+        self.prompt_tokens += reply.prompt_tokens
+        self.completion_tokens += reply.completion_tokens
+        self.cost_usd += reply.cost_usd
+        self.attempts += 1
 
 
 @dataclass(frozen=True)
@@ -55,6 +84,15 @@ class LLMResult:
     cost_usd: float = 0.0
 
 
+@dataclass(frozen=True)
+class _Reply:
+    text: str
+    finish_reason: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+
+
 class LLMCaller(Protocol):
     """What agents and stages need of a gateway: one role call (an LLMGateway, or a wrapper that counts or
     journals its calls)."""
@@ -62,68 +100,53 @@ class LLMCaller(Protocol):
     async def call(self, role: Role, inputs: dict[str, Any], model: str | None = None) -> LLMResult: ...
 
 
-_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.S)
-
-
 Reply = TypeVar("Reply", bound=BaseModel)
 
 
 def parse_json_reply(text: str, model: type[Reply]) -> Reply:
-    """The reply's JSON object validated against `model`; raises ValueError saying what is wrong."""
-    if not text or not text.strip():
-        raise ValueError("the reply was empty")
-    fenced = _FENCE.search(text)
-    body = fenced.group(1) if fenced else text
-    start, end = body.find("{"), body.rfind("}")
-    if start < 0 or end <= start:
-        raise ValueError("the reply holds no JSON object")
-    try:
-        data = json.loads(body[start : end + 1])
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"invalid JSON: {exc}") from exc
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'root'}: {e['msg']}" for e in exc.errors())
-        raise ValueError(f"JSON does not match the schema: {problems}") from exc
+    """The reply's JSON validated against `model` (lbi.llm.replies); raises ValueError saying what is wrong."""
+    return parse_reply(text, model)
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """What a role's call is sent with: its model, temperature and reply budget."""
+
+    model: str
+    temperature: float | None
+    max_tokens: int
+
+
+_RESERVE = 600  # tokens kept free in the window for the one re-ask (the unusable reply, clipped, and a note)
+_ECHO_CHARS = 600
 
 
 class LLMGateway:
-    """Async, schema-checked LLM calls through litellm Routers (one per model)."""
+    """Async, schema-checked LLM calls through litellm Routers (one per model, shared by every gateway of the process
+    with the same settings, so the Router's concurrency and rate limits hold across the service)."""
 
     def __init__(self, settings: CommonSettings | None = None, meter: UsageMeter | None = None):
         self.settings = settings or CommonSettings()
         self.meter = meter or UsageMeter()
-        self._routers: dict[str, Any] = {}
-        self._offline: dict[str, bool] = {}  # model -> whether its router may call a provider reading the inputs
         self._unpriced: set[str] = set()  # models litellm has no price for
 
-    def _router(self, model: str) -> Any:
-        if model not in self._routers:
-            litellm = get_litellm()
-            s = self.settings
-            names = [model, *[f for f in s.llm_fallbacks if f != model]]
-            deployments: list[dict[str, Any]] = []
-            for name in names:
-                params: dict[str, Any] = {"model": name, "timeout": s.llm_timeout_s, "max_tokens": s.llm_max_tokens}
-                if s.llm_temperature is not None:
-                    params["temperature"] = s.llm_temperature
-                if s.llm_api_base and not name.startswith("offline/"):
-                    params.update(api_base=s.llm_api_base, api_key="dummy")
-                deployments.append({"model_name": name, "litellm_params": params})
-            listed = {d.get("model_name") for d in s.llm_model_list}
-            deployments = [d for d in deployments if d["model_name"] not in listed] + list(s.llm_model_list)
-            self._offline[model] = any(
-                reads_inputs(str(d.get("litellm_params", {}).get("model", ""))) for d in deployments
-            )
-            self._routers[model] = litellm.Router(
-                model_list=deployments,
-                fallbacks=[{model: names[1:]}] if len(names) > 1 else [],
-                num_retries=s.llm_retries,
-                timeout=s.llm_timeout_s,
-                retry_after=0,
-            )
-        return self._routers[model]
+    def sampling(self, role: Role, model: str | None = None) -> Sampling:
+        """The model, temperature and reply budget a call of `role` uses (LBI_LLM_ROLES over the global settings)."""
+        s = self.settings
+        own = s.llm_roles.get(role)
+        return Sampling(
+            model=model or (own.model if own and own.model else s.llm_model),
+            temperature=own.temperature if own and own.temperature is not None else s.llm_temperature,
+            max_tokens=own.max_tokens if own and own.max_tokens else s.llm_max_tokens,
+        )
+
+    def cache_identity(self, role: Role, model: str | None = None) -> tuple[str, str, float | None, int]:
+        """What besides the inputs decides a reply: the prompt version and the sampling (a journal's cache key)."""
+        sampling = self.sampling(role, model)
+        return PROMPT_VERSION, sampling.model, sampling.temperature, sampling.max_tokens
+
+    def _router(self, model: str) -> tuple[Any, bool]:
+        return routers.router_for(self.settings, model)
 
     def _response_format(self, role: Role, model: str) -> dict[str, Any]:
         kind = self.settings.llm_response_format
@@ -139,24 +162,39 @@ class LLMGateway:
         }  # a fresh dict per call: nothing downstream can change the cached schema
 
     async def _complete(
-        self, model: str, role: Role, messages: list[dict[str, str]], inputs: dict[str, Any]
-    ) -> tuple[str, int, int, float]:
+        self,
+        sampling: Sampling,
+        max_tokens: int,
+        role: Role,
+        messages: list[dict[str, str]],
+        inputs: dict[str, Any],
+        usage: Usage,
+    ) -> _Reply:
         litellm = get_litellm()
+        model = sampling.model
         try:
-            router = self._router(model)
+            router, offline = self._router(model)
             # the offline backend (and stand-ins built on it) read the inputs from the metadata; no other provider does
-            metadata = {"lbi_role": role.value, **({"lbi_inputs": inputs} if self._offline[model] else {})}
+            metadata = {"lbi_role": role.value, **({"lbi_inputs": inputs} if offline else {})}
+            extra: dict[str, Any] = {"max_tokens": max_tokens}
+            if sampling.temperature is not None:
+                extra["temperature"] = sampling.temperature
+            if self.settings.llm_reasoning_effort:
+                extra["reasoning_effort"] = self.settings.llm_reasoning_effort
             response = await router.acompletion(
-                model=model, messages=messages, metadata=metadata, **self._response_format(role, model)
+                model=model, messages=messages, metadata=metadata, **extra, **self._response_format(role, model)
             )
         except Exception as exc:
             self.meter.record(role.value, 0, 0, 0.0, ok=False)
+            usage.attempts += 1
             first_line = (str(exc).strip().splitlines() or [""])[0]
-            raise LLMError(f"{type(exc).__name__}: {first_line[:500]}") from exc
-        text = response.choices[0].message.content or ""
-        usage = getattr(response, "usage", None)
-        prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
-        completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
+            kind = "context_window" if isinstance(exc, litellm.ContextWindowExceededError) else "call_failed"
+            raise LLMError(f"{type(exc).__name__}: {first_line[:500]}", kind, usage) from exc
+        choice = response.choices[0]
+        text = choice.message.content or ""
+        usage_block = getattr(response, "usage", None)
+        prompt_tokens = int(getattr(usage_block, "prompt_tokens", 0) or 0)
+        completion_tokens = int(getattr(usage_block, "completion_tokens", 0) or 0)
         # litellm prices the call as it logs it; computing it again costs about 0.6 ms of CPU per call
         priced = (getattr(response, "_hidden_params", None) or {}).get("response_cost")
         cost = float(priced) if isinstance(priced, int | float) else 0.0
@@ -165,47 +203,100 @@ class LLMGateway:
                 cost = float(litellm.completion_cost(completion_response=response) or 0.0)
             except Exception:
                 self._unpriced.add(model)
-        self.meter.record(role.value, prompt_tokens, completion_tokens, cost)
-        return text, prompt_tokens, completion_tokens, cost
+        reply = _Reply(text, str(choice.finish_reason or ""), prompt_tokens, completion_tokens, cost)
+        usage.add(reply)
+        return reply
+
+    def _budget(self, sampling: Sampling, max_tokens: int) -> int:
+        window = context_window(sampling.model, self.settings.llm_context_tokens)
+        return window - max_tokens - min(_RESERVE, window // 8)
 
     async def call(self, role: Role, inputs: dict[str, Any], model: str | None = None) -> LLMResult:
-        """One role call; raises LLMError (call failed) or LLMOutputError (unusable reply, twice)."""
-        model = model or self.settings.llm_model
+        """One role call; raises LLMError (the call failed) or LLMOutputError (no usable reply).
+
+        A reply cut at max_tokens (or empty, as a reasoning model that spent its budget thinking leaves it) is asked
+        again once with twice the budget; an unusable reply is asked again once with the problem shown; a prompt the
+        provider still finds too long for its window is sent once more at half the budget."""
+        sampling = self.sampling(role, model)
         schema = OUTPUT_MODELS[role]
-        messages = render(role, inputs)
-        prompt_tokens = completion_tokens = 0
-        cost = 0.0
+        max_tokens = sampling.max_tokens
+        messages, _ = fit_prompt(role, inputs, sampling.model, self._budget(sampling, max_tokens))
+        usage = Usage()
+        grown = reasked = shrunk = False
         # GenAI semantic conventions: "chat <model>", the operation, the model, token usage; the role is lbi's
-        attributes = {"gen_ai.operation.name": "chat", "gen_ai.request.model": model, "lbi.llm.role": role.value}
-        with _tracer.start_as_current_span(f"chat {model}", attributes=attributes) as span:
-            for attempt in (1, 2):
-                started = time.perf_counter()
-                text, p, c, call_cost = await self._complete(model, role, messages, inputs)
-                DURATION.record(time.perf_counter() - started, attributes)
-                TOKEN_USAGE.record(p, {**attributes, "gen_ai.token.type": "input"})
-                TOKEN_USAGE.record(c, {**attributes, "gen_ai.token.type": "output"})
-                prompt_tokens, completion_tokens, cost = prompt_tokens + p, completion_tokens + c, cost + call_cost
-                try:
-                    output = parse_json_reply(text, schema)
-                except ValueError as exc:
-                    if attempt == 2:
-                        span.set_attribute("error.type", "unusable_reply")
-                        span.set_attribute("lbi.llm.parse_error", str(exc))
-                        raise LLMOutputError(f"unusable reply after a retry: {exc}") from exc
-                    messages = [
-                        *messages,
-                        {"role": "assistant", "content": text},
+        attributes = {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.request.model": sampling.model,
+            "lbi.llm.role": role.value,
+        }
+        with _tracer.start_as_current_span(f"chat {sampling.model}", attributes=attributes) as span:
+            try:
+                while True:
+                    started = time.perf_counter()
+                    try:
+                        reply = await self._complete(sampling, max_tokens, role, messages, inputs, usage)
+                    except LLMError as exc:
+                        if exc.kind != "context_window" or shrunk:
+                            raise
+                        shrunk = True  # the provider counts differently: half the budget, once
+                        messages, _ = fit_prompt(role, inputs, sampling.model, self._budget(sampling, max_tokens) // 2)
+                        continue
+                    finally:
+                        DURATION.record(time.perf_counter() - started, attributes)
+                    self.meter.record(role.value, reply.prompt_tokens, reply.completion_tokens, reply.cost_usd)
+                    TOKEN_USAGE.record(reply.prompt_tokens, {**attributes, "gen_ai.token.type": "input"})
+                    TOKEN_USAGE.record(reply.completion_tokens, {**attributes, "gen_ai.token.type": "output"})
+                    cut = reply.finish_reason == "length"
+                    empty = not strip_thinking(reply.text)
+                    if (cut or empty) and not grown:
+                        grown = True
+                        max_tokens *= 2
+                        messages, _ = fit_prompt(role, inputs, sampling.model, self._budget(sampling, max_tokens))
+                        continue
+                    try:
+                        output = parse_reply(reply.text, schema, truncated=cut)
+                    except ReplyError as exc:
+                        if cut:
+                            raise LLMOutputError(
+                                f"the reply was cut at max_tokens ({max_tokens}) again: {exc}", "truncated", usage
+                            ) from exc
+                        if empty:
+                            raise LLMOutputError(f"the reply was empty again: {exc}", "empty_reply", usage) from exc
+                        if reasked:
+                            raise LLMOutputError(
+                                f"unusable reply after a retry: {exc}", "unusable_reply", usage
+                            ) from exc
+                        reasked = True
+                        messages = [*messages, *_reask(reply.text, exc)]
+                        continue
+                    span.set_attributes(
                         {
-                            "role": "user",
-                            "content": (
-                                f"Your answer could not be used ({exc}). Answer again with one JSON object "
-                                "matching the schema."
-                            ),
-                        },
-                    ]
-                    continue
-                span.set_attributes(
-                    {"gen_ai.usage.input_tokens": prompt_tokens, "gen_ai.usage.output_tokens": completion_tokens}
-                )
-                return LLMResult(output, model, prompt_tokens, completion_tokens, attempt, cost)
-        raise AssertionError("unreachable")
+                            "gen_ai.usage.input_tokens": usage.prompt_tokens,
+                            "gen_ai.usage.output_tokens": usage.completion_tokens,
+                        }
+                    )
+                    return LLMResult(
+                        output,
+                        sampling.model,
+                        usage.prompt_tokens,
+                        usage.completion_tokens,
+                        usage.attempts,
+                        usage.cost_usd,
+                    )
+            except LLMError as exc:
+                span.set_attribute("error.type", exc.kind)
+                span.set_attribute("lbi.llm.error", exc.reason[:500])
+                raise
+
+
+def _reask(text: str, problem: Exception) -> list[dict[str, str]]:
+    """The unusable reply (clipped) and a note saying what was wrong with it."""
+    return [
+        {"role": "assistant", "content": text[:_ECHO_CHARS]},
+        {
+            "role": "user",
+            "content": (
+                f"Your answer could not be used ({problem}). Answer again with one JSON object matching the schema."
+            ),
+        },
+    ]

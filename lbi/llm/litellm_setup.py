@@ -25,21 +25,53 @@ def get_litellm() -> Any:
             os.environ.setdefault("LITELLM_LOG", "ERROR")
             import litellm
 
+            from lbi.llm.noisy import NoisyLLM
             from lbi.llm.offline.handler import OfflineLLM
 
             litellm.suppress_debug_info = True
             litellm.telemetry = False
             _litellm = litellm
             _register(litellm, "offline", OfflineLLM())
-            _input_readers.add("offline")
+            _register(litellm, "noisy", NoisyLLM())  # a test instrument: lbi.llm.noisy
+            _input_readers.update({"offline", "noisy"})
         return _litellm
+
+
+def _provider_guard(litellm: Any, name: str, handler: Any) -> Any:
+    """`handler` behind a guard: an exception raised inside it that is not one of litellm's own (a bug, a bad input)
+    becomes a BadRequestError carrying its message, which the Router does not retry; litellm would wrap it as a
+    connection error and retry it with back-off. litellm's own errors (429, 500, a context window) pass as raised."""
+
+    import openai
+
+    class Guarded(litellm.CustomLLM):  # type: ignore[misc]
+        def completion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> Any:
+            try:
+                return handler.completion(model, messages, *args, **kwargs)
+            except openai.OpenAIError:
+                raise
+            except Exception as exc:
+                raise litellm.BadRequestError(f"{type(exc).__name__}: {exc}", model=model, llm_provider=name) from exc
+
+        async def acompletion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> Any:
+            try:
+                return await handler.acompletion(model, messages, *args, **kwargs)
+            except openai.OpenAIError:
+                raise
+            except Exception as exc:
+                raise litellm.BadRequestError(f"{type(exc).__name__}: {exc}", model=model, llm_provider=name) from exc
+
+    guarded = Guarded()
+    guarded.inner = handler
+    return guarded
 
 
 def _register(litellm: Any, name: str, handler: Any) -> None:
     from litellm.utils import custom_llm_setup
 
     others = [p for p in litellm.custom_provider_map if p.get("provider") != name]
-    litellm.custom_provider_map = [*others, {"provider": name, "custom_handler": handler}]
+    guarded = _provider_guard(litellm, name, handler)
+    litellm.custom_provider_map = [*others, {"provider": name, "custom_handler": guarded}]
     custom_llm_setup()
 
 

@@ -1,4 +1,9 @@
-"""The prompts a real LLM sees for each role, rendered from the same inputs the offline backend reads."""
+"""The prompts a real LLM sees for each role, rendered from the same inputs the offline backend reads.
+
+`PROMPT_VERSION` changes whenever a prompt's wording changes, so a journal never answers a new prompt with a reply
+to an old one. A step list may hold `{"elided": N}` entries (lbi.llm.budget leaves them where it cut steps to fit a
+context window): they render as a marker, and the steps after keep their numbers.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +11,48 @@ from typing import Any
 
 from lbi.llm.roles import Role, output_schema
 
+PROMPT_VERSION = "2026-12-04"
 SYSTEM = "You help adapt an AI agent to a new environment. Answer with one JSON object only, no prose."
+FAILED = "(this action failed)"
+
+# What the committee asks of each kind of example (the label kind travels in the judge's inputs as `origin`).
+_KIND_CRITERIA = {
+    "backward-summary": (
+        "This instruction is a step-by-step summary written from the interaction ('Replicate the following: "
+        "1. ... 2. ...'): that is an intended instruction style, natural when each step it lists matches an action "
+        "of the interaction. Example: 'Replicate the following: 1. List the tables. 2. Count the rows of orders.' "
+        "is aligned with an interaction that does exactly those two things."
+    ),
+    "backward-task": (
+        "This instruction was written afterwards for what the interaction actually did; judge whether the "
+        "interaction accomplishes it. Example: 'Count the orders placed in 2023.' is aligned with an interaction "
+        "whose last action counts those orders and shows the count."
+    ),
+    "forward": (
+        "This is the task the agent was given; the interaction may or may not accomplish it. Example: 'Find the "
+        "three most expensive products.' is not aligned with an interaction that only lists the tables."
+    ),
+    "online": (
+        "This is a production agent's own task and episode. Example: a task 'Rename the file a.txt to b.txt' is "
+        "aligned with an episode whose last action renames it without an error."
+    ),
+}
 
 
 def _steps_text(steps: list[dict[str, Any]], final_observation: str | None = None, first: int = 0) -> str:
-    lines = []
-    for i, step in enumerate(steps, start=first):
+    lines, i = [], first
+    for step in steps:
+        if "elided" in step:
+            lines.append(f"[... {step['elided']} steps not shown to fit the context window ...]")
+            i += int(step["elided"])
+            continue
         lines.append(f"Observation {i}:\n{step['observation']}")
         if step.get("thought"):
             lines.append(f"Thought {i + 1}: {step['thought']}")
-        lines.append(f"Action {i + 1}: {step['action']}")
+        lines.append(f"Action {i + 1}: {step['action']}{' ' + FAILED if step.get('error') else ''}")
+        i += 1
     if final_observation is not None:
-        lines.append(f"Observation {first + len(steps)}:\n{final_observation}")
+        lines.append(f"Observation {i}:\n{final_observation}")
     return "\n".join(lines)
 
 
@@ -35,7 +70,9 @@ def _task(role: Role, x: dict[str, Any]) -> str:
         return (
             f"Environment: {x['env']}.\nAction space:\n{x['action_space']}\n{reference}{examples}\n"
             f"Task: {x['task']}\n\nSo far:\n{_steps_text(x.get('history', []), x['observation'])}\n\n"
-            "Give your next action. Set stop to true (with your final answer) when the task is done."
+            "Give your next action in `action`, exactly as the environment takes it (no code fence). Set stop to "
+            "true (with your final answer) when the task is done; an action given with stop runs first, then the "
+            "episode ends."
         )
     if role is Role.LABEL:
         what = (
@@ -56,12 +93,14 @@ def _task(role: Role, x: dict[str, Any]) -> str:
             f"observation after it, and write {what}. Answer with one label per end."
         )
     if role is Role.JUDGE:
+        kind = _KIND_CRITERIA.get(x.get("origin", ""), "")
         return (
             f"Environment: {x['env']}.\nInstruction: {x['instruction']}\n"
             f"Interaction:\n{_steps_text(x['steps'], x['final_observation'])}\n\n"
             "Judge four criteria, each yes/no with a reason: aligned (the interaction accomplishes the "
             "instruction), coherent (each action follows from the previous observation), natural (a user "
-            "would plausibly ask this), reasonable (no detours, no going back and forth)."
+            "would plausibly ask this), reasonable (no detours, no going back and forth). An action marked "
+            f"{FAILED} ended in an error in the environment.\n{kind}"
         )
     if role is Role.QUERY:
         return (

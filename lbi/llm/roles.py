@@ -10,10 +10,29 @@ import json
 from enum import Enum
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, model_validator
 
-ShortText = Annotated[str, StringConstraints(max_length=500)]
-QueryText = Annotated[str, StringConstraints(min_length=1, max_length=120)]
+
+def _clipped(limit: int) -> BeforeValidator:
+    """A model's over-long text is clipped (at a word boundary when one is near), not rejected."""
+
+    def clip(value: object) -> object:
+        if not isinstance(value, str) or len(value) <= limit:
+            return value
+        cut = value[:limit]
+        space = cut.rfind(" ")
+        return (cut[:space] if space > limit * 0.8 else cut).rstrip()
+
+    return BeforeValidator(clip)
+
+
+def _first(limit: int) -> BeforeValidator:
+    """A list longer than the schema allows keeps its first `limit` items."""
+    return BeforeValidator(lambda value: value[:limit] if isinstance(value, list) else value)
+
+
+ShortText = Annotated[str, _clipped(500)]
+QueryText = Annotated[str, StringConstraints(min_length=1), _clipped(120)]
 
 
 class Role(str, Enum):
@@ -28,16 +47,23 @@ class Role(str, Enum):
 class TasksOut(BaseModel):
     """self_instruct: tasks users commonly perform, written from one resource."""
 
-    tasks: list[ShortText] = Field(min_length=1, max_length=50)
+    tasks: Annotated[list[ShortText], _first(50)] = Field(min_length=1)
 
 
 class ActOut(BaseModel):
-    """act: the agent's next move. With stop=true the episode ends and `answer` is the final answer."""
+    """act: the agent's next move: an action, or stop=true, or both (the action runs, then the episode ends with
+    `answer` as the final answer). A reply with neither is not a move."""
 
     thought: str = ""
     action: str = ""
     stop: bool = False
     answer: str = ""
+
+    @model_validator(mode="after")
+    def _moves(self) -> ActOut:
+        if not self.stop and not self.action.strip():
+            raise ValueError("the reply needs an 'action' (a non-empty string), or 'stop': true")
+        return self
 
 
 class LabelOut(BaseModel):
@@ -54,7 +80,7 @@ class SpanLabel(BaseModel):
 class LabelBatchOut(BaseModel):
     """label_batch: one label per span end, for the spans starting at one step."""
 
-    labels: list[SpanLabel] = Field(min_length=1, max_length=500)
+    labels: Annotated[list[SpanLabel], _first(500)] = Field(min_length=1)
 
 
 class Criterion(BaseModel):
@@ -74,7 +100,7 @@ class JudgeOut(BaseModel):
 class QueryOut(BaseModel):
     """query: retrieval queries written from (task, history, observation)."""
 
-    queries: list[QueryText] = Field(min_length=1, max_length=3)
+    queries: Annotated[list[QueryText], _first(3)] = Field(min_length=1)
 
 
 OUTPUT_MODELS: dict[Role, type[BaseModel]] = {

@@ -73,7 +73,7 @@ class Step(_message.Message):
     def __init__(self, observation: _Optional[str] = ..., action: _Optional[str] = ..., thought: _Optional[str] = ..., error: _Optional[bool] = ...) -> None: ...
 
 class Trajectory(_message.Message):
-    __slots__ = ("id", "instruction_id", "env", "steps", "final_observation", "outcome", "answer")
+    __slots__ = ("id", "instruction_id", "env", "steps", "final_observation", "outcome", "answer", "error")
     ID_FIELD_NUMBER: _ClassVar[int]
     INSTRUCTION_ID_FIELD_NUMBER: _ClassVar[int]
     ENV_FIELD_NUMBER: _ClassVar[int]
@@ -81,6 +81,7 @@ class Trajectory(_message.Message):
     FINAL_OBSERVATION_FIELD_NUMBER: _ClassVar[int]
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     ANSWER_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
     id: str
     instruction_id: str
     env: str
@@ -88,7 +89,8 @@ class Trajectory(_message.Message):
     final_observation: str
     outcome: Outcome
     answer: str
-    def __init__(self, id: _Optional[str] = ..., instruction_id: _Optional[str] = ..., env: _Optional[str] = ..., steps: _Optional[_Iterable[_Union[Step, _Mapping]]] = ..., final_observation: _Optional[str] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., answer: _Optional[str] = ...) -> None: ...
+    error: str
+    def __init__(self, id: _Optional[str] = ..., instruction_id: _Optional[str] = ..., env: _Optional[str] = ..., steps: _Optional[_Iterable[_Union[Step, _Mapping]]] = ..., final_observation: _Optional[str] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., answer: _Optional[str] = ..., error: _Optional[str] = ...) -> None: ...
 
 class CriterionVerdict(_message.Message):
     __slots__ = ("criterion", "ok", "reason")

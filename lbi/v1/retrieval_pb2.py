@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from lbi.v1 import common_pb2 as lbi_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16lbi/v1/retrieval.proto\x12\x06lbi.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x13lbi/v1/common.proto\"A\n\x10RetrievalFilters\x12\x0c\n\x04\x65nvs\x18\x01 \x03(\t\x12\x1f\n\x07origins\x18\x02 \x03(\x0e\x32\x0e.lbi.v1.Origin\"\xeb\x03\n\x0fRetrieveRequest\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12\x13\n\x0binstruction\x18\x02 \x01(\t\x12\x13\n\x0bobservation\x18\x03 \x01(\t\x12\x1d\n\x07history\x18\x04 \x03(\x0b\x32\x0c.lbi.v1.Step\x12\x0f\n\x07queries\x18\x05 \x03(\t\x12$\n\x05modes\x18\x06 \x03(\x0e\x32\x15.lbi.v1.RetrievalMode\x12\x15\n\rk_observation\x18\x07 \x01(\x05\x12\x0f\n\x07k_query\x18\x08 \x01(\x05\x12\x15\n\rk_instruction\x18\t \x01(\x05\x12)\n\x07\x66ilters\x18\n \x01(\x0b\x32\x18.lbi.v1.RetrievalFilters\x12\x1b\n\x13prompt_budget_chars\x18\x0b \x01(\x05\x12\x18\n\x10generate_queries\x18\x0c \x01(\x08\x12\x0e\n\x06window\x18\r \x01(\x05\x12\x19\n\x11\x64\x65nse_observation\x18\x0e \x01(\x08\x12\x16\n\x0eper_trajectory\x18\x0f \x01(\x05\x12\x12\n\nepisode_id\x18\x10 \x01(\t\x12\x12\n\nmax_tokens\x18\x11 \x01(\x05\x12\x11\n\ttokenizer\x18\x12 \x01(\t\x12\x11\n\tmin_score\x18\x13 \x01(\x02\x12\x15\n\rmetadata_only\x18\x14 \x01(\x08\"\xa3\x01\n\x10RetrievedExample\x12 \n\x07\x65xample\x18\x01 \x01(\x0b\x32\x0f.lbi.v1.Example\x12\r\n\x05score\x18\x02 \x01(\x02\x12#\n\x04mode\x18\x03 \x01(\x0e\x32\x15.lbi.v1.RetrievalMode\x12\x14\n\x0cmatched_step\x18\x04 \x01(\x05\x12\r\n\x05query\x18\x05 \x01(\t\x12\x14\n\x0cwindow_start\x18\x06 \x01(\x05\"\xd4\x01\n\x10RetrieveResponse\x12*\n\x08\x65xamples\x18\x01 \x03(\x0b\x32\x18.lbi.v1.RetrievedExample\x12\x14\n\x0cprompt_block\x18\x02 \x01(\t\x12\x0f\n\x07queries\x18\x03 \x03(\t\x12;\n\ntimings_ms\x18\x04 \x03(\x0b\x32\'.lbi.v1.RetrieveResponse.TimingsMsEntry\x1a\x30\n\x0eTimingsMsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"A\n\x14\x42\x61tchRetrieveRequest\x12)\n\x08requests\x18\x01 \x03(\x0b\x32\x17.lbi.v1.RetrieveRequest\"j\n\x11\x42\x61tchRetrieveItem\x12*\n\x08response\x18\x01 \x01(\x0b\x32\x18.lbi.v1.RetrieveResponse\x12\x12\n\nerror_code\x18\x02 \x01(\t\x12\x15\n\rerror_message\x18\x03 \x01(\t\"A\n\x15\x42\x61tchRetrieveResponse\x12(\n\x05items\x18\x01 \x03(\x0b\x32\x19.lbi.v1.BatchRetrieveItem\"\x15\n\x13ListDatasetsRequest\"=\n\x14ListDatasetsResponse\x12%\n\x08\x64\x61tasets\x18\x01 \x03(\x0b\x32\x13.lbi.v1.DatasetInfo\")\n\x16\x44\x65scribeDatasetRequest\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\"\xdc\x01\n\x0b\x44\x61tasetInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08\x65xamples\x18\x02 \x01(\x03\x12\r\n\x05steps\x18\x03 \x01(\x03\x12\x17\n\x0f\x65mbedding_model\x18\x04 \x01(\t\x12\x15\n\rembedding_dim\x18\x05 \x01(\x05\x12\x17\n\x0f\x63reated_by_jobs\x18\x06 \x03(\t\x12\x0c\n\x04\x65nvs\x18\x07 \x03(\t\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0fonline_examples\x18\t \x01(\x03*\xa5\x01\n\rRetrievalMode\x12\x1e\n\x1aRETRIEVAL_MODE_UNSPECIFIED\x10\x00\x12\x1e\n\x1aRETRIEVAL_MODE_OBSERVATION\x10\x01\x12\x18\n\x14RETRIEVAL_MODE_QUERY\x10\x02\x12\x1e\n\x1aRETRIEVAL_MODE_INSTRUCTION\x10\x03\x12\x1a\n\x16RETRIEVAL_MODE_AGENTIC\x10\x04\x32\xb2\x02\n\x10RetrievalService\x12=\n\x08Retrieve\x12\x17.lbi.v1.RetrieveRequest\x1a\x18.lbi.v1.RetrieveResponse\x12L\n\rBatchRetrieve\x12\x1c.lbi.v1.BatchRetrieveRequest\x1a\x1d.lbi.v1.BatchRetrieveResponse\x12I\n\x0cListDatasets\x12\x1b.lbi.v1.ListDatasetsRequest\x1a\x1c.lbi.v1.ListDatasetsResponse\x12\x46\n\x0f\x44\x65scribeDataset\x12\x1e.lbi.v1.DescribeDatasetRequest\x1a\x13.lbi.v1.DatasetInfob\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16lbi/v1/retrieval.proto\x12\x06lbi.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x13lbi/v1/common.proto\"A\n\x10RetrievalFilters\x12\x0c\n\x04\x65nvs\x18\x01 \x03(\t\x12\x1f\n\x07origins\x18\x02 \x03(\x0e\x32\x0e.lbi.v1.Origin\"\xeb\x03\n\x0fRetrieveRequest\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12\x13\n\x0binstruction\x18\x02 \x01(\t\x12\x13\n\x0bobservation\x18\x03 \x01(\t\x12\x1d\n\x07history\x18\x04 \x03(\x0b\x32\x0c.lbi.v1.Step\x12\x0f\n\x07queries\x18\x05 \x03(\t\x12$\n\x05modes\x18\x06 \x03(\x0e\x32\x15.lbi.v1.RetrievalMode\x12\x15\n\rk_observation\x18\x07 \x01(\x05\x12\x0f\n\x07k_query\x18\x08 \x01(\x05\x12\x15\n\rk_instruction\x18\t \x01(\x05\x12)\n\x07\x66ilters\x18\n \x01(\x0b\x32\x18.lbi.v1.RetrievalFilters\x12\x1b\n\x13prompt_budget_chars\x18\x0b \x01(\x05\x12\x18\n\x10generate_queries\x18\x0c \x01(\x08\x12\x0e\n\x06window\x18\r \x01(\x05\x12\x19\n\x11\x64\x65nse_observation\x18\x0e \x01(\x08\x12\x16\n\x0eper_trajectory\x18\x0f \x01(\x05\x12\x12\n\nepisode_id\x18\x10 \x01(\t\x12\x12\n\nmax_tokens\x18\x11 \x01(\x05\x12\x11\n\ttokenizer\x18\x12 \x01(\t\x12\x11\n\tmin_score\x18\x13 \x01(\x02\x12\x15\n\rmetadata_only\x18\x14 \x01(\x08\"\xa3\x01\n\x10RetrievedExample\x12 \n\x07\x65xample\x18\x01 \x01(\x0b\x32\x0f.lbi.v1.Example\x12\r\n\x05score\x18\x02 \x01(\x02\x12#\n\x04mode\x18\x03 \x01(\x0e\x32\x15.lbi.v1.RetrievalMode\x12\x14\n\x0cmatched_step\x18\x04 \x01(\x05\x12\r\n\x05query\x18\x05 \x01(\t\x12\x14\n\x0cwindow_start\x18\x06 \x01(\x05\"\xe6\x01\n\x10RetrieveResponse\x12*\n\x08\x65xamples\x18\x01 \x03(\x0b\x32\x18.lbi.v1.RetrievedExample\x12\x14\n\x0cprompt_block\x18\x02 \x01(\t\x12\x0f\n\x07queries\x18\x03 \x03(\t\x12;\n\ntimings_ms\x18\x04 \x03(\x0b\x32\'.lbi.v1.RetrieveResponse.TimingsMsEntry\x12\x10\n\x08\x64\x65graded\x18\x05 \x01(\t\x1a\x30\n\x0eTimingsMsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"A\n\x14\x42\x61tchRetrieveRequest\x12)\n\x08requests\x18\x01 \x03(\x0b\x32\x17.lbi.v1.RetrieveRequest\"j\n\x11\x42\x61tchRetrieveItem\x12*\n\x08response\x18\x01 \x01(\x0b\x32\x18.lbi.v1.RetrieveResponse\x12\x12\n\nerror_code\x18\x02 \x01(\t\x12\x15\n\rerror_message\x18\x03 \x01(\t\"A\n\x15\x42\x61tchRetrieveResponse\x12(\n\x05items\x18\x01 \x03(\x0b\x32\x19.lbi.v1.BatchRetrieveItem\"\x15\n\x13ListDatasetsRequest\"=\n\x14ListDatasetsResponse\x12%\n\x08\x64\x61tasets\x18\x01 \x03(\x0b\x32\x13.lbi.v1.DatasetInfo\")\n\x16\x44\x65scribeDatasetRequest\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\"\xdc\x01\n\x0b\x44\x61tasetInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08\x65xamples\x18\x02 \x01(\x03\x12\r\n\x05steps\x18\x03 \x01(\x03\x12\x17\n\x0f\x65mbedding_model\x18\x04 \x01(\t\x12\x15\n\rembedding_dim\x18\x05 \x01(\x05\x12\x17\n\x0f\x63reated_by_jobs\x18\x06 \x03(\t\x12\x0c\n\x04\x65nvs\x18\x07 \x03(\t\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0fonline_examples\x18\t \x01(\x03*\xa5\x01\n\rRetrievalMode\x12\x1e\n\x1aRETRIEVAL_MODE_UNSPECIFIED\x10\x00\x12\x1e\n\x1aRETRIEVAL_MODE_OBSERVATION\x10\x01\x12\x18\n\x14RETRIEVAL_MODE_QUERY\x10\x02\x12\x1e\n\x1aRETRIEVAL_MODE_INSTRUCTION\x10\x03\x12\x1a\n\x16RETRIEVAL_MODE_AGENTIC\x10\x04\x32\xb2\x02\n\x10RetrievalService\x12=\n\x08Retrieve\x12\x17.lbi.v1.RetrieveRequest\x1a\x18.lbi.v1.RetrieveResponse\x12L\n\rBatchRetrieve\x12\x1c.lbi.v1.BatchRetrieveRequest\x1a\x1d.lbi.v1.BatchRetrieveResponse\x12I\n\x0cListDatasets\x12\x1b.lbi.v1.ListDatasetsRequest\x1a\x1c.lbi.v1.ListDatasetsResponse\x12\x46\n\x0f\x44\x65scribeDataset\x12\x1e.lbi.v1.DescribeDatasetRequest\x1a\x13.lbi.v1.DatasetInfob\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,8 +35,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_RETRIEVERESPONSE_TIMINGSMSENTRY']._loaded_options = None
   _globals['_RETRIEVERESPONSE_TIMINGSMSENTRY']._serialized_options = b'8\001'
-  _globals['_RETRIEVALMODE']._serialized_start=1625
-  _globals['_RETRIEVALMODE']._serialized_end=1790
+  _globals['_RETRIEVALMODE']._serialized_start=1643
+  _globals['_RETRIEVALMODE']._serialized_end=1808
   _globals['_RETRIEVALFILTERS']._serialized_start=88
   _globals['_RETRIEVALFILTERS']._serialized_end=153
   _globals['_RETRIEVEREQUEST']._serialized_start=156
@@ -44,23 +44,23 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RETRIEVEDEXAMPLE']._serialized_start=650
   _globals['_RETRIEVEDEXAMPLE']._serialized_end=813
   _globals['_RETRIEVERESPONSE']._serialized_start=816
-  _globals['_RETRIEVERESPONSE']._serialized_end=1028
-  _globals['_RETRIEVERESPONSE_TIMINGSMSENTRY']._serialized_start=980
-  _globals['_RETRIEVERESPONSE_TIMINGSMSENTRY']._serialized_end=1028
-  _globals['_BATCHRETRIEVEREQUEST']._serialized_start=1030
-  _globals['_BATCHRETRIEVEREQUEST']._serialized_end=1095
-  _globals['_BATCHRETRIEVEITEM']._serialized_start=1097
-  _globals['_BATCHRETRIEVEITEM']._serialized_end=1203
-  _globals['_BATCHRETRIEVERESPONSE']._serialized_start=1205
-  _globals['_BATCHRETRIEVERESPONSE']._serialized_end=1270
-  _globals['_LISTDATASETSREQUEST']._serialized_start=1272
-  _globals['_LISTDATASETSREQUEST']._serialized_end=1293
-  _globals['_LISTDATASETSRESPONSE']._serialized_start=1295
-  _globals['_LISTDATASETSRESPONSE']._serialized_end=1356
-  _globals['_DESCRIBEDATASETREQUEST']._serialized_start=1358
-  _globals['_DESCRIBEDATASETREQUEST']._serialized_end=1399
-  _globals['_DATASETINFO']._serialized_start=1402
-  _globals['_DATASETINFO']._serialized_end=1622
-  _globals['_RETRIEVALSERVICE']._serialized_start=1793
-  _globals['_RETRIEVALSERVICE']._serialized_end=2099
+  _globals['_RETRIEVERESPONSE']._serialized_end=1046
+  _globals['_RETRIEVERESPONSE_TIMINGSMSENTRY']._serialized_start=998
+  _globals['_RETRIEVERESPONSE_TIMINGSMSENTRY']._serialized_end=1046
+  _globals['_BATCHRETRIEVEREQUEST']._serialized_start=1048
+  _globals['_BATCHRETRIEVEREQUEST']._serialized_end=1113
+  _globals['_BATCHRETRIEVEITEM']._serialized_start=1115
+  _globals['_BATCHRETRIEVEITEM']._serialized_end=1221
+  _globals['_BATCHRETRIEVERESPONSE']._serialized_start=1223
+  _globals['_BATCHRETRIEVERESPONSE']._serialized_end=1288
+  _globals['_LISTDATASETSREQUEST']._serialized_start=1290
+  _globals['_LISTDATASETSREQUEST']._serialized_end=1311
+  _globals['_LISTDATASETSRESPONSE']._serialized_start=1313
+  _globals['_LISTDATASETSRESPONSE']._serialized_end=1374
+  _globals['_DESCRIBEDATASETREQUEST']._serialized_start=1376
+  _globals['_DESCRIBEDATASETREQUEST']._serialized_end=1417
+  _globals['_DATASETINFO']._serialized_start=1420
+  _globals['_DATASETINFO']._serialized_end=1640
+  _globals['_RETRIEVALSERVICE']._serialized_start=1811
+  _globals['_RETRIEVALSERVICE']._serialized_end=2117
 # @@protoc_insertion_point(module_scope)

@@ -93,7 +93,7 @@ class RetrievedExample(_message.Message):
     def __init__(self, example: _Optional[_Union[_common_pb2.Example, _Mapping]] = ..., score: _Optional[float] = ..., mode: _Optional[_Union[RetrievalMode, str]] = ..., matched_step: _Optional[int] = ..., query: _Optional[str] = ..., window_start: _Optional[int] = ...) -> None: ...
 
 class RetrieveResponse(_message.Message):
-    __slots__ = ("examples", "prompt_block", "queries", "timings_ms")
+    __slots__ = ("examples", "prompt_block", "queries", "timings_ms", "degraded")
     class TimingsMsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -105,11 +105,13 @@ class RetrieveResponse(_message.Message):
     PROMPT_BLOCK_FIELD_NUMBER: _ClassVar[int]
     QUERIES_FIELD_NUMBER: _ClassVar[int]
     TIMINGS_MS_FIELD_NUMBER: _ClassVar[int]
+    DEGRADED_FIELD_NUMBER: _ClassVar[int]
     examples: _containers.RepeatedCompositeFieldContainer[RetrievedExample]
     prompt_block: str
     queries: _containers.RepeatedScalarFieldContainer[str]
     timings_ms: _containers.ScalarMap[str, float]
-    def __init__(self, examples: _Optional[_Iterable[_Union[RetrievedExample, _Mapping]]] = ..., prompt_block: _Optional[str] = ..., queries: _Optional[_Iterable[str]] = ..., timings_ms: _Optional[_Mapping[str, float]] = ...) -> None: ...
+    degraded: str
+    def __init__(self, examples: _Optional[_Iterable[_Union[RetrievedExample, _Mapping]]] = ..., prompt_block: _Optional[str] = ..., queries: _Optional[_Iterable[str]] = ..., timings_ms: _Optional[_Mapping[str, float]] = ..., degraded: _Optional[str] = ...) -> None: ...
 
 class BatchRetrieveRequest(_message.Message):
     __slots__ = ("requests",)

@@ -158,7 +158,7 @@ class StageStats(_message.Message):
     def __init__(self, stage: _Optional[_Union[Stage, str]] = ..., done: _Optional[int] = ..., total: _Optional[int] = ..., failed: _Optional[int] = ..., llm_calls: _Optional[int] = ..., tokens: _Optional[int] = ..., cost_usd: _Optional[float] = ..., wall_seconds: _Optional[float] = ...) -> None: ...
 
 class JobStats(_message.Message):
-    __slots__ = ("resources", "instructions", "trajectories", "candidates_forward", "candidates_backward_task", "candidates_backward_summary", "kept", "dropped", "llm_calls", "tokens", "cost_usd", "stages", "yields")
+    __slots__ = ("resources", "instructions", "trajectories", "candidates_forward", "candidates_backward_task", "candidates_backward_summary", "kept", "dropped", "llm_calls", "tokens", "cost_usd", "stages", "yields", "llm_failures", "failed_rollouts", "label_failures")
     RESOURCES_FIELD_NUMBER: _ClassVar[int]
     INSTRUCTIONS_FIELD_NUMBER: _ClassVar[int]
     TRAJECTORIES_FIELD_NUMBER: _ClassVar[int]
@@ -172,6 +172,9 @@ class JobStats(_message.Message):
     COST_USD_FIELD_NUMBER: _ClassVar[int]
     STAGES_FIELD_NUMBER: _ClassVar[int]
     YIELDS_FIELD_NUMBER: _ClassVar[int]
+    LLM_FAILURES_FIELD_NUMBER: _ClassVar[int]
+    FAILED_ROLLOUTS_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FAILURES_FIELD_NUMBER: _ClassVar[int]
     resources: int
     instructions: int
     trajectories: int
@@ -185,7 +188,24 @@ class JobStats(_message.Message):
     cost_usd: float
     stages: _containers.RepeatedCompositeFieldContainer[StageStats]
     yields: _containers.RepeatedCompositeFieldContainer[KindYield]
-    def __init__(self, resources: _Optional[int] = ..., instructions: _Optional[int] = ..., trajectories: _Optional[int] = ..., candidates_forward: _Optional[int] = ..., candidates_backward_task: _Optional[int] = ..., candidates_backward_summary: _Optional[int] = ..., kept: _Optional[int] = ..., dropped: _Optional[int] = ..., llm_calls: _Optional[int] = ..., tokens: _Optional[int] = ..., cost_usd: _Optional[float] = ..., stages: _Optional[_Iterable[_Union[StageStats, _Mapping]]] = ..., yields: _Optional[_Iterable[_Union[KindYield, _Mapping]]] = ...) -> None: ...
+    llm_failures: _containers.RepeatedCompositeFieldContainer[LLMFailures]
+    failed_rollouts: int
+    label_failures: int
+    def __init__(self, resources: _Optional[int] = ..., instructions: _Optional[int] = ..., trajectories: _Optional[int] = ..., candidates_forward: _Optional[int] = ..., candidates_backward_task: _Optional[int] = ..., candidates_backward_summary: _Optional[int] = ..., kept: _Optional[int] = ..., dropped: _Optional[int] = ..., llm_calls: _Optional[int] = ..., tokens: _Optional[int] = ..., cost_usd: _Optional[float] = ..., stages: _Optional[_Iterable[_Union[StageStats, _Mapping]]] = ..., yields: _Optional[_Iterable[_Union[KindYield, _Mapping]]] = ..., llm_failures: _Optional[_Iterable[_Union[LLMFailures, _Mapping]]] = ..., failed_rollouts: _Optional[int] = ..., label_failures: _Optional[int] = ...) -> None: ...
+
+class LLMFailures(_message.Message):
+    __slots__ = ("stage", "role", "kind", "count", "first_reason")
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    FIRST_REASON_FIELD_NUMBER: _ClassVar[int]
+    stage: str
+    role: str
+    kind: str
+    count: int
+    first_reason: str
+    def __init__(self, stage: _Optional[str] = ..., role: _Optional[str] = ..., kind: _Optional[str] = ..., count: _Optional[int] = ..., first_reason: _Optional[str] = ...) -> None: ...
 
 class KindYield(_message.Message):
     __slots__ = ("kind", "resources", "instructions", "kept")

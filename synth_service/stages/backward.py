@@ -53,20 +53,7 @@ async def _labels(
     model = ctx.spec.models.labeller
     env = ctx.spec.env
     if ctx.spec.backward_mode == "batched":
-        span_steps, _ = _span(steps, final, start, len(steps))
-        inputs = {
-            "env": env,
-            "kind": kind,
-            "steps": span_steps,
-            "final_observation": final,
-            "ends": [e - start for e in ends],
-        }
-        try:
-            result = await ctx.llm("backward", Role.LABEL_BATCH, inputs, model)
-        except LLMError as exc:
-            return {e: Failure(exc.reason) for e in ends}
-        by_end = {label.end + start: label.instruction for label in result.output.labels}
-        return {e: by_end.get(e) or Failure("the batched reply had no label for this end") for e in ends}
+        return await _batch(ctx, steps, final, start, ends, kind)
 
     async def one(end: int) -> str:
         span_steps, end_observation = _span(steps, final, start, end)
@@ -79,9 +66,37 @@ async def _labels(
             )
             return result.output.instruction
         except LLMError as exc:
-            return Failure(exc.reason)
+            return Failure(f"{exc.kind}: {exc.reason}")
 
     return dict(zip(ends, await asyncio.gather(*(one(end) for end in ends)), strict=True))
+
+
+async def _batch(
+    ctx: JobContext, steps: tuple[Step, ...], final: str, start: int, ends: list[int], kind: str
+) -> dict[int, str]:
+    """One call labels every end of the group; a reply cut at max_tokens even with the larger budget (the labels of a
+    long trajectory outgrow it) is asked again as two groups of half the ends each, down to single ends."""
+    last = max(ends)
+    span_steps, _ = _span(steps, final, start, last)
+    inputs = {
+        "env": ctx.spec.env,
+        "kind": kind,
+        "steps": span_steps,
+        "final_observation": state_at(steps, last, final),
+        "ends": [e - start for e in ends],
+    }
+    try:
+        result = await ctx.llm("backward", Role.LABEL_BATCH, inputs, ctx.spec.models.labeller)
+    except LLMError as exc:
+        if exc.kind == "truncated" and len(ends) > 1:
+            half = len(ends) // 2
+            first, second = await asyncio.gather(
+                _batch(ctx, steps, final, start, ends[:half], kind), _batch(ctx, steps, final, start, ends[half:], kind)
+            )
+            return {**first, **second}
+        return {e: Failure(f"{exc.kind}: {exc.reason}") for e in ends}
+    by_end = {label.end + start: label.instruction for label in result.output.labels}
+    return {e: by_end.get(e) or Failure("the batched reply had no label for this end") for e in ends}
 
 
 class Failure(str):

@@ -29,6 +29,7 @@ from synth_service.stages.names import FILTERED
 async def _verdict(ctx: JobContext, example: Example, judge: str) -> Verdict:
     inputs = {
         "env": example.env,
+        "origin": example.origin.value,
         "instruction": example.instruction,
         "steps": [s.to_dict() for s in example.steps],
         "final_observation": example.final_observation,
@@ -37,10 +38,11 @@ async def _verdict(ctx: JobContext, example: Example, judge: str) -> Verdict:
         answer = (await ctx.llm("filter", Role.JUDGE, inputs, judge)).output
     except LLMError as exc:
         return Verdict(
-            judge or ctx.gateway.settings.llm_model, tuple((c, False, f"judge failed: {exc.reason}") for c in CRITERIA)
+            judge or ctx.gateway.sampling(Role.JUDGE).model,
+            tuple((c, False, f"judge failed ({exc.kind}): {exc.reason}") for c in CRITERIA),
         )
     return Verdict(
-        judge or ctx.gateway.settings.llm_model,
+        judge or ctx.gateway.sampling(Role.JUDGE).model,
         tuple((c, getattr(answer, c).ok, getattr(answer, c).reason) for c in CRITERIA),
     )
 

@@ -1,5 +1,7 @@
 """Stage 3, rollout: the LLM agent performs each task in a fresh session, across the job's runners.
 
+A policy whose LLM call fails for good ends the episode (outcome error) with the steps it took, which go on to
+backward construction like any other; only an episode that failed before its first action is a failed rollout.
 A runner that fails mid-rollout (unreachable, restarted, lost the session) costs the rollout a restart
 in a new session on the next runner, up to the job's retry limit; then the rollout is recorded as
 failed with the reason. LLM decisions are journaled, so a restarted episode replays them for free.
@@ -27,6 +29,7 @@ def trajectory_payload(t: Trajectory) -> dict:
         "final_observation": t.final_observation,
         "outcome": t.outcome.value,
         "answer": t.answer,
+        "error": t.error,
     }
 
 
@@ -52,6 +55,9 @@ async def rollout(ctx: JobContext, key: str, instruction: dict, resource_text: s
                 model=spec.models.policy or None,
             )
             payload = trajectory_payload(trajectory)
+            if trajectory.error and not trajectory.steps:  # the policy failed before its first action: nothing to keep
+                reason = f"policy LLM failed: {trajectory.error}"
+                break
             await ctx.journal.aput(ctx.job_id, TRAJECTORIES, [(key, payload, True, "")])
             return payload, True, ""
         except grpc.aio.AioRpcError as exc:

@@ -74,7 +74,10 @@ async def test_unusable_replies_are_asked_again_then_recorded(reply, reason):
         server.script = [Behaviour(content=reply)]
         result = await _gateway(server).call(Role.QUERY, INPUTS)
         assert result.output.queries == ["customers by city"] and result.attempts == 2
-        assert "could not be used" in server.requests[1]["messages"][-1]["content"]
+        if reply:  # asked again with the problem shown
+            assert "could not be used" in server.requests[1]["messages"][-1]["content"]
+        else:  # an empty reply (a reasoning model out of budget) is asked again with twice the budget
+            assert server.requests[1]["max_tokens"] == 2 * server.requests[0]["max_tokens"]
 
         server.script = [Behaviour(content=reply), Behaviour(content=reply)]
         with pytest.raises(LLMOutputError) as err:
@@ -143,8 +146,13 @@ async def test_a_job_behind_a_faulty_labeller_accounts_for_every_call(faulty_eng
     assert labelled + sum(d["failures"] for d in done) == sum(labelling_calls(n, "paper", 3) for n in lengths)
     assert sum(d["failures"] for d in done) == len(failures)
     for _, _, _, reason in failures:
-        assert reason.startswith("unusable reply after a retry: ") and "Traceback" not in reason
-        assert any(known in reason for known in ("no JSON object", "the reply was empty", "does not match the schema"))
+        kind, _, why = reason.partition(": ")
+        assert kind in ("unusable_reply", "empty_reply") and "Traceback" not in reason
+        assert any(known in why for known in ("no JSON object", "the reply was empty", "does not match the schema"))
+    # the job's statistics count the failed calls by kind, with the first reason of each
+    counted = {(f.stage, f.kind): f.count for f in s.llm_failures}
+    assert sum(n for (stage, _), n in counted.items() if stage == "backward") == len(failures)
+    assert all(f.first_reason for f in s.llm_failures)
 
 
 async def test_a_job_whose_rollouts_all_fail_ends_failed_with_the_first_reason(faulty_engine):

@@ -18,7 +18,14 @@ import hashlib
 import re
 from typing import Any
 
-from lbi.llm.offline.sqltext import is_schema_query, repair, schema_from_text, schema_query, tables_in
+from lbi.llm.offline.sqltext import (
+    is_schema_query,
+    quote_table,
+    repair,
+    schema_from_text,
+    schema_query,
+    tables_in,
+)
 from lbi.llm.offline.steps import examples_for
 
 _STOP = {
@@ -171,11 +178,12 @@ def _sql(x: dict[str, Any], plan: list[str]) -> dict[str, Any]:
     if not plan:
         words = set(x["task"].lower().replace(".", " ").split())
         table = next(
-            (t for t in schema if t.lower() in words or t.lower().rstrip("s") in words), next(iter(schema), None)
+            (t for t in schema if t.lower() in words or t.lower().rstrip("s") in words or t.lower() in x["task"].lower()),
+            next(iter(schema), None),
         )
-        plan = [f"SELECT * FROM {table} LIMIT 10;"] if table else []
+        plan = [f"SELECT * FROM {quote_table(table)} LIMIT 10;"] if table else []
     first_table = next((t for t in tables_in(plan[0]) if t in schema), None) if plan else None
-    peek = f"SELECT * FROM {first_table} LIMIT 3;" if first_table else None
+    peek = f"SELECT * FROM {quote_table(first_table)} LIMIT 3;" if first_table else None
     if peek and peek not in done and peek not in plan:
         return _move(peek, f"Look at a few rows of {first_table} to see what its values look like.")
     exploration = {inspect, peek, guess}

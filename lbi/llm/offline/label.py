@@ -18,6 +18,12 @@ def _succeeded(steps: list[dict[str, Any]], final_observation: str) -> list[int]
 
 
 def label_span(env: str, kind: str, steps: list[dict[str, Any]], final_observation: str) -> str:
+    if not steps:  # an empty span: nothing was done
+        return (
+            "Replicate the following: look at the current state without acting."
+            if kind == "summary"
+            else ("Look at the current state of the environment without changing it.")
+        )
     if kind == "summary":
         parts = []
         for i, step in enumerate(steps, start=1):
@@ -40,6 +46,7 @@ def label_batch(x: dict[str, Any]) -> dict[str, Any]:
     steps, final = x["steps"], x["final_observation"]
     labels = []
     for end in x["ends"]:
-        span_final = state_at(steps, end, final)
-        labels.append({"end": end, "instruction": label_span(x["env"], x["kind"], steps[:end], span_final)})
+        upto = max(0, min(int(end), len(steps)))
+        span_final = state_at(steps, upto, final)
+        labels.append({"end": end, "instruction": label_span(x["env"], x["kind"], steps[:upto], span_final)})
     return {"labels": labels}

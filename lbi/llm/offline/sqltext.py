@@ -1,13 +1,19 @@
 """SQL as the offline backend reads it: schema from observations, error repair, and plain-English descriptions.
 
-Deterministic text processing, not a parser: good enough to describe and repair the SQL an agent
-writes against a documented database, and honest about what it cannot describe.
+Deterministic text processing: the tables a statement reads come from sqlglot's parse (quoted names, names that
+are keywords, CTEs and aliases handled), with a pattern for what sqlglot cannot parse (a statement cut short).
+Good enough to describe and repair the SQL an agent writes against a documented database, honest about what it
+cannot describe, and never raising on any statement.
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
 import re
+
+import sqlglot
+from sqlglot import exp
 
 SCHEMA_QUERY = "SELECT name, sql FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name;"
 _SCHEMA_HINT = re.compile(r"Inspect the schema with: (.+?;)")
@@ -19,9 +25,32 @@ _SCHEMA_MARKERS = re.compile(
 # "table_name | columns" rows: a schema listed one table per row, its columns as "name type, name type, ..."
 _LISTING = re.compile(r"^table_name\s*\|\s*columns\s*$")
 
+# an identifier as engines write it: "double quoted", `backticked`, [bracketed] or bare
+_IDENT = r'(?:"([^"]+)"|`([^`]+)`|\[([^\]]+)\]|([A-Za-z_][\w$]*))'
 _CREATE = re.compile(
-    r"CREATE\s+(?:TABLE|VIEW)\s+(?:IF NOT EXISTS\s+)?[\"`\[]?(\w+)[\"`\]]?\s*\((.*?)\)\s*(?:\||$)", re.I | re.S | re.M
+    rf"CREATE\s+(?:TABLE|VIEW)\s+(?:IF NOT EXISTS\s+)?{_IDENT}\s*\((.*?)\)\s*(?:\||$)", re.I | re.S | re.M
 )
+_FIRST_IDENT = re.compile(rf"^\s*{_IDENT}")
+_AFTER_KEYWORD = re.compile(rf"\b(?:FROM|JOIN|INTO|UPDATE)\s+{_IDENT}", re.I)
+_SYSTEM_TABLES = {"select", "sqlite_master", "sqlite_schema", "information_schema"}
+
+
+def _ident(groups: tuple[str, ...]) -> str:
+    return next((g for g in groups if g), "")
+
+
+def quote_table(name: str) -> str:
+    """A table name as SQL: bare when it is a plain word that is not a keyword, else double-quoted."""
+    if re.fullmatch(r"[A-Za-z_]\w*", name) and name.upper() not in _KEYWORDS:
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
+_KEYWORDS = {
+    "ORDER", "GROUP", "SELECT", "FROM", "WHERE", "TABLE", "INDEX", "USER", "LIMIT", "JOIN", "KEY", "VALUES", "CHECK",
+    "DEFAULT", "CASE", "WHEN", "END", "AS", "ON", "IN", "IS", "NOT", "NULL", "AND", "OR", "BY", "TO", "ALL", "UNION",
+    "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "PRIMARY", "FOREIGN", "REFERENCES", "TRANSACTION",
+}  # fmt: skip
 _CONSTRAINT = re.compile(r"^(PRIMARY|FOREIGN|UNIQUE|CHECK|CONSTRAINT)\b", re.I)
 
 
@@ -38,13 +67,14 @@ def is_schema_query(sql: str) -> bool:
 def schema_from_text(text: str) -> dict[str, list[str]]:
     """Tables and their columns, read from CREATE statements or a `table_name | columns` listing in observations."""
     schema: dict[str, list[str]] = {}
-    for name, body in _CREATE.findall(text):
+    for match in _CREATE.finditer(text):
         columns = []
-        for part in re.split(r",(?![^(]*\))", body):
+        for part in re.split(r",(?![^(]*\))", match.group(5)):
             part = part.strip()
-            if part and not _CONSTRAINT.match(part):
-                columns.append(part.split()[0].strip('"`[]'))
-        schema[name] = columns
+            ident = _FIRST_IDENT.match(part)
+            if part and ident and not _CONSTRAINT.match(part):
+                columns.append(_ident(ident.groups()))
+        schema[_ident(match.groups()[:4])] = columns
     listing = False
     for line in text.splitlines():
         if _LISTING.match(line.strip()):
@@ -56,10 +86,27 @@ def schema_from_text(text: str) -> dict[str, list[str]]:
     return schema
 
 
+@functools.lru_cache(maxsize=4096)
+def _parsed_tables(sql: str) -> tuple[str, ...] | None:
+    try:
+        trees = [t for t in sqlglot.parse(sql, error_level=sqlglot.ErrorLevel.RAISE) if t is not None]
+    except Exception:  # sqlglot's parse and tokenize errors: fall back to the pattern
+        return None
+    names: list[str] = []
+    for tree in trees:
+        ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+        names += [t.name for t in tree.find_all(exp.Table) if t.name and t.name not in ctes]
+    return tuple(names)
+
+
 def tables_in(sql: str) -> list[str]:
-    """Table names after FROM / JOIN / INTO / UPDATE, in order of appearance."""
-    found = re.findall(r"\b(?:FROM|JOIN|INTO|UPDATE)\s+([A-Za-z_]\w*)", sql, re.I)
-    return list(dict.fromkeys(t for t in found if t.lower() not in {"select", "sqlite_master", "information_schema"}))
+    """Table names a statement reads or writes, in order of appearance (system catalogues left out)."""
+    parsed = _parsed_tables(sql)
+    if parsed is None:
+        parsed = tuple(_ident(m.groups()) for m in _AFTER_KEYWORD.finditer(sql))
+    positions = {name: sql.find(name) for name in parsed}
+    ordered = sorted(dict.fromkeys(parsed), key=lambda name: positions[name] if positions[name] >= 0 else len(sql))
+    return [t for t in ordered if t.lower() not in _SYSTEM_TABLES]
 
 
 def repair(sql: str, error: str, schema: dict[str, list[str]]) -> str | None:
@@ -108,7 +155,7 @@ def _human(expr: str) -> str:
         if func == "COUNT":
             return "the number of " + ("distinct " + arg if distinct else "rows" if arg == "*" else arg + " values")
         return {"SUM": "the total", "AVG": "the average", "MIN": "the lowest", "MAX": "the highest"}[func] + " " + arg
-    return expr.split(".")[-1].replace("_", " ")
+    return expr.split(".")[-1].strip('"`[]').replace("_", " ")
 
 
 def _split_top(text: str) -> list[str]:
@@ -127,6 +174,8 @@ def _split_top(text: str) -> list[str]:
 
 
 def _join_words(items: list[str]) -> str:
+    if not items:
+        return ""
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
@@ -143,9 +192,11 @@ def _describe_select(sql: str) -> str:
     tables = tables_in(sql)
     if not m:
         return f"Query the {_join_words(tables)} table{'s' if len(tables) > 1 else ''}" if tables else "Run a query"
+    if not tables:
+        return "Run a query"
     select = m.group("select").strip()
     distinct = select.upper().startswith("DISTINCT ")
-    columns = [_human(c) for c in _split_top(select[9:] if distinct else select)]
+    columns = [_human(c) for c in _split_top(select[9:] if distinct else select)] or ["*"]
     what = "all columns" if columns == ["*"] else _join_words(columns)
     limit, order = m.group("limit"), m.group("order")
     descending = bool(order and re.search(r"\bDESC\b", order, re.I))
@@ -174,12 +225,12 @@ def describe(sql: str) -> str:
     upper = s.upper()
     if is_schema_query(s):
         return "List the tables of the database with their definitions"
-    pragma = re.match(r"PRAGMA\s+table_info\s*\(\s*['\"]?(\w+)", s, re.I)
+    pragma = re.match(rf"PRAGMA\s+table_info\s*\(\s*(?:'([^']+)'|{_IDENT})", s, re.I)
     if pragma:
-        return f"Show the columns of the {pragma.group(1)} table"
-    peek = re.match(r"SELECT \* FROM (\w+) LIMIT (\d+)$", s, re.I)
+        return f"Show the columns of the {_ident(pragma.groups())} table"
+    peek = re.match(rf"SELECT \* FROM {_IDENT} LIMIT (\d+)$", s, re.I)
     if peek:
-        return f"Show the first {peek.group(2)} rows of the {peek.group(1)} table"
+        return f"Show the first {peek.group(5)} rows of the {_ident(peek.groups()[:4])} table"
     if upper.startswith("WITH "):
         main = re.search(r"\)\s*(SELECT\s.*)$", s, re.I | re.S)
         return (_describe_select(main.group(1)) if main else "Run a query") + ", using a common table expression"
@@ -198,7 +249,7 @@ def describe(sql: str) -> str:
     if upper.startswith("DELETE"):
         where = re.search(r"\bWHERE\s+(.*)$", s, re.I)
         return f"Delete rows from the {target} table" + (f" where {where.group(1)}" if where else "")
-    created = re.match(r"CREATE\s+(?:UNIQUE\s+)?(TABLE|VIEW|INDEX)\s+(?:IF NOT EXISTS\s+)?(\w+)", s, re.I)
+    created = re.match(rf"CREATE\s+(?:UNIQUE\s+)?(TABLE|VIEW|INDEX)\s+(?:IF NOT EXISTS\s+)?{_IDENT}", s, re.I)
     if created:
-        return f"Create the {created.group(1).lower()} {created.group(2)}"
+        return f"Create the {created.group(1).lower()} {_ident(created.groups()[1:])}"
     return f"Run `{s[:80]}`"

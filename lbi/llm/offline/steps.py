@@ -4,18 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from lbi.action_text import ACTION_LANGUAGES
 from lbi.docs import WorkedExample, worked_examples
 from lbi.llm.offline.sqltext import describe as describe_sql
 from lbi.records import Step, first_repeated_state, state_at
-
-# The code-block languages whose lines are actions of an environment (an unmarked block counts for every one):
-# a README's Python block is not a shell command.
-ACTION_LANGUAGES = {
-    "sql": {"sql", "sqlite"},
-    "shell": {"bash", "sh", "shell", "console"},
-    "repo": {"bash", "sh", "shell", "console"},
-    "web": {"web"},
-}
 
 
 def examples_for(env: str, text: str) -> list[WorkedExample]:

@@ -1,0 +1,161 @@
+"""Reading a model's reply into a role's schema, as real models write replies.
+
+Real models wrap their JSON in prose, fence it (in ```json, or in the wrong language), think out loud in
+`<think>` blocks first, answer with single quotes or trailing commas, or give a bare list where one list
+field is asked for. The reader tries, in order, and takes the first candidate that fits the schema:
+
+1. the whole reply (think blocks removed);
+2. the body of each ```json fence, then of every other fence;
+3. each JSON value found in the text: `json.JSONDecoder.raw_decode` at every `{` (and `[`), in order;
+4. the same places repaired by `json_repair` (quotes, trailing commas, Python literals), unless the reply was
+   cut at its token limit: a cut reply is never "repaired" into a shorter answer.
+
+A bare list is accepted where the schema has exactly one required list field. Strings and lists longer than
+the schema allows are clipped by the schema's own validators (lbi.llm.roles), not rejected. When nothing
+fits, the error says why the most promising candidate failed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+Reply = TypeVar("Reply", bound=BaseModel)
+
+_THINK = re.compile(r"<(think|thinking|reasoning)>.*?</\1>", re.S | re.I)
+_THINK_CLOSE = re.compile(r"</(think|thinking|reasoning)>", re.I)
+_THINK_OPEN = re.compile(r"<(think|thinking|reasoning)>", re.I)
+_FENCE = re.compile(r"```[ \t]*([\w+#.-]*)[^\n`]*\n?(.*?)```", re.S)
+_DECODER = json.JSONDecoder()
+_MAX_STARTS = 200  # JSON starts tried in one reply: a reply full of braces is not searched forever
+
+
+class ReplyError(ValueError):
+    """The reply holds nothing that fits the schema; the message says why."""
+
+
+def strip_thinking(text: str) -> str:
+    """The reply without its reasoning: closed think blocks removed; text before a lone closing tag dropped (some
+    models omit the opening tag); an unclosed opening tag means everything after it was thinking."""
+    text = _THINK.sub("", text)
+    closes = list(_THINK_CLOSE.finditer(text))
+    if closes:
+        text = text[closes[-1].end() :]
+    opened = _THINK_OPEN.search(text)
+    if opened:
+        text = text[: opened.start()]
+    return text.strip()
+
+
+def _fences(text: str) -> list[str]:
+    found = [(m.group(1).lower(), m.group(2)) for m in _FENCE.finditer(text)]
+    return [body for lang, body in found if lang == "json"] + [body for lang, body in found if lang != "json"]
+
+
+def _embedded_values(text: str) -> list[Any]:
+    """Every JSON object or array that starts somewhere in `text`, outermost first, in order."""
+    values, position, tried = [], 0, 0
+    while tried < _MAX_STARTS:
+        starts = [i for i in (text.find("{", position), text.find("[", position)) if i >= 0]
+        if not starts:
+            break
+        start = min(starts)
+        tried += 1
+        try:
+            value, end = _DECODER.raw_decode(text, start)
+        except json.JSONDecodeError:
+            position = start + 1
+            continue
+        values.append(value)
+        position = end
+    return values
+
+
+def _repaired_values(text: str) -> list[Any]:
+    """Objects repaired by json_repair, each from a `{` up to one of the last closing braces: a JSON text that never
+    closes was cut short, and is not completed into a shorter answer."""
+    from json_repair import repair_json
+
+    values = []
+    for match in list(re.finditer(r"\{", text))[:20]:
+        ends = [m.start() for m in re.finditer(r"\}", text[match.start() :])][::-1][:5]
+        for end in ends:  # the longest span first: a shorter one may end inside a string
+            try:
+                value = repair_json(
+                    text[match.start() : match.start() + end + 1], return_objects=True, skip_json_loads=True
+                )
+            except Exception:  # json_repair gives up on some inputs with its own errors
+                continue
+            if isinstance(value, dict) and value:  # a "repaired" list is most often prose in brackets
+                values.append(value)
+    return values
+
+
+def _single_list_field(model: type[BaseModel]) -> str | None:
+    lists = [
+        name
+        for name, field in model.model_fields.items()
+        if field.is_required() and getattr(field.annotation, "__origin__", None) is list
+    ]
+    return lists[0] if len(lists) == 1 and len(model.model_fields) == 1 else None
+
+
+def _fit(value: Any, model: type[Reply]) -> Reply:
+    if isinstance(value, list):
+        field = _single_list_field(model)
+        if field is None:
+            raise ReplyError("the reply is a JSON list, and the schema asks for an object")
+        value = {field: value}
+    if not isinstance(value, dict):
+        raise ReplyError(f"the reply is a JSON {type(value).__name__}, and the schema asks for an object")
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'root'}: {e['msg']}" for e in exc.errors())
+        raise ReplyError(f"JSON does not match the schema: {problems}") from exc
+
+
+def _candidates(text: str) -> list[Any]:
+    """The whole reply, then each fence (json first), then every JSON value embedded in the prose."""
+    values: list[Any] = []
+    for source in (text, *_fences(text)):
+        try:
+            values.append(json.loads(source.strip()))
+        except json.JSONDecodeError:
+            if source is not text:
+                values.extend(_embedded_values(source))
+    return values + _embedded_values(text)
+
+
+def _each(candidates: list[Any], body: str, repair: bool) -> Iterator[Any]:
+    """The candidates, then (when none was an object) the reply's repaired objects."""
+    yield from candidates
+    if repair and not any(isinstance(v, dict) for v in candidates):
+        yield from _repaired_values(body)
+
+
+def parse_reply(text: str | None, model: type[Reply], truncated: bool = False) -> Reply:
+    """The reply's JSON validated against `model`; raises ReplyError saying what is wrong. `truncated`: the reply
+    was cut at its token limit (then nothing is repaired)."""
+    if not text or not text.strip():
+        raise ReplyError("the reply was empty")
+    body = strip_thinking(text)
+    if not body:
+        raise ReplyError("the reply held only reasoning (a think block), no answer")
+    errors: list[ReplyError] = []  # why each object failed; a list's failure only when no object was found
+    others: list[ReplyError] = []
+    candidates = _candidates(body)
+    for value in _each(candidates, body, repair=not truncated):
+        try:
+            return _fit(value, model)
+        except ReplyError as exc:
+            (errors if isinstance(value, dict) else others).append(exc)
+    if errors or others:
+        raise (errors or others)[0]
+    if truncated:
+        raise ReplyError("the reply was cut at its token limit before its JSON ended")
+    raise ReplyError("the reply holds no JSON object")
