@@ -24,9 +24,8 @@ GOOD = '{"queries": ["customers by city"]}'
 
 
 def _settings(server: OpenAIFixture, **extra) -> CommonSettings:
-    return CommonSettings(
-        **{"llm_model": "openai/test-model", "llm_api_base": server.api_base, "llm_timeout_s": 2, "llm_retries": 0, **extra}
-    )
+    defaults = {"llm_model": "openai/test-model", "llm_api_base": server.api_base, "llm_timeout_s": 2, "llm_retries": 0}
+    return CommonSettings(**{**defaults, **extra})
 
 
 async def test_a_reply_cut_at_max_tokens_is_asked_again_with_twice_the_budget():

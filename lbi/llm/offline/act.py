@@ -176,11 +176,10 @@ def _sql(x: dict[str, Any], plan: list[str]) -> dict[str, Any]:
             "The error cannot be repaired from the schema.",
         )
     if not plan:
-        words = set(x["task"].lower().replace(".", " ").split())
-        table = next(
-            (t for t in schema if t.lower() in words or t.lower().rstrip("s") in words or t.lower() in x["task"].lower()),
-            next(iter(schema), None),
-        )
+        task = x["task"].lower()
+        words = set(task.replace(".", " ").split())
+        named = (t for t in schema if t.lower() in words or t.lower().rstrip("s") in words or t.lower() in task)
+        table = next(named, next(iter(schema), None))
         plan = [f"SELECT * FROM {quote_table(table)} LIMIT 10;"] if table else []
     first_table = next((t for t in tables_in(plan[0]) if t in schema), None) if plan else None
     peek = f"SELECT * FROM {quote_table(first_table)} LIMIT 3;" if first_table else None

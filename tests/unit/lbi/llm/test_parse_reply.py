@@ -15,9 +15,11 @@ JUDGE_OK = (
     '{"aligned": {"ok": true, "reason": "r"}, "coherent": {"ok": true, "reason": "r"}, '
     '"natural": {"ok": false, "reason": "too vague"}, "reasonable": {"ok": true, "reason": "r"}}'
 )
-LONG_QUERY = "which suppliers ship to more than three regions and have at least one late delivery in the last quarter of the year"  # noqa: E501
+LONG_QUERY = "which suppliers ship to more than three regions and have at least one late delivery in the last quarter of the year"
 
 # (reply, schema, expected fields or None, error fragment when no fields)
+# fmt: off
+# ruff: noqa: E501
 CORPUS = [
     # plain and fenced
     ('{"action": "SELECT 1;"}', ActOut, {"action": "SELECT 1;"}, ""),
@@ -30,7 +32,7 @@ CORPUS = [
     ('{"action": "```sql\\nSELECT * FROM t;\\n```"}', ActOut, {"action": "```sql\nSELECT * FROM t;\n```"}, ""),
     # prose, then a SQL block, then the JSON block
     (
-        'I will query the table.\n```sql\nSELECT name FROM staff;\n```\nSo:\n```json\n{"action": "SELECT name FROM staff;"}\n```',  # noqa: E501
+        'I will query the table.\n```sql\nSELECT name FROM staff;\n```\nSo:\n```json\n{"action": "SELECT name FROM staff;"}\n```',
         ActOut,
         {"action": "SELECT name FROM staff;"},
         "",
@@ -93,6 +95,7 @@ CORPUS = [
     ('{"queries": [""]}', QueryOut, None, "queries"),
     ('{"labels": [{"end": 0, "instruction": "x"}]}', LabelBatchOut, None, "end"),
 ]
+# fmt: on
 
 
 def _check(output, expected: dict) -> None:
