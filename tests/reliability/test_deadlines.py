@@ -95,3 +95,27 @@ async def test_cancelled_watch_streams_free_their_resources(tmp_path, embedder):
         await engine.close()
         await server.stop(0)
         await store.close()
+
+
+async def test_a_failed_query_writer_is_answered_with_observation_results(tmp_path, embedder):
+    """The service's query writer fails (its model answers prose only): query mode is skipped, the observation mode
+    answers, and the response says why; the agent gets demonstrations, not UNAVAILABLE."""
+    store = EdgeStore(tmp_path / "qdrant")
+    await DatasetStore(store, embedder).ingest("shop", EXAMPLES, job_id="job-1")
+    with OpenAIFixture() as llm:
+        llm.default = Behaviour(content="I'm sorry, I can't write queries for that.")
+        settings = RetrievalSettings(
+            data_dir=tmp_path, retrieval_port=0, llm_model="openai/refuses", llm_api_base=llm.api_base, llm_retries=0
+        )
+        server, _ = await start_retrieval(settings, store=store, embedder=embedder)
+        try:
+            async with AsyncRetrievalClient(f"127.0.0.1:{server.port}") as client:
+                for mode in ("agentic", "query"):
+                    result = await client.retrieve("shop", observation=COUNTS, mode=mode, generate_queries=True)
+                    assert result.examples and {e.mode for e in result.examples} == {"observation"}
+                    assert "query writer failed (unusable_reply" in result.degraded
+                ok = await client.retrieve("shop", observation=COUNTS, mode="agentic", queries=["orders by status"])
+                assert ok.degraded == "" and "query" in {e.mode for e in ok.examples}
+        finally:
+            await server.stop(0)
+            await store.close()
