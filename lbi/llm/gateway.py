@@ -215,8 +215,9 @@ class LLMGateway:
         """One role call; raises LLMError (the call failed) or LLMOutputError (no usable reply).
 
         A reply cut at max_tokens (or empty, as a reasoning model that spent its budget thinking leaves it) is asked
-        again once with twice the budget; an unusable reply is asked again once with the problem shown; a prompt the
-        provider still finds too long for its window is sent once more at half the budget."""
+        again once with twice the budget; an unusable reply (a cut one too, after that) is asked again once with the
+        problem shown; a prompt the provider still finds too long for its window is sent once more at half the
+        budget. At most three replies per call."""
         sampling = self.sampling(role, model)
         schema = OUTPUT_MODELS[role]
         max_tokens = sampling.max_tokens
@@ -248,27 +249,25 @@ class LLMGateway:
                     TOKEN_USAGE.record(reply.completion_tokens, {**attributes, "gen_ai.token.type": "output"})
                     cut = reply.finish_reason == "length"
                     empty = not strip_thinking(reply.text)
-                    if (cut or empty) and not grown:
-                        grown = True
-                        max_tokens *= 2
-                        messages, _ = fit_prompt(role, inputs, sampling.model, self._budget(sampling, max_tokens))
-                        continue
                     try:
                         output = parse_reply(reply.text, schema, truncated=cut)
                     except ReplyError as exc:
+                        if (cut or empty) and not grown:
+                            grown = True
+                            max_tokens *= 2
+                            messages, _ = fit_prompt(role, inputs, sampling.model, self._budget(sampling, max_tokens))
+                            continue
+                        if not reasked:
+                            reasked = True
+                            messages = [*messages, *_reask(reply.text, exc, cut)]
+                            continue
                         if cut:
                             raise LLMOutputError(
                                 f"the reply was cut at max_tokens ({max_tokens}) again: {exc}", "truncated", usage
                             ) from exc
                         if empty:
                             raise LLMOutputError(f"the reply was empty again: {exc}", "empty_reply", usage) from exc
-                        if reasked:
-                            raise LLMOutputError(
-                                f"unusable reply after a retry: {exc}", "unusable_reply", usage
-                            ) from exc
-                        reasked = True
-                        messages = [*messages, *_reask(reply.text, exc)]
-                        continue
+                        raise LLMOutputError(f"unusable reply after a retry: {exc}", "unusable_reply", usage) from exc
                     span.set_attributes(
                         {
                             "gen_ai.usage.input_tokens": usage.prompt_tokens,
@@ -289,14 +288,16 @@ class LLMGateway:
                 raise
 
 
-def _reask(text: str, problem: Exception) -> list[dict[str, str]]:
+def _reask(text: str, problem: Exception, cut: bool) -> list[dict[str, str]]:
     """The unusable reply (clipped) and a note saying what was wrong with it."""
+    shorter = " Keep it short: your answer was cut at the token limit." if cut else ""
     return [
         {"role": "assistant", "content": text[:_ECHO_CHARS]},
         {
             "role": "user",
             "content": (
-                f"Your answer could not be used ({problem}). Answer again with one JSON object matching the schema."
+                f"Your answer could not be used ({problem}). Answer again with one JSON object matching the "
+                f"schema.{shorter}"
             ),
         },
     ]

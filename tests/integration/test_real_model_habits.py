@@ -44,8 +44,11 @@ async def test_a_reply_cut_twice_is_a_truncated_failure_with_its_tokens_counted(
         with pytest.raises(LLMOutputError) as err:
             await gateway.call(Role.QUERY, INPUTS)
         assert err.value.kind == "truncated" and "max_tokens (200)" in err.value.reason
-        assert err.value.usage.attempts == 2 and err.value.usage.prompt_tokens == 22  # 11 per attempt
-        assert gateway.meter.by_role["query"].completion_tokens == 14
+        # twice the budget, then asked again to answer shorter: three replies, 11 prompt tokens each
+        assert err.value.usage.attempts == 3 and err.value.usage.prompt_tokens == 33
+        assert [r["max_tokens"] for r in server.requests] == [100, 200, 200]
+        assert "Keep it short" in server.requests[2]["messages"][-1]["content"]
+        assert gateway.meter.by_role["query"].completion_tokens == 21
 
 
 async def test_tokens_of_unusable_attempts_are_counted_in_the_error():

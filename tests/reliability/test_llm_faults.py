@@ -79,7 +79,7 @@ async def test_unusable_replies_are_asked_again_then_recorded(reply, reason):
         else:  # an empty reply (a reasoning model out of budget) is asked again with twice the budget
             assert server.requests[1]["max_tokens"] == 2 * server.requests[0]["max_tokens"]
 
-        server.script = [Behaviour(content=reply), Behaviour(content=reply)]
+        server.script = [Behaviour(content=reply)] * 3  # an empty reply is asked again twice (budget, then note)
         with pytest.raises(LLMOutputError) as err:
             await _gateway(server).call(Role.QUERY, INPUTS)
         assert reason in str(err.value) and "\n" not in err.value.reason
