@@ -221,7 +221,7 @@ class LLMGateway:
         sampling = self.sampling(role, model)
         schema = OUTPUT_MODELS[role]
         max_tokens = sampling.max_tokens
-        messages, _ = fit_prompt(role, inputs, sampling.model, self._budget(sampling, max_tokens))
+        messages, cut_to_fit = fit_prompt(role, inputs, sampling.model, self._budget(sampling, max_tokens))
         usage = Usage()
         grown = reasked = shrunk = False
         # GenAI semantic conventions: "chat <model>", the operation, the model, token usage; the role is lbi's
@@ -231,6 +231,7 @@ class LLMGateway:
             "lbi.llm.role": role.value,
         }
         with _tracer.start_as_current_span(f"chat {sampling.model}", attributes=attributes) as span:
+            span.set_attribute("lbi.llm.prompt_cut_to_fit", cut_to_fit)
             try:
                 while True:
                     started = time.perf_counter()
