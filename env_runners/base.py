@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from lbi.config import RunnerSettings
 from lbi.errors import InvalidArgument
+from lbi.paths import PathRules
 from lbi.records import Resource
 
 
@@ -92,6 +93,7 @@ class Environment(ABC, Generic[ConfigT, SessionT]):
 
     def __init__(self, settings: RunnerSettings):
         self.settings = settings
+        self.paths = PathRules.from_settings(settings)  # what a config may name on this runner (lbi/paths.py)
 
     def notes(self) -> list[str]:
         """Facts about this runner's copy of the environment (e.g. which sandbox it uses)."""

@@ -142,6 +142,14 @@ class CommonSettings(BaseSettings):
     )
     llm_rpm: int = Field(0, ge=0, description="Requests per minute per model deployment (litellm Router); 0: no limit.")
     llm_tpm: int = Field(0, ge=0, description="Tokens per minute per model deployment (litellm Router); 0: no limit.")
+    allowed_paths: list[str] | None = Field(
+        None,
+        description=(
+            "Folders of this server that a request may name paths under (a SQLite file, a code base, documentation), "
+            "as a JSON list. Unset: every path when auth is off, none when it is on. lbi's own state and secrets are "
+            "refused whatever this says."
+        ),
+    )
     secrets_dir: Path = Field(
         Path("/var/run/secrets/lbi"),
         description="Folder of mounted secret files that ${NAME} references in LBI_LLM_API_KEY read.",

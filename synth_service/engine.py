@@ -17,7 +17,9 @@ from typing import Any
 from lbi.dataset import DatasetStore
 from lbi.embedding import Embedder
 from lbi.errors import FailedPrecondition, InvalidArgument, NotFound
+from lbi.ingest.sources import is_url
 from lbi.llm.gateway import LLMGateway
+from lbi.paths import PathRules
 from lbi.store import VectorStore
 from lbi.telemetry import tracer
 from synth_service.config import SynthSettings
@@ -142,6 +144,12 @@ class Engine:
         return [job_id for job_id, task in self._tasks.items() if not task.done()]
 
     async def probe(self, spec: JobSpec) -> None:
+        """Refuses a spec that cannot run, before a job exists: documentation paths this service may not read (lbi/
+        paths.py), an environment config its runner refuses."""
+        rules = PathRules.from_settings(self.settings)
+        for source in spec.resource_paths:
+            if not is_url(source):
+                rules.check("spec.resource_paths", source)
         await self.runners.probe(spec)
 
     async def _run(self, job_id: str) -> dict[str, Any]:

@@ -102,8 +102,8 @@ class RepoEnvironment(ShellEnvironment[RepoConfig]):
 
     def _repo(self, config: RepoConfig) -> Path:
         if not config.repo:
-            return sample.ensure(self.settings.data_dir)
-        path = Path(config.repo).expanduser()
+            return sample.ensure(self.settings.data_dir).resolve()
+        path = self.paths.check("config.repo", config.repo)  # a folder of this runner: only where requests may reach
         if not path.is_dir():
             raise InvalidArgument("config.repo", f"no such folder: {config.repo}")
         return path

@@ -46,6 +46,7 @@ from env_runners.shell.sandbox import (
 from env_runners.shell.userns import UserNamespace, in_initial_user_namespace
 from lbi.errors import FailedPrecondition, InvalidArgument
 from lbi.ingest import resources_from_files
+from lbi.paths import opened
 from lbi.records import Resource
 
 DOCS_DIR = Path(__file__).parent / "docs"
@@ -134,7 +135,8 @@ class ShellSession(Session):
             self.home = root.home(config.as_root) if root else str(home)
             self.cwd = f"{self.home}/{start_in}" if start_in else self.home
             for name, source in (seed or {}).items():
-                shutil.copytree(source, home / name, symlinks=True)
+                with opened(f"config.{name}", source, directory=True) as checked:  # the folder that was checked
+                    shutil.copytree(checked, home / name, symlinks=True)
                 if root is not None:
                     owner = root.uid_base + root.inner_uid(config.as_root)
                     for path in (home / name, *(home / name).rglob("*")):

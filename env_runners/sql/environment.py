@@ -10,6 +10,7 @@ error message, the same on every engine; the session's action space names its di
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
@@ -89,8 +90,17 @@ class SqlEnvironment(Environment[SqlConfig, SqlSession]):
         if config.url and config.database:
             raise InvalidArgument(FIELD, "give config.url or config.database, not both")
         if config.url:
-            return database_for(resolve(config.url, self.settings.runner_secrets_dir), config.read_only, timeout)
-        path = Path(config.database).expanduser() if config.database else sample_db.ensure(self.settings.data_dir)
+            resolved = resolve(config.url, self.settings.runner_secrets_dir)
+            named = resolved.url.database
+            if resolved.url.get_backend_name() in ("sqlite", "duckdb") and named and named != ":memory:":
+                checked = self.paths.check(FIELD, named)  # a file of this runner: only where requests may reach
+                resolved = dataclasses.replace(resolved, url=resolved.url.set(database=str(checked)))
+            return database_for(resolved, config.read_only, timeout)
+        path = (
+            self.paths.check("config.database", config.database)
+            if config.database
+            else sample_db.ensure(self.settings.data_dir).resolve()
+        )
         sqlite = Resolved(sa.URL.create("sqlite", database=str(path)), f"sqlite:{path}")
         return database_for(sqlite, config.read_only, timeout, field="config.database")
 
@@ -100,7 +110,13 @@ class SqlEnvironment(Environment[SqlConfig, SqlSession]):
         database = self._database(config)
         try:
             docs = (
-                ingest(config.resources, self.name, self.settings.docs_allowed_hosts)
+                ingest(
+                    config.resources,
+                    self.name,
+                    self.settings.docs_allowed_hosts,
+                    paths=self.paths,
+                    field="config.resources",
+                )
                 if config.resources
                 else []
                 if config.database or config.url

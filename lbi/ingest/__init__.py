@@ -15,15 +15,24 @@ from lbi.ingest.formats import UnreadableDocument, to_markdown
 from lbi.ingest.near_duplicates import first_of_each
 from lbi.ingest.sections import split_sections
 from lbi.ingest.sources import SourceError, documents
+from lbi.paths import PathRules
 from lbi.records import Resource
 
 __all__ = ["SourceError", "ingest", "resources_for_job", "resources_from_files"]
 
 
-def ingest(sources: list[str], env: str, allowed_hosts: list[str] | None = None, kind: str = "docs") -> list[Resource]:
-    """Resources of every section of every document; SourceError names a source that cannot be read."""
+def ingest(
+    sources: list[str],
+    env: str,
+    allowed_hosts: list[str] | None = None,
+    kind: str = "docs",
+    paths: PathRules | None = None,
+    field: str = "resources",
+) -> list[Resource]:
+    """Resources of every section of every document; SourceError names a source that cannot be read. Sources a
+    request named are read under `paths` (INVALID_ARGUMENT on `field` for a path it refuses)."""
     resources = []
-    for document in documents(sources, allowed_hosts):
+    for document in documents(sources, allowed_hosts, paths, field):
         try:
             markdown = to_markdown(document.data, document.name, document.kind)
         except UnreadableDocument as exc:

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 from lbi.ingest.formats import FORMATS, format_of
+from lbi.paths import PathRules, opened
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_DOCUMENTS = 2000
@@ -74,26 +75,33 @@ def fetch(url: str, allowed_hosts: list[str], max_bytes: int = MAX_BYTES, timeou
     raise SourceError(f"{url}: more than five redirects")
 
 
-def _file(path: Path) -> Document:
+def _file(path: Path, paths: PathRules | None, field: str) -> Document:
     kind = format_of(path.name)
     if kind is None:
         raise SourceError(f"{path}: not a documentation file ({', '.join(sorted(FORMATS))})")
-    return Document(path.resolve().as_uri(), path.name, kind, path.read_bytes())
+    if paths is None:
+        return Document(path.resolve().as_uri(), path.name, kind, path.read_bytes())
+    checked = paths.check(field, path)
+    with opened(field, checked) as handle:  # read what was checked, even if a link is swapped in between
+        return Document(checked.as_uri(), path.name, kind, handle.read_bytes())
 
 
-def documents(sources: list[str], allowed_hosts: list[str] | None = None) -> list[Document]:
+def documents(
+    sources: list[str], allowed_hosts: list[str] | None = None, paths: PathRules | None = None, field: str = ""
+) -> list[Document]:
     """Every document the sources name, in order (a folder's documents by depth, then path; hidden files and
-    symbolic links inside folders are skipped)."""
+    symbolic links inside folders are skipped). With `paths`, every file is read only where they allow
+    (lbi/paths.py: INVALID_ARGUMENT naming `field` otherwise)."""
     found: list[Document] = []
     for source in sources:
         if is_url(source):
             found.append(fetch(source, allowed_hosts or []))
             continue
-        path = Path(source).expanduser()
+        path = paths.check(field, source) if paths is not None else Path(source).expanduser()
         if path.is_dir():
             inside = sorted(path.rglob("*"), key=lambda p: (len(p.relative_to(path).parts), str(p)))  # shallow first
             found += [
-                _file(p)
+                _file(p, paths, field)
                 for p in inside
                 if p.is_file()
                 and not p.is_symlink()
@@ -101,7 +109,7 @@ def documents(sources: list[str], allowed_hosts: list[str] | None = None) -> lis
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
             ]
         elif path.is_file():
-            found.append(_file(path))
+            found.append(_file(path, paths, field))
         else:
             raise SourceError(f"{source}: no such file or folder")
         if len(found) > MAX_DOCUMENTS:

@@ -7,6 +7,7 @@ import asyncio
 
 from lbi.errors import InvalidArgument
 from lbi.ingest import SourceError, ingest, resources_for_job
+from lbi.paths import PathRules
 from synth_service.context import JobContext
 from synth_service.stages.names import RESOURCES
 
@@ -15,9 +16,15 @@ async def run(ctx: JobContext) -> None:
     spec = ctx.spec
     given = []
     if spec.resource_paths:
+        settings = ctx.gateway.settings
         try:
             given = await asyncio.to_thread(
-                ingest, spec.resource_paths, spec.env, ctx.gateway.settings.docs_allowed_hosts
+                ingest,
+                spec.resource_paths,
+                spec.env,
+                settings.docs_allowed_hosts,
+                paths=PathRules.from_settings(settings),  # a path of this service: only where requests may reach
+                field="spec.resource_paths",
             )
         except SourceError as exc:
             raise InvalidArgument("spec.resource_paths", str(exc)) from None

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from env_runners.sql.engines.base import Database, Handle, SqlSession, action_space
 from env_runners.sql.engines.duckdb import DuckDatabase
+from env_runners.sql.engines.file import FileDatabase
 from env_runners.sql.engines.mysql import MySqlDatabase
 from env_runners.sql.engines.postgres import PostgresDatabase
 from env_runners.sql.engines.sqlite import SqliteDatabase
@@ -28,7 +29,8 @@ def database_for(resolved: Resolved, read_only: bool, timeout_s: float, field: s
     """The engine's `Database` for a resolved URL; a file engine's file must exist (INVALID_ARGUMENT on `field`)."""
     backend = resolved.url.get_backend_name()
     database = ENGINES[backend](resolved, read_only, timeout_s)
-    if backend in ("sqlite", "duckdb"):
+    if isinstance(database, FileDatabase):
+        database.field = field
         path = Path(resolved.url.database or "")
         if not resolved.url.database or resolved.url.database == ":memory:" or not path.is_file():
             raise InvalidArgument(field, f"no such {database.title} file: {resolved.url.database or '(none given)'}")

@@ -1,0 +1,96 @@
+"""Which paths of its own file system a server (a runner, a service) may open because a request named them.
+
+A session config or a job spec may name a path on the server: a SQLite file (`config.database`, a `sqlite:` or
+`duckdb:` URL), a code base to copy into a session (`config.repo`), documentation to read (`config.resources`,
+`spec.resource_paths`). The server opens it outside any sandbox, so one rule decides, applied where the path is
+opened, after `~`, `..` and symbolic links are resolved:
+
+- never under lbi's own state: the data directory (its journal, stores, root file systems, layers; only its
+  `envs/` folder of sample environments is readable) and the secrets folders, nor under `/proc`, `/sys`, `/dev`;
+- else under one of the allowed roots: `LBI_ALLOWED_PATHS` (a JSON list). Unset, the default depends on auth:
+  with auth off (one user on their own machine) every other path is allowed; with auth on, none is, so a team
+  brings its data by URL (database URLs, git URLs, http(s) documentation) or as a volume it mounts and lists.
+
+A refused path is INVALID_ARGUMENT `<field>: outside the allowed paths`, naming the field and nothing of the file
+system. A file or folder is opened once and read through its descriptor (`opened`): what is read is what was
+checked, even if a symbolic link is swapped in between.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from lbi.config import CommonSettings
+from lbi.errors import InvalidArgument
+
+REFUSED = "outside the allowed paths"
+_SYSTEM = (Path("/proc"), Path("/sys"), Path("/dev"))
+_READABLE_STATE = ("envs",)  # folders of the data directory a request may name: the sample environments
+
+
+def _under(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+@dataclass(frozen=True)
+class PathRules:
+    allowed: tuple[Path, ...] | None  # None: any path not forbidden
+    forbidden: tuple[Path, ...]
+    readable: tuple[Path, ...]  # under a forbidden root, and still allowed
+
+    @classmethod
+    def from_settings(cls, settings: CommonSettings) -> PathRules:
+        state = settings.data_dir.expanduser().resolve()
+        forbidden = [state, settings.secrets_dir.expanduser().resolve(), *_SYSTEM]
+        for name in ("runner_secrets_dir", "rootfs_dir", "layers_dir"):  # a runner's own (RunnerSettings)
+            value = getattr(settings, name, None)
+            if isinstance(value, Path):
+                forbidden.append(value.expanduser().resolve())
+        if settings.allowed_paths is not None:
+            allowed: tuple[Path, ...] | None = tuple(Path(p).expanduser().resolve() for p in settings.allowed_paths)
+        else:
+            allowed = () if settings.auth_tokens.strip() else None
+        return cls(allowed, tuple(forbidden), tuple(state / name for name in _READABLE_STATE))
+
+    def permits(self, path: Path) -> bool:
+        """Whether an absolute path may be opened: not in lbi's state (but its sample environments), and under an
+        allowed root."""
+        exempt = any(_under(path, r) for r in self.readable)
+        if not exempt and any(_under(path, f) for f in self.forbidden):
+            return False
+        return self.allowed is None or any(_under(path, r) for r in self.allowed)
+
+    def check(self, field: str, raw: str | Path) -> Path:
+        """The path resolved (`~`, `..`, symbolic links); INVALID_ARGUMENT naming `field` when it may not be opened.
+        The path as written is checked too, so a forbidden folder cannot be named through a link to it."""
+        written = Path(raw).expanduser()
+        absolute = Path(os.path.abspath(written))
+        resolved = written.resolve()
+        if not (self.permits(absolute) and self.permits(resolved)):
+            raise InvalidArgument(field, REFUSED)
+        return resolved
+
+
+@contextlib.contextmanager
+def opened(field: str, path: Path, directory: bool = False) -> Iterator[Path]:
+    """`path` (already checked and resolved) opened once; yields a path that reads through that descriptor
+    (`/proc/self/fd/N`). Refused as outside the allowed paths when what was opened is not `path` itself (a
+    component was swapped for a symbolic link after the check)."""
+    flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | (os.O_DIRECTORY if directory else 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise InvalidArgument(
+            field, REFUSED if exc.errno == errno.ELOOP else f"cannot open it ({exc.strerror})"
+        ) from None
+    try:
+        if os.readlink(f"/proc/self/fd/{fd}") != str(path):
+            raise InvalidArgument(field, REFUSED)
+        yield Path(f"/proc/self/fd/{fd}")
+    finally:
+        os.close(fd)
