@@ -5,8 +5,9 @@ A session config or a job spec may name a path on the server: a SQLite file (`co
 `spec.resource_paths`). The server opens it outside any sandbox, so one rule decides, applied where the path is
 opened, after `~`, `..` and symbolic links are resolved:
 
-- never under lbi's own state: the data directory (its journal, stores, root file systems, layers; only its
-  `envs/` folder of sample environments is readable) and the secrets folders, nor under `/proc`, `/sys`, `/dev`;
+- never under lbi's own state: the data directory's journal, stores, root file systems, layers and evaluation runs
+  (`STATE_FOLDERS`, and the configured root file system and layer folders) and the secrets folders, nor under
+  `/proc`, `/sys`, `/dev` or the secrets Kubernetes mounts (`/var/run/secrets`, `/run/secrets`);
 - else under one of the allowed roots: `LBI_ALLOWED_PATHS` (a JSON list). Unset, the default depends on auth:
   with auth off (one user on their own machine) every other path is allowed; with auth on, none is, so a team
   brings its data by URL (database URLs, git URLs, http(s) documentation) or as a volume it mounts and lists.
@@ -29,8 +30,11 @@ from lbi.config import CommonSettings
 from lbi.errors import InvalidArgument
 
 REFUSED = "outside the allowed paths"
-_SYSTEM = (Path("/proc"), Path("/sys"), Path("/dev"))
-_READABLE_STATE = ("envs",)  # folders of the data directory a request may name: the sample environments
+# the kernel's views, and where Kubernetes mounts secrets (a pod's service-account token among them)
+_SYSTEM = (Path("/proc"), Path("/sys"), Path("/dev"), Path("/var/run/secrets"), Path("/run/secrets"))
+# what lbi keeps in its data directory: the synthesis journal, the embedded stores, root file systems and layers,
+# evaluation runs (episodes), fetched tools. Other files there (the sample environments, a user's own) stay reachable.
+STATE_FOLDERS = ("synthesis", "qdrant", "rootfs", "eval", "tools", "secrets")
 
 
 def _under(path: Path, root: Path) -> bool:
@@ -41,12 +45,11 @@ def _under(path: Path, root: Path) -> bool:
 class PathRules:
     allowed: tuple[Path, ...] | None  # None: any path not forbidden
     forbidden: tuple[Path, ...]
-    readable: tuple[Path, ...]  # under a forbidden root, and still allowed
 
     @classmethod
     def from_settings(cls, settings: CommonSettings) -> PathRules:
         state = settings.data_dir.expanduser().resolve()
-        forbidden = [state, settings.secrets_dir.expanduser().resolve(), *_SYSTEM]
+        forbidden = [*(state / name for name in STATE_FOLDERS), settings.secrets_dir.expanduser().resolve(), *_SYSTEM]
         for name in ("runner_secrets_dir", "rootfs_dir", "layers_dir"):  # a runner's own (RunnerSettings)
             value = getattr(settings, name, None)
             if isinstance(value, Path):
@@ -55,13 +58,11 @@ class PathRules:
             allowed: tuple[Path, ...] | None = tuple(Path(p).expanduser().resolve() for p in settings.allowed_paths)
         else:
             allowed = () if settings.auth_tokens.strip() else None
-        return cls(allowed, tuple(forbidden), tuple(state / name for name in _READABLE_STATE))
+        return cls(allowed, tuple(forbidden))
 
     def permits(self, path: Path) -> bool:
-        """Whether an absolute path may be opened: not in lbi's state (but its sample environments), and under an
-        allowed root."""
-        exempt = any(_under(path, r) for r in self.readable)
-        if not exempt and any(_under(path, f) for f in self.forbidden):
+        """Whether an absolute path may be opened: not in lbi's state, and under an allowed root."""
+        if any(_under(path, f) for f in self.forbidden):
             return False
         return self.allowed is None or any(_under(path, r) for r in self.allowed)
 

@@ -96,7 +96,7 @@ async def test_a_limited_token_reaches_only_the_allowed_roots_through_the_runner
                 await client.resources("sql", {"database": str(layout["own"]), "resources": ["/etc/passwd"]})
             assert err.value.details() == "config.resources: outside the allowed paths"
             # the team's own database, under the allowed root, works
-            session, first = await client.open_session("sql", {"database": str(layout["own"])})
+            session, _ = await client.open_session("sql", {"database": str(layout["own"])})
             result = await client.step(session, "SELECT payload FROM records;")
             assert "hello" in result.text
             await client.close_session(session)
@@ -129,7 +129,7 @@ async def test_with_auth_off_own_files_work_and_lbi_state_stays_refused(layout):
             for path in ("journal", "link", "dotdot"):
                 await _refused(client, "sql", {"database": str(layout[path]), "read_only": True}, "config.database")
             await _refused(client, "repo", {"repo": str(layout["secrets"])}, "config.repo")
-            await _refused(client, "repo", {"repo": str(layout["data"])}, "config.repo")
+            await _refused(client, "repo", {"repo": str(layout["data"] / "synthesis")}, "config.repo")
             await _refused(client, "sql", {"database": "/proc/self/environ"}, "config.database")
     finally:
         await service.shutdown()
@@ -177,3 +177,6 @@ def test_the_rule_resolves_links_and_dots(layout):
     open_rules = PathRules.from_settings(_runner_settings(layout))
     assert open_rules.check("f", layout["outside"]) == layout["outside"].resolve()
     assert open_rules.check("f", layout["data"] / "envs" / "sql" / "shop.db")  # sample environments stay readable
+    for state in ("qdrant/steps", "rootfs/layers/x", "eval/shop/latest/tasks.jsonl"):
+        with pytest.raises(InvalidArgument):
+            open_rules.check("f", layout["data"] / state)

@@ -72,6 +72,8 @@ app.kubernetes.io/component: {{ .component }}
       optional: {{ .optional }}
 {{- end }}
 {{- end }}
+- name: LBI_ALLOWED_PATHS
+  value: {{ .root.Values.allowedPaths | toJson | quote }}
 - name: LBI_LLM_MODEL
   value: {{ .root.Values.llm.model | quote }}
 - name: LBI_LLM_FALLBACKS
