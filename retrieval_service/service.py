@@ -178,7 +178,7 @@ class RetrievalService(retrieval_pb2_grpc.RetrievalServiceServicer):
         except TimeoutError:
             raise DeadlineExceeded("the request deadline passed before retrieval finished") from None
         except CollectionNotFound:
-            raise NotFound(f"no dataset {request.dataset!r}") from None
+            raise await self._not_found(context, request.dataset) from None
         except StoreUnavailable as exc:
             raise self._store_down(exc) from None
         finally:
@@ -243,15 +243,24 @@ class RetrievalService(retrieval_pb2_grpc.RetrievalServiceServicer):
     async def ListDatasets(self, request, context):
         try:
             names = self._visible(context, await self.datasets.list())
-            return pb.ListDatasetsResponse(datasets=[await self._describe(n) for n in names])
+            return pb.ListDatasetsResponse(datasets=[await self._describe(n, context) for n in names])
         except StoreUnavailable as exc:
             raise self._store_down(exc) from None
 
-    async def _describe(self, name: str) -> pb.DatasetInfo:
+    async def _not_found(self, context, name: str) -> NotFound:
+        """NOT_FOUND saying where the service looked and which datasets (this caller may see) are there."""
+        where = self.settings.qdrant_url or str((self.settings.data_dir / "qdrant").resolve())
+        try:
+            there = ", ".join(self._visible(context, sorted(await self.datasets.list()))) or "none"
+        except StoreUnavailable:
+            there = "unknown (the store did not answer)"
+        return NotFound(f"no dataset {name!r} in {where}; datasets there: {there}")
+
+    async def _describe(self, name: str, context) -> pb.DatasetInfo:
         try:
             info = await self.datasets.describe(name)
         except CollectionNotFound:
-            raise NotFound(f"no dataset {name!r}") from None
+            raise await self._not_found(context, name) from None
         except StoreUnavailable as exc:
             raise self._store_down(exc) from None
         created = timestamp_pb2.Timestamp()
@@ -272,4 +281,4 @@ class RetrievalService(retrieval_pb2_grpc.RetrievalServiceServicer):
         if not request.dataset:
             raise InvalidArgument("dataset", "must name a dataset")
         self._check_tenant(context, request.dataset)
-        return await self._describe(request.dataset)
+        return await self._describe(request.dataset, context)

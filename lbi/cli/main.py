@@ -17,6 +17,7 @@ from lbi.cli import (
     rootfs_cmd,
     serve_cmd,
     synth_cmd,
+    tasks_cmd,
     tour,
 )
 from lbi.config import settings_error
@@ -35,6 +36,7 @@ app.command("tour")(tour.tour)
 app.add_typer(datasets_cmd.app, name="datasets")
 app.add_typer(episodes_cmd.app, name="episodes")
 app.add_typer(mcp_cmd.app, name="mcp")
+app.add_typer(tasks_cmd.app, name="tasks")
 app.command("export")(datasets_cmd.export_command)
 app.command("demo")(eval_cmd.demo)
 app.command("eval")(eval_cmd.eval_command)

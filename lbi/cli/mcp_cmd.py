@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import typer
 
@@ -58,8 +60,15 @@ def serve(
     episodes_target: str = typer.Option("", "--episodes-target", help="The EpisodeService, when not at --target."),
     local: bool = typer.Option(False, "--local", help="Serve from this process over the configured store instead."),
     token: str | None = typer.Option(None, "--token", envvar="LBI_TOKEN", help="Bearer token for the stdio transport."),
+    data_dir: Path | None = typer.Option(
+        None,
+        "--data-dir",
+        help="With --local: the data directory to serve (an MCP client starts this in a folder of its own choosing).",
+    ),
 ) -> None:
     """Serve lbi's tools to MCP clients: demonstrations per step, datasets, episode reports."""
+    if data_dir is not None:  # before any settings are read: every service of this process serves this folder
+        os.environ["LBI_DATA_DIR"] = str(data_dir.expanduser().resolve())
     from lbi.auth import TokenTable
     from lbi.config import CommonSettings
     from lbi.integrations.mcp_server import Clients, http_app, serving

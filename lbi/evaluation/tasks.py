@@ -29,7 +29,18 @@ class EvalTask(BaseModel):
     config: dict[str, Any] = Field(default_factory=dict)
     check: dict[str, Any]
     difficulty: str = ""
+    env: str = ""  # the environment the task was written for (importers set it); `--env` decides
+    # the reference solution: actions that solve the task (never shown to the agent), and its final answer
+    solution: list[str] = Field(default_factory=list)
+    answer: str = ""
     _line: int = PrivateAttr(0)
+
+    def reference_actions(self) -> list[str]:
+        """The actions that solve the task: its solution, else its check's own gold query or command."""
+        if self.solution:
+            return list(self.solution)
+        gold = self.check.get("gold_sql") or self.check.get("gold")
+        return [gold] if isinstance(gold, str) and gold.strip() else []
 
     @property
     def line(self) -> int:

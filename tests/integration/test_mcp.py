@@ -67,10 +67,18 @@ async def _use(client: Client, unknown_dataset: str = "NOT_FOUND") -> None:
 
 
 async def test_stdio_transport(tmp_path, embedder):
-    await _indexed(tmp_path, embedder)
-    params = StdioServerParameters(command=LBI, args=["mcp", "serve", "--local"], env=_env(tmp_path))
+    """Started as an MCP client starts it: no LBI_DATA_DIR, in a folder of the client's choosing; `--data-dir` names
+    the data, and a missing dataset says where the server looked and what is there."""
+    data = tmp_path / "project" / ".lbi"
+    await _indexed(data, embedder)
+    elsewhere = tmp_path / "client-folder"
+    elsewhere.mkdir()
+    env = {k: v for k, v in _env(data).items() if k != "LBI_DATA_DIR"}
+    params = StdioServerParameters(
+        command=LBI, args=["mcp", "serve", "--local", "--data-dir", str(data)], env=env, cwd=str(elsewhere)
+    )
     async with Client(params, read_timeout_seconds=120) as client:
-        await _use(client)
+        await _use(client, unknown_dataset=f"no dataset 'nope' in {data.resolve() / 'qdrant'}; datasets there: shop")
 
 
 def _port() -> int:

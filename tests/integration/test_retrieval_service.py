@@ -270,6 +270,9 @@ async def test_datasets_are_listed_and_described(service):
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await client.describe_dataset("nope")
         assert err.value.code() == grpc.StatusCode.NOT_FOUND
+        # where the service looked, and what is there
+        details = err.value.details() or ""
+        assert "in " in details and "datasets there: shop" in details
 
 
 async def test_batch_retrieve_answers_each_item(service):
