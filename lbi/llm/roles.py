@@ -10,7 +10,7 @@ import json
 from enum import Enum
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, WithJsonSchema, model_validator
 
 
 def _clipped(limit: int) -> BeforeValidator:
@@ -31,8 +31,14 @@ def _first(limit: int) -> BeforeValidator:
     return BeforeValidator(lambda value: value[:limit] if isinstance(value, list) else value)
 
 
-ShortText = Annotated[str, _clipped(500)]
-QueryText = Annotated[str, StringConstraints(min_length=1), _clipped(120)]
+# The schemas keep their limits (a provider that constrains decoding to the schema stops there); validation clips.
+ShortText = Annotated[str, _clipped(500), WithJsonSchema({"type": "string", "maxLength": 500})]
+QueryText = Annotated[
+    str,
+    StringConstraints(min_length=1),
+    _clipped(120),
+    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 120}),
+]
 
 
 class Role(str, Enum):
@@ -47,7 +53,7 @@ class Role(str, Enum):
 class TasksOut(BaseModel):
     """self_instruct: tasks users commonly perform, written from one resource."""
 
-    tasks: Annotated[list[ShortText], _first(50)] = Field(min_length=1)
+    tasks: Annotated[list[ShortText], _first(50)] = Field(min_length=1, json_schema_extra={"maxItems": 50})
 
 
 class ActOut(BaseModel):
@@ -80,7 +86,7 @@ class SpanLabel(BaseModel):
 class LabelBatchOut(BaseModel):
     """label_batch: one label per span end, for the spans starting at one step."""
 
-    labels: Annotated[list[SpanLabel], _first(500)] = Field(min_length=1)
+    labels: Annotated[list[SpanLabel], _first(500)] = Field(min_length=1, json_schema_extra={"maxItems": 500})
 
 
 class Criterion(BaseModel):
@@ -100,7 +106,7 @@ class JudgeOut(BaseModel):
 class QueryOut(BaseModel):
     """query: retrieval queries written from (task, history, observation)."""
 
-    queries: Annotated[list[QueryText], _first(3)] = Field(min_length=1)
+    queries: Annotated[list[QueryText], _first(3)] = Field(min_length=1, json_schema_extra={"maxItems": 3})
 
 
 OUTPUT_MODELS: dict[Role, type[BaseModel]] = {
