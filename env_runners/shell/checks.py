@@ -8,16 +8,14 @@ content digest). The reason names the first difference. A gold command that fail
 
 from __future__ import annotations
 
-import re
 import shlex
 from typing import Literal
 
 from pydantic import Field
 
-from env_runners.base import Check, Turn, Verdict
+from env_runners.base import Check, Verdict
 
 SNAPSHOT_CAP = 2_000_000
-_EXIT_LINE = re.compile(r"\n?\[exit code -?\d+\] [^\n]*$")
 
 
 class ShellCheck(Check):
@@ -33,16 +31,12 @@ class ShellCheck(Check):
     )
 
 
+JUDGE_OUTPUT_CAP = 1_000_000  # characters of a command's output the shell check compares (the agent sees fewer)
+
+
 def normalise(output: str) -> str:
     lines = [line.rstrip() for line in output.strip("\n").splitlines()]
     return "\n".join(lines).strip()
-
-
-def last_output(turns: list[Turn]) -> str | None:
-    """The output of the agent's last command, without the exit-code line (None: no command ran)."""
-    if not turns:
-        return None
-    return _EXIT_LINE.sub("", turns[-1].result.observation)
 
 
 def snapshot_command(paths: list[str]) -> str:
@@ -77,10 +71,11 @@ def first_difference(agent: dict[str, str], gold: dict[str, str]) -> str | None:
 
 
 def compare(
-    check: ShellCheck, turns: list[Turn], agent_files: dict[str, str], gold_output: str, gold_files: dict[str, str]
+    check: ShellCheck, got: str | None, agent_files: dict[str, str], gold_output: str, gold_files: dict[str, str]
 ) -> Verdict:
+    """`got`: the whole output of the agent's last command (None: it ran none), read under the same limit as the gold
+    command's (JUDGE_OUTPUT_CAP), so a long reference output is compared with an equally long one."""
     if check.compare in ("output_and_files", "output"):
-        got = last_output(turns)
         if got is None:
             return Verdict(False, "the agent ran no command")
         if normalise(got) != normalise(gold_output):

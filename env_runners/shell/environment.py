@@ -26,7 +26,14 @@ from pydantic import Field
 from typing_extensions import TypeVar
 
 from env_runners.base import Check, EnvConfig, Environment, Session, StepResult, Turn, Verdict
-from env_runners.shell.checks import SNAPSHOT_CAP, ShellCheck, compare, parse_snapshot, snapshot_command
+from env_runners.shell.checks import (
+    JUDGE_OUTPUT_CAP,
+    SNAPSHOT_CAP,
+    ShellCheck,
+    compare,
+    parse_snapshot,
+    snapshot_command,
+)
 from env_runners.shell.command_loop import OutputReader, Reply, encode, loop_script
 from env_runners.shell.discover import discover
 from env_runners.shell.layers import ensure_layer
@@ -134,6 +141,7 @@ class ShellSession(Session):
             home = home_on_host(self.workspace, root, config.as_root)
             self.home = root.home(config.as_root) if root else str(home)
             self.cwd = f"{self.home}/{start_in}" if start_in else self.home
+            self.last_output: str | None = None  # the whole output of the agent's last command (what checks compare)
             for name, source in (seed or {}).items():
                 with opened(f"config.{name}", source, directory=True) as checked:  # the folder that was checked
                     shutil.copytree(checked, home / name, symlinks=True)
@@ -290,10 +298,14 @@ class ShellSession(Session):
             return StepResult("Error: empty command.", error=True)
         if self._over_process_limit():  # left running by an earlier command
             return self._limit_hit("", "The command was not run; send it again.")
-        reply = self._send(action, self.timeout_s)
-        output = reply.output.rstrip("\n")
-        if reply.dropped:
-            output += f"\n[... output truncated: {reply.dropped} more characters]"
+        # read up to the judge's limit: the check compares this whole output, the agent sees output_cap of it
+        reply = self._send(action, self.timeout_s, cap=JUDGE_OUTPUT_CAP)
+        self.last_output = reply.output
+        output, dropped = reply.output.rstrip("\n"), reply.dropped
+        if len(output) > self.config.output_cap:
+            output, dropped = output[: self.config.output_cap], dropped + len(output) - self.config.output_cap
+        if dropped:
+            output += f"\n[... output truncated: {dropped} more characters]"
         if reply.exit_code is None:
             self._restart()
             note = (
@@ -444,7 +456,7 @@ class ShellEnvironment(Environment[ShellConfigT, ShellSession]):
         assert isinstance(check, ShellCheck)
         gold = self.open(cast(ShellConfigT, session.opened_with))
         try:
-            code, gold_output = gold.run(check.gold, max(gold.timeout_s, 60.0), cap=200_000)
+            code, gold_output = gold.run(check.gold, max(gold.timeout_s, 60.0), cap=JUDGE_OUTPUT_CAP)
             if code != 0:
                 return Verdict(
                     False,
@@ -464,7 +476,8 @@ class ShellEnvironment(Environment[ShellConfigT, ShellSession]):
             )
         finally:
             gold.close()
-        return compare(check, turns, agent_files, gold_output, gold_files)
+        agent_output = getattr(session, "last_output", None) if turns else None
+        return compare(check, agent_output, agent_files, gold_output, gold_files)
 
 
 def _man_page(page: str, max_chars: int = 12000) -> str:
