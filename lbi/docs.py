@@ -21,13 +21,23 @@ class WorkedExample:
     code: str
 
 
+# a quoted span: '...' (an apostrophe between letters does not close it), "...", `...`, and typographic quotes
+_QUOTED = re.compile(
+    r"(?<!\w)'(?:[^'\n]|(?<=\w)'(?=\w))*'(?!\w)|\"[^\"\n]*\"|`[^`\n]*`|\u2018[^\u2019\n]*\u2019|\u201c[^\u201d\n]*\u201d"
+)
+_SENTENCE_END = re.compile(r"(?<=[.!?:])\s+")
+
+
 def _last_sentence(prose: str) -> str:
-    """The last sentence of the prose before a block; headings and indented blocks (a shown result) are not prose."""
+    """The last sentence of the prose before a block; headings and indented blocks (a shown result) are not prose.
+    Punctuation inside quotes ('Orders: 8,715 rows', a page title) does not end a sentence."""
     text = " ".join(
         line.strip() for line in prose.strip().splitlines() if line.strip() and not line.startswith(("#", "    ", "\t"))
     )
-    sentences = re.split(r"(?<=[.!?:])\s+", text)
-    return sentences[-1].rstrip(":").strip() if sentences and sentences[-1] else ""
+    masked = _QUOTED.sub(lambda m: "x" * len(m.group()), text)  # same length: positions carry over to `text`
+    ends = [m.end() for m in _SENTENCE_END.finditer(masked)]
+    last = text[ends[-1] :] if ends else text
+    return last.rstrip(":").strip()
 
 
 def worked_examples(markdown: str, languages: set[str] | None = None) -> list[WorkedExample]:
