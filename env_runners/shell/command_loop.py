@@ -22,14 +22,15 @@ SIGNALS = ("INT", "TERM", "HUP", "QUIT", "USR1", "USR2", "ALRM")
 
 
 def loop_script(marker: str) -> str:
-    """The bash program of a session's shell (passed with `bash -c`), on one line so that bash's messages about
-    the agent's command read as they would at a prompt ("bash: syntax error near unexpected token"). From the
-    environment: `LBI_PRELUDE`, definitions run silently first, and `LBI_START_DIR`, where it starts."""
+    """The bash program of a session's shell (in the variable LBI_SHELL_LOOP, run with `bash -c 'eval ...'`), on one
+    line so that bash's messages about the agent's command read as they would at a prompt ("bash: syntax error near
+    unexpected token"). From the environment: `LBI_PRELUDE`, definitions run silently first, and `LBI_START_DIR`,
+    where it starts."""
     traps = "; ".join(f"trap 'printf \"\\n[the shell received SIG{sig} and carried on]\\n\"' {sig}" for sig in SIGNALS)
     return (
         f"exec 3<&0 </dev/null; {traps}; "
         '{ eval "${LBI_PRELUDE:-}"; } >/dev/null 2>&1; cd -- "${LBI_START_DIR:-$PWD}" 2>/dev/null; '
-        "unset LBI_START_DIR LBI_PRELUDE; while IFS= read -r -d '' __lbi_cmd <&3; do "
+        "unset LBI_START_DIR LBI_PRELUDE LBI_SHELL_LOOP; while IFS= read -r -d '' __lbi_cmd <&3; do "
         'eval "$__lbi_cmd" 3<&-; __lbi_rc=$?; '
         f'printf \'\\n%s %s %s\\n\' {shlex.quote(marker)} "$__lbi_rc" "$PWD"; '
         "done"

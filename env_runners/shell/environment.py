@@ -161,8 +161,9 @@ class ShellSession(Session):
         return self.root is not None
 
     def _start(self) -> subprocess.Popen:
-        program = ["bash", "--noprofile", "--norc", "-c", loop_script(self.marker)]
-        shell_env = {"LBI_START_DIR": self.cwd, "LBI_PRELUDE": self.prelude}
+        # the loop travels in the environment, not in argv: the process list is the same in every session
+        program = ["bash", "--noprofile", "--norc", "-c", 'eval "$LBI_SHELL_LOOP"']
+        shell_env = {"LBI_START_DIR": self.cwd, "LBI_PRELUDE": self.prelude, "LBI_SHELL_LOOP": loop_script(self.marker)}
         if self.root is not None:
             assert self.namespace is not None
             command = sandboxed_command(

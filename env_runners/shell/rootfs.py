@@ -71,6 +71,8 @@ PACKAGES = [
     "curl",
     "wget",
     "bc",
+    "ncal",
+    "tini",
     "vim-tiny",
     "nano",
     "passwd",

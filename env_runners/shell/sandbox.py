@@ -200,6 +200,7 @@ def bwrap_args(merged: Path, tmp: Path, home: str, network: bool, env: dict[str,
         str(tmp),
         "/tmp",
         "--unshare-pid",
+        "--as-pid-1",  # no bubblewrap reaper as PID 1 (its command line names the runner's paths): the init is ours
         "--unshare-ipc",
         "--unshare-uts",
         "--die-with-parent",
@@ -215,6 +216,13 @@ def bwrap_args(merged: Path, tmp: Path, home: str, network: bool, env: dict[str,
     for key, value in env.items():
         args += ["--setenv", key, value]
     return args
+
+
+def init_for(root: Root) -> list[str]:
+    """PID 1 of a session: tini (it reaps orphans and passes signals on), the same neutral process in every session;
+    an image without it runs the program as PID 1 itself."""
+    has_tini = any((Path(lower) / "usr" / "bin" / "tini").exists() for lower in root.lowers)
+    return ["/usr/bin/tini", "-g", "--"] if has_tini else []
 
 
 def capability_args(as_root: bool) -> tuple[list[str], list[str]]:
@@ -268,6 +276,7 @@ def sandboxed_command(
             *before,
             *bwrap_args(workspace.root / "merged", workspace.root / "tmp", home, network, user_env),
             *after,
+            *init_for(root),
             *program,
         ]
     )
