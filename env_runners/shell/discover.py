@@ -138,6 +138,11 @@ class Workspace:
     entries: list[Entry]
     text: dict[str, str] = field(default_factory=dict)  # path -> first lines
     line_counts: dict[str, int] = field(default_factory=dict)
+    base: str = ""  # a folder the setup made elsewhere (`/testbed`): entries' paths are absolute under it
+
+    def relative(self, entry: Entry) -> str:
+        """The entry's path below the folder that was read."""
+        return entry.path[len(self.base) + 1 :] if self.base else entry.path
 
     @property
     def files(self) -> list[Entry]:
@@ -161,21 +166,21 @@ def q(path: str) -> str:
     return shlex.quote(path)
 
 
-def read_workspace(run: Run) -> Workspace:
-    """The start folder's tree (without hidden entries, VCS folders and caches), which files are text, their first
-    lines and line counts."""
-    _, start = run("pwd")
+def read_workspace(run: Run, base: str = "") -> Workspace:
+    """The start folder's tree, or with `base` that folder's (paths absolute): without hidden entries, VCS folders
+    and caches; which files are text, their first lines and line counts."""
+    _, start = run("pwd") if not base else (0, base)
     prune = " -o ".join(f"-name {name}" for name in PRUNED) + " -o -name '.*'"  # hidden: shell set-up, caches
     _, listing = run(
-        f"find . -mindepth 1 -maxdepth 6 \\( {prune} \\) -prune -o -printf '%y\\t%s\\t%P\\n' "
+        f"find {q(base) if base else '.'} -mindepth 1 -maxdepth 6 \\( {prune} \\) -prune -o -printf '%y\\t%s\\t%P\\n' "
         f"2>/dev/null | LC_ALL=C sort -t$'\\t' -k3 | head -n {MAX_ENTRIES}"
     )
     entries = []
     for line in listing.splitlines():
         parts = line.split("\t", 2)
         if len(parts) == 3 and parts[1].isdigit() and parts[2]:
-            entries.append(Entry(parts[0], int(parts[1]), parts[2]))
-    workspace = Workspace(start.strip().splitlines()[-1] if start.strip() else "~", entries)
+            entries.append(Entry(parts[0], int(parts[1]), f"{base}/{parts[2]}" if base else parts[2]))
+    workspace = Workspace(start.strip().splitlines()[-1] if start.strip() else "~", entries, base=base)
     candidates = [e.path for e in workspace.files if 0 < e.size <= 5_000_000][:400]
     if not candidates:
         return workspace
@@ -317,9 +322,10 @@ def candidate_examples(workspace: Workspace) -> list[Example]:
             )
         )
     shallow_first = sorted(workspace.folders, key=lambda e: (e.path.count("/"), e.path))
-    folders = [".", *[e.path for e in shallow_first][: MAX_EXAMPLE_DIRS - 1]]
+    top, top_name = workspace.base or ".", workspace.base or "the workspace"
+    folders = [top, *[e.path for e in shallow_first][: MAX_EXAMPLE_DIRS - 1]]
     for folder in folders:
-        name = "the workspace" if folder == "." else folder
+        name = top_name if folder == top else folder
         examples.append(Example(folder, f"List the files in {name} with their sizes.", f"ls -l {q(folder)}", ""))
         examples.append(
             Example(
@@ -327,7 +333,7 @@ def candidate_examples(workspace: Workspace) -> list[Example]:
             )
         )
         examples.append(Example(folder, f"Show how much disk space {name} uses.", f"du -sh {q(folder)}", ""))
-        archive = "/tmp/" + ("workspace" if folder == "." else folder.replace("/", "-")) + ".tar.gz"
+        archive = "/tmp/" + ("workspace" if folder == "." else folder.strip("/").replace("/", "-")) + ".tar.gz"
         examples.append(
             Example(
                 folder,
@@ -340,33 +346,33 @@ def candidate_examples(workspace: Workspace) -> list[Example]:
     for extension, _count in extensions.most_common(4):
         examples.append(
             Example(
-                ".",
-                f"Find every .{extension} file in the workspace.",
-                f"find . -type f -name {q('*.' + extension)}",
+                top,
+                f"Find every .{extension} file in {top_name}.",
+                f"find {q(top)} -type f -name {q('*.' + extension)}",
                 "",
             )
         )
         examples.append(
             Example(
-                ".",
-                f"Count the lines of all .{extension} files together.",
-                f"find . -type f -name {q('*.' + extension)} -exec cat {{}} + | wc -l",
+                top,
+                f"Count the lines of all .{extension} files in {top_name} together.",
+                f"find {q(top)} -type f -name {q('*.' + extension)} -exec cat {{}} + | wc -l",
                 "",
             )
         )
     if len(workspace.files) > 1:
         examples.append(
             Example(
-                ".",
-                "Find the largest file in the workspace.",
-                "find . -type f -printf '%s %p\\n' | sort -rn | head -n 1",
+                top,
+                f"Find the largest file in {top_name}.",
+                f"find {q(top)} -type f -printf '%s %p\\n' | sort -rn | head -n 1",
                 "",
             )
         )
     if used_words:
         word = sorted(used_words)[0]
         examples.append(
-            Example(".", f"Search every file of the workspace for '{word}'.", f"grep -rn -i -- {q(word)} .", "")
+            Example(top, f"Search every file of {top_name} for '{word}'.", f"grep -rn -i -- {q(word)} {q(top)}", "")
         )
     return examples
 
@@ -407,7 +413,7 @@ def read_tools(run: Run) -> list[tuple[str, str]]:
 def _tree(workspace: Workspace) -> str:
     rows = []
     for entry in workspace.entries[:400]:
-        depth = entry.path.count("/")
+        depth = workspace.relative(entry).count("/")
         name = entry.path.rsplit("/", 1)[-1]
         kind = {"d": "folder", "l": "link"}.get(entry.kind, "text" if entry.path in workspace.text else "file")
         detail = kind if entry.kind == "d" else f"{kind}, {_size(entry.size)}"
@@ -431,9 +437,18 @@ def workspace_resources(
 
     files = workspace.files
     extensions = collections.Counter(e.extension or "(none)" for e in files)
-    top = [e.path + ("/" if e.kind == "d" else "") for e in workspace.entries if "/" not in e.path]
+    top = [
+        workspace.relative(e) + ("/" if e.kind == "d" else "")
+        for e in workspace.entries
+        if "/" not in workspace.relative(e)
+    ]
+    where = (
+        f"The session's setup made `{workspace.base}`, which"
+        if workspace.base
+        else f"The session starts in `{workspace.start}`, which"
+    )
     overview = (
-        f"The session starts in `{workspace.start}`, which holds {len(files)} files in "
+        f"{where} holds {len(files)} files in "
         f"{len(workspace.folders)} folders ({_size(sum(e.size for e in files))} in all).\n\n"
         + (
             "Files by kind: "
@@ -446,10 +461,15 @@ def workspace_resources(
         )
         + ("Top-level entries: " + ", ".join(f"`{t}`" for t in top[:40]) + "." if top else "")
     )
-    resources = [resource("Overview of the workspace", overview.strip(), "overview")]
+    label = f"`{workspace.base}`" if workspace.base else "the workspace"
+    resources = [resource(f"Overview of {label}", overview.strip(), "overview")]
     if workspace.entries:
         resources.append(
-            resource("The workspace's files", f"Everything under `{workspace.start}`:\n\n{_tree(workspace)}", "tree")
+            resource(
+                f"The files of {label}" if workspace.base else "The workspace's files",
+                f"Everything under `{workspace.start}`:\n\n{_tree(workspace)}",
+                "tree",
+            )
         )
     by_folder: dict[str, list[str]] = collections.defaultdict(list)
     for path in workspace.text:
@@ -459,16 +479,16 @@ def workspace_resources(
             f"`{p}` ({workspace.line_counts.get(p, 0)} lines) begins:\n\n{_indented(workspace.text[p], HEAD_LINES)}"
             for p in paths
         )
-        name = "the workspace's top folder" if folder == "." else folder
+        name = f"{label}'s top folder" if folder in (".", workspace.base) else folder
         resources.append(resource(f"What the files in {name} contain", body, f"contents/{folder}"))
-    if tools:
+    if tools and not workspace.base:
         lines = "\n".join(f"- `{name}`: {usage or 'present'}" for name, usage in tools)
         resources.append(resource("Tools present in the session", f"These commands are installed:\n\n{lines}", "tools"))
     by_subject: dict[str, list[Example]] = collections.defaultdict(list)
     for example in examples:
         by_subject[example.subject].append(example)
     for subject, own in by_subject.items():
-        name = "the workspace" if subject == "." else subject
+        name = label if subject in (".", workspace.base) else subject
         for start in range(0, len(own), EXAMPLES_PER_RESOURCE):
             group = own[start : start + EXAMPLES_PER_RESOURCE]
             part = start // EXAMPLES_PER_RESOURCE + 1
@@ -479,9 +499,15 @@ def workspace_resources(
     return resources
 
 
-def discover(run: Run, env: str, uri: str) -> list[Resource]:
-    """Everything above, read through `run` (a session of the environment, in its start folder)."""
+def discover(run: Run, env: str, uri: str, made: list[str] | None = None) -> list[Resource]:
+    """Everything above, read through `run` (a session of the environment, in its start folder), for the start
+    folder and for each folder of `made` (what the setup created elsewhere, such as `/testbed`)."""
     workspace = read_workspace(run)
     tools = read_tools(run)
     examples = run_examples(run, candidate_examples(workspace))
-    return workspace_resources(env, uri, workspace, tools, examples)
+    resources = workspace_resources(env, uri, workspace, tools, examples)
+    for base in made or []:
+        elsewhere = read_workspace(run, base)
+        found = run_examples(run, candidate_examples(elsewhere))
+        resources += workspace_resources(env, f"{uri}:{base}", elsewhere, [], found)
+    return resources

@@ -432,9 +432,16 @@ class ShellEnvironment(Environment[ShellConfigT, ShellSession]):
         return resources + self.discover(config)
 
     def discover(self, config: ShellConfigT) -> list[Resource]:
+        """What a session shows after its setup: the start folder, and the folders the setup made elsewhere in the
+        root file system (the overlay's upper layer says exactly which: InterCode's setups make `/testbed`)."""
         session = self.open(config.model_copy(update={"output_cap": 200_000}))
         try:
-            return discover(lambda command: session.run(command, 20.0), self.name, f"{self.name}:workspace")
+            return discover(
+                lambda command: session.run(command, 20.0),
+                self.name,
+                f"{self.name}:workspace",
+                made=made_by_setup(session),
+            )
         finally:
             session.close()
 
@@ -479,6 +486,27 @@ class ShellEnvironment(Environment[ShellConfigT, ShellSession]):
             gold.close()
         agent_output = getattr(session, "last_output", None) if turns else None
         return compare(check, agent_output, agent_files, gold_output, gold_files)
+
+
+# top-level folders of a root file system that are the system's own: a setup that writes there (a package, a user
+# account) made no workspace
+SYSTEM_FOLDERS = {
+    *("bin", "boot", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc", "run", "sbin", "sys", "usr", "var"),
+    *("tmp", "root", "home", "media", "mnt", "lost+found"),
+}
+MAX_MADE = 6
+
+
+def made_by_setup(session: ShellSession) -> list[str]:
+    """Top-level folders the session's setup created or changed outside the system's own (none unsandboxed)."""
+    if session.root is None:
+        return []
+    upper = session.workspace.root / "upper"
+    try:
+        names = sorted(entry.name for entry in os.scandir(upper) if entry.is_dir(follow_symlinks=False))
+    except OSError:
+        return []
+    return [f"/{name}" for name in names if name not in SYSTEM_FOLDERS][:MAX_MADE]
 
 
 def _man_page(page: str, max_chars: int = 12000) -> str:

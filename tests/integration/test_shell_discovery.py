@@ -49,3 +49,30 @@ async def test_a_job_on_an_unseen_workspace_without_documentation(synth_engine):
         instructions
     )
     print(figures(job, kept, per_file=about_files))
+
+
+MADE_ELSEWHERE = """mkdir -p /testbed/inbox /testbed/archive
+printf 'id,sender,subject\\n1,ana,invoice\\n2,bo,minutes\\n3,ana,agenda\\n4,cy,invoice\\n5,bo,report\\n' > /testbed/inbox/mail.csv
+printf 'rotated 2026-11-30\\nrotated 2026-12-01\\n' > /testbed/archive/rotation.log
+echo 'a local note' > notes.txt
+"""
+
+
+async def test_discovery_reads_what_the_setup_made_outside_the_working_folder(runner):
+    """InterCode-style setups build `/testbed` as root: the resources name it and its files, with worked examples
+    whose absolute paths run from the agent's start folder."""
+    resources = await runner.resources("shell", {"setup": MADE_ELSEWHERE, "as_root": True})
+    titles = {r.title for r in resources}
+    assert {"Overview of `/testbed`", "The files of `/testbed`", "Overview of the workspace"} <= titles
+    tree = next(r.text for r in resources if r.title == "The files of `/testbed`")
+    assert "mail.csv" in tree and "rotation.log" in tree and "inbox/" in tree
+    overview = next(r.text for r in resources if r.title == "Overview of `/testbed`")
+    assert "The session's setup made `/testbed`" in overview
+    examples = "\n".join(r.text for r in resources if r.title.startswith("Worked examples on /testbed"))
+    assert "Count the lines in /testbed/inbox/mail.csv." in examples and "wc -l < /testbed/inbox/mail.csv" in examples
+    # a worked example runs as written from the start folder of a fresh session
+    session, _ = await runner.open_session("shell", {"setup": MADE_ELSEWHERE, "as_root": True})
+    try:
+        assert (await runner.step(session, "wc -l < /testbed/inbox/mail.csv")).text.startswith("6")
+    finally:
+        await runner.close_session(session)
