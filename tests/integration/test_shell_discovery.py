@@ -52,7 +52,8 @@ async def test_a_job_on_an_unseen_workspace_without_documentation(synth_engine):
 
 
 MADE_ELSEWHERE = """mkdir -p /testbed/inbox /testbed/archive
-printf 'id,sender,subject\\n1,ana,invoice\\n2,bo,minutes\\n3,ana,agenda\\n4,cy,invoice\\n5,bo,report\\n' > /testbed/inbox/mail.csv
+printf 'id,sender,subject\\n1,ana,invoice\\n2,bo,minutes\\n3,ana,agenda\\n' > /testbed/inbox/mail.csv
+printf '4,cy,invoice\\n5,bo,report\\n' >> /testbed/inbox/mail.csv
 printf 'rotated 2026-11-30\\nrotated 2026-12-01\\n' > /testbed/archive/rotation.log
 echo 'a local note' > notes.txt
 """
