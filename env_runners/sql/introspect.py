@@ -27,6 +27,7 @@ from lbi.records import Resource
 
 SAMPLE_ROWS = 200_000  # a larger table's columns are profiled over its first this many rows
 LOW_CARDINALITY = 12  # distinct values up to which a column counts as categorical (its values are listed)
+MIN_EXAMPLES = 6  # worked examples a table gets at least (plainer ones fill in when its columns give fewer)
 EXCERPT_ROWS = 5
 EXAMPLES_PER_RESOURCE = 3
 MAX_TABLES = 60
@@ -281,12 +282,13 @@ class Introspector:
 
     def _relations_resource(self, tables: list[Table]) -> Resource:
         lines = ["# How the tables relate", ""]
+        by_name = {t.name: t for t in tables}
         for table in tables:
             for fk in table.foreign_keys:
                 lines.append(
                     f"- Each row of `{table.name}` points to one row of `{fk.table}`: "
                     f"`{table.name}.{', '.join(fk.columns)}` = `{fk.table}.{', '.join(fk.referred)}` "
-                    f"(join them with `JOIN {fk.table} ON ...`)."
+                    f"(join them with `JOIN {by_name[fk.table].ref if fk.table in by_name else fk.table} ON ...`)."
                 )
         return Resource(
             env=self.env,
@@ -297,13 +299,61 @@ class Introspector:
         )
 
     def _examples(self, conn: Connection, table: Table, tables: list[Table]) -> Iterator[Example]:
-        """The candidate examples of one table, each run; those that fail or return no row are dropped."""
+        """The candidate examples of one table, each run; those that fail or return no row are dropped. A table whose
+        columns give few (all values distinct, few rows) gets plainer ones, up to MIN_EXAMPLES: every table is
+        something users ask about."""
+        made = 0
         for lead, sql in self._candidates(table, {t.name: t for t in tables}):
-            found = self._rows(conn, sql)
-            if found and found[1]:
-                columns, rows = found
-                excerpt = format_table(columns, rows[:EXCERPT_ROWS], len(rows), len(rows) < 200)
-                yield Example(table.name, lead, sql + ";", excerpt)
+            example = self._run_example(conn, table, lead, sql)
+            if example is not None:
+                made += 1
+                yield example
+        for lead, sql in self._plain_candidates(table):
+            if made >= MIN_EXAMPLES:
+                return
+            example = self._run_example(conn, table, lead, sql)
+            if example is not None:
+                made += 1
+                yield example
+
+    def _run_example(self, conn: Connection, table: Table, lead: str, sql: str) -> Example | None:
+        found = self._rows(conn, sql)
+        if not (found and found[1]):
+            return None
+        columns, rows = found
+        return Example(
+            table.name, lead, sql + ";", format_table(columns, rows[:EXCERPT_ROWS], len(rows), len(rows) < 200)
+        )
+
+    def _plain_candidates(self, table: Table) -> Iterator[tuple[str, str]]:
+        """Questions any table answers, whatever its values: a few rows, sorted names, distinct counts, numeric
+        summaries and rows above the average."""
+        q, t, name = self.quote, table.ref, table.words
+        yield f"Show the first 5 rows of the {name} table.", f"SELECT * FROM {t} LIMIT 5"
+        label = table.label
+        if isinstance(label.low, str):
+            yield (
+                f"List the {label.words} of the {name} rows in alphabetical order.",
+                f"SELECT {q(label.name)} FROM {t} ORDER BY {q(label.name)} LIMIT 20",
+            )
+        for column in table.columns:
+            c = q(column.name)
+            if column.numeric and column.distinct >= 2 and not column.categorical:
+                if column.distinct <= LOW_CARDINALITY:  # the richer questions above skipped it
+                    yield (
+                        f"What are the average, lowest and highest {column.words} of the {name} rows?",
+                        f"SELECT AVG({c}) AS {q('average')}, MIN({c}) AS {q('lowest')}, MAX({c}) AS {q('highest')} "
+                        f"FROM {t}",
+                    )
+                yield (
+                    f"Which {name} rows have a {column.words} above the average?",
+                    f"SELECT * FROM {t} WHERE {c} > (SELECT AVG({c}) FROM {t}) ORDER BY {c} DESC LIMIT 20",
+                )
+            elif not (column.primary_key or column.categorical) and column.distinct >= 2:
+                yield (
+                    f"How many different {column.words} values do the {name} rows have?",
+                    f"SELECT COUNT(DISTINCT {c}) AS {q('distinct_values')} FROM {t}",
+                )
 
     def _candidates(self, table: Table, by_name: dict[str, Table]) -> Iterator[tuple[str, str]]:
         q, t, name = self.quote, table.ref, table.words

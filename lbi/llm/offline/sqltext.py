@@ -32,7 +32,7 @@ _CREATE = re.compile(
 )
 _FIRST_IDENT = re.compile(rf"^\s*{_IDENT}")
 _AFTER_KEYWORD = re.compile(rf"\b(?:FROM|JOIN|INTO|UPDATE)\s+{_IDENT}", re.I)
-_SYSTEM_TABLES = {"select", "sqlite_master", "sqlite_schema", "information_schema"}
+_SYSTEM_TABLES = {"sqlite_master", "sqlite_schema", "information_schema"}
 
 
 def _ident(groups: tuple[str, ...]) -> str:
@@ -146,9 +146,9 @@ def _unknown_name(error: str) -> tuple[str, str] | None:
 
 def _human(expr: str) -> str:
     expr = expr.strip()
-    alias = re.search(r"\bAS\s+(\w+)\s*$", expr, re.I)
+    alias = re.search(rf"\bAS\s+{_IDENT}\s*$", expr, re.I)
     if alias:
-        return alias.group(1).replace("_", " ")
+        return _ident(alias.groups()).replace("_", " ")
     agg = re.match(r"(COUNT|SUM|AVG|MIN|MAX)\s*\(\s*(DISTINCT\s+)?(.*?)\s*\)$", expr, re.I)
     if agg:
         func, distinct, arg = agg.group(1).upper(), agg.group(2), _human(agg.group(3))
