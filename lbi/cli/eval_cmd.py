@@ -191,6 +191,13 @@ def eval_command(
     ),
     plot: bool = typer.Option(False, "--plot", help="Also write a PNG bar chart of success and cost per mode."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as one JSON object."),
+    replay: int = typer.Option(
+        0,
+        "--replay",
+        min=0,
+        help="Instead of the agent: replay the top K demonstrations of each mode per task and report coverage@K "
+        "and MRR (no model is called).",
+    ),
 ) -> None:
     """Run the agent on evaluation tasks in each mode and print the paper-style table.
 
@@ -208,6 +215,14 @@ def eval_command(
     async def main() -> dict:
         from synth_service.config import SynthSettings
 
+        if replay:
+            from lbi.cli.replay_cmd import replay as replay_run
+
+            args = (env, dataset, tasks_file, chosen, replay, env_config, as_json)
+            if runner and retrieval:
+                return await replay_run(runner, retrieval, *args)
+            async with local_stack() as stack:
+                return await replay_run(runner or stack.runner_target, retrieval or stack.retrieval_target, *args)
         out_base = out or SynthSettings().data_dir / "eval" / dataset
         rest = (env, dataset, tasks_file, chosen, max_steps, model, out_base, plot, as_json, env_config)
         if runner and retrieval:
@@ -226,6 +241,8 @@ def eval_command(
     except grpc.aio.AioRpcError as exc:
         console.print(f"[red]{exc.code().name}[/red]: {escape(exc.details() or '')}")
         raise typer.Exit(1) from None
+    if replay:
+        return
     if as_json:
         print(json.dumps({k: v for k, v in data.items() if k != "tasks"}))
     if any(t["status"] == "error" for t in data["tasks"]):
