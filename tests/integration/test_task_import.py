@@ -1,3 +1,4 @@
+# ruff: noqa: E501
 """Bring your own benchmark: public task formats converted by `lbi tasks import`, then `lbi tasks check` on the
 result, with planted bad tasks of every kind flagged.
 
@@ -260,3 +261,86 @@ def test_import_then_check_flags_every_kind_of_bad_task(spider_files, tmp_path):
         "setup-error": "setup error",
         "check-error": "check error",
     }
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True).stdout
+
+
+def _swe_repo(folder: Path) -> tuple[str, str, str]:
+    """A tiny real repository (owner `harbor`, name `tides`) with a bug at its base commit; the test patch that shows
+    the bug and the gold patch that fixes it, as git diffs."""
+    repo = folder / "harbor__tides"
+    (repo / "tides").mkdir(parents=True)
+    (repo / "tests").mkdir()
+    (repo / "tides" / "__init__.py").write_text("def high_water(levels):\n    return min(levels)\n")
+    (repo / "tests" / "test_basic.py").write_text(
+        "from tides import high_water\n\n\ndef test_one():\n    assert high_water([3]) == 3\n"
+    )
+    _git(repo, "init", "-q")
+    _git(repo, "-c", "user.email=t@t", "-c", "user.name=t", "add", "-A")
+    _git(repo, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "base")
+    base = _git(repo, "rev-parse", "HEAD").strip()
+    (repo / "tests" / "test_high.py").write_text(
+        "from tides import high_water\n\n\ndef test_high():\n    assert high_water([1, 4, 2]) == 4\n"
+    )
+    _git(repo, "add", "-N", "tests/test_high.py")
+    test_patch = _git(repo, "diff")
+    _git(repo, "reset", "-q")
+    (repo / "tests" / "test_high.py").unlink()
+    (repo / "tides" / "__init__.py").write_text("def high_water(levels):\n    return max(levels)\n")
+    gold = _git(repo, "diff")
+    _git(repo, "checkout", "-q", "--", ".")
+    return base, test_patch, gold
+
+
+def test_swe_bench_import_then_check_on_a_real_repository(tmp_path):
+    base, test_patch, gold = _swe_repo(tmp_path / "checkouts")
+    instance = {
+        "instance_id": "harbor__tides-1",
+        "repo": "harbor/tides",
+        "base_commit": base,
+        "problem_statement": "high_water returns the lowest level instead of the highest.",
+        "test_patch": test_patch,
+        "patch": gold,
+        "FAIL_TO_PASS": json.dumps(["tests/test_high.py::test_high"]),
+        "PASS_TO_PASS": json.dumps(["tests/test_basic.py::test_one"]),
+    }
+    source = tmp_path / "swe.json"
+    source.write_text(json.dumps([instance]))
+    out = tmp_path / "swe.jsonl"
+    imported = _run(
+        ["tasks", "import", "swe-bench", str(source), "--repos", str(tmp_path / "checkouts"), "--out", str(out)],
+        tmp_path,
+    )
+    assert imported.returncode == 0, imported.stderr
+    checked = _run(["tasks", "check", str(out), "--json"], tmp_path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert json.loads(checked.stdout.strip().splitlines()[-1])["passed"] == 1
+
+
+async def test_imported_tasks_get_a_verdict_in_every_mode(spider_files, tmp_path, embedder):
+    """Import, then `lbi eval --modes none,agentic` on the imported file: every task has a verdict."""
+    from lbi.dataset import DatasetStore
+    from lbi.records import Example, Origin, Step
+    from lbi.store.edge import EdgeStore
+
+    path, databases = spider_files
+    out = tmp_path / "spider.jsonl"
+    assert (
+        _run(
+            ["tasks", "import", "spider", str(path), "--databases", str(databases), "--out", str(out)], tmp_path
+        ).returncode
+        == 0
+    )
+    store = EdgeStore(tmp_path / "qdrant")
+    step = Step("Connected.", "SELECT count(*) FROM tree WHERE variety = 'Cox'")
+    demo = Example("Count the Cox trees.", "sql", (step,), "2", Origin.BACKWARD_TASK, "t1", 0, 1, kept=True)
+    await DatasetStore(store, embedder).ingest("orchard-demos", [demo], job_id="job-1")
+    await store.close()
+    run = _run(
+        ["eval", "--tasks", str(out), "--dataset", "orchard-demos", "--modes", "none,agentic", "--json"], tmp_path
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert [(m["mode"], m["tasks"], m["errors"]) for m in result["modes"]] == [("none", 2, 0), ("agentic", 2, 0)]
