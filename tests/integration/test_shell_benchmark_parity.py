@@ -2,6 +2,8 @@
 outputs under one rule (both whole up to 1 MB, however little the agent was shown), the process list names no
 path of the host and is the same in every session, and the tools benchmark tasks use are there."""
 
+import asyncio
+
 import pytest
 
 from lbi.evaluation.task_check import judged_episode
@@ -70,5 +72,22 @@ async def test_the_tools_shell_benchmarks_use_are_in_the_image(runner):
             result = await runner.step(session, f"{command} 2>&1; echo rc=$?")
             assert "command not found" not in result.text and "rc=127" not in result.text, (tool, result.text)
         assert "42" in (await runner.step(session, TOOLS["bc"])).text
+    finally:
+        await runner.close_session(session)
+
+
+async def test_output_of_process_substitutions_is_kept_in_order(runner):
+    session, _ = await runner.open_session("shell", {})
+    try:
+        for _ in range(3):  # every time, not by luck of timing
+            result = await runner.step(session, "printf 'a\\nb\\nc\\n' | tee >(wc -l) >/dev/null")
+            assert result.text.split("\n")[0].strip() == "3", result.text
+            both = await runner.step(session, "echo first; echo second > >(cat)")
+            assert both.text.startswith("first\nsecond\n"), both.text
+        # a background job is not waited for
+        started = asyncio.get_running_loop().time()
+        await runner.step(session, "sleep 30 &")
+        assert (await runner.step(session, "echo next")).text.startswith("next")
+        assert asyncio.get_running_loop().time() - started < 3
     finally:
         await runner.close_session(session)
