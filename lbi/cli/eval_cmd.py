@@ -21,6 +21,7 @@ from lbi.clients.runner import RunnerClient
 from lbi.evaluation import report
 from lbi.evaluation.harness import MODES, Harness, TaskResult, summarise
 from lbi.evaluation.online_rounds import online_rounds
+from lbi.evaluation.task_check import check_tasks
 from lbi.evaluation.tasks import EvaluationInputError, check_kinds, load_tasks
 from lbi.llm.gateway import LLMGateway
 
@@ -112,6 +113,12 @@ async def evaluate(
             model,
             env_config=env_config,
         )
+        # a task file of the user's own that carries solutions: mark the tasks `lbi tasks check` would flag (the
+        # environments' own task sets are checked by the test suite)
+        flags: dict[str, str] = {}
+        if tasks_file != builtin_tasks(env) and any(t.solution for t in tasks):
+            checked = await check_tasks(runner, env, [t for t in tasks if t.solution], env_config or {})
+            flags = {f.task_id: f"{f.reason}: {f.detail}" for f in checked}
         run = report.new_run(out_base)
         log = report.TaskLog(run)
         model_name = model or gateway.settings.llm_model
@@ -122,6 +129,7 @@ async def evaluate(
             "tasks_file": str(tasks_file),
             "run": str(run),
             "offline_policy": model_name.startswith("offline/"),
+            "flagged_tasks": flags,
         }
         summaries, results = [], []
         started = time.monotonic()
@@ -133,6 +141,7 @@ async def evaluate(
                 mode_started = time.monotonic()
 
                 def on_result(result: TaskResult, finished: list[TaskResult] = finished) -> None:
+                    result.flagged = flags.get(result.task_id, "")
                     finished.append(result)
                     log(result)
 
@@ -165,6 +174,8 @@ async def evaluate(
         errors = [r for r in results if r.status == "error"]
         for result in errors[:10]:
             console.print(f"[yellow]no verdict[/yellow] {result.task_id} ({result.mode}): {escape(result.reason)}")
+        for task_id, flag in list(flags.items())[:10]:
+            console.print(f"[yellow]flagged task[/yellow] {task_id} (`lbi tasks check`): {escape(flag)}")
         console.print(
             f"[dim]written to {run}/ (results.json, results.md, tasks.jsonl{', results.png' if plot else ''}); "
             f"{out_base}/latest points at it[/dim]"

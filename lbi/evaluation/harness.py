@@ -50,6 +50,7 @@ class TaskResult:
     tokens: int
     retrieval_ms: list[float] = field(default_factory=list)
     status: str = "failed"  # passed | failed (verdicts) | error (no verdict: the reason says why)
+    flagged: str = ""  # what `lbi tasks check` finds wrong with the task itself (its solution fails, ...)
 
 
 @dataclass

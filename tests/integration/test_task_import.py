@@ -343,3 +343,4 @@ async def test_imported_tasks_get_a_verdict_in_every_mode(spider_files, tmp_path
     assert run.returncode == 0, run.stdout + run.stderr
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert [(m["mode"], m["tasks"], m["errors"]) for m in result["modes"]] == [("none", 2, 0), ("agentic", 2, 0)]
+    assert result["flagged_tasks"] == {}  # the file carries solutions: its tasks were checked, and are sound
