@@ -46,6 +46,8 @@ class LLMError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.kind = kind or type(self).kind
+        if self.kind not in FAILURE_KINDS:
+            raise ValueError(f"unknown LLM failure kind {self.kind!r}")
         self.usage = usage or Usage()
 
 
