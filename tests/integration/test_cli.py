@@ -30,7 +30,7 @@ def test_env_list_and_resources(tmp_path):
     assert (
         resources.returncode == 0
         and "Top customers by revenue" in resources.stdout
-        and "(37 docs, 41 introspection)" in resources.stdout
+        and "(37 docs, 43 introspection)" in resources.stdout
     )
 
 
