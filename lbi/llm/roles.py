@@ -51,9 +51,10 @@ class Role(str, Enum):
 
 
 class TasksOut(BaseModel):
-    """self_instruct: tasks users commonly perform, written from one resource."""
+    """self_instruct: tasks users commonly perform, written from one resource. An empty list is an answer (a table
+    of contents suggests no task); the schema still asks a model for at least one."""
 
-    tasks: Annotated[list[ShortText], _first(50)] = Field(min_length=1, json_schema_extra={"maxItems": 50})
+    tasks: Annotated[list[ShortText], _first(50)] = Field(json_schema_extra={"minItems": 1, "maxItems": 50})
 
 
 class ActOut(BaseModel):

@@ -90,7 +90,7 @@ CORPUS = [
     ("   \n ", TasksOut, None, "empty"),
     ("I'm sorry, but I can't help with that request.", ActOut, None, "no JSON object"),
     ("As an AI model I cannot browse. {I refuse}", QueryOut, None, "no JSON object"),
-    ('{"tasks": []}', TasksOut, None, "tasks"),
+    ('{"tasks": []}', TasksOut, {"tasks": []}, ""),  # no task is an answer
     ('{"aligned": {"ok": true}}', JudgeOut, None, "coherent"),
     ('{"queries": [""]}', QueryOut, None, "queries"),
     ('{"labels": [{"end": 0, "instruction": "x"}]}', LabelBatchOut, None, "end"),
