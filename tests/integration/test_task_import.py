@@ -1,3 +1,4 @@
+# ruff: noqa: E501
 """Bring your own benchmark: public task formats converted by `lbi tasks import`, then `lbi tasks check` on the
 result, with planted bad tasks of every kind flagged.
 
@@ -344,3 +345,145 @@ async def test_imported_tasks_get_a_verdict_in_every_mode(spider_files, tmp_path
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert [(m["mode"], m["tasks"], m["errors"]) for m in result["modes"]] == [("none", 2, 0), ("agentic", 2, 0)]
     assert result["flagged_tasks"] == {}  # the file carries solutions: its tasks were checked, and are sound
+
+
+async def _demo_dataset(data_dir: Path, embedder, name: str, env: str, action: str) -> None:
+    from lbi.dataset import DatasetStore
+    from lbi.records import Example, Origin, Step
+    from lbi.store.edge import EdgeStore
+
+    store = EdgeStore(data_dir / "qdrant")
+    demo = Example(
+        "A demonstration.", env, (Step("start", action),), "end", Origin.BACKWARD_TASK, "t1", 0, 1, kept=True
+    )
+    await DatasetStore(store, embedder).ingest(name, [demo], job_id="job-1")
+    await store.close()
+
+
+def _verdicts(run: subprocess.CompletedProcess, tasks: int) -> dict:
+    assert run.returncode == 0, run.stdout + run.stderr
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert [(m["mode"], m["tasks"], m["errors"]) for m in result["modes"]] == [
+        ("none", tasks, 0),
+        ("agentic", tasks, 0),
+    ]
+    return result
+
+
+async def test_intercode_import_check_and_eval(tmp_path, embedder):
+    shell_path, setup = _shell_tasks(tmp_path)
+    out = tmp_path / "bash.jsonl"
+    assert (
+        _run(
+            ["tasks", "import", "intercode-bash", str(shell_path), "--setup", str(setup), "--out", str(out)], tmp_path
+        ).returncode
+        == 0
+    )
+    assert _run(["tasks", "check", str(out)], tmp_path).returncode == 0
+    await _demo_dataset(tmp_path, embedder, "bash-demos", "shell", "ls /testbed")
+    _verdicts(
+        _run(
+            [
+                "eval",
+                "--env",
+                "shell",
+                "--tasks",
+                str(out),
+                "--dataset",
+                "bash-demos",
+                "--modes",
+                "none,agentic",
+                "--json",
+            ],
+            tmp_path,
+        ),
+        2,
+    )
+
+
+async def test_swe_bench_eval_gives_every_instance_a_verdict(tmp_path, embedder):
+    base, test_patch, gold = _swe_repo(tmp_path / "checkouts")
+    instance = {
+        "instance_id": "harbor__tides-2",
+        "repo": "harbor/tides",
+        "base_commit": base,
+        "problem_statement": "high_water returns the lowest level instead of the highest.",
+        "test_patch": test_patch,
+        "patch": gold,
+        "FAIL_TO_PASS": ["tests/test_high.py::test_high"],
+        "PASS_TO_PASS": ["tests/test_basic.py::test_one"],
+    }
+    source = tmp_path / "swe.jsonl"
+    source.write_text(json.dumps(instance) + "\n")
+    out = tmp_path / "swe-tasks.jsonl"
+    assert (
+        _run(
+            ["tasks", "import", "swe-bench", str(source), "--repos", str(tmp_path / "checkouts"), "--out", str(out)],
+            tmp_path,
+        ).returncode
+        == 0
+    )
+    await _demo_dataset(tmp_path, embedder, "swe-demos", "repo", "run_tests")
+    _verdicts(
+        _run(
+            [
+                "eval",
+                "--env",
+                "repo",
+                "--tasks",
+                str(out),
+                "--dataset",
+                "swe-demos",
+                "--modes",
+                "none,agentic",
+                "--json",
+            ],
+            tmp_path,
+        ),
+        1,
+    )
+
+
+async def test_webarena_import_check_and_eval_on_a_site_of_our_own(tmp_path, embedder):
+    from tests.fixtures.tool_library_site import serve
+
+    url, _, stop = serve()
+    try:
+        configs = [
+            {"task_id": 1, "start_url": "__LIBRARY__/", "intent": "Open the catalogue of tools.",
+             "eval": {"eval_types": ["url_match"], "reference_url": "__LIBRARY__/tools", "url_note": "EXACT"}},
+            {"task_id": 2, "start_url": "__LIBRARY__/tools", "intent": "What does the cordless drill come with?",
+             "eval": {"eval_types": ["string_match"], "reference_answers": {"must_include": ["two batteries"]}}},
+        ]  # fmt: skip
+        source = tmp_path / "test.raw.json"
+        source.write_text(json.dumps(configs))
+        out = tmp_path / "web.jsonl"
+        sites = json.dumps({"__LIBRARY__": url})
+        assert (
+            _run(["tasks", "import", "webarena", str(source), "--sites", sites, "--out", str(out)], tmp_path).returncode
+            == 0
+        )
+        checked = _run(["tasks", "check", str(out), "--json"], tmp_path)  # WebArena ships no reference solutions
+        assert checked.returncode == 1
+        assert {f["reason"] for f in json.loads(checked.stdout.strip().splitlines()[-1])["flagged"]} == {"no solution"}
+        await _demo_dataset(tmp_path, embedder, "web-demos", "web", "click [Catalogue]")
+        _verdicts(
+            _run(
+                [
+                    "eval",
+                    "--env",
+                    "web",
+                    "--tasks",
+                    str(out),
+                    "--dataset",
+                    "web-demos",
+                    "--modes",
+                    "none,agentic",
+                    "--json",
+                ],
+                tmp_path,
+            ),
+            2,
+        )
+    finally:
+        stop()
