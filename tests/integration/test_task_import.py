@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """Bring your own benchmark: public task formats converted by `lbi tasks import`, then `lbi tasks check` on the
 result, with planted bad tasks of every kind flagged.
 
