@@ -24,14 +24,17 @@ SIGNALS = ("INT", "TERM", "HUP", "QUIT", "USR1", "USR2", "ALRM")
 # After a command: give the session's other processes that still write to the shell's output (a process
 # substitution such as `tee >(wc -l)`, which may have been left to the session's init) a short grace (~0.3 s) to
 # finish, so what they write comes before the end marker, in order, and is not lost. A writer still running after
-# the grace (a background job) is remembered and not waited for again. Builtins only, but `sleep`: `-ef` compares
-# the pipe each /proc/PID/fd/1 names with the shell's own.
+# the grace (a background job) is remembered and not waited for again. No fork (a fork bomb may have taken every
+# process slot): `-ef` compares the pipe each /proc/PID/fd/1 names with the shell's own, and `read -t` on fd 5, a
+# pipe nobody writes to (opened once at the start), sleeps.
 SETTLE = (
-    "__lbi_long=; __lbi_writers() { local __f __p; for __f in /proc/[0-9]*/fd/1; do __p=${__f#/proc/}; "
+    "exec 5<> <(:); __lbi_long=; "
+    "__lbi_writers() { __lbi_w=; local __f __p; for __f in /proc/[0-9]*/fd/1; do __p=${__f#/proc/}; "
     '__p=${__p%%/*}; [ "$__p" = "$$" ] && continue; [[ " $__lbi_long " == *" $__p "* ]] && continue; '
-    '[ "$__f" -ef /proc/$$/fd/1 ] && printf "%s " "$__p"; done 2>/dev/null; }; '
-    "__lbi_settle() { local __i __w; for ((__i = 0; __i < 15; __i++)); do __w=$(__lbi_writers); "
-    '[ -z "$__w" ] && return 0; sleep 0.02; done; __lbi_long+=" $__w"; };'
+    '[ "$__f" -ef /proc/$$/fd/1 ] && __lbi_w+=" $__p"; done 2>/dev/null; }; '
+    "__lbi_settle() { local __i; for ((__i = 0; __i < 15; __i++)); do __lbi_writers; "
+    '[ -z "$__lbi_w" ] && return 0; read -r -t 0.02 -u 5; done; '
+    '(( ${#__lbi_long} < 4000 )) && __lbi_long+="$__lbi_w"; };'
 )
 
 
@@ -47,7 +50,7 @@ def loop_script(marker: str) -> str:
         "unset LBI_START_DIR LBI_PRELUDE LBI_SHELL_LOOP; "
         f"{SETTLE} "
         "while IFS= read -r -d '' __lbi_cmd <&3; do "
-        'eval "$__lbi_cmd" 3<&-; __lbi_rc=$?; __lbi_settle; '
+        'eval "$__lbi_cmd" 3<&- 5<&-; __lbi_rc=$?; __lbi_settle; '
         f'printf \'\\n%s %s %s\\n\' {shlex.quote(marker)} "$__lbi_rc" "$PWD"; '
         "done"
     )

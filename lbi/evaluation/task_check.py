@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -35,7 +35,8 @@ class Flag:
     detail: str
 
     def to_dict(self) -> dict[str, str]:
-        return asdict(self)
+        """As `lbi tasks check --json` prints it: the task's `id`, the reason and the detail."""
+        return {"id": self.task_id, "reason": self.reason, "detail": self.detail}
 
 
 async def judged_episode(

@@ -254,7 +254,7 @@ def test_import_then_check_flags_every_kind_of_bad_task(spider_files, tmp_path):
     assert flagged.returncode == 1, flagged.stdout + flagged.stderr
     result = json.loads(flagged.stdout.strip().splitlines()[-1])
     assert result["total"] == 4 and result["passed"] == 0
-    assert {f["task_id"]: f["reason"] for f in result["flagged"]} == {
+    assert {f["id"]: f["reason"] for f in result["flagged"]} == {
         "gold-fails": "gold fails",
         "empty-passes": "empty passes",
         "setup-error": "setup error",
