@@ -13,9 +13,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
-
-from pydantic import BaseModel
+from typing import Any, Protocol
 
 from lbi.config import CommonSettings
 from lbi.llm import routers
@@ -102,14 +100,6 @@ class LLMCaller(Protocol):
     async def call(self, role: Role, inputs: dict[str, Any], model: str | None = None) -> LLMResult: ...
 
 
-Reply = TypeVar("Reply", bound=BaseModel)
-
-
-def parse_json_reply(text: str, model: type[Reply]) -> Reply:
-    """The reply's JSON validated against `model` (lbi.llm.replies); raises ValueError saying what is wrong."""
-    return parse_reply(text, model)
-
-
 @dataclass(frozen=True)
 class Sampling:
     """What a role's call is sent with: its model, temperature and reply budget."""
@@ -147,9 +137,6 @@ class LLMGateway:
         sampling = self.sampling(role, model)
         return PROMPT_VERSION, sampling.model, sampling.temperature, sampling.max_tokens
 
-    def _router(self, model: str) -> tuple[Any, bool]:
-        return routers.router_for(self.settings, model)
-
     def _response_format(self, role: Role, model: str) -> dict[str, Any]:
         kind = self.settings.llm_response_format
         if kind == "none" or model.startswith("offline/"):
@@ -175,7 +162,7 @@ class LLMGateway:
         litellm = get_litellm()
         model = sampling.model
         try:
-            router, offline = self._router(model)
+            router, offline = routers.router_for(self.settings, model)
             # the offline backend (and stand-ins built on it) read the inputs from the metadata; no other provider does
             metadata = {"lbi_role": role.value, **({"lbi_inputs": inputs} if offline else {})}
             extra: dict[str, Any] = {"max_tokens": max_tokens}

@@ -21,7 +21,7 @@ import threading
 import weakref
 from typing import Any
 
-from lbi.config import OFFLINE_MODEL, CommonSettings
+from lbi.config import CommonSettings
 from lbi.llm.litellm_setup import get_litellm, reads_inputs
 from lbi.secrets import resolve_references
 
@@ -31,10 +31,6 @@ _routers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, tuple[A
     weakref.WeakKeyDictionary()
 )
 API_KEY_FIELD = "LBI_LLM_API_KEY"
-
-
-def _is_local_provider(model: str) -> bool:
-    return reads_inputs(model) or model.startswith(OFFLINE_MODEL.split("/")[0] + "/")
 
 
 def _defaults(s: CommonSettings) -> dict[str, Any]:
@@ -50,7 +46,7 @@ def _defaults(s: CommonSettings) -> dict[str, Any]:
 
 def _primary_credentials(s: CommonSettings, model: str) -> dict[str, Any]:
     """The default model's api base and key (a key given as ${NAME} is read from the secrets)."""
-    if _is_local_provider(model):
+    if reads_inputs(model):  # the offline backend and stand-ins built on it: no credentials
         return {}
     params: dict[str, Any] = {}
     if s.llm_api_base:
