@@ -113,7 +113,8 @@ async def run_judged_episode(
         if check is not None:
             judgement = await runner.judge(session_id, check, answer)
     finally:
-        with contextlib.suppress(grpc.aio.AioRpcError):  # a runner that died has no session left to close
+        # a runner that died has no session left to close; a closed channel means the caller is shutting down
+        with contextlib.suppress(grpc.aio.AioRpcError, grpc.aio.UsageError):
             await runner.close_session(session_id)
     trajectory = Trajectory(task.instruction_id, env, tuple(steps), observation, outcome, answer, error=error)
     return trajectory, judgement

@@ -25,6 +25,7 @@ from typing import Any
 import grpc
 
 from lbi.agent import Task, run_judged_episode
+from lbi.aio import gather_settled
 from lbi.clients.retrieval import AsyncRetrievalClient
 from lbi.clients.runner import Judgement, RunnerClient
 from lbi.evaluation.tasks import EvalTask
@@ -221,7 +222,7 @@ class Harness:
                 on_result(result)
             return result
 
-        results = list(await asyncio.gather(*(one(t) for t in tasks)))
+        results = await gather_settled(*(one(t) for t in tasks))
         return summarise(mode, results, time.monotonic() - started), results
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import grpc
 
+from lbi.aio import gather_settled
 from lbi.clients.retrieval import AsyncRetrievalClient
 from lbi.clients.runner import RunnerClient
 from lbi.evaluation.task_check import SetupError, judged_episode
@@ -113,7 +114,7 @@ async def replay_coverage(
         async with slots:
             return await replay_task(runner, retrieval, dataset, env, task, modes, k, env_config or {})
 
-    rows = [r for per_task in await asyncio.gather(*(one(t) for t in tasks)) for r in per_task]
+    rows = [r for per_task in await gather_settled(*(one(t) for t in tasks)) for r in per_task]
     out = []
     for mode in modes:
         mine = [r for r in rows if r.mode == mode]

@@ -18,6 +18,7 @@ from typing import Any
 
 import grpc
 
+from lbi.aio import gather_settled
 from lbi.clients.runner import Judgement, RunnerClient
 from lbi.evaluation.tasks import EvalTask
 
@@ -109,4 +110,4 @@ async def check_tasks(
             on_done(task, flag)
         return flag
 
-    return [f for f in await asyncio.gather(*(one(t) for t in tasks)) if f is not None]
+    return [f for f in await gather_settled(*(one(t) for t in tasks)) if f is not None]
