@@ -18,6 +18,7 @@ ACTION_LANGUAGES: dict[str, set[str]] = {
     "shell": {"bash", "sh", "shell", "console", "zsh"},
     "repo": {"bash", "sh", "shell", "console"},
     "web": {"web"},
+    "desktop": {"desktop"},
 }
 
 _WHOLE_FENCE = re.compile(r"\A\s*```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)\n?[ \t]*```\s*\Z", re.S)

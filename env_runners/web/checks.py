@@ -10,12 +10,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 from urllib.parse import parse_qs, urljoin, urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
+from env_runners.answers import AnswerCheck, answer_of, answer_verdict, normalise  # shared with the desktop
 from env_runners.base import Check, Verdict
 
 
@@ -25,25 +25,9 @@ class UrlCheck(Check):
     match: Literal["exact", "prefix", "contains"] = Field("exact", description="How the final URL is compared.")
 
 
-class AnswerCheck(Check):
-    kind: Literal["answer_match"] = "answer_match"
-    exact: str = Field("", description="The answer, compared normalised.")
-    must_include: list[str] = Field(default_factory=list, description="Phrases the answer must contain (normalised).")
-
-    @model_validator(mode="after")
-    def _something(self) -> AnswerCheck:
-        if not self.exact and not self.must_include:
-            raise ValueError("give exact or must_include")
-        return self
-
-
 class ProgramCheck(Check):
     kind: Literal["program"] = "program"
     sql: str = Field(min_length=1, description="Query on the session's Trac database; passes when it returns a row.")
-
-
-def normalise(text: str) -> str:
-    return " ".join(text.lower().split()).strip(" .!?;:'\"")
 
 
 def url_verdict(check: UrlCheck, final_url: str, start_url: str) -> Verdict:
@@ -66,23 +50,4 @@ def url_verdict(check: UrlCheck, final_url: str, start_url: str) -> Verdict:
     return Verdict(ok, f"the agent ended on {final_url}" + ("" if ok else f", expected ({check.match}) {want}"))
 
 
-def answer_verdict(check: AnswerCheck, answer: str) -> Verdict:
-    got = normalise(answer)
-    if not got:
-        return Verdict(False, "the agent gave no answer")
-    if check.exact and got != normalise(check.exact):
-        return Verdict(False, f"the answer {answer.strip()[:120]!r} is not {check.exact!r}")
-    missing = [phrase for phrase in check.must_include if normalise(phrase) not in got]
-    if missing:
-        return Verdict(False, f"the answer does not include {missing[0]!r}")
-    return Verdict(True, "the answer matches")
-
-
-def answer_of(turns, answer: str) -> str:
-    """The agent's answer: the one it stopped with, else the argument of a `stop [...]` action it sent."""
-    if answer.strip():
-        return answer
-    for turn in reversed(turns):
-        if re.match(r"\s*stop\b", turn.action, re.I):
-            return str(turn.result.info.get("answer", ""))
-    return ""
+__all__ = ["AnswerCheck", "answer_of", "answer_verdict", "normalise"]

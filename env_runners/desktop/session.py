@@ -1,0 +1,251 @@
+"""One desktop session: a sandboxed shell session (the shell environment's sandbox) running an X desktop.
+
+The session's bash (as `agent`, in its own root file system with the desktop layer, no network) runs the helper
+(`inside.py`, copied into a folder of the session's /tmp that only root inside may change): `start` brings up
+Xvfb, a D-Bus session bus, the AT-SPI bus, openbox and the applications; `serve` then answers on a Unix socket
+in the session's /tmp, which the runner reaches from the host side of that folder. Every answer is read with a
+size cap and a timeout; a helper that hangs (an application that stops answering AT-SPI) is killed and started
+again, and the step is an error observation. pyautogui code runs as its own process of the session. Closing the
+shell session kills every process of the session.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shlex
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+from env_runners.base import Session, StepResult
+from env_runners.desktop import inside
+from env_runners.desktop.actions import Code, Command, Finish, parse
+from env_runners.shell.environment import ShellConfig, ShellSession
+from env_runners.shell.sandbox import Root
+from lbi.errors import FailedPrecondition, InvalidArgument
+
+HELPER_DIR = "/tmp/.lbi-desktop"
+HELPER = f"{HELPER_DIR}/inside.py"
+REPLY_CAP = 4 << 20
+EXPORTS = " ".join(f"{k}={shlex.quote(v)}" for k, v in inside.ENV.items())
+PYAUTOGUI_NOISE = ("Xlib.xauth: warning", "NOTE: You must install tkinter")  # printed at every import
+PYAUTOGUI_PRELUDE = "import pyautogui, time\npyautogui.FAILSAFE = False\npyautogui.PAUSE = 0.05\n"
+
+
+class HelperTimeout(Exception):
+    pass
+
+
+def cap_lines(text: str, cap: int) -> str:
+    """Head and tail of a long tree, whole lines, with a marker saying how many lines were cut."""
+    if len(text) <= cap:
+        return text
+    lines = text.splitlines()
+    head_budget, tail_budget = cap * 2 // 3, cap // 3
+    head: list[str] = []
+    used = 0
+    for line in lines:
+        if used + len(line) + 1 > head_budget:
+            break
+        head.append(line)
+        used += len(line) + 1
+    tail: list[str] = []
+    used = 0
+    for line in reversed(lines[len(head) :]):
+        if used + len(line) + 1 > tail_budget:
+            break
+        tail.append(line)
+        used += len(line) + 1
+    cut = len(lines) - len(head) - len(tail)
+    return "\n".join([*head, f"[... {cut} lines of the tree cut ...]", *reversed(tail)])
+
+
+class DesktopSession(Session):
+    def __init__(self, config: Any, shell_config: ShellConfig, root: Root | None):
+        if root is None:
+            raise FailedPrecondition("desktop sessions need the sandbox (a root runner with bubblewrap)")
+        self.config = config
+        self.opened_with = config
+        self.shell = ShellSession(shell_config, root, prelude=f"export {EXPORTS}")
+        self.timeout_s = self.shell.timeout_s
+        self.steps = 0
+        try:
+            tmp = self.shell.workspace.root / "tmp"
+            self.socket_path = tmp / ".lbi-desktop.sock"
+            folder = tmp / ".lbi-desktop"
+            folder.mkdir(mode=0o755)
+            helper = folder / "inside.py"
+            helper.write_text(Path(inside.__file__).read_text())
+            helper.chmod(0o644)
+            for path in (folder, helper):
+                os.chown(path, root.uid_base, root.uid_base)  # root inside owns it: the agent cannot change it
+            self._start()
+        except BaseException:
+            self.shell.close()
+            raise
+
+    # --- the helper ---------------------------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        started = {
+            "apps": self.config.apps,
+            "width": self.config.width,
+            "height": self.config.height,
+            "start_timeout_s": self.config.start_timeout_s,
+        }
+        code, output = self.shell.run(
+            f"python3 {HELPER} start {shlex.quote(json.dumps(started))}", self.config.start_timeout_s + 15
+        )
+        last = output.strip().splitlines()[-1] if output.strip() else ""
+        try:
+            reply = json.loads(last) if code == 0 else None
+        except json.JSONDecodeError:
+            reply = None
+        if not isinstance(reply, dict):
+            raise FailedPrecondition(f"the desktop did not start (exit {code}): {output.strip()[-600:]}")
+        if reply.get("missing"):
+            first = reply["missing"][0]
+            raise InvalidArgument(
+                f"config.apps[{first['index']}]", f"no program {first['app'].split()[0]!r} in the session"
+            )
+        self.late = reply.get("late", [])
+        self._serve()
+
+    def _serve(self) -> None:
+        size = f"{self.config.width} {self.config.height}"
+        self.shell.run(f"(setsid python3 {HELPER} serve {size} >/tmp/.lbi-desktop.log 2>&1 &)", 10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                self._request({"op": "find", "role": "__none__"}, 2.0)
+                return
+            except (OSError, HelperTimeout):
+                time.sleep(0.05)
+        raise FailedPrecondition("the desktop helper did not answer")
+
+    def _request(self, request: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout_s)
+            deadline = time.monotonic() + timeout_s
+            try:
+                sock.connect(str(self.socket_path))
+                sock.sendall(json.dumps(request).encode() + b"\n")
+                data = b""
+                while not data.endswith(b"\n"):
+                    sock.settimeout(max(0.01, deadline - time.monotonic()))
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                    if len(data) > REPLY_CAP:
+                        raise OSError("the desktop helper's reply is too long")
+            except TimeoutError:
+                raise HelperTimeout() from None
+        try:
+            reply = json.loads(data)
+        except json.JSONDecodeError:
+            raise OSError("the desktop helper's reply is not JSON") from None
+        if not isinstance(reply, dict):
+            raise OSError("the desktop helper's reply is not an object")
+        return reply
+
+    def _restart_helper(self) -> None:
+        self.shell.run("kill -9 $(cat /tmp/.lbi-desktop.pid 2>/dev/null) 2>/dev/null; true", 5)
+        self._serve()
+
+    def call(self, request: dict[str, Any], timeout_s: float | None = None) -> dict[str, Any]:
+        """A request to the helper; a helper that does not answer in time is restarted and OSError raised."""
+        try:
+            return self._request(request, timeout_s or max(2.0, self.timeout_s))
+        except HelperTimeout:
+            self._restart_helper()
+            raise OSError(f"the desktop did not answer within {timeout_s or self.timeout_s:g}s") from None
+        except OSError:
+            self._restart_helper()
+            return self._request(request, timeout_s or max(2.0, self.timeout_s))
+
+    # --- Session ------------------------------------------------------------------------------------------------
+
+    def observe(self) -> str:
+        reply = self.call({"op": "observe", "width": self.config.width, "height": self.config.height})
+        if "error" in reply:
+            return f"(the accessibility tree could not be read: {reply['error'][:300]})"
+        text = str(reply.get("text", ""))
+        windows = reply.get("windows", 0)
+        header = f"Desktop {self.config.width}x{self.config.height}, {windows} window(s) open"
+        return header + "\n" + (cap_lines(text, self.config.observation_cap) if text else "(no windows)")
+
+    def first_observation(self) -> str:
+        late = f"\n(still starting: {', '.join(self.late)})" if self.late else ""
+        return self.observe() + late
+
+    def _screenshot(self, info: dict[str, Any]) -> None:
+        if not self.config.screenshots:
+            return
+        name = f".lbi-shot-{self.steps}.png"
+        reply = self.call({"op": "screenshot", "path": f"/tmp/{name}"})
+        host = self.shell.workspace.root / "tmp" / name
+        if "error" in reply or not host.is_file() or host.is_symlink():
+            info["screenshot_error"] = str(reply.get("error", "no file"))[:200]
+            return
+        with open(host, "rb") as png:
+            data = png.read(8 << 20)
+        host.unlink(missing_ok=True)
+        info["screenshot_png"] = base64.b64encode(data).decode()
+
+    def step(self, action: str) -> StepResult:
+        self.steps += 1
+        try:
+            parsed = parse(action)
+        except ValueError as exc:
+            return StepResult(f"Error: {exc}\n{self._safe_observe()}", error=True)
+        if isinstance(parsed, Finish):
+            ended = "The episode is over." if parsed.ok else "The task was given up."
+            return StepResult(ended, done=True, info={"answer": parsed.answer, "failed": not parsed.ok})
+        try:
+            if isinstance(parsed, Code):
+                ok, message = self._run_code(parsed.source)
+            else:
+                assert isinstance(parsed, Command)
+                reply = self.call({"op": "act", "command": parsed.request(), "settle_s": self.config.settle_s})
+                ok, message = bool(reply.get("ok")), str(reply.get("message") or reply.get("error") or "")
+            observation = self.observe()
+        except OSError as exc:
+            return StepResult(f"Error: {exc}; the desktop helper was restarted.", error=True, info={"timeout": True})
+        info: dict[str, Any] = {"result": message[:500]}
+        self._screenshot(info)
+        prefix = "" if ok else f"Error: {message[:1000]}\n"
+        return StepResult(prefix + observation, error=not ok, info=info)
+
+    def _safe_observe(self) -> str:
+        try:
+            return self.observe()
+        except OSError as exc:
+            return f"(no observation: {exc})"
+
+    def _run_code(self, source: str) -> tuple[bool, str]:
+        encoded = base64.b64encode((PYAUTOGUI_PRELUDE + source).encode()).decode()
+        code, output = self.shell.run(
+            f"printf %s {encoded} | base64 -d > /tmp/.lbi-act.py && python3 /tmp/.lbi-act.py 2>&1 | tail -c 2000",
+            self.timeout_s,
+        )
+        time.sleep(self.config.settle_s)
+        if code == -1:
+            return False, f"the code ran past {self.timeout_s:g}s and was stopped"
+        output = "\n".join(line for line in output.splitlines() if not line.startswith(PYAUTOGUI_NOISE))
+        if "Traceback (most recent call last)" in output:
+            return False, "the code failed: " + output.strip().splitlines()[-1][:500]
+        return True, output.strip()[:500] or "ran"
+
+    def run(self, command: str, timeout_s: float | None = None, cap: int | None = None) -> tuple[int, str]:
+        """A shell command in the session (checks, discovery), with the desktop's variables set."""
+        return self.shell.run(command, timeout_s, cap)
+
+    def interrupt(self) -> None:
+        self.shell.interrupt()
+
+    def close(self) -> None:
+        self.shell.close()
