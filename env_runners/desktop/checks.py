@@ -41,8 +41,7 @@ class FileCheck(Check):
         for ref in self.cells:
             if not CELL.match(ref.strip()):
                 raise ValueError(f"not a cell reference: {ref!r} (e.g. B2 or Sheet1!B2)")
-        if self.regex is not None:
-            re.compile(self.regex)
+        _compiles(self.regex)
         return self
 
 
@@ -75,7 +74,16 @@ class ShellOutputCheck(Check):
     def _something(self) -> ShellOutputCheck:
         if self.equals is None and not self.contains and self.regex is None and self.exit_code is None:
             raise ValueError("give equals, contains, regex or exit_code")
+        _compiles(self.regex)
         return self
+
+
+def _compiles(regex: str | None) -> None:
+    if regex is not None:
+        try:
+            re.compile(regex)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
 
 
 def text_verdict(what: str, text: str, equals: str | None, contains: list[str], regex: str | None) -> Verdict:

@@ -31,7 +31,7 @@ from env_runners.desktop.checks import (
 )
 from env_runners.desktop.session import DesktopSession
 from env_runners.shell.environment import ShellConfig, ShellEnvironment
-from env_runners.shell.layers import ensure_layer
+from env_runners.shell.layers import ensure_layer, validate
 from env_runners.shell.rootfs import require_image
 from env_runners.shell.sandbox import Root
 from lbi.errors import FailedPrecondition, InvalidArgument
@@ -50,6 +50,7 @@ DESKTOP_PACKAGES = [
     "x11-utils",
     "python3-xlib",
     "python3-pil",
+    "python3-tk",  # pyautogui's import of mouseinfo exits without tkinter
     "mousepad",
     "gnumeric",
     "thunar",
@@ -129,6 +130,7 @@ class DesktopEnvironment(Environment[DesktopConfig, DesktopSession]):
             raise FailedPrecondition(self.shells.refusal)
         if not self.shells.sandboxed:
             raise FailedPrecondition("desktop sessions need the sandbox (a root runner with bubblewrap)")
+        validate(config.packages, config.pip)  # the config's own lists, so an error names their index
         image = require_image(self.settings.rootfs_dir, self.shells.image_name)
         layer = ensure_layer(
             self.settings.layers_dir, image, sorted({*DESKTOP_PACKAGES, *config.packages}), DESKTOP_PIP + config.pip

@@ -229,16 +229,18 @@ class DesktopSession(Session):
     def _run_code(self, source: str) -> tuple[bool, str]:
         encoded = base64.b64encode((PYAUTOGUI_PRELUDE + source).encode()).decode()
         code, output = self.shell.run(
-            f"printf %s {encoded} | base64 -d > /tmp/.lbi-act.py && python3 /tmp/.lbi-act.py 2>&1 | tail -c 2000",
+            f"printf %s {encoded} | base64 -d > /tmp/.lbi-act.py && python3 /tmp/.lbi-act.py > /tmp/.lbi-act.out 2>&1; "
+            "rc=$?; tail -c 2000 /tmp/.lbi-act.out; (exit $rc)",
             self.timeout_s,
         )
         time.sleep(self.config.settle_s)
         if code == -1:
             return False, f"the code ran past {self.timeout_s:g}s and was stopped"
-        output = "\n".join(line for line in output.splitlines() if not line.startswith(PYAUTOGUI_NOISE))
-        if "Traceback (most recent call last)" in output:
-            return False, "the code failed: " + output.strip().splitlines()[-1][:500]
-        return True, output.strip()[:500] or "ran"
+        output = "\n".join(line for line in output.splitlines() if not line.startswith(PYAUTOGUI_NOISE)).strip()
+        if code != 0:
+            last = output.splitlines()[-1] if output else f"exit code {code}"
+            return False, f"the code failed: {last[:500]}"
+        return True, output[:500] or "ran"
 
     def run(self, command: str, timeout_s: float | None = None, cap: int | None = None) -> tuple[int, str]:
         """A shell command in the session (checks, discovery), with the desktop's variables set."""
