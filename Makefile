@@ -22,15 +22,18 @@ $(STAMP): pyproject.toml scripts/system_deps.sh
 	test -f .lbi/envs/repo/toolz-1.2.0.tar.gz || $(BIN)/pip download -q --no-binary :all: --no-deps toolz==1.2.0 -d .lbi/envs/repo
 	# A second code base whose tests need more than pytest (simplejson), for the repo environment's tests.
 	test -f .lbi/envs/repo-extra/marshmallow-4.4.0.tar.gz || $(BIN)/pip download -q --no-binary :all: --no-deps marshmallow==4.4.0 -d .lbi/envs/repo-extra || echo "marshmallow not fetched; its test will be skipped"
-	# The shell and repo sessions' own root file system: a minimal Debian from Debian's packages (root only, ~1 min, once).
-	if [ "$$(id -u)" = 0 ]; then LBI_DATA_DIR=.lbi $(BIN)/lbi runner build-rootfs; else echo "not root: shell and repo sessions run in the unisolated fallback"; fi
+	# The shell, repo and desktop sessions' own root file system: a minimal Debian from Debian's packages, and the
+	# desktop layer over it (root only, ~2 min, once).
+	if [ "$$(id -u)" = 0 ]; then LBI_DATA_DIR=.lbi $(BIN)/lbi runner build-rootfs --desktop; else echo "not root: shell and repo sessions run in the unisolated fallback"; fi
 	touch $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/lbi demo
 
+# Two workers (pytest-xdist), then the tests marked serial on their own.
 test: lint .lbi/tools/helm
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 -m "not serial"
+	$(BIN)/pytest -m serial
 
 # Lint, format and types (configured in pyproject.toml); `make test` runs it before the tests.
 lint: $(STAMP)

@@ -1,4 +1,5 @@
-"""`lbi runner build-rootfs`: prepares the root file system shell and repo sessions run on."""
+"""`lbi runner build-rootfs`: prepares the root file system shell, repo and desktop sessions run on (and, with
+`--desktop`, the desktop environment's package layer over it)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,12 @@ def build_rootfs(
         "--name",
         help="Name of the prepared image (needed with --from); sessions select it with "
         "config.image, or every session with LBI_RUNNER_IMAGE.",
+    ),
+    desktop: bool = typer.Option(
+        False,
+        "--desktop",
+        help="Also build the desktop environment's layer (X server, accessibility, the default applications; "
+        "about a minute, with the network) so desktop sessions start offline.",
     ),
 ) -> None:
     """Build (once; later calls reuse it) the sessions' root file system: a minimal Debian with common tools,
@@ -57,3 +64,12 @@ def build_rootfs(
         raise typer.Exit(1) from None
     facts = {k: image.manifest.get(k) for k in ("uid_base", "id_count", "size_bytes", "build_seconds", "source")}
     console.print(f"image {image.name} at {image.root}: {json.dumps(facts)}")
+    if desktop:
+        from env_runners.desktop.environment import DesktopConfig, DesktopEnvironment
+
+        try:
+            root = DesktopEnvironment(settings).root_for(DesktopConfig())
+        except ServiceError as exc:
+            console.print(f"[red]error:[/red] the desktop layer: {exc}")
+            raise typer.Exit(1) from None
+        console.print(f"desktop layer at {root.lowers[0]}")

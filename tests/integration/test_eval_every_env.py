@@ -1,7 +1,8 @@
 """`lbi eval --modes none,agentic` on every environment's shipped tasks: a dataset synthesized for the
 environment, then each task judged by the runner, the table and the per-task file written. The offline policy
-is measured (its figures are not a model's); web and repo run the first tasks of their sets to keep CI short
-(each full set's solvability is tested in test_task_sets.py)."""
+is measured (its figures are not a model's); web, repo and desktop run the first tasks of their sets to keep CI
+short (each full set's solvability is tested in test_task_sets.py); desktop synthesizes from its default
+applications (discovery crawls them)."""
 
 import json
 
@@ -9,12 +10,13 @@ import pytest
 
 from env_runners.registry import builtin_tasks
 
-SUBSET = {"sql": 10, "shell": 30, "web": 4, "repo": 4}
+SUBSET = {"sql": 10, "shell": 30, "web": 4, "repo": 4, "desktop": 8}
 SYNTH = {
     "sql": {"resource_filter": ["Counting rows"]},
     "shell": {"resource_filter": ["Counting lines", "Finding files"]},
     "web": {"resource_filter": ["Filing a new ticket", "Viewing the open tickets"]},
     "repo": {"resource_filter": ["Running the test suite"]},
+    "desktop": {"resource_filter": ["Worked examples on the desktop (1)", "Worked examples on the desktop (2)"]},
 }
 
 

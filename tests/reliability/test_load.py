@@ -7,7 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "load.py"
+pytestmark = pytest.mark.serial  # a load measurement: alone on the machine
 
 
 def test_short_soak_while_ingesting(tmp_path):

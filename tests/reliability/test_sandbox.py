@@ -11,9 +11,10 @@ import pytest
 from env_runners.shell.sandbox import sandbox_available
 from tests.fixtures.health import SERVING, health_status
 
-pytestmark = pytest.mark.skipif(
-    not sandbox_available(), reason="needs root, unshare and bubblewrap (make installs bubblewrap)"
-)
+pytestmark = [
+    pytest.mark.skipif(not sandbox_available(), reason="needs root, unshare and bubblewrap (make installs bubblewrap)"),
+    pytest.mark.serial,  # counts the machine's session mounts
+]
 ENVS = ["shell", "repo"]
 
 ATTEMPTS = {
