@@ -60,6 +60,23 @@ async def runner(runner_settings: RunnerSettings):
         await server.stop(0)
 
 
+@pytest_asyncio.fixture
+async def desktop_runner(shared_data_dir: Path):
+    """A real EnvRunner for desktop sessions: a step may read a large tree or wait for an application, so steps get
+    the 10 s a runner has by default rather than the 2 s of `runner`."""
+    from env_runners.server import start_runner
+
+    settings = RunnerSettings(data_dir=shared_data_dir, runner_port=0, runner_step_timeout_s=10.0)
+    server, service = await start_runner(settings)
+    client = RunnerClient(f"127.0.0.1:{server.port}", timeout_s=60)
+    try:
+        yield client
+    finally:
+        await client.close()
+        await service.shutdown()
+        await server.stop(0)
+
+
 @pytest.fixture(scope="session")
 def embedder():
     """The real embedding model, loaded once per test session."""

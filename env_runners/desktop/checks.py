@@ -6,7 +6,7 @@
   compare as numbers (1e-6), other cells as trimmed text.
 - `a11y`: an element with a role, name, text or states exists (or, with `present: false`, does not) in the
   running applications' accessibility trees.
-- `shell`: a command's output in the session (`equals`, `contains` or `regex`), and/or its exit code.
+- `shell`: a command's output in the session (`equals`, `contains`, `excludes` or `regex`), and/or its exit code.
 - `answer_match`: the agent's answer (shared with the web environment, env_runners/answers.py).
 """
 
@@ -68,12 +68,14 @@ class ShellOutputCheck(Check):
     equals: str | None = Field(None, description="Its whole output (trailing whitespace ignored).")
     contains: list[str] = Field(default_factory=list, description="Phrases its output must contain.")
     regex: str | None = Field(None, description="A regular expression its output must match.")
+    excludes: list[str] = Field(default_factory=list, description="Phrases its output must not contain.")
     exit_code: int | None = Field(None, description="The exit code it must end with.")
 
     @model_validator(mode="after")
     def _something(self) -> ShellOutputCheck:
-        if self.equals is None and not self.contains and self.regex is None and self.exit_code is None:
-            raise ValueError("give equals, contains, regex or exit_code")
+        given = self.equals is not None or self.contains or self.regex is not None or self.excludes
+        if not given and self.exit_code is None:
+            raise ValueError("give equals, contains, excludes, regex or exit_code")
         _compiles(self.regex)
         return self
 
@@ -86,12 +88,22 @@ def _compiles(regex: str | None) -> None:
             raise ValueError(f"not a regular expression: {exc}") from None
 
 
-def text_verdict(what: str, text: str, equals: str | None, contains: list[str], regex: str | None) -> Verdict:
+def text_verdict(
+    what: str,
+    text: str,
+    equals: str | None,
+    contains: list[str],
+    regex: str | None,
+    excludes: tuple[str, ...] | list[str] = (),
+) -> Verdict:
     if equals is not None and text.rstrip() != equals.rstrip():
         return Verdict(False, f"{what} is {_short(text)}, expected {_short(equals)}")
     missing = [phrase for phrase in contains if phrase not in text]
     if missing:
         return Verdict(False, f"{what} does not contain {missing[0]!r}")
+    present = [phrase for phrase in excludes if phrase in text]
+    if present:
+        return Verdict(False, f"{what} contains {present[0]!r}")
     if regex is not None and not re.search(regex, text, re.M):
         return Verdict(False, f"{what} does not match /{regex}/")
     return Verdict(True, f"{what} matches")

@@ -98,7 +98,8 @@ class DesktopEnvironment(Environment[DesktopConfig, DesktopSession]):
         "One action per step, as a command or as pyautogui code. Commands: click [id], double_click [id], "
         'right_click [id], click X Y, type [id] "text", type "text" (into the focused element; "\\n" is Enter), '
         "hotkey ctrl+s, press Enter (or press Down 3), scroll up|down [id] [N], drag X1 Y1 X2 Y2, wait S, "
-        "done [answer], fail. [id] is an element's number in the observation; [Name] (its name) works too. "
+        "done [answer], fail. [id] is an element's number in the observation; [Name] (its name, unless it is a "
+        "number) works too. "
         "Or OSWorld's form: a ```python block calling pyautogui (click, write, hotkey, press, ...), run in the "
         "session. The observation lists the open windows (the active one first) and their elements: role, "
         '"name", text, states and position; actionable elements carry an [id].'
@@ -133,7 +134,11 @@ class DesktopEnvironment(Environment[DesktopConfig, DesktopSession]):
         validate(config.packages, config.pip)  # the config's own lists, so an error names their index
         image = require_image(self.settings.rootfs_dir, self.shells.image_name)
         layer = ensure_layer(
-            self.settings.layers_dir, image, sorted({*DESKTOP_PACKAGES, *config.packages}), DESKTOP_PIP + config.pip
+            self.settings.layers_dir,
+            image,
+            sorted({*DESKTOP_PACKAGES, *config.packages}),
+            DESKTOP_PIP + config.pip,
+            prebuilt=(self.settings.rootfs_dir / "layers",),  # built into a runner image by build-rootfs --desktop
         )
         return Root.of(image, layer)
 
@@ -181,9 +186,11 @@ class DesktopEnvironment(Environment[DesktopConfig, DesktopSession]):
             code, output = session.run(f"cd ~ && {{ {check.command}\n}}", 30.0, FILE_CAP)
             if check.exit_code is not None and code != check.exit_code:
                 return Verdict(False, f"the command exited with {code}, expected {check.exit_code}")
-            if check.equals is None and not check.contains and check.regex is None:
+            if check.equals is None and not check.contains and check.regex is None and not check.excludes:
                 return Verdict(True, f"the command exited with {code}")
-            return text_verdict("the command's output", output, check.equals, check.contains, check.regex)
+            return text_verdict(
+                "the command's output", output, check.equals, check.contains, check.regex, check.excludes
+            )
         assert isinstance(check, FileCheck)
         return self._file_verdict(session, check)
 

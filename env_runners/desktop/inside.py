@@ -122,11 +122,18 @@ def start(config: dict) -> dict:
             break
         time.sleep(0.1)
     late = [p for p in programs if os.path.basename(p) not in seen and p not in seen]
-    # a window that shows is not yet one that takes keys: wait for the window manager to give one the focus
-    deadline = time.monotonic() + 3.0
-    while time.monotonic() < deadline and not any("active" in _states(w) for _, w in _windows()):
-        time.sleep(0.05)
-    time.sleep(0.3)
+    # a window that shows is not yet one that takes keys: wait for the window manager to give one the focus (on a
+    # busy machine it may have adopted the windows without focusing any: then the first is brought to the front)
+    if programs:
+        for attempt in range(2):
+            deadline = time.monotonic() + 5.0
+            while time.monotonic() < deadline and not any("active" in _states(w) for _, w in _windows()):
+                time.sleep(0.05)
+            shown = _windows()
+            if not shown or any("active" in _states(w) for _, w in shown) or attempt:
+                break
+            _activate_window(shown[0][1])
+        time.sleep(0.3)
     return {"ok": True, "late": late}
 
 

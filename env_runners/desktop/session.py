@@ -12,9 +12,11 @@ shell session kills every process of the session.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shlex
+import signal
 import socket
 import time
 from pathlib import Path
@@ -24,7 +26,7 @@ from env_runners.base import Session, StepResult
 from env_runners.desktop import inside
 from env_runners.desktop.actions import Code, Command, Finish, parse
 from env_runners.shell.environment import ShellConfig, ShellSession
-from env_runners.shell.sandbox import Root
+from env_runners.shell.sandbox import Root, namespace_processes
 from lbi.errors import FailedPrecondition, InvalidArgument
 
 HELPER_DIR = "/tmp/.lbi-desktop"
@@ -210,7 +212,10 @@ class DesktopSession(Session):
                 ok, message = self._run_code(parsed.source)
             else:
                 assert isinstance(parsed, Command)
-                reply = self.call({"op": "act", "command": parsed.request(), "settle_s": self.config.settle_s})
+                request = parsed.request()
+                if parsed.verb == "wait":  # within the step's time, which also reads the tree
+                    request["seconds"] = min(request["seconds"], max(0.0, self.timeout_s - 1.5))
+                reply = self.call({"op": "act", "command": request, "settle_s": self.config.settle_s})
                 ok, message = bool(reply.get("ok")), str(reply.get("message") or reply.get("error") or "")
             observation = self.observe()
         except OSError as exc:
@@ -229,12 +234,13 @@ class DesktopSession(Session):
     def _run_code(self, source: str) -> tuple[bool, str]:
         encoded = base64.b64encode((PYAUTOGUI_PRELUDE + source).encode()).decode()
         code, output = self.shell.run(
-            f"printf %s {encoded} | base64 -d > /tmp/.lbi-act.py && python3 /tmp/.lbi-act.py > /tmp/.lbi-act.out 2>&1; "
-            "rc=$?; tail -c 2000 /tmp/.lbi-act.out; (exit $rc)",
-            self.timeout_s,
+            # killed by `timeout` inside, so the shell (whose own timeout would restart the whole session) lives on
+            f"printf %s {encoded} | base64 -d > /tmp/.lbi-act.py && timeout -s KILL {self.timeout_s:g} "
+            "python3 /tmp/.lbi-act.py > /tmp/.lbi-act.out 2>&1; rc=$?; tail -c 2000 /tmp/.lbi-act.out; (exit $rc)",
+            self.timeout_s + 5,
         )
         time.sleep(self.config.settle_s)
-        if code == -1:
+        if code in (-1, 124, 137):
             return False, f"the code ran past {self.timeout_s:g}s and was stopped"
         output = "\n".join(line for line in output.splitlines() if not line.startswith(PYAUTOGUI_NOISE)).strip()
         if code != 0:
@@ -247,7 +253,19 @@ class DesktopSession(Session):
         return self.shell.run(command, timeout_s, cap)
 
     def interrupt(self) -> None:
-        self.shell.interrupt()
+        """Stops the running action only (its pyautogui process, or the helper, which the next call starts again):
+        the desktop and its applications live on."""
+        if self.shell.namespace is None:
+            return
+        for pid in namespace_processes(self.shell.namespace.inode):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                    words = cmdline.read().split(b"\0")
+            except OSError:
+                continue
+            if b"/tmp/.lbi-act.py" in words or (HELPER.encode() in words and b"serve" in words):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
 
     def close(self) -> None:
         self.shell.close()

@@ -104,13 +104,23 @@ def _pip_env() -> dict[str, str]:
 
 
 def ensure_layer(
-    layers_dir: Path, image: Image, packages: list[str], requirements: list[str], log=print
+    layers_dir: Path,
+    image: Image,
+    packages: list[str],
+    requirements: list[str],
+    log=print,
+    prebuilt: tuple[Path, ...] = (),
 ) -> Path | None:
-    """The upper folder of the layer holding these packages over the image (built on first use), or None."""
+    """The upper folder of the layer holding these packages over the image (built on first use), or None. A layer
+    already built in one of the `prebuilt` folders (a runner image's own, read-only) is used as it is."""
     if not packages and not requirements:
         return None
     validate(packages, requirements)
-    folder = Path(layers_dir) / _key(image, packages, requirements)
+    key = _key(image, packages, requirements)
+    for folder in prebuilt:
+        if (Path(folder) / key / "manifest.json").is_file():
+            return Path(folder) / key / "upper"
+    folder = Path(layers_dir) / key
     folder.parent.mkdir(parents=True, exist_ok=True)
     with open(folder.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -22,23 +22,23 @@ def _code(source: str) -> str:
     return f"```python\n{source}\n```"
 
 
-async def test_a_session_reads_the_tree_and_acts(runner):
-    described = {e.name: e for e in await runner.list_environments()}
+async def test_a_session_reads_the_tree_and_acts(desktop_runner):
+    described = {e.name: e for e in await desktop_runner.list_environments()}
     assert set(described["desktop"].check_schema) == {"file", "a11y", "shell", "answer_match"}
     assert "pyautogui" in described["desktop"].action_space and "[id]" in described["desktop"].action_space
-    session, first = await runner.open_session("desktop", {**EDITOR, "screenshots": True})
+    session, first = await desktop_runner.open_session("desktop", {**EDITOR, "screenshots": True})
     try:
         assert 'frame "notes.txt - Mousepad"' in first.text or "notes.txt" in first.text.splitlines()[1]
         assert 'text="first line' in first.text and "(active)" in first.text
-        await runner.step(session, "hotkey ctrl+End")
-        typed = await runner.step(session, 'type "second line\\n"')
+        await desktop_runner.step(session, "hotkey ctrl+End")
+        typed = await desktop_runner.step(session, 'type "second line\\n"')
         assert not typed.error and "second line" in typed.text
         png = base64.b64decode(typed.info["screenshot_png"])
         assert png.startswith(b"\x89PNG") and len(png) > 2000
-        menu = await runner.step(session, "click [File]")
+        menu = await desktop_runner.step(session, "click [File]")
         assert not menu.error and 'menu item "Save As' in menu.text
-        await runner.step(session, "press Escape")
-        saved = await runner.step(session, _code("pyautogui.hotkey('ctrl', 's')\ntime.sleep(0.5)"))
+        await desktop_runner.step(session, "press Escape")
+        saved = await desktop_runner.step(session, _code("pyautogui.hotkey('ctrl', 's')\ntime.sleep(0.5)"))
         assert not saved.error, saved.text
         for action, says in [
             ("click [999]", "no element [999]"),
@@ -46,21 +46,27 @@ async def test_a_session_reads_the_tree_and_acts(runner):
             ("launch the rockets", "unknown action"),
             (_code("import pyautogui\nraise RuntimeError('boom')"), "RuntimeError: boom"),
         ]:
-            result = await runner.step(session, action)
+            result = await desktop_runner.step(session, action)
             assert result.error and says in result.text and "Desktop 1280x800" in result.text, (action, result.text)
-        ok = await runner.judge(session, {"kind": "file", "path": "notes.txt", "equals": "first line\nsecond line"})
+        slow = await desktop_runner.step(session, _code("time.sleep(60)"))
+        assert slow.error and "ran past" in slow.text and "notes.txt" in slow.text  # the desktop lives on
+        ok = await desktop_runner.judge(
+            session, {"kind": "file", "path": "notes.txt", "equals": "first line\nsecond line"}
+        )
         assert ok.ok, ok.reason
-        shown = await runner.judge(session, {"kind": "a11y", "role": "text", "text": "second line", "app": "mousepad"})
+        shown = await desktop_runner.judge(
+            session, {"kind": "a11y", "role": "text", "text": "second line", "app": "mousepad"}
+        )
         assert shown.ok, shown.reason
-        gone = await runner.judge(session, {"kind": "a11y", "role": "alert", "present": False})
+        gone = await desktop_runner.judge(session, {"kind": "a11y", "role": "alert", "present": False})
         assert gone.ok, gone.reason
-        done = await runner.step(session, "done [two lines]")
+        done = await desktop_runner.step(session, "done [two lines]")
         assert done.done and done.info["answer"] == "two lines"
     finally:
-        await runner.close_session(session)
+        await desktop_runner.close_session(session)
 
 
-async def test_bad_config_and_checks_are_refused_by_field(runner):
+async def test_bad_config_and_checks_are_refused_by_field(desktop_runner):
     for config, field in [
         ({"apps": ["mousepad", "no-such-program --flag"]}, "config.apps[1]"),
         ({"width": 10}, "config.width"),
@@ -68,9 +74,9 @@ async def test_bad_config_and_checks_are_refused_by_field(runner):
         ({"unknown": 1}, "config.unknown"),
     ]:
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await runner.open_session("desktop", config)
+            await desktop_runner.open_session("desktop", config)
         assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT and field in (caught.value.details() or "")
-    session, _ = await runner.open_session("desktop", {"apps": []})
+    session, _ = await desktop_runner.open_session("desktop", {"apps": []})
     try:
         for check, field in [
             ({"kind": "file", "path": "a.ods", "cells": {"nowhere": 1}}, "check"),
@@ -79,10 +85,10 @@ async def test_bad_config_and_checks_are_refused_by_field(runner):
             ({"kind": "url_match", "url": "/"}, "check.kind"),
         ]:
             with pytest.raises(grpc.aio.AioRpcError) as caught:
-                await runner.judge(session, check)
+                await desktop_runner.judge(session, check)
             assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT and field in (caught.value.details() or "")
     finally:
-        await runner.close_session(session)
+        await desktop_runner.close_session(session)
 
 
 @pytest.fixture
@@ -106,7 +112,7 @@ def host_probes(tmp_path):
         server.close()
 
 
-async def test_escapes_fail_from_the_desktops_own_python(runner, host_probes):
+async def test_escapes_fail_from_the_desktops_own_python(desktop_runner, host_probes):
     secret, marker, path, abstract, listeners = host_probes
     probes = {
         "host-file": f"print(open({str(marker)!r}).read())",
@@ -124,16 +130,28 @@ async def test_escapes_fail_from_the_desktops_own_python(runner, host_probes):
         "mknod": "import os, stat; os.mknod('/tmp/disk', stat.S_IFBLK | 0o600, os.makedev(8, 0))",
         "network": "import socket; socket.create_connection(('1.1.1.1', 53), timeout=2); print('CONNECTED')",
     }
-    session, _ = await runner.open_session("desktop", {"apps": ["mousepad"]})
+    session, _ = await desktop_runner.open_session("desktop", {"apps": ["mousepad"]})
     try:
         for name, source in probes.items():
-            result = await runner.step(session, _code(source))
+            result = await desktop_runner.step(session, _code(source))
             text = result.text + json.dumps(result.info)
             assert result.error and secret not in text and "CONNECTED" not in text, (name, text)
         for server in listeners:
             with pytest.raises(BlockingIOError):
                 server.accept()
-        alive = await runner.step(session, 'type "still here"')
+        alive = await desktop_runner.step(session, 'type "still here"')
         assert not alive.error and "still here" in alive.text
+    finally:
+        await desktop_runner.close_session(session)
+
+
+async def test_an_action_past_the_step_timeout_stops_alone(runner):
+    """On a runner whose steps get 2 s, code that never ends is stopped; the desktop and its editor live on."""
+    session, _ = await runner.open_session("desktop", {"apps": ["mousepad"]})
+    try:
+        stuck = await runner.step(session, _code("time.sleep(600)"))
+        assert stuck.error and ("ran past" in stuck.text or "step timeout" in stuck.text), stuck.text
+        alive = await runner.step(session, 'type "after"')
+        assert not alive.error and 'text="after"' in alive.text and "Mousepad" in alive.text, alive.text
     finally:
         await runner.close_session(session)

@@ -57,9 +57,13 @@ async def _solvable(runner, env, concurrency=3):
     assert not flags, [(f.task_id, f.reason, f.detail) for f in flags]
 
 
-@pytest.mark.parametrize("env", ["sql", "shell", "web", "desktop"])
+@pytest.mark.parametrize("env", ["sql", "shell", "web"])
 async def test_every_task_is_solvable_and_not_solved_by_doing_nothing(runner, env):
     await _solvable(runner, env)
+
+
+async def test_every_desktop_task_is_solvable_and_not_solved_by_doing_nothing(desktop_runner):
+    await _solvable(desktop_runner, "desktop")
 
 
 async def test_every_repo_task_is_solvable_and_its_tests_fail_before(repo_runner):
