@@ -101,8 +101,7 @@ def main() -> None:
         )
     )
     try:
-        large.step("hotkey ctrl+2")
-        time.sleep(1.0)
+        large.call({"op": "act", "command": {"verb": "hotkey", "keys": "ctrl+2"}, "settle_s": 1.0}, 30.0)
         observe_large, nodes_large = [], 0
         for _ in range(args.steps):
             took, reply = timed(lambda: large.call({"op": "observe"}, 30.0))

@@ -122,7 +122,7 @@ class DesktopSession(Session):
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
-                self._request({"op": "find", "role": "__none__"}, 2.0)
+                self._request({"op": "ping"}, 2.0)
                 return
             except (OSError, HelperTimeout):
                 time.sleep(0.05)
