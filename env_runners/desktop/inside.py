@@ -88,14 +88,19 @@ def start(config: dict) -> dict:
     width, height = int(config.get("width", 1280)), int(config.get("height", 800))
     home = os.environ.get("HOME", "/tmp")
     open(os.path.join(home, ".Xauthority"), "a").close()  # python-xlib (pyautogui) insists on the file
-    _spawn(["Xvfb", DISPLAY, "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp", "-ac"], "/tmp/.lbi-xvfb.log")
-    _wait(lambda: os.path.exists("/tmp/.X11-unix/X1"), 10, "Xvfb did not start")
+    _spawn(
+        ["Xvfb", DISPLAY, "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp", "-ac", "-noreset"],
+        "/tmp/.lbi-xvfb.log",
+    )
+    _wait(_x_up, 15, "Xvfb did not start", "/tmp/.lbi-xvfb.log")  # its socket exists before it takes clients
     _spawn(["dbus-daemon", "--session", "--nofork", "--nopidfile", f"--address={BUS}"], "/tmp/.lbi-dbus.log")
     _wait(lambda: os.path.exists(BUS.split("=", 1)[1]), 10, "the D-Bus session bus did not start")
     _spawn(["/usr/libexec/at-spi-bus-launcher", "--launch-immediately"], "/tmp/.lbi-atspi.log")
     # applications look for the accessibility bus once, as they start: it must be up before them
     _wait(_a11y_bus_up, 15, "the AT-SPI bus did not start")
     _spawn(["openbox", "--sm-disable"], "/tmp/.lbi-openbox.log")
+    # the window manager must own the screen before any window maps, or it adopts them later, unfocused and unplaced
+    _wait(_window_manager_up, 15, "openbox did not start", "/tmp/.lbi-openbox.log")
     missing = []
     programs = []
     for index, app in enumerate(config.get("apps", [])):
@@ -137,17 +142,35 @@ def start(config: dict) -> dict:
     return {"ok": True, "late": late}
 
 
+def _x_up() -> bool:
+    if not os.path.exists("/tmp/.X11-unix/X1"):
+        return False
+    result = subprocess.run(["xprop", "-root", "-len", "0"], env=_env(), capture_output=True, timeout=5, check=False)
+    return result.returncode == 0
+
+
+def _window_manager_up() -> bool:
+    result = subprocess.run(
+        ["xprop", "-root", "_NET_SUPPORTING_WM_CHECK"], env=_env(), capture_output=True, timeout=5, check=False
+    )
+    return result.returncode == 0 and b"window id" in result.stdout
+
+
 def _a11y_bus_up() -> bool:
     command = ["dbus-send", "--session", "--print-reply", "--dest=org.a11y.Bus", "/org/a11y/bus"]
     result = subprocess.run([*command, "org.a11y.Bus.GetAddress"], env=_env(), capture_output=True, timeout=5)
     return result.returncode == 0 and b"unix:" in result.stdout
 
 
-def _wait(ready, timeout_s: float, message: str) -> None:
+def _wait(ready, timeout_s: float, message: str, log: str = "") -> None:
     deadline = time.monotonic() + timeout_s
     while not ready():
         if time.monotonic() > deadline:
-            raise SystemExit(message)
+            tail = ""
+            if log and os.path.exists(log):
+                with open(log, errors="replace") as text:
+                    tail = " | ".join(text.read()[-400:].splitlines())
+            raise SystemExit(f"{message}{': ' + tail if tail else ''}")
         time.sleep(0.02)
 
 
