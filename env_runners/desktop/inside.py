@@ -246,6 +246,13 @@ def _actions(node) -> list[str]:
         return []
 
 
+def _has_action(node) -> bool:
+    try:
+        return node.queryAction().nActions > 0
+    except Exception:
+        return False
+
+
 def _extents(node) -> tuple[int, int, int, int] | None:
     import pyatspi
 
@@ -276,6 +283,15 @@ def _windows():
 
 
 OFF_SCREEN = -(1 << 30)
+# roles that hold no text of their own and take no action: containers and decoration (their name is still read)
+PLAIN_ROLES = {
+    *("panel", "filler", "scroll pane", "viewport", "separator", "tool bar", "menu bar", "status bar"),
+    *("split pane", "page tab list", "redundant object", "unknown", "root pane", "glass pane", "option pane"),
+    *("frame", "window", "dialog", "alert", "file chooser", "layered pane", "internal frame", "scroll bar"),
+}
+VALUE_ROLES = {"slider", "spin button", "progress bar", "scroll bar", "dial", "level bar"}
+# roles whose children may be thousands (rows and cells of lists, tables, trees and icon views)
+CONTAINER_ROLES = {"table", "tree table", "list", "list box", "tree", "layered pane", "directory pane", "tree item"}
 LARGE = 200  # children from which a container's children are read only where its view shows them
 IN_VIEW_CAP = 400
 
@@ -340,11 +356,13 @@ class Tree:
         if "showing" not in states and depth > 0:
             return
         role, name = _role(node), _name(node)
-        text = _text(node) if role not in WINDOW_ROLES else ""
+        # each property is a D-Bus call to the application: ask only where the role can have it
+        text = _text(node) if role not in PLAIN_ROLES else ""
         if text.strip() == name:
             text = ""
-        actions = _actions(node)
-        box = _extents(node)
+        has_action = role not in ACTIONABLE_ROLES and role not in PLAIN_ROLES and _has_action(node)
+        placed = has_action or role in ACTIONABLE_ROLES or role in CONTAINER_ROLES or "editable" in states
+        box = _extents(node) if placed else None
         if box is not None and depth > 0 and min(box[0], box[1]) <= OFF_SCREEN:  # GTK's place for a scrolled-away cell
             return
         on_screen = (
@@ -354,7 +372,7 @@ class Tree:
             and -box[2] < box[0] < self.width
             and -box[3] < box[1] < self.height
         )
-        actionable = on_screen and (bool(actions) or role in ACTIONABLE_ROLES or "editable" in states)
+        actionable = on_screen and (has_action or role in ACTIONABLE_ROLES or "editable" in states)
         if name or text.strip() or actionable:
             label = ""
             if actionable:
@@ -367,7 +385,7 @@ class Tree:
                 parts.append(json.dumps(name, ensure_ascii=False))
             if text.strip():
                 parts.append("text=" + json.dumps(text, ensure_ascii=False))
-            value = _value(node)
+            value = _value(node) if role in VALUE_ROLES else ""
             if value:
                 parts.append(f"value={value}")
             shown = [s for s in SHOWN_STATES if s in states]
@@ -379,7 +397,7 @@ class Tree:
                 parts.append(f"@{box[0]},{box[1]} {box[2]}x{box[3]}")
             self.lines.append(" ".join(parts))
             depth += 1
-        children, hidden = _children_in_view(node, box)
+        children, hidden = _children_in_view(node, box) if role in CONTAINER_ROLES else (_children(node), 0)
         for child in children:
             self.walk(child, depth)
         if hidden:
