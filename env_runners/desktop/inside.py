@@ -529,7 +529,7 @@ def _type(text: str) -> None:
         elif piece == "\t":
             _xdotool("key", "--clearmodifiers", "Tab")
         elif piece:
-            _xdotool("type", "--clearmodifiers", "--delay", "4", "--", piece)
+            _xdotool("type", "--delay", "12", "--", piece)
 
 
 def _focus(target: dict) -> None:

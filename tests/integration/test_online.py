@@ -277,12 +277,16 @@ async def test_the_blocking_sdk_reports_off_the_step_and_drops_with_a_counted_re
 
 
 async def test_retention_deletes_old_episodes_and_what_was_learned_from_them(tmp_path, embedder):
-    async with Stack(tmp_path, embedder, sweep_s=0.5, retention_days=2 / 86400) as stack:  # a 2-second retention
+    # a 15-second retention: long enough that a busy machine learns the episode before its retention passes
+    async with Stack(tmp_path, embedder, sweep_s=0.5, retention_days=15 / 86400) as stack:
         client = AsyncRetrievalClient(stack.target, timeout_s=30)
         await client.report_episode("greenhouse", "ep-old", TASK, STEPS, FINAL, "success")
         await _learned(client, "greenhouse", 1)
+        deadline = time.monotonic() + 10  # learned, then visible in the dataset's counts
+        while not (await client.describe_dataset("greenhouse")).online_examples and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
         assert (await client.describe_dataset("greenhouse")).online_examples > 0
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while (await client.online_stats("greenhouse")).episodes_received:
             assert time.monotonic() < deadline, "retention never deleted the episode"
             await asyncio.sleep(0.2)
