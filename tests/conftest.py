@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -45,36 +46,35 @@ def runner_settings(shared_data_dir: Path) -> RunnerSettings:
     )
 
 
-@pytest_asyncio.fixture
-async def runner(runner_settings: RunnerSettings):
-    """A real EnvRunner gRPC server on 127.0.0.1 (free port) and a client of it."""
+@contextlib.asynccontextmanager
+async def _serving(settings: RunnerSettings, timeout_s: float):
+    """A real EnvRunner gRPC server on 127.0.0.1 (free port) and a client of it, stopped afterwards."""
     from env_runners.server import start_runner
 
-    server, service = await start_runner(runner_settings)
-    client = RunnerClient(f"127.0.0.1:{server.port}", timeout_s=30)
+    server, service = await start_runner(settings)
+    client = RunnerClient(f"127.0.0.1:{server.port}", timeout_s=timeout_s)
     try:
         yield client
     finally:
         await client.close()
         await service.shutdown()
         await server.stop(0)
+
+
+@pytest_asyncio.fixture
+async def runner(runner_settings: RunnerSettings):
+    """A real EnvRunner gRPC server on 127.0.0.1 (free port) and a client of it."""
+    async with _serving(runner_settings, 30) as client:
+        yield client
 
 
 @pytest_asyncio.fixture
 async def desktop_runner(shared_data_dir: Path):
     """A real EnvRunner for desktop sessions: a step may read a large tree or wait for an application, so steps get
     the 10 s a runner has by default rather than the 2 s of `runner`."""
-    from env_runners.server import start_runner
-
     settings = RunnerSettings(data_dir=shared_data_dir, runner_port=0, runner_step_timeout_s=10.0)
-    server, service = await start_runner(settings)
-    client = RunnerClient(f"127.0.0.1:{server.port}", timeout_s=60)
-    try:
+    async with _serving(settings, 60) as client:
         yield client
-    finally:
-        await client.close()
-        await service.shutdown()
-        await server.stop(0)
 
 
 @pytest.fixture(scope="session")

@@ -7,15 +7,15 @@ the session before they are written down, as ```desktop blocks the agent can rep
 from __future__ import annotations
 
 import gzip
-import os
+import json
 import re
-import subprocess
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from env_runners.desktop.session import DesktopSession
+from env_runners.shell.environment import render_man
 from lbi.records import Resource
 
 MAX_DIALOG_EXAMPLES = 2
@@ -155,16 +155,7 @@ def manual_resources(env: str, session: DesktopSession, programs: list[str]) -> 
             continue
         page = _in_layers(session, f"usr/share/man/man1/{program}.1.gz")
         if page is not None:
-            try:
-                text = subprocess.run(
-                    ["man", "-l", "-P", "cat", str(page)],
-                    capture_output=True,
-                    text=True,
-                    timeout=20,
-                    env={**os.environ, "MANWIDTH": "80", "MAN_KEEP_FORMATTING": "0"},
-                ).stdout
-            except (OSError, subprocess.TimeoutExpired):
-                text = ""
+            text = render_man(["-l", str(page)])
             if not text.strip():
                 with gzip.open(page, "rt", errors="replace") as raw:
                     text = re.sub(r"^\.[A-Za-z]+ ?", "", raw.read(MAN_CHARS), flags=re.M)
@@ -204,8 +195,6 @@ def window_titles(observation: str) -> dict[str, str]:
     for line in observation.splitlines():
         match = re.match(r'^\[\d+\] (?:frame|window|dialog) ("(?:[^"\\]|\\.)*") of (.+?)( \(active\))?$', line)
         if match:
-            import json
-
             titles.setdefault(match.group(2), json.loads(match.group(1)))
     return titles
 

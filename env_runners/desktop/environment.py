@@ -9,6 +9,7 @@ OSWorld-style evaluators (checks.py); discovery crawls the running applications 
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
@@ -195,8 +196,6 @@ class DesktopEnvironment(Environment[DesktopConfig, DesktopSession]):
         return self._file_verdict(session, check)
 
     def _file_verdict(self, session: DesktopSession, check: FileCheck) -> Verdict:
-        import shlex
-
         path = shlex.quote(check.path)
         exists = session.run(f"cd ~ && test -f {path}", 10.0)[0] == 0
         if not check.exists:

@@ -70,7 +70,6 @@ class DesktopSession(Session):
         if root is None:
             raise FailedPrecondition("desktop sessions need the sandbox (a root runner with bubblewrap)")
         self.config = config
-        self.opened_with = config
         self.shell = ShellSession(shell_config, root, prelude=f"export {EXPORTS}")
         self.timeout_s = self.shell.timeout_s
         self.steps = 0

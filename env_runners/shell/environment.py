@@ -512,9 +512,14 @@ def made_by_setup(session: ShellSession) -> list[str]:
 def _man_page(page: str, max_chars: int = 12000) -> str:
     if not page.replace("-", "").replace("_", "").isalnum():
         return ""
+    return render_man([page])[:max_chars]
+
+
+def render_man(arguments: list[str]) -> str:
+    """A manual page as plain 80-column text (`man -P cat ARGUMENTS`: a page's name, or `-l FILE`); '' on failure."""
     try:
-        raw = subprocess.run(
-            ["man", "-P", "cat", page],
+        return subprocess.run(
+            ["man", "-P", "cat", *arguments],
             capture_output=True,
             text=True,
             timeout=20,
@@ -522,4 +527,3 @@ def _man_page(page: str, max_chars: int = 12000) -> str:
         ).stdout
     except (OSError, subprocess.TimeoutExpired):
         return ""
-    return raw[:max_chars]
