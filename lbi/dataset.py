@@ -341,6 +341,30 @@ class DatasetStore:
         await self.store.delete_where(collection(dataset, STEPS), {"trajectory_id": list(ids)})
         return count
 
+    async def delete_examples(self, dataset: str, ids: Sequence[str]) -> int:
+        """Deletes these examples and takes them out of the states they pass through (a state no other example
+        passes through goes too); returns how many of them were stored."""
+        points = await self.store.retrieve(collection(dataset, EXAMPLES), [point_uuid(i) for i in sorted(set(ids))])
+        if not points:
+            return 0
+        examples = [example_from_payload(p.payload) for p in points]
+        gone = {e.id for e in examples}
+        name = collection(dataset, STEPS)
+        stored = {hit.id: hit.payload for hit in await self.store.retrieve(name, list(state_entries(examples)))}
+        updates, empty = [], []
+        for point_id, payload in stored.items():
+            left = [x for x in payload.get("examples", []) if x["id"] not in gone]
+            if left:
+                updates.append((point_id, {**payload, "examples": left, "origin": sorted({x["origin"] for x in left})}))
+            else:
+                empty.append((payload["trajectory_id"], payload["step"]))
+        if updates:
+            await self.store.set_payloads(name, updates)
+        for trajectory_id, step in empty:
+            await self.store.delete_where(name, {"trajectory_id": trajectory_id, "step": step})
+        await self.store.delete_where(collection(dataset, EXAMPLES), {"id": sorted(gone)})
+        return len(gone)
+
     async def near_duplicates(
         self, dataset: str, examples: Sequence[Example], vectors: Sequence[Sequence[float]], threshold: float
     ) -> set[str]:

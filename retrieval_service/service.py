@@ -21,6 +21,7 @@ from lbi.telemetry import tracer
 from lbi.tokens import MAX_TOKENIZER_NAME, counter
 from lbi.v1 import retrieval_pb2 as pb
 from lbi.v1 import retrieval_pb2_grpc
+from retrieval_service import browse
 from retrieval_service.config import RetrievalSettings
 from retrieval_service.retriever import AGENTIC, INSTRUCTION, OBSERVATION, Request, Retriever
 
@@ -159,6 +160,13 @@ class RetrievalService(retrieval_pb2_grpc.RetrievalServiceServicer):
         if grant is None or not grant.allows(dataset):
             raise PermissionDenied(f"this token may not read dataset {dataset!r}")
 
+    def _check_writer(self, context, dataset: str) -> None:
+        if not self.tokens:
+            return
+        grant = self.tokens.grant(context.invocation_metadata())
+        if grant is None or not grant.allows(dataset) or not grant.may_write(dataset):
+            raise PermissionDenied(f"this token may not change dataset {dataset!r} (it needs write access)")
+
     def _visible(self, context, names: list[str]) -> list[str]:
         if not self.tokens:
             return names
@@ -282,3 +290,38 @@ class RetrievalService(retrieval_pb2_grpc.RetrievalServiceServicer):
             raise InvalidArgument("dataset", "must name a dataset")
         self._check_tenant(context, request.dataset)
         return await self._describe(request.dataset, context)
+
+    def _dataset(self, context, value: str, write: bool = False) -> str:
+        if not value:
+            raise InvalidArgument("dataset", "must name a dataset")
+        try:
+            check_name(value)
+        except ValueError as exc:
+            raise InvalidArgument("dataset", str(exc)) from None
+        self._check_tenant(context, value)
+        if write:
+            self._check_writer(context, value)
+        return value
+
+    async def _browsing(self, context, dataset: str, work):
+        try:
+            return await work
+        except CollectionNotFound:
+            raise await self._not_found(context, dataset) from None
+        except StoreUnavailable as exc:
+            raise self._store_down(exc) from None
+
+    async def ListExamples(self, request, context):
+        dataset = self._dataset(context, request.dataset)
+        return await self._browsing(context, dataset, browse.list_examples(self.datasets, request))
+
+    async def GetExamples(self, request, context):
+        dataset = self._dataset(context, request.dataset)
+        return await self._browsing(context, dataset, browse.get_examples(self.datasets, request))
+
+    async def DeleteExamples(self, request, context):
+        dataset = self._dataset(context, request.dataset, write=True)
+        ids = browse.example_ids(request.ids)
+        await self._browsing(context, dataset, self.datasets.describe(dataset))  # NOT_FOUND for an unknown dataset
+        deleted = await self._browsing(context, dataset, self.datasets.delete_examples(dataset, ids))
+        return pb.DeleteExamplesResponse(examples=deleted)

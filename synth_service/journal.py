@@ -284,6 +284,23 @@ class Journal:
         for key, payload, row_ok, reason in self._execute(sql + " ORDER BY seq", args):
             yield key, decode(payload), bool(row_ok), reason
 
+    def page(
+        self, job_id: str, stage: str, after: int, limit: int, ok: bool | None = None, reason_like: str = ""
+    ) -> list[tuple[int, str, Any, bool, str]]:
+        """(seq, key, payload, ok, reason) of the rows after sequence number `after`, oldest first, at most `limit`;
+        `reason_like` keeps rows whose reason contains it (case-insensitive)."""
+        sql = "SELECT seq, key, payload, ok, reason FROM records WHERE job_id = ? AND stage = ? AND seq > ?"
+        args: tuple = (job_id, stage, after)
+        if ok is not None:
+            sql += " AND ok = ?"
+            args += (int(ok),)
+        if reason_like:
+            escaped = reason_like.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            sql += " AND reason LIKE ? ESCAPE '\\'"
+            args += (f"%{escaped}%",)
+        rows = self._execute(sql + " ORDER BY seq LIMIT ?", (*args, limit))
+        return [(seq, key, decode(payload), bool(row_ok), reason) for seq, key, payload, row_ok, reason in rows]
+
     def count(self, job_id: str, stage: str, ok: bool | None = None) -> int:
         sql = "SELECT COALESCE(SUM(n), 0) FROM counts WHERE job_id = ? AND stage = ?"
         args: tuple = (job_id, stage)

@@ -32,7 +32,11 @@ async def start_synthesis(
     server = await start_server(
         "lbi-synthesis",
         [
-            (synthesis_pb2_grpc.add_SynthesisServiceServicer_to_server, SynthesisService(engine), SERVICE_NAME),
+            (
+                synthesis_pb2_grpc.add_SynthesisServiceServicer_to_server,
+                SynthesisService(engine, TokenTable(settings.auth_tokens)),
+                SERVICE_NAME,
+            ),
             episode_service(engine, settings.auth_tokens),
         ],
         host=settings.synth_host,

@@ -1,15 +1,22 @@
-"""The SynthesisService gRPC servicer over the engine."""
+"""The SynthesisService gRPC servicer over the engine.
+
+With tokens configured (lbi/auth.py), a caller sees the jobs of the datasets its token may read, and creates,
+cancels or resumes jobs only of datasets it may write (PERMISSION_DENIED otherwise)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import cast
 
 from google.protobuf import timestamp_pb2
 
+from lbi.auth import Grant, TokenTable
+from lbi.errors import InvalidArgument, PermissionDenied
 from lbi.records import to_struct
 from lbi.v1 import synthesis_pb2 as pb
 from lbi.v1 import synthesis_pb2_grpc
 from synth_service.engine import Engine
+from synth_service.job_records import JobRecords, RecordQuery, parse_page
 from synth_service.spec import JobSpec, spec_from_dict, spec_from_proto
 from synth_service.stats import JobStats
 
@@ -84,27 +91,101 @@ def job_to_proto(job: dict) -> pb.Job:
     )
 
 
+RECORD_KINDS = {
+    pb.RECORD_KIND_RESOURCE: "resource",
+    pb.RECORD_KIND_TASK: "task",
+    pb.RECORD_KIND_TRAJECTORY: "trajectory",
+    pb.RECORD_KIND_CANDIDATE: "candidate",
+}
+RECORD_KIND_PB = {name: number for number, name in RECORD_KINDS.items()}
+
+
 class SynthesisService(synthesis_pb2_grpc.SynthesisServiceServicer):
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, tokens: TokenTable | None = None):
         self.engine = engine
+        self.tokens = tokens or TokenTable("")
+        self.records = JobRecords(engine.journal)
+
+    def _grant(self, context) -> Grant:
+        grant = self.tokens.caller(context.invocation_metadata())
+        if grant is None:  # the auth interceptor refuses unknown tokens before this; kept as a guard
+            raise PermissionDenied("unknown bearer token")
+        return grant
+
+    def _job(self, context, job_id: str, write: bool = False) -> dict:
+        """The job, if the caller's token may read (or, `write`, write) its dataset."""
+        if not job_id:
+            raise InvalidArgument("job_id", "must name a job")
+        job = self.engine.get(job_id)
+        self._check(context, job["spec"].get("dataset", "default"), write)
+        return job
+
+    def _check(self, context, dataset: str, write: bool) -> None:
+        grant = self._grant(context)
+        if write and not grant.may_write(dataset):
+            raise PermissionDenied(f"this token may not write dataset {dataset!r} (create, cancel or resume its jobs)")
+        if not grant.allows(dataset):
+            raise PermissionDenied(f"this token may not read dataset {dataset!r}")
 
     async def CreateJob(self, request, context):
         spec = spec_from_proto(request.spec)
+        self._check(context, spec.dataset, write=True)
+        if request.job_id and self.engine.journal.job(request.job_id) is not None:
+            self._job(context, request.job_id, write=True)  # resuming: the stored job's dataset counts
         await self.engine.probe(spec)
         job_id = self.engine.create(spec, request.job_id)
         self.engine.start(job_id)
         return job_to_proto(self.engine.get(job_id))
 
     async def GetJob(self, request, context):
-        return job_to_proto(self.engine.get(request.job_id))
+        return job_to_proto(self._job(context, request.job_id))
 
     async def ListJobs(self, request, context):
-        return pb.ListJobsResponse(jobs=[job_to_proto(j) for j in self.engine.jobs()])
+        grant = self._grant(context)
+        jobs = [j for j in self.engine.jobs() if grant.allows(j["spec"].get("dataset", "default"))]
+        return pb.ListJobsResponse(jobs=[job_to_proto(j) for j in jobs])
 
     async def CancelJob(self, request, context):
+        self._job(context, request.job_id, write=True)
         return job_to_proto(await self.engine.cancel(request.job_id))
 
+    async def ListJobRecords(self, request, context):
+        self._job(context, request.job_id)
+        if request.kind not in RECORD_KINDS:
+            raise InvalidArgument("kind", "must be RECORD_KIND_RESOURCE, _TASK, _TRAJECTORY or _CANDIDATE")
+        size, after = parse_page(request.page_size, request.page_token)
+        kind = RECORD_KINDS[request.kind]
+        query = RecordQuery(
+            job_id=request.job_id,
+            kind=kind,
+            page_size=size,
+            after=after,
+            kept=request.kept if request.HasField("kept") else None,
+            reason_contains=request.reason_contains,
+            origin=request.origin,
+            resource_id=request.resource_id,
+            keys=tuple(request.keys),
+        )
+        found, next_after = await asyncio.to_thread(self.records.page, query)
+        return pb.ListJobRecordsResponse(
+            records=[
+                pb.JobRecord(
+                    key=r.key,
+                    kind=RECORD_KIND_PB[r.kind],
+                    ok=r.ok,
+                    reason=r.reason,
+                    payload=to_struct(r.payload),
+                    resource_id=r.resource_id,
+                    task_key=r.task_key,
+                )
+                for r in found
+            ],
+            next_page_token=str(next_after) if next_after is not None else "",
+            total=await asyncio.to_thread(self.records.total, request.job_id, kind),
+        )
+
     async def WatchJob(self, request, context):
+        self._job(context, request.job_id)
         async for event in self.engine.watch(request.job_id):
             stats = self.engine.get(request.job_id)["stats"]
             yield pb.JobEvent(

@@ -49,6 +49,11 @@ class EpisodeServiceStub:
                 request_serializer=lbi_dot_v1_dot_episodes__pb2.GetOnlineStatsRequest.SerializeToString,
                 response_deserializer=lbi_dot_v1_dot_episodes__pb2.OnlineStats.FromString,
                 _registered_method=True)
+        self.ListEpisodes = channel.unary_unary(
+                '/lbi.v1.EpisodeService/ListEpisodes',
+                request_serializer=lbi_dot_v1_dot_episodes__pb2.ListEpisodesRequest.SerializeToString,
+                response_deserializer=lbi_dot_v1_dot_episodes__pb2.ListEpisodesResponse.FromString,
+                _registered_method=True)
 
 
 class EpisodeServiceServicer:
@@ -75,6 +80,13 @@ class EpisodeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListEpisodes(self, request, context):
+        """A page of a dataset's reported episodes, newest last, each with what was learned from it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EpisodeServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -92,6 +104,11 @@ def add_EpisodeServiceServicer_to_server(servicer, server):
                     servicer.GetOnlineStats,
                     request_deserializer=lbi_dot_v1_dot_episodes__pb2.GetOnlineStatsRequest.FromString,
                     response_serializer=lbi_dot_v1_dot_episodes__pb2.OnlineStats.SerializeToString,
+            ),
+            'ListEpisodes': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEpisodes,
+                    request_deserializer=lbi_dot_v1_dot_episodes__pb2.ListEpisodesRequest.FromString,
+                    response_serializer=lbi_dot_v1_dot_episodes__pb2.ListEpisodesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -175,6 +192,33 @@ class EpisodeService:
             '/lbi.v1.EpisodeService/GetOnlineStats',
             lbi_dot_v1_dot_episodes__pb2.GetOnlineStatsRequest.SerializeToString,
             lbi_dot_v1_dot_episodes__pb2.OnlineStats.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListEpisodes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lbi.v1.EpisodeService/ListEpisodes',
+            lbi_dot_v1_dot_episodes__pb2.ListEpisodesRequest.SerializeToString,
+            lbi_dot_v1_dot_episodes__pb2.ListEpisodesResponse.FromString,
             options,
             channel_credentials,
             insecure,

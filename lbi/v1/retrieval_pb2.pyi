@@ -172,3 +172,67 @@ class DatasetInfo(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     online_examples: int
     def __init__(self, name: _Optional[str] = ..., examples: _Optional[int] = ..., steps: _Optional[int] = ..., embedding_model: _Optional[str] = ..., embedding_dim: _Optional[int] = ..., created_by_jobs: _Optional[_Iterable[str]] = ..., envs: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., online_examples: _Optional[int] = ...) -> None: ...
+
+class ListExamplesRequest(_message.Message):
+    __slots__ = ("dataset", "page_size", "page_token", "filters", "full")
+    DATASET_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    FILTERS_FIELD_NUMBER: _ClassVar[int]
+    FULL_FIELD_NUMBER: _ClassVar[int]
+    dataset: str
+    page_size: int
+    page_token: str
+    filters: RetrievalFilters
+    full: bool
+    def __init__(self, dataset: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., filters: _Optional[_Union[RetrievalFilters, _Mapping]] = ..., full: _Optional[bool] = ...) -> None: ...
+
+class ListedExample(_message.Message):
+    __slots__ = ("example", "step_count", "job_id")
+    EXAMPLE_FIELD_NUMBER: _ClassVar[int]
+    STEP_COUNT_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    example: _common_pb2.Example
+    step_count: int
+    job_id: str
+    def __init__(self, example: _Optional[_Union[_common_pb2.Example, _Mapping]] = ..., step_count: _Optional[int] = ..., job_id: _Optional[str] = ...) -> None: ...
+
+class ListExamplesResponse(_message.Message):
+    __slots__ = ("examples", "next_page_token", "total")
+    EXAMPLES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    examples: _containers.RepeatedCompositeFieldContainer[ListedExample]
+    next_page_token: str
+    total: int
+    def __init__(self, examples: _Optional[_Iterable[_Union[ListedExample, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total: _Optional[int] = ...) -> None: ...
+
+class GetExamplesRequest(_message.Message):
+    __slots__ = ("dataset", "ids")
+    DATASET_FIELD_NUMBER: _ClassVar[int]
+    IDS_FIELD_NUMBER: _ClassVar[int]
+    dataset: str
+    ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, dataset: _Optional[str] = ..., ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GetExamplesResponse(_message.Message):
+    __slots__ = ("examples", "missing")
+    EXAMPLES_FIELD_NUMBER: _ClassVar[int]
+    MISSING_FIELD_NUMBER: _ClassVar[int]
+    examples: _containers.RepeatedCompositeFieldContainer[ListedExample]
+    missing: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, examples: _Optional[_Iterable[_Union[ListedExample, _Mapping]]] = ..., missing: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class DeleteExamplesRequest(_message.Message):
+    __slots__ = ("dataset", "ids")
+    DATASET_FIELD_NUMBER: _ClassVar[int]
+    IDS_FIELD_NUMBER: _ClassVar[int]
+    dataset: str
+    ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, dataset: _Optional[str] = ..., ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class DeleteExamplesResponse(_message.Message):
+    __slots__ = ("examples",)
+    EXAMPLES_FIELD_NUMBER: _ClassVar[int]
+    examples: int
+    def __init__(self, examples: _Optional[int] = ...) -> None: ...

@@ -54,6 +54,21 @@ class RetrievalServiceStub:
                 request_serializer=lbi_dot_v1_dot_retrieval__pb2.DescribeDatasetRequest.SerializeToString,
                 response_deserializer=lbi_dot_v1_dot_retrieval__pb2.DatasetInfo.FromString,
                 _registered_method=True)
+        self.ListExamples = channel.unary_unary(
+                '/lbi.v1.RetrievalService/ListExamples',
+                request_serializer=lbi_dot_v1_dot_retrieval__pb2.ListExamplesRequest.SerializeToString,
+                response_deserializer=lbi_dot_v1_dot_retrieval__pb2.ListExamplesResponse.FromString,
+                _registered_method=True)
+        self.GetExamples = channel.unary_unary(
+                '/lbi.v1.RetrievalService/GetExamples',
+                request_serializer=lbi_dot_v1_dot_retrieval__pb2.GetExamplesRequest.SerializeToString,
+                response_deserializer=lbi_dot_v1_dot_retrieval__pb2.GetExamplesResponse.FromString,
+                _registered_method=True)
+        self.DeleteExamples = channel.unary_unary(
+                '/lbi.v1.RetrievalService/DeleteExamples',
+                request_serializer=lbi_dot_v1_dot_retrieval__pb2.DeleteExamplesRequest.SerializeToString,
+                response_deserializer=lbi_dot_v1_dot_retrieval__pb2.DeleteExamplesResponse.FromString,
+                _registered_method=True)
 
 
 class RetrievalServiceServicer:
@@ -84,6 +99,27 @@ class RetrievalServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListExamples(self, request, context):
+        """A page of a dataset's examples, in storage order (metadata only unless asked).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetExamples(self, request, context):
+        """Examples by id, whole.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteExamples(self, request, context):
+        """Removes examples (and them from the states they pass through); needs write access to the dataset.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RetrievalServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -106,6 +142,21 @@ def add_RetrievalServiceServicer_to_server(servicer, server):
                     servicer.DescribeDataset,
                     request_deserializer=lbi_dot_v1_dot_retrieval__pb2.DescribeDatasetRequest.FromString,
                     response_serializer=lbi_dot_v1_dot_retrieval__pb2.DatasetInfo.SerializeToString,
+            ),
+            'ListExamples': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListExamples,
+                    request_deserializer=lbi_dot_v1_dot_retrieval__pb2.ListExamplesRequest.FromString,
+                    response_serializer=lbi_dot_v1_dot_retrieval__pb2.ListExamplesResponse.SerializeToString,
+            ),
+            'GetExamples': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetExamples,
+                    request_deserializer=lbi_dot_v1_dot_retrieval__pb2.GetExamplesRequest.FromString,
+                    response_serializer=lbi_dot_v1_dot_retrieval__pb2.GetExamplesResponse.SerializeToString,
+            ),
+            'DeleteExamples': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteExamples,
+                    request_deserializer=lbi_dot_v1_dot_retrieval__pb2.DeleteExamplesRequest.FromString,
+                    response_serializer=lbi_dot_v1_dot_retrieval__pb2.DeleteExamplesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -216,6 +267,87 @@ class RetrievalService:
             '/lbi.v1.RetrievalService/DescribeDataset',
             lbi_dot_v1_dot_retrieval__pb2.DescribeDatasetRequest.SerializeToString,
             lbi_dot_v1_dot_retrieval__pb2.DatasetInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListExamples(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lbi.v1.RetrievalService/ListExamples',
+            lbi_dot_v1_dot_retrieval__pb2.ListExamplesRequest.SerializeToString,
+            lbi_dot_v1_dot_retrieval__pb2.ListExamplesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetExamples(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lbi.v1.RetrievalService/GetExamples',
+            lbi_dot_v1_dot_retrieval__pb2.GetExamplesRequest.SerializeToString,
+            lbi_dot_v1_dot_retrieval__pb2.GetExamplesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteExamples(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lbi.v1.RetrievalService/DeleteExamples',
+            lbi_dot_v1_dot_retrieval__pb2.DeleteExamplesRequest.SerializeToString,
+            lbi_dot_v1_dot_retrieval__pb2.DeleteExamplesResponse.FromString,
             options,
             channel_credentials,
             insecure,

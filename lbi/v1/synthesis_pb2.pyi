@@ -43,6 +43,14 @@ class Stage(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     STAGE_BACKWARD: _ClassVar[Stage]
     STAGE_FILTER: _ClassVar[Stage]
     STAGE_INGEST: _ClassVar[Stage]
+
+class RecordKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RECORD_KIND_UNSPECIFIED: _ClassVar[RecordKind]
+    RECORD_KIND_RESOURCE: _ClassVar[RecordKind]
+    RECORD_KIND_TASK: _ClassVar[RecordKind]
+    RECORD_KIND_TRAJECTORY: _ClassVar[RecordKind]
+    RECORD_KIND_CANDIDATE: _ClassVar[RecordKind]
 BACKWARD_MODE_UNSPECIFIED: BackwardMode
 BACKWARD_MODE_PAPER: BackwardMode
 BACKWARD_MODE_WINDOW: BackwardMode
@@ -64,6 +72,11 @@ STAGE_ROLLOUT: Stage
 STAGE_BACKWARD: Stage
 STAGE_FILTER: Stage
 STAGE_INGEST: Stage
+RECORD_KIND_UNSPECIFIED: RecordKind
+RECORD_KIND_RESOURCE: RecordKind
+RECORD_KIND_TASK: RecordKind
+RECORD_KIND_TRAJECTORY: RecordKind
+RECORD_KIND_CANDIDATE: RecordKind
 
 class Models(_message.Message):
     __slots__ = ("policy", "labeller", "committee", "instructor")
@@ -312,3 +325,53 @@ class JobEvent(_message.Message):
     time: _timestamp_pb2.Timestamp
     details: _struct_pb2.Struct
     def __init__(self, job_id: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., stage: _Optional[_Union[Stage, str]] = ..., done: _Optional[int] = ..., total: _Optional[int] = ..., kept: _Optional[int] = ..., dropped: _Optional[int] = ..., llm_calls: _Optional[int] = ..., tokens: _Optional[int] = ..., cost_usd: _Optional[float] = ..., message: _Optional[str] = ..., errors: _Optional[_Iterable[str]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., details: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class ListJobRecordsRequest(_message.Message):
+    __slots__ = ("job_id", "kind", "page_size", "page_token", "kept", "reason_contains", "origin", "resource_id", "keys")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    KEPT_FIELD_NUMBER: _ClassVar[int]
+    REASON_CONTAINS_FIELD_NUMBER: _ClassVar[int]
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_ID_FIELD_NUMBER: _ClassVar[int]
+    KEYS_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    kind: RecordKind
+    page_size: int
+    page_token: str
+    kept: bool
+    reason_contains: str
+    origin: str
+    resource_id: str
+    keys: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, job_id: _Optional[str] = ..., kind: _Optional[_Union[RecordKind, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., kept: _Optional[bool] = ..., reason_contains: _Optional[str] = ..., origin: _Optional[str] = ..., resource_id: _Optional[str] = ..., keys: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class JobRecord(_message.Message):
+    __slots__ = ("key", "kind", "ok", "reason", "payload", "resource_id", "task_key")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    OK_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_KEY_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    kind: RecordKind
+    ok: bool
+    reason: str
+    payload: _struct_pb2.Struct
+    resource_id: str
+    task_key: str
+    def __init__(self, key: _Optional[str] = ..., kind: _Optional[_Union[RecordKind, str]] = ..., ok: _Optional[bool] = ..., reason: _Optional[str] = ..., payload: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., resource_id: _Optional[str] = ..., task_key: _Optional[str] = ...) -> None: ...
+
+class ListJobRecordsResponse(_message.Message):
+    __slots__ = ("records", "next_page_token", "total")
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    records: _containers.RepeatedCompositeFieldContainer[JobRecord]
+    next_page_token: str
+    total: int
+    def __init__(self, records: _Optional[_Iterable[_Union[JobRecord, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total: _Optional[int] = ...) -> None: ...

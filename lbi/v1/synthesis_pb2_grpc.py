@@ -59,6 +59,11 @@ class SynthesisServiceStub:
                 request_serializer=lbi_dot_v1_dot_synthesis__pb2.WatchJobRequest.SerializeToString,
                 response_deserializer=lbi_dot_v1_dot_synthesis__pb2.JobEvent.FromString,
                 _registered_method=True)
+        self.ListJobRecords = channel.unary_unary(
+                '/lbi.v1.SynthesisService/ListJobRecords',
+                request_serializer=lbi_dot_v1_dot_synthesis__pb2.ListJobRecordsRequest.SerializeToString,
+                response_deserializer=lbi_dot_v1_dot_synthesis__pb2.ListJobRecordsResponse.FromString,
+                _registered_method=True)
 
 
 class SynthesisServiceServicer:
@@ -95,6 +100,14 @@ class SynthesisServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListJobRecords(self, request, context):
+        """A page of what a job wrote: its resources, tasks, trajectories or candidates (with verdicts and why each was
+        kept or dropped), oldest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SynthesisServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -122,6 +135,11 @@ def add_SynthesisServiceServicer_to_server(servicer, server):
                     servicer.WatchJob,
                     request_deserializer=lbi_dot_v1_dot_synthesis__pb2.WatchJobRequest.FromString,
                     response_serializer=lbi_dot_v1_dot_synthesis__pb2.JobEvent.SerializeToString,
+            ),
+            'ListJobRecords': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListJobRecords,
+                    request_deserializer=lbi_dot_v1_dot_synthesis__pb2.ListJobRecordsRequest.FromString,
+                    response_serializer=lbi_dot_v1_dot_synthesis__pb2.ListJobRecordsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -259,6 +277,33 @@ class SynthesisService:
             '/lbi.v1.SynthesisService/WatchJob',
             lbi_dot_v1_dot_synthesis__pb2.WatchJobRequest.SerializeToString,
             lbi_dot_v1_dot_synthesis__pb2.JobEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListJobRecords(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lbi.v1.SynthesisService/ListJobRecords',
+            lbi_dot_v1_dot_synthesis__pb2.ListJobRecordsRequest.SerializeToString,
+            lbi_dot_v1_dot_synthesis__pb2.ListJobRecordsResponse.FromString,
             options,
             channel_credentials,
             insecure,

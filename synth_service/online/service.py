@@ -6,6 +6,8 @@ a token limited to datasets deletes only its own tenant's episodes; a token for 
 
 from __future__ import annotations
 
+import asyncio
+
 from lbi.auth import Grant, TokenTable
 from lbi.dataset import check_name
 from lbi.errors import InvalidArgument, PermissionDenied
@@ -13,6 +15,7 @@ from lbi.store.base import CollectionNotFound
 from lbi.v1 import episodes_pb2 as pb
 from lbi.v1 import episodes_pb2_grpc
 from synth_service.online.episode import check_episode_id, parse_report
+from synth_service.online.episode_pages import list_episodes
 from synth_service.online.jobs import OnlineJobs
 from synth_service.online.learner import EPISODES_RECEIVED
 
@@ -112,3 +115,13 @@ class EpisodeService(episodes_pb2_grpc.EpisodeServiceServicer):
             delay_p50_s=s.delay(50),
             delay_p99_s=s.delay(99),
         )
+
+    async def ListEpisodes(self, request, context):
+        dataset = _dataset(request.dataset)
+        grant = self._grant(context)
+        if not grant.allows(dataset):
+            raise PermissionDenied(f"this token may not read dataset {dataset!r}")
+        for i, episode_id in enumerate(request.episode_ids):
+            check_episode_id(episode_id, f"episode_ids[{i}]")
+        tenant = grant.tenant if grant.datasets is not None else ""
+        return await asyncio.to_thread(list_episodes, self.online.journal, dataset, request, tenant)

@@ -1,0 +1,85 @@
+"""A dataset's reported episodes a page at a time, each with what its online job learned from it (ListEpisodes).
+
+Pages follow the journal's write order (the token is the last sequence number read). A token limited to datasets
+sees only its own tenant's episodes, as it may delete only those.
+"""
+
+from __future__ import annotations
+
+from google.protobuf import timestamp_pb2
+
+from lbi.clients.episodes import OUTCOMES
+from lbi.records import Step
+from lbi.v1 import episodes_pb2 as pb
+from synth_service.job_records import parse_page
+from synth_service.journal import Journal
+from synth_service.online.learner import EPISODES, LEARNED, job_prefix
+
+SCAN_LIMIT = 5000
+
+
+def _time(seconds: float) -> timestamp_pb2.Timestamp:
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromNanoseconds(int(seconds * 1e9))
+    return stamp
+
+
+def episode_record(payload: dict, learned: dict | None, full: bool) -> pb.EpisodeRecord:
+    record = pb.EpisodeRecord(
+        episode_id=payload["episode_id"],
+        tenant=payload["tenant"],
+        task=payload["task"],
+        env=payload["env"],
+        outcome=OUTCOMES.get(payload["outcome"], pb.EPISODE_OUTCOME_UNSPECIFIED),
+        feedback=payload.get("feedback", ""),
+        step_count=len(payload["steps"]),
+        ended_at=_time(payload.get("ended_at") or payload.get("received_at") or 0.0),
+        learned=learned is not None,
+    )
+    if payload.get("reward") is not None:
+        record.reward = payload["reward"]
+    if full:
+        record.steps.extend(Step.from_dict(s).to_proto() for s in payload["steps"])
+        record.final_observation = payload["final_observation"]
+    if learned is not None:
+        record.candidates = learned.get("candidates", 0)
+        record.stored = learned.get("stored", 0)
+        record.delay_s = learned.get("delay_s", 0.0)
+        record.example_ids.extend(learned.get("examples", []))
+        for reason, n in learned.get("dropped", {}).items():
+            record.dropped[reason] = n
+    return record
+
+
+def list_episodes(journal: Journal, dataset: str, msg: pb.ListEpisodesRequest, tenant: str) -> pb.ListEpisodesResponse:
+    """`tenant` non-empty: only that tenant's episodes."""
+    size, after = parse_page(msg.page_size, msg.page_token)
+    job_id = job_prefix(dataset)
+    if msg.episode_ids:
+        got = journal.get(job_id, EPISODES, list(msg.episode_ids))
+        rows = [(0, k, got[k][0]) for k in msg.episode_ids if k in got]
+        next_after = None
+    else:
+        rows, scanned = [], 0
+        next_after = after
+        while len(rows) < size and scanned < SCAN_LIMIT:
+            batch = journal.page(job_id, EPISODES, next_after, 4 * size)
+            if not batch:
+                next_after = None
+                break
+            for seq, key, payload, _, _ in batch:
+                next_after, scanned = seq, scanned + 1
+                if not tenant or payload["tenant"] == tenant:
+                    rows.append((seq, key, payload))
+                if len(rows) == size:
+                    break
+        if next_after is not None and not journal.page(job_id, EPISODES, next_after, 1):
+            next_after = None
+    if tenant:
+        rows = [r for r in rows if r[2]["tenant"] == tenant]  # episodes asked for by id, too
+    learned = journal.get(job_id, LEARNED, [key for _, key, _ in rows])
+    return pb.ListEpisodesResponse(
+        episodes=[episode_record(p, learned[k][0] if k in learned else None, msg.full) for _, k, p in rows],
+        next_page_token=str(next_after) if next_after is not None else "",
+        total=journal.count(job_id, EPISODES),
+    )
