@@ -41,6 +41,28 @@ def _sharegpt(turns: list[dict[str, str]]) -> list[dict[str, str]]:
     return [{"from": names[t["role"]], "value": t["content"]} for t in turns]
 
 
+def export_record(example: Example, action_spaces: dict[str, str]) -> dict[str, Any]:
+    """An example as exported: its id, environment, origin, instruction and conversation."""
+    return {
+        "id": example.id,
+        "env": example.env,
+        "origin": example.origin.value,
+        "instruction": example.instruction,
+        "messages": messages(example, action_spaces),
+    }
+
+
+def jsonl_line(record: dict[str, Any], fmt: str) -> dict[str, Any]:
+    """One line of a JSONL export (chat-jsonl or sharegpt) of an exported record."""
+    if fmt == "chat-jsonl":
+        return {"messages": record["messages"]}
+    return {"id": record["id"], "conversations": _sharegpt(record["messages"])}
+
+
+def exportable(example: Example, kept_only: bool) -> bool:
+    return bool(example.steps) and (example.kept or not kept_only)
+
+
 @dataclass
 class ExportStats:
     examples: int = 0
@@ -68,20 +90,11 @@ async def export(
     env_counts: Counter[str] = Counter()
     spaces: dict[str, str] = {}
     async for example in datasets.examples(dataset, flt or None):
-        if (kept_only and not example.kept) or not example.steps:
+        if not exportable(example, kept_only):
             continue
         if example.env not in spaces:
             spaces[example.env] = action_space(example.env)
-        turns = messages(example, spaces)
-        records.append(
-            {
-                "id": example.id,
-                "env": example.env,
-                "origin": example.origin.value,
-                "instruction": example.instruction,
-                "messages": turns,
-            }
-        )
+        records.append(export_record(example, spaces))
         origin_counts[example.origin.value] += 1
         env_counts[example.env] += 1
     out = Path(out)
@@ -93,10 +106,5 @@ async def export(
         out.parent.mkdir(parents=True, exist_ok=True)
         with out.open("w", encoding="utf-8") as handle:
             for r in records:
-                line = (
-                    {"messages": r["messages"]}
-                    if fmt == "chat-jsonl"
-                    else {"id": r["id"], "conversations": _sharegpt(r["messages"])}
-                )
-                handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+                handle.write(json.dumps(jsonl_line(r, fmt), ensure_ascii=False) + "\n")
     return ExportStats(len(records), sum(len(r["messages"]) for r in records), dict(origin_counts), dict(env_counts))

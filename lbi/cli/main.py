@@ -8,6 +8,7 @@ import typer
 from pydantic import ValidationError
 
 from lbi.cli import (
+    console_cmd,
     datasets_cmd,
     env_cmd,
     episodes_cmd,
@@ -40,6 +41,7 @@ app.add_typer(tasks_cmd.app, name="tasks")
 app.command("export")(datasets_cmd.export_command)
 app.command("demo")(eval_cmd.demo)
 app.command("eval")(eval_cmd.eval_command)
+app.command("console")(console_cmd.console)
 
 
 def main() -> None:

@@ -51,8 +51,12 @@ def serve(
     asyncio.run(_serve_runner(settings.model_copy(update=overrides), env or None))
 
 
-async def _up(runner_settings: RunnerSettings, retrieval_settings, synth_settings) -> None:
+async def _up(runner_settings: RunnerSettings, retrieval_settings, synth_settings, console_port: int | None) -> None:
+    from pathlib import Path
+
+    from lbi.cli.console_cmd import serve_console
     from lbi.cli.local_stack import running_stack
+    from web_console.clients import Targets
 
     async with running_stack(runner_settings, retrieval_settings, synth_settings, serve_synthesis=True) as stack:
         console.print(
@@ -61,7 +65,24 @@ async def _up(runner_settings: RunnerSettings, retrieval_settings, synth_setting
             f"{synth_settings.synth_host}:{stack.synthesis.port if stack.synthesis else '-'}, "
             f"store: {stack.store.backend}"
         )
-        await wait_for_signal()
+        web = None
+        if console_port is not None and stack.synthesis is not None:
+            targets = Targets(f"127.0.0.1:{stack.synthesis.port}", stack.retrieval_target, stack.runner_target)
+            web = asyncio.create_task(
+                serve_console(
+                    targets,
+                    "127.0.0.1",
+                    console_port,
+                    (Path(synth_settings.data_dir) / "eval",),
+                    synth_settings.auth_tokens,
+                )
+            )
+        waiting = asyncio.create_task(wait_for_signal())
+        await asyncio.wait([t for t in (waiting, web) if t is not None], return_when=asyncio.FIRST_COMPLETED)
+        if web is not None:
+            web.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await web
         console.print("stopping")
 
 
@@ -69,6 +90,9 @@ def up(
     runner_port: int | None = typer.Option(None, "--runner-port", help="env-runner port."),
     retrieval_port: int | None = typer.Option(None, "--retrieval-port", help="retrieval port."),
     synth_port: int | None = typer.Option(None, "--synth-port", help="synthesis port."),
+    console_port: int | None = typer.Option(
+        None, "--console-port", help="Also serve the web console on 127.0.0.1 at this port."
+    ),
 ) -> None:
     """Run the local deployment in one process: every service sharing one embedded store and model."""
     from retrieval_service.config import RetrievalSettings
@@ -81,4 +105,4 @@ def up(
     retrieval_settings = apply(RetrievalSettings(), "retrieval_port", retrieval_port)
     synth_settings = apply(SynthSettings(), "synth_port", synth_port)
     logging.basicConfig(level=runner_settings.log_level)
-    asyncio.run(_up(runner_settings, retrieval_settings, synth_settings))
+    asyncio.run(_up(runner_settings, retrieval_settings, synth_settings, console_port))

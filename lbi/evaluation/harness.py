@@ -52,6 +52,24 @@ class TaskResult:
     retrieval_ms: list[float] = field(default_factory=list)
     status: str = "failed"  # passed | failed (verdicts) | error (no verdict: the reason says why)
     flagged: str = ""  # what `lbi tasks check` finds wrong with the task itself (its solution fails, ...)
+    # The episode: the task's instruction, each step's observation (cut at EPISODE_TEXT characters), action and
+    # error, and the final observation; empty when no episode ran.
+    episode: dict[str, Any] = field(default_factory=dict)
+
+
+EPISODE_TEXT = 8000
+
+
+def episode_record(instruction: str, trajectory: Any) -> dict[str, Any]:
+    """What a result keeps of its episode (results.json, the console's evaluation page)."""
+    return {
+        "instruction": instruction,
+        "steps": [
+            {"observation": s.observation[:EPISODE_TEXT], "action": s.action, "error": s.error}
+            for s in trajectory.steps
+        ],
+        "final_observation": trajectory.final_observation[:EPISODE_TEXT],
+    }
 
 
 @dataclass
@@ -177,12 +195,13 @@ class Harness:
         """One task in one mode: a verdict, or an error with its reason (never an exception)."""
         latencies: list[float] = []
         gateway = _CountingGateway(self.gateway)
-        steps, status = 0, "error"
+        steps, status, episode = 0, "error", {}
         try:
             trajectory, judgement = await asyncio.wait_for(
                 self._episode(task, mode, gateway, latencies), self.task_timeout_s
             )
             steps = len(trajectory.steps)
+            episode = episode_record(task.instruction, trajectory)
             assert judgement is not None
             if judgement.check_error:
                 reason = f"check error: {judgement.reason}"
@@ -206,7 +225,16 @@ class Harness:
             log.exception("task %s (%s) failed unexpectedly", task.id, mode)
             reason = f"internal error: {type(exc).__name__}: {exc}"
         return TaskResult(
-            task.id, mode, status == "passed", reason, steps, gateway.calls, gateway.tokens, latencies, status
+            task.id,
+            mode,
+            status == "passed",
+            reason,
+            steps,
+            gateway.calls,
+            gateway.tokens,
+            latencies,
+            status,
+            episode=episode,
         )
 
     async def run_mode(
