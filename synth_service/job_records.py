@@ -107,13 +107,12 @@ class JobRecords:
         judged = query.kind == "candidate" and (query.kept is not None or query.reason_contains)
         stage = FILTERED if judged else CANDIDATES if query.kind == "candidate" else _STAGE[query.kind]
         found: list[Record] = []
-        after, scanned = query.after, 0
-        while len(found) < query.page_size and scanned < SCAN_LIMIT:
+        after, scanned, exhausted = query.after, 0, False
+        while len(found) < query.page_size and scanned < SCAN_LIMIT and not exhausted:
             rows = self.journal.page(
                 query.job_id, stage, after, min(SCAN_LIMIT, 4 * query.page_size), query.kept, query.reason_contains
             )
-            if not rows:
-                return found, None
+            exhausted = not rows
             for seq, key, payload, ok, reason in rows:
                 after, scanned = seq, scanned + 1
                 record = self._record(query.kind, key, payload, ok, reason, lineage)
@@ -123,7 +122,7 @@ class JobRecords:
                         break
         if query.kind == "candidate" and not judged:
             self._judge(query.job_id, found)
-        more = self.journal.page(query.job_id, stage, after, 1, query.kept, query.reason_contains)
+        more = not exhausted and self.journal.page(query.job_id, stage, after, 1, query.kept, query.reason_contains)
         return found, after if more else None
 
     def _by_keys(self, query: RecordQuery, lineage: Lineage) -> list[Record]:
