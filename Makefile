@@ -30,9 +30,9 @@ $(STAMP): pyproject.toml scripts/system_deps.sh
 run: $(STAMP)
 	$(BIN)/lbi demo
 
-# Two workers (pytest-xdist), then the tests marked serial on their own.
+# Two workers (pytest-xdist; a module marked xdist_group stays on one worker), then the tests marked serial alone.
 test: lint .lbi/tools/helm
-	$(BIN)/pytest -n 2 -m "not serial"
+	$(BIN)/pytest -n 2 --dist loadgroup -m "not serial"
 	$(BIN)/pytest -m serial
 
 # Lint, format and types (configured in pyproject.toml); `make test` runs it before the tests.
