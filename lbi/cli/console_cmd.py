@@ -16,14 +16,14 @@ from lbi.config import RunnerSettings
 
 
 async def serve_console(
-    targets, host: str, port: int, eval_dirs: tuple[Path, ...], auth_tokens: str, ready: asyncio.Event | None = None
+    targets, host: str, port: int, eval_dirs: tuple[Path, ...], auth_tokens: str, secure_cookies: bool = False
 ) -> None:
     """Serves the console until cancelled (or SIGINT/SIGTERM, which uvicorn handles)."""
     import uvicorn
 
     from web_console.app import create_app
 
-    app = create_app(targets, auth_tokens, eval_dirs)
+    app = create_app(targets, auth_tokens, eval_dirs, secure_cookies)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"))
     serving = asyncio.create_task(server.serve())
     while not server.started and not serving.done():
@@ -31,8 +31,6 @@ async def serve_console(
     if server.started:
         bound = server.servers[0].sockets[0].getsockname()[1] if server.servers else port
         print(f"console on http://{host}:{bound}/", file=sys.stderr, flush=True)
-    if ready is not None:
-        ready.set()
     await serving
 
 
@@ -68,6 +66,9 @@ def console(
     data_dir: Path | None = typer.Option(
         None, "--data-dir", help="Without targets: the data directory the local stack serves (default LBI_DATA_DIR)."
     ),
+    secure_cookies: bool = typer.Option(
+        False, "--secure-cookies", help="Mark the session cookie Secure (the console is reached over HTTPS)."
+    ),
 ) -> None:
     """Serve the web console: jobs, what they learned and why, datasets, retrieval playground, evaluations, online.
 
@@ -88,11 +89,13 @@ def console(
     async def main() -> None:
         if synthesis:
             dirs = tuple(evals or ())
-            await serve_console(Targets(synthesis, retrieval, runner, episodes), host, port, dirs, tokens)
+            await serve_console(
+                Targets(synthesis, retrieval, runner, episodes), host, port, dirs, tokens, secure_cookies
+            )
             return
         async with _local_targets() as (targets, default_evals):
             dirs = tuple(evals or (Path(default_evals),))
-            await serve_console(targets, host, port, dirs, tokens)
+            await serve_console(targets, host, port, dirs, tokens, secure_cookies)
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())

@@ -88,6 +88,8 @@ def test_probes_are_grpc_health_checks(chart):
     docs = _render(chart)
     services = {"retrieval": "lbi.v1.RetrievalService", "synth": "lbi.v1.SynthesisService"}
     for _, container in _containers(docs):
+        if container["name"] == "console":  # a web application: HTTP probes (its own test)
+            continue
         ready, live = container["readinessProbe"]["grpc"], container["livenessProbe"]["grpc"]
         assert (
             ready["service"] == services[container["name"]] and ready["port"] == container["ports"][0]["containerPort"]
@@ -183,7 +185,13 @@ def test_secrets_are_referenced_never_inlined(chart):
 def test_network_policies(chart):
     docs = _render(chart)
     policies = {d["metadata"]["name"]: d["spec"] for d in docs if d["kind"] == "NetworkPolicy"}
-    assert set(policies) == {"rel-lbi-env-runner", "rel-lbi-retrieval", "rel-lbi-synth", "rel-lbi-qdrant"}
+    assert set(policies) == {
+        "rel-lbi-env-runner",
+        "rel-lbi-retrieval",
+        "rel-lbi-synth",
+        "rel-lbi-qdrant",
+        "rel-lbi-console",
+    }
     runner = policies["rel-lbi-env-runner"]
     assert runner["policyTypes"] == ["Ingress", "Egress"] and runner["egress"] == []  # deny all egress
     assert runner["ingress"][0]["from"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "synth"
@@ -280,3 +288,38 @@ def test_online_policies_reach_the_synthesis_service_as_a_file_it_loads(chart, t
 def _write(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
+
+
+def test_the_console_is_a_grpc_client_with_its_ingress_off_by_default(chart):
+    docs = _render(chart)
+    deployment = _get(docs, "Deployment", "rel-lbi-console")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    args = container["args"]
+    assert (
+        args[0] == "console"
+        and "--synthesis=rel-lbi-synth:50053" in args
+        and "--retrieval=rel-lbi-retrieval:50052" in args
+    )
+    assert not any(a.startswith("--runner") for a in args)  # no standing runner by default
+    assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
+    assert _get(docs, "Service", "rel-lbi-console")["spec"]["type"] == "ClusterIP"
+    assert not [d for d in docs if d["kind"] == "Ingress"]
+    policy = _get(docs, "NetworkPolicy", "rel-lbi-console")["spec"]
+    labels = [r["to"][0].get("podSelector", {}).get("matchLabels", {}) for r in policy["egress"] if "to" in r]
+    reached = {x["app.kubernetes.io/component"] for x in labels if "app.kubernetes.io/component" in x}
+    assert reached == {"synth", "retrieval", "env-runner"}  # the services' ports, never the store
+
+    exposed = _render(
+        chart,
+        "--set", "console.ingress.enabled=true",
+        "--set", "console.ingress.host=console.example.com",
+        "--set", "console.secureCookies=true",
+        "--set", "runner.standing.enabled=true",
+    )  # fmt: skip
+    ingress = _get(exposed, "Ingress", "rel-lbi-console")
+    assert ingress["spec"]["rules"][0]["host"] == "console.example.com"
+    args = _get(exposed, "Deployment", "rel-lbi-console")["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "--secure-cookies" in args and "--runner=rel-lbi-runner:50051" in args
+    runner_from = _get(exposed, "NetworkPolicy", "rel-lbi-env-runner")["spec"]["ingress"][0]["from"]
+    assert {f["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for f in runner_from} == {"synth", "console"}
+    assert not [d for d in _render(chart, "--set", "console.enabled=false") if "console" in d["metadata"]["name"]]
