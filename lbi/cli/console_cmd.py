@@ -15,22 +15,46 @@ import typer
 from lbi.config import RunnerSettings
 
 
-async def serve_console(
-    targets, host: str, port: int, eval_dirs: tuple[Path, ...], auth_tokens: str, secure_cookies: bool = False
-) -> None:
-    """Serves the console until cancelled (or SIGINT/SIGTERM, which uvicorn handles)."""
-    import uvicorn
+class _Server:
+    """uvicorn serving the console inside a process that handles its own signals (`lbi up`, `lbi console`)."""
 
+    @staticmethod
+    def make(app, host: str, port: int):
+        import uvicorn
+
+        class Quiet(uvicorn.Server):
+            def capture_signals(self):  # the caller waits for SIGINT/SIGTERM and sets should_exit
+                return contextlib.nullcontext()
+
+        return Quiet(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"))
+
+
+async def serve_console(
+    targets,
+    host: str,
+    port: int,
+    eval_dirs: tuple[Path, ...],
+    auth_tokens: str,
+    secure_cookies: bool = False,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Serves the console until `stop` is set (or SIGINT/SIGTERM when no event is given), then shuts down cleanly."""
+    from lbi.cli.serve_cmd import wait_for_signal
     from web_console.app import create_app
 
-    app = create_app(targets, auth_tokens, eval_dirs, secure_cookies)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"))
+    server = _Server.make(create_app(targets, auth_tokens, eval_dirs, secure_cookies), host, port)
     serving = asyncio.create_task(server.serve())
     while not server.started and not serving.done():
         await asyncio.sleep(0.05)
-    if server.started:
-        bound = server.servers[0].sockets[0].getsockname()[1] if server.servers else port
-        print(f"console on http://{host}:{bound}/", file=sys.stderr, flush=True)
+    if serving.done():
+        await serving  # it could not start (the port is taken, say): its error
+        raise SystemExit(f"the console could not listen on {host}:{port}")
+    bound = server.servers[0].sockets[0].getsockname()[1] if server.servers else port
+    print(f"console on http://{host}:{bound}/", file=sys.stderr, flush=True)
+    waiting = asyncio.create_task(stop.wait() if stop is not None else wait_for_signal())
+    await asyncio.wait([waiting, serving], return_when=asyncio.FIRST_COMPLETED)
+    server.should_exit = True
+    waiting.cancel()
     await serving
 
 

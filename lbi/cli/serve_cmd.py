@@ -65,24 +65,18 @@ async def _up(runner_settings: RunnerSettings, retrieval_settings, synth_setting
             f"{synth_settings.synth_host}:{stack.synthesis.port if stack.synthesis else '-'}, "
             f"store: {stack.store.backend}"
         )
+        stop = asyncio.Event()
         web = None
         if console_port is not None and stack.synthesis is not None:
             targets = Targets(f"127.0.0.1:{stack.synthesis.port}", stack.retrieval_target, stack.runner_target)
+            eval_dirs = (Path(synth_settings.data_dir) / "eval",)
             web = asyncio.create_task(
-                serve_console(
-                    targets,
-                    "127.0.0.1",
-                    console_port,
-                    (Path(synth_settings.data_dir) / "eval",),
-                    synth_settings.auth_tokens,
-                )
+                serve_console(targets, "127.0.0.1", console_port, eval_dirs, synth_settings.auth_tokens, stop=stop)
             )
-        waiting = asyncio.create_task(wait_for_signal())
-        await asyncio.wait([t for t in (waiting, web) if t is not None], return_when=asyncio.FIRST_COMPLETED)
+        await wait_for_signal()
+        stop.set()
         if web is not None:
-            web.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await web
+            await web
         console.print("stopping")
 
 

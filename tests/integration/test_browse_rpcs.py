@@ -175,7 +175,9 @@ async def test_a_jobs_records_page_by_page_with_filters_and_lineage(tmp_path, em
         assert (await _code(records(bad, metadata=ADMIN)))[0] == grpc.StatusCode.INVALID_ARGUMENT
         code, details = await _code(records(spb.ListJobRecordsRequest(job_id=job.id), metadata=ADMIN))
         assert code == grpc.StatusCode.INVALID_ARGUMENT and "kind" in details
-        code, details = await _code(records(spb.ListJobRecordsRequest(job_id="job-nope", kind=1), metadata=ADMIN))
+        code, details = await _code(
+            records(spb.ListJobRecordsRequest(job_id="job-nope", kind=spb.RECORD_KIND_RESOURCE), metadata=ADMIN)
+        )
         assert code == grpc.StatusCode.NOT_FOUND
 
         # a read-only token reads the job but may not create, cancel or resume one

@@ -223,8 +223,8 @@ def _report(stack: Stack, episode_id: str, task: str, observation: str, action: 
 def _page(browser, stack: Stack, token: str = "admin-token"):
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
-    page.dialogs = []  # type: ignore[attr-defined]
-    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))  # type: ignore[attr-defined]
+    page.dialogs = []
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
     page.goto(f"{stack.url}/jobs")
     assert "/login" in page.url
     page.get_by_label("Token").fill(token)
@@ -241,7 +241,7 @@ def _shot(page, name: str) -> None:
 def _clean(page) -> None:
     """No hostile text ran: no dialog, no flag, no element or link it would have made."""
     assert page.evaluate("typeof window.__pwned") == "undefined"
-    assert not page.dialogs  # type: ignore[attr-defined]
+    assert not page.dialogs
     assert page.locator("img[src='x'], svg[onload], [onerror]").count() == 0
     assert page.locator("a[href^='javascript:' i]").count() == 0
 
