@@ -250,7 +250,6 @@ def test_create_a_job_and_watch_it_finish_live(browser, stack):
     from playwright.sync_api import expect
 
     page = _page(browser, stack)
-    _shot(page, "login-done-jobs-empty")
     form = page.get_by_role("form", name="New job")
     form.get_by_label("Environment", exact=True).select_option("sql")
     form.get_by_label("Dataset").fill(DATASET)
