@@ -18,9 +18,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from web_console.web import BadForm, checked_form, redirect, render, state
+from web_console.web import MAX_FORM_BYTES, BadForm, checked_form, redirect, render, state
 
-MAX_UPLOAD = 50_000_000
+MAX_UPLOAD = MAX_FORM_BYTES
 MAX_DEPTH = 4
 RESULTS = "results.json"
 

@@ -19,7 +19,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from web_console.clients import Channels, ServiceFailure, Services
 from web_console.sessions import COOKIE, Session, Sessions
 
-MAX_FORM_BYTES = 8_000_000
+MAX_FORM_BYTES = 64_000_000  # an uploaded results.json with its episodes
 
 
 @dataclass
