@@ -27,7 +27,7 @@ from synth_service.server import start_synthesis
 from synth_service.spec import spec_from_dict
 
 MARKER = "zq-private-row-7731"
-TOKENS = "admin-token,team-token=ds1|ds2"
+TOKENS = "admin-token,team-token=ds1:rw|ds2"
 
 
 def _sqlite(path: Path, value: str) -> Path:
