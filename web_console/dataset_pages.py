@@ -4,6 +4,7 @@ formats `lbi export` writes, streamed page by page)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -55,9 +56,12 @@ async def _counts(api: Services, name: str, envs: list[str]) -> dict[str, dict[s
         page = await api.retrieval.call("ListExamples", rpb.ListExamplesRequest(dataset=name, page_size=1, filters=flt))
         return page.total
 
+    filters = [rpb.RetrievalFilters(origins=[v]) for v in ORIGINS.values()]
+    filters += [rpb.RetrievalFilters(envs=[e]) for e in envs]
+    totals = await asyncio.gather(*(total(f) for f in filters))
     return {
-        "origin": {o: await total(rpb.RetrievalFilters(origins=[v])) for o, v in ORIGINS.items()},
-        "env": {e: await total(rpb.RetrievalFilters(envs=[e])) for e in envs},
+        "origin": dict(zip(ORIGINS, totals, strict=False)),
+        "env": dict(zip(envs, totals[len(ORIGINS) :], strict=True)),
     }
 
 
@@ -82,25 +86,33 @@ async def _search(api: Services, name: str, text: str, mode: str, flt: rpb.Retri
     ]
 
 
+async def _nothing() -> None:
+    return None
+
+
 async def dataset_page(request: Request) -> Response:
     name = request.path_params["name"]
     params = request.query_params
     api = services(request)
-    info = await api.retrieval.call("DescribeDataset", rpb.DescribeDatasetRequest(dataset=name))
-    flt = _filters(params)
-    page = await api.retrieval.call(
-        "ListExamples",
-        rpb.ListExamplesRequest(dataset=name, page_size=50, page_token=params.get("after", ""), filters=flt),
-    )
     text, mode = params.get("q", "").strip(), params.get("mode", "instruction")
     if mode not in SEARCH_MODES:
         raise BadForm(f"mode: one of {', '.join(SEARCH_MODES)}")
-    results = await _search(api, name, text, mode, flt) if text else None
+    flt = _filters(params)
+    info, page = await asyncio.gather(
+        api.retrieval.call("DescribeDataset", rpb.DescribeDatasetRequest(dataset=name)),
+        api.retrieval.call(
+            "ListExamples",
+            rpb.ListExamplesRequest(dataset=name, page_size=50, page_token=params.get("after", ""), filters=flt),
+        ),
+    )
+    results, counts = await asyncio.gather(
+        _search(api, name, text, mode, flt) if text else _nothing(), _counts(api, name, list(info.envs))
+    )
     return render(
         request,
         "dataset.html",
         info=as_dict(info),
-        counts=await _counts(api, name, list(info.envs)),
+        counts=counts,
         examples=[{**example_view(e.example), "step_count": e.step_count, "job_id": e.job_id} for e in page.examples],
         next_after=page.next_page_token,
         total=page.total,
