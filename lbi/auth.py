@@ -3,9 +3,10 @@
 `LBI_AUTH_TOKENS` lists the accepted tokens, comma-separated; several may be valid at once, so a token
 is rotated by adding the new one, moving clients over, then removing the old one. A token may be
 limited to datasets: `token=shop|sql-demo` reads those two; `token=shop:rw|sql-demo` may also write `shop`
-(report episodes to it, create, cancel or resume its synthesis jobs, delete its examples). A token without a dataset list reads and writes every dataset. A token may name
-its tenant, `checkout-agent@token=shop:rw`: episodes it reports are recorded under that name (and can be
-deleted by it); an unnamed token's tenant is `token-` and the first 8 hex digits of its SHA-256.
+(report episodes to it, create, cancel or resume its synthesis jobs, delete its examples). A token without a
+dataset list reads and writes every dataset. A token may name its tenant, `checkout-agent@token=shop:rw`:
+episodes it reports are recorded under that name (and can be deleted by it); an unnamed token's tenant is
+`token-` and the first 8 hex digits of its SHA-256.
 Health checks and reflection stay open; every other RPC needs `authorization: Bearer <token>`
 (UNAUTHENTICATED otherwise). Tokens are compared in constant time.
 """

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, cast
 
-from google.protobuf import json_format, struct_pb2
+from google.protobuf import json_format, struct_pb2, timestamp_pb2
 
 from lbi.errors import InvalidArgument
 from lbi.v1 import common_pb2 as pb
@@ -26,6 +26,13 @@ def content_id(kind: str, *parts: Any) -> str:
     """A 32-hex-digit id derived from a record kind and its content (canonical JSON)."""
     blob = json.dumps([kind, *parts], sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
+
+
+def to_timestamp(seconds: float) -> timestamp_pb2.Timestamp:
+    """A protobuf Timestamp of seconds since the epoch."""
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromNanoseconds(int(seconds * 1e9))
+    return stamp
 
 
 def to_struct(data: dict[str, Any] | None) -> struct_pb2.Struct:

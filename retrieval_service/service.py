@@ -6,14 +6,13 @@ import asyncio
 import math
 import time
 
-from google.protobuf import timestamp_pb2
 from opentelemetry import trace
 
 from lbi.auth import TokenTable
 from lbi.dataset import DatasetStore, check_name
 from lbi.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, Unavailable
 from lbi.prompt_block import format_prompt
-from lbi.records import Origin, Step, check_episode_id
+from lbi.records import Origin, Step, check_episode_id, to_timestamp
 from lbi.retrieval_modes import MODE_NAMES, MODES
 from lbi.store.base import CollectionNotFound, StoreUnavailable
 from lbi.store_health import StoreHealth
@@ -271,8 +270,6 @@ class RetrievalService(retrieval_pb2_grpc.RetrievalServiceServicer):
             raise await self._not_found(context, name) from None
         except StoreUnavailable as exc:
             raise self._store_down(exc) from None
-        created = timestamp_pb2.Timestamp()
-        created.FromNanoseconds(int(info.created_at * 1e9))
         return pb.DatasetInfo(
             name=info.name,
             examples=info.examples,
@@ -281,7 +278,7 @@ class RetrievalService(retrieval_pb2_grpc.RetrievalServiceServicer):
             embedding_dim=info.embedding_dim,
             created_by_jobs=info.jobs,
             envs=info.envs,
-            created_at=created,
+            created_at=to_timestamp(info.created_at),
             online_examples=info.online_examples,
         )
 

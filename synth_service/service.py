@@ -8,11 +8,9 @@ from __future__ import annotations
 import asyncio
 from typing import cast
 
-from google.protobuf import timestamp_pb2
-
 from lbi.auth import Grant, TokenTable
 from lbi.errors import InvalidArgument, PermissionDenied
-from lbi.records import to_struct
+from lbi.records import to_struct, to_timestamp
 from lbi.v1 import synthesis_pb2 as pb
 from lbi.v1 import synthesis_pb2_grpc
 from synth_service.engine import Engine
@@ -28,12 +26,6 @@ STAGE_PB = {
     "filter": pb.STAGE_FILTER,
     "ingest": pb.STAGE_INGEST,
 }
-
-
-def _time(seconds: float) -> timestamp_pb2.Timestamp:
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromNanoseconds(int(seconds * 1e9))
-    return stamp
 
 
 def stats_to_proto(stats: JobStats) -> pb.JobStats:
@@ -86,8 +78,8 @@ def job_to_proto(job: dict) -> pb.Job:
         stage=STAGE_PB.get(job["stage"], pb.STAGE_UNSPECIFIED),
         stats=stats_to_proto(job["stats"]),
         error=job["error"],
-        created_at=_time(job["created_at"]),
-        updated_at=_time(job["updated_at"]),
+        created_at=to_timestamp(job["created_at"]),
+        updated_at=to_timestamp(job["updated_at"]),
     )
 
 
@@ -200,6 +192,6 @@ class SynthesisService(synthesis_pb2_grpc.SynthesisServiceServicer):
                 tokens=stats.tokens,
                 cost_usd=stats.cost_usd,
                 message=event.get("message", ""),
-                time=_time(event.get("time", 0.0)),
+                time=to_timestamp(event.get("time", 0.0)),
                 details=to_struct({k: v for k, v in event.items() if k in ("snapshot",)}),
             )

@@ -6,22 +6,14 @@ sees only its own tenant's episodes, as it may delete only those.
 
 from __future__ import annotations
 
-from google.protobuf import timestamp_pb2
-
 from lbi.clients.episodes import OUTCOMES
-from lbi.records import Step
+from lbi.records import Step, to_timestamp
 from lbi.v1 import episodes_pb2 as pb
 from synth_service.job_records import parse_page
 from synth_service.journal import Journal
 from synth_service.online.learner import EPISODES, LEARNED, job_prefix
 
 SCAN_LIMIT = 5000
-
-
-def _time(seconds: float) -> timestamp_pb2.Timestamp:
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromNanoseconds(int(seconds * 1e9))
-    return stamp
 
 
 def episode_record(payload: dict, learned: dict | None, full: bool) -> pb.EpisodeRecord:
@@ -33,7 +25,7 @@ def episode_record(payload: dict, learned: dict | None, full: bool) -> pb.Episod
         outcome=OUTCOMES.get(payload["outcome"], pb.EPISODE_OUTCOME_UNSPECIFIED),
         feedback=payload.get("feedback", ""),
         step_count=len(payload["steps"]),
-        ended_at=_time(payload.get("ended_at") or payload.get("received_at") or 0.0),
+        ended_at=to_timestamp(payload.get("ended_at") or payload.get("received_at") or 0.0),
         learned=learned is not None,
     )
     if payload.get("reward") is not None:
