@@ -17,6 +17,7 @@ from lbi.records import to_struct
 from lbi.v1 import env_runner_pb2 as runner_pb
 from lbi.v1 import synthesis_pb2 as pb
 from synth_service.spec import spec_from_dict
+from synth_service.stages.names import PIPELINE
 from web_console.clients import ServiceFailure, Services
 from web_console.views import as_dict, job_view, stage_name, state_name
 from web_console.web import BadForm, checked_form, field, redirect, render, services, session_of
@@ -145,6 +146,7 @@ async def job_page(request: Request) -> Response:
         request,
         "job.html",
         job=job,
+        stages=PIPELINE,
         tab=tab,
         records=[_record(r) for r in page.records],
         next_after=page.next_page_token,

@@ -264,6 +264,10 @@ def test_create_a_job_and_watch_it_finish_live(browser, stack):
     page.evaluate("window.__same_page = true")  # gone if the page were reloaded
     state = page.locator("#job-status [data-field=state]")
     assert state.inner_text() in ("PENDING", "RUNNING")
+    stages = page.get_by_role("table", name="Progress per stage")
+    expect(stages.get_by_role("row").filter(has_text="rollout").locator("[data-stage-field=done]")).not_to_have_text(
+        "\u2013", timeout=120_000
+    )  # filled in by the event stream
     _shot(page, "job-running")
     expect(state).to_have_text("SUCCEEDED", timeout=240_000)  # pushed by the event stream
     assert page.evaluate("window.__same_page") is True

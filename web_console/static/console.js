@@ -14,8 +14,17 @@ document.addEventListener("DOMContentLoaded", () => {
     source.addEventListener("progress", (event) => {
       const data = JSON.parse(event.data);
       for (const [name, value] of Object.entries(data)) set(name, value);
-      const bar = box.querySelector("progress");
+      const bar = box.querySelector("progress[data-current]");
       if (bar && data.total > 0) { bar.max = data.total; bar.value = data.done; }
+      // the stage this event is about, in the per-stage table (the stages run at once, as a stream)
+      const row = data.stage ? box.querySelector(`[data-stage-row="${CSS.escape(data.stage)}"]`) : null;
+      if (row && data.total > 0) {
+        row.querySelector("[data-stage-field=done]").textContent = String(data.done);
+        row.querySelector("[data-stage-field=total]").textContent = String(data.total);
+        const stageBar = row.querySelector("progress");
+        stageBar.max = data.total;
+        stageBar.value = data.done;
+      }
     });
     source.addEventListener("end", (event) => {
       const data = JSON.parse(event.data);
