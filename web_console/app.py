@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import hmac
+import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -68,20 +70,37 @@ def _safe_next(target: str) -> str:
     return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/jobs"
 
 
+LOGIN_NONCE = "lbi_console_login"
+
+
+def _login_form(request: Request, target: str, failed: bool) -> Response:
+    """The sign-in page, with a fresh nonce in a cookie and in the form (a sign-in posted from elsewhere lacks it)."""
+    nonce = secrets.token_urlsafe(24)
+    response = render(request, "login.html", status=401 if failed else 200, next=target, failed=failed, nonce=nonce)
+    response.set_cookie(
+        LOGIN_NONCE, nonce, httponly=True, samesite="strict", secure=state(request).secure_cookies, path="/login"
+    )
+    return response
+
+
 async def login_page(request: Request) -> Response:
     request.state.anonymous = True
-    return render(request, "login.html", next=_safe_next(request.query_params.get("next", "/jobs")), failed=False)
+    return _login_form(request, _safe_next(request.query_params.get("next", "/jobs")), failed=False)
 
 
 async def login(request: Request) -> Response:
     request.state.anonymous = True
     form = await request.form()
     token, target = field(form, "token"), _safe_next(field(form, "next", "/jobs"))
+    cookie = request.cookies.get(LOGIN_NONCE, "")
+    if not cookie or not hmac.compare_digest(cookie.encode(), field(form, "nonce").encode()):
+        raise BadForm("the sign-in form is stale or was not sent from this console: open the sign-in page again", 403)
     session = state(request).sessions.sign_in(token) if token.strip() else None
     if session is None:
-        return render(request, "login.html", status=401, next=target, failed=True)
+        return _login_form(request, target, failed=True)
     response = RedirectResponse(target, status_code=303)
     set_cookie(request, response, session)
+    response.delete_cookie(LOGIN_NONCE, path="/login")
     return response
 
 

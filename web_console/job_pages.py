@@ -192,7 +192,17 @@ async def record_page(request: Request) -> Response:
             "ListJobRecords", pb.ListJobRecordsRequest(job_id=job_id, kind=pb.RECORD_KIND_TRAJECTORY, keys=[task_key])
         )
         context["trajectory"] = _record(got.records[0]) if got.records else None
-    return render(request, "record.html", job=job, tab=tab, kind=KINDS[tab][1], record=record, **context)
+    return render(
+        request, "record.html", job=job, tab=tab, kind=KINDS[tab][1], record=record, span=_span(request), **context
+    )
+
+
+def _span(request: Request) -> tuple[int, int] | None:
+    """`?span=i-j`: the steps an example covers, marked on its source trajectory."""
+    start, _, end = request.query_params.get("span", "").partition("-")
+    if start.isdigit() and end.isdigit() and int(start) < int(end):
+        return int(start), int(end)
+    return None
 
 
 def _progress(event: pb.JobEvent) -> dict[str, Any]:

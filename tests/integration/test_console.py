@@ -324,6 +324,9 @@ def test_search_the_dataset_and_open_an_example(browser, stack, sample_job):
     assert page.get_by_role("link", name="the candidate and its verdicts").is_visible()
     _shot(page, "example")
     _clean(page)
+    page.get_by_role("link", name="the whole source trajectory").click()
+    assert page.get_by_text("in the example").count() >= 1  # the example's span marked on its trajectory
+    page.go_back()
     with page.expect_download() as download:
         page.goto(f"{stack.url}/datasets/{DATASET}")
         page.get_by_role("link", name="chat-jsonl").click()
@@ -437,8 +440,11 @@ def test_sign_in_csrf_and_a_read_only_token(browser, stack, sample_job):
     page.get_by_label("Token").fill("wrong-token")
     page.get_by_role("button", name="Sign in").click()
     assert page.get_by_role("alert").inner_text() == "That token is not accepted."
-    cookie_rules = anonymous.request.post(f"{stack.url}/login", form={"token": "admin-token", "next": "//evil.example"})
-    assert cookie_rules.url.startswith(stack.url + "/jobs")  # never sent to another site
+    page.goto(f"{stack.url}/login?next=//evil.example")
+    page.get_by_label("Token").fill("admin-token")
+    page.get_by_role("button", name="Sign in").click()
+    assert page.url.startswith(stack.url + "/jobs")  # never sent to another site
+    assert anonymous.request.post(f"{stack.url}/login", form={"token": "admin-token"}).status == 403  # no nonce
     anonymous.close()
 
     admin = _page(browser, stack)
