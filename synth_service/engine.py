@@ -109,12 +109,13 @@ class Engine:
             await asyncio.shield(task)
         return self.get(job_id)
 
-    def get(self, job_id: str) -> dict[str, Any]:
+    def get(self, job_id: str, yields: bool = True) -> dict[str, Any]:
         job = self.journal.job(job_id)
         if job is None:
             raise NotFound(f"no job {job_id}")
         # the yield per resource kind traces every kept example back; done once a job has ended, not per event
-        job["stats"] = job_stats(self.journal, job_id, with_yields=job["state"] not in ("PENDING", "RUNNING"))
+        ended = job["state"] not in ("PENDING", "RUNNING")
+        job["stats"] = job_stats(self.journal, job_id, with_yields=yields and ended)
         return job
 
     def jobs(self) -> list[dict[str, Any]]:

@@ -134,8 +134,16 @@ class SynthesisService(synthesis_pb2_grpc.SynthesisServiceServicer):
 
     async def ListJobs(self, request, context):
         grant = self._grant(context)
-        jobs = [j for j in self.engine.jobs() if grant.allows(j["spec"].get("dataset", "default"))]
-        return pb.ListJobsResponse(jobs=[job_to_proto(j) for j in jobs])
+        size, start = parse_page(request.page_size, request.page_token) if request.page_size else (0, 0)
+        if not request.page_size and request.page_token:
+            raise InvalidArgument("page_size", "must be set with page_token")
+        rows = [j for j in self.engine.journal.jobs() if grant.allows(j["spec"].get("dataset", "default"))]
+        if request.newest_first:
+            rows.reverse()
+        chosen = rows[start : start + size] if size else rows
+        jobs = [job_to_proto(self.engine.get(j["id"], yields=False)) for j in chosen]
+        more = bool(size) and start + size < len(rows)
+        return pb.ListJobsResponse(jobs=jobs, next_page_token=str(start + size) if more else "")
 
     async def CancelJob(self, request, context):
         self._job(context, request.job_id, write=True)

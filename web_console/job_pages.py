@@ -45,13 +45,16 @@ async def _environments(api: Services) -> list[dict[str, Any]]:
 
 async def jobs_page(request: Request, form: dict[str, str] | None = None, problem: str = "") -> Response:
     api = services(request)
-    listed = await api.synthesis.call("ListJobs", pb.ListJobsRequest())
-    jobs = sorted((job_view(j) for j in listed.jobs), key=lambda j: j["created"], reverse=True)
+    after = request.query_params.get("after", "")
+    listed = await api.synthesis.call("ListJobs", pb.ListJobsRequest(page_size=50, page_token=after, newest_first=True))
+    jobs = [job_view(j) for j in listed.jobs]
     return render(
         request,
         "jobs.html",
         status=400 if problem else 200,
         jobs=jobs,
+        after=after,
+        next_after=listed.next_page_token,
         environments=await _environments(api),
         form=form or {"config": "{}", "dataset": "default", "per_resource": "3", "max_steps": "10"},
         problem=problem,

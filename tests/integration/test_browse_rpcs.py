@@ -73,9 +73,9 @@ class Services:
         await self.retrieval.stop(0)
         await self.store.close()
 
-    async def run_job(self, dataset: str) -> spb.Job:
+    async def run_job(self, dataset: str, sections: list[str] = SECTIONS, per_resource: int = 2) -> spb.Job:
         spec = spec_from_dict(
-            {"env": "sql", "dataset": dataset, "resource_filter": SECTIONS, "instructions_per_resource": 2}
+            {"env": "sql", "dataset": dataset, "resource_filter": sections, "instructions_per_resource": per_resource}
         )
         job = await self.jobs.CreateJob(spb.CreateJobRequest(spec=spec.to_proto()), metadata=ADMIN)
         async for _ in self.jobs.WatchJob(spb.WatchJobRequest(job_id=job.id), metadata=ADMIN):
@@ -179,6 +179,18 @@ async def test_a_jobs_records_page_by_page_with_filters_and_lineage(tmp_path, em
             records(spb.ListJobRecordsRequest(job_id="job-nope", kind=spb.RECORD_KIND_RESOURCE), metadata=ADMIN)
         )
         assert code == grpc.StatusCode.NOT_FOUND
+
+        # jobs a page at a time, newest first on request, without the per-kind yields; a token sees its datasets' only
+        other = await s.run_job("other", SECTIONS[:1], 1)
+        first = await s.jobs.ListJobs(spb.ListJobsRequest(page_size=1, newest_first=True), metadata=ADMIN)
+        assert [j.id for j in first.jobs] == [other.id] and first.next_page_token and not first.jobs[0].stats.yields
+        rest = await s.jobs.ListJobs(
+            spb.ListJobsRequest(page_size=1, newest_first=True, page_token=first.next_page_token), metadata=ADMIN
+        )
+        assert [j.id for j in rest.jobs] == [job.id] and not rest.next_page_token
+        assert [j.id for j in (await s.jobs.ListJobs(spb.ListJobsRequest(), metadata=ADMIN)).jobs] == [job.id, other.id]
+        agent_sees = await s.jobs.ListJobs(spb.ListJobsRequest(), metadata=AGENT)
+        assert [j.id for j in agent_sees.jobs] == [job.id]  # its token reads nursery only
 
         # a read-only token reads the job but may not create, cancel or resume one
         assert (await s.jobs.GetJob(spb.GetJobRequest(job_id=job.id), metadata=READER)).id == job.id
