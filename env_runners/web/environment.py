@@ -148,8 +148,15 @@ class WebSession(Session):
         return self.pages[self.active]
 
     def _render(self) -> str:
+        from playwright.sync_api import Error as PlaywrightError
+
         page = self.page
-        tree = merge_text(page.evaluate(RENDER, None))
+        try:
+            rendered = page.evaluate(RENDER, None)
+        except PlaywrightError:  # the page navigated while it was read: read the new one once it has loaded
+            page.wait_for_load_state()
+            rendered = page.evaluate(RENDER, None)
+        tree = merge_text(rendered)
         cap = self.config.observation_cap
         if len(tree) > cap:
             tree = tree[:cap] + f"\n[... page truncated: {len(tree) - cap} more characters]"

@@ -71,7 +71,9 @@ RENDER = r"""
       walk(child, /^(UL|OL|TABLE|FORM|FIELDSET|NAV|MAIN)$/.test(child.tagName) ? depth + 1 : depth);
     }
   };
-  walk(root || document.body, 0);
+  const start = root || document.body || document.documentElement;
+  if (!start) return '(the page is still loading)';  // read between a navigation and the new document
+  walk(start, 0);
   return out.join('\n');
 }
 """

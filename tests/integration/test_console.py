@@ -358,7 +358,7 @@ def test_the_playground_answers_in_every_mode(browser, stack, sample_job):
     _clean(page)
 
 
-def test_delete_a_reported_episode(browser, stack):
+def test_delete_a_reported_episode(browser, stack, sample_job):
     _report(
         stack,
         "ep-delete-me",
