@@ -10,8 +10,9 @@ kept per job until those change.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from lbi.errors import InvalidArgument, NotFound
 from synth_service.journal import Journal
@@ -22,6 +23,7 @@ SCAN_LIMIT = 5000  # rows looked at per page when filters apply in Python
 KINDS = ("resource", "task", "trajectory", "candidate")
 _STAGE = {"resource": RESOURCES, "task": INSTRUCTIONS, "trajectory": TRAJECTORIES}
 ORIGINS = ("forward", "backward-task", "backward-summary")
+T = TypeVar("T")
 
 
 @dataclass
@@ -69,6 +71,34 @@ def parse_page(page_size: int, token: str) -> tuple[int, int]:
     return page_size or DEFAULT_PAGE, after
 
 
+def scan(
+    journal: Journal,
+    job_id: str,
+    stage: str,
+    after: int,
+    size: int,
+    keep: Callable[[str, Any, bool, str], T | None],
+    ok: bool | None = None,
+    reason_like: str = "",
+) -> tuple[list[T], int | None]:
+    """The rows of a stage after sequence number `after` that `keep` turns into items (None: left out), until `size`
+    items or `SCAN_LIMIT` rows were looked at; and the sequence number the next page starts after (None at the end)."""
+    found: list[T] = []
+    scanned, exhausted = 0, False
+    while len(found) < size and scanned < SCAN_LIMIT and not exhausted:
+        rows = journal.page(job_id, stage, after, min(SCAN_LIMIT, 4 * size), ok, reason_like)
+        exhausted = not rows
+        for seq, key, payload, row_ok, reason in rows:
+            after, scanned = seq, scanned + 1
+            item = keep(key, payload, row_ok, reason)
+            if item is not None:
+                found.append(item)
+                if len(found) == size:
+                    break
+    more = not exhausted and journal.page(job_id, stage, after, 1, ok, reason_like)
+    return found, after if more else None
+
+
 class JobRecords:
     def __init__(self, journal: Journal):
         self.journal = journal
@@ -106,24 +136,17 @@ class JobRecords:
             return self._by_keys(query, lineage), None
         judged = query.kind == "candidate" and (query.kept is not None or query.reason_contains)
         stage = FILTERED if judged else CANDIDATES if query.kind == "candidate" else _STAGE[query.kind]
-        found: list[Record] = []
-        after, scanned, exhausted = query.after, 0, False
-        while len(found) < query.page_size and scanned < SCAN_LIMIT and not exhausted:
-            rows = self.journal.page(
-                query.job_id, stage, after, min(SCAN_LIMIT, 4 * query.page_size), query.kept, query.reason_contains
-            )
-            exhausted = not rows
-            for seq, key, payload, ok, reason in rows:
-                after, scanned = seq, scanned + 1
-                record = self._record(query.kind, key, payload, ok, reason, lineage)
-                if self._matches(query, record):
-                    found.append(record)
-                    if len(found) == query.page_size:
-                        break
+
+        def keep(key: str, payload: Any, ok: bool, reason: str) -> Record | None:
+            record = self._record(query.kind, key, payload, ok, reason, lineage)
+            return record if self._matches(query, record) else None
+
+        found, next_after = scan(
+            self.journal, query.job_id, stage, query.after, query.page_size, keep, query.kept, query.reason_contains
+        )
         if query.kind == "candidate" and not judged:
             self._judge(query.job_id, found)
-        more = not exhausted and self.journal.page(query.job_id, stage, after, 1, query.kept, query.reason_contains)
-        return found, after if more else None
+        return found, next_after
 
     def _by_keys(self, query: RecordQuery, lineage: Lineage) -> list[Record]:
         stage = CANDIDATES if query.kind == "candidate" else _STAGE[query.kind]

@@ -9,11 +9,9 @@ from __future__ import annotations
 from lbi.clients.episodes import OUTCOMES
 from lbi.records import Step, to_timestamp
 from lbi.v1 import episodes_pb2 as pb
-from synth_service.job_records import parse_page
+from synth_service.job_records import parse_page, scan
 from synth_service.journal import Journal
 from synth_service.online.learner import EPISODES, LEARNED, job_prefix
-
-SCAN_LIMIT = 5000
 
 
 def episode_record(payload: dict, learned: dict | None, full: bool) -> pb.EpisodeRecord:
@@ -47,31 +45,26 @@ def list_episodes(journal: Journal, dataset: str, msg: pb.ListEpisodesRequest, t
     """`tenant` non-empty: only that tenant's episodes."""
     size, after = parse_page(msg.page_size, msg.page_token)
     job_id = job_prefix(dataset)
+
+    def mine(payload: dict) -> bool:
+        return not tenant or payload["tenant"] == tenant
+
     if msg.episode_ids:
         got = journal.get(job_id, EPISODES, list(msg.episode_ids))
-        rows = [(0, k, got[k][0]) for k in msg.episode_ids if k in got]
+        rows = [(k, got[k][0]) for k in msg.episode_ids if k in got and mine(got[k][0])]
         next_after = None
     else:
-        rows, scanned = [], 0
-        next_after = after
-        while len(rows) < size and scanned < SCAN_LIMIT:
-            batch = journal.page(job_id, EPISODES, next_after, 4 * size)
-            if not batch:
-                next_after = None
-                break
-            for seq, key, payload, _, _ in batch:
-                next_after, scanned = seq, scanned + 1
-                if not tenant or payload["tenant"] == tenant:
-                    rows.append((seq, key, payload))
-                if len(rows) == size:
-                    break
-        if next_after is not None and not journal.page(job_id, EPISODES, next_after, 1):
-            next_after = None
-    if tenant:
-        rows = [r for r in rows if r[2]["tenant"] == tenant]  # episodes asked for by id, too
-    learned = journal.get(job_id, LEARNED, [key for _, key, _ in rows])
+        rows, next_after = scan(
+            journal,
+            job_id,
+            EPISODES,
+            after,
+            size,
+            lambda key, payload, _ok, _why: (key, payload) if mine(payload) else None,
+        )
+    learned = journal.get(job_id, LEARNED, [key for key, _ in rows])
     return pb.ListEpisodesResponse(
-        episodes=[episode_record(p, learned[k][0] if k in learned else None, msg.full) for _, k, p in rows],
+        episodes=[episode_record(p, learned[k][0] if k in learned else None, msg.full) for k, p in rows],
         next_page_token=str(next_after) if next_after is not None else "",
         total=journal.count(job_id, EPISODES),
     )
