@@ -21,6 +21,7 @@ from typing import Any
 
 import grpc
 
+from lbi.errors import PermissionDenied
 from lbi.grpc_handlers import Context, Continuation, Handler
 
 OPEN_PREFIXES = (
@@ -82,6 +83,14 @@ class TokenTable:
     def caller(self, metadata: Sequence[tuple[str, str | bytes]] | None) -> Grant | None:
         """The caller's grant: OPEN_GRANT when auth is off, None for an unknown token."""
         return self.grant(metadata) if self.grants else OPEN_GRANT
+
+    def require(self, metadata: Sequence[tuple[str, str | bytes]] | None) -> Grant:
+        """The caller's grant; PERMISSION_DENIED for an unknown token (the auth interceptor refuses those before a
+        servicer runs: this is the servicers' guard)."""
+        grant = self.caller(metadata)
+        if grant is None:
+            raise PermissionDenied("unknown bearer token")
+        return grant
 
 
 class BearerTokenInterceptor(grpc.aio.ServerInterceptor):

@@ -160,10 +160,8 @@ class RetrievalService(retrieval_pb2_grpc.RetrievalServiceServicer):
             raise PermissionDenied(f"this token may not read dataset {dataset!r}")
 
     def _check_writer(self, context, dataset: str) -> None:
-        if not self.tokens:
-            return
-        grant = self.tokens.grant(context.invocation_metadata())
-        if grant is None or not grant.allows(dataset) or not grant.may_write(dataset):
+        grant = self.tokens.require(context.invocation_metadata())
+        if not grant.allows(dataset) or not grant.may_write(dataset):
             raise PermissionDenied(f"this token may not change dataset {dataset!r} (it needs write access)")
 
     def _visible(self, context, names: list[str]) -> list[str]:

@@ -109,10 +109,15 @@ class Engine:
             await asyncio.shield(task)
         return self.get(job_id)
 
-    def get(self, job_id: str, yields: bool = True) -> dict[str, Any]:
+    def row(self, job_id: str) -> dict[str, Any]:
+        """The job as the journal holds it (spec, state, stage, error, times), without its statistics."""
         job = self.journal.job(job_id)
         if job is None:
             raise NotFound(f"no job {job_id}")
+        return job
+
+    def get(self, job_id: str, yields: bool = True) -> dict[str, Any]:
+        job = self.row(job_id)
         # the yield per resource kind traces every kept example back; done once a job has ended, not per event
         ended = job["state"] not in ("PENDING", "RUNNING")
         job["stats"] = job_stats(self.journal, job_id, with_yields=yields and ended)

@@ -37,10 +37,7 @@ class EpisodeService(episodes_pb2_grpc.EpisodeServiceServicer):
         self.tokens = tokens
 
     def _grant(self, context) -> Grant:
-        grant = self.tokens.caller(context.invocation_metadata())
-        if grant is None:  # the auth interceptor refuses unknown tokens before this; kept as a guard
-            raise PermissionDenied("unknown bearer token")
-        return grant
+        return self.tokens.require(context.invocation_metadata())
 
     def _writer(self, context, dataset: str) -> Grant:
         grant = self._grant(context)
