@@ -208,32 +208,17 @@ def _span(request: Request) -> tuple[int, int] | None:
     return None
 
 
-def _progress(event: pb.JobEvent) -> dict[str, Any]:
+def _figures(state: int, stage: int, counts: pb.JobEvent | pb.JobStats, message: str) -> dict[str, Any]:
+    """The figures a job's page shows live, from a progress event or the finished job's statistics."""
     return {
-        "state": state_name(event.state),
-        "stage": stage_name(event.stage) if event.stage else "",
-        "done": event.done,
-        "total": event.total,
-        "kept": event.kept,
-        "dropped": event.dropped,
-        "llm_calls": event.llm_calls,
-        "tokens": event.tokens,
-        "cost_usd": f"{event.cost_usd:.4f}",
-        "message": event.message,
-    }
-
-
-def _final(job: pb.Job) -> dict[str, Any]:
-    s = job.stats
-    return {
-        "state": state_name(job.state),
-        "stage": stage_name(job.stage) if job.stage else "",
-        "kept": s.kept,
-        "dropped": s.dropped,
-        "llm_calls": s.llm_calls,
-        "tokens": s.tokens,
-        "cost_usd": f"{s.cost_usd:.4f}",
-        "message": job.error,
+        "state": state_name(state),
+        "stage": stage_name(stage) if stage else "",
+        "kept": counts.kept,
+        "dropped": counts.dropped,
+        "llm_calls": counts.llm_calls,
+        "tokens": counts.tokens,
+        "cost_usd": f"{counts.cost_usd:.4f}",
+        "message": message,
     }
 
 
@@ -246,8 +231,10 @@ async def job_events(request: Request) -> Response:
     async def events():
         try:
             async for event in api.synthesis.stream("WatchJob", pb.WatchJobRequest(job_id=job_id)):
-                yield {"event": "progress", "data": json.dumps(_progress(event))}
-            yield {"event": "end", "data": json.dumps(_final(await _job(api, job_id)))}
+                figures = _figures(event.state, event.stage, event, event.message)
+                yield {"event": "progress", "data": json.dumps({**figures, "done": event.done, "total": event.total})}
+            job = await _job(api, job_id)
+            yield {"event": "end", "data": json.dumps(_figures(job.state, job.stage, job.stats, job.error))}
         except ServiceFailure as exc:
             yield {"event": "failure", "data": json.dumps({"message": str(exc)})}
         except asyncio.CancelledError:
