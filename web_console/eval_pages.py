@@ -38,9 +38,6 @@ class Run:
         return f"{d.get('env', '?')} · dataset {d.get('dataset', '?')} · model {d.get('model', '?')}"
 
 
-_uploaded: dict[str, Run] = {}
-
-
 def _check(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict) or not isinstance(data.get("modes"), list) or not isinstance(data.get("tasks"), list):
         raise BadForm("not an `lbi eval` results.json (it needs `modes` and `tasks` lists)")
@@ -71,12 +68,13 @@ def _load(run_id: str, path: Path) -> Run | None:
 
 def _runs(request: Request) -> list[Run]:
     found = [_load(i, p) for i, p in _found(state(request).eval_dirs).items()]
-    return sorted([r for r in found if r] + list(_uploaded.values()), key=lambda r: r.when, reverse=True)
+    return sorted([r for r in found if r] + list(state(request).uploads.values()), key=lambda r: r.when, reverse=True)
 
 
 def _run(request: Request, run_id: str) -> Run:
-    if run_id in _uploaded:
-        return _uploaded[run_id]
+    uploaded = state(request).uploads
+    if run_id in uploaded:
+        return uploaded[run_id]
     path = _found(state(request).eval_dirs).get(run_id)
     run = _load(run_id, path) if path else None
     if run is None:
@@ -119,7 +117,7 @@ async def upload(request: Request) -> Response:
     except (UnicodeDecodeError, ValueError):
         raise BadForm("results: not a JSON file") from None
     run_id = "u" + hashlib.sha256(raw).hexdigest()[:15]
-    _uploaded[run_id] = Run(run_id, "uploaded", data, time.time())
+    state(request).uploads[run_id] = Run(run_id, "uploaded", data, time.time())
     return redirect(request, f"/evaluations/{run_id}")
 
 

@@ -4,6 +4,7 @@ rendering a template (autoescaped: everything an environment or agent wrote is s
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ class ConsoleState:
     sessions: Sessions
     eval_dirs: tuple[Path, ...]
     secure_cookies: bool = False
+    uploads: dict[str, Any] = dataclasses.field(default_factory=dict)  # evaluation runs uploaded to this console, by id
 
 
 class NeedLogin(Exception):

@@ -43,3 +43,24 @@ def test_with_tokens_nothing_but_sign_in_and_static_files_is_open():
         assert client.get("/jobs/job-1/events").status_code == 401
         assert client.post("/playground", data={}).status_code == 401
         assert client.get("/login").status_code == 200 and client.get("/static/console.js").status_code == 200
+
+
+def test_an_uploaded_evaluation_run_is_shown_and_a_file_that_is_not_one_is_refused(tmp_path):
+    import json
+    import re
+
+    from lbi.evaluation.harness import TaskResult, summarise
+    from lbi.evaluation.report import write
+
+    result = TaskResult("bakery-7", "agentic", True, "the oven log matches", 3, 4, 800, [2.5], "passed")
+    write(tmp_path, [summarise("agentic", [result], 2.0)], [result], {"env": "shell", "dataset": "bakery"})
+    with _client() as client:
+        csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/evaluations").text)
+        assert csrf
+        files = {"results": ("results.json", (tmp_path / "results.json").read_bytes(), "application/json")}
+        shown = client.post("/evaluations", data={"csrf": csrf.group(1)}, files=files)
+        assert shown.status_code == 200 and "bakery-7" in shown.text and "the oven log matches" in shown.text
+        assert "bakery" in client.get("/evaluations").text  # listed with the runs found on disk
+        bad = {"results": ("results.json", json.dumps({"modes": "x"}).encode(), "application/json")}
+        refused = client.post("/evaluations", data={"csrf": csrf.group(1)}, files=bad)
+        assert refused.status_code == 400 and "results.json" in refused.text
