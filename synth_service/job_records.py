@@ -20,6 +20,7 @@ from synth_service.stages.names import BACKWARD_DONE, CANDIDATES, FILTERED, INST
 
 DEFAULT_PAGE, MAX_PAGE = 50, 500
 SCAN_LIMIT = 5000  # rows looked at per page when filters apply in Python
+LINEAGES = 16  # jobs whose lineage is kept (the most recently read)
 KINDS = ("resource", "task", "trajectory", "candidate")
 _STAGE = {"resource": RESOURCES, "task": INSTRUCTIONS, "trajectory": TRAJECTORIES}
 ORIGINS = ("forward", "backward-task", "backward-summary")
@@ -108,6 +109,7 @@ class JobRecords:
         version = (self.journal.count(job_id, BACKWARD_DONE), self.journal.count(job_id, INSTRUCTIONS))
         cached = self._lineage.get(job_id)
         if cached is not None and cached.version == version:
+            self._lineage[job_id] = self._lineage.pop(job_id)  # most recently read last
             return cached
         task_of = {
             candidate: task
@@ -117,6 +119,9 @@ class JobRecords:
         resource_of = {
             task: payload["resource_id"] for task, payload, _, _ in self.journal.records(job_id, INSTRUCTIONS)
         }
+        self._lineage.pop(job_id, None)
+        while len(self._lineage) >= LINEAGES:
+            self._lineage.pop(next(iter(self._lineage)))  # the one read longest ago
         self._lineage[job_id] = Lineage(task_of, resource_of, version)
         return self._lineage[job_id]
 
