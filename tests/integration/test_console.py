@@ -25,6 +25,7 @@ from pathlib import Path
 import grpc
 import pytest
 import yaml
+from playwright.sync_api import expect
 
 from lbi.evaluation.harness import TaskResult, summarise
 from lbi.evaluation.report import write
@@ -247,8 +248,6 @@ def _clean(page) -> None:
 
 
 def test_create_a_job_and_watch_it_finish_live(browser, stack):
-    from playwright.sync_api import expect
-
     page = _page(browser, stack)
     form = page.get_by_role("form", name="New job")
     form.get_by_label("Environment", exact=True).select_option("sql")
@@ -273,8 +272,8 @@ def test_create_a_job_and_watch_it_finish_live(browser, stack):
     assert page.evaluate("window.__same_page") is True
     assert int(page.locator("#job-status [data-field=kept]").inner_text()) > 0
     page.reload()
-    assert page.get_by_role("table", name="Statistics (Table 1)").is_visible()
-    assert page.get_by_role("table", name="Per stage").is_visible()
+    expect(page.get_by_role("table", name="Statistics (Table 1)")).to_be_visible()
+    expect(page.get_by_role("table", name="Per stage")).to_be_visible()
     _shot(page, "job")
     page.goto(f"{stack.url}/jobs")
     row = page.get_by_role("table", name="Jobs").get_by_role("row").filter(has_text=DATASET).first
@@ -288,8 +287,8 @@ def test_a_trajectory_and_a_dropped_candidates_reason(browser, stack, sample_job
     page.get_by_role("table", name="Jobs").get_by_role("link", name=sample_job).click()
     page.get_by_role("navigation", name="Record kinds").get_by_role("link", name="Trajectories").click()
     page.get_by_role("table", name="Trajectories").get_by_role("link").first.click()
-    assert page.get_by_role("heading", name="Trajectory").is_visible()
-    assert page.get_by_role("region", name="Step 1").is_visible()
+    expect(page.get_by_role("heading", name="Trajectory")).to_be_visible()
+    expect(page.get_by_role("region", name="Step 1")).to_be_visible()
     assert "<img src=x onerror=" in page.get_by_role("region", name="Step 1").inner_text()  # the hostile table, as text
     _shot(page, "trajectory")
     _clean(page)
@@ -298,6 +297,7 @@ def test_a_trajectory_and_a_dropped_candidates_reason(browser, stack, sample_job
     filters = page.get_by_role("form", name="Filters")
     filters.get_by_label("Verdict").select_option("dropped")
     filters.get_by_role("button", name="Filter").click()
+    page.wait_for_url(re.compile(r".*verdict=dropped.*"))
     rows = page.get_by_role("table", name="Candidates").get_by_role("row")
     assert rows.count() > 1 and all("dropped" in rows.nth(i).inner_text() for i in range(1, rows.count()))
     rows.nth(1).get_by_role("link").click()
@@ -316,12 +316,12 @@ def test_search_the_dataset_and_open_an_example(browser, stack, sample_job):
     search.get_by_label("Mode").select_option("instruction")
     search.get_by_role("button", name="Search").click()
     results = page.get_by_role("table", name="Search results").get_by_role("row")
-    assert results.count() > 1
+    expect(results.nth(1)).to_be_visible()
     _shot(page, "dataset")
     results.nth(1).get_by_role("link").click()
-    assert page.get_by_role("heading", name=re.compile("^Example: ")).is_visible()
-    assert page.get_by_role("region", name="Step 1").is_visible()
-    assert page.get_by_role("link", name="the candidate and its verdicts").is_visible()
+    expect(page.get_by_role("heading", name=re.compile("^Example: "))).to_be_visible()
+    expect(page.get_by_role("region", name="Step 1")).to_be_visible()
+    expect(page.get_by_role("link", name="the candidate and its verdicts")).to_be_visible()
     _shot(page, "example")
     _clean(page)
     page.get_by_role("link", name="the whole source trajectory").click()
@@ -348,7 +348,7 @@ def test_the_playground_answers_in_every_mode(browser, stack, sample_job):
     form.get_by_role("button", name="Retrieve in every mode").click()
     for mode in ("observation", "query", "instruction", "agentic"):
         section = page.get_by_role("region", name=f"Mode {mode}")
-        assert section.is_visible()
+        expect(section).to_be_visible()
         assert section.get_by_role("alert").count() == 0, section.inner_text()
         assert section.get_by_role("listitem").count() >= 1
         assert "ms round trip" in section.inner_text()
@@ -370,7 +370,7 @@ def test_delete_a_reported_episode(browser, stack, sample_job):
     page.goto(f"{stack.url}/online")
     page.get_by_role("table", name="Online jobs").get_by_role("link", name=DATASET).click()
     page.get_by_role("link", name="ep-delete-me").click()
-    assert page.get_by_role("heading", name="Episode ep-delete-me").is_visible()
+    expect(page.get_by_role("heading", name="Episode ep-delete-me")).to_be_visible()
     _shot(page, "episode")
     page.get_by_role("link", name="Delete this episode…").click()
     page.get_by_role("button", name="Delete").click()
@@ -388,13 +388,13 @@ def test_read_an_evaluation_run(browser, stack):
     page = _page(browser, stack)
     page.goto(f"{stack.url}/evaluations")
     page.get_by_role("table", name="Evaluation runs").get_by_role("link").first.click()
-    assert page.get_by_role("table", name="Per mode").get_by_role("row").count() == 3
-    assert page.get_by_role("img", name="Success rate and tokens per task by mode").is_visible()
+    expect(page.get_by_role("table", name="Per mode").get_by_role("row")).to_have_count(3)
+    expect(page.get_by_role("img", name="Success rate and tokens per task by mode")).to_be_visible()
     _shot(page, "evaluation")
     verdicts = page.get_by_role("table", name="Task verdicts")
     assert "passed" in verdicts.inner_text() and "no verdict" in verdicts.inner_text()
     verdicts.get_by_role("link", name="gh-001").first.click()
-    assert page.get_by_role("region", name="Step 1").is_visible()
+    expect(page.get_by_role("region", name="Step 1")).to_be_visible()
     assert SCRIPT in page.get_by_role("main").inner_text()
     _shot(page, "evaluation-task")
     _clean(page)
@@ -459,14 +459,14 @@ def test_sign_in_csrf_and_a_read_only_token(browser, stack, sample_job):
     reader.goto(f"{stack.url}/datasets/{DATASET}/examples/{example}")
     assert reader.get_by_role("link", name="Delete this example…").count() == 0
     reader.goto(f"{stack.url}/jobs/{sample_job}")
-    assert reader.get_by_role("heading", name=re.compile("^Job job-")).is_visible()
+    expect(reader.get_by_role("heading", name=re.compile("^Job job-"))).to_be_visible()
     assert reader.get_by_role("button", name=re.compile("Cancel job|Resume job")).count() == 0
     reader.goto(f"{stack.url}/playground")
     csrf = reader.locator("input[name=csrf]").first.get_attribute("value")
     refused = reader.request.post(f"{stack.url}/datasets/{DATASET}/examples/{example}/delete", form={"csrf": csrf})
     assert refused.status == 403 and "PERMISSION_DENIED" in refused.text()
     reader.goto(f"{stack.url}/datasets/{DATASET}/examples/{example}")
-    assert reader.get_by_role("heading", name=re.compile("^Example: ")).is_visible()  # still there
+    expect(reader.get_by_role("heading", name=re.compile("^Example: "))).to_be_visible()  # still there
 
 
 def _first_example(page, stack: Stack) -> str:
