@@ -207,6 +207,22 @@ class RunnerSettings(CommonSettings):
             "LBI_SECRET_NAME is not set."
         ),
     )
+    runner_secret_hosts: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description=(
+            "The hosts each secret may be sent to, as JSON: {\"SHOP_PW\": [\"db.internal:5432\"]} (host or host:port, "
+            "glob patterns allowed). A file NAME.hosts beside the secret file (one a line) binds it too. A sql URL may "
+            "use ${NAME} only as the password of a connection to a host bound to it."
+        ),
+    )
+    web_allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Hosts the web environment's browser may reach although they are loopback, link-local or cloud metadata "
+            "addresses (host or host:port, glob patterns allowed), e.g. a site the operator runs on 127.0.0.1:8080. "
+            "Others are always refused, and so are pages that are not http(s)."
+        ),
+    )
     runner_rootfs_dir: Path | None = Field(
         None,
         description=(
