@@ -8,8 +8,9 @@ from collections.abc import AsyncIterator
 
 from env_runners.base import Environment
 from env_runners.sessions import SessionTable, cap_observation
+from lbi.auth import TokenTable
 from lbi.config import RunnerSettings
-from lbi.errors import InvalidArgument, NotFound
+from lbi.errors import InvalidArgument, NotFound, PermissionDenied
 from lbi.records import struct_to_dict, to_struct
 from lbi.telemetry import tracer
 from lbi.v1 import common_pb2, env_runner_pb2, env_runner_pb2_grpc
@@ -25,6 +26,7 @@ class EnvRunnerService(env_runner_pb2_grpc.EnvRunnerServicer):
     def __init__(self, settings: RunnerSettings, environments: dict[str, Environment]):
         self.settings = settings
         self.environments = environments
+        self.tokens = TokenTable(settings.auth_tokens)
         self.sessions = SessionTable(
             settings.runner_max_sessions, settings.runner_step_timeout_s, settings.runner_idle_timeout_s
         )
@@ -56,6 +58,23 @@ class EnvRunnerService(env_runner_pb2_grpc.EnvRunnerServicer):
             raise NotFound(f"no environment {name!r} on this runner; available: {', '.join(sorted(self.environments))}")
         return env
 
+    def _session_runner(self, context) -> bytes:
+        """The caller's token, if it may run sessions (they run its actions on this runner): PERMISSION_DENIED for a
+        read-only token."""
+        grant = self.tokens.require(context.invocation_metadata())
+        if not grant.runs_sessions:
+            raise PermissionDenied(
+                f"token of {grant.tenant!r} is read-only: opening a session (or discovering resources, which runs "
+                "one) needs a token that writes some dataset"
+            )
+        return grant.token
+
+    def _own(self, session_id: str, context) -> str:
+        """The session id if the caller's token opened that session; NOT_FOUND otherwise (another tenant's session
+        is not there for it)."""
+        self.sessions.get(session_id, self.tokens.require(context.invocation_metadata()).token)
+        return session_id
+
     async def ListEnvironments(self, request, context):
         return env_runner_pb2.ListEnvironmentsResponse(
             environments=[
@@ -72,6 +91,7 @@ class EnvRunnerService(env_runner_pb2_grpc.EnvRunnerServicer):
         )
 
     async def GetResources(self, request, context) -> AsyncIterator[common_pb2.Resource]:
+        self._session_runner(context)
         env = self._env(request.env)
         config = env.parse_config(struct_to_dict(request.config, "config"))
         self.sessions.reserve()  # discovery runs a session of its own
@@ -84,6 +104,7 @@ class EnvRunnerService(env_runner_pb2_grpc.EnvRunnerServicer):
             yield resource.to_proto()
 
     async def OpenSession(self, request, context):
+        owner = self._session_runner(context)
         env = self._env(request.env)
         config = env.parse_config(struct_to_dict(request.config, "config"))
         self.sessions.reserve()
@@ -94,7 +115,7 @@ class EnvRunnerService(env_runner_pb2_grpc.EnvRunnerServicer):
         except BaseException:
             self.sessions.release()
             raise
-        session_id = self.sessions.add(env.name, session)
+        session_id = self.sessions.add(env.name, session, owner)
         observation, truncated = cap_observation(first, self.settings.runner_observation_cap)
         return env_runner_pb2.OpenSessionResponse(
             session_id=session_id,
@@ -108,7 +129,7 @@ class EnvRunnerService(env_runner_pb2_grpc.EnvRunnerServicer):
     async def Step(self, request, context):
         if len(request.action) > MAX_ACTION_CHARS:
             raise InvalidArgument("action", f"longer than {MAX_ACTION_CHARS} characters")
-        live = self.sessions.get(request.session_id)
+        live = self.sessions.get(self._own(request.session_id, context))
         with _tracer.start_as_current_span("env.step", attributes={"env": live.env}) as span:
             result = await self.sessions.step(request.session_id, request.action)
             span.set_attribute("env.error", result.error)
@@ -125,7 +146,7 @@ class EnvRunnerService(env_runner_pb2_grpc.EnvRunnerServicer):
         return response
 
     async def Judge(self, request, context):
-        live = self.sessions.get(request.session_id)
+        live = self.sessions.get(self._own(request.session_id, context))
         env = self.environments[live.env]
         check = env.parse_check(struct_to_dict(request.check, "check"))
         with _tracer.start_as_current_span("env.judge", attributes={"env": env.name, "check": check.kind}) as span:
@@ -138,5 +159,5 @@ class EnvRunnerService(env_runner_pb2_grpc.EnvRunnerServicer):
         return env_runner_pb2.JudgeResponse(ok=verdict.ok, reason=verdict.reason, check_error=verdict.check_error)
 
     async def CloseSession(self, request, context):
-        steps = await self.sessions.close(request.session_id)
+        steps = await self.sessions.close(self._own(request.session_id, context))
         return env_runner_pb2.CloseSessionResponse(steps=steps)

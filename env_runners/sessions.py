@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import time
 import uuid
 from collections.abc import Callable
@@ -28,6 +29,7 @@ def cap_observation(text: str, cap: int) -> tuple[str, bool]:
 class LiveSession:
     env: str
     session: Session
+    owner: bytes = b""  # the bearer token that opened it (b"" with auth off): only it may use the session
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     last_used: float = field(default_factory=time.monotonic)
     steps: int = 0
@@ -54,20 +56,21 @@ class SessionTable:
             raise ResourceExhausted(f"runner is at its limit of {self.max_sessions} sessions; close one or retry later")
         self._reserved += 1
 
-    def add(self, env: str, session: Session) -> str:
+    def add(self, env: str, session: Session, owner: bytes = b"") -> str:
         self._reserved -= 1
         session_id = uuid.uuid4().hex
-        self._sessions[session_id] = LiveSession(env, session)
+        self._sessions[session_id] = LiveSession(env, session, owner)
         return session_id
 
     def release(self) -> None:
         self._reserved -= 1
 
-    def get(self, session_id: str) -> LiveSession:
+    def get(self, session_id: str, owner: bytes | None = None) -> LiveSession:
+        """The live session; NOT_FOUND for an unknown one, or (given `owner`) one another token opened."""
         if not session_id:
             raise InvalidArgument("session_id", "must not be empty")
         live = self._sessions.get(session_id)
-        if live is None:
+        if live is None or (owner is not None and not hmac.compare_digest(live.owner, owner)):
             raise NotFound(f"no session {session_id} (closed, reaped after being idle, or never opened)")
         return live
 

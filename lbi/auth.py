@@ -4,7 +4,8 @@
 is rotated by adding the new one, moving clients over, then removing the old one. A token may be
 limited to datasets: `token=shop|sql-demo` reads those two; `token=shop:rw|sql-demo` may also write `shop`
 (report episodes to it, create, cancel or resume its synthesis jobs, delete its examples). A token without a
-dataset list reads and writes every dataset. A token may name its tenant, `checkout-agent@token=shop:rw`:
+dataset list reads and writes every dataset. Opening a runner session (which runs the caller's actions) needs a token
+that writes some dataset. A token may name its tenant, `checkout-agent@token=shop:rw`:
 episodes it reports are recorded under that name (and can be deleted by it); an unnamed token's tenant is
 `token-` and the first 8 hex digits of its SHA-256.
 Health checks and reflection stay open; every other RPC needs `authorization: Bearer <token>`
@@ -43,6 +44,12 @@ class Grant:
 
     def may_write(self, dataset: str) -> bool:
         return self.writes is None or dataset in self.writes
+
+    @property
+    def runs_sessions(self) -> bool:
+        """Whether it may open environment sessions (and run discovery): a token that writes some dataset, or every
+        dataset (an admin's, the synthesis service's client token). A read-only token only reads."""
+        return self.writes is None or bool(self.writes)
 
 
 # The grant of every caller when auth is off (a local stack): all datasets, tenant "local".

@@ -262,6 +262,13 @@ class RunnerSettings(CommonSettings):
             "pod with hostUsers: false), so a cluster that ignores hostUsers never gets a sandbox holding host root."
         ),
     )
+    runner_allow_unisolated: bool = Field(
+        False,
+        description=(
+            "With auth on (LBI_AUTH_TOKENS), still open shell and repo sessions this runner cannot sandbox (not root, "
+            "or no bubblewrap): they run as the runner's own user and can read whatever it can. Off: refused."
+        ),
+    )
     runner_layers_dir: Path | None = Field(
         None,
         description=(

@@ -128,6 +128,7 @@ class RepoEnvironment(ShellEnvironment[RepoConfig]):
             session.close()
 
     def open(self, config: RepoConfig) -> ShellSession:
+        self.refuse_if_refused()  # before the repository is looked for or copied
         opened_with = config
         repo = self._repo(config)
         config = self.with_timeout(config)

@@ -377,6 +377,13 @@ class ShellEnvironment(Environment[ShellConfigT, ShellSession]):
                 "pod's hostUsers: false was not honoured; it needs Kubernetes >= 1.30 with user namespaces): "
                 "shell and repo sessions are refused"
             )
+        elif not self.sandboxed and settings.auth_tokens.strip() and not settings.runner_allow_unisolated:
+            self.refusal = (
+                "this runner cannot sandbox sessions (it is not root, or unshare/nsenter/setpriv/bubblewrap is "
+                "missing) and auth is on: an unisolated session could read the runner's files, secrets and tokens. "
+                "Run the runner as root with bubblewrap, or set LBI_RUNNER_ALLOW_UNISOLATED=true to accept that risk; "
+                "shell and repo sessions are refused"
+            )
         if self.sandboxed:
             reap_stale_workspaces()
 
@@ -406,10 +413,14 @@ class ShellEnvironment(Environment[ShellConfigT, ShellSession]):
             "agent without capabilities unless as_root"
         ]
 
-    def root_for(self, config: ShellConfig) -> Root | None:
-        """What a session with this config runs on: the image and its package layer (built on first use)."""
+    def refuse_if_refused(self) -> None:
+        """FAILED_PRECONDITION, saying why, when this runner refuses sessions of this environment."""
         if self.refusal:
             raise FailedPrecondition(self.refusal)
+
+    def root_for(self, config: ShellConfig) -> Root | None:
+        """What a session with this config runs on: the image and its package layer (built on first use)."""
+        self.refuse_if_refused()
         if not self.sandboxed:
             if config.packages or config.pip or config.image:
                 raise InvalidArgument(

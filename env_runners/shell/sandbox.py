@@ -14,7 +14,8 @@ Sandbox (the runner is root and has unshare, nsenter, mount and bubblewrap):
   no sys_admin (no mount, umount, pivot_root), no sys_ptrace, no sys_module; by default the shell runs
   as `agent` (uid 1000 inside) with no capabilities at all.
 Fallback (not root, or no bubblewrap): bash in a per-session workspace folder with the same limits and no
-isolation from the rest of the file system; the environment says so in its notes.
+isolation from the rest of the file system; the environment says so in its notes. With auth on, the fallback is
+refused unless the operator allows it (LBI_RUNNER_ALLOW_UNISOLATED).
 """
 
 from __future__ import annotations
