@@ -108,7 +108,9 @@ async def logout(request: Request) -> Response:
     await checked_form(request)
     from web_console.sessions import COOKIE
 
-    state(request).sessions.sign_out(request.cookies.get(COOKIE))
+    cookie = request.cookies.get(COOKIE)
+    state(request).sessions.sign_out(cookie)
+    state(request).uploads.drop(cookie or "")  # the session's uploads end with it
     response = RedirectResponse("/login" if state(request).sessions.login_required else "/jobs", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response

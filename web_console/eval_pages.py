@@ -2,7 +2,9 @@
 uploaded here, each with its per-mode table and chart and every task's verdict with its episode.
 
 Runs are named by an id the console gives them when it lists the folders; a request never names a file, so no
-request can make the console open anything but the runs it found.
+request can make the console open anything but the runs it found. A run found on disk is shown only to a token that
+reads its dataset (the `dataset` its results.json names; a run naming none only to a token that reads every dataset);
+an uploaded run only to the session that uploaded it (uploads.py).
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from web_console.web import MAX_FORM_BYTES, BadForm, checked_form, redirect, render, state
+from lbi.auth import Grant
+from web_console.uploads import MAX_UPLOAD_BYTES, Upload, UploadRefused, limits
+from web_console.web import BadForm, checked_form, redirect, render, session_of, state
 
-MAX_UPLOAD = MAX_FORM_BYTES
 MAX_DEPTH = 4
+FORM_OVERHEAD = 64 << 10  # the upload form's other fields and multipart framing
 RESULTS = "results.json"
 
 
@@ -66,18 +70,36 @@ def _load(run_id: str, path: Path) -> Run | None:
     return Run(run_id, str(path.parent), data, path.stat().st_mtime)
 
 
+def readable(grant: Grant, data: dict[str, Any]) -> bool:
+    """Whether a token may read a run: it reads the run's dataset, or every dataset when the run names none."""
+    dataset = data.get("dataset")
+    if isinstance(dataset, str) and dataset:
+        return grant.allows(dataset)
+    return grant.datasets is None
+
+
+def _uploaded(upload: Upload, full: bool) -> Run:
+    data = json.loads(upload.raw) if full else upload.summary
+    return Run(upload.id, "uploaded", data, upload.when)
+
+
 def _runs(request: Request) -> list[Run]:
+    session = session_of(request)
     found = [_load(i, p) for i, p in _found(state(request).eval_dirs).items()]
-    return sorted([r for r in found if r] + list(state(request).uploads.values()), key=lambda r: r.when, reverse=True)
+    shown = [r for r in found if r and readable(session.grant, r.data)]
+    state(request).uploads.prune()
+    shown += [_uploaded(u, full=False) for u in state(request).uploads.of(session.id)]
+    return sorted(shown, key=lambda r: r.when, reverse=True)
 
 
 def _run(request: Request, run_id: str) -> Run:
-    uploaded = state(request).uploads
-    if run_id in uploaded:
-        return uploaded[run_id]
+    session = session_of(request)
+    upload = state(request).uploads.get(session.id, run_id)
+    if upload is not None:
+        return _uploaded(upload, full=True)
     path = _found(state(request).eval_dirs).get(run_id)
     run = _load(run_id, path) if path else None
-    if run is None:
+    if run is None or not readable(session.grant, run.data):  # another tenant's run is not there for this one
         dirs = ", ".join(str(d) for d in state(request).eval_dirs) or "none"
         raise BadForm(f"no evaluation run {run_id!r} under the console's evaluation folders ({dirs}) or uploaded", 404)
     return run
@@ -105,20 +127,25 @@ async def evaluations(request: Request) -> Response:
 
 
 async def upload(request: Request) -> Response:
+    declared = request.headers.get("content-length", "")
+    if not declared.isdigit() or int(declared) > MAX_UPLOAD_BYTES + FORM_OVERHEAD:  # refused before it is read
+        raise BadForm(f"results: the upload must state its length and be at most {limits()}", 413)
     form = await checked_form(request)
     file = form.get("results")
     if file is None or isinstance(file, str):
         raise BadForm("results: choose a results.json file")
-    raw = await file.read(MAX_UPLOAD + 1)
-    if len(raw) > MAX_UPLOAD:
-        raise BadForm(f"results: larger than {MAX_UPLOAD} bytes", 413)
+    raw = await file.read(MAX_UPLOAD_BYTES + 1)
+    if len(raw) > MAX_UPLOAD_BYTES:
+        raise BadForm(f"results: larger than {MAX_UPLOAD_BYTES >> 20} MiB ({limits()})", 413)
     try:
         data = _check(json.loads(raw.decode("utf-8")))
     except (UnicodeDecodeError, ValueError):
         raise BadForm("results: not a JSON file") from None
-    run_id = "u" + hashlib.sha256(raw).hexdigest()[:15]
-    state(request).uploads[run_id] = Run(run_id, "uploaded", data, time.time())
-    return redirect(request, f"/evaluations/{run_id}")
+    try:
+        upload = state(request).uploads.add(session_of(request).id, raw, data, time.time())
+    except UploadRefused as exc:
+        raise BadForm(f"results: {exc}", 413) from None
+    return redirect(request, f"/evaluations/{upload.id}")
 
 
 async def run_page(request: Request) -> Response:

@@ -73,6 +73,11 @@ class Sessions:
         session.seen = now
         return session
 
+    def alive(self, session_id: str) -> bool:
+        """Whether the session exists and has not been idle past `IDLE_S` (what belongs to it ends with it)."""
+        session = self._sessions.get(session_id)
+        return session is not None and time.monotonic() - session.seen <= IDLE_S
+
     def sign_out(self, cookie: str | None) -> None:
         self._sessions.pop(cookie or "", None)
 

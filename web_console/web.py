@@ -19,8 +19,9 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 
 from web_console.clients import Channels, ServiceFailure, Services
 from web_console.sessions import COOKIE, Session, Sessions
+from web_console.uploads import Uploads
 
-MAX_FORM_BYTES = 64_000_000  # an uploaded results.json with its episodes
+MAX_FORM_BYTES = 8 << 20  # one form field (a file is spooled to disk; an uploaded run has its own cap, uploads.py)
 
 
 @dataclass
@@ -29,7 +30,10 @@ class ConsoleState:
     sessions: Sessions
     eval_dirs: tuple[Path, ...]
     secure_cookies: bool = False
-    uploads: dict[str, Any] = dataclasses.field(default_factory=dict)  # evaluation runs uploaded to this console, by id
+    uploads: Uploads = dataclasses.field(init=False)  # evaluation runs uploaded to this console, by session
+
+    def __post_init__(self) -> None:
+        self.uploads = Uploads(self.sessions.alive)
 
 
 class NeedLogin(Exception):
