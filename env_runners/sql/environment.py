@@ -90,7 +90,7 @@ class SqlEnvironment(Environment[SqlConfig, SqlSession]):
         if config.url and config.database:
             raise InvalidArgument(FIELD, "give config.url or config.database, not both")
         if config.url:
-            resolved = resolve(config.url, self.settings.runner_secrets_dir)
+            resolved = resolve(config.url, self.settings.runner_secrets_dir, self.settings.runner_secret_hosts)
             named = resolved.url.database
             if resolved.url.get_backend_name() in ("sqlite", "duckdb") and named and named != ":memory:":
                 checked = self.paths.check(FIELD, named)  # a file of this runner: only where requests may reach

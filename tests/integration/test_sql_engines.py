@@ -34,6 +34,20 @@ def loaded(request, tmp_path_factory) -> Iterator[LoadedDatabase]:
 
 
 @pytest.fixture
+def runner_settings(shared_data_dir):
+    """The conftest's runner, whose operator bound the tests' secrets to the servers they start on 127.0.0.1."""
+    from lbi.config import RunnerSettings
+
+    return RunnerSettings(
+        data_dir=shared_data_dir,
+        runner_port=0,
+        runner_step_timeout_s=2.0,
+        runner_observation_cap=2000,
+        runner_secret_hosts={name: ["127.0.0.1"] for name in (SECRET_NAME, "WRONG_PW", "MUSIC_PW")},
+    )
+
+
+@pytest.fixture
 def secret_env(loaded, monkeypatch):
     monkeypatch.setenv(f"LBI_SECRET_{SECRET_NAME}", loaded.secret)
     return loaded

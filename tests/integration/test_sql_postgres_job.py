@@ -32,6 +32,7 @@ TASKS = [  # the test's own tasks on the freight database (not the synthesis' wo
 def freight(postgres_server, monkeypatch):
     loaded = freight_servers.postgres(postgres_server, freight_servers.new_secret())
     monkeypatch.setenv(f"LBI_SECRET_{SECRET_NAME}", loaded.secret)
+    monkeypatch.setenv("LBI_RUNNER_SECRET_HOSTS", json.dumps({SECRET_NAME: [f"127.0.0.1:{postgres_server.port}"]}))
     yield loaded
     loaded.admin.dispose()
 

@@ -64,9 +64,13 @@ class Database(ABC):
     def connect(self) -> Handle:
         """A DB-API connection for one session: isolated, read-only if asked, with the engine's statement timeout."""
 
+    def connect_args(self) -> dict[str, Any]:
+        """Arguments every connection of the driver gets besides the URL's (how it may authenticate)."""
+        return {}
+
     def sqlalchemy_engine(self) -> sa.Engine:
         """An engine for reading the database (introspection); sessions use `connect`."""
-        return sa.create_engine(self.resolved.url, poolclass=sa.pool.NullPool)
+        return sa.create_engine(self.resolved.url, poolclass=sa.pool.NullPool, connect_args=self.connect_args())
 
     def refusal(self, statement: Statement) -> str | None:
         """Why this session's isolation cannot run the statement, or None."""

@@ -7,19 +7,34 @@ would commit the session's writes into the user's database. Such sessions theref
 with that reason; `CREATE TEMPORARY TABLE` (no implicit commit) is allowed. `read_only` is
 `START TRANSACTION READ ONLY`. The statement timeout is MariaDB's `max_statement_time` (every statement) or
 MySQL's `max_execution_time` (SELECT only), and `innodb_lock_wait_timeout`; a statement still running when the
-runner's step timeout passes is ended with `KILL QUERY` from a second connection.
+runner's step timeout passes is ended with `KILL QUERY` from a second connection. A server that asks for the
+password in clear (`mysql_clear_password`, the `dialog` plugin's password prompt) gets nothing: PyMySQL would send it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+from typing import Any, NoReturn
 
 import pymysql
 
 from env_runners.sql.engines.base import Handle
 from env_runners.sql.engines.transactional import READER_TIMEOUT_S, TransactionalDatabase
 from env_runners.sql.statements import Statement
+
+
+class _ClearTextRefused:
+    """PyMySQL's handler for an authentication plugin that would send the password in clear: refuses."""
+
+    def __init__(self, _connection: pymysql.connections.Connection):
+        pass
+
+    def authenticate(self, _packet: Any) -> NoReturn:
+        raise pymysql.err.OperationalError(2059, "the server asked for the password in clear text; refused")
+
+
+CLEAR_TEXT_PLUGINS = {"mysql_clear_password": _ClearTextRefused, "dialog": _ClearTextRefused}
 
 
 class MySqlDatabase(TransactionalDatabase):
@@ -29,6 +44,9 @@ class MySqlDatabase(TransactionalDatabase):
     @property
     def errors(self) -> tuple[type[BaseException], ...]:
         return (pymysql.err.Error,)
+
+    def connect_args(self) -> dict[str, Any]:
+        return {"auth_plugin_map": CLEAR_TEXT_PLUGINS}
 
     def connect(self) -> Handle:
         raw = self.driver_connect(autocommit=True)

@@ -5,10 +5,13 @@ cannot run inside a transaction (`CREATE DATABASE`, `VACUUM`, `CREATE INDEX CONC
 engine's own error. A DDL statement locks its table until the session ends, which makes concurrent sessions
 that read that table wait (then fail after the statement timeout). `read_only` opens the transaction
 `READ ONLY`. The statement timeout is the engine's `statement_timeout` (and `lock_timeout`); a statement still
-running when the runner's step timeout passes is cancelled through the protocol (`cancel_safe`).
+running when the runner's step timeout passes is cancelled through the protocol (`cancel_safe`). The server must
+authenticate the session by SCRAM (`require_auth`): a server that asks for the password in clear gets nothing.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import psycopg
 
@@ -23,6 +26,11 @@ class PostgresDatabase(TransactionalDatabase):
     @property
     def errors(self) -> tuple[type[BaseException], ...]:
         return (psycopg.Error,)
+
+    def connect_args(self) -> dict[str, Any]:
+        """SCRAM when there is a password to send (never the password in clear, nor its MD5); no authentication
+        at all when the URL has none, so libpq sends none of the runner's own (`PGPASSWORD`, `~/.pgpass`)."""
+        return {"require_auth": "scram-sha-256" if self.resolved.url.password else "none"}
 
     def connect(self) -> Handle:
         overrides = {} if "connect_timeout" in self.resolved.url.query else {"connect_timeout": 10}

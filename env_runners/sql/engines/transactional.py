@@ -51,9 +51,10 @@ class TransactionalDatabase(Database):
         return sa.create_engine(self.resolved.url, poolclass=sa.pool.NullPool).dialect  # connects to nothing
 
     def driver_connect(self, **overrides: Any) -> Any:
-        """A DB-API connection made by SQLAlchemy's dialect from the URL (query parameters included)."""
+        """A DB-API connection made by SQLAlchemy's dialect from the URL (query parameters included) and the
+        engine's `connect_args`."""
         cargs, cparams = self._dialect.create_connect_args(self.resolved.url)
-        return self._dialect.connect(*cargs, **(cparams | overrides))
+        return self._dialect.connect(*cargs, **(cparams | self.connect_args() | overrides))
 
     def refusal(self, statement: Statement) -> str | None:
         if not statement.readable:

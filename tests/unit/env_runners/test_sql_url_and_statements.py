@@ -1,4 +1,5 @@
-"""A sql URL's secrets (placeholders resolved by the runner, refused in clear, scrubbed from messages) and how an
+"""A sql URL's secrets (placeholders resolved by the runner, refused in clear, only as the password of a host the
+operator bound them to, scrubbed from messages) and how an
 action is read in each engine's dialect (statements counted past strings and comments, transaction control and
 MySQL's implicit commits recognised)."""
 
@@ -14,7 +15,8 @@ from lbi.errors import InvalidArgument
 def test_placeholders_come_from_the_runners_environment_or_its_secrets_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("LBI_SECRET_SHOP_PW", "s3cr3t-from-env")
     (tmp_path / "warehouse-password").write_text("s3cr3t-from-file\n")
-    from_env = resolve("postgresql://agent:${SHOP_PW}@db.internal:5432/shop", tmp_path)
+    (tmp_path / "warehouse-password.hosts").write_text("10.0.0.7:3306\n")
+    from_env = resolve("postgresql://agent:${SHOP_PW}@db.internal:5432/shop", tmp_path, {"SHOP_PW": ["*.internal"]})
     assert from_env.url.password == "s3cr3t-from-env" and from_env.url.drivername == "postgresql+psycopg"
     assert "s3cr3t" not in from_env.shown and "${SHOP_PW}" not in from_env.shown and "db.internal" in from_env.shown
     from_file = resolve("mysql://agent:${warehouse-password}@10.0.0.7/wh", tmp_path)
@@ -27,20 +29,32 @@ def test_placeholders_come_from_the_runners_environment_or_its_secrets_folder(tm
     [
         ("postgresql://agent:hunter2@db/shop", "password in clear"),
         ("postgresql://agent:${NOT_GIVEN}@db/shop", "LBI_SECRET_NOT_GIVEN"),
+        ("postgresql://agent:${SHOP_PW}@db.internal.evil.example/shop", "not bound to db.internal.evil.example:5432"),
+        ("postgresql://agent:${SHOP_PW}@db:5433/shop", "not bound to db:5433"),
+        ("postgresql://agent:${SHOP_PW}@db/db_${SHOP_PW}", "only for the whole password"),
+        ("postgresql://agent:${SHOP_PW}@db/shop?sslkey=/etc/shadow", "'sslkey' is not allowed"),
+        ("postgresql://agent:${SHOP_PW}@db/shop?channel_binding=disable", "channel_binding may be prefer, require"),
+        ("postgresql://agent:${SHOP_PW}@/shop", "names no host"),
+        ("mysql://agent@db/shop?unix_socket=/run/mysqld/mysqld.sock", "'unix_socket' is not allowed"),
+        ("duckdb:///${SHOP_PW}", "only for the whole password"),
         ("oracle://agent@db/shop", "unsupported database 'oracle'"),
         ("::not a url::", "not a database URL"),
     ],
 )
-def test_bad_urls_are_invalid_argument_on_config_url_without_the_password(url, says, tmp_path):
+def test_bad_urls_are_invalid_argument_on_config_url_without_the_password(url, says, tmp_path, monkeypatch):
+    monkeypatch.setenv("LBI_SECRET_SHOP_PW", "s3cr3t-from-env")
     with pytest.raises(InvalidArgument) as caught:
-        resolve(url, tmp_path)
-    assert caught.value.field == "config.url" and says in str(caught.value) and "hunter2" not in str(caught.value)
+        resolve(url, tmp_path, {"NOT_GIVEN": ["db"], "SHOP_PW": ["db:5432", "db.internal"]})
+    assert caught.value.field == "config.url" and says in str(caught.value), str(caught.value)
+    assert "hunter2" not in str(caught.value) and "s3cr3t" not in str(caught.value)
 
 
 def test_a_job_cannot_name_an_arbitrary_variable_of_the_runner(tmp_path, monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "do-not-leak")
     with pytest.raises(InvalidArgument):
-        resolve("postgresql://agent:${AWS_SECRET_ACCESS_KEY}@evil.example/x", tmp_path)
+        resolve(
+            "postgresql://agent:${AWS_SECRET_ACCESS_KEY}@evil.example/x", tmp_path, {"AWS_SECRET_ACCESS_KEY": ["*"]}
+        )
 
 
 @pytest.mark.parametrize(
