@@ -3,7 +3,9 @@
 The gold command runs in a fresh session of the same config (same image, same setup). Then, by `compare`:
 the agent's last output against the gold command's output (trailing spaces and blank edge lines ignored),
 and the files under `paths` in the agent's session against those in the gold session (path, type and
-content digest). The reason names the first difference. A gold command that fails is a check error.
+content digest). The reason names the first difference. As in InterCode, the gold command's exit code is not a
+verdict: `diff` exits 1 when its inputs differ, `grep` when nothing matches, `cmp` and `test` when the answer is no, and
+their output is the answer. Only a gold command that cannot run is a check error (`cannot_run`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,21 @@ class ShellCheck(Check):
 
 
 JUDGE_OUTPUT_CAP = 1_000_000  # characters of a command's output the shell check compares (the agent sees fewer)
+
+
+def cannot_run(code: int) -> str | None:
+    """Why a gold command with this exit code could not run (None: it ran, whatever it answered). `code` is bash's:
+    126 not executable, 127 not found, above 128 killed by signal code - 128; -1 is the runner's for a command that
+    ran past its timeout or ended the shell."""
+    if code == -1:
+        return "it ran past its timeout or ended the shell"
+    if code == 126:
+        return "it is not executable"
+    if code == 127:
+        return "it was not found"
+    if code > 128:
+        return f"it was killed by signal {code - 128}"
+    return None
 
 
 def normalise(output: str) -> str:

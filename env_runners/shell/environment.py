@@ -30,6 +30,7 @@ from env_runners.shell.checks import (
     JUDGE_OUTPUT_CAP,
     SNAPSHOT_CAP,
     ShellCheck,
+    cannot_run,
     compare,
     parse_snapshot,
     snapshot_command,
@@ -471,15 +472,18 @@ class ShellEnvironment(Environment[ShellConfigT, ShellSession]):
         return session
 
     def judge(self, session: ShellSession, check: Check, turns: list[Turn], answer: str) -> Verdict:
-        """The gold command in a fresh session of the same config, then outputs and files compared (checks.py)."""
+        """The gold command in a fresh session of the same config, then outputs and files compared (checks.py); a gold
+        command that cannot run (not found, not executable, killed) is a check error, one that answers with a
+        non-zero exit code is not."""
         assert isinstance(check, ShellCheck)
         gold = self.open(cast(ShellConfigT, session.opened_with))
         try:
             code, gold_output = gold.run(check.gold, max(gold.timeout_s, 60.0), cap=JUDGE_OUTPUT_CAP)
-            if code != 0:
+            broken = cannot_run(code)
+            if broken:
                 return Verdict(
                     False,
-                    f"the gold command exited with {code}: {gold_output.strip()[-300:] or '(no output)'}",
+                    f"the gold command exited with {code} ({broken}): {gold_output.strip()[-300:] or '(no output)'}",
                     check_error=True,
                 )
             files = check.compare != "output"

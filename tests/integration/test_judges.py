@@ -107,8 +107,8 @@ async def test_shell_output_only_and_a_failing_gold(runner):
             SHELL,
         )
     ).ok
-    broken = await episode(runner, "shell", ["ls"], {"kind": "shell", "gold": "cat /no/such/file"}, SHELL)
-    assert broken.check_error and "the gold command exited with 1" in broken.reason
+    broken = await episode(runner, "shell", ["ls"], {"kind": "shell", "gold": "tally-birds station"}, SHELL)
+    assert broken.check_error and "the gold command exited with 127 (it was not found)" in broken.reason
 
 
 async def test_web_checks_on_the_default_site(runner):
