@@ -7,7 +7,8 @@ private descriptor (fd 3, closed while the command runs) and is run with `eval` 
   live on;
 - signals the agent sends to its own shell (INT, TERM, HUP, QUIT, USR1, USR2, ALRM) are survived and
   reported in the output; `exit`, `exec` and SIGKILL end the shell, which is reported and restarted;
-- after each command the loop prints a marker line with the exit code and the working directory.
+- after each command the loop waits for the writers it left (SETTLE) and prints a marker line with the exit code
+  and the working directory.
 """
 
 from __future__ import annotations
@@ -21,20 +22,27 @@ from dataclasses import dataclass
 SIGNALS = ("INT", "TERM", "HUP", "QUIT", "USR1", "USR2", "ALRM")
 
 
-# After a command: give the session's other processes that still write to the shell's output (a process
-# substitution such as `tee >(wc -l)`, which may have been left to the session's init) a short grace (~0.3 s) to
-# finish, so what they write comes before the end marker, in order, and is not lost. A writer still running after
-# the grace (a background job) is remembered and not waited for again. No fork (a fork bomb may have taken every
-# process slot): `-ef` compares the pipe each /proc/PID/fd/1 names with the shell's own, and `read -t` on fd 5, a
-# pipe nobody writes to (opened once at the start), sleeps.
+# After a command, its output is complete only when the other processes that still write to the shell's output
+# are done: a process substitution such as `tee >(wc -l)` (which may have been left to the session's init) or a job
+# the command put in the background. The wait must not depend on how busy the machine is, so it is not a fixed
+# grace in wall time: while any such writer is busy (runnable or in disk wait: working, or waiting for a CPU on a
+# loaded machine) the shell waits for it, up to the command's settle budget (a share of its timeout, sent with the
+# command); writers that are all idle (sleeping: a server, `sleep 30 &`) get a short grace of ~0.3 s of idleness. A
+# writer still running when the wait ends is remembered and not waited for again. No fork (a fork bomb may have
+# taken every process slot): `-ef` compares the pipe each /proc/PID/fd/1 names with the shell's own, the state is
+# read from /proc/PID/stat with `read`, time from $EPOCHREALTIME, and `read -t` on fd 5, a pipe nobody writes to
+# (opened once at the start), sleeps. PID 1 (the session's init, which holds the output from the start) is no writer.
 SETTLE = (
     "exec 5<> <(:); __lbi_long=; "
-    "__lbi_writers() { __lbi_w=; local __f __p; for __f in /proc/[0-9]*/fd/1; do __p=${__f#/proc/}; "
-    '__p=${__p%%/*}; [ "$__p" = "$$" ] && continue; [[ " $__lbi_long " == *" $__p "* ]] && continue; '
-    '[ "$__f" -ef /proc/$$/fd/1 ] && __lbi_w+=" $__p"; done 2>/dev/null; }; '
-    "__lbi_settle() { local __i; for ((__i = 0; __i < 15; __i++)); do __lbi_writers; "
-    '[ -z "$__lbi_w" ] && return 0; read -r -t 0.02 -u 5; done; '
-    '(( ${#__lbi_long} < 4000 )) && __lbi_long+="$__lbi_w"; };'
+    "__lbi_writers() { __lbi_w=; __lbi_busy=; local __f __p __s; for __f in /proc/[0-9]*/fd/1; do "
+    '__p=${__f#/proc/}; __p=${__p%%/*}; [ "$__p" = "$$" ] || [ "$__p" = 1 ] && continue; '
+    '[[ " $__lbi_long " == *" $__p "* ]] && continue; '
+    '[ "$__f" -ef /proc/$$/fd/1 ] || continue; __lbi_w+=" $__p"; __s=; read -r __s < /proc/$__p/stat; '
+    "__s=${__s##*) }; [[ ${__s%% *} == [RD] ]] && __lbi_busy=1; done 2>/dev/null; }; "
+    '__lbi_settle() { local __idle=0; while __lbi_writers; [ -n "$__lbi_w" ]; do '
+    "(( ${EPOCHREALTIME/[.,]/} - __lbi_t0 < __lbi_budget )) || break; "
+    '[ -n "$__lbi_busy" ] || (( ++__idle < 15 )) || break; read -r -t 0.02 -u 5; done; '
+    '[ -z "$__lbi_w" ] || (( ${#__lbi_long} >= 4000 )) || __lbi_long+="$__lbi_w"; };'
 )
 
 
@@ -49,16 +57,22 @@ def loop_script(marker: str) -> str:
         '{ eval "${LBI_PRELUDE:-}"; } >/dev/null 2>&1; cd -- "${LBI_START_DIR:-$PWD}" 2>/dev/null; '
         "unset LBI_START_DIR LBI_PRELUDE LBI_SHELL_LOOP; "
         f"{SETTLE} "
-        "while IFS= read -r -d '' __lbi_cmd <&3; do "
+        "while IFS= read -r -d '' __lbi_budget <&3 && IFS= read -r -d '' __lbi_cmd <&3; do "
+        "__lbi_t0=${EPOCHREALTIME/[.,]/}; "
         'eval "$__lbi_cmd" 3<&- 5<&-; __lbi_rc=$?; __lbi_settle; '
         f'printf \'\\n%s %s %s\\n\' {shlex.quote(marker)} "$__lbi_rc" "$PWD"; '
         "done"
     )
 
 
-def encode(command: str) -> bytes:
-    """A command as the loop reads it (NUL-terminated; NUL bytes inside are not allowed by bash anyway)."""
-    return command.replace("\0", "").encode() + b"\0"
+SETTLE_SHARE = 0.7  # of a command's timeout: the longest its busy writers are waited for, from its start
+
+
+def encode(command: str, timeout_s: float) -> bytes:
+    """A command as the loop reads it: its settle budget in microseconds (SETTLE_SHARE of `timeout_s`, so the end
+    marker comes before the runner's deadline), then the command; each NUL-terminated (NUL bytes inside a command are
+    not allowed by bash anyway)."""
+    return f"{int(timeout_s * SETTLE_SHARE * 1e6)}\0".encode() + command.replace("\0", "").encode() + b"\0"
 
 
 @dataclass

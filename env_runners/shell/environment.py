@@ -276,7 +276,7 @@ class ShellSession(Session):
                 self._restart()
             assert self.process.stdin is not None and self.process.stdout is not None
             try:
-                self.process.stdin.write(encode(command))
+                self.process.stdin.write(encode(command, timeout_s))
                 self.process.stdin.flush()
                 break
             except BrokenPipeError:  # the shell ended before it read the command: it never ran, so send it again
