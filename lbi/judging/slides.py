@@ -3,9 +3,12 @@ paragraph by paragraph and run by run (python-pptx). 1.0 when nothing examined d
 
 Options (`examine_*`, default true): number_of_slides, background_color, note, shape (position and size within
 `approximately_tolerance`, 0.005 relative), text, indent (paragraph level), alignment (none = left), font_name,
-font_size, font_bold, font_italic (none = false), color_rgb, font_underline, strike_through, bullets (each slide's
-bullet characters, levels and texts). Default false: image_size, modify_height, shape_for_shift_size, and OSWorld's
-task-specific position checks title_bottom_position, table_bottom_position, right_position, top_position.
+font_size, font_bold, font_italic (none = false), color_rgb, font_underline, strike_through, run_count (as many
+runs in each paragraph; non-empty ones in a blank paragraph), bullets (each slide's bullet characters, levels and
+texts). Default false: image_size, modify_height, shape_for_shift_size, and OSWorld's
+task-specific position checks title_bottom_position, table_bottom_position, right_position, top_position, and
+shape_lenient_height (examine_shape leaves heights out: text boxes grow with their text; OSWorld's task files use
+this option and lbi found no published definition of it, so this is lbi's reading).
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ class Examine:
     examine_font_underline: bool = True
     examine_strike_through: bool = True
     examine_alignment: bool = True
+    examine_run_count: bool = True
+    examine_shape_lenient_height: bool = False
     examine_bullets: bool = True
     examine_background_color: bool = True
     examine_note: bool = True
@@ -61,8 +66,9 @@ class Examine:
             return False
         return abs(a - b) / max(abs(a), abs(b)) <= self.approximately_tolerance
 
-    def same_box(self, one: Any, two: Any) -> bool:
-        return all(self.close(getattr(one, k), getattr(two, k)) for k in ("left", "top", "width", "height"))
+    def same_box(self, one: Any, two: Any, height: bool = True) -> bool:
+        keys = ("left", "top", "width", "height") if height else ("left", "top", "width")
+        return all(self.close(getattr(one, k), getattr(two, k)) for k in keys)
 
 
 OPTIONS = frozenset(f.name for f in fields(Examine))
@@ -167,7 +173,7 @@ def _sizes_hold(examine: Examine, one: Any, two: Any) -> bool:
         keep = "Elaborate on what you want to discuss."
         if not (one.has_text_frame and two.has_text_frame and one.text_frame.text == two.text_frame.text == keep):
             return False
-    if examine.examine_shape and not examine.same_box(one, two):
+    if examine.examine_shape and not examine.same_box(one, two, not examine.examine_shape_lenient_height):
         return False
     if examine.examine_image_size:
         if one.shape_type == two.shape_type == PICTURE:
@@ -198,9 +204,19 @@ def _same_shape(examine: Examine, number: int, one: Any, two: Any) -> bool:
             return False
         if examine.examine_indent and p.level != q.level:
             return False
-        if not all(_same_run(examine, r, s) for r, s in zip(p.runs, q.runs, strict=False)):
+        runs, other_runs = _runs(p, q)
+        if examine.examine_run_count and len(runs) != len(other_runs):
+            return False
+        if not all(_same_run(examine, r, s) for r, s in zip(runs, other_runs, strict=False)):
             return False
     return True
+
+
+def _runs(one: Any, two: Any) -> tuple[list[Any], list[Any]]:
+    """Two paragraphs' runs; of two blank paragraphs, only the runs with text."""
+    if one.text.strip() or two.text.strip():
+        return list(one.runs), list(two.runs)
+    return [r for r in one.runs if r.text], [r for r in two.runs if r.text]
 
 
 def _same_table_fonts(examine: Examine, one: Any, two: Any) -> bool:

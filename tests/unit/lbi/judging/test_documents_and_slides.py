@@ -162,6 +162,18 @@ def test_a_difference_fails_unless_its_option_is_off(tmp_path: Path, change: dic
     assert compare_pptx_files(changed, gold, **off) == 1.0
 
 
+def test_run_counts_compare_unless_turned_off(tmp_path: Path) -> None:
+    gold = deck(tmp_path / "gold.pptx", title="Plan")
+    prs = Presentation(deck(tmp_path / "split.pptx", title="Pl"))
+    paragraph = prs.slides[0].shapes[0].text_frame.paragraphs[0]
+    extra = paragraph.add_run()
+    extra.text = "an"
+    extra.font.size = Pt(24)
+    prs.save(str(tmp_path / "split.pptx"))
+    assert compare_pptx_files(str(tmp_path / "split.pptx"), gold) == 0.0
+    assert compare_pptx_files(str(tmp_path / "split.pptx"), gold, examine_run_count=False) == 1.0
+
+
 def test_pptx_errors(tmp_path: Path) -> None:
     gold = deck(tmp_path / "gold.pptx")
     (tmp_path / "broken.pptx").write_text("nope")
