@@ -14,7 +14,9 @@ opened, after `~`, `..` and symbolic links are resolved:
 
 A refused path is INVALID_ARGUMENT `<field>: outside the allowed paths`, naming the field and nothing of the file
 system. A file or folder is opened once and read through its descriptor (`opened`): what is read is what was
-checked, even if a symbolic link is swapped in between.
+checked, even if a symbolic link is swapped in between. A hard link is a second name of the same file that no path
+check sees through, so a single file must be a regular file with one name, and a folder to copy (`check_tree`) may
+hold no other name of a file in lbi's state or secrets.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,13 +79,42 @@ class PathRules:
             raise InvalidArgument(field, REFUSED)
         return resolved
 
+    def check_tree(self, field: str, folder: Path) -> None:
+        """INVALID_ARGUMENT naming `field` when a file in `folder` (a checked one) is a hard link to a file in lbi's
+        state or secrets. Other files with several names (a local `git clone` links its objects) are allowed."""
+        linked = set()
+        for parent, _, files in os.walk(folder):  # symbolic links to folders are not followed
+            for name in files:
+                with contextlib.suppress(OSError):
+                    st = os.lstat(os.path.join(parent, name))
+                    if stat.S_ISREG(st.st_mode) and st.st_nlink > 1:
+                        linked.add((st.st_dev, st.st_ino))
+        if linked and linked & self._protected_inodes({device for device, _ in linked}):
+            raise InvalidArgument(field, REFUSED)
+
+    def _protected_inodes(self, devices: set[int]) -> set[tuple[int, int]]:
+        """(device, inode) of the files with several names under the forbidden folders, on `devices`."""
+        found = set()
+        for root in self.forbidden:
+            if root in _SYSTEM or not root.is_dir():
+                continue
+            for parent, _, files in os.walk(root):
+                for name in files:
+                    with contextlib.suppress(OSError):
+                        st = os.lstat(os.path.join(parent, name))
+                        if st.st_nlink > 1 and st.st_dev in devices:
+                            found.add((st.st_dev, st.st_ino))
+        return found
+
 
 @contextlib.contextmanager
 def opened(field: str, path: Path, directory: bool = False) -> Iterator[Path]:
     """`path` (already checked and resolved) opened once; yields a path that reads through that descriptor
     (`/proc/self/fd/N`). Refused as outside the allowed paths when what was opened is not `path` itself (a
-    component was swapped for a symbolic link after the check)."""
-    flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | (os.O_DIRECTORY if directory else 0)
+    component was swapped for a symbolic link after the check), or a file is not a regular file with one name (a
+    hard link may be another name of lbi's journal)."""
+    # O_NONBLOCK: a FIFO named by a request opens at once (and is refused below) instead of blocking the thread
+    flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK | (os.O_DIRECTORY if directory else 0)
     try:
         fd = os.open(path, flags)
     except OSError as exc:
@@ -91,6 +123,9 @@ def opened(field: str, path: Path, directory: bool = False) -> Iterator[Path]:
         ) from None
     try:
         if os.readlink(f"/proc/self/fd/{fd}") != str(path):
+            raise InvalidArgument(field, REFUSED)
+        st = os.fstat(fd)
+        if not directory and not (stat.S_ISREG(st.st_mode) and st.st_nlink == 1):
             raise InvalidArgument(field, REFUSED)
         yield Path(f"/proc/self/fd/{fd}")
     finally:

@@ -106,6 +106,7 @@ class RepoEnvironment(ShellEnvironment[RepoConfig]):
         path = self.paths.check("config.repo", config.repo)  # a folder of this runner: only where requests may reach
         if not path.is_dir():
             raise InvalidArgument("config.repo", f"no such folder: {config.repo}")
+        self.paths.check_tree("config.repo", path)  # no hard link in it to a file of lbi's state or secrets
         return path
 
     def resources(self, config: RepoConfig) -> Iterable[Resource]:

@@ -12,6 +12,7 @@ from env_runners.sql.engines.postgres import PostgresDatabase
 from env_runners.sql.engines.sqlite import SqliteDatabase
 from env_runners.sql.url import FIELD, Resolved
 from lbi.errors import InvalidArgument
+from lbi.paths import opened
 
 ENGINES: dict[str, type[Database]] = {
     "sqlite": SqliteDatabase,
@@ -35,7 +36,7 @@ def database_for(resolved: Resolved, read_only: bool, timeout_s: float, field: s
         if not resolved.url.database or resolved.url.database == ":memory:" or not path.is_file():
             raise InvalidArgument(field, f"no such {database.title} file: {resolved.url.database or '(none given)'}")
         if backend == "sqlite":
-            with open(path, "rb") as handle:
+            with opened(field, path) as checked, open(checked, "rb") as handle:
                 if handle.read(16) != SQLITE_MAGIC:
                     raise InvalidArgument(field, f"not a SQLite database: {resolved.url.database}")
     return database

@@ -1,5 +1,5 @@
-"""DuckDB: each session works on a private copy of the database file (and its write-ahead log), or opens it
-read-only. A statement still running at the step timeout is interrupted (`DuckDBPyConnection.interrupt`), the
+"""DuckDB: each session works on a private copy of the database file and its write-ahead log (opened read-only for
+a read-only session). A statement still running at the step timeout is interrupted (`DuckDBPyConnection.interrupt`), the
 engine's own means; DuckDB has no statement-timeout setting.
 
 A session may not reach outside its database: `enable_external_access = false` refuses files, URLs, `ATTACH`
@@ -9,6 +9,7 @@ and extensions, and `lock_configuration = true` keeps the agent from turning tha
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import duckdb
 import sqlalchemy as sa
@@ -34,18 +35,16 @@ class DuckDatabase(FileDatabase):
         return (duckdb.Error,)
 
     def connect(self) -> Handle:
-        if self.read_only:
-            return Handle(duckdb.connect(str(self.path), read_only=True, config=dict(LOCKED)))
         copy = self.private_copy()
         try:
-            return Handle(duckdb.connect(str(copy), config=dict(LOCKED)), scratch=copy.parent)
+            return Handle(duckdb.connect(str(copy), read_only=self.read_only, config=dict(LOCKED)), scratch=copy.parent)
         except BaseException:
             shutil.rmtree(copy.parent, ignore_errors=True)
             raise
 
-    def sqlalchemy_engine(self) -> sa.Engine:
+    def copy_engine(self, copy: Path) -> sa.Engine:
         return sa.create_engine(
-            sa.URL.create("duckdb", database=str(self.path)),
+            sa.URL.create("duckdb", database=str(copy)),
             poolclass=sa.pool.NullPool,
             connect_args={"read_only": True, "config": dict(LOCKED)},
         )

@@ -1,11 +1,21 @@
 """What the file engines share (SQLite, DuckDB): a session works on a private copy of the database file, removed
-when it closes, or opens the file itself read-only."""
+when it closes; a read-only session opens its copy read-only.
+
+The copy is read through one descriptor of the path that was checked (lbi.paths.opened), and so are the file's
+companions (DuckDB's write-ahead log): nothing is opened again by name, so a file swapped for a link after the
+check, a companion that is a link, or a hard link to lbi's journal is refused, never read.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
+import weakref
+from abc import abstractmethod
 from pathlib import Path
+
+import sqlalchemy as sa
 
 from env_runners.sql.engines.base import Database, Handle
 from lbi.paths import opened
@@ -25,21 +35,31 @@ class FileDatabase(Database):
         return self.path.name
 
     def private_copy(self) -> Path:
-        """A copy of the file (and its companions) in a folder of its own; the folder goes with the session. The file
-        is read through one descriptor of the path that was checked (lbi.paths.opened)."""
+        """A copy of the file (and its companions) in a folder of its own; the folder goes with the session."""
         folder = Path(tempfile.mkdtemp(prefix=f"lbi-{self.dialect}-"))
         copy = folder / self.path.name
         try:
-            with opened(self.field, self.path) as source:
-                shutil.copyfile(source, copy)
+            for suffix in ("", *self.companions):
+                source = self.path.with_name(self.path.name + suffix)
+                if suffix and not os.path.lexists(source):
+                    continue
+                with opened(self.field, source) as checked:
+                    shutil.copyfile(checked, copy.with_name(copy.name + suffix))
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
-        for suffix in self.companions:
-            companion = self.path.with_name(self.path.name + suffix)
-            if companion.exists():
-                shutil.copyfile(companion, copy.with_name(copy.name + suffix))
         return copy
+
+    def sqlalchemy_engine(self) -> sa.Engine:
+        """For introspection: an engine on a read-only private copy, removed with the engine."""
+        copy = self.private_copy()
+        engine = self.copy_engine(copy)
+        weakref.finalize(engine, shutil.rmtree, copy.parent, True)
+        return engine
+
+    @abstractmethod
+    def copy_engine(self, copy: Path) -> sa.Engine:
+        """A SQLAlchemy engine that opens `copy` read-only."""
 
     def release(self, conn: Handle) -> None:
         try:

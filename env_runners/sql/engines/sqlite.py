@@ -1,4 +1,4 @@
-"""SQLite: each session works on a private copy of the database file, or opens it read-only.
+"""SQLite: each session works on a private copy of the database file (opened read-only for a read-only session).
 
 A statement still running at the step timeout is interrupted inside SQLite (`sqlite3.Connection.interrupt`).
 `ATTACH` is refused by an authorizer: a session may not open another file of the runner.
@@ -6,8 +6,10 @@ A statement still running at the step timeout is interrupted inside SQLite (`sql
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import urllib.parse
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,22 +30,24 @@ class SqliteDatabase(FileDatabase):
     def errors(self) -> tuple[type[BaseException], ...]:
         return (sqlite3.Error, sqlite3.Warning)
 
-    def _uri(self) -> str:
-        return f"file:{urllib.parse.quote(str(self.path.absolute()))}?mode=ro"  # any path: spaces, '#', '?'
+    @staticmethod
+    def _read_only(copy: Path) -> sqlite3.Connection:
+        uri = f"file:{urllib.parse.quote(str(copy))}?mode=ro"  # any path: spaces, '#', '?'
+        return sqlite3.connect(uri, uri=True, check_same_thread=False)
 
     def connect(self) -> Handle:
-        if self.read_only:
-            conn, scratch = sqlite3.connect(self._uri(), uri=True, check_same_thread=False), None
-        else:
-            copy = self.private_copy()
-            conn, scratch = sqlite3.connect(copy, check_same_thread=False), copy.parent
+        copy = self.private_copy()
+        try:
+            conn = self._read_only(copy) if self.read_only else sqlite3.connect(copy, check_same_thread=False)
+        except BaseException:
+            shutil.rmtree(copy.parent, ignore_errors=True)
+            raise
         conn.isolation_level = None  # autocommit: each statement is its own transaction
         conn.set_authorizer(_authorize)
-        return Handle(conn, scratch=scratch)
+        return Handle(conn, scratch=copy.parent)
 
-    def sqlalchemy_engine(self) -> sa.Engine:
-        uri = self._uri()
-        return sa.create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False))
+    def copy_engine(self, copy: Path) -> sa.Engine:
+        return sa.create_engine("sqlite://", creator=lambda: self._read_only(copy))
 
     def error_text(self, exc: BaseException) -> str:
         message = str(exc)
