@@ -28,12 +28,23 @@ _QUOTED = re.compile(
 _SENTENCE_END = re.compile(r"(?<=[.!?:])\s+")
 
 
+def _last_paragraph(prose: str) -> str:
+    """The last paragraph of the prose before a block, its lines joined; headings and indented blocks (a shown
+    result) are not prose. A blank line ends a sentence whatever ends the text before it: a page title or a count a
+    previous example ended on ('Locality: 9 rows') is its own paragraph, never the start of the next lead."""
+    paragraphs = [
+        " ".join(
+            line.strip() for line in part.splitlines() if line.strip() and not line.startswith(("#", "    ", "\t"))
+        )
+        for part in re.split(r"\n[ \t]*\n", prose.strip())
+    ]
+    return next((p for p in reversed(paragraphs) if p), "")
+
+
 def _last_sentence(prose: str) -> str:
-    """The last sentence of the prose before a block; headings and indented blocks (a shown result) are not prose.
-    Punctuation inside quotes ('Orders: 8,715 rows', a page title) does not end a sentence."""
-    text = " ".join(
-        line.strip() for line in prose.strip().splitlines() if line.strip() and not line.startswith(("#", "    ", "\t"))
-    )
+    """The last sentence of the last paragraph before a block. Punctuation inside quotes ('Orders: 8,715 rows', a page
+    title) does not end a sentence."""
+    text = _last_paragraph(prose)
     masked = _QUOTED.sub(lambda m: "x" * len(m.group()), text)  # same length: positions carry over to `text`
     ends = [m.end() for m in _SENTENCE_END.finditer(masked)]
     last = text[ends[-1] :] if ends else text

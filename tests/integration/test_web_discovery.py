@@ -46,3 +46,26 @@ async def test_a_job_on_an_unseen_site_without_documentation(synth_engine, site)
     pages = {name: sum(name in i or f"/tools/{key}" in i for i in instructions) for key, (name, _, _) in TOOLS.items()}
     assert all(n >= 2 for n in pages.values()), pages
     print(figures(job, kept))
+
+
+async def test_worked_examples_and_their_tasks_start_with_the_instruction(runner):
+    """On a database browser whose titles and links carry row counts ('herbarium: Specimen: 1,204 rows'), the
+    page an example ends on never leaks into the next example's instruction."""
+    from lbi.docs import worked_examples
+    from lbi.llm.offline.instruct import self_instruct
+    from tests.fixtures.table_browser_site import serve as serve_tables
+
+    url, stop = serve_tables()
+    try:
+        resources = await runner.resources("web", {"url": url})
+    finally:
+        stop()
+    texts = [r.text for r in resources if r.title.startswith("Worked examples")]
+    assert any("1,204 rows" in t for t in texts)  # the counts are there, in what the examples end on
+    openers = ("Open the page '", "Starting from the page '", "Use the form on the page '", "On the page '")
+    leads = [e.lead for t in texts for e in worked_examples(t, {"web"})]
+    tasks = [task for t in texts for task in self_instruct({"env": "web", "resource_text": t, "n": 3})["tasks"]]
+    assert len(leads) >= 8 and tasks
+    assert all(text.startswith(openers) for text in leads + tasks), [
+        t for t in leads + tasks if not t.startswith(openers)
+    ]

@@ -22,3 +22,20 @@ def test_titles_with_colons_quotes_and_bars_stay_whole(title):
     )
     (example,) = worked_examples(markdown, {"web"})
     assert example.lead == f"Starting from the page '{title}', follow the link 'Next: more'."
+
+
+@pytest.mark.parametrize(
+    "ended_on", ["URL: http://h/herbarium/Locality Title: herbarium: Locality: 9 rows", "3 results"]
+)
+def test_a_paragraph_without_a_full_stop_does_not_run_into_the_next_lead(ended_on):
+    """The text a previous example ended on (a page title, a count) is its own paragraph, not part of the lead."""
+    block = "```web\ngoto [/herbarium]\nclick [Collector]\n```\n"
+    markdown = (
+        f"Open the page 'herbarium'.\n\n{block}\nIt ends on: {ended_on}\n\nFollow the link 'Collector'.\n\n{block}"
+    )
+    assert [e.lead for e in worked_examples(markdown, {"web"})] == [
+        "Open the page 'herbarium'.",
+        "Follow the link 'Collector'.",
+    ]
+    wrapped = f"It ends on: {ended_on}\n\nStarting from the page 'herbarium', follow\nthe link 'Collector'.\n\n{block}"
+    assert worked_examples(wrapped)[0].lead == "Starting from the page 'herbarium', follow the link 'Collector'."
