@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,7 +55,9 @@ class _Books:
     values: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
     def open(self, side: str, path: str) -> None:
-        self.workbooks[side] = openpyxl.load_workbook(path)
+        with warnings.catch_warnings():  # openpyxl's notes on the extensions it drops (sparklines are read apart)
+            warnings.simplefilter("ignore", UserWarning)
+            self.workbooks[side] = openpyxl.load_workbook(path)
         self.excel_files[side] = pd.ExcelFile(path, engine="openpyxl")
         self.names[side] = list(self.workbooks[side].sheetnames)
 

@@ -38,6 +38,16 @@ def test_ssim_is_one_for_equal_images_and_lower_for_different_ones() -> None:
         ssim(a[:5, :5], a[:5, :5])
 
 
+def test_ssim_agrees_with_scikit_image() -> None:
+    """Values scikit-image 0.26's structural_similarity gives for these arrays (default settings)."""
+    y, x = np.mgrid[0:20, 0:24]
+    a = ((x * 7 + y * 13) % 256).astype(np.uint8)
+    b = ((x * 7 + y * 11 + (x * y) % 9) % 256).astype(np.uint8)
+    assert ssim(a, b) == pytest.approx(0.5726566680756937, abs=1e-12)
+    rgb, other = np.stack([a, b, 255 - a], -1), np.stack([b, a, 255 - b], -1)
+    assert ssim(rgb, other) == pytest.approx(0.5719612168146948, abs=1e-12)
+
+
 def test_compare_images(tmp_path: Path) -> None:
     gold = picture(tmp_path / "gold.png")
     assert compare_images(picture(tmp_path / "same.png"), gold) == pytest.approx(1.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,9 @@ import openpyxl
 import pytest
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.formatting.rule import CellIsRule
+from openpyxl.pivot.cache import CacheDefinition, CacheField, CacheSource, SharedItems, WorksheetSource
+from openpyxl.pivot.record import RecordList
+from openpyxl.pivot.table import DataField, FieldItem, Location, PivotField, RowColField, TableDefinition
 from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
@@ -186,6 +190,78 @@ def test_chart_compares_series_and_the_props_asked_for(tmp_path: Path) -> None:
     assert both(tmp_path, rule, {"edit": chart(LineChart, "Sales")}, bar) == 0.0
     assert both(tmp_path, rule, {"edit": chart(BarChart, "Other")}, bar) == 0.0
     assert both(tmp_path, rule, {}, bar) == 0.0
+
+
+def pivot(subtotal: str) -> Callable[[Any], None]:
+    """A pivot table of the sheet's data (names as rows, `subtotal` of sales) on the same sheet, at D1."""
+
+    def add(ws: Any) -> None:
+        source = CacheSource(type="worksheet", worksheetSource=WorksheetSource(ref="A1:B3", sheet=ws.title))
+        fields = [
+            CacheField(name="Name", sharedItems=SharedItems(count=2)),
+            CacheField(name="Sales", sharedItems=SharedItems()),
+        ]
+        cache = CacheDefinition(cacheSource=source, cacheFields=fields)
+        cache.records = RecordList()
+        table = TableDefinition(
+            name="Pivot",
+            cacheId=1,
+            dataCaption="Values",
+            location=Location(ref="D1:E4", firstHeaderRow=1, firstDataRow=1, firstDataCol=1),
+            pivotFields=[
+                PivotField(axis="axisRow", items=[FieldItem(x=0), FieldItem(x=1), FieldItem(t="default")]),
+                PivotField(dataField=True),
+            ],
+            rowFields=[RowColField(x=0)],
+            dataFields=[DataField(name="Total", fld=1, subtotal=subtotal)],
+        )
+        table.cache = cache
+        ws._pivots.append(table)
+
+    return add
+
+
+def test_pivot_table_compares_source_and_the_props_asked_for(tmp_path: Path) -> None:
+    rule = {
+        "type": "pivot_table",
+        "sheet_idx0": 0,
+        "sheet_idx1": "EI0",
+        "pivot_props": ["row_fields", "data_fields", "location", "selection"],
+    }
+    summed = {"edit": pivot("sum")}
+    assert both(tmp_path, rule, summed, summed) == 1.0
+    assert both(tmp_path, rule, {"edit": pivot("count")}, summed) == 0.0
+    assert both(tmp_path, rule, {}, summed) == 0.0
+
+
+def with_sparkline(path: str, cells: str, data: str) -> None:
+    """Adds a sparkline (which openpyxl cannot write) to the first sheet's XML."""
+    ext = (
+        '<extLst><ext uri="{05C60535-1F16-4fd2-B633-F4F36F0B64E0}" '
+        'xmlns:x14="http://schemas.microsoft.com/office/spreadsheetml/2009/9/main">'
+        '<x14:sparklineGroups xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main"><x14:sparklineGroup>'
+        f"<x14:sparklines><x14:sparkline><xm:f>{data}</xm:f><xm:sqref>{cells}</xm:sqref></x14:sparkline>"
+        "</x14:sparklines></x14:sparklineGroup></x14:sparklineGroups></ext></extLst>"
+    )
+    with zipfile.ZipFile(path) as source:
+        parts = {name: source.read(name) for name in source.namelist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    parts[sheet] = parts[sheet].replace(b"</worksheet>", ext.encode() + b"</worksheet>")
+    with zipfile.ZipFile(path, "w") as target:
+        for name, data_bytes in parts.items():
+            target.writestr(name, data_bytes)
+
+
+def test_sparklines_compare_cells_and_data(tmp_path: Path) -> None:
+    rule = {"type": "sparkline", "sheet_idx0": 0, "sheet_idx1": "EI0"}
+    result, expected = book(tmp_path / "result.xlsx"), book(tmp_path / "gold.xlsx")
+    with_sparkline(expected, "C2", "Sheet1!B2:B3")
+    assert compare_table(result, expected, rules=[rule]) == 0.0
+    with_sparkline(result, "C2", "Sheet1!B2:B3")
+    assert compare_table(result, expected, rules=[rule]) == 1.0
+    other = book(tmp_path / "other.xlsx")
+    with_sparkline(other, "C2", "Sheet1!A2:A3")
+    assert compare_table(other, expected, rules=[rule]) == 0.0
 
 
 def test_sheet_fuzzy_compares_ranges_with_normalisation(tmp_path: Path) -> None:
