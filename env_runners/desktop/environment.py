@@ -175,7 +175,10 @@ class DesktopEnvironment(Environment[DesktopConfig, DesktopSession]):
             return answer_verdict(check, answer_of(turns, answer))
         if isinstance(check, A11yCheck):
             query = check.model_dump(exclude={"kind", "present"})
-            reply = session.call({"op": "find", **query}, 20.0)
+            try:
+                reply = session.judge_call({"op": "find", **query}, 30.0)
+            except OSError as exc:
+                return Verdict(False, f"the accessibility tree could not be read: {exc}", True)
             if "error" in reply:
                 return Verdict(False, f"the accessibility tree could not be read: {reply['error'][:200]}", True)
             found = reply.get("found") or []

@@ -6,14 +6,17 @@ serve` answers the runner's requests on a Unix socket in the session's /tmp, one
 connection: `observe` (the accessibility tree linearised, each actionable element with an [id]), `act` (one parsed
 action: AT-SPI actions where the element has one, else XTEST input through xdotool), `find` (elements matching a
 role, name, text or states: the a11y check), `crawl` (menus, toolbar buttons and the dialogs menu items open, for
-discovery) and `screenshot`. It imports only the standard library, pyatspi and Pillow (for screenshots), so it
-runs on the session's own Python; everything it reads comes from applications the agent controls, so the runner
-treats its answers as untrusted text.
+discovery) and `screenshot` (a PNG, in the answer). `python3 inside.py judge AGENT_UID` answers one `find` read on
+stdin, on stdout: the runner starts it as root of the session for a verdict (judge.py). It imports only the standard
+library, pyatspi and Pillow (for screenshots), so it runs on the session's own Python; everything it reads comes from
+applications the agent controls, so the runner treats its answers as untrusted text.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import io
 import json
 import os
 import re
@@ -26,6 +29,7 @@ import threading
 import time
 
 SOCKET = "/tmp/.lbi-desktop.sock"
+JUDGE_MARK = "__lbi_judge__ "
 BUS = "unix:path=/tmp/.lbi-desktop-bus"
 DISPLAY = ":1"
 ENV = {
@@ -625,7 +629,9 @@ def find(request: dict) -> dict:
         states = _states(node)
         if not set(request.get("states") or []) <= states:
             continue
-        found.append({"app": app.name, "role": role, "name": name, "text": text[:200], "states": sorted(states)})
+        found.append(
+            {"app": app.name, "role": role, "name": name[:200], "text": text[:200], "states": sorted(states)[:20]}
+        )
         if len(found) >= 5:
             break
     return {"found": found}
@@ -741,11 +747,13 @@ def _open_dialog(app, menu, item) -> dict | None:
 
 
 def screenshot(request: dict) -> dict:
+    """The screen as a PNG in the answer (never a file: the runner would have to open a path the agent can replace)."""
     from PIL import ImageGrab
 
     image = ImageGrab.grab(xdisplay=DISPLAY)
-    image.save(request["path"], "PNG", optimize=False, compress_level=3)
-    return {"path": request["path"], "size": list(image.size)}
+    png = io.BytesIO()
+    image.save(png, "PNG", optimize=False, compress_level=3)
+    return {"png": base64.b64encode(png.getvalue()).decode(), "size": list(image.size)}
 
 
 OPS = {
@@ -763,7 +771,7 @@ def serve() -> None:
 
     pyatspi.setTimeout(2000, 15000)
     os.environ.update(ENV)
-    if os.path.exists(SOCKET):
+    if os.path.lexists(SOCKET):  # a link left there too
         os.unlink(SOCKET)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(SOCKET)
@@ -783,9 +791,32 @@ def serve() -> None:
             connection.sendall(json.dumps(reply, ensure_ascii=False).encode() + b"\n")
 
 
+def judge(agent_uid: int) -> None:
+    """One `find` for a verdict: the request on stdin, the answer on stdout after JUDGE_MARK. Started as root of the
+    session, it takes the agent's uid as its effective uid only (the session's buses let that uid in) and keeps root
+    as its real and saved uid, so the agent's processes cannot signal or trace it."""
+    request = json.loads(sys.stdin.readline(1 << 20))
+    os.setgroups([])
+    os.setresgid(agent_uid, agent_uid, 0)
+    os.setresuid(0, agent_uid, 0)
+    os.environ.update(ENV)
+    try:
+        import pyatspi
+
+        pyatspi.setTimeout(2000, 15000)
+        if request.get("op") != "find":
+            raise ValueError(f"a judge only finds elements, not {request.get('op')!r}")
+        reply = find(request)
+    except Exception as exc:  # an application's odd answer is the check's error, not a crash
+        reply = {"error": f"{type(exc).__name__}: {exc}"}
+    print(JUDGE_MARK + json.dumps(reply, ensure_ascii=False), flush=True)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "start":
         print(json.dumps(start(json.loads(sys.argv[2]))))
+    elif sys.argv[1] == "judge":
+        judge(int(sys.argv[2]))
     else:
         SCREEN[:] = [int(sys.argv[2]), int(sys.argv[3])]
         serve()

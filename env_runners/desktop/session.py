@@ -3,10 +3,13 @@
 The session's bash (as `agent`, in its own root file system with the desktop layer, no network) runs the helper
 (`inside.py`, copied into a folder of the session's /tmp that only root inside may change): `start` brings up
 Xvfb, a D-Bus session bus, the AT-SPI bus, openbox and the applications; `serve` then answers on a Unix socket
-in the session's /tmp, which the runner reaches from the host side of that folder. Every answer is read with a
-size cap and a timeout; a helper that hangs (an application that stops answering AT-SPI) is killed and started
-again, and the step is an error observation. pyautogui code runs as its own process of the session. Closing the
-shell session kills every process of the session.
+in the session's /tmp, which the runner reaches from the host side of that folder. The agent can replace that
+socket (its helper runs as the agent), so the runner checks who serves it before it sends anything (SO_PEERCRED: a
+process of this session, never a host socket a planted link leads to) and takes nothing from it for a verdict: the
+a11y check asks a helper the runner starts out of the agent's reach (judge.py). Screenshots come in the answer,
+not as a file the runner would open. Every answer is read with a size cap and a timeout; a helper that hangs (an
+application that stops answering AT-SPI) is killed and started again, and the step is an error observation.
+pyautogui code runs as its own process of the session. Closing the shell session kills every process of the session.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import os
 import shlex
 import signal
 import socket
+import stat
+import struct
 import time
 from pathlib import Path
 from typing import Any
@@ -25,13 +30,15 @@ from typing import Any
 from env_runners.base import Session, StepResult
 from env_runners.desktop import inside
 from env_runners.desktop.actions import Code, Command, Finish, parse
+from env_runners.desktop.judge import trusted_call
 from env_runners.shell.environment import ShellConfig, ShellSession
 from env_runners.shell.sandbox import Root, namespace_processes
 from lbi.errors import FailedPrecondition, InvalidArgument
 
 HELPER_DIR = "/tmp/.lbi-desktop"
 HELPER = f"{HELPER_DIR}/inside.py"
-REPLY_CAP = 4 << 20
+REPLY_CAP = 12 << 20  # a tree, or a screenshot (at most 3840x2160) as base64
+SCREENSHOT_CAP = 8 << 20
 EXPORTS = " ".join(f"{k}={shlex.quote(v)}" for k, v in inside.ENV.items())
 PYAUTOGUI_NOISE = ("Xlib.xauth: warning", "NOTE: You must install tkinter")  # printed at every import
 PYAUTOGUI_PRELUDE = "import pyautogui, time\npyautogui.FAILSAFE = False\npyautogui.PAUSE = 0.05\n"
@@ -132,7 +139,10 @@ class DesktopSession(Session):
             sock.settimeout(timeout_s)
             deadline = time.monotonic() + timeout_s
             try:
+                if not stat.S_ISSOCK(os.lstat(self.socket_path).st_mode):  # a link planted there is not followed
+                    raise OSError("the desktop helper's socket is not a socket")
                 sock.connect(str(self.socket_path))
+                self._check_peer(sock)  # and if one was planted since: nothing is sent to another's socket
                 sock.sendall(json.dumps(request).encode() + b"\n")
                 data = b""
                 while not data.endswith(b"\n"):
@@ -152,6 +162,23 @@ class DesktopSession(Session):
         if not isinstance(reply, dict):
             raise OSError("the desktop helper's reply is not an object")
         return reply
+
+    def _check_peer(self, sock: socket.socket) -> None:
+        """OSError unless the socket is served by a process of this session (the path is in the agent's /tmp: a
+        link planted there could lead the runner to a socket of the host)."""
+        pid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[0]
+        namespace = self.shell.namespace
+        try:
+            ours = namespace is not None and pid > 0 and os.stat(f"/proc/{pid}/ns/user").st_ino == namespace.inode
+        except OSError:
+            ours = False
+        if not ours:
+            raise OSError("the desktop helper's socket is not served by a process of the session")
+
+    def judge_call(self, request: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+        """A request answered by a helper the agent cannot kill, trace or stand in for (judge.py), for a verdict."""
+        assert self.shell.namespace is not None  # desktop sessions are always sandboxed
+        return trusted_call(self.shell.namespace, HELPER, request, timeout_s)
 
     def _restart_helper(self) -> None:
         self.shell.run("kill -9 $(cat /tmp/.lbi-desktop.pid 2>/dev/null) 2>/dev/null; true", 5)
@@ -186,16 +213,17 @@ class DesktopSession(Session):
     def _screenshot(self, info: dict[str, Any]) -> None:
         if not self.config.screenshots:
             return
-        name = f".lbi-shot-{self.steps}.png"
-        reply = self.call({"op": "screenshot", "path": f"/tmp/{name}"})
-        host = self.shell.workspace.root / "tmp" / name
-        if "error" in reply or not host.is_file() or host.is_symlink():
-            info["screenshot_error"] = str(reply.get("error", "no file"))[:200]
+        reply = self.call({"op": "screenshot"})
+        png = reply.get("png")
+        if "error" in reply or not isinstance(png, str) or len(png) > SCREENSHOT_CAP * 4 // 3 + 4:
+            info["screenshot_error"] = str(reply.get("error", "no image, or one too large"))[:200]
             return
-        with open(host, "rb") as png:
-            data = png.read(8 << 20)
-        host.unlink(missing_ok=True)
-        info["screenshot_png"] = base64.b64encode(data).decode()
+        try:
+            base64.b64decode(png, validate=True)
+        except ValueError:
+            info["screenshot_error"] = "the image is not base64"
+            return
+        info["screenshot_png"] = png
 
     def step(self, action: str) -> StepResult:
         self.steps += 1
