@@ -68,7 +68,7 @@ def match_value_to_rule(value: Any, rule: Mapping[str, Any]) -> bool:
         if method.startswith("approx:"):
             return abs(float(value) - float(ref)) <= float(method.split(":", 1)[1])
         if method.startswith("range."):
-            return BOUNDS[method[6]](ref[0], value) and BOUNDS[method[7]](value, ref[1])
+            return bool(BOUNDS[method[6]](ref[0], value) and BOUNDS[method[7]](value, ref[1]))
         if method in ("str_list_eq", "str_set_eq"):
             kind = list if method == "str_list_eq" else set
             return isinstance(value, str) and kind(value.strip("\"'").split(",")) == kind(ref)

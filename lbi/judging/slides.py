@@ -159,10 +159,10 @@ def _positions_hold(examine: Examine, number: int, one: Any, two: Any) -> bool:
                 return False
         elif not examine.same_box(one, two):
             return False
-    moved_right = one.left > two.left and one.left >= 4320000
+    moved_right = bool(one.left > two.left and one.left >= 4320000)
     if examine.examine_right_position and number == 2 and not (one.has_text_frame or two.has_text_frame):
         return moved_right
-    moved_up = one.top < two.top and one.top <= 1980000
+    moved_up = bool(one.top < two.top and one.top <= 1980000)
     if examine.examine_top_position and number == 2 and one.shape_type == two.shape_type == PICTURE:
         return moved_up
     return True

@@ -258,7 +258,7 @@ def _fuzzy_holds(sub: Mapping[str, Any], one: str, two: str) -> bool:
     if kind == "included_by":
         return one in two
     if kind == "fuzzy_match":
-        return fuzz.ratio(one, two) >= sub.get("threshold", 85.0)
+        return bool(fuzz.ratio(one, two) >= sub.get("threshold", 85.0))
     if kind == "exact_match":
         return one == two
     raise JudgingError(f"rules.sheet_fuzzy.rules.type: {kind!r} is not includes, included_by, fuzzy_match, exact_match")

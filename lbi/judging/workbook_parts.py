@@ -226,7 +226,7 @@ def _cell_is(op: str, value: Any, refs: list[Any]) -> bool:
         }
     except (TypeError, IndexError):
         return False
-    return tests.get(op, False)
+    return bool(tests.get(op, False))
 
 
 def charts(sheet: Worksheet, props: Iterable[str]) -> dict[str, dict[str, Any]]:
