@@ -157,7 +157,10 @@ def check_evaluator(evaluator: Mapping[str, Any]) -> None:
         if unknown:
             raise JudgingError(f"evaluator.options.{unknown[0]}: not an option of {name}")
         if check.validate is not None:
-            check.validate(opts)
+            try:
+                check.validate(opts)
+            except JudgingError as e:
+                raise JudgingError(f"evaluator.options.{e}") from None
         if not expected[i] and _needs_expected(check):
             raise JudgingError(f"evaluator.expected: {name} compares with an expected input, and there is none")
 
@@ -169,12 +172,13 @@ def _needs_expected(check: CheckFunction) -> bool:
     )
 
 
-def refusal(evaluator: Mapping[str, Any]) -> str | None:
-    """Why lbi cannot judge `evaluator` (the field first), or None when it can."""
+def refusal(evaluator: Mapping[str, Any]) -> tuple[str, str] | None:
+    """Why lbi cannot judge `evaluator`, as (the field, the reason), or None when it can."""
     try:
         check_evaluator(evaluator)
     except JudgingError as e:
-        return str(e)
+        field, _, why = str(e).partition(": ")
+        return field, why
     return None
 
 

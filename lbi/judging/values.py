@@ -65,15 +65,15 @@ def fuzzy_match(result: Any, rules: Mapping[str, Any]) -> float:
     return fuzz.ratio(str(result), str(expected)) / 100.0 if result is not None else 0.0
 
 
-def check_include_exclude(result: str | None, rules: Mapping[str, Any]) -> float:
-    """1.0 if the text contains every `include` phrase and none of the `exclude` ones."""
+def check_include_exclude(result: Any, rules: Mapping[str, Any]) -> float:
+    """1.0 if the text (or list) contains every `include` phrase (item) and none of the `exclude` ones."""
     include, exclude = rules.get("include", []), rules.get("exclude", [])
     if not all(isinstance(p, str) for p in [*include, *exclude]):
         raise JudgingError("expected.rules.include/exclude: lists of phrases")
     if result is None:
         return 0.0
-    text = str(result)
-    return float(all(p in text for p in include) and not any(p in text for p in exclude))
+    found = result if isinstance(result, str | list | tuple) else str(result)
+    return float(all(p in found for p in include) and not any(p in found for p in exclude))
 
 
 def check_direct_json_object(result: Any, rules: Mapping[str, Any]) -> float:

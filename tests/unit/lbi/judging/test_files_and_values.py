@@ -150,6 +150,8 @@ def test_check_include_exclude() -> None:
     assert values.check_include_exclude("43 132 error", rules) == 0.0
     assert values.check_include_exclude("40 100", rules) == 0.0
     assert values.check_include_exclude(None, rules) == 0.0
+    assert values.check_include_exclude(["43 132", "ok"], rules) == 1.0
+    assert values.check_include_exclude(["43 1320"], rules) == 0.0
 
 
 def test_check_direct_json_object() -> None:
