@@ -13,6 +13,7 @@ from pptx import Presentation
 from pptx.dml.color import RGBColor
 from pptx.util import Inches, Pt
 
+from lbi.judging.document_formatting import check_tabstops, compare_font_names, compare_line_spacing
 from lbi.judging.documents import compare_docx_files, compare_docx_tables, compare_pdfs
 from lbi.judging.errors import JudgingError
 from lbi.judging.slides import compare_pptx_files
@@ -183,3 +184,48 @@ def test_pptx_errors(tmp_path: Path) -> None:
         compare_pptx_files(gold, str(tmp_path / "broken.pptx"))
     with pytest.raises(JudgingError, match="examine_everything"):
         compare_pptx_files(gold, gold, examine_everything=True)
+
+
+def spaced(path: Path, spacings: list[float | None], font: str | None = None) -> str:
+    doc = Document()
+    for i, spacing in enumerate(spacings):
+        paragraph = doc.add_paragraph()
+        run = paragraph.add_run(f"Paragraph {i}")
+        if font:
+            run.font.name = font
+        paragraph.paragraph_format.line_spacing = spacing
+    doc.save(str(path))
+    return str(path)
+
+
+def test_compare_line_spacing(tmp_path: Path) -> None:
+    gold = spaced(tmp_path / "gold.docx", [2.0, 1.0])
+    assert compare_line_spacing(spaced(tmp_path / "same.docx", [2.0, 1.0]), gold) == 1.0
+    assert compare_line_spacing(spaced(tmp_path / "single.docx", [1.0, 1.0]), gold) == 0.0
+    assert compare_line_spacing(docx(tmp_path / "text.docx", ["Other", "text"]), gold) == 0.0
+
+
+def test_compare_font_names(tmp_path: Path) -> None:
+    assert compare_font_names(spaced(tmp_path / "a.docx", [1.0], "Ubuntu"), {"font_name": "Ubuntu"}) == 1.0
+    assert compare_font_names(spaced(tmp_path / "b.docx", [1.0], "Arial"), {"font_name": "Ubuntu"}) == 0.0
+    with pytest.raises(JudgingError, match="font_name"):
+        compare_font_names(str(tmp_path / "a.docx"), {})
+
+
+def tabbed(path: Path, stops: list[float], text: str = "Name one\tValue") -> str:
+    doc = Document()
+    paragraph = doc.add_paragraph(text)
+    for inches in stops:
+        paragraph.paragraph_format.tab_stops.add_tab_stop(Inches(inches))
+    doc.save(str(path))
+    return str(path)
+
+
+def test_check_tabstops_scores_how_far_the_stops_are(tmp_path: Path) -> None:
+    gold = tabbed(tmp_path / "gold.docx", [3.0])
+    assert check_tabstops(tabbed(tmp_path / "same.docx", [3.0]), gold) == 1.0
+    near = check_tabstops(tabbed(tmp_path / "near.docx", [3.5]), gold)
+    assert 0.9 < near < 1.0
+    assert check_tabstops(tabbed(tmp_path / "none.docx", []), gold) == 0.0
+    assert check_tabstops(str(tmp_path / "same.docx"), gold, word_number_split_by_tabstop=2) == 1.0
+    assert check_tabstops(str(tmp_path / "same.docx"), gold, word_number_split_by_tabstop=3) == 0.0

@@ -1,0 +1,98 @@
+"""Writer formatting checks on docx documents (python-docx): `compare_line_spacing` (same text and the same line
+spacing paragraph by paragraph), `check_tabstops` (the tab stops of each non-empty paragraph against the expected
+document's, scored by how far they moved) and `compare_font_names` (every run in one font)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from docx import Document
+from docx.enum.text import WD_TAB_ALIGNMENT
+
+from lbi.judging.documents import compare_docx_files
+from lbi.judging.errors import JudgingError
+
+
+def _document(path: str | None) -> Any:
+    """The docx document, or None when there is none or it cannot be read."""
+    if not path:
+        return None
+    try:
+        return Document(path)
+    except Exception:  # python-docx raises several kinds for a file that is not a docx
+        return None
+
+
+def compare_line_spacing(result: str | None, expected: str) -> float:
+    """1.0 if the documents have the same text and each paragraph the same line spacing."""
+    if not result or compare_docx_files(result, expected) != 1.0:
+        return 0.0
+    mine, gold = _document(result), _document(expected)
+    if mine is None or gold is None or len(mine.paragraphs) != len(gold.paragraphs):
+        return 0.0
+    return float(
+        all(
+            p.paragraph_format.line_spacing == q.paragraph_format.line_spacing
+            for p, q in zip(mine.paragraphs, gold.paragraphs, strict=True)
+        )
+    )
+
+
+def _tab_stops(paragraph: Any) -> list[Any]:
+    """A paragraph's tab stops, without cleared ones and the default left stop at 0."""
+    return [
+        t
+        for t in paragraph.paragraph_format.tab_stops
+        if t.alignment != WD_TAB_ALIGNMENT.CLEAR and not (t.alignment == WD_TAB_ALIGNMENT.LEFT and t.position == 0)
+    ]
+
+
+def _words_before_tab(paragraph: Any, index: int) -> int | None:
+    parts = paragraph.text.split("\t")
+    return len([w for w in re.split(r"\s", parts[index]) if w.strip()]) if index < len(parts) else None
+
+
+def check_tabstops(
+    result: str | None, expected: str, *, word_number_split_by_tabstop: int | None = None, index: int = 0
+) -> float:
+    """1 minus the mean distance (in paragraph widths) the tab stops of the result's non-empty paragraphs are from
+    the expected ones'; 0 when the paragraphs or their stops differ in number or alignment. With
+    `word_number_split_by_tabstop`: the `index`-th tab-separated part of each paragraph must hold that many words."""
+    gold = _document(expected)
+    if gold is None:
+        raise JudgingError(f"expected: {expected} is not a docx document lbi can read")
+    mine = _document(result)
+    if mine is None:
+        return 0.0
+    ours, theirs = ([p for p in d.paragraphs if p.text.strip()] for d in (mine, gold))
+    if len(ours) != len(theirs):
+        return 0.0
+    if word_number_split_by_tabstop is not None and any(
+        _words_before_tab(p, index) != word_number_split_by_tabstop for p in ours
+    ):
+        return 0.0
+    if not ours:
+        return 1.0
+    section = gold.sections[0]
+    width = section.page_width - section.left_margin - section.right_margin
+    moved = 0.0
+    for p, q in zip(ours, theirs, strict=True):
+        stops, gold_stops = _tab_stops(p), _tab_stops(q)
+        if len(stops) != len(gold_stops) or any(
+            s.alignment != t.alignment for s, t in zip(stops, gold_stops, strict=True)
+        ):
+            return 0.0
+        moved += sum(abs(s.position - t.position) for s, t in zip(stops, gold_stops, strict=True)) / width
+    return 1.0 - moved / len(ours)
+
+
+def compare_font_names(result: str | None, rules: Mapping[str, Any]) -> float:
+    """1.0 if every run of the document is in the font `rules["font_name"]`."""
+    if not isinstance(rules.get("font_name"), str):
+        raise JudgingError("expected.rules.font_name: the font's name")
+    doc = _document(result)
+    if doc is None:
+        return 0.0
+    return float(all(run.font.name == rules["font_name"] for p in doc.paragraphs for run in p.runs))
