@@ -115,11 +115,13 @@ class CommonSettings(BaseSettings):
     )
     llm_timeout_s: float = Field(60.0, gt=0, description="Timeout of one LLM call.")
     llm_response_format: str = Field(
-        "none",
-        pattern="^(none|json_object|json_schema)$",
+        "auto",
+        pattern="^(auto|none|json_object|json_schema|tools)$",
         description=(
-            "Ask the provider for JSON: none, json_object, or json_schema (the role's schema, for servers that "
-            "constrain output)."
+            "How the answer is asked for: auto (a tool call where litellm says the model calls functions, else a "
+            "JSON-schema response where it takes one, else text), tools (the role's schema as the one function to "
+            "call), json_schema (the schema as response_format, for servers that constrain output), json_object, "
+            "or none (text only). Text replies are read in every form lbi.llm.replies knows."
         ),
     )
     llm_temperature: float | None = Field(

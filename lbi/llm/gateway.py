@@ -6,10 +6,18 @@ transient errors with backoff, fallbacks, rate limits), reads the reply as real 
 (lbi.llm.replies), asks again once when the reply was cut or unusable, and accounts tokens and cost, of failed
 attempts too. The role and its structured inputs travel in litellm metadata, which is how the offline backend
 reads them; real models read the rendered prompt.
+
+Structured output (`LBI_LLM_RESPONSE_FORMAT`, default `auto`): where litellm says the model calls functions
+(`litellm.supports_function_calling`), the role's schema is offered as the one function the model must call (the
+agent's move is a call `act(thought, action, stop, answer)`) and the call's arguments are read; else, where it
+says the model takes a response schema (`supports_response_schema`), the schema goes as a JSON-schema
+`response_format`; else the model writes text, read in every form lbi.llm.replies knows. A tool call's arguments
+are read as leniently as text; a reply with no usable call is read from its text.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from dataclasses import dataclass
@@ -18,10 +26,10 @@ from typing import Any, Protocol
 from lbi.config import CommonSettings
 from lbi.llm import routers
 from lbi.llm.budget import context_window, fit_prompt
-from lbi.llm.litellm_setup import get_litellm
-from lbi.llm.prompts import PROMPT_VERSION
+from lbi.llm.litellm_setup import get_litellm, reads_inputs
+from lbi.llm.prompts import PROMPT_VERSION, answer_form
 from lbi.llm.replies import ReplyError, parse_reply, strip_thinking
-from lbi.llm.roles import OUTPUT_MODELS, Role, output_schema
+from lbi.llm.roles import OUTPUT_MODELS, ActOut, Role, output_schema
 from lbi.llm.usage import UsageMeter
 from lbi.telemetry import meter, tracer
 
@@ -91,6 +99,12 @@ class _Reply:
     prompt_tokens: int
     completion_tokens: int
     cost_usd: float
+    arguments: str | None = None  # the arguments of the reply's tool call, when it made one
+
+    @property
+    def shown(self) -> str:
+        """What the model answered, as it is shown back to it in a re-ask."""
+        return self.arguments if self.arguments is not None else self.text
 
 
 class LLMCaller(Protocol):
@@ -137,18 +151,31 @@ class LLMGateway:
         sampling = self.sampling(role, model)
         return PROMPT_VERSION, sampling.model, sampling.temperature, sampling.max_tokens
 
-    def _response_format(self, role: Role, model: str) -> dict[str, Any]:
+    def structured_form(self, model: str) -> str:
+        """How a call to `model` asks for its answer: tools, json_schema, json_object or text (see the module)."""
         kind = self.settings.llm_response_format
-        if kind == "none" or model.startswith("offline/"):
+        if reads_inputs(model):  # the offline backend and stand-ins built on it read the inputs, not a form
+            return "text"
+        if kind == "auto":
+            listed = {str(d.get("model_name")): d for d in self.settings.llm_model_list}
+            underlying = str((listed.get(model) or {}).get("litellm_params", {}).get("model") or model)
+            return _provider_form(underlying)
+        return "text" if kind == "none" else kind
+
+    def _response_format(self, role: Role, model: str) -> dict[str, Any]:
+        form = self.structured_form(model)
+        if form == "text":
             return {}
-        if kind == "json_object":
+        if form == "json_object":
             return {"response_format": {"type": "json_object"}}
-        return {
-            "response_format": {
-                "type": "json_schema",
-                "json_schema": {"name": role.value, "schema": json.loads(output_schema(role))},
+        schema = json.loads(output_schema(role))  # a fresh dict per call: nothing downstream can change the cache
+        if form == "tools":
+            function = {"name": role.value, "description": _FUNCTION_DOC[role], "parameters": schema}
+            return {
+                "tools": [{"type": "function", "function": function}],
+                "tool_choice": {"type": "function", "function": {"name": role.value}},
             }
-        }  # a fresh dict per call: nothing downstream can change the cached schema
+        return {"response_format": {"type": "json_schema", "json_schema": {"name": role.value, "schema": schema}}}
 
     async def _complete(
         self,
@@ -181,6 +208,8 @@ class LLMGateway:
             raise LLMError(f"{type(exc).__name__}: {first_line[:500]}", kind, usage) from exc
         choice = response.choices[0]
         text = choice.message.content or ""
+        calls = getattr(choice.message, "tool_calls", None) or []
+        arguments = next((str(c.function.arguments or "") for c in calls if getattr(c, "function", None)), None)
         usage_block = getattr(response, "usage", None)
         prompt_tokens = int(getattr(usage_block, "prompt_tokens", 0) or 0)
         completion_tokens = int(getattr(usage_block, "completion_tokens", 0) or 0)
@@ -192,7 +221,7 @@ class LLMGateway:
                 cost = float(litellm.completion_cost(completion_response=response) or 0.0)
             except Exception:
                 self._unpriced.add(model)
-        reply = _Reply(text, str(choice.finish_reason or ""), prompt_tokens, completion_tokens, cost)
+        reply = _Reply(text, str(choice.finish_reason or ""), prompt_tokens, completion_tokens, cost, arguments)
         usage.add(reply)
         return reply
 
@@ -238,9 +267,9 @@ class LLMGateway:
                     TOKEN_USAGE.record(reply.prompt_tokens, {**attributes, "gen_ai.token.type": "input"})
                     TOKEN_USAGE.record(reply.completion_tokens, {**attributes, "gen_ai.token.type": "output"})
                     cut = reply.finish_reason == "length"
-                    empty = not strip_thinking(reply.text)
+                    empty = not strip_thinking(reply.text) and not (reply.arguments or "").strip()
                     try:
-                        output = parse_reply(reply.text, schema, truncated=cut)
+                        output = _read(reply, schema, cut)
                     except ReplyError as exc:
                         if (cut or empty) and not grown:
                             grown = True
@@ -249,7 +278,10 @@ class LLMGateway:
                             continue
                         if not reasked:
                             reasked = True
-                            messages = [*messages, *_reask(reply.text, exc, cut)]
+                            messages = [
+                                *messages,
+                                *_reask(reply.shown, exc, cut, role, self.structured_form(sampling.model)),
+                            ]
                             continue
                         if cut:
                             raise LLMOutputError(
@@ -278,16 +310,57 @@ class LLMGateway:
                 raise
 
 
-def _reask(text: str, problem: Exception, cut: bool) -> list[dict[str, str]]:
-    """The unusable reply (clipped) and a note saying what was wrong with it."""
+_FUNCTION_DOC = {
+    Role.SELF_INSTRUCT: "Give the tasks users commonly perform with this documentation.",
+    Role.ACT: "Make your next move: an action for the environment, or stop with your final answer, or both.",
+    Role.LABEL: "Give the instruction the interaction accomplishes.",
+    Role.LABEL_BATCH: "Give one label per span end.",
+    Role.JUDGE: "Give your verdict on each of the four criteria, with a reason.",
+    Role.QUERY: "Give the search queries.",
+}
+
+
+@functools.cache
+def _provider_form(model: str) -> str:
+    """tools when litellm says the model calls functions, json_schema when it takes a response schema, else text."""
+    litellm = get_litellm()
+    for form, supports in (
+        ("tools", litellm.supports_function_calling),
+        ("json_schema", litellm.supports_response_schema),
+    ):
+        try:
+            if supports(model=model):
+                return form
+        except Exception:  # litellm raises for providers it does not know
+            continue
+    return "text"
+
+
+def _read(reply: _Reply, schema: type[Any], cut: bool) -> Any:
+    """The reply's tool call read into `schema`, else its text; a move called without a thought takes the text the
+    model wrote beside the call as its thought."""
+    if reply.arguments is not None:
+        try:
+            output = parse_reply(reply.arguments, schema, truncated=cut)
+        except ReplyError:
+            if not strip_thinking(reply.text):
+                raise
+        else:
+            if isinstance(output, ActOut) and not output.thought and strip_thinking(reply.text):
+                output = output.model_copy(update={"thought": strip_thinking(reply.text)[:500]})
+            return output
+    return parse_reply(reply.text, schema, truncated=cut)
+
+
+def _reask(text: str, problem: Exception, cut: bool, role: Role, form: str) -> list[dict[str, str]]:
+    """The unusable reply (clipped) and a note saying what was wrong with it and the form wanted."""
     shorter = " Keep it short: your answer was cut at the token limit." if cut else ""
+    wanted = (
+        f"Call the function `{role.value}` once, with arguments like {answer_form(role)}."
+        if form == "tools"
+        else f"Answer again with one JSON object matching the schema, like {answer_form(role)}, and nothing else."
+    )
     return [
         {"role": "assistant", "content": text[:_ECHO_CHARS]},
-        {
-            "role": "user",
-            "content": (
-                f"Your answer could not be used ({problem}). Answer again with one JSON object matching the "
-                f"schema.{shorter}"
-            ),
-        },
+        {"role": "user", "content": f"Your answer could not be used ({problem}). {wanted}{shorter}"},
     ]

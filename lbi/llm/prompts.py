@@ -7,9 +7,13 @@ context window): they render as a marker, and the steps after keep their numbers
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import json
+from typing import Any, get_args, get_origin
 
-from lbi.llm.roles import Role, output_schema
+from pydantic import BaseModel
+
+from lbi.llm.roles import OUTPUT_MODELS, Role, output_schema
 
 PROMPT_VERSION = "2026-12-04"
 SYSTEM = "You help adapt an AI agent to a new environment. Answer with one JSON object only, no prose."
@@ -116,3 +120,19 @@ def render(role: Role, inputs: dict[str, Any]) -> list[dict[str, str]]:
     """Chat messages for a role: the task, and the JSON schema the answer must follow."""
     user = f"{_task(role, inputs)}\n\nAnswer with a JSON object matching this schema:\n{output_schema(role)}"
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+
+
+def _example(annotation: Any) -> Any:
+    if get_origin(annotation) is not None and str(get_origin(annotation)).endswith("Annotated"):
+        annotation = get_args(annotation)[0]
+    if get_origin(annotation) is list:
+        return [_example((get_args(annotation) or (str,))[0])]
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return {name: _example(field.annotation) for name, field in annotation.model_fields.items()}
+    return {bool: False, int: 1}.get(annotation, "...")
+
+
+@functools.cache
+def answer_form(role: Role) -> str:
+    """A one-line example of the JSON a role answers with (the re-ask shows it to a model whose reply was unusable)."""
+    return json.dumps(_example(OUTPUT_MODELS[role]))

@@ -2,27 +2,36 @@
 
 Real models wrap their JSON in prose, fence it (in ```json, or in the wrong language), think out loud in
 `<think>` blocks first, answer with single quotes or trailing commas, or give a bare list where one list
-field is asked for. The reader tries, in order, and takes the first candidate that fits the schema:
+field is asked for; models of other families and agent frameworks write ReAct lines, XML-like tags, Python
+literals, bold markdown labels around a fence, or a tool-call envelope as text. The reader tries, in order, and
+takes the first candidate that fits the schema:
 
-1. the whole reply (think blocks removed);
-2. the body of each ```json fence, then of every other fence;
-3. each JSON value found in the text: `json.JSONDecoder.raw_decode` at every `{` (and `[`), in order;
-4. the same places repaired by `json_repair` (quotes, trailing commas, Python literals), unless the reply was
-   cut at its token limit: a cut reply is never "repaired" into a shorter answer.
+1. the whole reply (think blocks removed), then the body of each ```json fence, then of every other fence, as JSON;
+2. the reply's XML-like tags and labelled lines ("Thought:", "Action:", "Action Input:", "Final Answer:",
+   "**Action:**" and a fence, "Aligned: yes - ...") read into the schema's fields (lbi.llm.reply_forms);
+3. each JSON value found in the text (`json.JSONDecoder.raw_decode` at every `{` and `[`), then each balanced
+   span read as a Python/JSON literal with `ast` (single quotes, True/None, trailing commas);
+4. the same places repaired by `json_repair`, unless the reply was cut at its token limit: a cut reply is never
+   "repaired" into a shorter answer (only complete values count: a closed tag, a balanced object, a label's value
+   that ended before the cut).
 
-A bare list is accepted where the schema has exactly one required list field. Strings and lists longer than
-the schema allows are clipped by the schema's own validators (lbi.llm.roles), not rejected. When nothing
-fits, the error says why the most promising candidate failed.
+A candidate that does not fit is also tried for what it holds: a tool-call envelope (`{"name": ..., "arguments":
+{...}}`, `{"function": ...}`) and a LangChain move (`{"action": "<tool>", "action_input": "..."}`). A null field is
+a field not given. A bare list is accepted where the schema has exactly one required list field. Strings and lists
+longer than the schema allows are clipped by the schema's own validators (lbi.llm.roles), not rejected. When
+nothing fits, the error says why the most promising candidate failed.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+
+from lbi.llm.reply_forms import envelope, langchain_move, literal_values, read_forms
 
 Reply = TypeVar("Reply", bound=BaseModel)
 
@@ -112,6 +121,7 @@ def _fit(value: Any, model: type[Reply]) -> Reply:
         value = {field: value}
     if not isinstance(value, dict):
         raise ReplyError(f"the reply is a JSON {type(value).__name__}, and the schema asks for an object")
+    value = {k: v for k, v in value.items() if v is not None}  # "answer": null is an answer not given
     try:
         return model.model_validate(value)
     except ValidationError as exc:
@@ -119,28 +129,49 @@ def _fit(value: Any, model: type[Reply]) -> Reply:
         raise ReplyError(f"JSON does not match the schema: {problems}") from exc
 
 
-def _candidates(text: str) -> list[Any]:
-    """The whole reply, then each fence (json first), then every JSON value embedded in the prose."""
+def _strict(text: str) -> list[Any]:
+    """The whole reply and each fence (json first), as JSON."""
     values: list[Any] = []
     for source in (text, *_fences(text)):
         try:
             values.append(json.loads(source.strip()))
         except json.JSONDecodeError:
-            if source is not text:
-                values.extend(_embedded_values(source))
-    return values + _embedded_values(text)
+            continue
+    return values
 
 
-def _each(candidates: list[Any], body: str, repair: bool) -> Iterator[Any]:
-    """The candidates, then (when none was an object) the reply's repaired objects."""
-    yield from candidates
-    if repair and not any(isinstance(v, dict) for v in candidates):
-        yield from _repaired_values(body)
+def _embedded(text: str) -> list[Any]:
+    """Every JSON value in the fences, then in the text; then the same places read as Python/JSON literals."""
+    sources = [*_fences(text), text]
+    return [v for s in sources for v in _embedded_values(s)] + [v for s in sources for v in literal_values(s)]
+
+
+def _unwrapped(values: Iterable[Any], model: type[BaseModel]) -> Iterator[Any]:
+    """Each value, then what a tool-call envelope or a LangChain move in it holds."""
+    for value in values:
+        yield value
+        if isinstance(value, dict):
+            if "action" in model.model_fields:
+                move = langchain_move(value)
+                if move is not None:
+                    yield move
+            yield from envelope(value)
+
+
+def _each(body: str, model: type[BaseModel], truncated: bool) -> Iterator[Any]:
+    """Candidates in order: strict JSON, the reply's tags and labelled lines, embedded JSON and literals, then (unless
+    the reply was cut) objects repaired by json_repair. Each stage is computed only when the ones before found
+    nothing that fits."""
+    yield from _unwrapped(_strict(body), model)
+    yield from read_forms(body, model, truncated)
+    yield from _unwrapped(_embedded(body), model)
+    if not truncated:
+        yield from _unwrapped(_repaired_values(body), model)
 
 
 def parse_reply(text: str | None, model: type[Reply], truncated: bool = False) -> Reply:
-    """The reply's JSON validated against `model`; raises ReplyError saying what is wrong. `truncated`: the reply
-    was cut at its token limit (then nothing is repaired)."""
+    """The reply read into `model`; raises ReplyError saying what is wrong. `truncated`: the reply was cut at its
+    token limit (then nothing is repaired, and only complete values count)."""
     if not text or not text.strip():
         raise ReplyError("the reply was empty")
     body = strip_thinking(text)
@@ -148,8 +179,11 @@ def parse_reply(text: str | None, model: type[Reply], truncated: bool = False) -
         raise ReplyError("the reply held only reasoning (a think block), no answer")
     errors: list[ReplyError] = []  # why each object failed; a list's failure only when no object was found
     others: list[ReplyError] = []
-    candidates = _candidates(body)
-    for value in _each(candidates, body, repair=not truncated):
+    seen: list[Any] = []
+    for value in _each(body, model, truncated):
+        if value in seen:
+            continue
+        seen.append(value)
         try:
             return _fit(value, model)
         except ReplyError as exc:
