@@ -13,6 +13,7 @@ from docx.enum.text import WD_TAB_ALIGNMENT
 
 from lbi.judging.documents import compare_docx_files
 from lbi.judging.errors import JudgingError
+from lbi.judging.files import ensure_small_package
 
 
 def _document(path: str | None) -> Any:
@@ -20,7 +21,7 @@ def _document(path: str | None) -> Any:
     if not path:
         return None
     try:
-        return Document(path)
+        return Document(ensure_small_package(path))
     except Exception:  # python-docx raises several kinds for a file that is not a docx
         return None
 

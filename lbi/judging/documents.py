@@ -17,15 +17,16 @@ from pypdf import PdfReader
 from rapidfuzz import fuzz
 
 from lbi.judging.errors import JudgingError
+from lbi.judging.files import ensure_small_package
 
 
 def _paragraphs(path: str) -> list[str] | None:
     """The document's paragraph texts (docx or odt by the file's name), or None when it cannot be read."""
     try:
         if path.endswith(".docx"):
-            return [p.text for p in Document(path).paragraphs]
+            return [p.text for p in Document(ensure_small_package(path)).paragraphs]
         if path.endswith(".odt"):
-            return [teletype.extractText(p) for p in load_odf(path).getElementsByType(P)]
+            return [teletype.extractText(p) for p in load_odf(ensure_small_package(path)).getElementsByType(P)]
     except Exception:  # a file python-docx or odfpy cannot read, whatever it raises
         return None
     return None
@@ -87,11 +88,11 @@ def compare_docx_files(
 def compare_docx_tables(result: str | None, expected: str) -> float:
     """1.0 if the two docx documents have as many tables, of the same shapes, with the same cell texts (trimmed)."""
     try:
-        gold = Document(expected).tables
+        gold = Document(ensure_small_package(expected)).tables
     except Exception as e:  # python-docx raises several kinds for a file that is not a docx
         raise JudgingError(f"expected: {expected} is not a docx document ({e})") from None
     try:
-        mine = Document(result).tables if result else None
+        mine = Document(ensure_small_package(result)).tables if result else None
     except Exception:
         return 0.0
     if mine is None or len(mine) != len(gold):

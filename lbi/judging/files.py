@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import zipfile
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +16,17 @@ from lbi.judging.errors import JudgingError
 from lbi.judging.rules import check_rule, match_value_to_rule
 
 ENCODINGS = ("utf-8-sig", "latin-1")
+PACKAGE_CAP = 256 * 1024 * 1024
+
+
+def ensure_small_package(path: str) -> str:
+    """The path of a zip-based document (xlsx, docx, pptx, odt); ValueError when it would unpack to more than
+    256 MiB (a planted zip bomb must not take the judge's memory)."""
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as package:
+            if sum(info.file_size for info in package.infolist()) > PACKAGE_CAP:
+                raise ValueError(f"{path} unpacks to more than {PACKAGE_CAP} bytes")
+    return path
 
 
 def read_text(path: str) -> str:

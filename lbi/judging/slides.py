@@ -23,6 +23,7 @@ from pptx.enum.shapes import MSO_SHAPE_TYPE
 from pptx.enum.text import PP_ALIGN
 
 from lbi.judging.errors import JudgingError
+from lbi.judging.files import ensure_small_package
 
 A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
 PICTURE, FREEFORM = MSO_SHAPE_TYPE.PICTURE, MSO_SHAPE_TYPE.FREEFORM
@@ -81,11 +82,11 @@ def compare_pptx_files(result: str | None, expected: str, **options: Any) -> flo
         raise JudgingError(f"options.{sorted(unknown)[0]}: not an option of compare_pptx_files")
     examine = Examine(**options)
     try:
-        gold = Presentation(expected)
+        gold = Presentation(ensure_small_package(expected))
     except Exception as e:  # python-pptx raises several kinds for a file that is not a pptx
         raise JudgingError(f"expected: {expected} is not a pptx presentation ({e})") from None
     try:
-        mine = Presentation(result) if result else None
+        mine = Presentation(ensure_small_package(result)) if result else None
     except Exception:
         return 0.0
     if mine is None:

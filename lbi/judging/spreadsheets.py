@@ -39,7 +39,7 @@ from rapidfuzz import fuzz
 
 from lbi.judging import workbook_parts as parts
 from lbi.judging.errors import JudgingError
-from lbi.judging.files import read_lines
+from lbi.judging.files import ensure_small_package, read_lines
 from lbi.judging.rules import check_rule, match_value_to_rule
 
 
@@ -55,6 +55,7 @@ class _Books:
     values: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
     def open(self, side: str, path: str) -> None:
+        ensure_small_package(path)
         with warnings.catch_warnings():  # openpyxl's notes on the extensions it drops (sparklines are read apart)
             warnings.simplefilter("ignore", UserWarning)
             self.workbooks[side] = openpyxl.load_workbook(path)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from docx import Document
 
 from lbi.judging import files, mail, values
+from lbi.judging.documents import compare_docx_files
 from lbi.judging.errors import JudgingError
 from lbi.judging.rules import match_value_to_rule
 
@@ -174,3 +177,17 @@ def test_is_extension_installed() -> None:
     assert values.is_extension_installed(listing, {"type": "not_contain", "expected": "ms-python.python"}) == 0.0
     with pytest.raises(JudgingError, match="type"):
         values.is_extension_installed(listing, {"type": "has", "expected": "x"})
+
+
+def test_a_document_that_would_unpack_too_large_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bomb = tmp_path / "bomb.docx"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("word/document.xml", b"0" * 3_000_000)
+    monkeypatch.setattr(files, "PACKAGE_CAP", 2_000_000)
+    with pytest.raises(ValueError, match="unpacks"):
+        files.ensure_small_package(str(bomb))
+    gold = tmp_path / "gold.docx"
+    Document().save(str(gold))
+    assert compare_docx_files(str(bomb), str(gold)) == 0.0
+    with pytest.raises(JudgingError, match="expected"):
+        compare_docx_files(str(gold), str(bomb))
