@@ -64,16 +64,7 @@ class _Books:
 
     def locate(self, index: Any) -> tuple[str, str]:
         """(side, sheet name) of a sheet reference; an unknown sheet has the name ""."""
-        if isinstance(index, bool) or not isinstance(index, int | str):
-            raise JudgingError(f"rules: {index!r} is not a sheet reference (0, RI0, RNSheet1, EI0, ENSheet1)")
-        key: int | str
-        if isinstance(index, int):
-            side, key = "result", index
-        elif index[:2] in ("RI", "RN", "EI", "EN"):
-            side = "result" if index[0] == "R" else "expected"
-            key = index[2:] if index[1] == "N" else _index(index)
-        else:
-            raise JudgingError(f"rules: {index!r} is not a sheet reference (0, RI0, RNSheet1, EI0, ENSheet1)")
+        side, key = sheet_reference(index)
         if side not in self.workbooks:
             raise JudgingError(f"rules: sheet {index!r} is in the expected workbook, and the evaluator gives none")
         if isinstance(key, str):
@@ -100,11 +91,17 @@ class _Books:
         return self.values[key]
 
 
-def _index(ref: str) -> int:
-    try:
-        return int(ref[2:])
-    except ValueError:
-        raise JudgingError(f"rules: {ref!r} is not a sheet reference (RI0, EI1, ...)") from None
+def sheet_reference(index: Any) -> tuple[str, int | str]:
+    """(side, sheet index or name) of OSWorld's sheet reference: 0, "RI0", "RNSheet1", "EI0", "ENSheet1"."""
+    if isinstance(index, int) and not isinstance(index, bool):
+        return "result", index
+    if isinstance(index, str) and index[:2] in ("RI", "RN", "EI", "EN"):
+        side = "result" if index[0] == "R" else "expected"
+        if index[1] == "N":
+            return side, index[2:]
+        if index[2:].isdigit():
+            return side, int(index[2:])
+    raise JudgingError(f"rules: {index!r} is not a sheet reference (0, RI0, RNSheet1, EI0, ENSheet1)")
 
 
 def compare_table(result: str | None, expected: str | None = None, *, rules: list[dict[str, Any]]) -> float:
@@ -154,9 +151,14 @@ def check_rules(rules: Any) -> None:
         missing = [key for key in REQUIRED.get(rule["type"], ()) if key not in rule]
         if missing:
             raise JudgingError(f"rules[{i}]: a {rule['type']} rule needs {', '.join(missing)}")
+        for key in ("sheet_idx", "sheet_idx0", "sheet_idx1"):
+            if key in rule:
+                sheet_reference(rule[key])
         for value_rule in _value_rules(rule, i):
             check_rule(value_rule, f"rules[{i}]")
         _check_props(rule, i)
+        if rule["type"] == "sheet_fuzzy":
+            _check_fuzzy(rule["rules"], i)
 
 
 def _value_rules(rule: Mapping[str, Any], i: int) -> list[Any]:
@@ -171,6 +173,15 @@ def _value_rules(rule: Mapping[str, Any], i: int) -> list[Any]:
             raise JudgingError(f"rules[{i}].dv_props: a list of objects of validation properties and value rules")
         return [r for props in rule["dv_props"] for r in props.values()]
     return []
+
+
+def _check_fuzzy(subrules: Any, i: int) -> None:
+    kinds = ("includes", "included_by", "fuzzy_match", "exact_match")
+    if not isinstance(subrules, list):
+        raise JudgingError(f"rules[{i}].rules: a list of range rules")
+    for j, sub in enumerate(subrules):
+        if not isinstance(sub, Mapping) or "range" not in sub or sub.get("type") not in kinds:
+            raise JudgingError(f"rules[{i}].rules[{j}]: a range and a type ({', '.join(kinds)})")
 
 
 PROPS = {
@@ -260,9 +271,7 @@ def _fuzzy_holds(sub: Mapping[str, Any], one: str, two: str) -> bool:
         return one in two
     if kind == "fuzzy_match":
         return bool(fuzz.ratio(one, two) >= sub.get("threshold", 85.0))
-    if kind == "exact_match":
-        return one == two
-    raise JudgingError(f"rules.sheet_fuzzy.rules.type: {kind!r} is not includes, included_by, fuzzy_match, exact_match")
+    return one == two
 
 
 def _style(books: _Books, rule: Mapping[str, Any]) -> bool:

@@ -312,6 +312,11 @@ def test_a_missing_or_broken_result_scores_zero(tmp_path: Path) -> None:
         ([{"type": "style", "sheet_idx0": 0, "sheet_idx1": "EI0", "props": ["glow"]}], "rules[0].props"),
         ([{"type": "sheet_data", "sheet_idx0": "XX0", "sheet_idx1": 0}], "sheet reference"),
         ([], "rules"),
+        ([{"type": "sheet_data", "sheet_idx0": "RIx", "sheet_idx1": 0}], "sheet reference"),
+        (
+            [{"type": "sheet_fuzzy", "sheet_idx0": 0, "sheet_idx1": "EI0", "rules": [{"range": ["A1"]}]}],
+            "rules[0].rules[0]",
+        ),
     ],
 )
 def test_malformed_rules_are_errors_naming_them(tmp_path: Path, rules: list[dict[str, Any]], named: str) -> None:
