@@ -15,9 +15,9 @@ import json
 import os
 import shutil
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import qdrant_edge as qe
 
@@ -39,7 +39,9 @@ from lbi.store.base import (
     qdrant_vector,
     to_hit,
 )
-from lbi.store.edge_index import STAGING, EdgeIndexer
+from lbi.store.edge_index import RETIRED, EdgeIndexer, IndexBuildFailed
+
+T = TypeVar("T")
 
 # A search runs in the calling thread, not handed to the engine's search pool: qdrant-edge holds the GIL while
 # its call lasts either way, so the pool only adds two thread hand-offs. Measured at 100k states on 2 cores: 0.77 ms
@@ -98,7 +100,7 @@ class EdgeStore(VectorStore):
         return self.root / name
 
     def _on_disk(self, name: str) -> bool:
-        if name.startswith("."):  # an index build's staging copy
+        if name.startswith("."):  # an index build's copy, a retired folder or the build locks
             return False
         path = self._path(name)
         return path.is_dir() and any(path.iterdir())
@@ -118,7 +120,40 @@ class EdgeStore(VectorStore):
                 except Exception as exc:  # e.g. another process owns the shard (its WAL is locked)
                     raise StoreUnavailable(f"cannot open the embedded collection {name}: {exc}") from exc
                 self._locks[name] = threading.Lock()
+                self.indexer.note_open(name, self._shards[name])
             return self._shards[name]
+
+    @contextlib.contextmanager
+    def _write_lock(self, name: str) -> Iterator[qe.EdgeShard]:
+        """The live shard, under the collection's write lock: an index swap waits for the holder, and the holder
+        gets the shard a swap left (never one closed under it)."""
+        self._shard(name)  # opened, or CollectionNotFound
+        lock = self._locks.get(name)
+        if lock is None:
+            raise CollectionNotFound(name)
+        with lock:
+            shard = self._shards.get(name)
+            if shard is None:  # closed or deleted meanwhile
+                raise StoreUnavailable("the embedded store is closed") if self._closed else CollectionNotFound(name)
+            yield shard
+
+    def _write(self, name: str, apply: Callable[[qe.EdgeShard], None]) -> None:
+        """Applies a write, flushes it and counts it, all under the write lock."""
+        with self._write_lock(name) as shard:
+            apply(shard)
+            shard.flush()
+            self.indexer.note_write(name, shard)
+
+    def _on_live_shard(self, name: str, read: Callable[[qe.EdgeShard], T]) -> T:
+        """`read` on the collection's live shard; once more on the new shard if an index swap closed the old one
+        under it."""
+        shard = self._shard(name)
+        try:
+            return read(shard)
+        except Exception:
+            if self._shards.get(name) is shard:
+                raise
+            return read(self._shard(name))
 
     def _create(self, name: str, spec: CollectionSpec) -> None:
         with self._open_lock:
@@ -157,6 +192,7 @@ class EdgeStore(VectorStore):
             with self._open_lock:
                 shard = self._shards.pop(name, None)
                 self._locks.pop(name, None)
+                self.indexer.forget(name)
                 if shard is not None:
                     shard.close()
                 shutil.rmtree(self._path(name), ignore_errors=True)
@@ -167,54 +203,30 @@ class EdgeStore(VectorStore):
         if not points:
             return
 
-        def write() -> None:
-            shard = self._shard(name)
-            batch = [qe.Point(p.id, {k: _vector(v) for k, v in p.vectors.items()}, p.payload) for p in points]
-            with self._locks[name]:
-                shard.update(qe.UpdateOperation.upsert_points(batch))
-                shard.flush()
-            self.indexer.note_write(name, shard)
-
-        await asyncio.to_thread(write)
+        batch = [qe.Point(p.id, {k: _vector(v) for k, v in p.vectors.items()}, p.payload) for p in points]
+        operation = qe.UpdateOperation.upsert_points(batch)
+        await asyncio.to_thread(self._write, name, lambda shard: shard.update(operation))
 
     async def set_payloads(self, name: str, payloads: Sequence[tuple[str, dict[str, Any]]]) -> None:
         if not payloads:
             return
 
-        def write() -> None:
-            shard = self._shard(name)
-            with self._locks[name]:
-                for point_id, payload in payloads:
-                    shard.update(qe.UpdateOperation.overwrite_payload([point_id], payload))
-                shard.flush()
-            self.indexer.note_write(name, shard)
+        def write(shard: qe.EdgeShard) -> None:
+            for point_id, payload in payloads:
+                shard.update(qe.UpdateOperation.overwrite_payload([point_id], payload))
 
-        await asyncio.to_thread(write)
+        await asyncio.to_thread(self._write, name, write)
 
     async def delete_where(self, name: str, filter: Filter) -> None:
         condition = _filter(filter)
         if condition is None:
             raise ValueError("delete_where needs a non-empty filter")
 
-        def write() -> None:
-            shard = self._shard(name)
-            with self._locks[name]:
-                shard.update(qe.UpdateOperation.delete_points_by_filter(condition))
-                shard.flush()
-            self.indexer.note_write(name, shard)
-
-        await asyncio.to_thread(write)
+        operation = qe.UpdateOperation.delete_points_by_filter(condition)
+        await asyncio.to_thread(self._write, name, lambda shard: shard.update(operation))
 
     def _query_shard(self, name: str, request: qe.QueryRequest) -> list[Any]:
-        """A query on the collection's live shard; once more on the new shard if an index swap closed the old one
-        under it."""
-        shard = self._shard(name)
-        try:
-            return shard.query(request)
-        except Exception:
-            if self._shards.get(name) is shard:
-                raise
-            return self._shard(name).query(request)
+        return self._on_live_shard(name, lambda shard: shard.query(request))
 
     async def search(
         self,
@@ -254,12 +266,13 @@ class EdgeStore(VectorStore):
 
     async def retrieve(self, name: str, ids: Sequence[str]) -> list[Hit]:
         with db_span("retrieve", name, "edge"):
-            found = {str(r.id): to_hit(r) for r in self._shard(name).retrieve(list(ids), True, False)}  # as search()
+            records = self._on_live_shard(name, lambda shard: shard.retrieve(list(ids), True, False))  # as search()
+            found = {str(r.id): to_hit(r) for r in records}
         return [found[i] for i in ids if i in found]
 
     async def count(self, name: str, filter: Filter | None = None) -> int:
         request = qe.CountRequest(exact=True, filter=_filter(filter))
-        return await asyncio.to_thread(lambda: self._shard(name).count(request))
+        return await asyncio.to_thread(self._on_live_shard, name, lambda shard: shard.count(request))
 
     async def scroll(
         self,
@@ -271,7 +284,7 @@ class EdgeStore(VectorStore):
         request = qe.ScrollRequest(limit=limit, offset=offset, filter=_filter(filter), with_payload=True)
 
         def page() -> tuple[list[Hit], str | None]:
-            records, next_offset = self._shard(name).scroll(request)
+            records, next_offset = self._on_live_shard(name, lambda shard: shard.scroll(request))
             return [to_hit(r) for r in records], (str(next_offset) if next_offset is not None else None)
 
         return await asyncio.to_thread(page)
@@ -279,28 +292,43 @@ class EdgeStore(VectorStore):
     # -- HNSW index builds (lbi.store.edge_index) -------------------------------------------------------------
 
     def copy_for_index(self, name: str, staging: Path) -> int:
-        shard = self._shard(name)
-        with self._locks[name]:
+        with self._write_lock(name) as shard:
             shard.flush()
             shutil.copytree(self._path(name), staging)
             return self.indexer.generation.get(name, 0)
 
     def swap_indexed(self, name: str, staging: Path, generation: int) -> bool:
-        with self._open_lock, self._locks[name]:
-            if self._closed or name not in self._shards or self.indexer.generation.get(name, 0) != generation:
+        with self._open_lock:
+            lock = self._locks.get(name)
+            if lock is None or self._closed:
                 return False
-            live, retired = self._path(name), self.root / f"{STAGING}{name}-retired"
-            shutil.rmtree(retired, ignore_errors=True)
-            old = self._shards.pop(name)
-            old.close()
-            live.rename(retired)
-            staging.rename(live)
+            with lock:
+                if name not in self._shards or self.indexer.generation.get(name, 0) != generation:
+                    return False
+                self._swap(name, staging)
+                return True
+
+    def _swap(self, name: str, staging: Path) -> None:
+        """Under the open and write locks: the indexed copy becomes the live folder and shard; if it cannot be
+        opened, the old folder and shard are put back and the build fails."""
+        live, retired = self._path(name), self.root / f"{RETIRED}{name}"
+        shutil.rmtree(retired, ignore_errors=True)
+        self._shards.pop(name).close()
+        live.rename(retired)
+        staging.rename(live)
+        try:
             self._shards[name] = load_searching_in_caller(live)
-            shutil.rmtree(retired, ignore_errors=True)
-            return True
+        except Exception as exc:
+            live.rename(staging)
+            retired.rename(live)
+            self._shards[name] = load_searching_in_caller(live)
+            raise IndexBuildFailed(f"the indexed copy of {name} did not open: {exc}") from exc
+        shutil.rmtree(retired, ignore_errors=True)
 
     async def index(self, name: str) -> bool:
-        """Builds the collection's HNSW index now and waits for it (the store does it by itself past its threshold)."""
+        """Returns once the collection's HNSW index holds every write made before the call, building it unless a
+        running build does (EdgeIndexer.index_now); the store does it by itself past its threshold."""
+        await asyncio.to_thread(self._shard, name)  # missing, or owned by another process: said now, not after a wait
         return await self.indexer.index_now(name)
 
     async def ping(self) -> None:
@@ -318,6 +346,7 @@ class EdgeStore(VectorStore):
 
     async def close(self) -> None:
         def close_all() -> None:
+            self.indexer.close()  # first: a build's swap needs the shards open
             with self._open_lock:
                 for shard in self._shards.values():
                     shard.flush()
