@@ -1,10 +1,11 @@
-"""`lbi datasets list|describe|delete|migrate` and `lbi export`: datasets in the configured store."""
+"""`lbi datasets list|describe|delete|migrate|index` and `lbi export`: datasets in the configured store."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import datetime
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -52,6 +53,40 @@ def migrate(dataset: str = typer.Argument(..., help="Dataset name.")) -> None:
             console.print(f"{dataset}: {examples} examples, {states} distinct states indexed")
 
     _run(main())
+
+
+@app.command("index")
+def index(dataset: str = typer.Argument(..., help="Dataset name.")) -> None:
+    """Builds the HNSW index of a dataset's examples and steps now and waits for it (embedded store; it also does so by
+    itself once writes pause). Beside a running service that owns the store it cannot open it: that service indexes."""
+    from lbi.dataset import EXAMPLES, STEPS, collection
+    from lbi.store import StoreUnavailable
+    from lbi.store.edge import EdgeStore
+    from lbi.store.edge_index import IndexBuildFailed
+
+    async def main() -> None:
+        async with _datasets() as datasets:
+            await datasets.describe(dataset)
+            if not isinstance(datasets.store, EdgeStore):
+                console.print("a Qdrant server builds its indexes itself: nothing to do")
+                return
+            for name in (collection(dataset, EXAMPLES), collection(dataset, STEPS)):
+                started = time.monotonic()
+                built = await datasets.store.index(name)
+                outcome = "indexed" if built else "not indexed yet: writes kept coming (it is indexed once they pause)"
+                console.print(f"{name}: {outcome} ({time.monotonic() - started:.1f}s)")
+
+    try:
+        _run(main())
+    except StoreUnavailable as exc:
+        console.print(
+            f"[red]UNAVAILABLE[/red]: {exc} (when a service uses this data directory, it indexes the dataset itself "
+            "once writes pause)"
+        )
+        raise typer.Exit(1) from None
+    except IndexBuildFailed as exc:
+        console.print(f"[red]FAILED[/red]: {exc}; the searches stay exact")
+        raise typer.Exit(1) from None
 
 
 @app.command("list")
