@@ -42,7 +42,8 @@ class CheckFunction:
     name: str
     family: str
     run: Callable[..., float]
-    options: frozenset[str] | None  # keyword options it takes; None: any (passed on to another check)
+    options: frozenset[str] | None  # keyword options it takes; None: any (its validate checks them)
+    needs_expected: bool  # it compares with an expected input (its second parameter has no default)
     validate: Callable[[Mapping[str, Any]], None] | None = None  # deeper checks of its options
 
 
@@ -52,10 +53,29 @@ def _entry(
     options: frozenset[str] | None = None,
     validate: Callable[[Mapping[str, Any]], None] | None = None,
 ) -> CheckFunction:
-    if options is None and not any(p.kind is p.VAR_KEYWORD for p in inspect.signature(run).parameters.values()):
-        params = inspect.signature(run).parameters.values()
+    params = list(inspect.signature(run).parameters.values())
+    if options is None and not any(p.kind is p.VAR_KEYWORD for p in params):
         options = frozenset(p.name for p in params if p.kind is p.KEYWORD_ONLY)
-    return CheckFunction(run.__name__, family, run, options, validate)
+    second = params[1] if len(params) > 1 else None
+    needs_expected = (
+        second is not None and second.kind is second.POSITIONAL_OR_KEYWORD and second.default is second.empty
+    )
+    return CheckFunction(run.__name__, family, run, options, needs_expected, validate)
+
+
+def _archive_options(options: Mapping[str, Any]) -> None:
+    """compare_archive's options: file_path, file_type, and the options of the check of that file type."""
+    file_type = options.get("file_type", "text")
+    compare = archives.COMPARE_BY_TYPE.get(file_type)
+    if compare is None:
+        raise JudgingError(f"file_type: {file_type!r} is not one of {', '.join(archives.COMPARE_BY_TYPE)}")
+    inner = {k: v for k, v in options.items() if k not in ("file_path", "file_type")}
+    check = CHECKS[compare.__name__]
+    unknown = sorted(set(inner) - check.options) if check.options is not None else []
+    if unknown:
+        raise JudgingError(f"{unknown[0]}: not an option of compare_archive nor of {check.name}")
+    if check.validate is not None:
+        check.validate(inner)
 
 
 CHECKS: dict[str, CheckFunction] = {
@@ -82,7 +102,7 @@ CHECKS: dict[str, CheckFunction] = {
         _entry("files", files.check_json),
         _entry("files", files.check_json_settings),
         _entry("files", files.check_config_status),
-        _entry("files", archives.compare_archive),
+        _entry("files", archives.compare_archive, validate=_archive_options),
         _entry("mail", mail.check_thunderbird_prefs),
         _entry("browser", browser.is_expected_url_pattern_match),
         _entry("browser", browser.is_expected_tabs),
@@ -165,15 +185,8 @@ def check_evaluator(evaluator: Mapping[str, Any]) -> None:
                 check.validate(opts)
             except JudgingError as e:
                 raise JudgingError(f"evaluator.options.{e}") from None
-        if not expected[i] and _needs_expected(check):
+        if not expected[i] and check.needs_expected:
             raise JudgingError(f"evaluator.expected: {name} compares with an expected input, and there is none")
-
-
-def _needs_expected(check: CheckFunction) -> bool:
-    params = list(inspect.signature(check.run).parameters.values())
-    return (
-        len(params) > 1 and params[1].kind is params[1].POSITIONAL_OR_KEYWORD and params[1].default is params[1].empty
-    )
 
 
 def refusal(evaluator: Mapping[str, Any]) -> tuple[str, str] | None:

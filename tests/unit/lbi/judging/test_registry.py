@@ -121,6 +121,8 @@ def test_a_check_that_breaks_on_the_result_scores_zero() -> None:
         ({"func": "compare_table", "expected": RULE, "options": {"rules": [{"type": "magic"}]}}, "rules[0].type"),
         ({"func": "compare_pptx_files", "expected": RULE, "options": {"examine_magic": True}}, "examine_magic"),
         ({"func": []}, "evaluator.func"),
+        ({"func": "compare_archive", "expected": RULE, "options": {"file_type": "movie"}}, "file_type"),
+        ({"func": "compare_archive", "expected": RULE, "options": {"file_type": "csv", "loud": 1}}, "options.loud"),
     ],
 )
 def test_refusals_name_the_field(evaluator: dict[str, Any], named: str) -> None:
