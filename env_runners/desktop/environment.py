@@ -187,7 +187,7 @@ class DesktopEnvironment(Environment[DesktopConfig, DesktopSession]):
                 return Verdict(bool(found), f"{described} {'exists' if found else 'does not exist'}")
             return Verdict(not found, f"{described} {'still exists' if found else 'is gone'}")
         if isinstance(check, ShellOutputCheck):
-            code, output = session.run(f"cd ~ && {{ {check.command}\n}}", 30.0, FILE_CAP)
+            code, output = session.judge_run(f"cd ~ && {{ {check.command}\n}}", 30.0, FILE_CAP)
             if check.exit_code is not None and code != check.exit_code:
                 return Verdict(False, f"the command exited with {code}, expected {check.exit_code}")
             if check.equals is None and not check.contains and check.regex is None and not check.excludes:
@@ -200,13 +200,13 @@ class DesktopEnvironment(Environment[DesktopConfig, DesktopSession]):
 
     def _file_verdict(self, session: DesktopSession, check: FileCheck) -> Verdict:
         path = shlex.quote(check.path)
-        exists = session.run(f"cd ~ && test -f {path}", 10.0)[0] == 0
+        exists = session.judge_run(f"cd ~ && test -f {path}", 10.0, 1000)[0] == 0
         if not check.exists:
             return Verdict(not exists, f"{check.path} {'exists' if exists else 'does not exist'}")
         if not exists:
             return Verdict(False, f"{check.path} does not exist")
         if check.cells or (check.rows is not None and check.path.lower().endswith(SPREADSHEET_SUFFIXES)):
-            code, output = session.run(sheets_command(check.path), 60.0, FILE_CAP)
+            code, output = session.judge_run(sheets_command(check.path), 60.0, FILE_CAP)
             if code != 0:
                 return Verdict(False, f"{check.path} could not be read as a spreadsheet: {output.strip()[-200:]}")
             sheets, order = parse_sheets(output)
@@ -215,7 +215,7 @@ class DesktopEnvironment(Environment[DesktopConfig, DesktopSession]):
                 if not verdict.ok or check.rows is None:
                     return verdict
             return rows_verdict(sheets[order[0]] if order else [], check.rows or [])
-        code, text = session.run(f"cd ~ && cat -- {path}", 30.0, FILE_CAP)
+        code, text = session.judge_run(f"cd ~ && cat -- {path}", 30.0, FILE_CAP)
         if code != 0:
             return Verdict(False, f"{check.path} could not be read: {text.strip()[-200:]}")
         if check.rows is not None:

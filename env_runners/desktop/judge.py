@@ -8,25 +8,30 @@ no capabilities but setuid and setgid and no new privileges. The helper takes th
 only, which the session's D-Bus and AT-SPI buses let in, while its real and saved uids stay root's: the agent's
 processes can neither signal nor trace it. The request goes in on its stdin and the answer comes back on its stdout,
 pipes the runner holds, so there is no socket or file the agent could replace; the script is the copy in a folder
-of the session's /tmp that only root inside may change.
+of the session's /tmp that only root inside may change. The file and shell checks run their commands the same way
+(`trusted_run`), as root inside with only the capabilities to read and write the session's files, never through the
+agent's own shell.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import select
 import signal
 import subprocess
+import time
 from typing import Any
 
 from env_runners.desktop import inside
 from env_runners.shell.rootfs import AGENT_UID
-from env_runners.shell.sandbox import PATH, namespace_processes
+from env_runners.shell.sandbox import AGENT_HOME, PATH, namespace_processes
 from env_runners.shell.userns import UserNamespace
 
 NAMESPACES = {"mnt": "mount", "pid": "pid", "net": "net", "ipc": "ipc", "uts": "uts"}  # /proc name: nsenter option
 ENVIRONMENT = {"PATH": PATH, "HOME": "/root", "LANG": "C.UTF-8", **inside.ENV}
-REPLY_CAP = 1 << 20
+REPLY_CAP = 1 << 20  # a find's answer: at most five elements
 
 
 def sandbox_namespaces(namespace: UserNamespace) -> dict[str, int]:
@@ -48,9 +53,9 @@ def sandbox_namespaces(namespace: UserNamespace) -> dict[str, int]:
     raise OSError("the session's sandbox has no process left to judge in")
 
 
-def trusted_call(namespace: UserNamespace, helper: str, request: dict[str, Any], timeout_s: float) -> dict[str, Any]:
-    """The helper's answer to `request`, from a helper the runner started in the session as described above;
-    OSError when it cannot be started or does not answer in time."""
+def _start(namespace: UserNamespace, capabilities: str, program: list[str], env: dict[str, str]) -> subprocess.Popen:
+    """`program` as root of the session, in its sandbox's namespaces, with only these capabilities (setpriv's
+    bounding-set syntax, e.g. `+setuid,+setgid`), no new privileges, reading stdin and writing stdout to the runner."""
     fds = sandbox_namespaces(namespace)
     command = [
         "nsenter",
@@ -61,34 +66,76 @@ def trusted_call(namespace: UserNamespace, helper: str, request: dict[str, Any],
         "--setgid",
         "0",
         "--",
-        *("setpriv", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all,+setuid,+setgid", "--"),
-        *("python3", "-I", helper, "judge", str(AGENT_UID)),
+        *("setpriv", "--no-new-privs", "--inh-caps=-all", f"--bounding-set=-all,{capabilities}", "--"),
+        *program,
     ]
     try:
-        process = subprocess.Popen(
+        return subprocess.Popen(
             command,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
             pass_fds=tuple(fds.values()),
-            env=ENVIRONMENT,
+            env=env,
             start_new_session=True,
         )
     finally:
         for fd in fds.values():
             os.close(fd)
-    try:
-        output, _ = process.communicate(json.dumps(request).encode() + b"\n", timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        raise OSError(f"the judge's desktop helper did not answer within {timeout_s:g}s") from None
-    return _answer(output, process.returncode)
+
+
+def _finish(process: subprocess.Popen, given: bytes, timeout_s: float, cap: int) -> tuple[int, bytes]:
+    """Sends `given`, then reads the output (its first `cap` bytes kept, the rest read and dropped) until the process
+    ends; exit code -1 when it ran past `timeout_s` (it is killed with whatever it started)."""
+    assert process.stdin is not None and process.stdout is not None
+    deadline = time.monotonic() + timeout_s
+    with contextlib.suppress(BrokenPipeError):
+        process.stdin.write(given)
+    process.stdin.close()
+    kept = bytearray()
+    out = process.stdout.fileno()
+    while True:
+        remaining = deadline - time.monotonic()
+        ready = select.select([out], [], [], max(0.0, remaining))[0] if remaining > 0 else []
+        if not ready:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            process.stdout.close()
+            return -1, bytes(kept)
+        chunk = os.read(out, 65536)
+        if not chunk:
+            break
+        kept += chunk[: max(0, cap - len(kept))]
+    process.stdout.close()
+    return process.wait(max(0.1, deadline - time.monotonic())), bytes(kept)
+
+
+def trusted_call(namespace: UserNamespace, helper: str, request: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+    """The helper's answer to `request`, from a helper the runner started in the session as described above;
+    OSError when it cannot be started or does not answer in time."""
+    program = ["python3", "-I", helper, "judge", str(AGENT_UID)]
+    process = _start(namespace, "+setuid,+setgid", program, ENVIRONMENT)
+    code, output = _finish(process, json.dumps(request).encode() + b"\n", timeout_s, REPLY_CAP)
+    if code == -1:
+        raise OSError(f"the judge's desktop helper did not answer within {timeout_s:g}s")
+    return _answer(output, code)
+
+
+def trusted_run(namespace: UserNamespace, command: str, timeout_s: float, cap: int) -> tuple[int, str]:
+    """A check's bash command (a file read, a task's shell check) run by the runner in the session as root inside
+    with no capabilities but reading and writing any of the session's files, in the agent's home: not through the
+    agent's shell, which the agent's processes can reach (write to its input, trace it). Its exit code (-1 past
+    `timeout_s`) and output, stdout and stderr, up to `cap` characters."""
+    env = {**ENVIRONMENT, "HOME": AGENT_HOME, "USER": "agent", "LOGNAME": "agent"}
+    program = ["bash", "--noprofile", "--norc", "-c", command]
+    process = _start(namespace, "+dac_override,+dac_read_search", program, env)
+    code, output = _finish(process, b"", timeout_s, cap * 4)  # UTF-8: at most 4 bytes a character
+    return code, output.decode("utf-8", errors="replace")[:cap]
 
 
 def _answer(output: bytes, code: int) -> dict[str, Any]:
     lines = [line for line in output.splitlines() if line.startswith(inside.JUDGE_MARK.encode())]
-    if not lines or len(lines[-1]) > REPLY_CAP:
+    if not lines:
         raise OSError(f"the judge's desktop helper gave no answer (exit code {code})")
     try:
         reply = json.loads(lines[-1][len(inside.JUDGE_MARK) :])

@@ -30,7 +30,7 @@ from typing import Any
 from env_runners.base import Session, StepResult
 from env_runners.desktop import inside
 from env_runners.desktop.actions import Code, Command, Finish, parse
-from env_runners.desktop.judge import trusted_call
+from env_runners.desktop.judge import trusted_call, trusted_run
 from env_runners.shell.environment import ShellConfig, ShellSession
 from env_runners.shell.sandbox import Root, namespace_processes
 from lbi.errors import FailedPrecondition, InvalidArgument
@@ -179,6 +179,11 @@ class DesktopSession(Session):
         """A request answered by a helper the agent cannot kill, trace or stand in for (judge.py), for a verdict."""
         assert self.shell.namespace is not None  # desktop sessions are always sandboxed
         return trusted_call(self.shell.namespace, HELPER, request, timeout_s)
+
+    def judge_run(self, command: str, timeout_s: float, cap: int) -> tuple[int, str]:
+        """A check's bash command, run out of the agent's reach (judge.py): its exit code (-1: timed out), output."""
+        assert self.shell.namespace is not None
+        return trusted_run(self.shell.namespace, command, timeout_s, cap)
 
     def _restart_helper(self) -> None:
         self.shell.run("kill -9 $(cat /tmp/.lbi-desktop.pid 2>/dev/null) 2>/dev/null; true", 5)

@@ -1,9 +1,11 @@
 """The desktop's verdicts cannot be forged from inside the session: an agent's pyautogui code that kills the desktop
-helper and serves its own socket in its place, or plants a symbolic link from the helper's socket to a socket of the
-host, neither fools the a11y check nor reaches the host. A real runner on 127.0.0.1, a real desktop session."""
+helper and serves its own socket in its place, plants a symbolic link from the helper's socket to a socket of the
+host, or freezes every process it can signal (the shell the runner reads files through among them) neither fools a
+check nor reaches the host. A real runner on 127.0.0.1, a real desktop session."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
@@ -110,3 +112,38 @@ async def test_a_link_from_the_helpers_socket_to_the_host_reaches_nothing(deskto
     finally:
         await desktop_runner.close_session(session)
         server.close()
+
+
+# stops every process of the agent's but itself, again and again, from a moment after the step that starts it
+FREEZER = """
+import os, signal, time
+time.sleep(1.5)
+while True:
+    for pid in [p for p in os.listdir('/proc') if p.isdigit() and int(p) != os.getpid()]:
+        try:
+            os.kill(int(pid), signal.SIGSTOP)
+        except OSError:
+            pass
+    time.sleep(0.05)
+"""
+
+
+async def test_a_session_frozen_by_the_agent_does_not_make_a_file_disappear(desktop_runner):
+    session, _ = await desktop_runner.open_session("desktop", EDITOR)
+    try:
+        start = (
+            "import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', "
+            f"{FREEZER!r}], start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, "
+            "stderr=subprocess.DEVNULL)"
+        )
+        await desktop_runner.step(session, start)
+        assert (await desktop_runner.step(session, "done")).done
+        await asyncio.sleep(3)  # everything of the agent's is stopped by now (no figure is asserted on)
+        deleted = await desktop_runner.judge(session, {"kind": "file", "path": "notes.txt", "exists": False})
+        assert not deleted.ok and "exists" in deleted.reason, deleted.reason
+        kept = await desktop_runner.judge(session, {"kind": "file", "path": "notes.txt", "equals": "first line"})
+        assert kept.ok, kept.reason
+        listed = await desktop_runner.judge(session, {"kind": "shell", "command": "ls ~", "contains": ["notes.txt"]})
+        assert listed.ok, listed.reason
+    finally:
+        await desktop_runner.close_session(session)
