@@ -30,13 +30,15 @@ def ensure_small_package(path: str) -> str:
 
 
 def read_text(path: str) -> str:
-    """A text file's content: UTF-8 (a byte-order mark dropped), or Latin-1 when it is not UTF-8."""
+    """A text file's content as Python's text mode reads it (line ends as "\n"): UTF-8 (a byte-order mark
+    dropped), or Latin-1 when it is not UTF-8."""
     with open(path, "rb") as f:
         data = f.read()
     try:
-        return data.decode(ENCODINGS[0])
+        text = data.decode(ENCODINGS[0])
     except UnicodeDecodeError:
-        return data.decode(ENCODINGS[1])
+        text = data.decode(ENCODINGS[1])
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def read_lines(path: str) -> list[str]:

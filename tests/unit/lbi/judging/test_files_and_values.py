@@ -56,6 +56,8 @@ def test_compare_text_file(tmp_path: Path) -> None:
     assert files.compare_text_file(spaced, gold) == 0.0
     assert files.compare_text_file(spaced, gold, ignore_blanks=True, ignore_case=True) == 1.0
     assert files.compare_text_file(str(tmp_path / "missing.txt"), gold) == 0.0
+    (tmp_path / "crlf.txt").write_bytes(b"Hello  world\r\n")
+    assert files.compare_text_file(str(tmp_path / "crlf.txt"), gold) == 1.0
     with pytest.raises(JudgingError, match="expected"):
         files.compare_text_file(spaced, str(tmp_path / "no-gold.txt"))
 
