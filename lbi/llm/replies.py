@@ -147,14 +147,13 @@ def _embedded(text: str) -> list[Any]:
 
 
 def _unwrapped(values: Iterable[Any], model: type[BaseModel]) -> Iterator[Any]:
-    """Each value, then what a tool-call envelope or a LangChain move in it holds."""
+    """Each value (a LangChain move read as one first), then what a tool-call envelope in it holds."""
     for value in values:
+        move = langchain_move(value) if isinstance(value, dict) and "action" in model.model_fields else None
+        if move is not None:  # its "action" names a tool, "action_input" is the action
+            yield move
         yield value
         if isinstance(value, dict):
-            if "action" in model.model_fields:
-                move = langchain_move(value)
-                if move is not None:
-                    yield move
             yield from envelope(value)
 
 

@@ -152,15 +152,14 @@ def literal_values(text: str, limit: int = 50) -> list[Any]:
 # ---- field values --------------------------------------------------------------------------------------------
 
 
+_WORD = re.compile(r"[\w✅✓❌✗]+")
+
+
 def _boolean(text: str) -> bool | None:
-    words = re.findall(r"[\w✅✓❌✗]+", text.lower())
-    if not words:
+    word = _WORD.search(text.lower())
+    if word is None:
         return None
-    if words[0] in _TRUE:
-        return True
-    if words[0] in _FALSE:
-        return False
-    return None
+    return True if word.group() in _TRUE else False if word.group() in _FALSE else None
 
 
 def _items(text: str) -> list[str]:
@@ -204,10 +203,10 @@ def _verdict(text: str, attributes: dict[str, str] | None = None) -> dict[str, A
         reason = str(found.get("reason") or re.sub(r"<[^>]+>.*?</[^>]+>", "", text, flags=re.S)).strip()
         return {"ok": verdict, "reason": reason} if verdict is not None else None
     verdict = _boolean(text)
-    if verdict is None:
+    word = _WORD.search(text)
+    if verdict is None or word is None:
         return None
-    reason = re.sub(r"^\W*\w+\W*", "", text.strip(), count=1).strip()
-    return {"ok": verdict, "reason": reason}
+    return {"ok": verdict, "reason": text[word.end() :].lstrip(" \t\n-\u2014\u2013:,.;(").strip()}
 
 
 def _convert(annotation: Any, text: str, attributes: dict[str, str] | None = None) -> Any:
