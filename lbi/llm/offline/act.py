@@ -19,6 +19,7 @@ import re
 from typing import Any
 
 from lbi.llm.offline.sqltext import (
+    dialect_of,
     is_schema_query,
     quote_table,
     repair,
@@ -166,9 +167,10 @@ def _sql(x: dict[str, Any], plan: list[str]) -> dict[str, Any]:
     if inspect not in done:
         return _move(inspect, "Inspect the schema first, so that I use real table and column names.")
     schema = schema_from_text("\n".join([s["observation"] for s in history] + [observation]))
+    dialect = dialect_of(x.get("action_space", ""))
     last_failed = observation.startswith("Error:")
     if last_failed and done and done[-1] != guess:
-        fixed = repair(done[-1], observation, schema)
+        fixed = repair(done[-1], observation, schema, dialect)
         if fixed and fixed not in done:
             return _move(fixed, f"The statement failed ({observation.splitlines()[0]}); retry it with the real name.")
         return _stop(
@@ -180,9 +182,9 @@ def _sql(x: dict[str, Any], plan: list[str]) -> dict[str, Any]:
         words = set(task.replace(".", " ").split())
         named = (t for t in schema if t.lower() in words or t.lower().rstrip("s") in words or t.lower() in task)
         table = next(named, next(iter(schema), None))
-        plan = [f"SELECT * FROM {quote_table(table)} LIMIT 10;"] if table else []
+        plan = [f"SELECT * FROM {quote_table(table, dialect)} LIMIT 10;"] if table else []
     first_table = next((t for t in tables_in(plan[0]) if t in schema), None) if plan else None
-    peek = f"SELECT * FROM {quote_table(first_table)} LIMIT 3;" if first_table else None
+    peek = f"SELECT * FROM {quote_table(first_table, dialect)} LIMIT 3;" if first_table else None
     if peek and peek not in done and peek not in plan:
         return _move(peek, f"Look at a few rows of {first_table} to see what its values look like.")
     exploration = {inspect, peek, guess}

@@ -13,7 +13,10 @@ import functools
 import re
 
 import sqlglot
+from sqlalchemy import dialects as sa_dialects
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.tokens import TokenType
 
 SCHEMA_QUERY = "SELECT name, sql FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name;"
 _SCHEMA_HINT = re.compile(r"Inspect the schema with: (.+?;)")
@@ -39,18 +42,46 @@ def _ident(groups: tuple[str, ...]) -> str:
     return next((g for g in groups if g), "")
 
 
-def quote_table(name: str) -> str:
-    """A table name as SQL: bare when it is a plain word that is not a keyword, else double-quoted."""
-    if re.fullmatch(r"[A-Za-z_]\w*", name) and name.upper() not in _KEYWORDS:
-        return name
-    return '"' + name.replace('"', '""') + '"'
+# the engine a session runs on, as its action space names it (env_runners.sql.engines.base.action_space), and the
+# sqlglot dialect it speaks; sessions whose action space names none are SQLite's
+_ENGINE = re.compile(r"\bexactly one (\w+) SQL statement\b")
+DIALECTS = {"SQLite": "sqlite", "PostgreSQL": "postgres", "MySQL": "mysql", "MariaDB": "mysql", "DuckDB": "duckdb"}
+_SQLALCHEMY = {"sqlite": "sqlite", "postgres": "postgresql", "mysql": "mysql", "duckdb": "postgresql"}
 
 
-_KEYWORDS = {
-    "ORDER", "GROUP", "SELECT", "FROM", "WHERE", "TABLE", "INDEX", "USER", "LIMIT", "JOIN", "KEY", "VALUES", "CHECK",
-    "DEFAULT", "CASE", "WHEN", "END", "AS", "ON", "IN", "IS", "NOT", "NULL", "AND", "OR", "BY", "TO", "ALL", "UNION",
-    "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "PRIMARY", "FOREIGN", "REFERENCES", "TRANSACTION",
-}  # fmt: skip
+def dialect_of(action_space: str) -> str:
+    """The sqlglot dialect of the engine a session's action space names (SQLite's when it names none)."""
+    match = _ENGINE.search(action_space or "")
+    return DIALECTS.get(match.group(1), "sqlite") if match else "sqlite"
+
+
+@functools.lru_cache(maxsize=8)
+def _reserved(dialect: str) -> frozenset[str]:
+    """Words a bare name may not be in `dialect`: sqlglot's reserved keywords and the engine's own list (SQLAlchemy's,
+    which has PostgreSQL's and SQLite's where sqlglot has none), upper-case."""
+    words = {w.upper() for w in Dialect.get_or_raise(dialect).generator_class.RESERVED_KEYWORDS}
+    engine = sa_dialects.registry.load(_SQLALCHEMY.get(dialect, "sqlite"))()
+    return frozenset(words | {w.upper() for w in engine.identifier_preparer.reserved_words})
+
+
+def quote_name(name: str, dialect: str = "sqlite") -> str:
+    """One identifier as `dialect` must write it: bare when the engine reads it back as the same name, else quoted its
+    way ("x", MySQL's `x`). A name the engine would fold to another case is quoted (PostgreSQL folds bare names to
+    lower case: a table created as "ObservingRun" is `"ObservingRun"`, `observingrun` is another table), as are
+    reserved words and names that are not plain words."""
+    needs = (
+        not exp.SAFE_IDENTIFIER_RE.match(name)
+        or Dialect.get_or_raise(dialect).case_sensitive(name)
+        or name.upper() in _reserved(dialect)
+    )
+    return exp.Identifier(this=name, quoted=needs).sql(dialect=dialect)
+
+
+def quote_table(name: str, dialect: str = "sqlite") -> str:
+    """A table as a schema listing shows it (`schema.table` outside the default schema), as `dialect` writes it."""
+    return ".".join(quote_name(part, dialect) for part in name.split("."))
+
+
 _CONSTRAINT = re.compile(r"^(PRIMARY|FOREIGN|UNIQUE|CHECK|CONSTRAINT)\b", re.I)
 
 
@@ -109,19 +140,41 @@ def tables_in(sql: str) -> list[str]:
     return [t for t in ordered if t.lower() not in _SYSTEM_TABLES]
 
 
-def repair(sql: str, error: str, schema: dict[str, list[str]]) -> str | None:
-    """A corrected statement for an unknown column or table, using the closest real name; None if unknown. Reads
-    the engines' own messages: SQLite, PostgreSQL, MySQL/MariaDB and DuckDB."""
+def repair(sql: str, error: str, schema: dict[str, list[str]], dialect: str = "sqlite") -> str | None:
+    """A corrected statement for an unknown column or table, using the real name closest to the one the engine
+    reports (the same name in another case first: PostgreSQL reports a bare `ObservingRun` as "observingrun"),
+    written as `dialect` needs it; None if unknown. Reads the engines' own messages: SQLite, PostgreSQL, MySQL/MariaDB
+    and DuckDB."""
     found = _unknown_name(error)
     if not found or not schema:
         return None
     kind, bad = found
     bare = bad.split(".")[-1]
     names = list(schema) if kind == "table" else sorted({c for cols in schema.values() for c in cols})
-    best = difflib.get_close_matches(bare, names, n=1, cutoff=0.5)
-    if not best or best[0] == bare:
+    by_lower = {n.lower(): n for n in reversed(names)}  # the first of names that differ only in case
+    close = difflib.get_close_matches(bare.lower(), list(by_lower), n=1, cutoff=0.5)
+    best = by_lower[close[0]] if close else None
+    if best is None or best == bare:
         return None
-    return re.sub(rf"\b{re.escape(bare)}\b", best[0], sql)
+    return _renamed(sql, bare, quote_name(best, dialect), dialect)
+
+
+def _renamed(sql: str, name: str, written: str, dialect: str) -> str:
+    """`sql` with every mention of the name `name` (bare in any case, or quoted exactly) written as `written`; the
+    rest of the statement as it was (sqlglot's tokens say where the names are, so literals and keywords stay)."""
+    try:
+        tokens = sqlglot.tokenize(sql, read=dialect)
+    except Exception:  # a statement sqlglot cannot tokenize (cut short): its bare words
+        return re.sub(rf"(?<![\w\"`]){re.escape(name)}(?![\w\"`])", lambda _: written, sql, flags=re.I)
+    out, position = [], 0
+    for token in tokens:
+        quoted = token.token_type == TokenType.IDENTIFIER
+        literal = token.token_type == TokenType.NUMBER or "STRING" in token.token_type.name
+        if literal or (token.text != name if quoted else token.text.lower() != name.lower()):
+            continue
+        out += [sql[position : token.start], written]
+        position = token.end + 1
+    return "".join(out) + sql[position:]
 
 
 _UNKNOWN = [  # (kind, pattern) per engine's wording
