@@ -45,6 +45,30 @@ class SynthSettings(RunnerSettings):
         "", description="Name of the synth pod (downward API), the owner of the runner pods it makes."
     )
     synth_pod_uid: str = Field("", description="UID of the synth pod (downward API).")
+    synth_allowed_runner_endpoints: list[str] | None = Field(
+        None,
+        description=(
+            "Runners a job's spec.runner_endpoints may name, as a JSON list of host:port glob patterns (e.g. "
+            '["lbi-runner-*.lbi-runner.agents.svc:50051"], the chart\'s standing pool); the service sends its client '
+            "token to them. Unset: any endpoint when auth is off, none when it is on."
+        ),
+    )
+    synth_job_pod_templates: bool | None = Field(
+        None,
+        description=(
+            "Whether a job's spec.runners.template may replace the operator's runner pod template (it decides the "
+            "containers, volumes and service account of pods this service creates). Unset: yes when auth is off, "
+            "no when it is on; the chart sets false."
+        ),
+    )
+    synth_allowed_models: list[str] | None = Field(
+        None,
+        description=(
+            "Models a job's spec.models may name besides those configured (LBI_LLM_MODEL, LBI_LLM_FALLBACKS, "
+            "LBI_LLM_ROLES, LBI_LLM_MODEL_LIST) and the offline backend, as a JSON list of glob patterns. Unset: any "
+            "model when auth is off, only those when it is on."
+        ),
+    )
     online_policy_file: str = Field(
         "",
         description="YAML file of per-dataset online policies (synth_service/online/policy.py); "

@@ -22,6 +22,7 @@ from lbi.llm.gateway import LLMGateway
 from lbi.paths import PathRules
 from lbi.store import VectorStore
 from lbi.telemetry import tracer
+from synth_service.admission import check_new_job_id
 from synth_service.config import SynthSettings
 from synth_service.context import BudgetExhausted, JobCancelled, JobContext
 from synth_service.job_events import JobEvents
@@ -79,9 +80,15 @@ class Engine:
         await self.online.close()
         self.journal.close()
 
+    def check_job_id(self, spec: JobSpec, job_id: str) -> None:
+        """A named id is an existing job's (to resume) or a new one of the caller's own (admission.py)."""
+        if job_id and self.journal.job(job_id) is None:
+            check_new_job_id(job_id, spec, self.journal)
+
     def create(self, spec: JobSpec, job_id: str = "") -> str:
         """Registers the job (or finds it, to resume) and returns its id."""
         self.runners.check(spec)
+        self.check_job_id(spec, job_id)
         job_id = job_id or spec.job_id()
         if not self.journal.create_job(job_id, spec.model_dump(mode="json")):
             stored = self.journal.job(job_id)

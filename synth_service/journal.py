@@ -244,6 +244,15 @@ class Journal:
                 conn.execute(f"DELETE FROM {table} WHERE job_id = ?", (job_id,))
             conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
 
+    def has_rows(self, job_id: str) -> bool:
+        """Whether any record or LLM call is journaled under `job_id` (with or without a job of that id)."""
+        return bool(
+            self._execute(
+                "SELECT 1 FROM records WHERE job_id = ? UNION ALL SELECT 1 FROM llm_calls WHERE job_id = ? LIMIT 1",
+                (job_id, job_id),
+            )
+        )
+
     def get(self, job_id: str, stage: str, keys: list[str]) -> dict[str, tuple[Any, bool, str]]:
         """key -> (payload, ok, reason) for those of `keys` that are written."""
         found: dict[str, tuple[Any, bool, str]] = {}

@@ -1,7 +1,8 @@
 """The SynthesisService gRPC servicer over the engine.
 
 With tokens configured (lbi/auth.py), a caller sees the jobs of the datasets its token may read, and creates,
-cancels or resumes jobs only of datasets it may write (PERMISSION_DENIED otherwise)."""
+cancels or resumes jobs only of datasets it may write (PERMISSION_DENIED otherwise). What a job may choose (runners,
+pod template, models, its id) is admission.py's."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ import asyncio
 from typing import cast
 
 from lbi.auth import Grant, TokenTable
-from lbi.errors import InvalidArgument, PermissionDenied
+from lbi.errors import InvalidArgument, NotFound, PermissionDenied
 from lbi.records import to_struct, to_timestamp
 from lbi.v1 import synthesis_pb2 as pb
 from lbi.v1 import synthesis_pb2_grpc
+from synth_service.admission import check_spec, is_batch_job
 from synth_service.engine import Engine
 from synth_service.job_records import JobRecords, RecordQuery, parse_page
 from synth_service.spec import JobSpec, spec_from_dict, spec_from_proto
@@ -105,6 +107,8 @@ class SynthesisService(synthesis_pb2_grpc.SynthesisServiceServicer):
         """The job's journal row (no statistics), if the caller's token may read (or, `write`, write) its dataset."""
         if not job_id:
             raise InvalidArgument("job_id", "must name a job")
+        if not is_batch_job(job_id):
+            raise NotFound(f"no job {job_id}")
         job = self.engine.row(job_id)
         self._check(context, job["spec"].get("dataset", "default"), write)
         return job
@@ -121,6 +125,8 @@ class SynthesisService(synthesis_pb2_grpc.SynthesisServiceServicer):
         self._check(context, spec.dataset, write=True)
         if request.job_id and self.engine.journal.job(request.job_id) is not None:
             self._job(context, request.job_id, write=True)  # resuming: the stored job's dataset counts
+        self.engine.check_job_id(spec, request.job_id)
+        check_spec(spec, self.engine.settings)  # runners, pod template, models: the operator's only
         await self.engine.probe(spec)
         job_id = self.engine.create(spec, request.job_id)
         self.engine.start(job_id)
@@ -135,7 +141,11 @@ class SynthesisService(synthesis_pb2_grpc.SynthesisServiceServicer):
         size, start = parse_page(request.page_size, request.page_token) if request.page_size else (0, 0)
         if not request.page_size and request.page_token:
             raise InvalidArgument("page_size", "must be set with page_token")
-        rows = [j for j in self.engine.journal.jobs() if grant.allows(j["spec"].get("dataset", "default"))]
+        rows = [
+            j
+            for j in self.engine.journal.jobs()
+            if is_batch_job(j["id"]) and grant.allows(j["spec"].get("dataset", "default"))
+        ]
         if request.newest_first:
             rows.reverse()
         chosen = rows[start : start + size] if size else rows
