@@ -323,3 +323,35 @@ def test_the_console_is_a_grpc_client_with_its_ingress_off_by_default(chart):
     runner_from = _get(exposed, "NetworkPolicy", "rel-lbi-env-runner")["spec"]["ingress"][0]["from"]
     assert {f["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for f in runner_from} == {"synth", "console"}
     assert not [d for d in _render(chart, "--set", "console.enabled=false") if "console" in d["metadata"]["name"]]
+
+
+def test_a_job_names_only_the_runners_pod_template_and_models_the_chart_configures(chart, monkeypatch):
+    from lbi.errors import InvalidArgument
+    from synth_service.admission import check_spec
+    from synth_service.config import SynthSettings
+    from synth_service.spec import spec_from_dict
+
+    def settings(*values: str) -> SynthSettings:
+        synth = _get(_render(chart, *values), "Deployment", "rel-lbi-synth")["spec"]["template"]["spec"]
+        for e in synth["containers"][0]["env"]:
+            if e["name"].startswith("LBI_SYNTH_") and "value" in e:
+                monkeypatch.setenv(e["name"], e["value"])
+        return SynthSettings()
+
+    def admitted(s: SynthSettings, **spec) -> bool:
+        try:
+            check_spec(spec_from_dict({"env": "sql", **spec}), s)
+        except InvalidArgument:
+            return False
+        return True
+
+    default = settings()  # auth off: the chart still decides
+    assert not admitted(default, runner_endpoints=["10.0.0.9:50051"])
+    assert not admitted(default, runners={"replicas": 1, "template": {"spec": {"containers": [{"name": "x"}]}}})
+    assert not admitted(default, models={"policy": "oobabooga/http://10.0.0.9"})
+    assert admitted(default, runners={"replicas": 1}, models={"policy": "offline/heuristic"})
+    pool = settings("--set", "runner.standing.enabled=true", "--set", "synth.allowedRunnerEndpoints={gpu-runner:7000}")
+    named = [f"rel-lbi-runner-{i}.rel-lbi-runner.agents.svc:50051" for i in range(2)]  # as NOTES lists them
+    assert admitted(pool, runner_endpoints=[*named, "gpu-runner:7000"])
+    assert not admitted(pool, runner_endpoints=["rel-lbi-runner-0.rel-lbi-runner.agents.svc:50052"])
+    assert not admitted(pool, runner_endpoints=["evil:1@rel-lbi-runner-0.rel-lbi-runner.agents.svc:50051"])

@@ -269,3 +269,16 @@ tolerations:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end -}}
+
+{{/* The runners a job may name (LBI_SYNTH_ALLOWED_RUNNER_ENDPOINTS, JSON): the standing pool's pods, by the names
+NOTES lists, and synth.allowedRunnerEndpoints. */}}
+{{- define "lbi.allowedRunnerEndpoints" -}}
+{{- $patterns := list -}}
+{{- if .Values.runner.standing.enabled -}}
+{{- $pool := printf "%s-runner" (include "lbi.fullname" .) -}}
+{{- $patterns = append $patterns (printf "%s-*.%s.%s.svc:%v" $pool $pool .Release.Namespace .Values.runner.port) -}}
+{{- $patterns = append $patterns (printf "%s-*.%s.%s.svc.cluster.local:%v" $pool $pool .Release.Namespace .Values.runner.port) -}}
+{{- end -}}
+{{- $patterns = concat $patterns .Values.synth.allowedRunnerEndpoints -}}
+{{- if $patterns }}{{ toJson $patterns }}{{ else }}[]{{ end -}}
+{{- end }}
