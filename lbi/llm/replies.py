@@ -13,7 +13,8 @@ takes the first candidate that fits the schema:
    span read as a Python/JSON literal with `ast` (single quotes, True/None, trailing commas);
 4. the same places repaired by `json_repair`, unless the reply was cut at its token limit: a cut reply is never
    "repaired" into a shorter answer (only complete values count: a closed tag, a balanced object, a label's value
-   that ended before the cut).
+   that ended before the cut);
+5. for the agent's move, a reply whose only code is one fence in an action language (```sql, ```bash): that fence.
 
 A candidate that does not fit is also tried for what it holds: a tool-call envelope (`{"name": ..., "arguments":
 {...}}`, `{"function": ...}`) and a LangChain move (`{"action": "<tool>", "action_input": "..."}`). A null field is
@@ -31,7 +32,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from lbi.llm.reply_forms import envelope, langchain_move, literal_values, read_forms
+from lbi.llm.reply_forms import envelope, langchain_move, literal_values, lone_fence_move, read_forms
 
 Reply = TypeVar("Reply", bound=BaseModel)
 
@@ -158,14 +159,17 @@ def _unwrapped(values: Iterable[Any], model: type[BaseModel]) -> Iterator[Any]:
 
 
 def _each(body: str, model: type[BaseModel], truncated: bool) -> Iterator[Any]:
-    """Candidates in order: strict JSON, the reply's tags and labelled lines, embedded JSON and literals, then (unless
-    the reply was cut) objects repaired by json_repair. Each stage is computed only when the ones before found
-    nothing that fits."""
+    """Candidates in order: strict JSON, the reply's tags and labelled lines, embedded JSON and literals, (unless the
+    reply was cut) objects repaired by json_repair, then a lone action fence. Each stage is computed only when the
+    ones before found nothing that fits."""
     yield from _unwrapped(_strict(body), model)
     yield from read_forms(body, model, truncated)
     yield from _unwrapped(_embedded(body), model)
     if not truncated:
         yield from _unwrapped(_repaired_values(body), model)
+    move = lone_fence_move(body) if "action" in model.model_fields else None
+    if move is not None:
+        yield move
 
 
 def parse_reply(text: str | None, model: type[Reply], truncated: bool = False) -> Reply:

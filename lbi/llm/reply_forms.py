@@ -28,6 +28,8 @@ from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel
 
+from lbi.action_text import ACTION_LANGUAGES
+
 # Labels (lower case, spaces for underscores) that name a field besides its own name, most specific first.
 ALIASES: dict[str, tuple[str, ...]] = {
     "thought": ("thought", "thoughts", "thinking", "reasoning", "plan"),
@@ -283,11 +285,25 @@ def _first_paragraph(value: str) -> tuple[str, bool]:
 
 
 def _fenced_only(value: str) -> str:
-    """A value holding a fence and prose around it: the fence alone (the agent unwraps its language's fence)."""
+    """A value holding a fence and prose around it: the fence alone (the agent unwraps its language's fence); a
+    one-line ```command``` without its backticks."""
+    one_line = re.fullmatch(r"\s*```([^`\n]+)```\s*", value)
+    if one_line:
+        return one_line.group(1).strip()
     fence = re.search(r"```[^\n]*\n.*?\n[ \t]*```", value, re.S)
     if fence and value.strip() != fence.group(0).strip():
         return fence.group(0)
     return value
+
+
+def lone_fence_move(text: str) -> dict[str, Any] | None:
+    """A reply whose only code is one fence in an action language (```sql, ```bash, ...): that fence as the
+    action, the prose before it as the thought. Tried last, when the reply holds no other form."""
+    fences = list(re.finditer(r"```[ \t]*([\w+#.-]*)[^\n`]*\n(.*?)\n?[ \t]*```", text, re.S))
+    languages = set().union(*ACTION_LANGUAGES.values())
+    if len(fences) != 1 or fences[0].group(1).lower() not in languages or not fences[0].group(2).strip():
+        return None
+    return {"thought": text[: fences[0].start()].strip()[:500], "action": fences[0].group(2).strip("\n")}
 
 
 def _segments(text: str, known: set[str], truncated: bool) -> tuple[list[tuple[str, str]], str]:

@@ -45,7 +45,12 @@ ACT = [
     ("markdown", "**Action**: `wc -l < data.csv`", {"unwrapped": ("shell", "wc -l < data.csv")}),
     ("markdown", "### Thought\nnothing left\n\n**Final Answer:** 3 members", {"stop": True, "answer": "3 members"}),
     ("markdown", "**Thought**: two lines\n**Action**:\n```sql\nSELECT a\n\nFROM b;\n```", {"unwrapped": ("sql", "SELECT a\n\nFROM b;")}),
-    # trailing commas, nulls, envelopes, LangChain JSON
+    # labels in lower case (YAML-like), a one-line triple-backtick action, a lone fence with prose
+    ("labelled", "action: ls -la ~/inbox\nthought: just look", {"action": "ls -la ~/inbox", "thought": "just look"}),
+    ("react", "Thought: x\nAction: ```SELECT COUNT(*) FROM t```", {"action": "SELECT COUNT(*) FROM t"}),
+    ("fence", "I'll check the biggest files:\n\n```bash\ndu -a . | sort -n -r | head -n 5\n```", {"action": "du -a . | sort -n -r | head -n 5", "thought": "I'll check the biggest files:"}),
+    # raw line breaks inside a JSON string (multi-line SQL), trailing commas, nulls, envelopes, LangChain JSON
+    ("trailing", '{"thought": "x", "action": "SELECT a,\n  b FROM t",}', {"action": "SELECT a,\n  b FROM t"}),
     ("trailing", 'Here is the JSON:\n{"thought": "count", "action": "SELECT COUNT(*) FROM t",}', {"action": "SELECT COUNT(*) FROM t"}),
     ("trailing", '{"thought": "x", "action": "ls", "stop": false, "answer": null}', {"action": "ls"}),
     ("envelope", '{"name": "act", "arguments": "{\\"action\\": \\"pwd\\"}"}', {"action": "pwd"}),
@@ -93,6 +98,8 @@ REFUSED = [
     ("**Action:**\n```sql\nSELECT name FROM", True, None),
     ("{'action': 'SELECT name FROM staff WHERE", True, "cut at its token limit"),
     ("I think we should look at the table first.", False, "no JSON object"),
+    ("Here is an example in Python:\n```python\nprint(1)\n```", False, "no JSON object"),  # not an action language
+    ("Compare\n```sql\nSELECT 1;\n```\nwith\n```sql\nSELECT 2;\n```", False, "no JSON object"),  # two: which?
     ("Thought: I am not sure what to do.", False, "'action'"),
 ]
 # fmt: on
