@@ -44,6 +44,7 @@ CELL_STYLES = (
 CHART_PROPS = ("title", "anchor", "legend", "width", "height", "type", "direction", "xtitle", "ytitle", "ztitle")
 ROW_PROPS = ("hidden", "collapsed", "height", "outlineLevel", "outline_level")
 COLUMN_PROPS = ("width", "auto_size", "hidden", "collapsed", "min", "max", "outlineLevel", "outline_level")
+STYLED_CELLS_CAP = 2_000_000
 PIVOT_PROPS = (
     "name",
     "show_total",
@@ -168,18 +169,20 @@ def cell_style(name: str, cell: Any, diff_style: Any = None) -> Any:
     raise JudgingError(f"props: {name!r} is not a cell style lbi reads (one of {', '.join(CELL_STYLES)})")
 
 
-def cell_styles(sheet: Worksheet, values: dict[str, Any], props: list[str]) -> dict[str, list[Any]]:
-    """Every cell's `props`; where a conditional format applies, its style's props instead."""
+def cell_styles(sheet: Worksheet, values: dict[str, Any], props: list[str]) -> dict[str, list[Any]] | None:
+    """Every cell's `props` (None for a sheet whose used area is over 2 million cells); where a conditional format
+    applies (to a cell with a stored value), its style's props instead. Only cells with values are tested against a
+    conditional format, so one over whole columns costs what the data costs."""
+    if sheet.max_row * sheet.max_column > STYLED_CELLS_CAP:
+        return None
     styles = {c.coordinate: [cell_style(p, c) for p in props] for column in sheet.iter_cols() for c in column}
+    filled = [(coordinate, value) for coordinate, value in values.items() if value is not None]
     for formatting in sheet.conditional_formatting:
         for rule in formatting.rules:
             applies = _condition(rule)
-            for cell_range in formatting.cells:
-                for row, col in cell_range.cells:
-                    cell = sheet.cell(row=row, column=col)
-                    value = values.get(cell.coordinate)
-                    if value is not None and applies(value):
-                        styles[cell.coordinate] = [cell_style(p, cell, rule.dxf) for p in props]
+            for coordinate, value in filled:
+                if coordinate in formatting.sqref and applies(value):
+                    styles[coordinate] = [cell_style(p, sheet[coordinate], rule.dxf) for p in props]
     return styles
 
 

@@ -112,6 +112,14 @@ def test_style_rule_applies_a_conditional_format(tmp_path: Path) -> None:
     assert both(tmp_path, rule, {"edit": highlighted}, {}) == 0.0
 
 
+def test_style_rule_fails_on_a_sheet_too_large_to_read_cell_by_cell(tmp_path: Path) -> None:
+    def far(ws: Any) -> None:
+        ws["XFD1048576"] = 1
+
+    rule = {"type": "style", "sheet_idx0": 0, "sheet_idx1": "EI0", "props": ["font_bold"]}
+    assert both(tmp_path, rule, {"edit": far}) == 0.0
+
+
 def test_freeze_compares_the_frozen_rows_and_columns(tmp_path: Path) -> None:
     def freeze(ws: Any) -> None:
         ws.freeze_panes = "B2"
