@@ -38,7 +38,8 @@ class SqlConfig(EnvConfig):
         description="SQLAlchemy URL of the database: postgresql://user:${SECRET}@host:5432/db, "
         "mysql:// or mariadb://, duckdb:///path/file.duckdb, sqlite:///path/file.db. A "
         "password is written as ${NAME}: the runner reads it from its environment "
-        "variable LBI_SECRET_NAME or its secrets folder, never from the job spec.",
+        "variable LBI_SECRET_NAME or its secrets folder, never from the job spec, and sends it "
+        "only to the hosts its operator bound it to (LBI_RUNNER_SECRET_HOSTS), never in clear.",
     )
     database: str = Field(
         "",

@@ -26,7 +26,6 @@ can be scrubbed of them (`Resolved.scrub`), and renders the URL for display with
 
 from __future__ import annotations
 
-import fnmatch
 import ipaddress
 import re
 from collections.abc import Mapping, Sequence
@@ -36,6 +35,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from lbi.errors import InvalidArgument
+from lbi.hosts import host_matches
 from lbi.secrets import PLACEHOLDER, secret_value
 
 FIELD = "config.url"
@@ -162,21 +162,6 @@ def _bound(name: str, host: str, port: int, secrets_dir: Path, secret_hosts: Map
     if beside.is_file():
         patterns += [line.strip() for line in beside.read_text().splitlines() if line.strip()]
     return any(host_matches(pattern, host, port) for pattern in patterns)
-
-
-def host_matches(pattern: str, host: str, port: int) -> bool:
-    """Whether `host:port` is what `pattern` names: `host`, `host:port`, `[v6]:port` or a bare IPv6 address; the host
-    a glob pattern (`*.internal`), compared without case."""
-    pattern = pattern.strip().lower()
-    wanted_port: str | None = None
-    if pattern.startswith("["):
-        pattern, _, rest = pattern[1:].partition("]")
-        wanted_port = rest.removeprefix(":") or None
-    elif pattern.count(":") == 1:
-        pattern, wanted_port = pattern.split(":")
-    if wanted_port is not None and wanted_port != str(port):
-        return False
-    return fnmatch.fnmatchcase(host.strip("[]").lower(), pattern)
 
 
 def _loaded(url: sa.URL) -> sa.URL:

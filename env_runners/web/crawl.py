@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urldefrag, urlsplit
 
+from env_runners.web.reach import origin
 from lbi.records import Resource
 
 EXAMPLES_PER_RESOURCE = 3
@@ -112,11 +113,6 @@ class Site:
         return site_wide(self)
 
 
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
 def crawl(goto: Callable[[str], dict[str, Any] | None], start: str, allowed: set[str], max_pages: int) -> Site:
     """Breadth first from `start`: `goto(url)` loads a page and returns READ_PAGE's data (None when it fails)."""
     site = Site(start)
@@ -125,7 +121,7 @@ def crawl(goto: Callable[[str], dict[str, Any] | None], start: str, allowed: set
     while queue and len(site.pages) < max_pages:
         url, found_on, link_text = queue.popleft()
         data = goto(url)
-        if not data or _origin(data["url"]) not in allowed:
+        if not data or origin(data["url"]) not in allowed:
             continue
         if any(p.url == data["url"] for p in site.pages):  # a redirect or an alias of a page already read
             continue
@@ -143,7 +139,7 @@ def crawl(goto: Callable[[str], dict[str, Any] | None], start: str, allowed: set
         links = [
             link
             for link in page.links
-            if _origin(link["href"]) in allowed
+            if origin(link["href"]) in allowed
             and not DESTRUCTIVE.search(link["text"])
             and not DESTRUCTIVE.search(urlsplit(link["href"]).path)
         ]
@@ -293,7 +289,7 @@ def _page_text(page: Page, allowed: set[str], common_forms: set[tuple], common_l
     forms = [form for form in page.forms if _form_key(form) not in common_forms]
     if forms:
         lines += ["Forms:", *[_fields(form) for form in forms], ""]
-    links = [link for link in page.links if _origin(link["href"]) in allowed and _link_key(link) not in common_links]
+    links = [link for link in page.links if origin(link["href"]) in allowed and _link_key(link) not in common_links]
     if links:
         lines += ["Main links: " + _links(links[:30]), ""]
     excerpt = " ".join(page.text.split())[:600]

@@ -2,8 +2,10 @@
 
 One browser per runner, one browser context per session; by default each session gets its own fresh
 Trac project. Observations are the page's accessibility-style tree with element ids plus URL and title;
-actions follow WebArena. Navigation outside the session's allowed origins is blocked. All browser work
-runs on one dedicated thread, as Playwright's synchronous API requires.
+actions follow WebArena. The browser reaches only http(s) pages of the session's allowed origins, never the
+runner's files, its own or the services' addresses or cloud metadata (`reach.py`), checked on the config, on
+`goto`, on every request the browser routes and on every connection it opens (its proxy, `proxy.py`, sees redirects
+too). All browser work runs on one dedicated thread, as Playwright's synchronous API requires.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from pydantic import Field
 
@@ -23,6 +25,8 @@ from env_runners.base import Check, EnvConfig, Environment, Session, StepResult,
 from env_runners.web.checks import AnswerCheck, ProgramCheck, UrlCheck, answer_of, answer_verdict, url_verdict
 from env_runners.web.crawl import READ_PAGE, candidate_examples, crawl, run_examples, site_resources
 from env_runners.web.page_text import RENDER
+from env_runners.web.proxy import FilteringProxy
+from env_runners.web.reach import Reach, config_refusal, origin
 from env_runners.web.trac_site import TracSite, wiki_guide_pages
 from lbi.errors import InvalidArgument
 from lbi.ingest import resources_from_files
@@ -48,7 +52,9 @@ class WebConfig(EnvConfig):
         "", description="Start URL of an existing site; empty starts a fresh Trac project for the session."
     )
     allowed_origins: list[str] = Field(
-        default_factory=list, description="Origins the browser may reach (default: the start URL's origin)."
+        default_factory=list,
+        description="http(s) origins the browser may reach (default: the start URL's origin); loopback, link-local "
+        "and metadata addresses only where the runner's operator allows them (LBI_WEB_ALLOWED_HOSTS).",
     )
     observation_cap: int = Field(
         6000, ge=500, le=200_000, description="Characters of the page tree kept per observation."
@@ -113,23 +119,29 @@ def merge_text(tree: str) -> str:
     return "\n".join(lines)
 
 
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
 class WebSession(Session):
-    def __init__(self, host: BrowserHost, config: WebConfig):
+    def __init__(self, host: BrowserHost, config: WebConfig, operator_hosts: tuple[str, ...] = ()):
         self.host = host
         self.config = config
         self.site = TracSite() if not config.url else None
         self.start_url = config.url or (self.site.url if self.site else "")
-        self.allowed = {_origin(o) for o in config.allowed_origins} or {_origin(self.start_url)}
+        self.allowed = {origin(o) for o in config.allowed_origins} or {origin(self.start_url)}
+        own = frozenset({origin(self.site.url)} if self.site else ())
+        self.reach = Reach(frozenset(self.allowed), operator_hosts, own)
+        self.proxy = FilteringProxy(self.reach.allows_connection)
         self.done = False
-        self.host.run(self._open)
+        try:
+            self.host.run(self._open)
+        except BaseException:
+            self.proxy.close()
+            if self.site:
+                self.site.close()
+            raise
 
     def _open(self) -> None:
-        self.context = self.host.browser().new_context()
+        # the session's own Trac site (the runner's tracd, which redirects only within itself) is reached directly
+        proxy = {"server": self.proxy.server, "bypass": ",".join(o.split("://", 1)[1] for o in self.reach.own)}
+        self.context = self.host.browser().new_context(proxy=proxy, service_workers="block")
         self.context.set_default_timeout(self.config.action_timeout_ms)
         self.context.route("**/*", self._route)
         self.pages = [self.context.new_page()]
@@ -138,7 +150,7 @@ class WebSession(Session):
 
     def _route(self, route: Any) -> None:
         url = route.request.url
-        if url.startswith(("data:", "about:", "blob:")) or _origin(url) in self.allowed:
+        if url.startswith(("data:", "about:", "blob:")) or self.reach.refusal(url) is None:
             route.continue_()
         else:
             route.abort("blockedbyclient")
@@ -231,10 +243,9 @@ class WebSession(Session):
             page.mouse.wheel(0, -600 if args[0] == "up" else 600)
         elif verb == "goto" and args:
             url = urljoin(self.start_url, args[0].strip())
-            if _origin(url) not in self.allowed:
-                raise ValueError(
-                    f"navigation to {_origin(url)} is blocked (allowed: {', '.join(sorted(self.allowed))})"
-                )
+            refused = self.reach.refusal(url)
+            if refused:
+                raise ValueError(refused)
             page.goto(url)
         elif verb == "go_back":
             page.go_back()
@@ -301,6 +312,7 @@ class WebSession(Session):
         try:
             self.host.run(self.context.close)
         finally:
+            self.proxy.close()
             if self.site:
                 self.site.close()
 
@@ -378,8 +390,16 @@ class WebEnvironment(Environment[WebConfig, WebSession]):
         return session.run_program(check.sql)
 
     def open(self, config: WebConfig) -> WebSession:
+        operator_hosts = tuple(self.settings.web_allowed_hosts)
         if config.url and not config.url.startswith(("http://", "https://")):
             raise InvalidArgument("config.url", "must be an http(s) URL")
+        for name, urls in (
+            ("config.url", [config.url] if config.url else []),
+            ("config.allowed_origins", config.allowed_origins),
+        ):
+            refused = config_refusal(urls, operator_hosts)
+            if refused:
+                raise InvalidArgument(name, refused)
         if config.check_sql and config.url:
             raise InvalidArgument("config.check_sql", "checks need the session's own Trac database (leave url empty)")
-        return WebSession(self.host, config)
+        return WebSession(self.host, config, operator_hosts)

@@ -443,10 +443,11 @@ async def test_swe_bench_eval_gives_every_instance_a_verdict(tmp_path, embedder)
     )
 
 
-async def test_webarena_import_check_and_eval_on_a_site_of_our_own(tmp_path, embedder):
+async def test_webarena_import_check_and_eval_on_a_site_of_our_own(tmp_path, embedder, monkeypatch):
     from tests.fixtures.tool_library_site import serve
 
     url, _, stop = serve()
+    monkeypatch.setenv("LBI_WEB_ALLOWED_HOSTS", json.dumps([url.removeprefix("http://")]))  # the operator allows it
     try:
         configs = [
             {"task_id": 1, "start_url": "__LIBRARY__/", "intent": "Open the catalogue of tools.",

@@ -10,6 +10,13 @@ from tests.fixtures.synthesis import figures, run_job
 from tests.fixtures.tool_library_site import TOOLS, serve
 
 
+@pytest.fixture(autouse=True)
+def operator_allows_loopback_sites(monkeypatch):
+    """The tests' sites run on 127.0.0.1, which a runner's browser reaches only where its operator allows it (read
+    by every runner these tests start: the conftest's and the synthesis engine's)."""
+    monkeypatch.setenv("LBI_WEB_ALLOWED_HOSTS", '["127.0.0.1"]')
+
+
 @pytest.fixture
 def site():
     url, app, stop = serve()
