@@ -142,7 +142,8 @@ async def upload(request: Request) -> Response:
     except (UnicodeDecodeError, ValueError):
         raise BadForm("results: not a JSON file") from None
     try:
-        upload = state(request).uploads.add(session_of(request).id, raw, data, time.time())
+        session = session_of(request)
+        upload = state(request).uploads.add(session.id, session.grant.tenant, raw, data, time.time())
     except UploadRefused as exc:
         raise BadForm(f"results: {exc}", 413) from None
     return redirect(request, f"/evaluations/{upload.id}")
