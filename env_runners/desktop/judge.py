@@ -10,7 +10,8 @@ processes can neither signal nor trace it. The request goes in on its stdin and 
 pipes the runner holds, so there is no socket or file the agent could replace; the script is the copy in a folder
 of the session's /tmp that only root inside may change. The file and shell checks run their commands the same way
 (`trusted_run`), as root inside with only the capabilities to read and write the session's files, never through the
-agent's own shell.
+agent's own shell. What a check reads is still the session's content: the applications and their accessibility bus
+run as the agent, so an element an agent's own program shows is an element of the desktop.
 """
 
 from __future__ import annotations

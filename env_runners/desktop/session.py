@@ -6,7 +6,8 @@ Xvfb, a D-Bus session bus, the AT-SPI bus, openbox and the applications; `serve`
 in the session's /tmp, which the runner reaches from the host side of that folder. The agent can replace that
 socket (its helper runs as the agent), so the runner checks who serves it before it sends anything (SO_PEERCRED: a
 process of this session, never a host socket a planted link leads to) and takes nothing from it for a verdict: the
-a11y check asks a helper the runner starts out of the agent's reach (judge.py). Screenshots come in the answer,
+a11y, file and shell checks ask a helper or a command the runner starts out of the agent's reach (judge.py), never
+this helper or the agent's shell. Screenshots come in the answer,
 not as a file the runner would open. Every answer is read with a size cap and a timeout; a helper that hangs (an
 application that stops answering AT-SPI) is killed and started again, and the step is an error observation.
 pyautogui code runs as its own process of the session. Closing the shell session kills every process of the session.
