@@ -141,7 +141,7 @@ async def build(root: Path, states: int, unique: int, seed: int, kept: float) ->
     started = time.monotonic()
     examples, alias, figures = make_corpus(states, unique, seed, kept)
     embedder = ReusingEmbedder(Embedder(), alias)
-    store = EdgeStore(root / "qdrant")
+    store = EdgeStore(root / "qdrant", index_threshold=0)  # indexed by main(), explicitly and timed
     datasets = DatasetStore(store, embedder)
     for start in range(0, len(examples), 1000):
         await datasets.ingest("bench", examples[start : start + 1000], job_id="bench-build")
