@@ -42,6 +42,7 @@ ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",  # WebRTC only through the proxy: no UDP around it
 ]
 ACTION = re.compile(r"^\s*(?P<verb>\w+)\s*(?P<rest>.*?)\s*$", re.S)
 ARG = re.compile(r"\[(.*?)\]", re.S)
