@@ -5,7 +5,8 @@ workshop's files in the shell (tests/fixtures/styled_tasks.py), against tests/fi
 OpenAI-compatible server on 127.0.0.1 reached through litellm's real HTTP path, writing the gold action of each
 task as ReAct text, XML-like tags, a Python literal, bold markdown labels around a fence, JSON with trailing
 commas, or a tool call, while it answers 429 with Retry-After, 503, and cuts replies at max_tokens. At least 95 %
-of the tasks must pass in every style.
+of the tasks must pass in every style. The other roles (labeller, batched labeller, committee, query writer, task
+writer) read every style at the first reply.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from lbi.config import CommonSettings
 from lbi.evaluation.harness import Harness
 from lbi.evaluation.tasks import load_tasks
 from lbi.llm.gateway import LLMGateway
+from lbi.llm.roles import Role
 from tests.fixtures.styled_model import STYLES, Faults, StyledModel
 from tests.fixtures.styled_tasks import write_shell_tasks, write_sql_tasks
 
@@ -49,7 +51,7 @@ async def test_sql_tasks_are_solved_in_every_style(runner, tmp_path, style):
     task_file, answers = write_sql_tasks(tmp_path)
     rate, failed, model = await _solved(runner, "sql", task_file, answers, style)
     assert rate >= 0.95, failed
-    assert model.served.rate_limited and model.served.unavailable  # the faults were served
+    assert model.served.rate_limited and model.served.unavailable and model.served.truncated  # faults were served
     assert (model.served.tool_calls > 0) == (style == "tool_calls")
 
 
@@ -64,4 +66,48 @@ async def test_shell_tasks_are_solved_in_every_style(runner, tmp_path, style):
     task_file, answers = write_shell_tasks(tmp_path)
     rate, failed, model = await _solved(runner, "shell", task_file, answers, style)
     assert rate >= 0.95, failed
+    assert model.served.rate_limited and model.served.unavailable and model.served.truncated
     assert (model.served.tool_calls > 0) == (style == "tool_calls")
+
+
+STEPS = [
+    {"observation": "Connected.", "action": "SELECT name FROM members WHERE city = 'Ghent'", "thought": ""},
+    {"observation": "name\nAiko Mori\nLena Fuchs", "action": "SELECT COUNT(*) FROM bikes", "thought": ""},
+]
+ROLE_INPUTS = {
+    Role.LABEL: {"env": "sql", "steps": STEPS, "final_observation": "10", "kind": "task"},
+    Role.LABEL_BATCH: {"env": "sql", "steps": STEPS, "final_observation": "10", "kind": "task", "ends": [1, 2]},
+    Role.JUDGE: {
+        "env": "sql",
+        "instruction": "Count the bikes.",
+        "steps": STEPS,
+        "final_observation": "10",
+        "origin": "backward-task",
+    },
+    Role.QUERY: {"env": "sql", "task": "Count the bikes of Ghent members.", "history": STEPS, "observation": "10"},
+    Role.SELF_INSTRUCT: {
+        "env": "sql",
+        "env_description": "A database.",
+        "resource_title": "Members",
+        "resource_text": "The members table lists every member of the co-op.",
+        "n": 2,
+    },
+}
+
+
+@pytest.mark.parametrize("style", STYLES)
+async def test_labellers_committee_query_writer_and_task_writer_read_every_style(style):
+    with StyledModel({}, style) as model:
+        settings = CommonSettings(
+            llm_model=TOOL_MODEL if style == "tool_calls" else TEXT_MODEL, llm_api_base=model.api_base, llm_retries=0
+        )
+        gateway = LLMGateway(settings)
+        outputs = {role: (await gateway.call(role, inputs)) for role, inputs in ROLE_INPUTS.items()}
+    assert all(result.attempts == 1 for result in outputs.values()), {r: o.attempts for r, o in outputs.items()}
+    assert outputs[Role.LABEL].output.instruction.startswith("Reproduce what the interaction did")
+    assert [label.end for label in outputs[Role.LABEL_BATCH].output.labels] == [1, 2]
+    judged = outputs[Role.JUDGE].output
+    assert all(c.ok for c in (judged.aligned, judged.coherent, judged.natural, judged.reasonable))
+    assert "coherent" in judged.coherent.reason
+    assert outputs[Role.QUERY].output.queries[0] == "Count the bikes of Ghent members."
+    assert len(outputs[Role.SELF_INSTRUCT].output.tasks) == 2
