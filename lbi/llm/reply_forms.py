@@ -255,15 +255,10 @@ def read_tags(text: str, fields: tuple[str, ...], model: type[BaseModel] | None 
                 continue
             attributes = {k.lower(): a or b for k, a, b in _ATTRIBUTE.findall(match.group(2) or "")}
             body = match.group(3)
-            if model is not None:
-                value = _convert(model.model_fields[name].annotation, body, attributes)
-                if value is None:
-                    continue
-                found[name] = value
-            else:
-                found[name] = _clean(body)
-            if label in _STOPS and name == "answer":
-                found["_stops"] = True
+            value = _convert(model.model_fields[name].annotation, body, attributes) if model else _clean(body)
+            if value is None or value == "":
+                continue
+            found[name] = value
             break
     return found
 
@@ -329,11 +324,7 @@ def _segments(text: str, known: set[str], truncated: bool) -> tuple[list[tuple[s
 def read_labelled(text: str, model: type[BaseModel], truncated: bool) -> list[dict[str, Any]]:
     """Candidates from labelled lines: objects a whole-answer label holds, then the fields read from the labels."""
     fields = model.model_fields
-    by_label: dict[str, str] = {}
-    for name in fields:
-        for label in _labels(name):
-            by_label.setdefault(label, name)
-    known = set(by_label) | set(_WHOLE)
+    known = {label for name in fields for label in _labels(name)} | set(_WHOLE)
     segments, cut = _segments(text, known, truncated)
     if cut == "action input":
         segments = [(label, value) for label, value in segments if label != "action"]  # its input was cut
@@ -352,29 +343,30 @@ def read_labelled(text: str, model: type[BaseModel], truncated: bool) -> list[di
                 candidates.append(whole)
     values = dict(reversed(segments))  # the first value of each label
     found: dict[str, Any] = {}
-    stops = False
     if "action" in fields:
         action, answer = _labelled_action(values)
         if action:
             found["action"] = action
         if answer is not None:
-            stops, found["answer"] = True, answer
+            found["answer"] = answer
     for name, field in fields.items():
         if name in found or name == "action":
             continue
         for label in _labels(name):
-            if label not in values:
-                continue
-            value = _convert(field.annotation, values[label])
-            if value is not None and value != "":
-                found[name] = value
-                stops = stops or (label in _STOPS and name == "answer")
+            read = _convert(field.annotation, values[label]) if label in values else None
+            if read is not None and read != "":
+                found[name] = read
                 break
-    if "stop" in fields and (stops or ("answer" in found and not found.get("action"))):
-        found.setdefault("stop", True)
     if found:
-        candidates.append(found)
+        candidates.append(_answer_stops(found, model))
     return candidates
+
+
+def _answer_stops(found: dict[str, Any], model: type[BaseModel]) -> dict[str, Any]:
+    """A final answer given in a form (a label, a tag) ends the episode unless the form says `stop` itself."""
+    if "stop" in model.model_fields and found.get("answer"):
+        found.setdefault("stop", True)
+    return found
 
 
 def _labelled_action(values: dict[str, str]) -> tuple[str, str | None]:
@@ -411,15 +403,8 @@ def _action_input(value: str) -> str:
 
 def read_forms(text: str, model: type[BaseModel], truncated: bool) -> list[dict[str, Any]]:
     """Candidate objects from the tags and labelled lines of a reply, tags first."""
-    candidates: list[dict[str, Any]] = []
     tagged = read_tags(text, tuple(model.model_fields), model)
-    if tagged:
-        stops = tagged.pop("_stops", False)
-        if "stop" in model.model_fields and (stops or ("answer" in tagged and not tagged.get("action"))):
-            tagged.setdefault("stop", True)
-        candidates.append(tagged)
-    candidates += read_labelled(text, model, truncated)
-    return candidates
+    return ([_answer_stops(tagged, model)] if tagged else []) + read_labelled(text, model, truncated)
 
 
 def envelope(value: dict[str, Any]) -> list[dict[str, Any]]:

@@ -35,6 +35,7 @@ ACT = [
     ("xml", "<action>UPDATE stock SET qty = 0 WHERE sku = 'A-1';</action>\n<stop>true</stop>\n<answer>cleared</answer>", {"action": "UPDATE stock SET qty = 0 WHERE sku = 'A-1';", "stop": True, "answer": "cleared"}),
     ("xml", 'I will look at the logs.\n<function_calls>\n<invoke name="act">\n<parameter name="thought">errors first</parameter>\n<parameter name="action">tail -n 20 /var/log/app.log</parameter>\n</invoke>\n</function_calls>', {"action": "tail -n 20 /var/log/app.log", "thought": "errors first"}),
     ("xml", '<tool_call>\n{"name": "act", "arguments": {"thought": "check", "action": "SELECT 1;"}}\n</tool_call>', {"action": "SELECT 1;"}),
+    ("xml", "<thought>look</thought>\n<action>ls</action>\n<stop></stop>\n<answer></answer>", {"action": "ls", "stop": False}),
     ("xml", "<action><![CDATA[sed -n '1,5p' <input.txt]]></action>", {"action": "sed -n '1,5p' <input.txt"}),
     # Python literals
     ("python", "{'thought': 'ok', 'action': \"SELECT name FROM t WHERE city = 'Ghent'\", 'stop': False, 'answer': None}", {"action": "SELECT name FROM t WHERE city = 'Ghent'", "stop": False}),
