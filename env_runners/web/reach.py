@@ -2,13 +2,15 @@
 addresses nor cloud metadata.
 
 A URL is refused when it is not http(s) (`file://` would read the runner's files, a directory URL list them), when
-its origin is not one of the session's, or when its host is, or resolves to, a loopback, link-local or unspecified
-address or a cloud metadata address or name (`169.254.169.254`, `fd00:ec2::254`, `metadata.google.internal`, ...).
-Loopback is where the runner and, under `lbi up`, the synthesis and retrieval services listen; link-local is where
-clouds serve instance credentials. The runner's operator may allow such a host all the same
-(`LBI_WEB_ALLOWED_HOSTS`, `host` or `host:port`), say a site of their own on 127.0.0.1:8080; the session's own Trac
-site is always allowed. Other private networks stay reachable: a company's internal web app is what the environment
-is for (on a cluster, a NetworkPolicy keeps runner pods from the services' addresses).
+its origin is not one of the session's, or when its host is, or resolves to, an internal address: loopback, an
+address of the runner's own machine (any port), link-local, unspecified, or a cloud metadata address or name
+(`169.254.169.254`, `fd00:ec2::254`, `metadata.google.internal`, ...). The machine's addresses are "the services'
+own": the runner, and under `lbi up` the synthesis and retrieval services and the console, listen there whatever
+ports they were given; link-local is where clouds serve instance credentials. The runner's operator may allow such
+a host all the same (`LBI_WEB_ALLOWED_HOSTS`, `host` or `host:port`), say a site of their own on 127.0.0.1:8080;
+the session's own Trac site is always allowed. Other private networks stay reachable: a company's internal web app
+is what the environment is for (on a cluster, where the services run in pods of their own, a NetworkPolicy keeps
+runner pods from their addresses).
 
 The same rules decide a config (`config.url`, `config.allowed_origins`), a `goto`, every request the browser makes
 (Playwright routing) and every connection it opens (`proxy.py`, which also sees redirects and connects only to the
@@ -17,6 +19,7 @@ address it checked).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 from collections.abc import Iterable
@@ -59,9 +62,28 @@ def _inner(address: Address) -> Address:
 
 
 def internal(address: Address) -> bool:
-    """Loopback, link-local, unspecified or a metadata address (an IPv4-mapped IPv6 address as its IPv4 one)."""
+    """Loopback, link-local, unspecified, a metadata address or one of this machine's own (an IPv4-mapped IPv6
+    address as its IPv4 one)."""
     address = _inner(address)
-    return address.is_loopback or address.is_link_local or address.is_unspecified or address in METADATA_ADDRESSES
+    return (
+        address.is_loopback
+        or address.is_link_local
+        or address.is_unspecified
+        or address in METADATA_ADDRESSES
+        or _own(address)
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _own(address: Address) -> bool:
+    """Whether `address` belongs to this machine: only a machine's own address can be bound."""
+    family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.bind((str(address), 0))
+        return True
+    except OSError:
+        return False
 
 
 def host_port(url: str) -> tuple[str, int]:
@@ -111,8 +133,8 @@ class Reach:
         addresses = self._addresses(host, port)
         if any(internal(a) for a in addresses):
             return (
-                f"{_bracketed(host)}:{port} is a loopback, link-local or metadata address (the runner's operator may "
-                "allow it with LBI_WEB_ALLOWED_HOSTS)",
+                f"{_bracketed(host)}:{port} is an internal address (loopback, this machine's own, link-local or cloud "
+                "metadata); the runner's operator may allow it with LBI_WEB_ALLOWED_HOSTS",
                 [],
             )
         return None, addresses

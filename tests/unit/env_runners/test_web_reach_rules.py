@@ -3,9 +3,12 @@ internal address however it is written, unless the operator allowed that host or
 
 from __future__ import annotations
 
+import ipaddress
+import socket
+
 import pytest
 
-from env_runners.web.reach import Reach, config_refusal, origin
+from env_runners.web.reach import Reach, config_refusal, internal, origin
 
 
 @pytest.mark.parametrize(
@@ -50,3 +53,16 @@ def test_the_operator_allows_a_host_and_the_session_its_own_site():
 def test_origins_are_written_with_their_port():
     assert origin("http://Example.com/a") == origin("http://example.com:80") == "http://example.com:80"
     assert origin("https://[::1]/") == "https://[::1]:443"
+
+
+def test_the_machines_own_addresses_are_the_services_own():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks the interface a route would use
+        except OSError:
+            pytest.skip("no route off this machine")
+        address = probe.getsockname()[0]
+    if ipaddress.ip_address(address).is_loopback:
+        pytest.skip("this machine has no address but loopback")
+    assert "loopback" in (config_refusal([f"http://{address}:50053/"], ()) or "")
+    assert not internal(ipaddress.ip_address("192.0.2.10"))  # TEST-NET-1: nobody's
