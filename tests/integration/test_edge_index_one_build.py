@@ -98,6 +98,20 @@ async def test_an_index_request_during_the_background_build_waits_for_it(tmp_pat
     assert not _builders(tmp_path) and not list(tmp_path.glob(".indexing-*"))
 
 
+async def test_a_store_closed_mid_build_leaves_the_next_one_on_the_folder_to_build(tmp_path, caplog):
+    """The benchmark's first run: the store that wrote the data closes while its background build runs, and a new
+    store on the same folder asks for the index at once."""
+    first = EdgeStore(tmp_path, index_threshold=1000, index_quiet_s=0.2)
+    points = await _filled(first, 6000, seed=8)
+    await _until(lambda: _builders(tmp_path), "the background build started")
+    await first.close()
+    second = EdgeStore(tmp_path, index_threshold=0)
+    assert await second.index("c") is True and _indexed(second) == 6000
+    assert await _search_finds(second, points[1]) and not _problems(caplog)
+    await second.close()
+    assert not _builders(tmp_path) and not list(tmp_path.glob(".indexing-*"))
+
+
 OTHER_PROCESS = """
 import asyncio, sys
 from pathlib import Path
