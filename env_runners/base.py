@@ -153,3 +153,9 @@ class Environment(ABC, Generic[ConfigT, SessionT]):
 
     @abstractmethod
     def open(self, config: ConfigT) -> SessionT: ...
+
+    def open_with_files(self, config: ConfigT, files: dict[str, bytes]) -> SessionT:
+        """A session with the files OpenSession carried (by sha256); only environments that place files take any."""
+        if files:
+            raise InvalidArgument("files", f"the {self.name} environment takes no files")
+        return self.open(config)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -11,6 +12,7 @@ from env_runners.sessions import SessionTable, cap_observation
 from lbi.auth import TokenTable
 from lbi.config import RunnerSettings
 from lbi.errors import InvalidArgument, NotFound, PermissionDenied
+from lbi.evaluation.traveling import SESSION_FILES_LIMIT
 from lbi.records import struct_to_dict, to_struct
 from lbi.telemetry import tracer
 from lbi.v1 import common_pb2, env_runner_pb2, env_runner_pb2_grpc
@@ -18,6 +20,25 @@ from lbi.v1 import common_pb2, env_runner_pb2, env_runner_pb2_grpc
 log = logging.getLogger(__name__)
 _tracer = tracer("lbi.env_runner")
 MAX_ACTION_CHARS = 200_000
+
+
+def session_files(given) -> dict[str, bytes]:
+    """OpenSession's files by sha256, each checked against its content, at most SESSION_FILES_LIMIT bytes in all;
+    INVALID_ARGUMENT names the file."""
+    files: dict[str, bytes] = {}
+    total = 0
+    for i, file in enumerate(given):
+        total += len(file.content)
+        if total > SESSION_FILES_LIMIT:
+            raise InvalidArgument(
+                f"files[{i}]",
+                f"{file.sha256[:64]} ({len(file.content)} bytes) takes the session past its limit of "
+                f"{SESSION_FILES_LIMIT} bytes of files",
+            )
+        if hashlib.sha256(file.content).hexdigest() != file.sha256:
+            raise InvalidArgument(f"files[{i}].sha256", "is not the sha256 of its content")
+        files[file.sha256] = file.content
+    return files
 
 
 class EnvRunnerService(env_runner_pb2_grpc.EnvRunnerServicer):
@@ -107,10 +128,11 @@ class EnvRunnerService(env_runner_pb2_grpc.EnvRunnerServicer):
         owner = self._session_runner(context)
         env = self._env(request.env)
         config = env.parse_config(struct_to_dict(request.config, "config"))
+        files = session_files(request.files)
         self.sessions.reserve()
         try:
             with _tracer.start_as_current_span("env.open", attributes={"env": env.name}):
-                session = await asyncio.to_thread(env.open, config)
+                session = await asyncio.to_thread(env.open_with_files, config, files)
                 first = await asyncio.to_thread(session.first_observation)
         except BaseException:
             self.sessions.release()

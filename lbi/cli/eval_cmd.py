@@ -23,6 +23,7 @@ from lbi.evaluation.harness import MODES, Harness, TaskResult, summarise
 from lbi.evaluation.online_rounds import online_rounds
 from lbi.evaluation.task_check import check_tasks
 from lbi.evaluation.tasks import EvaluationInputError, check_kinds, load_tasks
+from lbi.evaluation.traveling import files_dir
 from lbi.llm.gateway import LLMGateway
 
 console = Console(width=None if sys.stdout.isatty() else 140)
@@ -85,7 +86,10 @@ async def evaluate(
     config the runner refuses (a bad database URL, say) fails the run at once."""
     tasks = load_tasks(tasks_file)
     gateway = LLMGateway()
-    async with RunnerClient(runner_target) as runner, AsyncRetrievalClient(retrieval_target, timeout_s=30) as retrieval:
+    async with (
+        RunnerClient(runner_target, files_dir=files_dir(tasks_file)) as runner,
+        AsyncRetrievalClient(retrieval_target, timeout_s=30) as retrieval,
+    ):
         described = {e.name: e for e in await runner.list_environments()}
         if env not in described:
             raise EvaluationInputError(f"the runner has no environment {env!r} (it has {', '.join(sorted(described))})")

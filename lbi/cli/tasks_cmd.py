@@ -15,6 +15,7 @@ from rich.table import Table
 
 from lbi.evaluation.importers import FORMATS, TaskImportError, convert
 from lbi.evaluation.tasks import EvaluationInputError, load_tasks
+from lbi.evaluation.traveling import files_dir, store
 
 console = Console(stderr=True)
 app = typer.Typer(help="Task sets: import public benchmarks, check them before trusting them.", no_args_is_help=True)
@@ -31,12 +32,16 @@ def import_tasks(
     setup: Path | None = typer.Option(None, "--setup", help="intercode-bash: the setup script of the task file."),
     repos: Path | None = typer.Option(None, "--repos", help="swe-bench: a folder with a git checkout per repository."),
     sites: str = typer.Option("", "--sites", help='webarena: JSON (or a file) mapping "__SITE__" to its URL.'),
+    files: Path | None = typer.Option(
+        None, "--files", help="osworld: the files its tasks download (OSWorld's cache folder, or a flat folder)."
+    ),
+    index: Path | None = typer.Option(None, "--index", help="osworld: a test_all.json-style index of the tasks."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (written, refused) as the last line."),
 ) -> None:
     """Convert a public task set; what a task cannot express is refused per task, naming the field and the reason.
 
     Exit code: 0 when something was written, 2 for unreadable input or when no task could be converted."""
-    options = {"databases": databases, "setup": setup, "repos": repos, "sites": sites}
+    options = {"databases": databases, "setup": setup, "repos": repos, "sites": sites, "files": files, "index": index}
     try:
         converted = convert(fmt, path, options)
     except (TaskImportError, OSError) as exc:
@@ -44,6 +49,8 @@ def import_tasks(
         raise typer.Exit(2) from None
     if converted.tasks:
         out.parent.mkdir(parents=True, exist_ok=True)
+        for source in converted.files.values():  # beside the task file, by sha256 (lbi.evaluation.traveling)
+            store(files_dir(out), source)
         out.write_text("".join(json.dumps(t, ensure_ascii=False) + "\n" for t in converted.tasks), encoding="utf-8")
     for refusal in converted.refused[:20]:
         console.print(f"[yellow]refused[/yellow] {escape(refusal.task_id)}: {refusal.field}: {escape(refusal.reason)}")
@@ -82,6 +89,7 @@ def check(
 
     async def main():
         async with runner_client(runner or None) as client:
+            client.files_dir = files_dir(tasks_file)
             return await check_tasks(client, env or None, tasks, env_config, concurrency, timeout_s)
 
     try:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from google.protobuf import json_format
 
 from lbi.clients.channel import open_channel
+from lbi.evaluation.traveling import attach
 from lbi.records import Resource, to_struct
 from lbi.v1 import env_runner_pb2 as pb
 from lbi.v1 import env_runner_pb2_grpc
@@ -43,8 +45,16 @@ class Judgement:
 class RunnerClient:
     """One channel to one runner; use as `async with RunnerClient(target) as runner:`."""
 
-    def __init__(self, target: str, timeout_s: float = 60.0, token: str = "", ca_file: str | None = None):
+    def __init__(
+        self,
+        target: str,
+        timeout_s: float = 60.0,
+        token: str = "",
+        ca_file: str | None = None,
+        files_dir: Path | None = None,
+    ):
         self.target = target
+        self.files_dir = files_dir  # where the files a session config names are read (lbi.evaluation.traveling)
         self.timeout_s = timeout_s
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
         self._channel = open_channel(target, ca_file)
@@ -86,8 +96,11 @@ class RunnerClient:
         return [Resource.from_proto(r) async for r in stream]
 
     async def open_session(self, env: str, config: dict[str, Any] | None = None) -> tuple[str, Observation]:
+        files = [pb.SessionFile(sha256=sha, content=content) for sha, content in attach(config or {}, self.files_dir)]
         response = await self._stub.OpenSession(
-            pb.OpenSessionRequest(env=env, config=to_struct(config)), timeout=self.timeout_s, metadata=self._metadata
+            pb.OpenSessionRequest(env=env, config=to_struct(config), files=files),
+            timeout=self.timeout_s,
+            metadata=self._metadata,
         )
         return response.session_id, Observation(response.observation, info=json_format.MessageToDict(response.info))
 

@@ -4,7 +4,8 @@ pass its check, and an episode that does nothing must fail it (`lbi tasks check`
 A task is flagged with one reason: `setup error` (its session cannot open: a setup script that fails, a config the
 runner refuses), `gold fails` (the reference solution does not pass), `empty passes` (doing nothing passes),
 `check error` (the check cannot be computed: a gold query that fails, a test that does not exist), `timeout`, or
-`no solution` (the task carries none: `solution`, `check.gold_sql` or `check.gold`). The runner judges, as in
+`no solution` (the task carries none: `solution`, `check.gold_sql` or `check.gold`; its empty episode is still run,
+so an imported task that passes doing nothing is flagged for that). The runner judges, as in
 evaluation, so a flag here is what `lbi eval` would meet.
 """
 
@@ -21,6 +22,7 @@ import grpc
 from lbi.aio import gather_settled
 from lbi.clients.runner import Judgement, RunnerClient
 from lbi.evaluation.tasks import EvalTask
+from lbi.evaluation.traveling import TravelingFileError
 
 REASONS = ("setup error", "gold fails", "empty passes", "check error", "timeout", "no solution")
 
@@ -54,6 +56,8 @@ async def judged_episode(
         session, _ = await runner.open_session(env, config or {})
     except grpc.aio.AioRpcError as exc:
         raise SetupError(f"{exc.code().name}: {exc.details()}") from exc
+    except TravelingFileError as exc:
+        raise SetupError(str(exc)) from exc
     try:
         for action in actions:
             await runner.step(session, action)
@@ -68,10 +72,9 @@ async def check_task(
 ) -> Flag | None:
     """None when the task is sound, else why not."""
     actions = task.reference_actions()
-    if not actions:
-        return Flag(task.id, "no solution", "the task carries no solution, check.gold_sql or check.gold")
     config = {**env_config, **task.config}
-    for label, taken, answer in (("gold", actions, task.answer), ("empty", [], "")):
+    episodes = [("gold", actions, task.answer)] if actions else []
+    for label, taken, answer in [*episodes, ("empty", [], "")]:
         try:
             verdict = await asyncio.wait_for(judged_episode(runner, env, taken, task.check, config, answer), timeout_s)
         except TimeoutError:
@@ -87,6 +90,8 @@ async def check_task(
             return Flag(task.id, "gold fails", verdict.reason[:500])
         if label == "empty" and verdict.ok:
             return Flag(task.id, "empty passes", verdict.reason[:500] or "an episode with no action passes")
+    if not actions:  # its empty episode fails, but nothing shows that the task can pass
+        return Flag(task.id, "no solution", "the task carries no solution, check.gold_sql or check.gold")
     return None
 
 

@@ -26,7 +26,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from lbi.v1 import common_pb2 as lbi_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17lbi/v1/env_runner.proto\x12\x06lbi.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x13lbi/v1/common.proto\"\x19\n\x17ListEnvironmentsRequest\"\xb8\x01\n\x0f\x45nvironmentInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x14\n\x0c\x61\x63tion_space\x18\x03 \x01(\t\x12.\n\rconfig_schema\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\r\n\x05notes\x18\x05 \x03(\t\x12-\n\x0c\x63heck_schema\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct\"I\n\x18ListEnvironmentsResponse\x12-\n\x0c\x65nvironments\x18\x01 \x03(\x0b\x32\x17.lbi.v1.EnvironmentInfo\"K\n\x13GetResourcesRequest\x12\x0b\n\x03\x65nv\x18\x01 \x01(\t\x12\'\n\x06\x63onfig\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"J\n\x12OpenSessionRequest\x12\x0b\n\x03\x65nv\x18\x01 \x01(\t\x12\'\n\x06\x63onfig\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"e\n\x13OpenSessionResponse\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x13\n\x0bobservation\x18\x02 \x01(\t\x12%\n\x04info\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\"1\n\x0bStepRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\"\x9a\x01\n\x0cStepResponse\x12\x13\n\x0bobservation\x18\x01 \x01(\t\x12\x0c\n\x04\x64one\x18\x02 \x01(\x08\x12\x13\n\x06reward\x18\x03 \x01(\x01H\x00\x88\x01\x01\x12\r\n\x05\x65rror\x18\x04 \x01(\x08\x12\x11\n\ttruncated\x18\x05 \x01(\x08\x12%\n\x04info\x18\x06 \x01(\x0b\x32\x17.google.protobuf.StructB\t\n\x07_reward\")\n\x13\x43loseSessionRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\"%\n\x14\x43loseSessionResponse\x12\r\n\x05steps\x18\x01 \x01(\x05\"Z\n\x0cJudgeRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12&\n\x05\x63heck\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06\x61nswer\x18\x03 \x01(\t\"@\n\rJudgeResponse\x12\n\n\x02ok\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x13\n\x0b\x63heck_error\x18\x03 \x01(\x08\x32\x9f\x03\n\tEnvRunner\x12U\n\x10ListEnvironments\x12\x1f.lbi.v1.ListEnvironmentsRequest\x1a .lbi.v1.ListEnvironmentsResponse\x12?\n\x0cGetResources\x12\x1b.lbi.v1.GetResourcesRequest\x1a\x10.lbi.v1.Resource0\x01\x12\x46\n\x0bOpenSession\x12\x1a.lbi.v1.OpenSessionRequest\x1a\x1b.lbi.v1.OpenSessionResponse\x12\x31\n\x04Step\x12\x13.lbi.v1.StepRequest\x1a\x14.lbi.v1.StepResponse\x12I\n\x0c\x43loseSession\x12\x1b.lbi.v1.CloseSessionRequest\x1a\x1c.lbi.v1.CloseSessionResponse\x12\x34\n\x05Judge\x12\x14.lbi.v1.JudgeRequest\x1a\x15.lbi.v1.JudgeResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17lbi/v1/env_runner.proto\x12\x06lbi.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x13lbi/v1/common.proto\"\x19\n\x17ListEnvironmentsRequest\"\xb8\x01\n\x0f\x45nvironmentInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x14\n\x0c\x61\x63tion_space\x18\x03 \x01(\t\x12.\n\rconfig_schema\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\r\n\x05notes\x18\x05 \x03(\t\x12-\n\x0c\x63heck_schema\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct\"I\n\x18ListEnvironmentsResponse\x12-\n\x0c\x65nvironments\x18\x01 \x03(\x0b\x32\x17.lbi.v1.EnvironmentInfo\"K\n\x13GetResourcesRequest\x12\x0b\n\x03\x65nv\x18\x01 \x01(\t\x12\'\n\x06\x63onfig\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"n\n\x12OpenSessionRequest\x12\x0b\n\x03\x65nv\x18\x01 \x01(\t\x12\'\n\x06\x63onfig\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\"\n\x05\x66iles\x18\x03 \x03(\x0b\x32\x13.lbi.v1.SessionFile\".\n\x0bSessionFile\x12\x0e\n\x06sha256\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\x0c\"e\n\x13OpenSessionResponse\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x13\n\x0bobservation\x18\x02 \x01(\t\x12%\n\x04info\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\"1\n\x0bStepRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\"\x9a\x01\n\x0cStepResponse\x12\x13\n\x0bobservation\x18\x01 \x01(\t\x12\x0c\n\x04\x64one\x18\x02 \x01(\x08\x12\x13\n\x06reward\x18\x03 \x01(\x01H\x00\x88\x01\x01\x12\r\n\x05\x65rror\x18\x04 \x01(\x08\x12\x11\n\ttruncated\x18\x05 \x01(\x08\x12%\n\x04info\x18\x06 \x01(\x0b\x32\x17.google.protobuf.StructB\t\n\x07_reward\")\n\x13\x43loseSessionRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\"%\n\x14\x43loseSessionResponse\x12\r\n\x05steps\x18\x01 \x01(\x05\"Z\n\x0cJudgeRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12&\n\x05\x63heck\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06\x61nswer\x18\x03 \x01(\t\"@\n\rJudgeResponse\x12\n\n\x02ok\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x13\n\x0b\x63heck_error\x18\x03 \x01(\x08\x32\x9f\x03\n\tEnvRunner\x12U\n\x10ListEnvironments\x12\x1f.lbi.v1.ListEnvironmentsRequest\x1a .lbi.v1.ListEnvironmentsResponse\x12?\n\x0cGetResources\x12\x1b.lbi.v1.GetResourcesRequest\x1a\x10.lbi.v1.Resource0\x01\x12\x46\n\x0bOpenSession\x12\x1a.lbi.v1.OpenSessionRequest\x1a\x1b.lbi.v1.OpenSessionResponse\x12\x31\n\x04Step\x12\x13.lbi.v1.StepRequest\x1a\x14.lbi.v1.StepResponse\x12I\n\x0c\x43loseSession\x12\x1b.lbi.v1.CloseSessionRequest\x1a\x1c.lbi.v1.CloseSessionResponse\x12\x34\n\x05Judge\x12\x14.lbi.v1.JudgeRequest\x1a\x15.lbi.v1.JudgeResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -42,21 +42,23 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETRESOURCESREQUEST']._serialized_start=375
   _globals['_GETRESOURCESREQUEST']._serialized_end=450
   _globals['_OPENSESSIONREQUEST']._serialized_start=452
-  _globals['_OPENSESSIONREQUEST']._serialized_end=526
-  _globals['_OPENSESSIONRESPONSE']._serialized_start=528
-  _globals['_OPENSESSIONRESPONSE']._serialized_end=629
-  _globals['_STEPREQUEST']._serialized_start=631
-  _globals['_STEPREQUEST']._serialized_end=680
-  _globals['_STEPRESPONSE']._serialized_start=683
-  _globals['_STEPRESPONSE']._serialized_end=837
-  _globals['_CLOSESESSIONREQUEST']._serialized_start=839
-  _globals['_CLOSESESSIONREQUEST']._serialized_end=880
-  _globals['_CLOSESESSIONRESPONSE']._serialized_start=882
-  _globals['_CLOSESESSIONRESPONSE']._serialized_end=919
-  _globals['_JUDGEREQUEST']._serialized_start=921
-  _globals['_JUDGEREQUEST']._serialized_end=1011
-  _globals['_JUDGERESPONSE']._serialized_start=1013
-  _globals['_JUDGERESPONSE']._serialized_end=1077
-  _globals['_ENVRUNNER']._serialized_start=1080
-  _globals['_ENVRUNNER']._serialized_end=1495
+  _globals['_OPENSESSIONREQUEST']._serialized_end=562
+  _globals['_SESSIONFILE']._serialized_start=564
+  _globals['_SESSIONFILE']._serialized_end=610
+  _globals['_OPENSESSIONRESPONSE']._serialized_start=612
+  _globals['_OPENSESSIONRESPONSE']._serialized_end=713
+  _globals['_STEPREQUEST']._serialized_start=715
+  _globals['_STEPREQUEST']._serialized_end=764
+  _globals['_STEPRESPONSE']._serialized_start=767
+  _globals['_STEPRESPONSE']._serialized_end=921
+  _globals['_CLOSESESSIONREQUEST']._serialized_start=923
+  _globals['_CLOSESESSIONREQUEST']._serialized_end=964
+  _globals['_CLOSESESSIONRESPONSE']._serialized_start=966
+  _globals['_CLOSESESSIONRESPONSE']._serialized_end=1003
+  _globals['_JUDGEREQUEST']._serialized_start=1005
+  _globals['_JUDGEREQUEST']._serialized_end=1095
+  _globals['_JUDGERESPONSE']._serialized_start=1097
+  _globals['_JUDGERESPONSE']._serialized_end=1161
+  _globals['_ENVRUNNER']._serialized_start=1164
+  _globals['_ENVRUNNER']._serialized_end=1579
 # @@protoc_insertion_point(module_scope)

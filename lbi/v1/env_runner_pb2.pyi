@@ -43,12 +43,22 @@ class GetResourcesRequest(_message.Message):
     def __init__(self, env: _Optional[str] = ..., config: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class OpenSessionRequest(_message.Message):
-    __slots__ = ("env", "config")
+    __slots__ = ("env", "config", "files")
     ENV_FIELD_NUMBER: _ClassVar[int]
     CONFIG_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
     env: str
     config: _struct_pb2.Struct
-    def __init__(self, env: _Optional[str] = ..., config: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    files: _containers.RepeatedCompositeFieldContainer[SessionFile]
+    def __init__(self, env: _Optional[str] = ..., config: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., files: _Optional[_Iterable[_Union[SessionFile, _Mapping]]] = ...) -> None: ...
+
+class SessionFile(_message.Message):
+    __slots__ = ("sha256", "content")
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    sha256: str
+    content: bytes
+    def __init__(self, sha256: _Optional[str] = ..., content: _Optional[bytes] = ...) -> None: ...
 
 class OpenSessionResponse(_message.Message):
     __slots__ = ("session_id", "observation", "info")

@@ -29,6 +29,7 @@ class Refusal:
 class Converted:
     tasks: list[dict[str, Any]] = field(default_factory=list)
     refused: list[Refusal] = field(default_factory=list)
+    files: dict[str, Path] = field(default_factory=dict)  # sha256 -> the file given, for files that travel with tasks
 
 
 Converter = Callable[[Path, dict[str, Any]], Converted]
