@@ -3,9 +3,10 @@
 The gold command runs in a fresh session of the same config (same image, same setup). Then, by `compare`:
 the agent's last output against the gold command's output (trailing spaces and blank edge lines ignored),
 and the files under `paths` in the agent's session against those in the gold session (path, type and
-content digest). The reason names the first difference. As in InterCode, the gold command's exit code is not a
-verdict: `diff` exits 1 when its inputs differ, `grep` when nothing matches, `cmp` and `test` when the answer is no, and
-their output is the answer. Only a gold command that cannot run is a check error (`cannot_run`).
+content digest; a file each session's setup wrote and nothing changed since counts as the same in both). The
+reason names the first difference. As in InterCode, the gold command's exit code is not a verdict: `diff` exits 1
+when its inputs differ, `grep` when nothing matches, `cmp` and `test` when the answer is no, and their output is the
+answer. Only a gold command that cannot run is a check error (`cannot_run`).
 """
 
 from __future__ import annotations
@@ -74,6 +75,17 @@ def parse_snapshot(text: str, home: str) -> dict[str, str]:
         if path:
             entries[path.replace(home, "~", 1) if path.startswith(home) else path] = digest
     return entries
+
+
+UNCHANGED = "(as the setup left it)"
+
+
+def since_setup(files: dict[str, str], setup: dict[str, str]) -> dict[str, str]:
+    """A session's files with those still as its setup wrote them marked UNCHANGED instead of their digest. The gold
+    session's setup runs later than the agent's (by how much depends on the machine's load), so a file whose content
+    depends on when the setup ran (an archive of files it just made, a timestamp) differs between the two sessions
+    while neither touched it; InterCode's sessions share one image and never see that."""
+    return {path: UNCHANGED if setup.get(path) == digest else digest for path, digest in files.items()}
 
 
 def first_difference(agent: dict[str, str], gold: dict[str, str]) -> str | None:

@@ -11,6 +11,7 @@ phase with its own timeout. Nothing here crashes the runner.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shlex
 import shutil
@@ -33,6 +34,7 @@ from env_runners.shell.checks import (
     cannot_run,
     compare,
     parse_snapshot,
+    since_setup,
     snapshot_command,
 )
 from env_runners.shell.command_loop import OutputReader, Reply, encode, loop_script
@@ -151,11 +153,31 @@ class ShellSession(Session):
                     for path in (home / name, *(home / name).rglob("*")):
                         os.lchown(path, owner, owner)
             self.process = self._start()
+            self.setup_files: dict[str, str] = {}  # path -> content digest of the files the setup wrote
             if config.setup:
                 self._run_setup(config.setup)
+                self.setup_files = self._written_files()
         except BaseException:
             self.close()
             raise
+
+    def _written_files(self) -> dict[str, str]:
+        """MD5 digests of the regular files the session has written so far, read on the host side (nothing runs in
+        the session): its overlay's upper layer and /tmp, or its home folder in the fallback; by path as the shell
+        check's snapshot names them (`~` for the home)."""
+        if self.root is None:
+            roots = {self.workspace.root / "home": self.home}
+        else:
+            roots = {self.workspace.root / "upper": "/", self.workspace.root / "tmp": "/tmp"}
+        files = {}
+        for top, inside in roots.items():
+            for folder, _, names in os.walk(top):
+                for name in names:
+                    path = Path(folder, name)
+                    if path.is_file() and not path.is_symlink():
+                        where = str(Path(inside, path.relative_to(top)))
+                        files[where.replace(self.home, "~", 1) if where.startswith(self.home) else where] = _md5(path)
+        return files
 
     @property
     def sandboxed(self) -> bool:
@@ -487,20 +509,18 @@ class ShellEnvironment(Environment[ShellConfigT, ShellSession]):
                     check_error=True,
                 )
             files = check.compare != "output"
-            agent_files = (
-                parse_snapshot(session.run(snapshot_command(check.paths), 60.0, SNAPSHOT_CAP)[1], session.home)
-                if files
-                else {}
-            )
-            gold_files = (
-                parse_snapshot(gold.run(snapshot_command(check.paths), 60.0, SNAPSHOT_CAP)[1], gold.home)
-                if files
-                else {}
-            )
+            agent_files = files_after_setup(session, check.paths) if files else {}
+            gold_files = files_after_setup(gold, check.paths) if files else {}
         finally:
             gold.close()
         agent_output = getattr(session, "last_output", None) if turns else None
         return compare(check, agent_output, agent_files, gold_output, gold_files)
+
+
+def files_after_setup(session: ShellSession, paths: list[str]) -> dict[str, str]:
+    """The files under `paths` in a session, with those still as its setup wrote them marked as such (since_setup)."""
+    listing = session.run(snapshot_command(paths), 60.0, SNAPSHOT_CAP)[1]
+    return since_setup(parse_snapshot(listing, session.home), session.setup_files)
 
 
 # top-level folders of a root file system that are the system's own: a setup that writes there (a package, a user
@@ -522,6 +542,17 @@ def made_by_setup(session: ShellSession) -> list[str]:
     except OSError:
         return []
     return [f"/{name}" for name in names if name not in SYSTEM_FOLDERS][:MAX_MADE]
+
+
+def _md5(path: Path) -> str:
+    digest = hashlib.md5()
+    try:
+        with path.open("rb") as file:
+            for chunk in iter(lambda: file.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError:
+        return "(unreadable)"
+    return digest.hexdigest()
 
 
 def _man_page(page: str, max_chars: int = 12000) -> str:

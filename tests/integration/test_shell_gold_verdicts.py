@@ -94,3 +94,17 @@ async def test_a_reference_judged_with_the_output_its_busy_writer_delivers_late(
     assert not part.ok and "line 3" in part.reason, part.reason
     gold = await episode(runner, "shell", [check["gold"]], check, SEEDS)
     assert gold.ok, gold.reason
+
+
+async def test_files_a_setup_writes_differently_each_time_are_judged_the_same(runner):
+    """A setup whose files depend on when it ran (an archive of files it just made, a timestamp): the gold session's
+    setup runs later than the agent's, by how much depends on load, so these files differ between the two sessions;
+    left as the setup wrote them in both, they are the same files for the check, every time."""
+    setup = {"setup": SEEDS["setup"] + " && date +%s%N > vault/stamp && sleep 0.05 && tar czf vault.tgz vault"}
+    check = {"kind": "shell", "gold": "grep -c door vault/door.log", "compare": "output_and_files"}
+    assert (await episode(runner, "shell", [check["gold"]], check, setup)).ok
+    assert (await episode(runner, "shell", ["echo 2"], check, setup)).ok
+    touched = await episode(runner, "shell", ["date +%s%N > vault/stamp; echo 2"], check, setup)
+    assert not touched.ok and "~/vault/stamp differs from the gold result" in touched.reason, touched.reason
+    rewritten = {"kind": "shell", "gold": "date > vault/stamp; grep -c door vault/door.log"}
+    assert not (await episode(runner, "shell", ["echo 2"], rewritten, setup)).ok  # the gold changed it, the agent not
