@@ -355,10 +355,15 @@ RULES: dict[str, Callable[[_Books, Mapping[str, Any]], bool]] = {
 
 
 def compare_csv(
-    result: str | None, expected: str | list[str], *, strict: bool = True, ignore_case: bool = False
+    result: str | None,
+    expected: str | list[str],
+    *,
+    strict: bool = True,
+    ignore_case: bool = False,
+    ignore_order: bool = False,
 ) -> float:
     """1.0 if the result CSV's lines equal the expected file's (or any of the expected files'), else 0.0; not
-    `strict`: lines compared stripped; `ignore_case`: lowercased."""
+    `strict`: lines compared stripped; `ignore_case`: lowercased; `ignore_order` (Spider2-V's): compared sorted."""
     if not result:
         return 0.0
     try:
@@ -370,11 +375,12 @@ def compare_csv(
             gold = read_lines(candidate)
         except OSError:
             continue
-        if _csv_lines(lines, strict, ignore_case) == _csv_lines(gold, strict, ignore_case):
+        if _csv_lines(lines, strict, ignore_case, ignore_order) == _csv_lines(gold, strict, ignore_case, ignore_order):
             return 1.0
     return 0.0
 
 
-def _csv_lines(lines: list[str], strict: bool, ignore_case: bool) -> list[str]:
+def _csv_lines(lines: list[str], strict: bool, ignore_case: bool, ignore_order: bool) -> list[str]:
     lines = lines if strict else [ln.strip() for ln in lines]
-    return [ln.lower() for ln in lines] if ignore_case else lines
+    lines = [ln.lower() for ln in lines] if ignore_case else lines
+    return sorted(lines) if ignore_order else lines

@@ -357,3 +357,11 @@ def test_compare_csv(tmp_path: Path) -> None:
     )
     assert compare_csv(str(tmp_path / "missing.csv"), gold) == 0.0
     assert compare_csv(None, gold) == 0.0
+
+
+def test_compare_csv_ignores_the_order_of_lines_when_asked(tmp_path: Path) -> None:
+    gold = write(tmp_path / "gold.csv", "a,b\n1,2\n3,4\n")
+    swapped = write(tmp_path / "swapped.csv", "3,4\na,b\n1,2\n")
+    assert compare_csv(swapped, gold) == 0.0
+    assert compare_csv(swapped, gold, ignore_order=True) == 1.0
+    assert compare_csv(write(tmp_path / "fewer.csv", "3,4\na,b\n"), gold, ignore_order=True) == 0.0
