@@ -1,6 +1,6 @@
-"""The one registry of check functions: OSWorld's evaluator functions used by three or more of its tasks (and by
-Spider2-V), by name, with their family and options; `refusal` says why an evaluator cannot be judged, `evaluate`
-judges one from the values its getters read.
+"""The one registry of check functions: OSWorld's evaluator functions used by three or more of its tasks, and
+Spider2-V's for its spreadsheet, JupyterLab and dbt tasks, by name, with their family and options; `refusal` says
+why an evaluator cannot be judged, `evaluate` judges one from the values its getters read.
 
 An evaluator is OSWorld's: `func` (a name, or a list joined by `conj`, "and" by default, or "infeasible"), and per
 function its `result` and `expected` (read by getters, apart from this library) and `options` (keyword arguments).
@@ -21,11 +21,13 @@ from lbi.judging import (
     accessibility,
     archives,
     browser,
+    dbt,
     document_formatting,
     documents,
     files,
     mail,
     media,
+    notebooks,
     slides,
     spreadsheets,
     values,
@@ -104,6 +106,14 @@ CHECKS: dict[str, CheckFunction] = {
         _entry("files", files.check_config_status),
         _entry("files", archives.compare_archive, validate=_archive_options),
         _entry("mail", mail.check_thunderbird_prefs),
+        _entry("notebooks", notebooks.compare_notebook_cells),
+        _entry("notebooks", notebooks.compare_notebook_outputs),
+        _entry("notebooks", notebooks.compare_ipynb_files),
+        _entry("notebooks", notebooks.is_jupyter_cell_executed),
+        _entry("notebooks", notebooks.are_jupyter_outputs_cleared),
+        _entry("notebooks", notebooks.compare_jupyterlab_images),
+        _entry("dbt", dbt.check_yaml_file),
+        _entry("dbt", dbt.check_local_database, validate=dbt.check_options),
         _entry("browser", browser.is_expected_url_pattern_match),
         _entry("browser", browser.is_expected_tabs),
         _entry("browser", browser.is_expected_active_tab),
@@ -172,7 +182,8 @@ def check_evaluator(evaluator: Mapping[str, Any]) -> None:
         check = CHECKS.get(name)
         if check is None:
             raise JudgingError(
-                f"{where}: {name} is not among lbi's check functions (OSWorld's functions used by three or more tasks)"
+                f"{where}: {name} is not among lbi's check functions (OSWorld's used by three or more tasks, "
+                "Spider2-V's spreadsheet, JupyterLab and dbt ones)"
             )
         opts = options[i] or {}
         if not isinstance(opts, Mapping):

@@ -12,6 +12,9 @@ from lbi.judging.errors import JudgingError
 from lbi.judging.registry import CHECKS, REFUSED, Inputs, evaluate, refusal
 
 SAMPLES = Path(__file__).resolve().parents[5] / "shared" / "benchmarks" / "osworld-sample" / "examples"
+SPIDER2V_SAMPLES = (
+    Path(__file__).resolve().parents[5] / "shared" / "benchmarks" / "spider2v-sample" / "evaluation_examples"
+)
 
 # OSWorld's functions used by three or more tasks, as issue 38 lists them.
 COMMON = [
@@ -42,6 +45,22 @@ COMMON = [
     "check_config_status",
 ]
 
+# Spider2-V's functions of its spreadsheet, JupyterLab and dbt tasks, as issue 39 lists them.
+SPIDER2V = [
+    "compare_table",
+    "compare_csv",
+    "compare_notebook_outputs",
+    "compare_notebook_cells",
+    "compare_ipynb_files",
+    "are_jupyter_outputs_cleared",
+    "is_jupyter_cell_executed",
+    "compare_jupyterlab_images",
+    "is_expected_url_pattern_match",
+    "check_include_exclude",
+    "check_local_database",
+    "check_yaml_file",
+]
+
 
 def test_every_common_function_is_judged_or_refused_with_a_reason() -> None:
     assert [name for name in COMMON if name not in CHECKS] == []
@@ -56,7 +75,10 @@ def test_every_common_function_is_judged_or_refused_with_a_reason() -> None:
         "files",
         "values",
         "desktop",
+        "notebooks",
+        "dbt",
     }
+    assert [name for name in SPIDER2V if name not in CHECKS] == []
 
 
 RULE = {"type": "rule", "rules": {"expected": "true"}}
@@ -123,6 +145,9 @@ def test_a_check_that_breaks_on_the_result_scores_zero() -> None:
         ({"func": []}, "evaluator.func"),
         ({"func": "compare_archive", "expected": RULE, "options": {"file_type": "movie"}}, "file_type"),
         ({"func": "compare_archive", "expected": RULE, "options": {"file_type": "csv", "loud": 1}}, "options.loud"),
+        ({"func": "check_local_database", "expected": RULE, "options": {"db_type": "pg"}}, "options.db_type"),
+        ({"func": "check_local_database", "expected": RULE, "options": {"check_type": ["x"]}}, "options.check_type"),
+        ({"func": "is_jupyter_cell_executed", "expected": RULE, "options": {"strict": 1}}, "options.strict"),
     ],
 )
 def test_refusals_name_the_field(evaluator: dict[str, Any], named: str) -> None:
@@ -149,3 +174,10 @@ def test_published_samples_are_judged_or_refused_by_name() -> None:
             refused.append(why)
     assert len(judged) >= 15
     assert all(field.startswith("evaluator.") and reason for field, reason in refused)
+
+
+@pytest.mark.skipif(not SPIDER2V_SAMPLES.exists(), reason="the shared benchmark samples are not beside the checkout")
+def test_published_spider2v_samples_of_the_three_families_are_judged() -> None:
+    paths = sorted(SPIDER2V_SAMPLES.glob("examples/*/*/*.json"))
+    assert paths
+    assert [(p.stem, refusal(json.loads(p.read_text())["evaluator"])) for p in paths] == [(p.stem, None) for p in paths]
