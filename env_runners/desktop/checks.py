@@ -8,6 +8,8 @@
   running applications' accessibility trees.
 - `shell`: a command's output in the session (`equals`, `contains`, `excludes` or `regex`), and/or its exit code.
 - `answer_match`: the agent's answer (shared with the web environment, env_runners/answers.py).
+- `osworld`: an OSWorld evaluator as published (functions of lbi/judging/registry.py joined with `conj`, getters of
+  lbi/judging/getters.py, or `infeasible`) after its `postconfig` (getters.py judges it).
 """
 
 from __future__ import annotations
@@ -18,9 +20,12 @@ import re
 import shlex
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from env_runners.base import Check, Verdict
+from lbi.judging import registry
+from lbi.judging.errors import JudgingError
+from lbi.judging.getters import check_getters
 
 CELL = re.compile(r"^(?:(?P<sheet>[^!]+)!)?\$?(?P<col>[A-Za-z]{1,3})\$?(?P<row>[0-9]{1,7})$")
 FILE_CAP = 2_000_000
@@ -78,6 +83,35 @@ class ShellOutputCheck(Check):
             raise ValueError("give equals, contains, excludes, regex or exit_code")
         _compiles(self.regex)
         return self
+
+
+class OSWorldCheck(Check):
+    kind: Literal["osworld"] = "osworld"
+    evaluator: dict[str, Any] = Field(description="OSWorld's evaluator: func, conj, result, expected, options.")
+    postconfig: str = Field("", description="Bash run in the session before judging (OSWorld's postconfig).")
+
+    @field_validator("evaluator")
+    @classmethod
+    def _judgeable(cls, evaluator: dict[str, Any]) -> dict[str, Any]:
+        evaluator = _whole_numbers(evaluator)
+        try:
+            registry.check_evaluator(evaluator)
+            check_getters(evaluator)
+        except JudgingError as exc:
+            raise ValueError(str(exc)) from None
+        return evaluator
+
+
+def _whole_numbers(value: Any) -> Any:
+    """`value` with whole floats as ints: a check that came through gRPC's Struct has only floats, and OSWorld's
+    options take ints (a sheet's index, a cell's row)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _whole_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(v) for v in value]
+    return value
 
 
 def _compiles(regex: str | None) -> None:

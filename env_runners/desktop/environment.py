@@ -22,6 +22,7 @@ from env_runners.desktop.checks import (
     FILE_CAP,
     A11yCheck,
     FileCheck,
+    OSWorldCheck,
     ShellOutputCheck,
     cells_verdict,
     parse_csv,
@@ -30,7 +31,9 @@ from env_runners.desktop.checks import (
     sheets_command,
     text_verdict,
 )
+from env_runners.desktop.getters import verdict as osworld_verdict
 from env_runners.desktop.session import DesktopSession
+from env_runners.desktop.task_start import TravelingFile
 from env_runners.shell.environment import ShellConfig, ShellEnvironment
 from env_runners.shell.layers import ensure_layer, validate
 from env_runners.shell.rootfs import require_image
@@ -71,6 +74,10 @@ class DesktopConfig(EnvConfig):
         ),
     )
     setup: str = Field("", description="Bash run before the applications start (prepares the task's files).")
+    files: list[TravelingFile] = Field(
+        default_factory=list, description="Files sent with the session (by sha256), put in place before the setup."
+    )
+    then: str = Field("", description="Bash run once the applications show (a hotkey, a window to activate).")
     packages: list[str] = Field(
         default_factory=list, description="Extra Debian packages (e.g. libreoffice-calc), in a cached layer."
     )
@@ -111,6 +118,7 @@ class DesktopEnvironment(Environment[DesktopConfig, DesktopSession]):
         "a11y": A11yCheck,
         "shell": ShellOutputCheck,
         "answer_match": AnswerCheck,
+        "osworld": OSWorldCheck,
     }
 
     def __init__(self, settings):
@@ -160,6 +168,9 @@ class DesktopEnvironment(Environment[DesktopConfig, DesktopSession]):
     def open(self, config: DesktopConfig) -> DesktopSession:
         return DesktopSession(config, self._shell_config(config), self.root_for(config))
 
+    def open_with_files(self, config: DesktopConfig, files: dict[str, bytes]) -> DesktopSession:
+        return DesktopSession(config, self._shell_config(config), self.root_for(config), files)
+
     def resources(self, config: DesktopConfig) -> Iterable[Resource]:
         from env_runners.desktop.discover import discover
 
@@ -173,6 +184,8 @@ class DesktopEnvironment(Environment[DesktopConfig, DesktopSession]):
     def judge(self, session: DesktopSession, check: Check, turns: list[Turn], answer: str) -> Verdict:
         if isinstance(check, AnswerCheck):
             return answer_verdict(check, answer_of(turns, answer))
+        if isinstance(check, OSWorldCheck):
+            return osworld_verdict(session, check.evaluator, check.postconfig, turns)
         if isinstance(check, A11yCheck):
             query = check.model_dump(exclude={"kind", "present"})
             try:

@@ -32,6 +32,7 @@ from env_runners.base import Session, StepResult
 from env_runners.desktop import inside
 from env_runners.desktop.actions import Code, Command, Finish, parse
 from env_runners.desktop.judge import trusted_call, trusted_run
+from env_runners.desktop.task_start import place_files, run_then
 from env_runners.shell.environment import ShellConfig, ShellSession
 from env_runners.shell.sandbox import Root, namespace_processes
 from lbi.errors import FailedPrecondition, InvalidArgument
@@ -74,14 +75,22 @@ def cap_lines(text: str, cap: int) -> str:
 
 
 class DesktopSession(Session):
-    def __init__(self, config: Any, shell_config: ShellConfig, root: Root | None):
+    def __init__(
+        self, config: Any, shell_config: ShellConfig, root: Root | None, files: dict[str, bytes] | None = None
+    ):
         if root is None:
             raise FailedPrecondition("desktop sessions need the sandbox (a root runner with bubblewrap)")
         self.config = config
-        self.shell = ShellSession(shell_config, root, prelude=f"export {EXPORTS}")
+        self.files = files or {}  # what traveled with the session, by sha256 (task_start.py), for the judge too
+        later = shell_config.model_copy(update={"setup": ""}) if config.files else shell_config  # files first
+        self.shell = ShellSession(later, root, prelude=f"export {EXPORTS}")
         self.timeout_s = self.shell.timeout_s
         self.steps = 0
         try:
+            if config.files:
+                place_files(self.shell, root, config.files, self.files)
+                if shell_config.setup:
+                    self.shell._run_setup(shell_config.setup)
             tmp = self.shell.workspace.root / "tmp"
             self.socket_path = tmp / ".lbi-desktop.sock"
             folder = tmp / ".lbi-desktop"
@@ -92,6 +101,8 @@ class DesktopSession(Session):
             for path in (folder, helper):
                 os.chown(path, root.uid_base, root.uid_base)  # root inside owns it: the agent cannot change it
             self._start()
+            if config.then:
+                run_then(self.shell, config.then, config.start_timeout_s + 60)
         except BaseException:
             self.shell.close()
             raise

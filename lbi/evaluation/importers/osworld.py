@@ -289,7 +289,7 @@ def _getter(task: Task, spec: Any, where: str) -> Any:
         names = [name] if isinstance(name, str) else []
         shas.append(task.files.find(task.id, str(url), names, f"{where}.path" + (f"[{j}]" if listed else "")))
         task.traveling.append({"sha256": shas[-1]})
-    kept = {k: spec[k] for k in ("multi", "gives") if k in spec}
+    kept = {k: spec[k] for k in ("dest", "multi", "gives") if k in spec}  # dest: the name the function sees
     return {"type": "cloud_file", "sha256": shas if listed else shas[0], **kept}
 
 

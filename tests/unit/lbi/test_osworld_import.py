@@ -101,7 +101,7 @@ def test_osworld_tasks_with_files_postconfig_conj_and_infeasible(tmp_path, cache
     assert config["files"] == [{"sha256": sheet, "path": "/home/agent/sales.xlsx"}, {"sha256": gold}]
     check = tasks["t1"]["check"]
     assert check["kind"] == "osworld"
-    assert check["evaluator"]["expected"] == {"type": "cloud_file", "sha256": gold}
+    assert check["evaluator"]["expected"] == {"type": "cloud_file", "sha256": gold, "dest": "sales_gold.xlsx"}
     assert check["evaluator"]["result"]["path"] == "/home/agent/sales.xlsx"
     assert "postconfig" not in check["evaluator"]
     assert "xdotool search --name" in check["postconfig"] and "python3 -c" in check["postconfig"]

@@ -1,0 +1,174 @@
+"""The `osworld` check: an OSWorld evaluator judged on the live session after the episode.
+
+Its `postconfig` (bash, the importer's form of OSWorld's postconfig steps: activate a window, save with a hotkey,
+wait) runs first, in the agent's session as OSWorld runs it in the VM. Then each function's getters
+(lbi/judging/getters.py) read the session out of the agent's reach, through the runner's own helper (judge.py,
+`trusted_run`): a file comes back base64 on the helper's pipe into a folder of the runner, a command's output
+likewise, Chromium's tabs from its DevTools port inside the session's network, its bookmarks from its profile.
+A traveling expected file (`cloud_file`) is the one sent with the session, never read from the session. The
+registry (lbi/judging/registry.py) scores them; an infeasible task passes when the agent ended with `fail`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import shlex
+import tempfile
+from pathlib import Path, PurePosixPath
+from typing import Any, Protocol
+
+from env_runners.base import Turn, Verdict
+from lbi.judging import registry
+from lbi.judging.errors import JudgingError
+from lbi.judging.getters import DEVTOOLS_PORTS
+
+FILE_READ_CAP = 64 << 20  # characters of base64: a judged file of up to 48 MiB
+OUTPUT_CAP = 2_000_000
+BOOKMARKS = "~/.config/chromium/Default/Bookmarks"
+
+
+class JudgedSession(Protocol):
+    files: dict[str, bytes]
+
+    def judge_run(self, command: str, timeout_s: float, cap: int) -> tuple[int, str]: ...
+
+    def run(self, command: str, timeout_s: float | None = None, cap: int | None = None) -> tuple[int, str]: ...
+
+
+def declared_infeasible(turns: list[Turn]) -> bool:
+    """The agent ended the episode with `fail` (OSWorld's FAIL: the task cannot be done)."""
+    return any(turn.result.info.get("failed") for turn in turns)
+
+
+def verdict(session: JudgedSession, evaluator: dict[str, Any], postconfig: str, turns: list[Turn]) -> Verdict:
+    infeasible = declared_infeasible(turns)
+    if postconfig and registry.functions(evaluator) != [registry.INFEASIBLE] and not infeasible:
+        session.run(postconfig, 120.0)  # as OSWorld's postconfig: what it leaves is the agent's doing
+    with tempfile.TemporaryDirectory(prefix="lbi-judge-") as folder:
+        reader = Reader(session, Path(folder))
+        try:
+            inputs = reader.inputs(evaluator)
+            score = registry.evaluate(evaluator, inputs, agent_declared_infeasible=infeasible)
+        except JudgingError as exc:
+            return Verdict(False, f"the evaluator could not be judged: {exc}", True)
+    names = (
+        " and ".join(registry.functions(evaluator))
+        if evaluator.get("conj", "and") == "and"
+        else " or ".join(registry.functions(evaluator))
+    )
+    if infeasible:
+        return Verdict(score >= 1.0, f"the agent declared the task infeasible; {names}: {score:g}")
+    return Verdict(score >= 1.0, f"{names} scored {score:g}{'' if score >= 1.0 else ' (1 passes)'}")
+
+
+class Reader:
+    """The getters of one judgement, reading `session` into `folder` (the runner's)."""
+
+    def __init__(self, session: JudgedSession, folder: Path):
+        self.session = session
+        self.folder = folder
+        self.count = 0
+
+    def inputs(self, evaluator: dict[str, Any]) -> list[registry.Inputs]:
+        names = registry.functions(evaluator)
+        if names == [registry.INFEASIBLE]:
+            return []
+        listed = isinstance(evaluator.get("func"), list)
+
+        def each(key: str) -> list[Any]:
+            value = evaluator.get(key)
+            return value if listed and isinstance(value, list) else [value] * len(names)
+
+        return [
+            registry.Inputs(self.read(result), self.read(expected) if expected else None)
+            for result, expected in zip(each("result"), each("expected"), strict=True)
+        ]
+
+    def read(self, spec: dict[str, Any]) -> Any:
+        kind = spec["type"]
+        if kind == "rule":
+            return spec.get("rules")
+        if kind == "vm_command_line":
+            command = spec["command"]
+            _, output = self.session.judge_run(
+                command if isinstance(command, str) else shlex.join(command), 60.0, OUTPUT_CAP
+            )
+            return output
+        if kind in ("vm_file", "cloud_file"):
+            field = "path" if kind == "vm_file" else "sha256"
+            given, dest = spec[field], spec.get("dest")
+            items = given if isinstance(given, list) else [given]
+            names = dest if isinstance(dest, list) else [dest] * len(items)
+            read = self.session_file if kind == "vm_file" else self.traveling_file
+            paths = [
+                read(str(item), name if isinstance(name, str) else None)
+                for item, name in zip(items, names, strict=False)
+            ]
+            if not spec.get("multi"):
+                return paths[0]
+            gives = spec.get("gives")
+            return [paths[i] for i in gives] if isinstance(gives, list) else paths
+        if kind == "bookmarks":
+            text = self._text(f"cat -- {BOOKMARKS}")
+            try:
+                return json.loads(text).get("roots") if text else None
+            except (json.JSONDecodeError, AttributeError):
+                return None
+        return self._tabs(kind)
+
+    def _path(self, name: str) -> Path:
+        """A new file of the folder, named `name` (the functions read the kind of a file from its suffix)."""
+        self.count += 1
+        folder = self.folder / str(self.count)
+        folder.mkdir()
+        return folder / (PurePosixPath(name).name or "file")
+
+    def session_file(self, path: str, name: str | None = None) -> str | None:
+        """A copy of the session's file in the runner's folder, or None when the session has no such file."""
+        code, output = self.session.judge_run(f"cd ~ && base64 -w0 -- {shlex.quote(path)}", 120.0, FILE_READ_CAP)
+        if code != 0:
+            return None
+        try:
+            content = base64.b64decode(output, validate=True)
+        except binascii.Error:
+            return None
+        target = self._path(name or path)
+        target.write_bytes(content)
+        return str(target)
+
+    def traveling_file(self, sha: str, name: str | None = None) -> str:
+        content = self.session.files.get(sha)
+        if content is None:
+            raise JudgingError(f"expected file {sha} was not sent with the session")
+        target = self._path(name or sha)
+        target.write_bytes(content)
+        return str(target)
+
+    def _text(self, command: str) -> str:
+        code, output = self.session.judge_run(f"cd ~ && {command}", 60.0, OUTPUT_CAP)
+        return output if code == 0 else ""
+
+    def _tabs(self, kind: str) -> Any:
+        """Chromium's page tabs from its DevTools port (most recently active first), as OSWorld's getters give them."""
+        tabs: list[dict[str, str]] = []
+        for port in DEVTOOLS_PORTS:
+            url = f"http://127.0.0.1:{port}/json"
+            fetch = f"import urllib.request as u; print(u.urlopen({url!r}, timeout=5).read().decode())"
+            text = self._text(f"python3 -c {shlex.quote(fetch)}")
+            try:
+                targets = json.loads(text) if text else []
+            except json.JSONDecodeError:
+                continue
+            tabs = [
+                {"title": str(t.get("title", "")), "url": str(t.get("url", ""))}
+                for t in targets
+                if isinstance(t, dict) and t.get("type") == "page"
+            ]
+            break
+        if kind == "open_tabs_info":
+            return tabs
+        if not tabs:
+            return None
+        return tabs[0]["url"] if kind == "active_url_from_accessTree" else tabs[0]
