@@ -110,7 +110,7 @@ def schema_from_text(text: str) -> dict[str, list[str]]:
     for line in text.splitlines():
         if _LISTING.match(line.strip()):
             listing = True
-        elif listing and (row := re.match(r"^(\w+)\s*\|\s*(.+)$", line.strip())):
+        elif listing and (row := re.match(r"^([^|]*[^|\s])\s*\|\s*(.+)$", line.strip())):  # any name: "Order Lines"
             schema[row.group(1)] = [part.split()[0] for part in row.group(2).split(", ") if part.split()]
         elif listing and not line.startswith("-"):
             listing = False

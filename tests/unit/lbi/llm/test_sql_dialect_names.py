@@ -6,7 +6,7 @@ import pytest
 from env_runners.sql.engines.base import action_space
 from env_runners.sql.table_text import format_table
 from lbi.llm.offline.act import act
-from lbi.llm.offline.sqltext import dialect_of, quote_name, repair
+from lbi.llm.offline.sqltext import dialect_of, quote_name, quote_table, repair, schema_from_text
 
 LISTING = format_table(
     ["table_name", "columns"],
@@ -14,14 +14,16 @@ LISTING = format_table(
         ("ObservingRun", "RunId integer, TelescopeId integer, NightOf date, SeeingArcsec numeric"),
         ("Telescope", "TelescopeId integer, SiteName text, ApertureMm integer"),
         ("filters", "filter_id integer, band text"),
+        ("Night Log", "EntryId integer, Remark text"),
     ],
-    3,
+    4,
     True,
 )
 SCHEMA = {
     "ObservingRun": ["RunId", "TelescopeId", "NightOf", "SeeingArcsec"],
     "Telescope": ["TelescopeId", "SiteName", "ApertureMm"],
     "filters": ["filter_id", "band"],
+    "Night Log": ["EntryId", "Remark"],
 }
 WORKED = (
     "Which 5 telescope rows have the highest aperture mm?\n\n"
@@ -96,3 +98,8 @@ def test_the_policy_peeks_at_a_mixed_case_table_with_its_quotes_on_postgresql():
     assert "information_schema" in inspect
     peek = _step([{"action": inspect, "observation": "A PostgreSQL database."}], LISTING)["action"]
     assert peek == 'SELECT * FROM "Telescope" LIMIT 3;'
+
+
+def test_a_postgresql_listing_is_read_whatever_the_names():
+    assert schema_from_text(LISTING) == SCHEMA
+    assert quote_table("Night Log", "postgres") == '"Night Log"'
