@@ -3,6 +3,10 @@
 real `lbi runner serve` for each pod."""
 
 import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,10 +19,6 @@ from synth_service.recovery import recover
 from synth_service.runner_pods import JOB, RunnerPods
 from synth_service.spec import spec_from_dict
 from tests.fixtures.kube_standin import MISSING_IMAGE, KubeStandIn
-
-# Runner processes timed against the job's own progress: under the parallel pass they shared two cores with the
-# browser tests and failed 2 of 4 clean runs (a pod Ready, then refusing or replaced twice); they run alone.
-pytestmark = pytest.mark.serial
 
 NS = "default"
 TEMPLATE: dict[str, Any] = {
@@ -162,7 +162,8 @@ async def test_deleting_the_synth_pod_takes_its_runner_pods_on_the_templates_por
         },
     }
     endpoints = await pods.start("job-fedcba9876543210", 2, other_port)
-    assert len(endpoints) == 2 and all(e.startswith("127.0.0.") and e.endswith(":50061") for e in endpoints)
+    ips = {p["status"]["podIP"] for p in _runner_pods(standin)}
+    assert len(endpoints) == 2 and {e.removesuffix(":50061") for e in endpoints} == ips
     standin.delete(NS, owner[0])
     assert _runner_pods(standin) == []
 
@@ -191,3 +192,29 @@ async def test_an_api_refusal_fails_the_job_with_one_clear_line(cluster, engine_
     assert job["state"] == "FAILED" and "\n" not in job["error"]
     assert "Kubernetes API refused: 403 Forbidden" in job["error"] and "PodSecurity" in job["error"], job["error"]
     assert _runner_pods(standin) == []
+
+
+PEER_CLUSTER = """
+import json, sys
+from tests.fixtures.kube_standin import KubeStandIn
+with KubeStandIn(sys.argv[1]) as standin:
+    _, pod = standin.create("default", json.loads(sys.argv[2]), run=False)
+    print(pod["status"]["podIP"])
+"""
+
+
+def test_a_cluster_in_another_process_gives_its_pods_other_addresses(tmp_path):
+    """Two test processes (pytest-xdist workers) each with a stand-in at once: their pods' addresses differ. Runners
+    bind with SO_REUSEPORT, so a shared address had one test's runner answer for another's pod."""
+    manifest = {"metadata": {"name": "first"}, "spec": {"containers": [{"name": "runner", "image": "lbi:test"}]}}
+    with KubeStandIn(tmp_path) as standin:
+        _, ours = standin.create(NS, manifest, run=False)
+        peer = subprocess.run(
+            [sys.executable, "-c", PEER_CLUSTER, str(tmp_path), json.dumps(manifest)],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+            cwd=Path(__file__).parents[2],
+        )
+    assert peer.stdout.strip() not in ("", ours["status"]["podIP"])
