@@ -30,17 +30,19 @@ SIGNALS = ("INT", "TERM", "HUP", "QUIT", "USR1", "USR2", "ALRM")
 # command); writers that are all idle (sleeping: a server, `sleep 30 &`) get a short grace of ~0.3 s of idleness. A
 # writer still running when the wait ends is remembered and not waited for again. No fork (a fork bomb may have
 # taken every process slot): `-ef` compares the pipe each /proc/PID/fd/1 names with the shell's own, the state is
-# read from /proc/PID/stat with `read`, time from $EPOCHREALTIME, and `read -t` on fd 5, a pipe nobody writes to
-# (opened once at the start), sleeps. PID 1 (the session's init, which holds the output from the start) is no writer.
+# read from /proc/PID/stat with `read`, time from $EPOCHREALTIME (whole seconds from $SECONDS where a bash older than
+# 5 has none), and `read -t` on fd 5, a pipe nobody writes to (opened once at the start), sleeps. PID 1 (the
+# session's init, which holds the output from the start) is no writer.
 SETTLE = (
     "exec 5<> <(:); __lbi_long=; "
+    "__lbi_clock() { __lbi_now=${EPOCHREALTIME:-$SECONDS.000000}; __lbi_now=${__lbi_now/[.,]/}; }; "
     "__lbi_writers() { __lbi_w=; __lbi_busy=; local __f __p __s; for __f in /proc/[0-9]*/fd/1; do "
     '__p=${__f#/proc/}; __p=${__p%%/*}; [ "$__p" = "$$" ] || [ "$__p" = 1 ] && continue; '
     '[[ " $__lbi_long " == *" $__p "* ]] && continue; '
     '[ "$__f" -ef /proc/$$/fd/1 ] || continue; __lbi_w+=" $__p"; __s=; read -r __s < /proc/$__p/stat; '
     "__s=${__s##*) }; [[ ${__s%% *} == [RD] ]] && __lbi_busy=1; done 2>/dev/null; }; "
     '__lbi_settle() { local __idle=0; while __lbi_writers; [ -n "$__lbi_w" ]; do '
-    "(( ${EPOCHREALTIME/[.,]/} - __lbi_t0 < __lbi_budget )) || break; "
+    "__lbi_clock; (( __lbi_now - __lbi_t0 < __lbi_budget )) || break; "
     '[ -n "$__lbi_busy" ] || (( ++__idle < 15 )) || break; read -r -t 0.02 -u 5; done; '
     '[ -z "$__lbi_w" ] || (( ${#__lbi_long} >= 4000 )) || __lbi_long+="$__lbi_w"; };'
 )
@@ -58,7 +60,7 @@ def loop_script(marker: str) -> str:
         "unset LBI_START_DIR LBI_PRELUDE LBI_SHELL_LOOP; "
         f"{SETTLE} "
         "while IFS= read -r -d '' __lbi_budget <&3 && IFS= read -r -d '' __lbi_cmd <&3; do "
-        "__lbi_t0=${EPOCHREALTIME/[.,]/}; "
+        "__lbi_clock; __lbi_t0=$__lbi_now; "
         'eval "$__lbi_cmd" 3<&- 5<&-; __lbi_rc=$?; __lbi_settle; '
         f'printf \'\\n%s %s %s\\n\' {shlex.quote(marker)} "$__lbi_rc" "$PWD"; '
         "done"
