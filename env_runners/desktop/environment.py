@@ -18,6 +18,7 @@ from pydantic import Field
 
 from env_runners.answers import AnswerCheck, answer_of, answer_verdict
 from env_runners.base import Check, EnvConfig, Environment, Turn, Verdict
+from env_runners.desktop.apps import APPS, address_space_mb, with_companions
 from env_runners.desktop.checks import (
     FILE_CAP,
     A11yCheck,
@@ -35,7 +36,7 @@ from env_runners.desktop.getters import verdict as osworld_verdict
 from env_runners.desktop.session import DesktopSession
 from env_runners.desktop.task_start import TravelingFile
 from env_runners.shell.environment import ShellConfig, ShellEnvironment
-from env_runners.shell.layers import ensure_layer, validate
+from env_runners.shell.layers import ensure_layer_within, validate
 from env_runners.shell.rootfs import require_image
 from env_runners.shell.sandbox import Root
 from lbi.errors import FailedPrecondition, InvalidArgument
@@ -62,6 +63,8 @@ DESKTOP_PACKAGES = [
 ]
 DESKTOP_PIP = ["pyautogui==0.9.54"]
 DEFAULT_APPS = ["mousepad", "gnumeric", "thunar", "lxterminal"]
+# How long opening a session waits for a layer being built before it says so (the client's deadline is ~60 s).
+LAYER_WAIT_S = 20.0
 SPREADSHEET_SUFFIXES = (".ods", ".xlsx", ".xls", ".gnumeric", ".xlsm", ".fods")
 
 
@@ -135,18 +138,26 @@ class DesktopEnvironment(Environment[DesktopConfig, DesktopSession]):
             "350 MiB of memory"
         ]
 
-    def root_for(self, config: DesktopConfig) -> Root:
+    def root_for(self, config: DesktopConfig, wait_s: float | None = LAYER_WAIT_S) -> Root:
+        """The session's root: the image under the layer of the desktop and the config's packages (built ahead of
+        time, or now: a build longer than `wait_s` goes on in the background and the session is refused, UNAVAILABLE,
+        saying so)."""
         if self.shells.refusal:
             raise FailedPrecondition(self.shells.refusal)
         if not self.shells.sandboxed:
             raise FailedPrecondition("desktop sessions need the sandbox (a root runner with bubblewrap)")
         validate(config.packages, config.pip)  # the config's own lists, so an error names their index
         image = require_image(self.settings.rootfs_dir, self.shells.image_name)
-        layer = ensure_layer(
+        apps = sorted(app for app, needs in APPS.items() if set(needs) & set(config.packages))
+        if not set(config.packages) <= {p for app in apps for p in APPS[app]}:
+            apps = list(config.packages)  # `--apps` takes Debian package names too
+        layer = ensure_layer_within(
             self.settings.layers_dir,
             image,
-            sorted({*DESKTOP_PACKAGES, *config.packages}),
+            with_companions(sorted({*DESKTOP_PACKAGES, *config.packages})),
             DESKTOP_PIP + config.pip,
+            wait_s,
+            "lbi runner build-rootfs --desktop" + (f" --apps {','.join(apps)}" if apps else ""),
             prebuilt=(self.settings.rootfs_dir / "layers",),  # built into a runner image by build-rootfs --desktop
         )
         return Root.of(image, layer)
@@ -155,7 +166,7 @@ class DesktopEnvironment(Environment[DesktopConfig, DesktopSession]):
         limit = self.settings.runner_step_timeout_s
         if config.timeout_s is not None and config.timeout_s >= limit:
             raise InvalidArgument("config.timeout_s", f"must be below the runner's step timeout ({limit:g}s)")
-        return ShellConfig(
+        shell = ShellConfig(
             setup=config.setup,
             timeout_s=config.timeout_s or min(5.0, 0.8 * limit),
             output_cap=200_000,
@@ -164,6 +175,9 @@ class DesktopEnvironment(Environment[DesktopConfig, DesktopSession]):
             disk_mb=config.disk_mb,
             processes=config.processes,
         )
+        reserving = address_space_mb(config.apps, config.packages)
+        # past ShellConfig's bound on purpose: an application that reserves more than it uses cannot start under it
+        return shell.model_copy(update={"memory_mb": reserving}) if reserving > config.memory_mb else shell
 
     def open(self, config: DesktopConfig) -> DesktopSession:
         return DesktopSession(config, self._shell_config(config), self.root_for(config))

@@ -4,7 +4,10 @@ A layer is built once, in the same sandbox sessions use (root of its own user na
 image) but with the host's network, so apt-get and pip reach the package registries during that build
 only; sessions then run offline on it. Layers are cached under `LBI_RUNNER_LAYERS_DIR/<hash of image and
 what was asked>` (default `<rootfs dir>/layers`; the overlay's upper folder plus a manifest), built under a
-file lock so concurrent sessions asking the same thing build it once.
+file lock so concurrent sessions asking the same thing build it once. A layer built before whose packages include
+all those asked (one an operator built ahead of time for several applications) is used as it is. A build that takes
+longer than a request may wait goes on in the background (`ensure_layer_within`): the request is told, by name, that
+it is being built and how to build it ahead of time.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -24,7 +28,7 @@ from env_runners.shell.rootfs import Image
 from env_runners.shell.sandbox import PATH, Limits, Root, Workspace, limit, sandboxed_command
 from env_runners.shell.staging import publish, staging_for, tree_size
 from env_runners.shell.userns import UserNamespace
-from lbi.errors import InvalidArgument
+from lbi.errors import InvalidArgument, Unavailable
 
 DEBIAN_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]*(=[A-Za-z0-9.+~:-]+)?$")
 PIP_REQUIREMENT = re.compile(
@@ -116,17 +120,108 @@ def ensure_layer(
     if not packages and not requirements:
         return None
     validate(packages, requirements)
-    key = _key(image, packages, requirements)
-    for folder in prebuilt:
-        if (Path(folder) / key / "manifest.json").is_file():
-            return Path(folder) / key / "upper"
-    folder = Path(layers_dir) / key
+    found = built_layer(layers_dir, image, packages, requirements, prebuilt)
+    if found is not None:
+        return found
+    folder = Path(layers_dir) / _key(image, packages, requirements)
     folder.parent.mkdir(parents=True, exist_ok=True)
     with open(folder.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (folder / "manifest.json").is_file():
             _build(folder, image, packages, requirements, log)
     return folder / "upper"
+
+
+def built_layer(
+    layers_dir: Path, image: Image, packages: list[str], requirements: list[str], prebuilt: tuple[Path, ...] = ()
+) -> Path | None:
+    """The upper folder of a finished layer holding these packages: the one built for exactly them, else the smallest
+    built over the same image whose packages and requirements include them (e.g. one `lbi runner build-rootfs
+    --desktop --apps ...` built), else None."""
+    key = _key(image, packages, requirements)
+    folders = [Path(f) for f in prebuilt] + [Path(layers_dir)]
+    for folder in folders:
+        if (folder / key / "manifest.json").is_file():
+            return folder / key / "upper"
+    apt, pip = set(packages), {r.strip() for r in requirements}
+    covering = []
+    for folder in folders:
+        for manifest in folder.glob("*/manifest.json"):
+            try:
+                built = json.loads(manifest.read_text())
+                has_apt, has_pip = list(built["apt"]), list(built["pip"])
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+            # the folder's name is the hash of its image (name and build time) and lists: a layer of this very image
+            if manifest.parent.name == _key(image, has_apt, has_pip) and apt <= set(has_apt) and pip <= set(has_pip):
+                covering.append((int(built.get("size_bytes") or 0), manifest.parent / "upper"))
+    return min(covering)[1] if covering else None
+
+
+class _Builds:
+    """Layer builds running in the background, by key: one thread each, its outcome kept until asked for."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.running: dict[str, tuple[threading.Thread, float, list]] = {}
+
+    def start(self, key: str, build) -> tuple[threading.Thread, float, list]:
+        with self.lock:
+            if key not in self.running:
+                outcome: list = []
+
+                def run() -> None:
+                    try:
+                        outcome.append(build())
+                    except BaseException as exc:  # kept for the request that asks next
+                        outcome.append(exc)
+
+                thread = threading.Thread(target=run, name=f"layer-{key}", daemon=True)
+                self.running[key] = (thread, time.monotonic(), outcome)
+                thread.start()
+            return self.running[key]
+
+    def finish(self, key: str) -> None:
+        with self.lock:
+            self.running.pop(key, None)
+
+
+BUILDS = _Builds()
+
+
+def ensure_layer_within(
+    layers_dir: Path,
+    image: Image,
+    packages: list[str],
+    requirements: list[str],
+    wait_s: float | None,
+    ahead: str,
+    prebuilt: tuple[Path, ...] = (),
+) -> Path | None:
+    """`ensure_layer`, waiting at most `wait_s` (None: as long as it takes) for a build: past that the build goes on
+    in the background and Unavailable says so (a request asking again later finds it built, or its failure); `ahead`
+    is the command that builds it ahead of time."""
+    if not packages and not requirements:
+        return None
+    validate(packages, requirements)
+    found = built_layer(layers_dir, image, packages, requirements, prebuilt)
+    if found is not None:
+        return found
+    key = _key(image, packages, requirements)
+    thread, started, outcome = BUILDS.start(
+        key, lambda: ensure_layer(layers_dir, image, packages, requirements, log=lambda _: None, prebuilt=prebuilt)
+    )
+    thread.join(None if wait_s is None else max(0.0, wait_s))
+    if thread.is_alive():
+        raise Unavailable(
+            f"the package layer for {', '.join(packages)} is being built (started {time.monotonic() - started:.0f}s "
+            f"ago; a few minutes with the network): open the session again when it is done, or build it ahead of "
+            f"time with `{ahead}`"
+        )
+    BUILDS.finish(key)
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
 
 
 def _build(folder: Path, image: Image, packages: list[str], requirements: list[str], log) -> None:

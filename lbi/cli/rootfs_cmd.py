@@ -34,6 +34,13 @@ def build_rootfs(
         help="Also build the desktop environment's layer (X server, accessibility, the default applications; "
         "about a minute, with the network) so desktop sessions start offline.",
     ),
+    apps: str = typer.Option(
+        "",
+        "--apps",
+        help="With --desktop: a layer holding the desktop and these applications too, built ahead of time "
+        "(comma-separated: libreoffice, chromium, gimp, vlc, thunderbird, a profile such as osworld for all five, "
+        "or Debian package names). A session whose config.packages it holds uses it as it is.",
+    ),
 ) -> None:
     """Build (once; later calls reuse it) the sessions' root file system: a minimal Debian with common tools,
     from Debian's packages, under LBI_RUNNER_ROOTFS_DIR (default <data dir>/rootfs). Needs root and debootstrap."""
@@ -65,11 +72,17 @@ def build_rootfs(
     facts = {k: image.manifest.get(k) for k in ("uid_base", "id_count", "size_bytes", "build_seconds", "source")}
     console.print(f"image {image.name} at {image.root}: {json.dumps(facts)}")
     if desktop:
+        from env_runners.desktop.apps import packages_of
         from env_runners.desktop.environment import DesktopConfig, DesktopEnvironment
 
         try:
-            root = DesktopEnvironment(settings).root_for(DesktopConfig())
+            packages = packages_of(apps.split(","))
+            if packages:
+                console.print(f"building the desktop layer with {', '.join(packages)} (minutes, once) ...")
+            root = DesktopEnvironment(settings).root_for(DesktopConfig(packages=packages), wait_s=None)
         except ServiceError as exc:
             console.print(f"[red]error:[/red] the desktop layer: {exc}")
             raise typer.Exit(1) from None
         console.print(f"desktop layer at {root.lowers[0]}")
+    elif apps:
+        raise typer.BadParameter("--apps builds a desktop layer: add --desktop")
