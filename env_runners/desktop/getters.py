@@ -26,7 +26,7 @@ from lbi.judging.getters import DEVTOOLS_PORTS
 
 FILE_READ_CAP = 64 << 20  # characters of base64: a judged file of up to 48 MiB
 OUTPUT_CAP = 2_000_000
-BOOKMARKS = "~/.config/chromium/Default/Bookmarks"
+PROFILE = "~/.config/chromium/Default"
 
 
 class JudgedSession(Protocol):
@@ -111,12 +111,22 @@ class Reader:
             gives = spec.get("gives")
             return [paths[i] for i in gives] if isinstance(gives, list) else paths
         if kind == "bookmarks":
-            text = self._text(f"cat -- {BOOKMARKS}")
-            try:
-                return json.loads(text).get("roots") if text else None
-            except (json.JSONDecodeError, AttributeError):
-                return None
+            return self._profile("Bookmarks").get("roots")
+        if kind == "default_search_engine":  # as OSWorld's getter: Google unless the profile names another
+            engine = self._profile("Preferences").get("default_search_provider_data", {})
+            return str(engine.get("template_url_data", {}).get("short_name", "Google"))
+        if kind == "enable_do_not_track":
+            return "true" if self._profile("Preferences").get("enable_do_not_track") else "false"
         return self._tabs(kind)
+
+    def _profile(self, name: str) -> dict[str, Any]:
+        """A JSON file of Chromium's profile (empty when there is none)."""
+        text = self._text(f"cat -- {PROFILE}/{name}")
+        try:
+            data = json.loads(text) if text else {}
+        except json.JSONDecodeError:
+            return {}
+        return data if isinstance(data, dict) else {}
 
     def _path(self, name: str) -> Path:
         """A new file of the folder, named `name` (the functions read the kind of a file from its suffix)."""

@@ -28,6 +28,8 @@ NEEDS = {
     "active_tab_info": "",
     "active_url_from_accessTree": "",
     "bookmarks": "",
+    "default_search_engine": "",
+    "enable_do_not_track": "",
 }
 REFUSED = {
     "accessibility_tree": "the desktop does not give the tree in OSWorld's XML form yet",

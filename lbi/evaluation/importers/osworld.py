@@ -42,6 +42,7 @@ from lbi.judging.errors import JudgingError
 from lbi.judging.getters import DEVTOOLS_PORTS, check_getters
 
 HOME = ("/home/user", "/home/agent")
+DBUS = "export DBUS_SESSION_BUS_ADDRESS='unix:path=/run/user/1000/bus'\n"  # OSWorld's bus: the session sets its own
 WIDTH, HEIGHT = 1920, 1080
 SCREEN = {
     "{SCREEN_WIDTH}": str(WIDTH),
@@ -77,6 +78,7 @@ NEED_ACCOUNT = {"googledrive": "needs a Google Drive account", "login": "signs i
 LIVE_WEB = {"update_browse_history": "writes Chrome's history into a database OSWorld downloads from the live web"}
 VS_CODE = "VS Code is not in Debian (lbi's desktop installs Debian packages only)"
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "")
+ON_SCREEN = ("pyautogui", "xdotool", "wmctrl", "xdg-open")  # commands that act on the display: after it started
 
 
 class Refused(Exception):
@@ -86,8 +88,8 @@ class Refused(Exception):
 
 
 def _home(value: Any) -> Any:
-    """`value` with OSWorld's home and screen placeholders replaced, in every string it holds."""
-    text = json.dumps(value).replace(*HOME)
+    """`value` with OSWorld's home, its D-Bus address and screen placeholders replaced, in every string it holds."""
+    text = json.dumps(value).replace(*HOME).replace(json.dumps(DBUS)[1:-1], "")
     for mark, number in SCREEN.items():
         text = text.replace(mark, number)
     return json.loads(text)
@@ -127,11 +129,14 @@ class Files:
         self.found: dict[str, Path] = {}
 
     def find(self, task_id: str, url: str, names: list[str], where: str) -> str:
-        """The sha256 of the file given for `url` (`names`: what OSWorld's cache calls it)."""
+        """The sha256 of the file given for `url`: in the task's folder of OSWorld's cache by the name its cache gives
+        it (`names[0]`), else in a flat folder by the URL's file name, else (a URL that names none, as Google Drive's)
+        by the name the task gives the file (`names[1:]`)."""
         if not isinstance(url, str) or not url:
             raise Refused(where, "missing")
         base = PurePosixPath(unquote(urlparse(url).path)).name
-        candidates = [f"{task_id}/{n}" for n in names] + [f"{task_id}/{base}", base]
+        base = base if "." in base else ""  # Google Drive's `uc?id=...` names no file
+        candidates = [f"{task_id}/{n}" for n in names[:1]] + [f"{task_id}/{base}", base, *names[1:]]
         for name in candidates:
             path = self.folder / name if self.folder is not None and name else None
             if path is not None and path.is_file():
@@ -205,7 +210,7 @@ class Task:
         raise Refused(f"{where}.type", f"{kind!r} is not a set-up step lbi can perform")
 
     def start(self, step: Any, where: str) -> bool:
-        """Launch, open and download steps; True when the step was one of them."""
+        """Launch, open and download steps, and a command that opens a terminal; True when the step was one."""
         kind = step.get("type") if isinstance(step, dict) else None
         parameters = (step.get("parameters") or {}) if isinstance(step, dict) else {}
         if kind == "launch":
@@ -219,14 +224,21 @@ class Task:
                 raise Refused(f"{where}.parameters.path", "missing")
             self.apps.append(self._opener(_home(path), f"{where}.parameters.path"))
             return True
+        if kind in ("execute", "command") and "gnome-terminal" in json.dumps(parameters.get("command")):
+            given = _home(parameters.get("command"))
+            text = given if isinstance(given, str) else " ".join(str(w) for w in given)
+            folder = re.search(r"--working-directory=([^\s'\"]+)", text)
+            self.apps.append("lxterminal" + (f" --working-directory={shlex.quote(folder.group(1))}" if folder else ""))
+            return True  # OSWorld's terminal (its D-Bus address set first): the session's own terminal
         if kind == "download":
             for j, file in enumerate(parameters.get("files") or []):
                 at = f"{where}.parameters.files[{j}]"
                 url, path = (file.get("url"), file.get("path")) if isinstance(file, dict) else (None, None)
                 if not isinstance(path, str) or not _home(path).startswith(HOME[1] + "/"):
                     raise Refused(f"{at}.path", f"{path!r} is not a file under {HOME[0]}")
-                cached = f"{uuid.uuid5(uuid.NAMESPACE_URL, str(url))}_{PurePosixPath(path).name}"
-                sha = self.files.find(self.id, str(url), [cached], f"{at}.url")
+                name = PurePosixPath(path).name
+                cached = f"{uuid.uuid5(uuid.NAMESPACE_URL, str(url))}_{name}"
+                sha = self.files.find(self.id, str(url), [cached, name], f"{at}.url")
                 self.traveling.append({"sha256": sha, "path": _home(path)})
             return True
         return False
@@ -272,7 +284,8 @@ def _steps(task: Task, steps: Any) -> None:
             started = started or (isinstance(step, dict) and step.get("type") in ("launch", "open"))
             continue
         lines = task.step(step, where, started)
-        (task.then if started else task.setup).extend(lines)
+        shown = started or any(program in line for line in lines for program in ON_SCREEN)  # it needs the X display
+        (task.then if shown else task.setup).extend(lines)
 
 
 def _getter(task: Task, spec: Any, where: str) -> Any:
@@ -286,7 +299,7 @@ def _getter(task: Task, spec: Any, where: str) -> Any:
     shas = []
     for j, url in enumerate(urls):
         name = dests[j] if j < len(dests) else None
-        names = [name] if isinstance(name, str) else []
+        names = [name, name] if isinstance(name, str) else []
         shas.append(task.files.find(task.id, str(url), names, f"{where}.path" + (f"[{j}]" if listed else "")))
         task.traveling.append({"sha256": shas[-1]})
     kept = {k: spec[k] for k in ("dest", "multi", "gives") if k in spec}  # dest: the name the function sees
@@ -357,7 +370,7 @@ def _records(path: Path, index: Path | None) -> list[dict[str, Any]]:
                     by_id[task_id] = record
         records = list(by_id.values())
     else:
-        records = read_records(path)
+        records = _one_file(path)
     if index is None:
         return records
     try:
@@ -368,6 +381,17 @@ def _records(path: Path, index: Path | None) -> list[dict[str, Any]]:
         raise TaskImportError(f"{index}: not a JSON index of domain -> task ids")
     wanted = {str(i) for ids in chosen.values() if isinstance(ids, list) for i in ids}
     return [r for r in records if str(r.get("id")) in wanted]
+
+
+def _one_file(path: Path) -> list[dict[str, Any]]:
+    """One task (an object with an `id`), or a list of them, or what read_records reads."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return read_records(path)
+    if isinstance(data, dict) and "id" in data and "evaluator" in data:
+        return [data]
+    return read_records(path)
 
 
 def convert(path: Path, options: dict[str, Any]) -> Converted:

@@ -155,3 +155,27 @@ def test_what_lbi_cannot_perform_or_judge_is_refused_naming_the_field(tmp_path, 
     assert why["getter"][0] == "evaluator.result.type" and "vm_terminal_output" in why["getter"][1]
     assert why["step"][0] == "config[0].type" and why["blank"][0] == "instruction"
     assert why["big"][0] == "config.files[0]" and "notes.txt" in why["big"][1] and "limit" in why["big"][1]
+
+
+def test_osworld_terminal_bus_and_screen_steps(tmp_path):
+    bus = "export DBUS_SESSION_BUS_ADDRESS='unix:path=/run/user/1000/bus'\n"
+    click = ["python", "-c", "import pyautogui; pyautogui.click({SCREEN_WIDTH_HALF}, {SCREEN_HEIGHT_HALF})"]
+    record = _task(
+        "t4",
+        [
+            {"type": "execute", "parameters": {"command": bus + "gsettings set a b true", "shell": True}},
+            {"type": "execute", "parameters": {"command": click}},
+            {"type": "execute", "parameters": {"command": bus + "gnome-terminal --working-directory=/home/user/p"}},
+        ],
+        {"func": "exact_match", "result": {"type": "vm_command_line", "command": bus + "gsettings get a b"},
+         "expected": {"type": "rule", "rules": {"expected": "false\n"}}},
+    )  # fmt: skip
+    source = tmp_path / "t4.json"
+    source.write_text(json.dumps(record))
+    out = convert("osworld", source, {})
+    assert not out.refused, out.refused
+    (task,) = out.tasks
+    assert task["config"]["setup"] == "gsettings set a b true"  # the session's own bus, not OSWorld's
+    assert task["config"]["then"] == "python3 -c 'import pyautogui; pyautogui.click(960, 540)'"  # after the display
+    assert task["config"]["apps"] == ["lxterminal --working-directory=/home/agent/p"]
+    assert task["check"]["evaluator"]["result"]["command"] == "gsettings get a b"
