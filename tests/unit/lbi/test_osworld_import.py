@@ -124,7 +124,7 @@ def test_osworld_tasks_with_files_postconfig_conj_and_infeasible(tmp_path, cache
 
 def test_what_lbi_cannot_perform_or_judge_is_refused_naming_the_field(tmp_path, cache, monkeypatch):
     tabs = {"type": "chrome_open_tabs", "parameters": {"urls_to_open": ["https://www.airbnb.com"]}}
-    cases = {
+    cases: dict[str, tuple[list, dict]] = {
         "missing-file": ([_download(f"{CACHE}/x/absent.xlsx", "/home/user/a.xlsx")], {"func": "infeasible"}),
         "drive": ([{"type": "googledrive", "parameters": {}}], {"func": "infeasible"}),
         "login": ([{"type": "login", "parameters": {}}], {"func": "infeasible"}),
