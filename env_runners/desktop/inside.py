@@ -105,32 +105,34 @@ def start(config: dict) -> dict:
     _spawn(["openbox", "--sm-disable"], "/tmp/.lbi-openbox.log")
     # the window manager must own the screen before any window maps, or it adopts them later, unfocused and unplaced
     _wait(_window_manager_up, 15, "openbox did not start", "/tmp/.lbi-openbox.log")
+    from first_start import quiet_first_start  # beside this file in the session (session.py copies both)
+
     missing = []
-    programs = []
+    programs: dict[int, str] = {}  # pid of each application started: its program
     for index, app in enumerate(config.get("apps", [])):
         argv = shlex.split(app)
         if not argv or not shutil.which(argv[0]):
             missing.append({"index": index, "app": app})
             continue
-        programs.append(argv[0])
-        _spawn(argv, f"/tmp/.lbi-app-{index}.log")
+        argv = quiet_first_start(argv, home)
+        programs[_spawn(argv, f"/tmp/.lbi-app-{index}.log").pid] = argv[0]
     if missing:
         return {"ok": False, "missing": missing}
     import pyatspi
 
     pyatspi.setTimeout(3000, 15000)
-    deadline = time.monotonic() + float(config.get("start_timeout_s", 30))
-    seen: set[str] = set()
-    while time.monotonic() < deadline:
-        seen = set()
+    started = time.monotonic()
+    deadline = started + float(config.get("start_timeout_s", 30))
+    waiting = dict(programs)
+    while waiting and time.monotonic() < deadline:
         for app in _apps():
             if any(_showing(w) for w in _children(app)):
-                seen.add(app.name or "")
-                seen.add(_program(app))
-        if all(os.path.basename(p) in seen or p in seen for p in programs):
-            break
-        time.sleep(0.1)
-    late = [p for p in programs if os.path.basename(p) not in seen and p not in seen]
+                for pid in _shown_by(app, waiting):
+                    waiting.pop(pid)
+        if waiting:
+            time.sleep(0.1)
+    late = list(waiting.values())
+    ready = {"ready_after_s": round(time.monotonic() - started, 2), "ready": "timeout" if late else "windows"}
     # a window that shows is not yet one that takes keys: wait for the window manager to give one the focus (on a
     # busy machine it may have adopted the windows without focusing any: then the first is brought to the front)
     if programs:
@@ -143,7 +145,29 @@ def start(config: dict) -> dict:
                 break
             _activate_window(shown[0][1])
         time.sleep(0.3)
-    return {"ok": True, "late": late}
+    return {"ok": True, "late": late, **ready}
+
+
+def _shown_by(app, waiting: dict[int, str]) -> list[int]:
+    """Which of the started applications (pid: program) this accessible application is: the process or one of its
+    children (a launcher script such as `libreoffice` runs soffice.bin as its child, named otherwise), or by name (a
+    program that hands its window to one already running)."""
+    try:
+        pid = int(app.get_process_id())
+    except Exception:
+        pid = 0
+    for _ in range(32):
+        if pid in waiting:
+            return [pid]
+        if pid <= 1:
+            break
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                pid = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+    names = {app.name or "", _program(app)}
+    return [p for p, program in waiting.items() if program in names or os.path.basename(program) in names]
 
 
 def _x_up() -> bool:
@@ -189,8 +213,10 @@ def _apps():
 
 
 def _children(node):
+    # one call for the count, one per child (iterating asks the count again before each child)
     try:
-        return [c for c in node if c is not None]
+        count = min(node.get_child_count(), MAX_NODES)
+        return [c for c in (node.get_child_at_index(i) for i in range(count)) if c is not None]
     except Exception:
         return []
 
@@ -240,6 +266,13 @@ def _text(node) -> str:
         return text.getText(0, min(count, TEXT_CHARS)) + ("…" if count > TEXT_CHARS else "")
     except Exception:
         return ""
+
+
+def _has_text(node) -> bool:
+    try:
+        return node.queryText().characterCount > 0
+    except Exception:
+        return False
 
 
 def _actions(node) -> list[str]:
@@ -298,6 +331,51 @@ VALUE_ROLES = {"slider", "spin button", "progress bar", "scroll bar", "dial", "l
 CONTAINER_ROLES = {"table", "tree table", "list", "list box", "tree", "layered pane", "directory pane", "tree item"}
 LARGE = 200  # children from which a container's children are read only where its view shows them
 IN_VIEW_CAP = 400
+SHEET = 100_000  # children from which a table is a spreadsheet's sheet, read by rows and columns
+
+
+def _cells_in_view(node, box) -> tuple[list, int] | None:
+    """A large table's cells in its view, row by row, through its Table interface: the cells at the view's top-left
+    and bottom-right corners give the rows and columns in view (a spreadsheet's sheet has 2^31 cells, so a range of
+    child indexes would be its first row only). None where the node is no table or the corners are not found."""
+    import pyatspi
+
+    try:
+        table = node.queryTable()
+        rows, columns = table.nRows, table.nColumns
+        component = node.queryComponent()
+    except Exception:
+        return None
+    if rows <= 0 or columns <= 0:
+        return None
+
+    def place(x: int, y: int) -> tuple[int, int] | None:
+        try:
+            hit = component.getAccessibleAtPoint(x, y, pyatspi.DESKTOP_COORDS)
+            index = hit.getIndexInParent() if hit is not None else -1
+            return (table.getRowAtIndex(index), table.getColumnAtIndex(index)) if index >= 0 else None
+        except Exception:
+            return None
+
+    right, bottom = box[0] + max(1, box[2]) - 3, box[1] + max(1, box[3]) - 3
+    first = next((at for d in range(2, 40, 6) if (at := place(box[0] + d, box[1] + d)) is not None), None)
+    last = next((at for d in range(0, 60, 6) if (at := place(right - d, bottom - d)) is not None), None)
+    if first is None or last is None or min(*first, *last) < 0:
+        return None
+    top, left = first
+    bottom_row, right_column = max(last[0], top), max(last[1], left)
+    wide = right_column - left + 1
+    bottom_row = min(bottom_row, top + max(1, IN_VIEW_CAP // wide) - 1)
+    cells = []
+    for row in range(top, bottom_row + 1):
+        for column in range(left, right_column + 1):
+            try:
+                cell = table.getAccessibleAt(row, column)
+            except Exception:
+                cell = None
+            if cell is not None:
+                cells.append(cell)
+    return cells, rows * columns - len(cells)
 
 
 def _children_in_view(node, box) -> tuple[list, int]:
@@ -311,6 +389,10 @@ def _children_in_view(node, box) -> tuple[list, int]:
         return [], 0
     if count <= LARGE or box is None:
         return _children(node), 0
+    # a sheet's millions of cells (row after row, so an index range would be a part of one row): by rows and columns
+    cells = _cells_in_view(node, box) if count > SHEET else None
+    if cells is not None:
+        return cells
     import pyatspi
 
     def index_at(x: int, y: int) -> int | None:
@@ -352,10 +434,13 @@ class Tree:
         self.names: dict[int, str] = {}
         self.nodes = 0
 
-    def walk(self, node, depth: int) -> None:
+    def walk(self, node, depth: int, sheet: bool = False) -> None:
+        """`sheet`: a cell of a spreadsheet's view, left out when empty (the Name Box says where the cursor is)."""
         if self.nodes >= MAX_NODES:
             return
         self.nodes += 1
+        if sheet and not _has_text(node):  # most cells in view are empty: one call each, not six
+            return
         states = _states(node)
         if "showing" not in states and depth > 0:
             return
@@ -403,7 +488,7 @@ class Tree:
             depth += 1
         children, hidden = _children_in_view(node, box) if role in CONTAINER_ROLES else (_children(node), 0)
         for child in children:
-            self.walk(child, depth)
+            self.walk(child, depth, sheet=hidden > SHEET)
         if hidden:
             self.lines.append(f"{'  ' * depth}({hidden} more items out of view: scroll to see them)")
 
@@ -600,7 +685,19 @@ def _all_nodes(limit: int = MAX_NODES):
         app, node = stack.pop()
         seen += 1
         yield app, node
-        stack.extend((app, c) for c in reversed(_children(node)))
+        stack.extend((app, c) for c in reversed(_children_to_search(node)))
+
+
+def _children_to_search(node) -> list:
+    """A node's children, but of a spreadsheet's sheet (2^31 cells) only the cells in its view."""
+    try:
+        if node.get_child_count() <= SHEET:
+            return _children(node)
+    except Exception:
+        return []
+    box = _extents(node)
+    cells = _cells_in_view(node, box) if box is not None else None
+    return cells[0] if cells is not None else []
 
 
 def find(request: dict) -> dict:

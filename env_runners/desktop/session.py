@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from env_runners.base import Session, StepResult
-from env_runners.desktop import inside
+from env_runners.desktop import first_start, inside
 from env_runners.desktop.actions import Code, Command, Finish, parse
 from env_runners.desktop.judge import trusted_call, trusted_run
 from env_runners.desktop.task_start import place_files, run_then
@@ -95,10 +95,11 @@ class DesktopSession(Session):
             self.socket_path = tmp / ".lbi-desktop.sock"
             folder = tmp / ".lbi-desktop"
             folder.mkdir(mode=0o755)
-            helper = folder / "inside.py"
-            helper.write_text(Path(inside.__file__).read_text())
-            helper.chmod(0o644)
-            for path in (folder, helper):
+            helpers = [folder / "inside.py", folder / "first_start.py"]
+            for helper, source in zip(helpers, (inside.__file__, first_start.__file__), strict=True):
+                helper.write_text(Path(source).read_text())
+                helper.chmod(0o644)
+            for path in (folder, *helpers):
                 os.chown(path, root.uid_base, root.uid_base)  # root inside owns it: the agent cannot change it
             self._start()
             if config.then:
@@ -132,6 +133,8 @@ class DesktopSession(Session):
                 f"config.apps[{first['index']}]", f"no program {first['app'].split()[0]!r} in the session"
             )
         self.late = reply.get("late", [])
+        # how the applications were seen ready: "windows" (each showed one) or "timeout" (start_timeout_s ran out)
+        self.ready = {"how": str(reply.get("ready", "")), "after_s": reply.get("ready_after_s")}
         self._serve()
 
     def _serve(self) -> None:

@@ -1,0 +1,95 @@
+"""Desktop applications as layers: named applications and profiles to packages, the layer a session uses when one
+built ahead of time holds its packages, a long build told by name instead of a client's deadline running out, and
+first-start settings written into a home that lacks them."""
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from env_runners.desktop import first_start
+from env_runners.desktop.apps import APPS, packages_of, with_companions
+from env_runners.shell import layers
+from env_runners.shell.rootfs import Image
+from lbi.errors import InvalidArgument, Unavailable
+
+
+def test_apps_and_profiles_name_their_packages():
+    assert packages_of(["libreoffice"]) == sorted(APPS["libreoffice"])
+    everything = packages_of(["osworld"])
+    assert {"chromium", "gimp", "vlc", "thunderbird", "libreoffice-calc", "libreoffice-gtk3"} <= set(everything)
+    assert packages_of(["hello", " "]) == ["hello"]  # a Debian package name of its own
+    assert with_companions(["libreoffice-calc"]) == ["libreoffice-calc", "libreoffice-gtk3"]
+    with pytest.raises(InvalidArgument, match="neither an application"):
+        packages_of(["bad name;"])
+
+
+def _image(tmp_path: Path) -> Image:
+    folder = tmp_path / "images" / "debian-test"
+    folder.mkdir(parents=True)
+    (folder / "manifest.json").write_text(json.dumps({"built_at": "2026-12-01T00:00:00Z", "uid_base": 1}))
+    return Image("debian-test", folder)
+
+
+def _built(layers_dir: Path, image: Image, apt: list[str], pip: list[str], size: int) -> Path:
+    folder = layers_dir / layers._key(image, apt, pip)
+    (folder / "upper").mkdir(parents=True)
+    (folder / "manifest.json").write_text(json.dumps({"image": image.name, "apt": apt, "pip": pip, "size_bytes": size}))
+    return folder / "upper"
+
+
+def test_a_session_uses_the_smallest_layer_built_ahead_that_holds_its_packages(tmp_path):
+    image, layers_dir = _image(tmp_path), tmp_path / "layers"
+    desktop = ["openbox", "xvfb"]
+    everything = _built(layers_dir, image, [*desktop, "chromium", "libreoffice-calc", "libreoffice-gtk3"], ["x"], 900)
+    office = _built(layers_dir, image, [*desktop, "libreoffice-calc", "libreoffice-gtk3"], ["x"], 500)
+    asked = with_companions([*desktop, "libreoffice-calc"])
+    assert layers.built_layer(layers_dir, image, asked, ["x"]) == office
+    assert layers.built_layer(layers_dir, image, [*desktop, "chromium"], ["x"]) == everything
+    assert layers.built_layer(layers_dir, image, [*desktop, "gimp"], ["x"]) is None
+    assert layers.built_layer(layers_dir, image, desktop, ["x", "y"]) is None  # a requirement it lacks
+    exact = _built(layers_dir, image, desktop, ["x"], 2000)
+    assert layers.built_layer(layers_dir, image, desktop, ["x"]) == exact  # its own before any larger one
+    # a layer of another build of the image (same name, built again) is never taken
+    rebuilt = Image(image.name, image.folder)
+    rebuilt.manifest["built_at"] = "2026-12-02T00:00:00Z"
+    assert layers.built_layer(layers_dir, rebuilt, asked, ["x"]) is None
+
+
+def test_a_long_build_is_told_by_name_and_found_when_done(tmp_path, monkeypatch):
+    image, layers_dir = _image(tmp_path), tmp_path / "layers"
+    release, calls = threading.Event(), []
+
+    def slow_build(layers_dir, image, packages, requirements, log, prebuilt):
+        calls.append(packages)
+        release.wait(10)
+        return _built(layers_dir, image, packages, requirements, 1)
+
+    monkeypatch.setattr(layers, "ensure_layer", slow_build)
+    ahead = "lbi runner build-rootfs --desktop --apps libreoffice"
+    for _ in range(2):  # asking again while it builds starts no second build
+        with pytest.raises(Unavailable) as told:
+            layers.ensure_layer_within(layers_dir, image, ["libreoffice-calc"], [], 0.05, ahead)
+        assert "is being built" in str(told.value) and ahead in str(told.value)
+    release.set()
+    found = layers.ensure_layer_within(layers_dir, image, ["libreoffice-calc"], [], 5, ahead)
+    assert found is not None and found.is_dir() and len(calls) == 1
+
+
+def test_first_start_settings_are_written_where_missing(tmp_path):
+    home = str(tmp_path)
+    first_start.quiet_first_start(["libreoffice", "--calc", "x.ods"], home)
+    xcu = (tmp_path / ".config/libreoffice/4/user/registrymodifications.xcu").read_text()
+    assert 'oor:name="ShowTipOfTheDay"' in xcu and "<value>false</value>" in xcu
+    assert 'oor:name="ooSetupLastVersion"' in xcu and "{version}" not in xcu
+    argv = first_start.quiet_first_start(["chromium", "https://example.org"], home)
+    assert argv[0] == "chromium" and argv[-1] == "https://example.org" and "--no-first-run" in argv
+    assert (tmp_path / ".config/chromium/First Run").exists()
+    gimprc = tmp_path / ".config/GIMP/2.10/gimprc"
+    gimprc.parent.mkdir(parents=True)
+    gimprc.write_text('(theme "Dark")\n')  # the task's own profile is kept
+    first_start.quiet_first_start(["gimp"], home)
+    assert gimprc.read_text() == '(theme "Dark")\n'
+    first_start.quiet_first_start(["thunderbird"], home)
+    assert "mail.provider.enabled" in (tmp_path / ".thunderbird/lbi.default/user.js").read_text()
