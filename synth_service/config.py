@@ -14,6 +14,12 @@ class SynthSettings(RunnerSettings):
 
     synth_host: str = Field("127.0.0.1", description="Address the synthesis service binds.")
     synth_port: int = Field(50053, ge=0, le=65535, description="Port of the synthesis gRPC server.")
+    journal_url: str = Field(
+        "",
+        description="Where the job journal lives: a PostgreSQL database (postgresql://user:password@host:5432/db, "
+        "psycopg 3; several processes may share it) or sqlite:///file. Empty: a SQLite file under the data directory "
+        "(synthesis/journal.sqlite). Its schema is migrated at start (synth_service/migrations/).",
+    )
     synth_store_wait_s: float = Field(
         600.0,
         ge=0,

@@ -26,7 +26,7 @@ from synth_service.admission import check_new_job_id
 from synth_service.config import SynthSettings
 from synth_service.context import BudgetExhausted, JobCancelled, JobContext
 from synth_service.job_events import JobEvents
-from synth_service.journal import Journal
+from synth_service.journal import Journal, journal_location
 from synth_service.online.jobs import OnlineJobs
 from synth_service.online.policy import PolicyBook
 from synth_service.pipeline import Pipeline
@@ -58,7 +58,7 @@ class Engine:
         self.runners = RunnerProvisioning(settings, runner_pods, local_runner, launch_runner)
         self.events = JobEvents()
         self._shutting_down = False
-        self.journal = Journal(settings.data_dir / "synthesis" / "journal.sqlite", settings.test_fault_kill_after)
+        self.journal = Journal(journal_location(settings), settings.test_fault_kill_after)
         self.gateway = LLMGateway(settings)
         self.datasets = DatasetStore(store, embedder or Embedder.from_settings(settings))
         self.online = OnlineJobs(

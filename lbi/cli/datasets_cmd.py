@@ -132,13 +132,13 @@ def describe(dataset: str = typer.Argument(..., help="Dataset name.")) -> None:
 def _online_summary(dataset: str) -> dict:
     """The dataset's online job as this data directory's synthesis journal records it (empty when it has none)."""
     from synth_service.config import SynthSettings
-    from synth_service.journal import Journal
+    from synth_service.journal import Journal, journal_location
     from synth_service.online.learner import OnlineStats
 
-    path = SynthSettings().data_dir / "synthesis" / "journal.sqlite"
-    if not path.exists():
+    where = journal_location(SynthSettings())
+    if isinstance(where, Path) and not where.exists():
         return {}
-    journal = Journal(path)
+    journal = Journal(where)
     try:
         stats = OnlineStats.from_journal(journal, dataset)
     finally:
