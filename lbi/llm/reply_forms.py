@@ -131,7 +131,7 @@ def literal(text: str) -> Any:
     return _from_node(tree.body)
 
 
-def literal_values(text: str, limit: int = 50) -> list[Any]:
+def literal_values(text: str, limit: int = 20) -> list[Any]:
     """Every object or list literal in `text` (outermost first), read as Python/JSON literals."""
     values, position = [], 0
     for _ in range(limit):
@@ -245,8 +245,11 @@ def _convert(annotation: Any, text: str, attributes: dict[str, str] | None = Non
 def read_tags(text: str, fields: tuple[str, ...], model: type[BaseModel] | None = None) -> dict[str, Any]:
     """The fields found as tags (`<field>...</field>`, `<parameter name="field">`), converted when `model` is given."""
     found: dict[str, Any] = {}
+    closed = {_key(m) for m in re.findall(r"</\s*([A-Za-z_][\w -]*)\s*>", text)}  # no closing tag, no field
     for name in fields:
         for label in _labels(name):
+            if label not in closed and not ({"parameter", "param", "arg", "argument"} & closed):
+                continue
             tag = re.escape(label).replace("\\ ", "[ _-]")
             match = re.search(rf"<({tag})(\s[^>]*)?>(.*?)</\1\s*>", text, re.S | re.I) or re.search(
                 rf"<(parameter|param|arg|argument)\s+name\s*=\s*[\"']{tag}[\"']\s*()>(.*?)</\1\s*>", text, re.S | re.I
