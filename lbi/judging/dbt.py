@@ -8,10 +8,10 @@ value found is among the rule's), `contain` (the value found contains the rule's
 not empty). A path that leads nowhere fails the rule.
 
 `check_local_database(result, expected, db_type="duckdb", check_type=["table", "view"], table_targets=[],
-view_targets=[])`: the two databases have the same names of tables (`table`) and views (`view`), among the targets
-when given; `table-schema` / `view-schema` add the same columns (name, type, nullability, default, key) for each,
-and `table-schema-content` / `view-schema-content` the same rows in the same order (each implies the checks before
-it).
+view_targets=[])`: the two databases have the same names of tables (`table`) and views (`view`) of every schema, among
+the targets when given; `table-schema` / `view-schema` add the same columns (name, type, nullability, default, key)
+for each, and `table-schema-content` / `view-schema-content` the same rows in the same order (each implies the checks
+before it). Spider2-V's tasks also give a `schema_name`, which its function ignores, and so does this one.
 """
 
 from __future__ import annotations
@@ -159,6 +159,7 @@ def check_local_database(
     check_type: Sequence[str] = KINDS,
     table_targets: Sequence[str] = (),
     view_targets: Sequence[str] = (),
+    schema_name: str | None = None,
 ) -> float:
     """1.0 if the result database has the expected one's tables and views (and their columns and rows, as
     `check_type` asks), else 0.0."""

@@ -123,6 +123,7 @@ def test_duckdb_targets_limit_the_tables_and_views_compared(tmp_path: Path) -> N
     extra = duck(tmp_path / "extra.duckdb", [*BUILT, "CREATE TABLE scratch (x INTEGER)"])
     assert check_local_database(extra, gold) == 0.0
     assert check_local_database(extra, gold, table_targets=["customers", "orders"], view_targets=[]) == 1.0
+    assert check_local_database(extra, gold, table_targets=["customers", "orders"], schema_name="analytics") == 1.0
 
 
 def test_sqlite_databases_are_compared_alike(tmp_path: Path) -> None:
