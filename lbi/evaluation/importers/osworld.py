@@ -107,7 +107,7 @@ def _bash(command: Any, where: str) -> str:
     """A command as bash, OSWorld's `python` as python3, a program OSWorld launches as the session's."""
     words = _words(command, where)
     program = PurePosixPath(words[0]).name
-    if program == "code":
+    if program == "code" or re.search(r"(^|[\s;&|(])code\s", " ".join(words)):
         raise Refused(where, VS_CODE)
     if isinstance(command, str):
         text = str(_home(command))
