@@ -27,6 +27,8 @@ from lbi.judging.getters import DEVTOOLS_PORTS
 FILE_READ_CAP = 64 << 20  # characters of base64: a judged file of up to 48 MiB
 OUTPUT_CAP = 2_000_000
 PROFILE = "~/.config/chromium/Default"
+GIMP = "/home/agent/.config/GIMP/2.10"
+VLCRC = "/home/agent/.config/vlc/vlcrc"
 
 
 class JudgedSession(Protocol):
@@ -110,6 +112,12 @@ class Reader:
                 return paths[0]
             gives = spec.get("gives")
             return [paths[i] for i in gives] if isinstance(gives, list) else paths
+        if kind == "gimp_config_file":
+            return self.session_file(f"{GIMP}/{PurePosixPath(str(spec['file_name'])).name}", spec.get("dest"))
+        if kind == "vlc_config":
+            return self.session_file(VLCRC, spec.get("dest") or "vlcrc")
+        if kind == "default_video_player":
+            return self._text("xdg-mime query default video/mp4")
         if kind == "bookmarks":
             return self._profile("Bookmarks").get("roots")
         if kind == "default_search_engine":  # as OSWorld's getter: Google unless the profile names another

@@ -30,6 +30,9 @@ NEEDS = {
     "bookmarks": "",
     "default_search_engine": "",
     "enable_do_not_track": "",
+    "gimp_config_file": "file_name",
+    "vlc_config": "",
+    "default_video_player": "",
 }
 REFUSED = {
     "accessibility_tree": "the desktop does not give the tree in OSWorld's XML form yet",
