@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -23,6 +24,56 @@ def cap_observation(text: str, cap: int) -> tuple[str, bool]:
     tail = min(cap // 5, 500)
     head = cap - tail
     return f"{text[:head]}\n[... truncated: {len(text) - cap} more characters]\n{text[len(text) - tail :]}", True
+
+
+STOP_GRACE_S = 5.0  # how long an interrupted action has to stop before the runner answers without it
+
+
+class _StepClock:
+    """The step timeout of one action, kept by the action's own thread: it starts when the action starts and
+    interrupts the session once the action has run `timeout_s`. A step is timed out only if it was still running
+    then: an event loop held up (a 26 s `import litellm` on a loaded machine, the runner in the synthesis process)
+    or a wait for a free worker thread never turns a finished action into a timed-out one."""
+
+    def __init__(self, session: Session, timeout_s: float, loop: asyncio.AbstractEventLoop):
+        self.session, self.timeout_s, self.loop = session, timeout_s, loop
+        self.ran_out = threading.Event()
+        self.stopping = asyncio.Event()  # set on the loop once the action was interrupted
+
+    def _stop(self) -> None:
+        self.ran_out.set()
+        self.session.interrupt()
+        with contextlib.suppress(RuntimeError):  # the loop is closed: the runner is shutting down
+            self.loop.call_soon_threadsafe(self.stopping.set)
+
+    def run(self, action: str) -> StepResult:
+        timer = threading.Timer(self.timeout_s, self._stop)
+        timer.daemon = True
+        timer.start()
+        try:
+            return self.session.step(action)
+        finally:
+            timer.cancel()
+
+    async def result(self, action: str) -> StepResult:
+        """The action's result; the timeout's observation if its clock ran out (the interrupted action gets
+        STOP_GRACE_S to stop, then is left behind)."""
+        work = asyncio.ensure_future(asyncio.to_thread(self.run, action))
+        stopping = asyncio.ensure_future(self.stopping.wait())
+        try:
+            await asyncio.wait({work, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if not work.done():
+                await asyncio.wait({work}, timeout=STOP_GRACE_S)
+        finally:
+            stopping.cancel()
+        if self.ran_out.is_set() or not work.done():
+            work.add_done_callback(lambda done: done.cancelled() or done.exception())  # its end, if any, is not news
+            return StepResult(
+                f"Error: the action ran past the step timeout of {self.timeout_s:g}s and was stopped.",
+                error=True,
+                info={"timeout": True},
+            )
+        return work.result()
 
 
 @dataclass
@@ -80,18 +131,8 @@ class SessionTable:
             if live.done:
                 raise FailedPrecondition(f"session {session_id} is done; open a new session")
             live.last_used = time.monotonic()
-            work = asyncio.ensure_future(asyncio.to_thread(live.session.step, action))
-            try:
-                result = await asyncio.wait_for(asyncio.shield(work), self.step_timeout_s)
-            except TimeoutError:
-                live.session.interrupt()
-                with contextlib.suppress(TimeoutError, Exception):
-                    await asyncio.wait_for(work, 5.0)
-                result = StepResult(
-                    f"Error: the action ran past the step timeout of {self.step_timeout_s:g}s and was stopped.",
-                    error=True,
-                    info={"timeout": True},
-                )
+            clock = _StepClock(live.session, self.step_timeout_s, asyncio.get_running_loop())
+            result = await clock.result(action)
             live.steps += 1
             live.turns.append(Turn(action, result))
             live.done = result.done
