@@ -4,6 +4,7 @@ the rendered objects. The Qdrant dependency is the test stand-in chart (tests/de
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -355,3 +356,34 @@ def test_a_job_names_only_the_runners_pod_template_and_models_the_chart_configur
     assert admitted(pool, runner_endpoints=[*named, "gpu-runner:7000"])
     assert not admitted(pool, runner_endpoints=["rel-lbi-runner-0.rel-lbi-runner.agents.svc:50052"])
     assert not admitted(pool, runner_endpoints=["evil:1@rel-lbi-runner-0.rel-lbi-runner.agents.svc:50051"])
+
+
+def test_a_postgresql_journal_comes_from_a_secret_and_the_synth_pod_has_no_volume_claim(chart):
+    defaults = _render(chart)
+    assert _get(defaults, "PersistentVolumeClaim", "rel-lbi-synth")
+    synth_pod = _get(defaults, "Deployment", "rel-lbi-synth")["spec"]["template"]["spec"]
+    assert "LBI_JOURNAL_URL" not in {e["name"] for e in synth_pod["containers"][0]["env"]}
+    assert {"name": "data", "persistentVolumeClaim": {"claimName": "rel-lbi-synth"}} in synth_pod["volumes"]
+
+    egress = {"to": [{"ipBlock": {"cidr": "10.0.5.0/24"}}], "ports": [{"port": 5432, "protocol": "TCP"}]}
+    docs = _render(
+        chart,
+        "--set",
+        "synth.journal.existingSecret=lbi-journal",
+        "--set",
+        "synth.journal.key=dsn",
+        "--set-json",
+        f"synth.journal.egress=[{json.dumps(egress)}]",
+    )
+    assert not [d for d in docs if d["kind"] == "PersistentVolumeClaim"]
+    synth_pod = _get(docs, "Deployment", "rel-lbi-synth")["spec"]["template"]["spec"]
+    env = {e["name"]: e for e in synth_pod["containers"][0]["env"]}
+    assert env["LBI_JOURNAL_URL"] == {
+        "name": "LBI_JOURNAL_URL",
+        "valueFrom": {"secretKeyRef": {"name": "lbi-journal", "key": "dsn"}},
+    }
+    assert {"name": "data", "emptyDir": {}} in synth_pod["volumes"]
+    assert not [v for v in synth_pod["volumes"] if "persistentVolumeClaim" in v]
+    policies = {d["metadata"]["name"]: d["spec"] for d in docs if d["kind"] == "NetworkPolicy"}
+    assert egress in policies["rel-lbi-synth"]["egress"] and egress not in policies["rel-lbi-retrieval"]["egress"]
+    assert "key" in _helm("template", "rel", str(chart), "--set", "synth.journal.key=").stderr
