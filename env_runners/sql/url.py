@@ -48,9 +48,10 @@ DRIVERS = {
     "sqlite": "sqlite",
 }
 SERVERS = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306}  # engines reached over TCP, with their default port
-_MYSQL_QUERY: dict[str, frozenset[str] | None] = dict.fromkeys(
-    ("charset", "connect_timeout", "read_timeout", "write_timeout")
-)
+_MYSQL_QUERY: dict[str, frozenset[str] | None] = {
+    **dict.fromkeys(("charset", "connect_timeout", "read_timeout", "write_timeout")),
+    "ssl_check_hostname": frozenset({"true"}),  # TLS, verified against the system's certificate authorities
+}
 # The query parameters a URL may carry, with the values allowed (None: any). Everything else is refused: libpq's
 # host, hostaddr, port, passfile, service, sslkey, require_auth ...; PyMySQL's unix_socket, local_infile,
 # read_default_file, init_command, client_flag ...

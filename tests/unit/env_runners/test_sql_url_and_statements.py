@@ -22,6 +22,10 @@ def test_placeholders_come_from_the_runners_environment_or_its_secrets_folder(tm
     from_file = resolve("mysql://agent:${warehouse-password}@10.0.0.7/wh", tmp_path)
     assert from_file.url.password == "s3cr3t-from-file" and from_file.url.drivername == "mysql+pymysql"
     assert from_file.scrub("login failed with s3cr3t-from-file") == "login failed with ***"
+    tls = resolve("mysql://agent:${warehouse-password}@10.0.0.7/wh?ssl_check_hostname=true", tmp_path)
+    assert tls.url.query == {"ssl_check_hostname": "true"}
+    verified = "postgresql://agent:${SHOP_PW}@db.internal/shop?sslmode=verify-full&sslrootcert=system"
+    assert resolve(verified, tmp_path, {"SHOP_PW": ["db.internal:5432"]}).url.query["sslmode"] == "verify-full"
 
 
 @pytest.mark.parametrize(
