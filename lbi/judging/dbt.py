@@ -92,27 +92,36 @@ class _Database:
         self.connection = connection
         self.db_type = db_type
 
-    def names(self, kind: str, targets: Sequence[str]) -> list[str]:
+    def names(self, kind: str, targets: Sequence[str]) -> list[tuple[str, str]]:
+        """(name, its schema) of the tables or views, by name; only the `targets` when there are any."""
         if self.db_type == "sqlite3":
-            query = "SELECT name FROM sqlite_master WHERE type = ? ORDER BY name"
+            query = "SELECT name, 'main' FROM sqlite_master WHERE type = ?"
         else:
             query = (
-                "SELECT table_name FROM information_schema.tables WHERE table_type = ? "
-                "AND table_schema NOT IN ('information_schema', 'pg_catalog') ORDER BY table_name"
+                "SELECT table_name, table_schema FROM information_schema.tables WHERE table_type = ? "
+                "AND table_schema NOT IN ('information_schema', 'pg_catalog')"
             )
         kind_name = kind if self.db_type == "sqlite3" else {"table": "BASE TABLE", "view": "VIEW"}[kind]
-        found = [row[0] for row in self.connection.execute(query, [kind_name]).fetchall()]
-        return [name for name in found if not targets or name in targets]
+        found = sorted((str(n), str(s)) for n, s in self.connection.execute(query, [kind_name]).fetchall())
+        return [(name, schema) for name, schema in found if not targets or name in targets]
 
-    def columns(self, name: str) -> list[Any]:
-        return list(self.connection.execute(f"PRAGMA table_info({_quoted(name)})").fetchall())
+    def columns(self, name: str, schema: str) -> list[Any]:
+        if self.db_type == "sqlite3":
+            return list(self.connection.execute(f"PRAGMA table_info({_quoted(name)})").fetchall())
+        return list(
+            self.connection.execute("SELECT * FROM pragma_table_info(?)", [_qualified(schema, name)]).fetchall()
+        )
 
-    def rows(self, name: str) -> list[Any]:
-        return list(self.connection.execute(f"SELECT * FROM {_quoted(name)}").fetchall())
+    def rows(self, name: str, schema: str) -> list[Any]:
+        return list(self.connection.execute(f"SELECT * FROM {_qualified(schema, name)}").fetchall())
 
 
 def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def _qualified(schema: str, name: str) -> str:
+    return f"{_quoted(schema)}.{_quoted(name)}"
 
 
 @contextmanager
@@ -184,11 +193,12 @@ def _same(mine: _Database, gold: _Database, checks: set[str], targets: Mapping[s
     for kind in KINDS:
         if kind not in checks:
             continue
-        names = mine.names(kind, targets[kind])
-        if names != gold.names(kind, targets[kind]):
+        ours, theirs = mine.names(kind, targets[kind]), gold.names(kind, targets[kind])
+        if [name for name, _ in ours] != [name for name, _ in theirs]:
             return False
-        if f"{kind}-schema" in checks and any(mine.columns(n) != gold.columns(n) for n in names):
+        pairs = list(zip(ours, theirs, strict=True))
+        if f"{kind}-schema" in checks and any(mine.columns(*a) != gold.columns(*b) for a, b in pairs):
             return False
-        if f"{kind}-schema-content" in checks and any(mine.rows(n) != gold.rows(n) for n in names):
+        if f"{kind}-schema-content" in checks and any(mine.rows(*a) != gold.rows(*b) for a, b in pairs):
             return False
     return True

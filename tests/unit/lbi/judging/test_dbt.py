@@ -126,6 +126,21 @@ def test_duckdb_targets_limit_the_tables_and_views_compared(tmp_path: Path) -> N
     assert check_local_database(extra, gold, table_targets=["customers", "orders"], schema_name="analytics") == 1.0
 
 
+def test_tables_of_other_schemas_are_compared_too(tmp_path: Path) -> None:
+    snapshot = [
+        *BUILT,
+        "CREATE SCHEMA snapshots",
+        "CREATE TABLE snapshots.orders_snapshot AS SELECT id, customer_id, 1 AS version FROM orders",
+    ]
+    gold = duck(tmp_path / "gold.duckdb", snapshot)
+    mine = duck(tmp_path / "mine.duckdb", snapshot)
+    options: dict[str, Any] = {"check_type": ["table-schema-content"], "table_targets": ["orders_snapshot"]}
+    assert check_local_database(mine, gold, **options, schema_name="snapshots") == 1.0
+    stale = duck(tmp_path / "stale.duckdb", [*snapshot, "UPDATE snapshots.orders_snapshot SET version = 2"])
+    assert check_local_database(stale, gold, **options) == 0.0
+    assert check_local_database(duck(tmp_path / "none.duckdb", BUILT), gold, **options) == 0.0
+
+
 def test_sqlite_databases_are_compared_alike(tmp_path: Path) -> None:
     def lite(path: Path, statements: Sequence[str]) -> str:
         with sqlite3.connect(path) as connection:
