@@ -2,11 +2,12 @@
 
 Its `postconfig` (bash, the importer's form of OSWorld's postconfig steps: activate a window, save with a hotkey,
 wait) runs first, in the agent's session as OSWorld runs it in the VM. Then each function's getters
-(lbi/judging/getters.py) read the session out of the agent's reach, through the runner's own helper (judge.py,
-`trusted_run`): a file comes back base64 on the helper's pipe into a folder of the runner, a command's output
-likewise, Chromium's tabs from its DevTools port inside the session's network, its bookmarks from its profile.
-A traveling expected file (`cloud_file`) is the one sent with the session, never read from the session. The
-registry (lbi/judging/registry.py) scores them; an infeasible task passes when the agent ended with `fail`.
+(lbi/judging/getters.py) read the session out of the agent's reach, through the runner's own helpers (judge.py,
+`trusted_run` and `trusted_call`): a file comes back base64 on the helper's pipe into a folder of the runner, a
+command's output likewise, the accessibility tree in OSWorld's XML form from the runner's AT-SPI helper, Chromium's
+tabs from its DevTools port inside the session's network, its bookmarks and preferences from its profile. A
+traveling expected file (`cloud_file`) is the one sent with the session, never read from the session. The registry
+(lbi/judging/registry.py) scores them; an infeasible task passes when the agent ended with `fail`.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from typing import Any, Protocol
 
 from env_runners.base import Turn, Verdict
 from lbi.judging import registry
+from lbi.judging.accessibility import NAMESPACES
 from lbi.judging.errors import JudgingError
 from lbi.judging.getters import DEVTOOLS_PORTS
 
 FILE_READ_CAP = 64 << 20  # characters of base64: a judged file of up to 48 MiB
 OUTPUT_CAP = 2_000_000
+TREE_CAP = 32 << 20  # bytes of the tree in OSWorld's XML form
 PROFILE = "~/.config/chromium/Default"
 GIMP = "/home/agent/.config/GIMP/2.10"
 VLCRC = "/home/agent/.config/vlc/vlcrc"
@@ -35,6 +38,8 @@ class JudgedSession(Protocol):
     files: dict[str, bytes]
 
     def judge_run(self, command: str, timeout_s: float, cap: int) -> tuple[int, str]: ...
+
+    def judge_call(self, request: dict[str, Any], timeout_s: float, cap: int = ...) -> dict[str, Any]: ...
 
     def run(self, command: str, timeout_s: float | None = None, cap: int | None = None) -> tuple[int, str]: ...
 
@@ -112,6 +117,11 @@ class Reader:
                 return paths[0]
             gives = spec.get("gives")
             return [paths[i] for i in gives] if isinstance(gives, list) else paths
+        if kind == "accessibility_tree":
+            reply = self.session.judge_call({"op": "xml", "namespaces": NAMESPACES["ubuntu"]}, 60.0, TREE_CAP)
+            if "error" in reply or not isinstance(reply.get("xml"), str):
+                raise JudgingError(f"the accessibility tree could not be read: {str(reply.get('error'))[:200]}")
+            return reply["xml"]
         if kind == "gimp_config_file":
             return self.session_file(f"{GIMP}/{PurePosixPath(str(spec['file_name'])).name}", spec.get("dest"))
         if kind == "vlc_config":

@@ -734,6 +734,39 @@ def find(request: dict) -> dict:
     return {"found": found}
 
 
+def xml_tree(request: dict) -> dict:
+    """The running applications' trees in OSWorld's XML form (its accessibility_tree getter): an element per node
+    named by its role, with `name`, a `st:` attribute per state, `cp:screencoord` and `cp:size`, and its text;
+    `namespaces` (prefix -> URI) are the judging library's."""
+    import xml.etree.ElementTree as ET
+
+    spaces = request["namespaces"]
+    for prefix, uri in spaces.items():
+        ET.register_namespace(prefix, uri)
+    root = ET.Element("desktop-frame")
+    budget = [MAX_NODES]
+
+    def add(parent, node, depth: int) -> None:
+        if budget[0] <= 0 or depth > 60:
+            return
+        budget[0] -= 1
+        attributes = {"name": _name(node)}
+        attributes.update({f"{{{spaces['st']}}}{state.replace('-', '_')}": "true" for state in _states(node)})
+        box = _extents(node)
+        if box is not None:
+            attributes[f"{{{spaces['cp']}}}screencoord"] = f"({box[0]}, {box[1]})"
+            attributes[f"{{{spaces['cp']}}}size"] = f"({box[2]}, {box[3]})"
+        tag = re.sub(r"[^A-Za-z0-9_.-]", "-", _role(node).replace(" ", "-")) or "unknown"
+        element = ET.SubElement(parent, tag if tag[0].isalpha() else f"x-{tag}", attributes)
+        element.text = _text(node) or None
+        for child in _children(node):
+            add(element, child, depth + 1)
+
+    for app in _apps():
+        add(root, app, 0)
+    return {"xml": ET.tostring(root, encoding="unicode")}
+
+
 def _menu_items(menu, depth: int, out: list, budget: list[int]) -> None:
     for item in _children(menu):
         if budget[0] <= 0:
@@ -889,9 +922,10 @@ def serve() -> None:
 
 
 def judge(agent_uid: int) -> None:
-    """One `find` for a verdict: the request on stdin, the answer on stdout after JUDGE_MARK. Started as root of the
-    session, it takes the agent's uid as its effective uid only (the session's buses let that uid in) and keeps root
-    as its real and saved uid, so the agent's processes cannot signal or trace it."""
+    """One `find` (or the whole tree, `xml`) for a verdict: the request on stdin, the answer on stdout after
+    JUDGE_MARK. Started as root of the session, it takes the agent's uid as its effective uid only (the session's
+    buses let that uid in) and keeps root as its real and saved uid, so the agent's processes cannot signal or trace
+    it."""
     request = json.loads(sys.stdin.readline(1 << 20))
     os.setgroups([])
     os.setresgid(agent_uid, agent_uid, 0)
@@ -901,9 +935,10 @@ def judge(agent_uid: int) -> None:
         import pyatspi
 
         pyatspi.setTimeout(2000, 15000)
-        if request.get("op") != "find":
-            raise ValueError(f"a judge only finds elements, not {request.get('op')!r}")
-        reply = find(request)
+        judging = {"find": find, "xml": xml_tree}
+        if request.get("op") not in judging:
+            raise ValueError(f"a judge only finds elements or reads the tree, not {request.get('op')!r}")
+        reply = judging[request["op"]](request)
     except Exception as exc:  # an application's odd answer is the check's error, not a crash
         reply = {"error": f"{type(exc).__name__}: {exc}"}
     print(JUDGE_MARK + json.dumps(reply, ensure_ascii=False), flush=True)

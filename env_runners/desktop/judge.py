@@ -111,12 +111,14 @@ def _finish(process: subprocess.Popen, given: bytes, timeout_s: float, cap: int)
     return process.wait(max(0.1, deadline - time.monotonic())), bytes(kept)
 
 
-def trusted_call(namespace: UserNamespace, helper: str, request: dict[str, Any], timeout_s: float) -> dict[str, Any]:
-    """The helper's answer to `request`, from a helper the runner started in the session as described above;
-    OSError when it cannot be started or does not answer in time."""
+def trusted_call(
+    namespace: UserNamespace, helper: str, request: dict[str, Any], timeout_s: float, cap: int = REPLY_CAP
+) -> dict[str, Any]:
+    """The helper's answer to `request` (its first `cap` bytes), from a helper the runner started in the session as
+    described above; OSError when it cannot be started or does not answer in time."""
     program = ["python3", "-I", helper, "judge", str(AGENT_UID)]
     process = _start(namespace, "+setuid,+setgid", program, ENVIRONMENT)
-    code, output = _finish(process, json.dumps(request).encode() + b"\n", timeout_s, REPLY_CAP)
+    code, output = _finish(process, json.dumps(request).encode() + b"\n", timeout_s, cap)
     if code == -1:
         raise OSError(f"the judge's desktop helper did not answer within {timeout_s:g}s")
     return _answer(output, code)

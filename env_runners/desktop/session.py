@@ -31,6 +31,7 @@ from typing import Any
 from env_runners.base import Session, StepResult
 from env_runners.desktop import first_start, inside
 from env_runners.desktop.actions import Code, Command, Finish, parse
+from env_runners.desktop.judge import REPLY_CAP as JUDGE_REPLY_CAP
 from env_runners.desktop.judge import trusted_call, trusted_run
 from env_runners.desktop.task_start import place_files, run_then
 from env_runners.shell.environment import ShellConfig, ShellSession
@@ -190,10 +191,10 @@ class DesktopSession(Session):
         if not ours:
             raise OSError("the desktop helper's socket is not served by a process of the session")
 
-    def judge_call(self, request: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+    def judge_call(self, request: dict[str, Any], timeout_s: float, cap: int = JUDGE_REPLY_CAP) -> dict[str, Any]:
         """A request answered by a helper the agent cannot kill, trace or stand in for (judge.py), for a verdict."""
         assert self.shell.namespace is not None  # desktop sessions are always sandboxed
-        return trusted_call(self.shell.namespace, HELPER, request, timeout_s)
+        return trusted_call(self.shell.namespace, HELPER, request, timeout_s, cap)
 
     def judge_run(self, command: str, timeout_s: float, cap: int) -> tuple[int, str]:
         """A check's bash command, run out of the agent's reach (judge.py): its exit code (-1: timed out), output."""

@@ -7,6 +7,7 @@ reads them in the session out of the agent's reach (env_runners/desktop/getters.
   URLs into the sha256 of the file given for them).
 - `vm_command_line`: a command's output in the session (`command`, a string or its words).
 - `rule`: the evaluator's own `rules`.
+- `accessibility_tree`: the running applications' trees in OSWorld's XML form.
 - `open_tabs_info`, `active_tab_info`, `active_url_from_accessTree`: Chromium's tabs through its DevTools port;
   `bookmarks`: its profile's bookmarks.
 """
@@ -24,6 +25,7 @@ NEEDS = {
     "cloud_file": "sha256",
     "vm_command_line": "command",
     "rule": "rules",
+    "accessibility_tree": "",
     "open_tabs_info": "",
     "active_tab_info": "",
     "active_url_from_accessTree": "",
@@ -35,7 +37,6 @@ NEEDS = {
     "default_video_player": "",
 }
 REFUSED = {
-    "accessibility_tree": "the desktop does not give the tree in OSWorld's XML form yet",
     "vm_terminal_output": "reads the terminal's screen, which lbi's desktop does not expose",
     "googledrive_file": "needs a Google account",
     "page_info": "reads a public web page",

@@ -159,3 +159,24 @@ async def test_files_past_the_session_limit_are_refused_naming_them(desktop_runn
 def _write(path: Path, content: bytes) -> Path:
     path.write_bytes(content)
     return path
+
+
+async def test_the_accessibility_tree_in_osworlds_form_is_judged_out_of_the_agents_reach(desktop_runner):
+    config = {"apps": ["mousepad /home/agent/notes.txt"], "setup": "printf 'stock:\\n' > ~/notes.txt"}
+    check = {
+        "kind": "osworld",
+        "evaluator": {
+            "func": "check_accessibility_tree",
+            "result": {"type": "accessibility_tree"},
+            "expected": {"type": "rule", "rules": [{"xpath": "//text[contains(text(), '5 kg of pears')]"}]},
+        },
+    }
+    for actions, passes in (([], False), (['type "5 kg of pears"'], True)):
+        session, _ = await desktop_runner.open_session("desktop", config)
+        try:
+            for action in actions:
+                await desktop_runner.step(session, action)
+            verdict = await desktop_runner.judge(session, check)
+        finally:
+            await desktop_runner.close_session(session)
+        assert (verdict.ok, verdict.check_error) == (passes, False), verdict.reason

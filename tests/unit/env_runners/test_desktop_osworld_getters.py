@@ -38,6 +38,10 @@ class Session:
                 return 0, output
         return 127, "not found"
 
+    def judge_call(self, request: dict, timeout_s: float, cap: int = 0) -> dict:
+        assert request["op"] == "xml" and "st" in request["namespaces"]
+        return {"xml": "<desktop-frame><text name='notes'>5 kg of pears</text></desktop-frame>"}
+
     def run(self, command: str, timeout_s: float | None = None, cap: int | None = None) -> tuple[int, str]:
         self.ran.append(command)
         return 0, ""
@@ -70,6 +74,7 @@ def test_getters_read_the_session_and_the_files_sent_with_it(tmp_path):
     assert reader.read({"type": "default_search_engine"}) == "Google"
     assert reader.read({"type": "open_tabs_info"}) == [{"title": "Docs", "url": "http://localhost/docs"}]
     assert reader.read({"type": "active_url_from_accessTree"}) == "http://localhost/docs"
+    assert "5 kg of pears" in reader.read({"type": "accessibility_tree"})
 
 
 def test_verdicts_of_conj_postconfig_and_infeasible(tmp_path):
