@@ -205,7 +205,8 @@ def test_a_journal_written_before_migrations_is_adopted_with_its_rows(tmp_path, 
     path = tmp_path / "synthesis" / "journal.sqlite"
     _journal_before(path, counters)
     journal = Journal(path)
-    assert journal.job("old")["state"] == "RUNNING" and journal.job("old")["spec"] == {"env": "sql"}
+    old = journal.job("old")
+    assert old is not None and old["state"] == "RUNNING" and old["spec"] == {"env": "sql"}
     assert journal.get("old", "candidates", ["a", "b"]) == {
         "a": ({"origin": "forward"}, True, ""),
         "b": (BIG, False, "dup"),
