@@ -53,7 +53,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
 def check_name(dataset: str) -> str:
     """The dataset name, if it is usable as a collection prefix; ValueError otherwise."""
-    if not _NAME.match(dataset) or "__" in dataset:
+    if not _NAME.fullmatch(dataset) or "__" in dataset:  # fullmatch: `$` alone lets a trailing newline through
         raise ValueError(
             "dataset names are 1-63 letters, digits, '_', '.', '-' (no '__'), starting with a letter or digit"
         )

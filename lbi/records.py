@@ -55,7 +55,7 @@ _EPISODE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 
 def check_episode_id(value: str) -> str:
     """An agent-chosen episode id, if usable (1-128 letters, digits, '_', '.', ':', '-'); ValueError otherwise."""
-    if not _EPISODE_ID.match(value):
+    if not _EPISODE_ID.fullmatch(value):  # fullmatch: `$` alone lets a trailing newline through
         raise ValueError("episode ids are 1-128 letters, digits, '_', '.', ':', '-', starting with a letter or digit")
     return value
 

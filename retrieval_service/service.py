@@ -281,10 +281,7 @@ class RetrievalService(retrieval_pb2_grpc.RetrievalServiceServicer):
         )
 
     async def DescribeDataset(self, request, context):
-        if not request.dataset:
-            raise InvalidArgument("dataset", "must name a dataset")
-        self._check_tenant(context, request.dataset)
-        return await self._describe(request.dataset, context)
+        return await self._describe(self._dataset(context, request.dataset), context)
 
     def _dataset(self, context, value: str, write: bool = False) -> str:
         if not value:

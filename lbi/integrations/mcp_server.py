@@ -9,8 +9,10 @@ Tools (built with the official `mcp` SDK's MCPServer):
 
 The server is a client of a retrieval service (`AsyncRetrievalClient`): it reaches one by address, or one
 this process started (`lbi mcp serve --local`). On the streamable HTTP transport, every request needs a bearer
-token the services accept (LBI_AUTH_TOKENS; 401 otherwise), and that token is what the tool calls present to
-the retrieval service, so tenancy holds as for gRPC clients. On stdio the configured token (`--token`) is used.
+token the services accept (LBI_AUTH_TOKENS; 401 otherwise, and for a request with more than one Authorization
+header), and that token, the one the door checked, is what the tool calls present to the retrieval service, so
+tenancy holds as for gRPC clients. The configured token (`--token`, LBI_TOKEN) is the stdio transport's alone: an
+HTTP caller never borrows it (without a token of its own it reaches the service with none).
 Trace context: the SDK's OpenTelemetry middleware continues the client's W3C trace from the request's `_meta`,
 and the gRPC call carries it on, so one trace runs from the agent's step to the store query.
 """
@@ -89,11 +91,10 @@ class Clients:
         self._clients: dict[str | None, AsyncRetrievalClient] = {}
 
     def for_request(self, ctx: Context) -> AsyncRetrievalClient:
-        token = self.token
+        """The client presenting the caller's token: over HTTP the one `BearerAuth` let in (or none), never this
+        process's own; on stdio the configured one."""
         request = getattr(ctx.request_context, "request", None) if ctx is not None else None
-        header = request.headers.get("authorization", "") if request is not None else ""
-        if header.lower().startswith("bearer "):
-            token = header[7:].strip()
+        token = self.token if request is None else request.scope.get(BEARER_SCOPE_KEY)
         if token not in self._clients:
             self._clients[token] = AsyncRetrievalClient(
                 self.target, token=token, timeout_s=30, episodes_target=self.episodes_target
@@ -244,16 +245,31 @@ def _summary(info: Any) -> DatasetSummary:
     )
 
 
+BEARER_SCOPE_KEY = "lbi.bearer_token"  # the ASGI scope's entry holding the token the tool calls present
+
+
+def _bearer(scope: dict) -> tuple[list[str], str | None]:
+    """The request's Authorization headers, and its bearer token when it sent exactly one such header."""
+    given = [v.decode("latin-1") for k, v in scope.get("headers", []) if k.decode("latin-1").lower() == "authorization"]
+    token = given[0][7:].strip() if len(given) == 1 and given[0][:7].lower() == "bearer " else None
+    return given, token or None
+
+
 class BearerAuth:
-    """ASGI middleware: every HTTP request needs `Authorization: Bearer <token>` of the table (401 otherwise)."""
+    """ASGI middleware: every HTTP request needs one `Authorization: Bearer <token>` of the table (401 otherwise);
+    the token it let in goes into the scope, where `Clients.for_request` takes it. With no table (auth off in this
+    process) a caller's own bearer token is passed on as it is, for the retrieval service to judge."""
 
     def __init__(self, app: Callable, table: TokenTable):
         self.app, self.table = app, table
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
-        if scope["type"] == "http" and self.table:
-            headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", [])]
-            if self.table.grant(headers) is None:
+        if scope["type"] == "http":
+            given, token = _bearer(scope)
+            refused = len(given) > 1 or (
+                bool(self.table) and self.table.grant([("authorization", f"Bearer {token}")] if token else []) is None
+            )
+            if refused:
                 await send(
                     {
                         "type": "http.response.start",
@@ -264,15 +280,18 @@ class BearerAuth:
                 await send(
                     {
                         "type": "http.response.body",
-                        "body": b'{"error": "missing or unknown bearer token (send Authorization: Bearer <token>)"}',
+                        "body": b'{"error": "missing or unknown bearer token '
+                        b'(send one Authorization: Bearer <token>)"}',
                     }
                 )
                 return
+            scope = {**scope, BEARER_SCOPE_KEY: token}
         await self.app(scope, receive, send)
 
 
 def http_app(server: MCPServer, tokens: TokenTable, host: str = "127.0.0.1") -> Any:
-    """The streamable HTTP app (at /mcp), behind bearer-token auth when tokens are configured."""
+    """The streamable HTTP app (at /mcp), behind bearer-token auth when tokens are configured; always behind
+    `BearerAuth`, which hands the tools each caller's own token."""
     return BearerAuth(server.streamable_http_app(host=host), tokens)
 
 
