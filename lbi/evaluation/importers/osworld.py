@@ -16,9 +16,10 @@ Set-up steps: `launch` and `open` start applications (`config.apps`; an office d
 OSWorld, an image in GIMP, media in VLC, text in Mousepad, a folder in Thunar; Chrome is Chromium with its DevTools
 port); `download` places a traveling file (`config.files`); `execute`/`command` run before the applications
 (`config.setup`) or, after one started, with `sleep`, `activate_window`, `close_window` and `chrome_close_tabs`
-once they show (`config.then`); `chrome_open_tabs` opens local pages. Refused, naming the field: steps that need an
-account (`googledrive`, `login`) or the live web (public pages, `update_browse_history`), VS Code (not in Debian),
-and unknown steps. `postconfig` steps become the check's `postconfig` (bash run before the getters).
+once they show (`config.then`); `chrome_open_tabs` opens local pages. The tools commands run (gsettings, gio, git,
+unzip, ...) add their Debian packages. Refused, naming the field: steps that need an account (`googledrive`,
+`login`) or the live web (public pages, `update_browse_history`), VS Code (not in Debian), sudo and GNOME Shell's
+settings, and unknown steps. `postconfig` steps become the check's `postconfig` (bash run before the getters).
 
 The evaluator: `infeasible`, or functions of lbi/judging/registry.py (joined with `conj`) whose getters
 lbi/judging/getters.py reads; `cloud_file` (and `cache_file`) inputs become the sha256 of the file given for their
@@ -78,6 +79,21 @@ NEED_ACCOUNT = {"googledrive": "needs a Google Drive account", "login": "signs i
 LIVE_WEB = {"update_browse_history": "writes Chrome's history into a database OSWorld downloads from the live web"}
 VS_CODE = "VS Code is not in Debian (lbi's desktop installs Debian packages only)"
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "")
+# tools OSWorld's set-up and getters run that the desktop's layer lacks: their Debian packages
+TOOLS = {
+    "gsettings": ["libglib2.0-bin", "gsettings-desktop-schemas", "dconf-gsettings-backend"],
+    "gio": ["libglib2.0-bin"],
+    "unzip": ["unzip"],
+    "zip": ["zip"],
+    "git": ["git"],
+    "xdg-mime": ["xdg-utils"],
+    "sqlite3": ["sqlite3"],
+    "killall": ["psmisc"],
+}
+NOT_HERE = {
+    "sudo": "runs sudo: the agent is no administrator in lbi's sandbox",
+    "org.gnome.shell": "reads GNOME Shell's settings: lbi's desktop is openbox, not GNOME",
+}
 ON_SCREEN = ("pyautogui", "xdotool", "wmctrl", "xdg-open")  # commands that act on the display: after it started
 
 
@@ -197,7 +213,9 @@ class Task:
         if kind == "close_window":
             return [_window(parameters, "windowkill", where)]
         if kind in ("execute", "command"):
-            return [_bash(parameters.get("command"), f"{where}.parameters.command")]
+            line = _bash(parameters.get("command"), f"{where}.parameters.command")
+            self.needs(line, f"{where}.parameters.command")
+            return [line]
         if kind == "chrome_open_tabs":
             urls = parameters.get("urls_to_open") or []
             public = [u for u in urls if isinstance(u, str) and (_public(u) or "://" not in u)]
@@ -242,6 +260,16 @@ class Task:
                 self.traveling.append({"sha256": sha, "path": _home(path)})
             return True
         return False
+
+    def needs(self, command: str, where: str) -> None:
+        """The Debian packages of the tools `command` runs (the desktop's layer lacks them); refused for what no
+        package gives here."""
+        for word, why in NOT_HERE.items():
+            if re.search(rf"(^|[\s;&|(]){re.escape(word)}(\s|$)", command):
+                raise Refused(where, why)
+        for tool, packages in TOOLS.items():
+            if re.search(rf"(^|[\s;&|(/]){re.escape(tool)}(\s|$)", command):
+                self.packages.update(packages)
 
     def config(self) -> dict[str, Any]:
         config: dict[str, Any] = {"apps": self.apps, "width": WIDTH, "height": HEIGHT}
@@ -290,6 +318,9 @@ def _steps(task: Task, steps: Any) -> None:
 
 def _getter(task: Task, spec: Any, where: str) -> Any:
     """A getter as the runner reads it: cloud files as the sha256 of the file given for their URL."""
+    if isinstance(spec, dict) and spec.get("type") == "vm_command_line":
+        command = _home(spec.get("command"))
+        task.needs(command if isinstance(command, str) else shlex.join(map(str, command or [])), f"{where}.command")
     if not isinstance(spec, dict) or spec.get("type") not in ("cloud_file", "cache_file"):
         return _home(spec)
     given, dest = spec.get("path"), spec.get("dest")

@@ -179,3 +179,19 @@ def test_osworld_terminal_bus_and_screen_steps(tmp_path):
     assert task["config"]["then"] == "python3 -c 'import pyautogui; pyautogui.click(960, 540)'"  # after the display
     assert task["config"]["apps"] == ["lxterminal --working-directory=/home/agent/p"]
     assert task["check"]["evaluator"]["result"]["command"] == "gsettings get a b"
+
+
+def test_tools_add_their_packages_and_sudo_is_refused(tmp_path):
+    gsettings = {"type": "vm_command_line", "command": "gsettings get org.gnome.desktop.interface font-name"}
+    records = [
+        _task("git", [{"type": "execute", "parameters": {"command": ["/bin/bash", "-c", "cd /home/user && git init"]}}],
+              {"func": "exact_match", "result": gsettings, "expected": {"type": "rule", "rules": {"expected": "x"}}}),
+        _task("sudo", [{"type": "execute", "parameters": {"command": "echo password | sudo -S su - charles"}}],
+              {"func": "infeasible"}),
+    ]  # fmt: skip
+    source = tmp_path / "tasks.json"
+    source.write_text(json.dumps(records))
+    out = convert("osworld", source, {})
+    (task,) = out.tasks
+    assert {"git", "libglib2.0-bin", "gsettings-desktop-schemas"} <= set(task["config"]["packages"])
+    assert [(r.task_id, r.field) for r in out.refused] == [("sudo", "config[0].parameters.command")]
