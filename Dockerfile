@@ -47,9 +47,11 @@ RUN apt-get update \
 # Sessions map ids 20000..65535 of the runner's namespace, so the same image works in a pod with hostUsers: false
 # (65,536 ids in all) and in a privileged pod.
 ENV LBI_RUNNER_ROOTFS_DIR=/opt/lbi-rootfs LBI_RUNNER_SANDBOX_UID_BASE=20000 LBI_RUNNER_SANDBOX_ID_COUNT=45536
-# With the desktop environment's layer (X server, accessibility, the default applications): runner pods have no
-# egress, so the layer is built here, into /opt/lbi-rootfs/layers, where desktop sessions look first.
-RUN lbi runner build-rootfs --desktop
+# With the desktop environment's layer (X server, accessibility, the default applications) and the applications
+# OSWorld tasks use (LibreOffice, Chromium, GIMP, VLC, Thunderbird; ~2.5 GB): runner pods have no egress, so the
+# layer is built here, into /opt/lbi-rootfs/layers, where desktop sessions look first; a session asking some of those
+# packages uses it as it is.
+RUN lbi runner build-rootfs --desktop --apps osworld
 # The repo environment's sample archive (read-only; extracted into the data directory on first use).
 COPY --from=build /opt/lbi-envs /opt/lbi-envs
 USER 10001:10001

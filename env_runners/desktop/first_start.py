@@ -1,10 +1,11 @@
 """First-start noise off, as benchmark images (OSWorld's) have it: run INSIDE the session, before an application starts.
 
-LibreOffice without its "Tip of the Day" dialog, "what's new" and "get involved" bars or the "keep current format"
-question (the profile's registrymodifications.xcu); Chromium without its first-run page and default-browser question
-(flags, and the profile's "First Run" mark); GIMP without tips (gimprc); VLC without its privacy question (vlcrc);
-Thunderbird without its account wizard, start page and default-client question (a profile with user.js). Each file
-is written only where the user's own is missing, so a task that brings a profile keeps it. Standard library only.
+LibreOffice without its "Tip of the Day" dialog, "what's new" and "get involved" bars, the "keep current format"
+question or Impress's template chooser (the profile's registrymodifications.xcu); Chromium without its first-run page
+and default-browser question (flags, and the profile's "First Run" mark); GIMP without tips (gimprc); VLC without its
+privacy question (vlcrc); Thunderbird without its account wizard, start page and default-client question (a profile
+with user.js). Each file is written only where the user's own is missing, so a task that brings a profile keeps it.
+Standard library only.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
 <value>{NEVER}</value></prop></item>
 <item oor:path="/org.openoffice.Setup/Product"><prop oor:name="LastTimeDonateShown" oor:op="fuse">\
 <value>{NEVER}</value></prop></item>
+<item oor:path="/org.openoffice.Office.Impress/Misc/NewDoc"><prop oor:name="AutoPilot" oor:op="fuse">\
+<value>false</value></prop></item>
 <item oor:path="/org.openoffice.Office.Recovery/RecoveryInfo"><prop oor:name="Enabled" oor:op="fuse">\
 <value>false</value></prop></item>
 </oor:items>

@@ -78,7 +78,7 @@ def build_rootfs(
         try:
             packages = packages_of(apps.split(","))
             if packages:
-                console.print(f"building the desktop layer with {', '.join(packages)} (minutes, once) ...")
+                console.print(f"the desktop layer with {', '.join(packages)} (built once: minutes the first time) ...")
             root = DesktopEnvironment(settings).root_for(DesktopConfig(packages=packages), wait_s=None)
         except ServiceError as exc:
             console.print(f"[red]error:[/red] the desktop layer: {exc}")
