@@ -324,6 +324,10 @@ def _getter(task: Task, spec: Any, where: str) -> Any:
     if not isinstance(spec, dict) or spec.get("type") not in ("cloud_file", "cache_file"):
         return _home(spec)
     given, dest = spec.get("path"), spec.get("dest")
+    if isinstance(given, str) and "://" not in given:
+        raise Refused(
+            f"{where}.path", f"{given} is what a postconfig command writes into OSWorld's cache: lbi keeps none"
+        )
     listed = isinstance(given, list)
     urls: list[Any] = given if isinstance(given, list) else [given]
     dests: list[Any] = dest if isinstance(dest, list) else [dest] * len(urls)
