@@ -1,7 +1,9 @@
 """OSWorld tasks as published, of our own making, imported and judged on a real runner on 127.0.0.1: a workbook that
 travels with the task (OSWorld's cache folder layout), an expected gold workbook, a postconfig step, a `conj` of two
 functions, and an infeasible task. `lbi tasks check` runs each task's solution (it passes) and its empty episode (it
-fails); `lbi eval` gives each a verdict; files past the session's limit are refused naming the file."""
+fails); `lbi eval` gives each a verdict; files past the session's limit are refused naming the file. The workbook
+opened in LibreOffice as OSWorld opens it, filled in and saved by OSWorld's postconfig (ctrl+s), passes; the
+accessibility tree in OSWorld's XML form is judged."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from lbi.v1 import env_runner_pb2 as pb
 
 pytestmark = pytest.mark.skipif(not sandbox_available(), reason="needs the shell sandbox (make installs it)")
 LBI = str(Path(sys.executable).parent / "lbi")
+HOTKEY_SAVE = "import pyautogui; pyautogui.hotkey('ctrl', 's')"
 SAVE = "test ! -f /home/user/draft.xlsx || cp /home/user/draft.xlsx /home/user/Documents/stock.xlsx"
 CACHE = "https://huggingface.co/datasets/xlangai/ubuntu_osworld_file_cache/resolve/main/multi_apps/own-1"
 
@@ -140,7 +143,8 @@ async def test_files_past_the_session_limit_are_refused_naming_them(desktop_runn
         await desktop_runner._stub.OpenSession(pb.OpenSessionRequest(env="desktop", config=to_struct(config),
                                                                      files=files))  # fmt: skip
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "files[1]" in refused.value.details() and files[1].sha256 in refused.value.details()
+    details = refused.value.details() or ""
+    assert "files[1]" in details and files[1].sha256 in details
 
     folder = tmp_path / "tasks.jsonl.files"
     folder.mkdir()
@@ -153,7 +157,7 @@ async def test_files_past_the_session_limit_are_refused_naming_them(desktop_runn
     config = {"apps": [], "files": [{"sha256": files[0].sha256, "path": "../../etc/x"}]}
     with pytest.raises(grpc.aio.AioRpcError) as outside:
         await desktop_runner.open_session("desktop", config)
-    assert "config.files.0.path" in outside.value.details()
+    assert "config.files.0.path" in (outside.value.details() or "")
 
 
 def _write(path: Path, content: bytes) -> Path:
@@ -177,6 +181,43 @@ async def test_the_accessibility_tree_in_osworlds_form_is_judged_out_of_the_agen
             for action in actions:
                 await desktop_runner.step(session, action)
             verdict = await desktop_runner.judge(session, check)
+        finally:
+            await desktop_runner.close_session(session)
+        assert (verdict.ok, verdict.check_error) == (passes, False), verdict.reason
+
+
+async def test_an_office_document_opens_in_libreoffice_and_is_judged_after_postconfig_saves_it(
+    desktop_runner, tmp_path
+):
+    from lbi.evaluation.importers import convert
+
+    examples, cache, _ = _osworld_tasks(tmp_path)
+    record = json.loads((examples / "multi_apps" / "own-1.json").read_text())
+    record["config"][2] = {"type": "open", "parameters": {"path": "/home/user/Documents/stock.xlsx"}}
+    record["evaluator"]["postconfig"] = [  # OSWorld's own: the window activated, saved with ctrl+s
+        {"type": "activate_window", "parameters": {"window_name": "stock.xlsx - LibreOffice Calc", "strict": True}},
+        {"type": "sleep", "parameters": {"seconds": 0.5}},
+        {"type": "execute", "parameters": {"command": ["python", "-c", HOTKEY_SAVE]}},
+        {"type": "sleep", "parameters": {"seconds": 1.5}},
+    ]  # fmt: skip
+    source = tmp_path / "calc.json"
+    source.write_text(json.dumps(record))
+    converted = convert("osworld", source, {"files": cache})
+    (task,) = converted.tasks
+    assert task["config"]["apps"] == ["soffice /home/agent/Documents/stock.xlsx"]
+    folder = tmp_path / "calc.jsonl.files"
+    for path in converted.files.values():
+        traveling.store(folder, path)
+    desktop_runner.files_dir = folder
+    fill = "```python\nimport pyautogui\npyautogui.hotkey('ctrl', 'Home')\npyautogui.press('down', presses=2)\n" \
+           "pyautogui.press('right')\npyautogui.write('5\\n')\n```"  # fmt: skip
+    for actions, passes in (([], False), ([fill], True)):
+        session, first = await desktop_runner.open_session("desktop", task["config"])
+        try:
+            assert "LibreOffice Calc" in first.text
+            for action in actions:
+                await desktop_runner.step(session, action)
+            verdict = await desktop_runner.judge(session, task["check"])
         finally:
             await desktop_runner.close_session(session)
         assert (verdict.ok, verdict.check_error) == (passes, False), verdict.reason
