@@ -35,10 +35,18 @@ class Episode:
     ended_at: float = 0.0
     received_at: float = 0.0
     redactions: dict[str, int] = field(default_factory=dict)
+    key: str = ""  # its key in the journal (`episode_key`); "" in rows journaled before ids were per tenant
+
+    @property
+    def journal_key(self) -> str:
+        return self.key or self.episode_id
 
     @property
     def trajectory_id(self) -> str:
-        """The source trajectory id of every example learned from this episode (deleting it deletes them)."""
+        """The source trajectory id of every example learned from this episode (deleting it deletes them): one
+        tenant's episode never shares it with another tenant's episode of the same id."""
+        if self.key:
+            return content_id("episode", self.dataset, self.tenant, self.episode_id)
         return content_id("episode", self.dataset, self.episode_id)
 
     def trajectory(self) -> dict[str, Any]:
@@ -55,6 +63,12 @@ class Episode:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Episode:
         return cls(**data)
+
+
+def episode_key(episode_id: str, tenant: str) -> str:
+    """An episode's key in its dataset's journal: episode ids are each tenant's own (an id holds no '/'), so one
+    tenant reporting an id first neither drops another's episode of that id as a duplicate nor learns it was used."""
+    return f"{episode_id}/{tenant}"
 
 
 def check_episode_id(value: str, field_name: str = "episode_id") -> str:
@@ -119,4 +133,5 @@ def parse_report(
         ended_at=min(ended, now),
         received_at=now,
         redactions=dict(counts),
+        key=episode_key(msg.episode_id, tenant),
     )

@@ -11,7 +11,7 @@ from lbi.records import Step, to_timestamp
 from lbi.v1 import episodes_pb2 as pb
 from synth_service.job_records import parse_page, scan
 from synth_service.journal import Journal
-from synth_service.online.learner import EPISODES, LEARNED, job_prefix
+from synth_service.online.learner import EPISODES, LEARNED, find_episodes, job_prefix
 
 
 def episode_record(payload: dict, learned: dict | None, full: bool) -> pb.EpisodeRecord:
@@ -50,8 +50,7 @@ def list_episodes(journal: Journal, dataset: str, msg: pb.ListEpisodesRequest, t
         return not tenant or payload["tenant"] == tenant
 
     if msg.episode_ids:
-        got = journal.get(job_id, EPISODES, list(msg.episode_ids))
-        rows = [(k, got[k][0]) for k in msg.episode_ids if k in got and mine(got[k][0])]
+        rows = [(k, p) for k, p in find_episodes(journal, job_id, list(msg.episode_ids), tenant).items() if mine(p)]
         next_after = None
     else:
         rows, next_after = scan(

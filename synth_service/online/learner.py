@@ -33,7 +33,7 @@ from lbi.telemetry import meter, tracer
 from synth_service.context import JobContext
 from synth_service.journal import Journal
 from synth_service.llm_slots import PrioritySlots
-from synth_service.online.episode import Episode
+from synth_service.online.episode import Episode, episode_key
 from synth_service.online.policy import OnlinePolicy
 from synth_service.spec import JobSpec, Models
 from synth_service.stages import backward
@@ -49,6 +49,16 @@ DELAY = _meter.create_histogram(
 )
 
 EPISODES, LEARNED = "episodes", "learned"
+
+
+def find_episodes(journal: Journal, job_id: str, episode_ids: list[str], tenant: str = "") -> dict[str, dict[str, Any]]:
+    """Journal key -> payload of the episodes of these ids: of `tenant` (and others' journaled before ids were per
+    tenant: the caller filters by tenant), or of every tenant when `tenant` is ""."""
+    if tenant:
+        keys = [k for i in dict.fromkeys(episode_ids) for k in (i, episode_key(i, tenant))]
+        return {k: row[0] for k, row in journal.get(job_id, EPISODES, keys).items()}
+    wanted = set(episode_ids)
+    return {k: p for k, p, _, _ in journal.records(job_id, EPISODES) if p["episode_id"] in wanted}
 
 
 def job_prefix(dataset: str) -> str:
@@ -160,7 +170,13 @@ class OnlineJob:
     # reports
     async def report(self, episode: Episode) -> bool:
         """Journals the episode (durably, before returning); False when its id was reported before."""
-        added = await self.journal.aput(self.job_id, EPISODES, [(episode.episode_id, episode.to_dict(), True, "")])
+        earlier = await self.journal.aget(
+            self.job_id, EPISODES, [episode.episode_id]
+        )  # journaled before keys had tenants
+        if earlier and earlier[episode.episode_id][0]["tenant"] == episode.tenant:
+            added = 0
+        else:
+            added = await self.journal.aput(self.job_id, EPISODES, [(episode.journal_key, episode.to_dict(), True, "")])
         EPISODES_RECEIVED.add(1, {"dataset": self.dataset, "result": "accepted" if added else "duplicate"})
         if added:
             self.stats.received += 1
@@ -218,7 +234,7 @@ class OnlineJob:
             models=Models(committee=self.policy.committee),
         )
         return JobContext(
-            f"{self.job_id}/{episode.episode_id}",
+            f"{self.job_id}/{episode.journal_key}",
             spec,
             self.journal,
             self.gateway,
@@ -248,8 +264,8 @@ class OnlineJob:
     ) -> None:
         """Ingests an episode's kept examples (near-duplicates aside) and journals it as learned; an episode deleted
         while it was being judged is forgotten instead (the rows its judging wrote go too)."""
-        episode_job = f"{self.job_id}/{episode.episode_id}"
-        if not await self.journal.aget(self.job_id, EPISODES, [episode.episode_id]):
+        episode_job = f"{self.job_id}/{episode.journal_key}"
+        if not await self.journal.aget(self.job_id, EPISODES, [episode.journal_key]):
             await asyncio.to_thread(self.journal.delete_job, episode_job)
             return
         vectors = await self.datasets.embedder.aencode([e.instruction for e in kept])  # once: the check and the ingest
@@ -269,7 +285,7 @@ class OnlineJob:
             "delay_s": round(delay, 3),
             "examples": [e.id for e in fresh],
         }
-        await self.journal.aput(self.job_id, LEARNED, [(episode.episode_id, learned, True, "")])
+        await self.journal.aput(self.job_id, LEARNED, [(episode.journal_key, learned, True, "")])
         self.stats.add(learned)
         attrs = {"dataset": self.dataset}
         EXAMPLES.add(len(fresh), {**attrs, "result": "kept"})
@@ -295,13 +311,11 @@ class OnlineJob:
         """Deletes episodes (these ids, and/or every episode of `tenant`; with `only_tenant`, only that tenant's) and
         every example learned from them; returns (episodes, examples) deleted."""
         async with self._lock:
-            chosen = await asyncio.to_thread(self._select, list(episode_ids or []), tenant)
+            chosen = await asyncio.to_thread(self._select, list(episode_ids or []), tenant, only_tenant)
             return await self._delete([e for e in chosen if not only_tenant or e.tenant == only_tenant])
 
-    def _select(self, episode_ids: list[str], tenant: str) -> list[Episode]:
-        chosen = {}
-        if episode_ids:
-            chosen.update({k: row[0] for k, row in self.journal.get(self.job_id, EPISODES, episode_ids).items()})
+    def _select(self, episode_ids: list[str], tenant: str, only_tenant: str) -> list[Episode]:
+        chosen = find_episodes(self.journal, self.job_id, episode_ids, only_tenant) if episode_ids else {}
         if tenant:
             chosen.update({k: p for k, p, _, _ in self.journal.records(self.job_id, EPISODES) if p["tenant"] == tenant})
         return [Episode.from_dict(p) for p in chosen.values()]
@@ -317,8 +331,8 @@ class OnlineJob:
 
         def forget() -> None:
             for episode in episodes:
-                self.journal.delete_job(f"{self.job_id}/{episode.episode_id}")
-            keys = [e.episode_id for e in episodes]
+                self.journal.delete_job(f"{self.job_id}/{episode.journal_key}")
+            keys = [e.journal_key for e in episodes]
             self.journal.delete(self.job_id, LEARNED, keys)
             self.journal.delete(self.job_id, EPISODES, keys)
             self._reload_stats()

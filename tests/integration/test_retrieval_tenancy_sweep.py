@@ -174,3 +174,50 @@ async def test_ids_and_filters_stay_inside_the_callers_dataset(retrieval):
         await stub.DeleteExamples(pb.DeleteExamplesRequest(dataset="ds1", ids=ds2_ids), metadata=alice)
     async with AsyncRetrievalClient(retrieval, token="tokAdm") as admin:
         assert (await admin.describe_dataset("ds2")).examples == len(EXAMPLES)
+
+
+async def test_an_episode_id_is_each_tenants_own_on_a_shared_dataset(tmp_path, embedder):
+    """alice and bob both write `greenhouse`. alice reporting `ep-1` first neither drops bob's `ep-1` as a duplicate
+    (nor tells her bob used that id), and her deleting `ep-1` deletes only hers and what was learned from it."""
+    from lbi.v1 import episodes_pb2
+    from tests.integration.test_online import FINAL, STEPS, Stack, _learned
+
+    task = "Calibrate the sensor whose average reading is highest"
+
+    tokens = "alice@tokA=greenhouse:rw,bob@tokB=greenhouse:rw,admin@tokAdm"
+    async with Stack(tmp_path, embedder, tokens=tokens) as stack:
+        alice = AsyncRetrievalClient(stack.target, token="tokA", timeout_s=30)
+        bob = AsyncRetrievalClient(stack.target, token="tokB", timeout_s=30)
+        try:
+            squat = await alice.report_episode("greenhouse", "ep-1", "Alice's squatted task", STEPS, FINAL, "success")
+            assert squat.accepted and not squat.duplicate
+            own = await bob.report_episode("greenhouse", "ep-1", task, STEPS, FINAL, "success")
+            assert own.accepted and not own.duplicate and own.tenant == "bob"
+            again = await bob.report_episode("greenhouse", "ep-1", task, STEPS, FINAL, "success")
+            assert again.duplicate  # the same tenant's id again is still a no-op
+            await _learned(bob, "greenhouse", 2)
+            listed = await bob._episodes.ListEpisodes(
+                episodes_pb2.ListEpisodesRequest(dataset="greenhouse", episode_ids=["ep-1"]), metadata=bob._metadata
+            )
+            assert [(e.tenant, e.task) for e in listed.episodes] == [("bob", task)]
+            bobs_examples = list(listed.episodes[0].example_ids)
+            assert bobs_examples
+            gone = await alice.delete_episodes("greenhouse", ["ep-1"])
+            assert gone.episodes == 1
+            left = await bob._episodes.ListEpisodes(
+                episodes_pb2.ListEpisodesRequest(dataset="greenhouse", episode_ids=["ep-1"]), metadata=bob._metadata
+            )
+            assert [(e.tenant, list(e.example_ids)) for e in left.episodes] == [("bob", bobs_examples)]
+            async with grpc.aio.insecure_channel(stack.target) as channel:
+                stub = retrieval_pb2_grpc.RetrievalServiceStub(channel)
+                got = await stub.GetExamples(
+                    pb.GetExamplesRequest(dataset="greenhouse", ids=bobs_examples),
+                    metadata=(("authorization", "Bearer tokB"),),
+                )
+                assert not got.missing
+            # the admin deleting `ep-1` by id deletes every tenant's episode of that id (bob's, the one left)
+            async with AsyncRetrievalClient(stack.target, token="tokAdm", timeout_s=30) as admin:
+                assert (await admin.delete_episodes("greenhouse", ["ep-1"])).episodes == 1
+        finally:
+            await alice.close()
+            await bob.close()
