@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from urllib.parse import urlsplit, urlunsplit
 
 from opentelemetry import trace
 
@@ -115,6 +116,12 @@ def parse_request(msg: pb.RetrieveRequest, settings: RetrievalSettings) -> Reque
         dense_observation=msg.dense_observation,
         per_trajectory=msg.per_trajectory or settings.retrieval_per_trajectory,
     )
+
+
+def _without_userinfo(url: str) -> str:
+    """A store URL as a client may see it: credentials written into it (`https://user:key@host`) stay home."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2])) if "@" in parts.netloc else url
 
 
 def interleave_modes(found: list) -> list:
@@ -254,7 +261,7 @@ class RetrievalService(retrieval_pb2_grpc.RetrievalServiceServicer):
 
     async def _not_found(self, context, name: str) -> NotFound:
         """NOT_FOUND saying where the service looked and which datasets (this caller may see) are there."""
-        where = self.settings.qdrant_url or str((self.settings.data_dir / "qdrant").resolve())
+        where = _without_userinfo(self.settings.qdrant_url) or str((self.settings.data_dir / "qdrant").resolve())
         try:
             there = ", ".join(self._visible(context, sorted(await self.datasets.list()))) or "none"
         except StoreUnavailable:
