@@ -268,6 +268,16 @@ def _text(node) -> str:
         return ""
 
 
+def _closed(menu) -> bool:
+    """A menu whose first item is not showing (closed menus keep their items as children, hundreds in an office
+    suite's menu bar)."""
+    try:
+        first = menu.get_child_at_index(0) if menu.get_child_count() > 0 else None
+    except Exception:
+        return True
+    return first is None or "showing" not in _states(first)
+
+
 def _has_text(node) -> bool:
     try:
         return node.queryText().characterCount > 0
@@ -486,6 +496,8 @@ class Tree:
                 parts.append(f"@{box[0]},{box[1]} {box[2]}x{box[3]}")
             self.lines.append(" ".join(parts))
             depth += 1
+        if role == "menu" and _closed(node):  # its items are not on the screen: two calls, not two per item
+            return
         children, hidden = _children_in_view(node, box) if role in CONTAINER_ROLES else (_children(node), 0)
         for child in children:
             self.walk(child, depth, sheet=hidden > SHEET)
