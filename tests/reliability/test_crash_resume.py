@@ -15,7 +15,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import yaml
 
 LBI = str(Path(sys.executable).parent / "lbi")
@@ -125,7 +124,6 @@ def _overlap(data_dir: Path) -> bool:
     return ingested > 0 and not rollout_done
 
 
-@pytest.mark.serial  # ten kills and resumes of a whole job, timed against its own progress: alone
 def test_sigkill_at_ten_seeded_points_then_resume(tmp_path):
     spec_file = tmp_path / "job.yaml"
     spec_file.write_text(yaml.safe_dump(SPEC))
