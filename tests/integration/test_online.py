@@ -51,10 +51,17 @@ def _policy(path, dataset: str, **extra) -> str:
 
 class Stack:
     """A synthesis engine (with its online jobs) and a retrieval service hosting the EpisodeService too, as `lbi up`
-    runs them, over one embedded store; `dataset` accepts episodes."""
+    runs them, over one embedded store; `dataset` accepts episodes; the journal at `journal_url` (default: SQLite)."""
 
     def __init__(
-        self, tmp_path, embedder, tokens: str = "", sweep_s: float = 3600.0, dataset: str = "greenhouse", **policy
+        self,
+        tmp_path,
+        embedder,
+        tokens: str = "",
+        sweep_s: float = 3600.0,
+        dataset: str = "greenhouse",
+        journal_url: str = "",
+        **policy,
     ):
         self.tmp_path, self.embedder, self.tokens, self.policy, self.sweep_s = (
             tmp_path,
@@ -63,7 +70,7 @@ class Stack:
             policy,
             sweep_s,
         )
-        self.dataset = dataset
+        self.dataset, self.journal_url = dataset, journal_url
 
     async def __aenter__(self):
         policy_file = _policy(self.tmp_path / "online.yaml", self.dataset, **self.policy)
@@ -76,6 +83,7 @@ class Stack:
                 auth_tokens=self.tokens,
                 online_policy_file=policy_file,
                 online_sweep_s=self.sweep_s,
+                journal_url=self.journal_url,
             ),
             store=self.store,
             embedder=self.embedder,
@@ -276,9 +284,15 @@ async def test_the_blocking_sdk_reports_off_the_step_and_drops_with_a_counted_re
     assert stats["retries"] == 2 and stats["dropped"] == {"UNAVAILABLE (retries exhausted)": 1}
 
 
-async def test_retention_deletes_old_episodes_and_what_was_learned_from_them(tmp_path, embedder):
+@pytest.mark.parametrize("journal", ["sqlite", "postgresql"])
+async def test_retention_deletes_old_episodes_and_what_was_learned_from_them(tmp_path, embedder, journal, request):
+    url = ""
+    if journal == "postgresql":  # the journal on a real PostgreSQL (LBI_JOURNAL_URL), a fresh database
+        from tests.fixtures.journal_pg import journal_database
+
+        url = journal_database(request.getfixturevalue("postgres_server"))
     # a 15-second retention: long enough that a busy machine learns the episode before its retention passes
-    async with Stack(tmp_path, embedder, sweep_s=0.5, retention_days=15 / 86400) as stack:
+    async with Stack(tmp_path, embedder, sweep_s=0.5, journal_url=url, retention_days=15 / 86400) as stack:
         client = AsyncRetrievalClient(stack.target, timeout_s=30)
         await client.report_episode("greenhouse", "ep-old", TASK, STEPS, FINAL, "success")
         await _learned(client, "greenhouse", 1)
