@@ -5,13 +5,14 @@ SQLite: one connection for the process (WAL, synchronous=FULL), used under the j
 BEGIN IMMEDIATE transactions. PostgreSQL: a pool of connections (psycopg 3), checked before use, so several threads
 and several processes write one journal at once; the journal serializes what must be (journal.py).
 
-Migrations are Alembic revisions (synth_service/migrations/), run in one transaction at open; on PostgreSQL under
-an advisory lock, so services starting together migrate once. A journal written before revisions existed (no
-`alembic_version` table) is adopted by the first revision as it is.
+Migrations are Alembic revisions (synth_service/migrations/), run in one transaction at open, under the database's
+lock, so services starting together migrate once. A journal written before revisions existed (no `alembic_version`
+table) is adopted by the first revision as it is.
 """
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from alembic.config import Config
 MIGRATIONS = Path(__file__).with_name("migrations")
 MIGRATION_LOCK = 4040_0001  # pg_advisory_xact_lock key held while the schema is migrated
 POOL_SIZE = 8
+_migrating = threading.Lock()
 
 
 def sqlite_url(path: Path) -> str:
@@ -65,11 +67,16 @@ def open_engine(url: sa.URL) -> sa.Engine:
 
 
 def migrate(engine: sa.Engine, revision: str = "head") -> None:
-    """Brings the journal's schema to `revision` (the newest by default), in one transaction."""
+    """Brings the journal's schema to `revision` (the newest by default), in one transaction that holds the database's
+    write lock (SQLite) or an advisory lock (PostgreSQL) throughout: of processes starting together, one migrates and
+    the others find it done. Within a process, one migration at a time (Alembic loads its scripts unlocked)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
+    with _migrating, engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
             conn.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK)))
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
+        conn.commit()

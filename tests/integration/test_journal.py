@@ -222,3 +222,25 @@ def test_a_journal_written_before_migrations_is_adopted_with_its_rows(tmp_path, 
         assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one() == "0001"
         assert conn.exec_driver_sql("SELECT SUM(n) FROM counts").scalar_one() == 3
     engine.dispose()
+
+
+def test_services_starting_together_migrate_one_database_once(where):
+    """Two processes' journals opened at once on a new database: one migrates, the other finds it done."""
+    opened: list[Journal] = []
+    errors: list[BaseException] = []
+
+    def open_journal() -> None:
+        try:
+            opened.append(Journal(where))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_journal) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    assert opened[0].create_job("j", {}) and not opened[1].create_job("j", {})
+    for journal in opened:
+        journal.close()
