@@ -82,7 +82,7 @@ class Journal:
         SIGKILLs this process right after the N-th committed write to that stage; "llm:N" after the N-th journaled
         LLM call, "llm@rollout:N" after the N-th of one pipeline stage; "*:N" after the N-th write of any kind."""
         self._kill_after = kill_after
-        self._engine = open_engine(journal_url(sqlite_url(where) if isinstance(where, Path) else where, Path()))
+        self._engine = open_engine(journal_url(sqlite_url(where) if isinstance(where, Path) else where))
         self._sqlite = self._engine.dialect.name == "sqlite"
         self._q = QUERIES[self._engine.dialect.name]
         # SQLite: one connection for the process, used by one thread at a time (reads outside transactions);

@@ -30,10 +30,8 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-def journal_url(url: str, data_dir: Path) -> sa.URL:
-    """The URL the journal opens: `url` when set (postgresql:// means psycopg 3), else the data directory's file."""
-    if not url:
-        return sa.make_url(sqlite_url(data_dir / "synthesis" / "journal.sqlite"))
+def journal_url(url: str) -> sa.URL:
+    """A journal URL as the engine opens it: postgresql:// (or postgres://) means psycopg 3."""
     parsed = sa.make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")

@@ -133,7 +133,7 @@ def test_a_new_journal_is_at_the_newest_revision_and_opens_again_unchanged(where
     again = Journal(where)
     assert again.count("j", "s") == 1
     again.close()
-    engine = open_engine(journal_url(str(where) if isinstance(where, str) else f"sqlite:///{where}", Path()))
+    engine = open_engine(journal_url(where if isinstance(where, str) else f"sqlite:///{where}"))
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one() == "0001"
     engine.dispose()
