@@ -15,12 +15,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import shlex
 import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
 from env_runners.base import Turn, Verdict
+from env_runners.desktop.session import HELPER_DIR
 from lbi.judging import registry
 from lbi.judging.accessibility import NAMESPACES
 from lbi.judging.errors import JudgingError
@@ -32,6 +34,9 @@ TREE_CAP = 32 << 20  # bytes of the tree in OSWorld's XML form
 PROFILE = "~/.config/chromium/Default"
 GIMP = "/home/agent/.config/GIMP/2.10"
 VLCRC = "/home/agent/.config/vlc/vlcrc"
+SCRIPTS = f"{HELPER_DIR}/scripts"  # in the helper's folder, which only root inside may change
+SCRIPT_CAP = 64 << 10  # bytes of a script run for a verdict (it goes on the judge's command line)
+SCRIPT_TIMEOUT_S = 300.0  # Spider2-V's eval.sh runs dbt (build, test, docs) on the agent's project
 
 
 class JudgedSession(Protocol):
@@ -135,7 +140,36 @@ class Reader:
             return str(engine.get("template_url_data", {}).get("short_name", "Google"))
         if kind == "enable_do_not_track":
             return "true" if self._profile("Preferences").get("enable_do_not_track") else "false"
+        if kind == "vm_script_output":
+            return self._script(str(spec["sha256"]))
+        if kind == "dbt_profiles":
+            return self._first_file([str(folder) for folder in spec["dirs"]], "profiles.yml")
         return self._tabs(kind)
+
+    def _script(self, sha: str) -> str:
+        """The stdout of a script that traveled with the task (Spider2-V's eval.sh), run as Spider2-V runs it after
+        the episode, from the agent's home, but by the judge (judge.py) from a folder only root inside may write."""
+        content = self.session.files.get(sha)
+        if content is None:
+            raise JudgingError(f"script {sha} was not sent with the session")
+        if len(content) > SCRIPT_CAP:
+            raise JudgingError(f"script {sha} is longer than {SCRIPT_CAP} bytes")
+        path = f"{SCRIPTS}/{sha[:16]}.sh"
+        encoded = base64.b64encode(content).decode()
+        _, output = self.session.judge_run(
+            f"mkdir -p -m 700 {SCRIPTS} && printf %s {encoded} | base64 -d > {path} && cd ~ && bash {path} 2>/dev/null",
+            SCRIPT_TIMEOUT_S,
+            OUTPUT_CAP,
+        )
+        return output
+
+    def _first_file(self, folders: list[str], name: str) -> str | None:
+        """A copy of the first `name` in `folders` (a `$VARIABLE` expanded in the session), or None."""
+        words = " ".join(f'"{f}"' if re.fullmatch(r"\$\{?\w+\}?", f) else shlex.quote(f) for f in folders)
+        found = self._text(
+            f'for d in {words}; do [ -n "$d" ] && [ -f "$d/{name}" ] && {{ printf %s "$d/{name}"; break; }}; done; true'
+        )
+        return self.session_file(found, name) if found else None
 
     def _profile(self, name: str) -> dict[str, Any]:
         """A JSON file of Chromium's profile (empty when there is none)."""

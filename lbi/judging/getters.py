@@ -7,6 +7,8 @@ reads them in the session out of the agent's reach (env_runners/desktop/getters.
   URLs into the sha256 of the file given for them).
 - `vm_command_line`: a command's output in the session (`command`, a string or its words).
 - `rule`: the evaluator's own `rules`.
+- `vm_script_output` (Spider2-V): the output of a script that travels with the task (`sha256`), run in the session
+  after the episode; `dbt_profiles`: the first `profiles.yml` in `dirs` (a `$VARIABLE` expanded in the session).
 - `accessibility_tree`: the running applications' trees in OSWorld's XML form.
 - `open_tabs_info`, `active_tab_info`, `active_url_from_accessTree`: Chromium's tabs through its DevTools port;
   `bookmarks`: its profile's bookmarks.
@@ -35,6 +37,8 @@ NEEDS = {
     "gimp_config_file": "file_name",
     "vlc_config": "",
     "default_video_player": "",
+    "vm_script_output": "sha256",
+    "dbt_profiles": "dirs",
 }
 REFUSED = {
     "vm_terminal_output": "reads the terminal's screen, which lbi's desktop does not expose",
