@@ -33,7 +33,7 @@ from env_runners.desktop import first_start, inside
 from env_runners.desktop.actions import Code, Command, Finish, parse
 from env_runners.desktop.judge import REPLY_CAP as JUDGE_REPLY_CAP
 from env_runners.desktop.judge import trusted_call, trusted_run
-from env_runners.desktop.task_start import place_files, run_then
+from env_runners.desktop.task_start import link_home, place_files, run_then
 from env_runners.shell.environment import ShellConfig, ShellSession
 from env_runners.shell.sandbox import Root, namespace_processes
 from lbi.errors import FailedPrecondition, InvalidArgument
@@ -83,15 +83,16 @@ class DesktopSession(Session):
             raise FailedPrecondition("desktop sessions need the sandbox (a root runner with bubblewrap)")
         self.config = config
         self.files = files or {}  # what traveled with the session, by sha256 (task_start.py), for the judge too
-        later = shell_config.model_copy(update={"setup": ""}) if config.files else shell_config  # files first
+        later = shell_config.model_copy(update={"setup": ""})  # the home's link and files first
         self.shell = ShellSession(later, root, prelude=f"export {EXPORTS}")
         self.timeout_s = self.shell.timeout_s
         self.steps = 0
         try:
+            link_home(self.shell, root)
             if config.files:
                 place_files(self.shell, root, config.files, self.files)
-                if shell_config.setup:
-                    self.shell._run_setup(shell_config.setup)
+            if shell_config.setup:
+                self.shell._run_setup(shell_config.setup)
             tmp = self.shell.workspace.root / "tmp"
             self.socket_path = tmp / ".lbi-desktop.sock"
             folder = tmp / ".lbi-desktop"

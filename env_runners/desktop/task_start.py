@@ -1,5 +1,6 @@
 """What a task's desktop session does around the desktop's start: the files that traveled with the session
-(OpenSession's files, lbi/evaluation/traveling.py) put in place before the setup runs, and `then`, bash run once the
+(OpenSession's files, lbi/evaluation/traveling.py) put in place before the setup runs (with /home/user, the
+benchmarks' home, a link to the agent's), and `then`, bash run once the
 applications show (OSWorld's set-up steps that act on an open application: a hotkey, a window to activate).
 """
 
@@ -15,6 +16,7 @@ from env_runners.shell.sandbox import Root, home_on_host
 from lbi.errors import InvalidArgument
 
 HOME = "/home/agent"
+ALIAS = "/home/user"  # OSWorld's and Spider2-V's home
 
 
 class TravelingFile(BaseModel):
@@ -60,6 +62,18 @@ def place_files(shell: ShellSession, root: Root, wanted: list[TravelingFile], fi
         with os.fdopen(fd, "wb") as out:
             out.write(content)
         os.chown(target, owner, owner)
+
+
+def link_home(shell: ShellSession, root: Root) -> None:
+    """/home/user, the home OSWorld's and Spider2-V's scripts name, as a link to the agent's home: one home (the
+    importers write /home/agent for it; the scripts that travel unchanged find theirs). Made by the runner in the
+    session's upper layer, owned by root inside, so the agent cannot replace it."""
+    home = home_on_host(shell.workspace, root, False)
+    alias = home.parent / PurePosixPath(ALIAS).name
+    if alias.exists() or alias.is_symlink() or any((lower / ALIAS.lstrip("/")).exists() for lower in root.lowers):
+        return
+    os.symlink(HOME, alias)
+    os.lchown(alias, root.uid_base, root.uid_base)
 
 
 def run_then(shell: ShellSession, then: str, timeout_s: float) -> None:
