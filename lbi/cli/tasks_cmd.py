@@ -35,7 +35,9 @@ def import_tasks(
     files: Path | None = typer.Option(
         None, "--files", help="osworld: the files its tasks download (OSWorld's cache folder, or a flat folder)."
     ),
-    index: Path | None = typer.Option(None, "--index", help="osworld: a test_all.json-style index of the tasks."),
+    index: Path | None = typer.Option(
+        None, "--index", help="osworld, spider2v: a test_all.json-style index of the tasks (family -> ids)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (written, refused) as the last line."),
 ) -> None:
     """Convert a public task set; what a task cannot express is refused per task, naming the field and the reason.

@@ -36,7 +36,7 @@ Converter = Callable[[Path, dict[str, Any]], Converted]
 
 
 def _formats() -> dict[str, tuple[Converter, tuple[str, ...]]]:
-    from lbi.evaluation.importers import intercode_bash, osworld, spider, swe_bench, webarena
+    from lbi.evaluation.importers import intercode_bash, osworld, spider, spider2v, swe_bench, webarena
 
     return {
         "spider": (spider.convert_spider, ("databases",)),
@@ -45,10 +45,11 @@ def _formats() -> dict[str, tuple[Converter, tuple[str, ...]]]:
         "swe-bench": (swe_bench.convert, ("repos",)),
         "webarena": (webarena.convert, ("sites",)),
         "osworld": (osworld.convert, ()),
+        "spider2v": (spider2v.convert, ()),
     }
 
 
-FORMATS = ("spider", "bird", "intercode-bash", "swe-bench", "webarena", "osworld")
+FORMATS = ("spider", "bird", "intercode-bash", "swe-bench", "webarena", "osworld", "spider2v")
 
 
 def convert(fmt: str, path: Path, options: dict[str, Any]) -> Converted:
