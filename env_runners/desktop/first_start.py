@@ -50,6 +50,7 @@ THUNDERBIRD_PREFS = "\n".join(
     f'user_pref("{name}", {value});'
     for name, value in [
         ("mail.provider.enabled", "false"),
+        ("mail.provider.suppress_dialog_on_startup", "true"),  # no account setup tab over the empty mail window
         ("mail.shell.checkDefaultClient", "false"),
         ("mailnews.start_page.enabled", "false"),
         ("mail.rights.version", "1"),
@@ -102,5 +103,8 @@ def quiet_first_start(argv: list[str], home: str) -> list[str]:
         _write_new(os.path.join(home, ".config/vlc/vlcrc"), VLCRC)
     elif program == "thunderbird":
         _write_new(os.path.join(home, ".thunderbird/profiles.ini"), THUNDERBIRD_PROFILES)
-        _write_new(os.path.join(home, ".thunderbird/lbi.default/user.js"), THUNDERBIRD_PREFS + "\n")
+        profile = os.path.join(home, ".thunderbird/lbi.default")
+        _write_new(os.path.join(profile, "user.js"), THUNDERBIRD_PREFS + "\n")
+        if not {"-P", "-profile", "--profile", "-ProfileManager"} & set(argv):  # else it makes a profile per install
+            return [argv[0], "-profile", profile, *argv[1:]]
     return argv

@@ -91,5 +91,6 @@ def test_first_start_settings_are_written_where_missing(tmp_path):
     gimprc.write_text('(theme "Dark")\n')  # the task's own profile is kept
     first_start.quiet_first_start(["gimp"], home)
     assert gimprc.read_text() == '(theme "Dark")\n'
-    first_start.quiet_first_start(["thunderbird"], home)
-    assert "mail.provider.enabled" in (tmp_path / ".thunderbird/lbi.default/user.js").read_text()
+    argv = first_start.quiet_first_start(["thunderbird"], home)
+    assert argv == ["thunderbird", "-profile", str(tmp_path / ".thunderbird/lbi.default")]  # not one of its own
+    assert "suppress_dialog_on_startup" in (tmp_path / ".thunderbird/lbi.default/user.js").read_text()
