@@ -2,7 +2,8 @@
 (whether two images of the same size have the same structure, SSIM >= 0.9 over their RGB channels).
 
 SSIM is computed as scikit-image's `structural_similarity` computes it by default (7x7 uniform window, K1 0.01,
-K2 0.03, sample covariance, data range 255, the mean over the window-complete interior), on numpy and scipy.
+K2 0.03, sample covariance, data range 255, the mean over the window-complete interior), on numpy and scipy;
+`structure_same` and `open_image` serve GIMP's checks too (image_edits.py).
 """
 
 from __future__ import annotations
@@ -36,7 +37,19 @@ def ssim(one: np.ndarray, two: np.ndarray) -> float:
     return float(s[pad:-pad, pad:-pad].mean())
 
 
-def _image(path: str | None) -> Image.Image | None:
+def structure_same(one: Image.Image, two: Image.Image, threshold: float = STRUCTURE_THRESHOLD) -> bool:
+    """Whether two images of the same size and bands have an SSIM of at least `threshold` (over their channels)."""
+    a, b = np.asarray(one), np.asarray(two)
+    if a.shape != b.shape:
+        return False
+    try:
+        return ssim(a, b) >= threshold
+    except ValueError:
+        return False
+
+
+def open_image(path: str | None) -> Image.Image | None:
+    """The image at `path`, loaded, or None when there is none or it is not an image."""
     if not path or not os.path.exists(path) or os.path.getsize(path) == 0:
         return None
     try:
@@ -50,7 +63,7 @@ def _image(path: str | None) -> Image.Image | None:
 def compare_images(result: str | None, expected: str | None, *, reference_base_result: float | None = None) -> float:
     """The SSIM (0..1) of two images in grey, both resized to the smaller size first; with `reference_base_result`
     (the score of the unchanged image): 0 unless the score beats it by 0.01, then the gain scaled to 0..1."""
-    one, two = _image(result), _image(expected)
+    one, two = open_image(result), open_image(expected)
     if one is None or two is None:
         return 0.0
     size = min(one.size, two.size)
@@ -68,11 +81,7 @@ def compare_images(result: str | None, expected: str | None, *, reference_base_r
 
 def check_structure_sim(result: str | None, expected: str | None) -> float:
     """1.0 if the two images have the same size and an SSIM of at least 0.9 over their RGB channels."""
-    one, two = _image(result), _image(expected)
-    if one is None or two is None or one.size != two.size:
+    one, two = open_image(result), open_image(expected)
+    if one is None or two is None:
         return 0.0
-    try:
-        score = ssim(np.asarray(one.convert("RGB")), np.asarray(two.convert("RGB")))
-    except ValueError:
-        return 0.0
-    return float(score >= STRUCTURE_THRESHOLD)
+    return float(structure_same(one.convert("RGB"), two.convert("RGB")))
