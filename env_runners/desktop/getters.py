@@ -34,6 +34,16 @@ TREE_CAP = 32 << 20  # bytes of the tree in OSWorld's XML form
 PROFILE = "~/.config/chromium/Default"
 GIMP = "/home/agent/.config/GIMP/2.10"
 VLCRC = "/home/agent/.config/vlc/vlcrc"
+VLC_STATUS = "http://127.0.0.1:8080/requests/status.xml"  # VLC's HTTP interface, password "password" as in OSWorld
+LIST_DIRECTORY = (  # a folder's tree as OSWorld's list_directory getter gives it
+    "import json, os, sys\n"
+    "def tree(p):\n"
+    "    if not os.path.isdir(p):\n"
+    "        return {'name': os.path.basename(p), 'type': 'file'}\n"
+    "    return {'name': os.path.basename(p), 'type': 'directory',\n"
+    "            'children': [tree(os.path.join(p, c)) for c in sorted(os.listdir(p))]}\n"
+    "print(json.dumps(tree(sys.argv[1])) if os.path.isdir(sys.argv[1]) else 'null')"
+)
 SCRIPTS = f"{HELPER_DIR}/scripts"  # in the helper's folder, which only root inside may change
 SCRIPT_CAP = 64 << 10  # bytes of a script run for a verdict (it goes on the judge's command line)
 SCRIPT_TIMEOUT_S = 300.0  # Spider2-V's eval.sh runs dbt (build, test, docs) on the agent's project
@@ -131,6 +141,14 @@ class Reader:
             return self.session_file(f"{GIMP}/{PurePosixPath(str(spec['file_name'])).name}", spec.get("dest"))
         if kind == "vlc_config":
             return self.session_file(VLCRC, spec.get("dest") or "vlcrc")
+        if kind == "vlc_playing_info":
+            return self._vlc_status(str(spec.get("dest") or "status.xml"))
+        if kind == "list_directory":
+            text = self._text(f"python3 -c {shlex.quote(LIST_DIRECTORY)} {shlex.quote(str(spec['path']))}")
+            try:
+                return json.loads(text) if text else None
+            except json.JSONDecodeError:
+                return None
         if kind == "default_video_player":
             return self._text("xdg-mime query default video/mp4")
         if kind == "bookmarks":
@@ -170,6 +188,20 @@ class Reader:
             f'for d in {words}; do [ -n "$d" ] && [ -f "$d/{name}" ] && {{ printf %s "$d/{name}"; break; }}; done; true'
         )
         return self.session_file(found, name) if found else None
+
+    def _vlc_status(self, name: str) -> str | None:
+        """A copy of VLC's status.xml from its HTTP interface inside the session, or None when VLC does not answer."""
+        login = "Basic " + base64.b64encode(b":password").decode()
+        fetch = (
+            f"import urllib.request as u; r = u.Request({VLC_STATUS!r}, headers={{'Authorization': {login!r}}}); "
+            "print(u.urlopen(r, timeout=5).read().decode())"
+        )
+        text = self._text(f"python3 -c {shlex.quote(fetch)}")
+        if not text.strip():
+            return None
+        target = self._path(name)
+        target.write_text(text, encoding="utf-8")
+        return str(target)
 
     def _profile(self, name: str) -> dict[str, Any]:
         """A JSON file of Chromium's profile (empty when there is none)."""

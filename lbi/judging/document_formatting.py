@@ -1,6 +1,8 @@
 """Writer formatting checks on docx documents (python-docx): `compare_line_spacing` (same text and the same line
 spacing paragraph by paragraph), `check_tabstops` (the tab stops of each non-empty paragraph against the expected
-document's, scored by how far they moved) and `compare_font_names` (every run in one font)."""
+document's, scored by how far they moved) and `compare_font_names` (every run in one font); OSWorld's single-property
+checks: `has_page_numbers_in_footers`, `is_first_line_centered`, `compare_subscript_contains` (both documents have
+subscript at the same place) and `check_italic_font_size_14` (the same text, every italic run in 14 pt)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from docx import Document
-from docx.enum.text import WD_TAB_ALIGNMENT
+from docx.enum.text import WD_PARAGRAPH_ALIGNMENT, WD_TAB_ALIGNMENT
 
 from lbi.judging.documents import compare_docx_files
 from lbi.judging.errors import JudgingError
@@ -97,3 +99,53 @@ def compare_font_names(result: str | None, rules: Mapping[str, Any]) -> float:
     if doc is None:
         return 0.0
     return float(all(run.font.name == rules["font_name"] for p in doc.paragraphs for run in p.runs))
+
+
+def _gold(expected: str) -> Any:
+    gold = _document(expected)
+    if gold is None:
+        raise JudgingError(f"expected: {expected} is not a docx document lbi can read")
+    return gold
+
+
+def has_page_numbers_in_footers(result: str | None) -> float:
+    """1.0 if the first paragraph of every section's footer holds a digit (a page number)."""
+    doc = _document(result)
+    if doc is None:
+        return 0.0
+    firsts = [s.footer.paragraphs[0].text if s.footer.paragraphs else "" for s in doc.sections]
+    return float(all(any(c.isdigit() for c in text) for text in firsts))
+
+
+def is_first_line_centered(result: str | None) -> float:
+    """1.0 if the document's first paragraph is centred."""
+    doc = _document(result)
+    if doc is None or not doc.paragraphs:
+        return 0.0
+    return float(doc.paragraphs[0].paragraph_format.alignment == WD_PARAGRAPH_ALIGNMENT.CENTER)
+
+
+def compare_subscript_contains(result: str | None, expected: str) -> float:
+    """1.0 if some run is subscript in both documents at the same place (paragraph and run index)."""
+    gold = _gold(expected)
+    doc = _document(result)
+    if doc is None:
+        return 0.0
+    return float(
+        any(
+            mine.font.subscript and theirs.font.subscript
+            for p, q in zip(doc.paragraphs, gold.paragraphs, strict=False)
+            for mine, theirs in zip(p.runs, q.runs, strict=False)
+        )
+    )
+
+
+def check_italic_font_size_14(result: str | None, expected: str) -> float:
+    """1.0 if the documents have the same text and every italic run of the result is 14 pt."""
+    if not result or compare_docx_files(result, expected) != 1.0:
+        return 0.0
+    doc = _document(result)
+    if doc is None:
+        return 0.0
+    italic = [run for p in doc.paragraphs for run in p.runs if run.italic]
+    return float(all(run.font.size is not None and run.font.size.pt == 14 for run in italic))

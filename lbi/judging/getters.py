@@ -10,6 +10,9 @@ reads them in the session out of the agent's reach (env_runners/desktop/getters.
 - `vm_script_output` (Spider2-V): the output of a script that travels with the task (`sha256`), run in the session
   after the episode; `dbt_profiles`: the first `profiles.yml` in `dirs` (a `$VARIABLE` expanded in the session).
 - `accessibility_tree`: the running applications' trees in OSWorld's XML form.
+- `list_directory`: a folder's tree (`path`) as OSWorld gives it, `{name, type, children}`.
+- `vlc_playing_info`: VLC's status.xml from its HTTP interface (port 8080, password "password", as OSWorld's VM
+  has it); None when VLC runs without that interface.
 - `open_tabs_info`, `active_tab_info`, `active_url_from_accessTree`: Chromium's tabs through its DevTools port;
   `bookmarks`: its profile's bookmarks.
 """
@@ -36,6 +39,8 @@ NEEDS = {
     "enable_do_not_track": "",
     "gimp_config_file": "file_name",
     "vlc_config": "",
+    "vlc_playing_info": "",
+    "list_directory": "path",
     "default_video_player": "",
     "vm_script_output": "sha256",
     "dbt_profiles": "dirs",

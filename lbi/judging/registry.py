@@ -1,6 +1,7 @@
-"""The one registry of check functions: OSWorld's evaluator functions used by three or more of its tasks, and
-Spider2-V's for its spreadsheet, JupyterLab and dbt tasks, by name, with their family and options; `refusal` says
-why an evaluator cannot be judged, `evaluate` judges one from the values its getters read.
+"""The one registry of check functions: OSWorld's evaluator functions used by three or more of its tasks, some
+used by fewer (GIMP's image edits, Writer's, VLC's and the system's checks), and Spider2-V's for its spreadsheet,
+JupyterLab and dbt tasks, by name, with their family and options; `refusal` says why an evaluator cannot be judged,
+`evaluate` judges one from the values its getters read.
 
 An evaluator is OSWorld's: `func` (a name, or a list joined by `conj`, "and" by default, or "infeasible"), and per
 function its `result` and `expected` (read by getters, apart from this library) and `options` (keyword arguments).
@@ -25,12 +26,15 @@ from lbi.judging import (
     document_formatting,
     documents,
     files,
+    image_edits,
     mail,
     media,
     notebooks,
     slides,
     spreadsheets,
+    system,
     values,
+    vlc,
 )
 from lbi.judging.errors import JudgingError
 
@@ -95,9 +99,30 @@ CHECKS: dict[str, CheckFunction] = {
         _entry("documents", document_formatting.compare_line_spacing),
         _entry("documents", document_formatting.check_tabstops),
         _entry("documents", document_formatting.compare_font_names),
+        _entry("documents", document_formatting.has_page_numbers_in_footers),
+        _entry("documents", document_formatting.is_first_line_centered),
+        _entry("documents", document_formatting.compare_subscript_contains),
+        _entry("documents", document_formatting.check_italic_font_size_14),
         _entry("slides", slides.compare_pptx_files, slides.OPTIONS),
+        _entry("slides", slides.check_image_stretch_and_center),
         _entry("media", media.compare_images),
         _entry("media", media.check_structure_sim),
+        _entry("media", image_edits.check_brightness_decrease_and_structure_sim),
+        _entry("media", image_edits.check_saturation_increase_and_structure_sim),
+        _entry("media", image_edits.check_contrast_increase_and_structure_sim),
+        _entry("media", image_edits.check_file_exists_and_structure_sim),
+        _entry("media", image_edits.check_palette_and_structure_sim),
+        _entry("media", image_edits.check_image_mirror),
+        _entry("media", image_edits.check_green_background),
+        _entry("media", image_edits.check_triangle_position),
+        _entry("media", image_edits.check_image_size),
+        _entry("media", image_edits.check_textbox_on_leftside),
+        _entry("media", image_edits.increase_saturation),
+        _entry("media", image_edits.decrease_brightness),
+        _entry("media", vlc.is_vlc_playing),
+        _entry("media", vlc.is_vlc_recordings_folder),
+        _entry("media", vlc.check_qt_bgcone),
+        _entry("media", vlc.check_global_key_play_pause),
         _entry("files", files.compare_text_file),
         _entry("files", files.compare_config),
         _entry("files", files.check_list),
@@ -119,6 +144,11 @@ CHECKS: dict[str, CheckFunction] = {
         _entry("browser", browser.is_expected_active_tab),
         _entry("browser", browser.is_expected_bookmarks),
         _entry("desktop", accessibility.check_accessibility_tree),
+        _entry("desktop", system.check_moved_jpgs),
+        _entry("desktop", system.run_sqlite3),
+        _entry("desktop", system.is_utc_0),
+        _entry("files", system.file_contains),
+        _entry("files", system.diff_text_file),
         _entry("values", values.exact_match),
         _entry("values", values.match_in_list),
         _entry("values", values.is_in_list),
@@ -130,12 +160,14 @@ CHECKS: dict[str, CheckFunction] = {
     )
 }
 
-# OSWorld functions used by three or more tasks that lbi does not judge, and why.
+# OSWorld functions that lbi does not judge, and why.
 REFUSED = {
     "compare_audios": "compares MFCC features aligned by dynamic time warping (librosa, fastdtw): no light library "
     "does that here",
     "compare_videos": "compares decoded video frames (OpenCV): not a dependency of lbi",
     "compare_image_text": "reads text from an image by OCR (easyocr and its model weights): not available offline",
+    "check_left_panel": "reads the position of Impress's split panes within their parent (cp:parentcoord), which "
+    "lbi's accessibility tree does not give",
 }
 
 
@@ -182,8 +214,8 @@ def check_evaluator(evaluator: Mapping[str, Any]) -> None:
         check = CHECKS.get(name)
         if check is None:
             raise JudgingError(
-                f"{where}: {name} is not among lbi's check functions (OSWorld's used by three or more tasks, "
-                "Spider2-V's spreadsheet, JupyterLab and dbt ones)"
+                f"{where}: {name} is not among lbi's check functions (OSWorld's used by three or more tasks "
+                "and some used by fewer, Spider2-V's spreadsheet, JupyterLab and dbt ones)"
             )
         opts = options[i] or {}
         if not isinstance(opts, Mapping):

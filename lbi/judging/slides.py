@@ -9,6 +9,9 @@ texts). Default false: image_size, modify_height, shape_for_shift_size, and OSWo
 task-specific position checks title_bottom_position, table_bottom_position, right_position, top_position, and
 shape_lenient_height (examine_shape leaves heights out: text boxes grow with their text; OSWorld's task files use
 this option and lbi found no published definition of it, so this is lbi's reading).
+
+`check_image_stretch_and_center`: the first picture of the original's first slide, found again (the same image
+bytes) on the result's first slide, fills the slide and is centred, each within half an inch.
 """
 
 from __future__ import annotations
@@ -21,12 +24,14 @@ from xml.etree import ElementTree
 from pptx import Presentation
 from pptx.enum.shapes import MSO_SHAPE_TYPE
 from pptx.enum.text import PP_ALIGN
+from pptx.util import Inches
 
 from lbi.judging.errors import JudgingError
 from lbi.judging.files import ensure_small_package
 
 A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
 PICTURE, FREEFORM = MSO_SHAPE_TYPE.PICTURE, MSO_SHAPE_TYPE.FREEFORM
+STRETCH_TOLERANCE = Inches(0.5)
 
 
 @dataclass(frozen=True)
@@ -75,12 +80,8 @@ class Examine:
 OPTIONS = frozenset(f.name for f in fields(Examine))
 
 
-def compare_pptx_files(result: str | None, expected: str, **options: Any) -> float:
-    """1.0 if the result presentation matches the expected one in everything the options examine."""
-    unknown = set(options) - OPTIONS
-    if unknown:
-        raise JudgingError(f"options.{sorted(unknown)[0]}: not an option of compare_pptx_files")
-    examine = Examine(**options)
+def _presentations(result: str | None, expected: str) -> tuple[Any, Any]:
+    """The result's presentation (None when there is none or it is not a pptx) and the expected one (an error)."""
     try:
         gold = Presentation(ensure_small_package(expected))
     except Exception as e:  # python-pptx raises several kinds for a file that is not a pptx
@@ -88,7 +89,17 @@ def compare_pptx_files(result: str | None, expected: str, **options: Any) -> flo
     try:
         mine = Presentation(ensure_small_package(result)) if result else None
     except Exception:
-        return 0.0
+        return None, gold
+    return mine, gold
+
+
+def compare_pptx_files(result: str | None, expected: str, **options: Any) -> float:
+    """1.0 if the result presentation matches the expected one in everything the options examine."""
+    unknown = set(options) - OPTIONS
+    if unknown:
+        raise JudgingError(f"options.{sorted(unknown)[0]}: not an option of compare_pptx_files")
+    examine = Examine(**options)
+    mine, gold = _presentations(result, expected)
     if mine is None:
         return 0.0
     if examine.examine_number_of_slides and len(mine.slides) != len(gold.slides):
@@ -282,3 +293,23 @@ def _bullets(slide: Any) -> list[tuple[str, str, str]]:
         if text.strip():
             found.append((level, char, text))
     return found
+
+
+def check_image_stretch_and_center(result: str | None, expected: str) -> float:
+    """1.0 if the original's first picture (first slide) is on the result's first slide, as large as the slide and
+    centred on it, each within half an inch."""
+    mine, gold = _presentations(result, expected)
+    pictures = [s for s in gold.slides[0].shapes if s.shape_type == PICTURE] if len(gold.slides) else []
+    if mine is None or not pictures or not len(mine.slides):
+        return 0.0
+    blob = pictures[0].image.blob
+    found = [s for s in mine.slides[0].shapes if s.shape_type == PICTURE and s.image.blob == blob]
+    if not found:
+        return 0.0
+    picture, width, height = found[-1], gold.slide_width, gold.slide_height
+    return float(
+        abs(picture.width - width) <= STRETCH_TOLERANCE
+        and abs(picture.height - height) <= STRETCH_TOLERANCE
+        and abs(picture.left - (width - picture.width) / 2) <= STRETCH_TOLERANCE
+        and abs(picture.top - (height - picture.height) / 2) <= STRETCH_TOLERANCE
+    )

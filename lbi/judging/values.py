@@ -15,7 +15,7 @@ from lbi.judging.errors import JudgingError
 EVALUATION_FAILED = "__EVALUATION_FAILED__"
 
 
-def _rule(rules: Mapping[str, Any], key: str) -> Any:
+def rule_value(rules: Mapping[str, Any], key: str) -> Any:
     if not isinstance(rules, Mapping) or key not in rules:
         raise JudgingError(f"expected.rules.{key}: missing")
     return rules[key]
@@ -23,12 +23,12 @@ def _rule(rules: Mapping[str, Any], key: str) -> Any:
 
 def exact_match(result: Any, rules: Mapping[str, Any]) -> float:
     """1.0 if the value equals `rules["expected"]`."""
-    return float(result == _rule(rules, "expected"))
+    return float(result == rule_value(rules, "expected"))
 
 
 def match_in_list(result: Any, rules: Mapping[str, Any]) -> float:
     """1.0 if the value is one of `rules["expected"]`."""
-    expected = _rule(rules, "expected")
+    expected = rule_value(rules, "expected")
     try:
         return float(result in expected)
     except TypeError:
@@ -37,7 +37,7 @@ def match_in_list(result: Any, rules: Mapping[str, Any]) -> float:
 
 def is_in_list(result: Any, rules: Mapping[str, Any]) -> float:
     """1.0 if the value (a list or a text) contains `rules["expected"]`."""
-    expected = _rule(rules, "expected")
+    expected = rule_value(rules, "expected")
     try:
         return float(result is not None and expected in result)
     except TypeError:
@@ -61,7 +61,7 @@ def literal_match(result: Any, expected: Any, *, type: str = "str", ignore_case:
 
 def fuzzy_match(result: Any, rules: Mapping[str, Any]) -> float:
     """The similarity (0..1) of the value's text and `rules["expected"]`."""
-    expected = _rule(rules, "expected")
+    expected = rule_value(rules, "expected")
     return fuzz.ratio(str(result), str(expected)) / 100.0 if result is not None else 0.0
 
 
@@ -81,7 +81,7 @@ def check_direct_json_object(result: Any, rules: Mapping[str, Any]) -> float:
     value (`ignore_list_order` among the expected keys: lists compared sorted). With `expect_in_result`: an expected
     text must be contained in the result's, and an expected list must hold the result's value (or one of its
     items)."""
-    expected = _rule(rules, "expected")
+    expected = rule_value(rules, "expected")
     if not isinstance(expected, Mapping):
         raise JudgingError("expected.rules.expected: an object")
     if isinstance(result, str):
@@ -119,7 +119,7 @@ def _contains(actual: Any, expected: Any) -> bool:
 
 def is_extension_installed(result: str | None, rules: Mapping[str, Any]) -> float:
     """`type` contain: 1.0 if the output contains `expected`; not_contain: 1.0 if it does not."""
-    kind, expected = rules.get("type"), _rule(rules, "expected")
+    kind, expected = rules.get("type"), rule_value(rules, "expected")
     if kind not in ("contain", "not_contain"):
         raise JudgingError(f"expected.rules.type: {kind!r} is not contain or not_contain")
     found = result is not None and expected in result
