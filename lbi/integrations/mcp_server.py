@@ -83,6 +83,9 @@ def _tool_error(exc: grpc.aio.AioRpcError) -> ToolError:
     return ToolError(f"{exc.code().name}: {exc.details()}")
 
 
+MAX_KEPT_CLIENTS = 64
+
+
 class Clients:
     """One retrieval client per bearer token (HTTP callers bring theirs; stdio uses the configured one)."""
 
@@ -90,16 +93,27 @@ class Clients:
         self.target, self.token, self.episodes_target = target, token, episodes_target
         self._clients: dict[str | None, AsyncRetrievalClient] = {}
 
-    def for_request(self, ctx: Context) -> AsyncRetrievalClient:
+    def _new(self, token: str | None) -> AsyncRetrievalClient:
+        return AsyncRetrievalClient(self.target, token=token, timeout_s=30, episodes_target=self.episodes_target)
+
+    @contextlib.asynccontextmanager
+    async def use(self, ctx: Context) -> AsyncIterator[AsyncRetrievalClient]:
         """The client presenting the caller's token: over HTTP the one `BearerAuth` let in (or none), never this
-        process's own; on stdio the configured one."""
+        process's own; on stdio the configured one. Clients are kept for MAX_KEPT_CLIENTS tokens; past that (tokens
+        this process does not check, with auth off here) a call gets a client of its own, closed after it."""
         request = getattr(ctx.request_context, "request", None) if ctx is not None else None
         token = self.token if request is None else request.scope.get(BEARER_SCOPE_KEY)
-        if token not in self._clients:
-            self._clients[token] = AsyncRetrievalClient(
-                self.target, token=token, timeout_s=30, episodes_target=self.episodes_target
-            )
-        return self._clients[token]
+        kept = self._clients.get(token)
+        if kept is None and len(self._clients) < MAX_KEPT_CLIENTS:
+            kept = self._clients[token] = self._new(token)
+        if kept is not None:
+            yield kept
+            return
+        client = self._new(token)
+        try:
+            yield client
+        finally:
+            await client.close()
 
     async def close(self) -> None:
         for client in self._clients.values():
@@ -131,24 +145,24 @@ def build_server(clients: Clients) -> MCPServer:
         episode_id: str = "",
         ctx: Context = None,  # type: ignore[assignment]
     ) -> Annotated[CallToolResult, Demonstrations]:
-        client = clients.for_request(ctx)
         steps = [Step(h.observation, h.action) for h in history or []]
         try:
-            result = await client.retrieve(
-                dataset,
-                observation=observation,
-                instruction=task,
-                history=steps[-5:],
-                queries=queries or [],
-                mode=mode,
-                k=k,
-                prompt_budget_chars=max_chars,
-                max_tokens=max_tokens,
-                tokenizer=tokenizer,
-                min_score=min_score,
-                metadata_only=metadata_only,
-                episode_id=episode_id,
-            )
+            async with clients.use(ctx) as client:
+                result = await client.retrieve(
+                    dataset,
+                    observation=observation,
+                    instruction=task,
+                    history=steps[-5:],
+                    queries=queries or [],
+                    mode=mode,
+                    k=k,
+                    prompt_budget_chars=max_chars,
+                    max_tokens=max_tokens,
+                    tokenizer=tokenizer,
+                    min_score=min_score,
+                    metadata_only=metadata_only,
+                    episode_id=episode_id,
+                )
         except grpc.aio.AioRpcError as exc:
             raise _tool_error(exc) from None
         except ValueError as exc:  # a mode the SDK does not know
@@ -183,7 +197,8 @@ def build_server(clients: Clients) -> MCPServer:
     @server.tool(description="The datasets this token may read, with their sizes.")
     async def list_datasets(ctx: Context = None) -> list[DatasetSummary]:  # type: ignore[assignment]
         try:
-            infos = await clients.for_request(ctx).list_datasets()
+            async with clients.use(ctx) as client:
+                infos = await client.list_datasets()
         except grpc.aio.AioRpcError as exc:
             raise _tool_error(exc) from None
         return [_summary(i) for i in infos]
@@ -191,7 +206,8 @@ def build_server(clients: Clients) -> MCPServer:
     @server.tool(description="One dataset's sizes, environments and embedding model.")
     async def describe_dataset(dataset: str, ctx: Context = None) -> DatasetSummary:  # type: ignore[assignment]
         try:
-            return _summary(await clients.for_request(ctx).describe_dataset(dataset))
+            async with clients.use(ctx) as client:
+                return _summary(await client.describe_dataset(dataset))
         except grpc.aio.AioRpcError as exc:
             raise _tool_error(exc) from None
 
@@ -212,17 +228,18 @@ def build_server(clients: Clients) -> MCPServer:
         ctx: Context = None,  # type: ignore[assignment]
     ) -> EpisodeReport:
         try:
-            answer = await clients.for_request(ctx).report_episode(
-                dataset,
-                episode_id,
-                task,
-                [Step(s.observation, s.action) for s in steps],
-                final_observation,
-                outcome,
-                reward=reward,
-                feedback=feedback,
-                env=env,
-            )
+            async with clients.use(ctx) as client:
+                answer = await client.report_episode(
+                    dataset,
+                    episode_id,
+                    task,
+                    [Step(s.observation, s.action) for s in steps],
+                    final_observation,
+                    outcome,
+                    reward=reward,
+                    feedback=feedback,
+                    env=env,
+                )
         except grpc.aio.AioRpcError as exc:
             raise _tool_error(exc) from None
         except ValueError as exc:
@@ -257,7 +274,7 @@ def _bearer(scope: dict) -> tuple[list[str], str | None]:
 
 class BearerAuth:
     """ASGI middleware: every HTTP request needs one `Authorization: Bearer <token>` of the table (401 otherwise);
-    the token it let in goes into the scope, where `Clients.for_request` takes it. With no table (auth off in this
+    the token it let in goes into the scope, where `Clients.use` takes it. With no table (auth off in this
     process) a caller's own bearer token is passed on as it is, for the retrieval service to judge."""
 
     def __init__(self, app: Callable, table: TokenTable):

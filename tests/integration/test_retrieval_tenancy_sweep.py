@@ -26,6 +26,7 @@ from mcp.types import CallToolResult, TextContent
 from lbi.auth import TokenTable
 from lbi.clients.retrieval import AsyncRetrievalClient
 from lbi.dataset import DatasetStore
+from lbi.integrations import mcp_server
 from lbi.integrations.mcp_server import Clients, http_app, serving
 from lbi.store.edge import EdgeStore
 from lbi.v1 import retrieval_pb2 as pb
@@ -61,10 +62,10 @@ def _port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def _mcp_http(target: str, table: str, server_token: str) -> AsyncIterator[str]:
+async def _mcp_http(target: str, table: str, server_token: str, clients: Clients | None = None) -> AsyncIterator[str]:
     """The MCP server's HTTP app (as `lbi mcp serve --transport http` runs it) holding `server_token` for stdio."""
     port = _port()
-    async with serving(Clients(target, server_token)) as server:
+    async with serving(clients or Clients(target, server_token)) as server:
         config = uvicorn.Config(http_app(server, TokenTable(table)), host="127.0.0.1", port=port, log_level="warning")
         web = uvicorn.Server(config)
         task = asyncio.create_task(web.serve())
@@ -121,6 +122,20 @@ async def test_http_mcp_two_authorization_headers_do_not_borrow_the_servers_toke
             assert stolen is None or stolen.is_error, (first, stolen.structured_content)
             listed = await _call(url, headers, "list_datasets", {})
             assert listed is None or "ds2" not in str(listed.structured_content), first
+
+
+async def test_http_mcp_keeps_a_bounded_number_of_clients_for_tokens_it_does_not_check(retrieval, monkeypatch):
+    """With no token table in the MCP process, every bearer string a caller makes up used to open a gRPC channel
+    kept for the process's life; past the bound a call gets a client of its own, closed after it."""
+    monkeypatch.setattr(mcp_server, "MAX_KEPT_CLIENTS", 3, raising=False)
+    clients = Clients(retrieval, "tokAdm")
+    async with _mcp_http(retrieval, "", "tokAdm", clients) as url:
+        for i in range(6):
+            answer = await _call(url, [("Authorization", f"Bearer made-up-{i}")], "list_datasets", {})
+            assert answer is not None and answer.is_error and "UNAUTHENTICATED" in _text(answer)
+            assert len(clients._clients) <= 3
+        alice = await _call(url, [("Authorization", "Bearer tokA")], "list_datasets", {})
+        assert alice is not None and not alice.is_error and "ds2" not in str(alice.structured_content)
 
 
 async def test_dataset_names_that_are_not_names_are_refused_naming_the_field(retrieval):
