@@ -18,7 +18,7 @@ from lbi.judging.errors import JudgingError
 from lbi.judging.files import ensure_small_package
 
 
-def _document(path: str | None) -> Any:
+def open_docx(path: str | None) -> Any:
     """The docx document, or None when there is none or it cannot be read."""
     if not path:
         return None
@@ -32,7 +32,7 @@ def compare_line_spacing(result: str | None, expected: str) -> float:
     """1.0 if the documents have the same text and each paragraph the same line spacing."""
     if not result or compare_docx_files(result, expected) != 1.0:
         return 0.0
-    mine, gold = _document(result), _document(expected)
+    mine, gold = open_docx(result), open_docx(expected)
     if mine is None or gold is None or len(mine.paragraphs) != len(gold.paragraphs):
         return 0.0
     return float(
@@ -63,10 +63,10 @@ def check_tabstops(
     """1 minus the mean distance (in paragraph widths) the tab stops of the result's non-empty paragraphs are from
     the expected ones'; 0 when the paragraphs or their stops differ in number or alignment. With
     `word_number_split_by_tabstop`: the `index`-th tab-separated part of each paragraph must hold that many words."""
-    gold = _document(expected)
+    gold = open_docx(expected)
     if gold is None:
         raise JudgingError(f"expected: {expected} is not a docx document lbi can read")
-    mine = _document(result)
+    mine = open_docx(result)
     if mine is None:
         return 0.0
     ours, theirs = ([p for p in d.paragraphs if p.text.strip()] for d in (mine, gold))
@@ -95,14 +95,14 @@ def compare_font_names(result: str | None, rules: Mapping[str, Any]) -> float:
     """1.0 if every run of the document is in the font `rules["font_name"]`."""
     if not isinstance(rules.get("font_name"), str):
         raise JudgingError("expected.rules.font_name: the font's name")
-    doc = _document(result)
+    doc = open_docx(result)
     if doc is None:
         return 0.0
     return float(all(run.font.name == rules["font_name"] for p in doc.paragraphs for run in p.runs))
 
 
-def _gold(expected: str) -> Any:
-    gold = _document(expected)
+def gold_docx(expected: str) -> Any:
+    gold = open_docx(expected)
     if gold is None:
         raise JudgingError(f"expected: {expected} is not a docx document lbi can read")
     return gold
@@ -110,7 +110,7 @@ def _gold(expected: str) -> Any:
 
 def has_page_numbers_in_footers(result: str | None) -> float:
     """1.0 if the first paragraph of every section's footer holds a digit (a page number)."""
-    doc = _document(result)
+    doc = open_docx(result)
     if doc is None:
         return 0.0
     firsts = [s.footer.paragraphs[0].text if s.footer.paragraphs else "" for s in doc.sections]
@@ -119,7 +119,7 @@ def has_page_numbers_in_footers(result: str | None) -> float:
 
 def is_first_line_centered(result: str | None) -> float:
     """1.0 if the document's first paragraph is centred."""
-    doc = _document(result)
+    doc = open_docx(result)
     if doc is None or not doc.paragraphs:
         return 0.0
     return float(doc.paragraphs[0].paragraph_format.alignment == WD_PARAGRAPH_ALIGNMENT.CENTER)
@@ -127,8 +127,8 @@ def is_first_line_centered(result: str | None) -> float:
 
 def compare_subscript_contains(result: str | None, expected: str) -> float:
     """1.0 if some run is subscript in both documents at the same place (paragraph and run index)."""
-    gold = _gold(expected)
-    doc = _document(result)
+    gold = gold_docx(expected)
+    doc = open_docx(result)
     if doc is None:
         return 0.0
     return float(
@@ -144,7 +144,7 @@ def check_italic_font_size_14(result: str | None, expected: str) -> float:
     """1.0 if the documents have the same text and every italic run of the result is 14 pt."""
     if not result or compare_docx_files(result, expected) != 1.0:
         return 0.0
-    doc = _document(result)
+    doc = open_docx(result)
     if doc is None:
         return 0.0
     italic = [run for p in doc.paragraphs for run in p.runs if run.italic]
