@@ -244,3 +244,29 @@ def test_services_starting_together_migrate_one_database_once(where):
     assert opened[0].create_job("j", {}) and not opened[1].create_job("j", {})
     for journal in opened:
         journal.close()
+
+
+def _write_overlapping(where: Path | str, offset: int) -> int:
+    """One process's writes of the rows k0..k99 of one job (in an order of its own) and their LLM calls."""
+    journal = Journal(where)
+    new = 0
+    for start in range(0, 100, 4):
+        batch = [(f"k{i}", {"origin": "forward"}, True, "") for i in range(start, start + 4)]
+        new += journal.put("j", "candidates", batch[offset:] + batch[:offset])
+        journal.put_llm_call("j", f"call{start}", "backward", "labeller", 10, 1, 0.0, 1, {"i": start})
+    journal.close()
+    return new
+
+
+def test_two_processes_writing_one_job_store_each_row_once(where):
+    import multiprocessing
+
+    Journal(where).close()  # migrated before the processes start
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        new = pool.starmap(_write_overlapping, [(where, 0), (where, 3)])
+    assert sum(new) == 100
+    journal = Journal(where)
+    assert journal.count_by_origin("j", "candidates") == {"forward": 100}
+    assert journal.llm_totals("j") == {"backward": (25, 275, 0.0)}
+    assert len({seq for seq, *_ in journal.page("j", "candidates", 0, 500)}) == 100
+    journal.close()
