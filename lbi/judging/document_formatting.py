@@ -2,7 +2,9 @@
 spacing paragraph by paragraph), `check_tabstops` (the tab stops of each non-empty paragraph against the expected
 document's, scored by how far they moved) and `compare_font_names` (every run in one font); OSWorld's single-property
 checks: `has_page_numbers_in_footers`, `is_first_line_centered`, `compare_subscript_contains` (both documents have
-subscript at the same place) and `check_italic_font_size_14` (the same text, every italic run in 14 pt)."""
+subscript at the same place) and `check_italic_font_size_14` (the same text, every italic run in 14 pt); with the
+same text as the expected document, `evaluate_colored_words_in_tables` (table words red when they begin with a
+vowel, else blue, within a CIEDE2000 difference) and `check_highlighted_words` (no yellow highlight left, odt)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,10 @@ from typing import Any
 
 from docx import Document
 from docx.enum.text import WD_PARAGRAPH_ALIGNMENT, WD_TAB_ALIGNMENT
+from odf.opendocument import load as load_odf
+from odf.text import Span
 
+from lbi.judging.colors import delta_e_2000, rgb_to_lab
 from lbi.judging.documents import compare_docx_files
 from lbi.judging.errors import JudgingError
 from lbi.judging.files import ensure_small_package
@@ -149,3 +154,49 @@ def check_italic_font_size_14(result: str | None, expected: str) -> float:
         return 0.0
     italic = [run for p in doc.paragraphs for run in p.runs if run.italic]
     return float(all(run.font.size is not None and run.font.size.pt == 14 for run in italic))
+
+
+RED, BLUE = rgb_to_lab((1.0, 0.0, 0.0)), rgb_to_lab((0.0, 0.0, 1.0))
+HIGHLIGHT = "#ffff00"
+
+
+def evaluate_colored_words_in_tables(result: str | None, expected: str, *, threshold: float = 3.5) -> float:
+    """1.0 if the documents have the same text and every run in the result's tables is red when its word begins
+    with a vowel and blue otherwise (a CIEDE2000 difference of at most `threshold`)."""
+    if not result or compare_docx_files(result, expected) != 1.0:
+        return 0.0
+    doc = open_docx(result)
+    if doc is None:
+        return 0.0
+    for table in doc.tables:
+        for row in table.rows:
+            for cell in row.cells:
+                for run in (r for p in cell.paragraphs for r in p.runs if r.text):
+                    rgb = run.font.color.rgb
+                    want = RED if run.text[0].lower() in "aeiou" else BLUE
+                    if rgb is None or delta_e_2000(rgb_to_lab([v / 255.0 for v in rgb]), want) > threshold:
+                        return 0.0
+    return 1.0
+
+
+def check_highlighted_words(result: str | None, expected: str) -> float:
+    """1.0 if the documents (odt) have the same text and no span of the result is highlighted in yellow."""
+    if not result or compare_docx_files(result, expected) != 1.0:
+        return 0.0
+    try:
+        doc = load_odf(ensure_small_package(result))
+    except Exception:  # odfpy raises several kinds for a file that is not an odt
+        return 0.0
+    yellow = {
+        str(style.getAttribute("name"))
+        for style in doc.automaticstyles.childNodes
+        if any(getattr(p, "getAttribute", None) and _background(p) == HIGHLIGHT for p in style.childNodes)
+    }
+    return float(not any(str(span.getAttribute("stylename")) in yellow for span in doc.getElementsByType(Span)))
+
+
+def _background(properties: Any) -> str | None:
+    try:
+        return str(properties.getAttribute("backgroundcolor"))
+    except ValueError:  # odfpy: the element has no such attribute
+        return None

@@ -104,6 +104,8 @@ CHECKS: dict[str, CheckFunction] = {
         _entry("documents", document_formatting.is_first_line_centered),
         _entry("documents", document_formatting.compare_subscript_contains),
         _entry("documents", document_formatting.check_italic_font_size_14),
+        _entry("documents", document_formatting.evaluate_colored_words_in_tables),
+        _entry("documents", document_formatting.check_highlighted_words),
         _entry("documents", document_contents.contains_page_break),
         _entry("documents", document_contents.compare_insert_equation),
         _entry("documents", document_contents.compare_docx_lines),
