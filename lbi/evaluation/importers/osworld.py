@@ -89,6 +89,7 @@ TOOLS = {
     "xdg-mime": ["xdg-utils"],
     "sqlite3": ["sqlite3"],
     "killall": ["psmisc"],
+    "curl": ["curl"],
 }
 NOT_HERE = {
     "sudo": "runs sudo: the agent is no administrator in lbi's sandbox",
