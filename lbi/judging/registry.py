@@ -155,6 +155,8 @@ CHECKS: dict[str, CheckFunction] = {
         _entry("desktop", system.check_moved_jpgs),
         _entry("desktop", system.run_sqlite3),
         _entry("desktop", system.is_utc_0),
+        _entry("desktop", system.check_gnome_favorite_apps),
+        _entry("files", system.check_csv),
         _entry("files", system.file_contains),
         _entry("files", system.diff_text_file),
         _entry("values", values.exact_match),

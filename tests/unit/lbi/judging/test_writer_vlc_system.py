@@ -178,6 +178,19 @@ def test_utc_file_contains_and_diff(tmp_path: Path) -> None:
     assert system.diff_text_file(None, str(gold)) == 0.0
 
 
+def test_gnome_favorite_apps_and_csv(tmp_path: Path) -> None:
+    rules = {"expected": ["firefox.desktop", "vim.desktop"]}
+    assert system.check_gnome_favorite_apps("['vim.desktop', 'firefox.desktop']\n", rules) == 1.0
+    assert system.check_gnome_favorite_apps("['vim.desktop']", rules) == 0.0
+    assert system.check_gnome_favorite_apps("__import__('os')", rules) == 0.0  # read as a literal, never run
+    table = tmp_path / "people.csv"
+    table.write_text("name,city\nAda,London\nAlan,Wilmslow\n")
+    assert system.check_csv(str(table), {"expect": [{"name": "Ada"}, {"city": "Wilmslow"}]}) == 1.0
+    assert system.check_csv(str(table), {"expect": [{"name": "Ada", "city": "Paris"}]}) == 0.0
+    assert system.check_csv(str(table), {"expect": [{"name": "Ada"}], "unexpect": [{"name": "Alan"}]}) == 0.0
+    assert system.check_csv(None, {"expect": [{"name": "Ada"}]}) == 0.0
+
+
 def test_the_registry_judges_them_and_still_refuses_check_left_panel() -> None:
     image = {"type": "vm_file", "path": "/home/user/Desktop/edited.png"}
     assert refusal({"func": "check_brightness_decrease_and_structure_sim", "result": image, "expected": image}) is None
