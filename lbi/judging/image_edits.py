@@ -1,7 +1,8 @@
 """GIMP's checks of an edited image (`result`, the file the agent left) against the original (`expected`), as
 OSWorld's gimp metrics define them: brightness, saturation and contrast changed with the structure kept, an image
 exported, turned to a palette, mirrored, given a green background, resized, a triangle centred, a text box on the
-left; `increase_saturation` and `decrease_brightness` compare two images' levels alone.
+left, an image resized with its structure kept, made sharper or kept under a file size; `increase_saturation` and
+`decrease_brightness` compare two images' levels alone.
 
 The structure is compared by the SSIM of media.py (`structure_same`, 0.9 unless said), except the brightness check,
 which compares the two images brought to the same mean brightness by their mean squared error as OSWorld does.
@@ -9,11 +10,13 @@ which compares the two images brought to the same mean brightness by their mean 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps
+from scipy.ndimage import laplace
 
 from lbi.judging.errors import JudgingError
 from lbi.judging.media import open_image, structure_same
@@ -152,3 +155,28 @@ def decrease_brightness(first: str | None, second: str | None) -> float:
     """1.0 if the second image is darker (mean grey level) than the first."""
     pair = _pair(first, second)
     return float(pair is not None and _brightness(pair[0]) > _brightness(pair[1]))
+
+
+def check_structure_sim_resized(result: str | None, expected: str | None) -> float:
+    """1.0 if the result, resized to the original's size, has the original's structure."""
+    pair = _pair(result, expected)
+    return float(pair is not None and structure_same(pair[0].resize(pair[1].size), pair[1]))
+
+
+def _sharpness(image: Image.Image) -> float:
+    """The variance of the grey image's Laplacian (3x3, borders mirrored as OpenCV's default)."""
+    return float(np.var(laplace(np.asarray(image.convert("L"), dtype=np.float64), mode="mirror")))
+
+
+def check_sharper(result: str | None, expected: str | None) -> float:
+    """1.0 if the result is sharper (its Laplacian varies more) than the original."""
+    pair = _pair(result, expected)
+    return float(pair is not None and _sharpness(pair[0]) > _sharpness(pair[1]))
+
+
+def check_image_file_size(result: str | None, rule: Mapping[str, Any]) -> float:
+    """1.0 if the file is smaller than `rule["max_size"]` bytes."""
+    limit = rule.get("max_size") if isinstance(rule, Mapping) else None
+    if not isinstance(limit, int | float):
+        raise JudgingError("expected.rules.max_size: a number of bytes")
+    return float(bool(result) and os.path.isfile(str(result)) and os.path.getsize(str(result)) < limit)

@@ -1,6 +1,7 @@
 """VLC's checks as OSWorld's vlc metrics define them: `is_vlc_playing` (VLC's HTTP interface status says it plays
 the expected file or URL; the `vlc_playing_info` getter reads it) and, on its `vlcrc` (the `vlc_config` getter),
-`is_vlc_recordings_folder`, `check_qt_bgcone` and `check_global_key_play_pause`.
+`is_vlc_recordings_folder`, `check_qt_bgcone`, `check_qt_max_volume`, `check_qt_minimal_view`,
+`check_qt_slider_colours`, `check_one_instance_when_started_from_file` and `check_global_key_play_pause`.
 
 OSWorld reads `vlcrc` line by line: a setting is found in any line naming it, a commented default included, and
 the last such line counts (the recordings folder: the first uncommented one)."""
@@ -16,6 +17,8 @@ from lbi.judging.errors import JudgingError
 from lbi.judging.files import text_or_none
 from lbi.judging.values import rule_value
 
+SLIDER_COLOURS = "153;210;153;20;210;20;255;199;15;245;39;29"  # VLC's default volume slider colours
+BLACKISH = 100  # every channel of a blackish colour is below this
 PLAYING_BY = {"file_name": "filename", "url": "url"}  # the rule's type: the status's meta information it names
 
 
@@ -60,9 +63,46 @@ def is_vlc_recordings_folder(result: str | None, rules: Mapping[str, Any]) -> fl
 
 def check_qt_bgcone(result: str | None, rules: Mapping[str, Any]) -> float:
     """1.0 if qt-bgcone (the cone behind the video, 1 by default) is `rules["expected_qt_bgcone"]`."""
-    wanted = str(rule_value(rules, "expected_qt_bgcone"))
-    value = _last_setting(result, "qt-bgcone", "1")
-    return float(value is not None and value == wanted)
+    return _setting_is(result, "qt-bgcone", "1", rule_value(rules, "expected_qt_bgcone"))
+
+
+def _setting_is(result: str | None, key: str, default: str, wanted: Any) -> float:
+    value = _last_setting(result, key, default)
+    return float(value is not None and value == str(wanted))
+
+
+def check_qt_max_volume(result: str | None, rules: Mapping[str, Any]) -> float:
+    """1.0 if qt-max-volume (125 by default) is `rules["expected_qt_max_volume"]`."""
+    return _setting_is(result, "qt-max-volume", "125", rule_value(rules, "expected_qt_max_volume"))
+
+
+def check_qt_minimal_view(result: str | None, rules: Mapping[str, Any]) -> float:
+    """1.0 if qt-minimal-view (0 by default) is `rules["expected_qt_minimal_view"]`."""
+    return _setting_is(result, "qt-minimal-view", "0", rule_value(rules, "expected_qt_minimal_view"))
+
+
+def check_one_instance_when_started_from_file(result: str | None, rules: Mapping[str, Any]) -> float:
+    """1.0 if one-instance-when-started-from-file (1 by default) is the rule's value."""
+    wanted = rule_value(rules, "expected_one_instance_when_started_from_file")
+    return _setting_is(result, "one-instance-when-started-from-file", "1", wanted)
+
+
+def check_qt_slider_colours(result: str | None, rules: Mapping[str, Any]) -> float:
+    """Rule type `match`: 1.0 if qt-slider-colours is `expected_qt_slider_colours`; type `blackish`: 1.0 if every
+    colour it lists has each channel below 100."""
+    kind = rule_value(rules, "type")
+    if kind not in ("match", "blackish"):
+        raise JudgingError(f"expected.rules.type: {kind!r} is not match or blackish")
+    value = _last_setting(result, "qt-slider-colours", SLIDER_COLOURS)
+    if value is None:
+        return 0.0
+    if kind == "match":
+        return float(value == rule_value(rules, "expected_qt_slider_colours"))
+    try:
+        channels = [int(x) for x in value.split(";")]
+    except ValueError:
+        return 0.0
+    return float(all(c < BLACKISH for c in channels[: len(channels) // 3 * 3]))
 
 
 def check_global_key_play_pause(result: str | None, rules: Mapping[str, Any]) -> float:

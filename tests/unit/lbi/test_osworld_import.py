@@ -131,7 +131,7 @@ def test_what_lbi_cannot_perform_or_judge_is_refused_naming_the_field(tmp_path, 
         "web": ([tabs], {"func": "infeasible"}),
         "history": ([{"type": "update_browse_history", "parameters": {}}], {"func": "infeasible"}),
         "vscode": ([{"type": "launch", "parameters": {"command": ["code", "/home/user/p"]}}], {"func": "infeasible"}),
-        "rare": ([], {"func": "check_qt_minimal_view", "result": {"type": "vm_file", "path": "/home/user/a"}}),
+        "rare": ([], {"func": "is_vlc_fullscreen", "result": {"type": "vm_file", "path": "/home/user/a"}}),
         "getter": ([], {"func": "exact_match", "result": {"type": "vm_terminal_output"},
                         "expected": {"type": "rule", "rules": {"expected": "x"}}}),
         "step": ([{"type": "fly", "parameters": {}}], {"func": "infeasible"}),
@@ -151,7 +151,7 @@ def test_what_lbi_cannot_perform_or_judge_is_refused_naming_the_field(tmp_path, 
     assert why["web"] == ("config[0].parameters.urls_to_open", "opens public web pages (https://www.airbnb.com)")
     assert why["history"][0] == "config[0].type" and "live web" in why["history"][1]
     assert why["vscode"][0] == "config[0].parameters.command" and "VS Code" in why["vscode"][1]
-    assert why["rare"][0] == "evaluator.func" and "check_qt_minimal_view" in why["rare"][1]
+    assert why["rare"][0] == "evaluator.func" and "is_vlc_fullscreen" in why["rare"][1]
     assert why["getter"][0] == "evaluator.result.type" and "vm_terminal_output" in why["getter"][1]
     assert why["step"][0] == "config[0].type" and why["blank"][0] == "instruction"
     assert why["big"][0] == "config.files[0]" and "notes.txt" in why["big"][1] and "limit" in why["big"][1]

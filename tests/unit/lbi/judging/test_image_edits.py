@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageEnhance, ImageOps
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageOps
 
 from lbi.judging import image_edits
 from lbi.judging.errors import JudgingError
@@ -123,3 +123,19 @@ def test_textbox_on_leftside(tmp_path: Path) -> None:
 
     assert image_edits.check_textbox_on_leftside(text_at(3)) == 1.0
     assert image_edits.check_textbox_on_leftside(text_at(80)) == 0.0
+
+
+def test_resized_sharper_and_file_size(tmp_path: Path, original: str) -> None:
+    bigger = save(scene().resize((192, 128)), tmp_path / "bigger.png")
+    assert image_edits.check_structure_sim_resized(bigger, original) == 1.0
+    assert image_edits.check_structure_sim_resized(save(ImageOps.flip(scene()), tmp_path / "f.png"), original) == 0.0
+    sharp = save(scene().filter(ImageFilter.SHARPEN), tmp_path / "sharp.png")
+    blurred = save(scene().filter(ImageFilter.GaussianBlur(2)), tmp_path / "blurred.png")
+    assert image_edits.check_sharper(sharp, original) == 1.0
+    assert image_edits.check_sharper(blurred, original) == 0.0
+    size = Path(original).stat().st_size
+    assert image_edits.check_image_file_size(original, {"max_size": size + 1}) == 1.0
+    assert image_edits.check_image_file_size(original, {"max_size": size}) == 0.0
+    assert image_edits.check_image_file_size(None, {"max_size": size}) == 0.0
+    with pytest.raises(JudgingError):
+        image_edits.check_image_file_size(original, {"max_size": "500KB"})

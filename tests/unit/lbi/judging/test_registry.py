@@ -134,7 +134,7 @@ def test_a_check_that_breaks_on_the_result_scores_zero() -> None:
     ("evaluator", "named"),
     [
         ({"func": "compare_audios", "expected": RULE}, "compare_audios"),
-        ({"func": "check_qt_minimal_view", "expected": RULE}, "check_qt_minimal_view"),
+        ({"func": "is_vlc_fullscreen", "expected": RULE}, "is_vlc_fullscreen"),
         ({"func": ["exact_match", "compare_videos"], "expected": [RULE, RULE]}, "evaluator.func[1]"),
         ({"func": "exact_match", "expected": RULE, "conj": "xor"}, "evaluator.conj"),
         ({"func": "compare_text_file", "expected": RULE, "options": {"strict": True}}, "evaluator.options.strict"),

@@ -141,6 +141,30 @@ def test_vlcrc_settings(tmp_path: Path) -> None:
     assert vlc.check_qt_bgcone(None, {"expected_qt_bgcone": 1}) == 0.0
 
 
+def test_more_vlcrc_settings(tmp_path: Path) -> None:
+    default = tmp_path / "default"
+    default.write_text("#qt-max-volume=125\n#qt-minimal-view=0\n#one-instance-when-started-from-file=1\n")
+    changed = tmp_path / "changed"
+    changed.write_text(
+        "qt-max-volume=200\nqt-minimal-view=1\none-instance-when-started-from-file=0\n"
+        "qt-slider-colours=10;20;30;0;0;0;99;99;99;5;5;5\n"
+    )
+    assert vlc.check_qt_max_volume(str(changed), {"expected_qt_max_volume": 200}) == 1.0
+    assert vlc.check_qt_max_volume(str(default), {"expected_qt_max_volume": 200}) == 0.0
+    assert vlc.check_qt_minimal_view(str(changed), {"expected_qt_minimal_view": 1}) == 1.0
+    assert vlc.check_qt_minimal_view(str(default), {"expected_qt_minimal_view": 1}) == 0.0
+    one = {"expected_one_instance_when_started_from_file": 0}
+    assert vlc.check_one_instance_when_started_from_file(str(changed), one) == 1.0
+    assert vlc.check_one_instance_when_started_from_file(str(default), one) == 0.0
+    assert vlc.check_qt_slider_colours(str(changed), {"type": "blackish"}) == 1.0
+    assert vlc.check_qt_slider_colours(str(default), {"type": "blackish"}) == 0.0  # VLC's green-to-red default
+    same = {"type": "match", "expected_qt_slider_colours": "10;20;30;0;0;0;99;99;99;5;5;5"}
+    assert vlc.check_qt_slider_colours(str(changed), same) == 1.0
+    assert vlc.check_qt_slider_colours(str(default), same) == 0.0
+    with pytest.raises(JudgingError):
+        vlc.check_qt_slider_colours(str(changed), {"type": "pink"})
+
+
 def test_check_moved_jpgs() -> None:
     rules = {"expected": ["a.jpg", "b.jpg"]}
     tree = {"name": "cpjpg", "type": "directory", "children": [{"name": "b.jpg"}, {"name": "a.jpg"}]}
