@@ -41,7 +41,10 @@ CHROMIUM_FLAGS = [
     *("--test-type", "--force-renderer-accessibility", "--disable-features=Translate,MediaRouter"),
 ]
 GIMPRC = "(show-tips no)\n(show-welcome-dialog no)\n(check-updates no)\n"
-VLCRC = "[qt]\nqt-privacy-ask=0\nqt-updates-notif=0\n[core]\nmetadata-network-access=0\n"
+VLCRC = (  # with OSWorld VM's HTTP interface (password "password"), which the vlc_playing_info getter reads
+    "[qt]\nqt-privacy-ask=0\nqt-updates-notif=0\n[core]\nmetadata-network-access=0\nextraintf=http\n"
+    "http-host=127.0.0.1\nhttp-port=8080\n[lua]\nhttp-password=password\n"
+)
 THUNDERBIRD_PROFILES = (
     "[General]\nStartWithLastProfile=1\nVersion=2\n\n"
     "[Profile0]\nName=default\nIsRelative=1\nPath=lbi.default\nDefault=1\n"
