@@ -19,7 +19,7 @@ APPS: dict[str, list[str]] = {
     # the GTK 3 front end carries LibreOffice's accessibility bridge (AT-SPI); the default one shows no tree
     "libreoffice": ["libreoffice-calc", "libreoffice-writer", "libreoffice-impress", "libreoffice-gtk3"],
     "chromium": ["chromium"],
-    "gimp": ["gimp"],
+    "gimp": ["gimp", "libgail-common"],  # GIMP 2.10 is GTK 2: without gail its windows are not in the tree
     "vlc": ["vlc"],
     "thunderbird": ["thunderbird"],
 }
@@ -33,6 +33,7 @@ COMPANIONS: dict[str, list[str]] = {
     "libreoffice-writer": ["libreoffice-gtk3"],
     "libreoffice-impress": ["libreoffice-gtk3"],
     "libreoffice": ["libreoffice-gtk3"],
+    "gimp": ["libgail-common"],
 }
 
 
