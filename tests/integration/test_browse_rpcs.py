@@ -33,8 +33,8 @@ AGENT = (("authorization", "Bearer agent-token"),)  # reads and writes nursery, 
 
 
 class Services:
-    def __init__(self, tmp_path, embedder):
-        self.tmp_path, self.embedder = tmp_path, embedder
+    def __init__(self, tmp_path, embedder, journal_url: str = ""):
+        self.tmp_path, self.embedder, self.journal_url = tmp_path, embedder, journal_url
 
     async def __aenter__(self):
         policy = self.tmp_path / "online.yaml"
@@ -47,6 +47,7 @@ class Services:
                 auth_tokens=TOKENS,
                 client_token="admin-token",
                 online_policy_file=str(policy),
+                journal_url=self.journal_url,
             ),
             store=self.store,
             embedder=self.embedder,
@@ -100,8 +101,14 @@ async def _code(awaitable) -> tuple[grpc.StatusCode, str]:
     return caught.value.code(), caught.value.details() or ""
 
 
-async def test_a_jobs_records_page_by_page_with_filters_and_lineage(tmp_path, embedder):
-    async with Services(tmp_path, embedder) as s:
+@pytest.mark.parametrize("journal", ["sqlite", "postgresql"])
+async def test_a_jobs_records_page_by_page_with_filters_and_lineage(tmp_path, embedder, journal, request):
+    url = ""
+    if journal == "postgresql":  # the journal on a real PostgreSQL (LBI_JOURNAL_URL), a fresh database
+        from tests.fixtures.journal_pg import journal_database
+
+        url = journal_database(request.getfixturevalue("postgres_server"))
+    async with Services(tmp_path, embedder, url) as s:
         job = await s.run_job("nursery")
         assert job.state == spb.JOB_STATE_SUCCEEDED, job.error
         records = s.jobs.ListJobRecords
