@@ -54,7 +54,7 @@ ACCOUNT_GETTERS = ("dbt_project_info", "dbt_job_info", "dbt_environment_info", "
 # what `conda activate NAME` gives in Spider2-V's snapshots, as pip requirements of the session's layer
 ENVS = {
     "jupyter": ["jupyterlab", "ipykernel", "pandas", "numpy", "matplotlib", "seaborn", "scikit-learn"],
-    "dbt": ["dbt-core", "dbt-duckdb"],
+    "dbt": ["dbt-core>=1.7,<1.10", "dbt-duckdb>=1.7,<1.10"],  # 1.10 on fetch a parser from outside the registry
 }
 ACTIVATE = re.compile(r"conda\s+activate\s+([A-Za-z0-9_.-]+)")
 CONDA = "/home/user/anaconda3"
