@@ -10,8 +10,10 @@ orchestration, not a model. Task de-duplication is off (threshold 1.0) so N sets
 Each job runs in its own process (peak RSS per job):
 1. streaming at zero latency, at N/4 and at N: the orchestration's own rate (calls/s) and RSS growth in N;
 2. streaming with the latency at concurrency C: calls/s against the bound min(C / mean call latency, the
-   zero-latency rate), CPU ms per call, time to the first ingested example as a fraction of the job's
-   wall time, peak RSS, journal size;
+   zero-latency rate) and against one process's own rate (the zero-latency job's), CPU ms per call (process CPU
+   time / calls, and split by thread: the event loop, the executor's threads, the journal's, native threads such
+   as onnxruntime's pool), time to the first ingested example as a fraction of the job's wall time, peak RSS,
+   journal size;
 3. the barrier pipeline (each stage waits for the whole previous one) with the same latency: the baseline.
 
 The last line is one JSON object. Defaults take about five minutes on a 2-core machine.
@@ -25,6 +27,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -93,6 +96,24 @@ SELECT COUNT(*) AS n FROM orders WHERE status = '{status}' AND order_date > '202
     (folder / "shop-questions.md").write_text("".join(sections))
 
 
+def thread_cpu_s() -> dict[str, float]:
+    """CPU seconds of this process's live threads by kind (Linux: /proc): Python threads by name without their
+    number (MainThread, asyncio, journal), threads Python did not start as `native` (onnxruntime's pool, gRPC's)."""
+    import threading
+
+    names = {x.native_id: re.sub(r"_\d+$", "", x.name) for x in threading.enumerate()}
+    ticks = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for task in Path("/proc/self/task").glob("*"):
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the thread ended
+        kind = names.get(int(task.name), "native")
+        out[kind] = out.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+    return out
+
+
 async def run_job(args: argparse.Namespace) -> dict:
     """One job in this process; its figures. The clock starts after the model, litellm and the runner are up
     (long-lived in a service); the job's own work, its resource discovery included, is all timed."""
@@ -141,9 +162,11 @@ async def run_job(args: argparse.Namespace) -> dict:
     watcher = asyncio.ensure_future(watch())
     await asyncio.sleep(0)
     loop = asyncio.get_running_loop()
+    threads0 = thread_cpu_s()
     cpu0, started, loop_started = time.process_time(), time.monotonic(), loop.time()
     job = await engine.run(job_id)
     wall, cpu = time.monotonic() - started, time.process_time() - cpu0
+    threads = {k: v - threads0.get(k, 0.0) for k, v in thread_cpu_s().items()}  # threads that ended are not counted
     in_flight = occupancy(standin.spans, loop_started, loop.time()) if args.latency_ms else []
     watcher.cancel()
     await engine.close()
@@ -164,6 +187,11 @@ async def run_job(args: argparse.Namespace) -> dict:
         "calls_per_s": round(standin.calls / wall, 2),
         "cpu_s": round(cpu, 2),
         "cpu_ms_per_call": round(1000 * cpu / standin.calls, 2) if standin.calls else 0.0,
+        "cpu_ms_per_call_by_thread": {
+            k: round(1000 * v / standin.calls, 2) for k, v in sorted(threads.items(), key=lambda kv: -kv[1]) if v > 0
+        }
+        if standin.calls
+        else {},
         "first_ingest_s": round(first_ingest[0] - started, 2) if first_ingest else None,
         "first_ingest_fraction": round((first_ingest[0] - started) / wall, 4) if first_ingest else None,
         "instructions": stats.instructions,
@@ -236,9 +264,15 @@ def main(args: argparse.Namespace) -> dict:
         "bound_calls_per_s": round(bound, 2),
         "calls_over_bound": round(streaming["calls_per_s"] / bound, 3) if bound else None,
         "zero_latency_calls_per_s": zero["calls_per_s"],
+        # one process's own rate is the zero-latency job's (its CPU is the limit there)
+        "calls_over_one_process": round(streaming["calls_per_s"] / zero["calls_per_s"], 3)
+        if zero["calls_per_s"]
+        else None,
+        "one_core_calls_per_s": round(1000 / zero["cpu_ms_per_call"], 1) if zero["cpu_ms_per_call"] else None,
         "first_ingest_fraction": streaming["first_ingest_fraction"],
         "cpu_ms_per_call": streaming["cpu_ms_per_call"],
         "zero_latency_cpu_ms_per_call": zero["cpu_ms_per_call"],
+        "zero_latency_cpu_ms_per_call_by_thread": zero["cpu_ms_per_call_by_thread"],
         "projected_650k_candidates_cpu_hours": round(
             650_000 * calls_per_candidate * zero["cpu_ms_per_call"] / 1000 / 3600, 2
         ),
