@@ -54,7 +54,8 @@ ACCOUNT_GETTERS = ("dbt_project_info", "dbt_job_info", "dbt_environment_info", "
 # what `conda activate NAME` gives in Spider2-V's snapshots, as pip requirements of the session's layer
 ENVS = {
     "jupyter": ["jupyterlab", "ipykernel", "pandas", "numpy", "matplotlib", "seaborn", "scikit-learn"],
-    "dbt": ["dbt-core>=1.7,<1.10", "dbt-duckdb>=1.7,<1.10"],  # 1.10 on fetch a parser from outside the registry
+    # dbt 1.7 on DuckDB 0.9, as Spider2-V ran: DuckDB 0.10 on finds a schema named as its database file ambiguous
+    "dbt": ["dbt-core>=1.7,<1.8", "dbt-duckdb>=1.7,<1.8", "duckdb<0.10"],
 }
 ACTIVATE = re.compile(r"conda\s+activate\s+([A-Za-z0-9_.-]+)")
 CONDA = "/home/user/anaconda3"
