@@ -23,7 +23,15 @@ APPS: dict[str, list[str]] = {
     "vlc": ["vlc"],
     "thunderbird": ["thunderbird"],
 }
-PROFILES: dict[str, list[str]] = {"osworld": ["libreoffice", "chromium", "gimp", "vlc", "thunderbird"]}
+# OSWorld's applications and the tools its set-up and judging commands run (gsettings, gio, xdg-mime, git, unzip,
+# sqlite3, killall, curl), so an imported task opens on the layer the runner image carries.
+PROFILES: dict[str, list[str]] = {
+    "osworld": [
+        *("libreoffice", "chromium", "gimp", "vlc", "thunderbird"),
+        *("libglib2.0-bin", "gsettings-desktop-schemas", "dconf-gsettings-backend", "xdg-utils"),
+        *("git", "unzip", "zip", "sqlite3", "psmisc", "curl"),
+    ]
+}
 # Address space an application reserves (not memory it uses): Chromium's V8 reserves a terabyte for its sandbox, so
 # under the session's usual per-process address-space limit its pages crash ("Aw, Snap!").
 ADDRESS_SPACE_MB = {"chromium": 2 << 20}

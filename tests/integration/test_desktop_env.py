@@ -24,7 +24,7 @@ def _code(source: str) -> str:
 
 async def test_a_session_reads_the_tree_and_acts(desktop_runner):
     described = {e.name: e for e in await desktop_runner.list_environments()}
-    assert set(described["desktop"].check_schema) == {"file", "a11y", "shell", "answer_match"}
+    assert set(described["desktop"].check_schema) == {"file", "a11y", "shell", "answer_match", "osworld"}
     assert "pyautogui" in described["desktop"].action_space and "[id]" in described["desktop"].action_space
     session, first = await desktop_runner.open_session("desktop", {**EDITOR, "screenshots": True})
     try:
