@@ -212,7 +212,7 @@ class RunnerSettings(CommonSettings):
     runner_secret_hosts: dict[str, list[str]] = Field(
         default_factory=dict,
         description=(
-            "The hosts each secret may be sent to, as JSON: {\"SHOP_PW\": [\"db.internal:5432\"]} (host or host:port, "
+            'The hosts each secret may be sent to, as JSON: {"SHOP_PW": ["db.internal:5432"]} (host or host:port, '
             "glob patterns allowed). A file NAME.hosts beside the secret file (one a line) binds it too. A sql URL may "
             "use ${NAME} only as the password of a connection to a host bound to it."
         ),

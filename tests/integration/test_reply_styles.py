@@ -11,6 +11,8 @@ writer) read every style at the first reply.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from lbi.config import CommonSettings
@@ -74,7 +76,7 @@ STEPS = [
     {"observation": "Connected.", "action": "SELECT name FROM members WHERE city = 'Ghent'", "thought": ""},
     {"observation": "name\nAiko Mori\nLena Fuchs", "action": "SELECT COUNT(*) FROM bikes", "thought": ""},
 ]
-ROLE_INPUTS = {
+ROLE_INPUTS: dict[Role, dict[str, Any]] = {
     Role.LABEL: {"env": "sql", "steps": STEPS, "final_observation": "10", "kind": "task"},
     Role.LABEL_BATCH: {"env": "sql", "steps": STEPS, "final_observation": "10", "kind": "task", "ends": [1, 2]},
     Role.JUDGE: {
