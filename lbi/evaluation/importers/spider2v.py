@@ -39,6 +39,7 @@ from typing import Any
 from lbi.evaluation.importers import Converted, Refusal, TaskImportError
 from lbi.evaluation.importers.osworld import HOME, Files, Refused, Task, _check, _home, _public, _size
 from lbi.evaluation.traveling import digest
+from lbi.judging.getters import DEVTOOLS_PORTS
 
 EXAMPLES = PurePosixPath("evaluation_examples/examples")
 ACCOUNT_STEPS = {
@@ -84,6 +85,18 @@ case "$1 $2" in
        exit 1 ;;
 esac
 """
+# JupyterLab opens its page in the browser that runs (Spider2-V's Chrome shows it); here, through Chromium's DevTools
+# port, once `jupyter server list` gives the page with its token
+JUPYTER_TAB = (
+    "for i in $(seq 90); do url=$(jupyter server list 2>/dev/null | grep -o 'http://[^ ]*token=[^ ]*' | head -1); "
+    '[ -n "$url" ] && break; sleep 1; done; [ -n "$url" ] && python3 -c '
+    + shlex.quote(
+        "import sys, urllib.parse as p, urllib.request as u; "
+        f"u.urlopen(u.Request('http://127.0.0.1:{DEVTOOLS_PORTS[0]}/json/new?' + p.quote(sys.argv[1], safe=''), "
+        "method='PUT'), timeout=5)"
+    )
+    + ' "$url"'
+)
 TERMINAL = """#!/bin/bash
 # gnome-terminal as the session's terminal (lxterminal), in the folder asked
 folder=
@@ -216,6 +229,9 @@ class Spider2VTask(Task):
         return "\n".join(lines)
 
     def config(self) -> dict[str, Any]:
+        if "jupyter" in self.envs and any(app.startswith("chromium") for app in self.apps):
+            line = f"source {CONDA}/etc/profile.d/conda.sh && conda activate jupyter && {JUPYTER_TAB}"
+            self.then.append(f"(setsid bash -c {shlex.quote(line)} </dev/null >/dev/null 2>&1 &)")
         config = super().config()
         conda = self.conda()
         if conda:
