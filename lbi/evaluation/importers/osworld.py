@@ -104,7 +104,7 @@ class Refused(Exception):
         self.field, self.reason = field, reason
 
 
-def _home(value: Any) -> Any:
+def to_agent_home(value: Any) -> Any:
     """`value` with OSWorld's home, its D-Bus address and screen placeholders replaced, in every string it holds."""
     text = json.dumps(value).replace(*HOME).replace(json.dumps(DBUS)[1:-1], "")
     for mark, number in SCREEN.items():
@@ -114,9 +114,9 @@ def _home(value: Any) -> Any:
 
 def _words(command: Any, where: str) -> list[str]:
     if isinstance(command, list) and command and all(isinstance(w, str) for w in command):
-        return list(_home(command))
+        return list(to_agent_home(command))
     if isinstance(command, str) and command.strip():
-        return shlex.split(_home(command))
+        return shlex.split(to_agent_home(command))
     raise Refused(where, "missing")
 
 
@@ -127,13 +127,13 @@ def _bash(command: Any, where: str) -> str:
     if program == "code" or re.search(r"(^|[\s;&|(])code\s", " ".join(words)):
         raise Refused(where, VS_CODE)
     if isinstance(command, str):
-        text = str(_home(command))
+        text = str(to_agent_home(command))
         return re.sub(r"^\s*python\b", "python3", text)
     words[0] = PROGRAMS.get(program, (words[0], []))[0]
     return shlex.join(words)
 
 
-def _public(url: str) -> bool:
+def is_public(url: str) -> bool:
     parsed = urlparse(url)
     return parsed.scheme in ("http", "https") and (parsed.hostname or "") not in LOCAL_HOSTS
 
@@ -188,7 +188,7 @@ class Task:
         return shlex.join([name, *words[1:]])
 
     def _opener(self, path: str, where: str) -> str:
-        if path.startswith(("http://", "https://")) and _public(path):
+        if path.startswith(("http://", "https://")) and is_public(path):
             raise Refused(where, f"opens a public web page ({path})")
         suffix = PurePosixPath(path.lower()).suffix
         opener = next((app for suffixes, app in OPENERS.items() if suffix in suffixes), None)
@@ -219,11 +219,11 @@ class Task:
             return [line]
         if kind == "chrome_open_tabs":
             urls = parameters.get("urls_to_open") or []
-            public = [u for u in urls if isinstance(u, str) and (_public(u) or "://" not in u)]
+            public = [u for u in urls if isinstance(u, str) and (is_public(u) or "://" not in u)]
             if public:
                 raise Refused(f"{where}.parameters.urls_to_open", f"opens public web pages ({public[0]})")
             self.packages.add("chromium")
-            return [f"({CHROMIUM} {shlex.join(_home(urls))} >/dev/null 2>&1 &)"]
+            return [f"({CHROMIUM} {shlex.join(to_agent_home(urls))} >/dev/null 2>&1 &)"]
         if kind == "chrome_close_tabs":
             return [_close_tabs(parameters.get("urls_to_close") or [])]
         raise Refused(f"{where}.type", f"{kind!r} is not a set-up step lbi can perform")
@@ -241,10 +241,10 @@ class Task:
             path = parameters.get("path")
             if not isinstance(path, str) or not path:
                 raise Refused(f"{where}.parameters.path", "missing")
-            self.apps.append(self._opener(_home(path), f"{where}.parameters.path"))
+            self.apps.append(self._opener(to_agent_home(path), f"{where}.parameters.path"))
             return True
         if kind in ("execute", "command") and "gnome-terminal" in json.dumps(parameters.get("command")):
-            given = _home(parameters.get("command"))
+            given = to_agent_home(parameters.get("command"))
             text = given if isinstance(given, str) else " ".join(str(w) for w in given)
             folder = re.search(r"--working-directory=([^\s'\"]+)", text)
             self.apps.append("lxterminal" + (f" --working-directory={shlex.quote(folder.group(1))}" if folder else ""))
@@ -253,12 +253,12 @@ class Task:
             for j, file in enumerate(parameters.get("files") or []):
                 at = f"{where}.parameters.files[{j}]"
                 url, path = (file.get("url"), file.get("path")) if isinstance(file, dict) else (None, None)
-                if not isinstance(path, str) or not _home(path).startswith(HOME[1] + "/"):
+                if not isinstance(path, str) or not to_agent_home(path).startswith(HOME[1] + "/"):
                     raise Refused(f"{at}.path", f"{path!r} is not a file under {HOME[0]}")
                 name = PurePosixPath(path).name
                 cached = f"{uuid.uuid5(uuid.NAMESPACE_URL, str(url))}_{name}"
                 sha = self.files.find(self.id, str(url), [cached, name], f"{at}.url")
-                self.traveling.append({"sha256": sha, "path": _home(path)})
+                self.traveling.append({"sha256": sha, "path": to_agent_home(path)})
             return True
         return False
 
@@ -320,10 +320,10 @@ def _steps(task: Task, steps: Any) -> None:
 def _getter(task: Task, spec: Any, where: str) -> Any:
     """A getter as the runner reads it: cloud files as the sha256 of the file given for their URL."""
     if isinstance(spec, dict) and spec.get("type") == "vm_command_line":
-        command = _home(spec.get("command"))
+        command = to_agent_home(spec.get("command"))
         task.needs(command if isinstance(command, str) else shlex.join(map(str, command or [])), f"{where}.command")
     if not isinstance(spec, dict) or spec.get("type") not in ("cloud_file", "cache_file"):
-        return _home(spec)
+        return to_agent_home(spec)
     given, dest = spec.get("path"), spec.get("dest")
     if isinstance(given, str) and "://" not in given:
         raise Refused(
@@ -342,7 +342,7 @@ def _getter(task: Task, spec: Any, where: str) -> Any:
     return {"type": "cloud_file", "sha256": shas if listed else shas[0], **kept}
 
 
-def _check(task: Task, evaluator: Any) -> dict[str, Any]:
+def osworld_check(task: Task, evaluator: Any) -> dict[str, Any]:
     if not isinstance(evaluator, dict):
         raise Refused("evaluator", "missing")
     judged = {k: evaluator[k] for k in ("func", "conj", "result", "expected", "options") if k in evaluator}
@@ -361,7 +361,7 @@ def _check(task: Task, evaluator: Any) -> dict[str, Any]:
         except JudgingError as exc:
             field, _, reason = str(exc).partition(": ")
             raise Refused(field, reason) from None
-    judged = {k: (v if k in ("result", "expected") else _home(v)) for k, v in judged.items()}
+    judged = {k: (v if k in ("result", "expected") else to_agent_home(v)) for k, v in judged.items()}
     postconfig = Task(task.id, task.files)
     lines: list[str] = []
     for index, step in enumerate(evaluator.get("postconfig") or []):
@@ -380,7 +380,7 @@ def _check(task: Task, evaluator: Any) -> dict[str, Any]:
     return check
 
 
-def _size(task: Task) -> None:
+def check_size(task: Task) -> None:
     total = 0
     for i, entry in enumerate(task.traveling):
         path = task.files.found[entry["sha256"]]
@@ -445,8 +445,8 @@ def convert(path: Path, options: dict[str, Any]) -> Converted:
             if not instruction:
                 raise Refused("instruction", "missing")
             _steps(task, record.get("config"))
-            check = _check(task, record.get("evaluator"))
-            _size(task)
+            check = osworld_check(task, record.get("evaluator"))
+            check_size(task)
         except Refused as exc:
             out.refused.append(Refusal(task_id, exc.field, exc.reason))
             continue

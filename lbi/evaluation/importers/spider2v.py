@@ -37,7 +37,16 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from lbi.evaluation.importers import Converted, Refusal, TaskImportError
-from lbi.evaluation.importers.osworld import HOME, Files, Refused, Task, _check, _home, _public, _size
+from lbi.evaluation.importers.osworld import (
+    HOME,
+    Files,
+    Refused,
+    Task,
+    check_size,
+    is_public,
+    osworld_check,
+    to_agent_home,
+)
 from lbi.evaluation.traveling import digest
 from lbi.judging.getters import DEVTOOLS_PORTS
 
@@ -168,7 +177,7 @@ class Spider2VTask(Task):
     def travel(self, src: Any, dest: Any, where: str) -> str:
         """The file `src` put at `dest` (under the agent's home); its path in the session."""
         sha = self.files.find(self.id, src, [], f"{where}.parameters.src")
-        path = _home(dest) if isinstance(dest, str) else ""
+        path = to_agent_home(dest) if isinstance(dest, str) else ""
         if not path.startswith(HOME[1] + "/"):
             raise Refused(f"{where}.parameters.dest", f"{dest!r} is not a file under {HOME[0]}")
         self.traveling.append({"sha256": sha, "path": path})
@@ -199,14 +208,14 @@ class Spider2VTask(Task):
             self.then.append(f"bash {shlex.quote(path)}; true")
             return True
         if kind == "launch" and PurePosixPath(str(_words0(parameters.get("command")))).name in ("bash", "sh"):
-            command = _home(parameters.get("command"))
+            command = to_agent_home(parameters.get("command"))
             line = command if isinstance(command, str) else shlex.join(map(str, command))
             self.script(line, f"{where}.parameters.command")
             self.then.append(f"(setsid {line} </dev/null >/dev/null 2>&1 &)")
             return True
         if kind == "google_chrome_browser":
-            urls = [u for u in parameters.get("urls") or [] if isinstance(u, str) and not _public(u)]
-            self.apps.append(self._program(["chromium", *_home(urls)], f"{where}.parameters"))
+            urls = [u for u in parameters.get("urls") or [] if isinstance(u, str) and not is_public(u)]
+            self.apps.append(self._program(["chromium", *to_agent_home(urls)], f"{where}.parameters"))
             return True
         return False
 
@@ -346,8 +355,8 @@ def convert(path: Path, options: dict[str, Any]) -> Converted:
             if not instruction:
                 raise Refused("instruction", "missing")
             _steps(task, record.get("config"))
-            check = _check(task, _evaluator(task, record.get("evaluator")))
-            _size(task)
+            check = osworld_check(task, _evaluator(task, record.get("evaluator")))
+            check_size(task)
         except Refused as exc:
             out.refused.append(Refusal(task_id, exc.field, exc.reason))
             continue
