@@ -135,3 +135,36 @@ def test_what_spider2v_tasks_cannot_have_is_refused_naming_the_field(repo, tmp_p
 
     with pytest.raises(TaskImportError, match="Spider2-V"):
         convert("spider2v", tmp_path / "elsewhere.json", {}) if (tmp_path / "elsewhere.json").write_text("{}") else None
+
+
+def test_a_jupyter_task_starts_jupyterlab_in_the_background_and_shows_it_in_chromium(tmp_path):
+    root = tmp_path / "Spider2-V"
+    here = "evaluation_examples/examples/jupyter/nb-1"
+    launch = (
+        "source /home/user/anaconda3/etc/profile.d/conda.sh && conda activate jupyter && jupyter lab /home/user/Desktop"
+    )
+    _write(root, "jupyter", {
+        "id": "nb-1", "instruction": "Run every cell.", "tags": ["gui", "abstract"],
+        "config": [
+            {"type": "copyfile_from_host_to_guest", "parameters": {"src": f"{here}/nb.ipynb",
+                                                                   "dest": "/home/user/Desktop/nb.ipynb"}},
+            {"type": "launch", "parameters": {"command": ["bash", "-c", launch]}},
+            {"type": "google_chrome_browser", "parameters": {"debugging_port": 1337, "listening_port": 9222,
+                                                             "urls": ["https://www.bing.com/"]}},
+        ],
+        "evaluator": {
+            "postconfig": [{"type": "script_and_execute", "parameters": {"src": f"{here}/wait.sh",
+                                                                         "dest": "/home/user/wait.sh"}}],
+            "func": "is_jupyter_cell_executed", "result": {"type": "vm_file", "path": "/home/user/Desktop/nb.ipynb"},
+            "expected": {"type": "rule", "rules": {"expected": [0]}},
+        },
+    }, {"nb.ipynb": b"{}", "wait.sh": b"sleep 1\n"})  # fmt: skip
+    (task,) = convert("spider2v", root, {}).tasks
+    config = task["config"]
+    assert config["apps"] == ["chromium --remote-debugging-port=1337"]  # Bing left out: the session has no web
+    then = config["then"].splitlines()
+    assert then[0].startswith("(setsid bash -c") and "jupyter lab /home/agent/Desktop" in then[0]
+    assert "json/new" in then[1] and "jupyter server list" in then[1]
+    assert config["pip"] == sorted(ENVS["jupyter"]) and config["packages"] == ["chromium"]
+    assert {"sha256": traveling.digest(root / here / "wait.sh"), "path": "/home/agent/wait.sh"} in config["files"]
+    assert task["check"]["postconfig"] == "bash /home/agent/wait.sh"
