@@ -47,7 +47,7 @@ def runner_settings(shared_data_dir: Path) -> RunnerSettings:
 
 
 @contextlib.asynccontextmanager
-async def _serving(settings: RunnerSettings, timeout_s: float):
+async def serving(settings: RunnerSettings, timeout_s: float):
     """A real EnvRunner gRPC server on 127.0.0.1 (free port) and a client of it, stopped afterwards."""
     from env_runners.server import start_runner
 
@@ -64,7 +64,7 @@ async def _serving(settings: RunnerSettings, timeout_s: float):
 @pytest_asyncio.fixture
 async def runner(runner_settings: RunnerSettings):
     """A real EnvRunner gRPC server on 127.0.0.1 (free port) and a client of it."""
-    async with _serving(runner_settings, 30) as client:
+    async with serving(runner_settings, 30) as client:
         yield client
 
 
@@ -73,7 +73,7 @@ async def desktop_runner(shared_data_dir: Path):
     """A real EnvRunner for desktop sessions: a step may read a large tree or wait for an application, so steps get
     the 10 s a runner has by default rather than the 2 s of `runner`."""
     settings = RunnerSettings(data_dir=shared_data_dir, runner_port=0, runner_step_timeout_s=10.0)
-    async with _serving(settings, 60) as client:
+    async with serving(settings, 60) as client:
         yield client
 
 

@@ -14,12 +14,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
-from lbi.config import CommonSettings
+from lbi.config import CommonSettings, RunnerSettings
 from lbi.evaluation.harness import Harness
 from lbi.evaluation.tasks import load_tasks
 from lbi.llm.gateway import LLMGateway
 from lbi.llm.roles import Role
+from tests.conftest import serving
 from tests.fixtures.styled_model import STYLES, Faults, StyledModel
 from tests.fixtures.styled_tasks import write_shell_tasks, write_sql_tasks
 
@@ -27,6 +29,15 @@ from tests.fixtures.styled_tasks import write_shell_tasks, write_sql_tasks
 TOOL_MODEL = "openai/gpt-4o-mini"
 TEXT_MODEL = "openai/coop-house-model"
 FAULTS = Faults(rate_limited_every=17, retry_after="1", unavailable_every=13, truncated=0.08)
+
+
+@pytest_asyncio.fixture
+async def runner(shared_data_dir):
+    """The runner of these tests: steps get the 10 s a runner has by default (the shared fixture's 2 s measures a busy
+    machine as much as the reader under test)."""
+    settings = RunnerSettings(data_dir=shared_data_dir, runner_port=0, runner_step_timeout_s=10.0)
+    async with serving(settings, 60) as client:
+        yield client
 
 
 async def _solved(

@@ -13,7 +13,7 @@ import pytest
 import pytest_asyncio
 
 from lbi.config import RunnerSettings
-from tests.conftest import _serving
+from tests.conftest import serving
 from tests.fixtures.episodes import judged_episode as episode
 
 # Two inventories of a seed bank that differ in one line, and a log
@@ -34,7 +34,7 @@ BUSY = "__t=${EPOCHREALTIME/[.,]/}; while (( ${EPOCHREALTIME/[.,]/} - __t < 6000
 async def runner(shared_data_dir):
     """A runner whose shell commands get the default 5 s timeout (the shared fixture's 2 s step leaves 1.6 s)."""
     settings = RunnerSettings(data_dir=shared_data_dir, runner_port=0, runner_step_timeout_s=10.0)
-    async with _serving(settings, 60) as client:
+    async with serving(settings, 60) as client:
         yield client
 
 
