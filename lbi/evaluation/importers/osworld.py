@@ -32,8 +32,9 @@ import json
 import re
 import shlex
 import uuid
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlparse
 
 from lbi.evaluation.importers import Converted, Refusal, TaskImportError, read_records
@@ -284,6 +285,9 @@ class Task:
         return config
 
 
+T = TypeVar("T", bound=Task)
+
+
 def _window(parameters: dict[str, Any], action: str, where: str) -> str:
     name = parameters.get("window_name")
     if not isinstance(name, str) or not name:
@@ -439,18 +443,31 @@ def convert(path: Path, options: dict[str, Any]) -> Converted:
         if task_id in seen:  # the `-win` variants and copies of a task
             continue
         seen.add(task_id)
-        instruction = str(record.get("instruction") or "").strip()
         task = Task(task_id, files)
-        try:
-            if not instruction:
-                raise Refused("instruction", "missing")
-            _steps(task, record.get("config"))
-            check = osworld_check(task, record.get("evaluator"))
-            check_size(task)
-        except Refused as exc:
-            out.refused.append(Refusal(task_id, exc.field, exc.reason))
-            continue
-        out.files.update({e["sha256"]: files.found[e["sha256"]] for e in task.traveling})
-        out.tasks.append({"id": task_id, "instruction": instruction, "config": task.config(), "check": check,
-                          "env": "desktop"})  # fmt: skip
+        add_task(out, task, record, _prepared)
     return out
+
+
+def _prepared(task: Task, record: dict[str, Any]) -> Any:
+    """The task's set-up steps as its session config; its evaluator as published."""
+    _steps(task, record.get("config"))
+    return record.get("evaluator")
+
+
+def add_task(out: Converted, task: T, record: dict[str, Any], prepare: Callable[[T, dict[str, Any]], Any]) -> None:
+    """One task of a desktop benchmark as published, or its refusal: `prepare` turns the record's set-up into the
+    task's config and returns its evaluator, judged by lbi's check functions; the task's files go with it (shared by
+    the OSWorld and Spider2-V importers)."""
+    instruction = str(record.get("instruction") or "").strip()
+    try:
+        evaluator = prepare(task, record)
+        if not instruction:
+            raise Refused("instruction", "missing")
+        check = osworld_check(task, evaluator)
+        check_size(task)
+    except Refused as exc:
+        out.refused.append(Refusal(task.id, exc.field, exc.reason))
+        return
+    out.files.update({e["sha256"]: task.files.found[e["sha256"]] for e in task.traveling})
+    out.tasks.append({"id": task.id, "instruction": instruction, "config": task.config(), "check": check,
+                      "env": "desktop"})  # fmt: skip

@@ -42,9 +42,8 @@ from lbi.evaluation.importers.osworld import (
     Files,
     Refused,
     Task,
-    check_size,
+    add_task,
     is_public,
-    osworld_check,
     to_agent_home,
 )
 from lbi.evaluation.traveling import digest
@@ -346,21 +345,14 @@ def convert(path: Path, options: dict[str, Any]) -> Converted:
         if task_id in seen or (chosen is not None and task_id not in chosen):
             continue
         seen.add(task_id)
-        task = Spider2VTask(task_id, files)
-        try:
-            refused = _refusal(record)
-            if refused is not None:
-                raise refused
-            instruction = str(record.get("instruction") or "").strip()
-            if not instruction:
-                raise Refused("instruction", "missing")
-            _steps(task, record.get("config"))
-            check = osworld_check(task, _evaluator(task, record.get("evaluator")))
-            check_size(task)
-        except Refused as exc:
-            out.refused.append(Refusal(task_id, exc.field, exc.reason))
-            continue
-        out.files.update({e["sha256"]: files.found[e["sha256"]] for e in task.traveling})
-        out.tasks.append({"id": task_id, "instruction": instruction, "config": task.config(), "check": check,
-                          "env": "desktop"})  # fmt: skip
+        add_task(out, Spider2VTask(task_id, files), record, _prepared)
     return out
+
+
+def _prepared(task: Spider2VTask, record: dict[str, Any]) -> Any:
+    """The task's set-up as its session config; its evaluator as lbi judges it."""
+    refused = _refusal(record)
+    if refused is not None:
+        raise refused
+    _steps(task, record.get("config"))
+    return _evaluator(task, record.get("evaluator"))
