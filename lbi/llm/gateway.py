@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from lbi.config import CommonSettings
 from lbi.llm import routers
 from lbi.llm.budget import context_window, fit_prompt
-from lbi.llm.litellm_setup import get_litellm, reads_inputs
+from lbi.llm.litellm_setup import get_litellm, litellm_loaded, reads_inputs
 from lbi.llm.prompts import PROMPT_VERSION, answer_form
 from lbi.llm.replies import ReplyError, parse_reply, strip_thinking
 from lbi.llm.roles import OUTPUT_MODELS, ActOut, Role, output_schema
@@ -236,6 +236,7 @@ class LLMGateway:
         again once with twice the budget; an unusable reply (a cut one too, after that) is asked again once with the
         problem shown; a prompt the provider still finds too long for its window is sent once more at half the
         budget. At most three replies per call."""
+        await litellm_loaded()
         sampling = self.sampling(role, model)
         schema = OUTPUT_MODELS[role]
         max_tokens = sampling.max_tokens

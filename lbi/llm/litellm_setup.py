@@ -7,6 +7,7 @@ stand-in model) are added with `register_provider`, by name: nobody swaps litell
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 from typing import Any
@@ -35,6 +36,13 @@ def get_litellm() -> Any:
             _register(litellm, "noisy", NoisyLLM())  # a test instrument: lbi.llm.noisy
             _input_readers.update({"offline", "noisy"})
         return _litellm
+
+
+async def litellm_loaded() -> None:
+    """Imports litellm in a worker thread the first time, so its seconds of import (tens under load) never hold the
+    event loop: a resumed job's first new call came after its rollouts had started, and stalled them all."""
+    if _litellm is None:
+        await asyncio.to_thread(get_litellm)
 
 
 def _provider_guard(litellm: Any, name: str, handler: Any) -> Any:
