@@ -4,7 +4,7 @@
         backward construction + committee (concurrently, journaled per episode) ─▶ one episode at a time:
         near-duplicates dropped ─▶ ingest (origin online, episode and tenant in the metadata) ─▶ `learned` row
 
-Each episode is a journal job of its own (`online/<dataset>/<episode id>`): its labels, verdicts and LLM
+Each episode is a journal job of its own (`online/<dataset>/<episode id>/<tenant>`): its labels, verdicts and LLM
 calls are journaled as a batch job's are, so an episode whose learning a SIGKILL interrupted is learned again
 from the journal (no LLM call repeated) and ingested under the same content ids: nothing is lost or doubled.
 Deleting an episode deletes that job's rows, the episode, and every example learned from it.

@@ -38,6 +38,7 @@ from lbi.store.edge import EdgeStore
 from lbi.v1 import synthesis_pb2 as pb
 from lbi.v1 import synthesis_pb2_grpc
 from synth_service.config import SynthSettings
+from synth_service.online.episode import episode_key
 from synth_service.server import start_synthesis
 from synth_service.spec import spec_from_dict, spec_from_proto
 from tests.fixtures.kube_standin import MISSING_IMAGE, KubeStandIn
@@ -322,7 +323,7 @@ async def test_job_ids_are_the_servers_namespace(tmp_path, embedder):
             assert time.monotonic() < deadline, "bob's episode was not learned"
             await asyncio.sleep(0.1)
         await bob.close()
-        borrowed = "online/ds2/ep-1"
+        borrowed = f"online/ds2/{episode_key('ep-1', 'bob')}"
         assert engine.journal.count(borrowed, "candidates") > 0  # bob's candidates are journaled under that id
 
         code, details, job_id = await _create(stub, ALICE, _spec(), job_id=borrowed)
