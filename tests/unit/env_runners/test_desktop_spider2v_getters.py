@@ -6,6 +6,7 @@ import base64
 import hashlib
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,7 +47,7 @@ class Session:
         raise AssertionError("no postconfig here")
 
 
-EVALUATOR = {
+EVALUATOR: dict[str, Any] = {
     "func": ["check_include_exclude", "check_yaml_file"],
     "conj": "and",
     "result": [
