@@ -48,10 +48,12 @@ RUN apt-get update \
 # (65,536 ids in all) and in a privileged pod.
 ENV LBI_RUNNER_ROOTFS_DIR=/opt/lbi-rootfs LBI_RUNNER_SANDBOX_UID_BASE=20000 LBI_RUNNER_SANDBOX_ID_COUNT=45536
 # With the desktop environment's layer (X server, accessibility, the default applications) and the applications
-# OSWorld tasks use (LibreOffice, Chromium, GIMP, VLC, Thunderbird; ~2.5 GB): runner pods have no egress, so the
-# layer is built here, into /opt/lbi-rootfs/layers, where desktop sessions look first; a session asking some of those
-# packages uses it as it is.
-RUN lbi runner build-rootfs --desktop --apps osworld
+# OSWorld tasks use (LibreOffice, Chromium, GIMP, VLC, Thunderbird; ~2.5 GB), and Spider2-V's conda envs as pip
+# requirements (JupyterLab with the notebooks' libraries, dbt 1.7 on DuckDB; ~0.8 GB more in the same layer, rather
+# than a second layer repeating LibreOffice and Chromium): runner pods have no egress, so the layer is built here,
+# into /opt/lbi-rootfs/layers, where desktop sessions look first; a session asking some of those packages and
+# requirements uses it as it is.
+RUN lbi runner build-rootfs --desktop --apps osworld,spider2v
 # The repo environment's sample archive (read-only; extracted into the data directory on first use).
 COPY --from=build /opt/lbi-envs /opt/lbi-envs
 USER 10001:10001

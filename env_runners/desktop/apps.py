@@ -1,9 +1,11 @@
-"""The applications OSWorld tasks use, as Debian packages for the desktop layer, and the named sets of them.
+"""The applications OSWorld and Spider2-V tasks use, as Debian packages (and Python requirements) for the desktop
+layer, and the named sets of them.
 
-`lbi runner build-rootfs --desktop --apps libreoffice,chromium` (or `--apps osworld`) builds one layer holding the
-desktop and those applications ahead of time; a session whose `config.packages` are all in a layer built before
-uses that layer as it is (layers.ensure_layer's `covering`), so asking `["libreoffice-calc"]` after the CLI built
-`libreoffice` starts at once instead of building a layer of its own.
+`lbi runner build-rootfs --desktop --apps libreoffice,chromium` (or `--apps osworld`, `--apps spider2v`) builds one
+layer holding the desktop and those applications ahead of time; a session whose `config.packages` and `config.pip`
+are all in a layer built before uses that layer as it is (layers.built_layer's covering rule), so asking
+`["libreoffice-calc"]` after the CLI built `libreoffice` starts at once instead of building a layer of its own.
+`jupyter` and `dbt` name Python requirements (`PIP_APPS`), the very lists the Spider2-V importer asks as `config.pip`.
 """
 
 from __future__ import annotations
@@ -23,14 +25,24 @@ APPS: dict[str, list[str]] = {
     "vlc": ["vlc"],
     "thunderbird": ["thunderbird"],
 }
-# OSWorld's applications and the tools its set-up and judging commands run (gsettings, gio, xdg-mime, git, unzip,
-# sqlite3, killall, curl), so an imported task opens on the layer the runner image carries.
+# What `conda activate NAME` gives in Spider2-V's snapshots, as pip requirements of the layer: the Spider2-V importer
+# asks an env's list as `config.pip` and `--apps jupyter,dbt` builds the same strings ahead of time (one list for both,
+# so the session finds that layer: requirements are compared as written).
+PIP_APPS: dict[str, list[str]] = {
+    "jupyter": ["jupyterlab", "ipykernel", "pandas", "numpy", "matplotlib", "seaborn", "scikit-learn"],
+    # dbt 1.7 on DuckDB 0.9, as Spider2-V ran: DuckDB 0.10 on finds a schema named as its database file ambiguous
+    "dbt": ["dbt-core>=1.7,<1.8", "dbt-duckdb>=1.7,<1.8", "duckdb<0.10"],
+}
+# The tools the OSWorld importer's set-up and judging commands run (gsettings, gio, xdg-mime, git, unzip, zip,
+# sqlite3, killall, curl; its TOOLS), which Spider2-V's scripts go through too.
+TOOLS = (
+    *("libglib2.0-bin", "gsettings-desktop-schemas", "dconf-gsettings-backend", "xdg-utils"),
+    *("git", "unzip", "zip", "sqlite3", "psmisc", "curl"),
+)
+# Each benchmark's applications and those tools, so an imported task opens on the layer the runner image carries.
 PROFILES: dict[str, list[str]] = {
-    "osworld": [
-        *("libreoffice", "chromium", "gimp", "vlc", "thunderbird"),
-        *("libglib2.0-bin", "gsettings-desktop-schemas", "dconf-gsettings-backend", "xdg-utils"),
-        *("git", "unzip", "zip", "sqlite3", "psmisc", "curl"),
-    ]
+    "osworld": ["libreoffice", "chromium", "gimp", "vlc", "thunderbird", *TOOLS],
+    "spider2v": ["libreoffice", "chromium", "jupyter", "dbt", *TOOLS],
 }
 # Address space an application reserves (not memory it uses): Chromium's V8 reserves a terabyte for its sandbox, so
 # under the session's usual per-process address-space limit its pages crash ("Aw, Snap!").
@@ -45,22 +57,43 @@ COMPANIONS: dict[str, list[str]] = {
 }
 
 
+def _named(names: list[str]) -> list[tuple[str, str]]:
+    """(name as given, application) for each application the names give, profiles spread out."""
+    return [(name, app) for name in (n.strip() for n in names) if name for app in PROFILES.get(name.lower(), [name])]
+
+
 def packages_of(names: list[str]) -> list[str]:
     """The Debian packages of the applications and profiles named as `--apps` takes them; a name that is neither is
-    taken as a Debian package of its own (as `config.packages` would name it), with what it needs."""
+    taken as a Debian package of its own (as `config.packages` would name it), with what it needs. Python
+    requirements (`jupyter`, `dbt`) are `requirements_of`'s."""
     wanted: list[str] = []
-    for name in (n.strip() for n in names):
-        if not name:
+    for name, app in _named(names):
+        if app.lower() in APPS:
+            wanted += APPS[app.lower()]
+        elif app.lower() in PIP_APPS:
             continue
-        for app in PROFILES.get(name.lower(), [name]):
-            if app.lower() in APPS:
-                wanted += APPS[app.lower()]
-            elif DEBIAN_NAME.match(app):
-                wanted.append(app)
-            else:
-                known = ", ".join([*APPS, *PROFILES])
-                raise InvalidArgument("apps", f"neither an application ({known}) nor a Debian package: {name!r}")
+        elif DEBIAN_NAME.match(app):
+            wanted.append(app)
+        else:
+            known = ", ".join([*APPS, *PIP_APPS, *PROFILES])
+            raise InvalidArgument("apps", f"neither an application ({known}) nor a Debian package: {name!r}")
     return with_companions(sorted(set(wanted)))
+
+
+def requirements_of(names: list[str]) -> list[str]:
+    """The Python requirements of the names `--apps` takes (`jupyter`, `dbt`, or a profile holding them), sorted as
+    the Spider2-V importer writes `config.pip`."""
+    return sorted({r for _, app in _named(names) for r in PIP_APPS.get(app.lower(), [])})
+
+
+def apps_for(packages: list[str], requirements: list[str]) -> list[str]:
+    """The `--apps` names that build a layer holding these packages and requirements ahead of time: the applications
+    they are of (else the Debian packages themselves), and the named requirement sets any of them is in."""
+    apps = sorted(app for app, needs in APPS.items() if set(needs) & set(packages))
+    if not set(packages) <= {p for app in apps for p in APPS[app]}:
+        apps = list(packages)  # `--apps` takes Debian package names too
+    asked = {r.strip() for r in requirements}
+    return apps + sorted(name for name, listed in PIP_APPS.items() if set(listed) & asked)
 
 
 def with_companions(packages: list[str]) -> list[str]:

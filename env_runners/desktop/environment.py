@@ -18,7 +18,13 @@ from pydantic import Field
 
 from env_runners.answers import AnswerCheck, answer_of, answer_verdict
 from env_runners.base import Check, EnvConfig, Environment, Turn, Verdict
-from env_runners.desktop.apps import APPS, address_space_mb, with_companions
+from env_runners.desktop.apps import (
+    address_space_mb,
+    apps_for,
+    packages_of,
+    requirements_of,
+    with_companions,
+)
 from env_runners.desktop.checks import (
     FILE_CAP,
     A11yCheck,
@@ -98,6 +104,17 @@ class DesktopConfig(EnvConfig):
     timeout_s: float | None = Field(None, gt=0, le=600, description="Longest one action may take (default 5s).")
 
 
+def layer_asked(config: DesktopConfig) -> tuple[list[str], list[str]]:
+    """The Debian packages and pip requirements of the layer a session of `config` runs on: the one built for exactly
+    them, else the smallest built before holding them all (layers.built_layer)."""
+    return with_companions(sorted({*DESKTOP_PACKAGES, *config.packages})), DESKTOP_PIP + config.pip
+
+
+def ahead_config(apps: list[str]) -> DesktopConfig:
+    """The config whose layer `lbi runner build-rootfs --desktop --apps ...` builds ahead of time."""
+    return DesktopConfig(packages=packages_of(apps), pip=requirements_of(apps))
+
+
 class DesktopEnvironment(Environment[DesktopConfig, DesktopSession]):
     name = "desktop"
     description = (
@@ -148,14 +165,11 @@ class DesktopEnvironment(Environment[DesktopConfig, DesktopSession]):
             raise FailedPrecondition("desktop sessions need the sandbox (a root runner with bubblewrap)")
         validate(config.packages, config.pip)  # the config's own lists, so an error names their index
         image = require_image(self.settings.rootfs_dir, self.shells.image_name)
-        apps = sorted(app for app, needs in APPS.items() if set(needs) & set(config.packages))
-        if not set(config.packages) <= {p for app in apps for p in APPS[app]}:
-            apps = list(config.packages)  # `--apps` takes Debian package names too
+        apps = apps_for(config.packages, config.pip)
         layer = ensure_layer_within(
             self.settings.layers_dir,
             image,
-            with_companions(sorted({*DESKTOP_PACKAGES, *config.packages})),
-            DESKTOP_PIP + config.pip,
+            *layer_asked(config),
             wait_s,
             "lbi runner build-rootfs --desktop" + (f" --apps {','.join(apps)}" if apps else ""),
             prebuilt=(self.settings.rootfs_dir / "layers",),  # built into a runner image by build-rootfs --desktop

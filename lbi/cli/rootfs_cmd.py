@@ -38,8 +38,9 @@ def build_rootfs(
         "",
         "--apps",
         help="With --desktop: a layer holding the desktop and these applications too, built ahead of time "
-        "(comma-separated: libreoffice, chromium, gimp, vlc, thunderbird, a profile such as osworld for all five, "
-        "or Debian package names). A session whose config.packages it holds uses it as it is.",
+        "(comma-separated: libreoffice, chromium, gimp, vlc, thunderbird, jupyter and dbt (Spider2-V's conda envs, "
+        "as pip requirements), a profile such as osworld or spider2v, or Debian package names). A session whose "
+        "config.packages and config.pip it holds uses it as it is.",
     ),
 ) -> None:
     """Build (once; later calls reuse it) the sessions' root file system: a minimal Debian with common tools,
@@ -72,14 +73,16 @@ def build_rootfs(
     facts = {k: image.manifest.get(k) for k in ("uid_base", "id_count", "size_bytes", "build_seconds", "source")}
     console.print(f"image {image.name} at {image.root}: {json.dumps(facts)}")
     if desktop:
-        from env_runners.desktop.apps import packages_of
-        from env_runners.desktop.environment import DesktopConfig, DesktopEnvironment
+        from env_runners.desktop.environment import DesktopEnvironment, ahead_config
 
         try:
-            packages = packages_of(apps.split(","))
-            if packages:
-                console.print(f"the desktop layer with {', '.join(packages)} (built once: minutes the first time) ...")
-            root = DesktopEnvironment(settings).root_for(DesktopConfig(packages=packages), wait_s=None)
+            config = ahead_config(apps.split(","))
+            if config.packages or config.pip:
+                console.print(
+                    f"the desktop layer with {', '.join(config.packages + config.pip)} "
+                    "(built once: minutes the first time) ..."
+                )
+            root = DesktopEnvironment(settings).root_for(config, wait_s=None)
         except ServiceError as exc:
             console.print(f"[red]error:[/red] the desktop layer: {exc}")
             raise typer.Exit(1) from None

@@ -16,7 +16,7 @@ has no web); `open` as OSWorld's. Spider2-V's home `/home/user` is the agent's h
 Its scripts `source /home/user/anaconda3/etc/profile.d/conda.sh && conda activate <env>`: the session gets a small
 conda of its own there (`conda activate NAME` puts `anaconda3/envs/NAME/bin` first on PATH: the layer's Python as
 `python` and `pip`, and `gnome-terminal` as the session's terminal), and the layer holds what the env named gives
-(`ENVS`: JupyterLab and the notebooks' libraries; dbt-core with dbt-duckdb).
+(`ENVS`, env_runners.desktop.apps's PIP_APPS: JupyterLab and the notebooks' libraries; dbt-core with dbt-duckdb).
 
 Refused, naming the field: tasks that need an account or the cloud (`tags` holds "account": dbt Cloud, BigQuery,
 Snowflake; or a set-up step or getter of those services), a base64-encoded settings copy (`json_encode`), a conda
@@ -36,6 +36,7 @@ import shlex
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from env_runners.desktop.apps import PIP_APPS
 from lbi.evaluation.importers import Converted, Refusal, TaskImportError
 from lbi.evaluation.importers.osworld import (
     HOME,
@@ -60,12 +61,9 @@ ACCOUNT_STEPS = {
     "login": "a web site's account",
 }
 ACCOUNT_GETTERS = ("dbt_project_info", "dbt_job_info", "dbt_environment_info", "bigquery", "snowflake", "googledrive")
-# what `conda activate NAME` gives in Spider2-V's snapshots, as pip requirements of the session's layer
-ENVS = {
-    "jupyter": ["jupyterlab", "ipykernel", "pandas", "numpy", "matplotlib", "seaborn", "scikit-learn"],
-    # dbt 1.7 on DuckDB 0.9, as Spider2-V ran: DuckDB 0.10 on finds a schema named as its database file ambiguous
-    "dbt": ["dbt-core>=1.7,<1.8", "dbt-duckdb>=1.7,<1.8", "duckdb<0.10"],
-}
+# what `conda activate NAME` gives in Spider2-V's snapshots, as pip requirements of the session's layer: the desktop
+# runner's lists, which `lbi runner build-rootfs --desktop --apps spider2v` (or `--apps jupyter,dbt`) builds ahead
+ENVS = PIP_APPS
 ACTIVATE = re.compile(r"conda\s+activate\s+([A-Za-z0-9_.-]+)")
 CONDA = "/home/user/anaconda3"
 CONDA_SH = f"""# lbi's conda for Spider2-V's scripts: `conda activate NAME` puts {CONDA}/envs/NAME/bin first on PATH
