@@ -803,13 +803,14 @@ def crawl(request: dict) -> dict:
             continue
         menus: list[dict] = []
         buttons: list[str] = []
-        menu_nodes = []
-        stack = list(windows)
+        menu_nodes: list = []
+        stack = list(reversed(windows))  # in the tree's order: the first menu bar is the one that opens
         while stack:
             node = stack.pop()
             role = _role(node)
             if role == "menu bar":
-                for menu in _children(node):
+                # LibreOffice's root pane repeats its frame's menu bar, whose menus never open: one bar per app
+                for menu in [] if menu_nodes else _children(node):
                     menu_nodes.append(menu)
                     entry = {"depth": 0, "role": "menu", "name": _name(menu), "enabled": True}
                     menus.append(entry)
@@ -819,7 +820,7 @@ def crawl(request: dict) -> dict:
                 parent = node.parent
                 if parent is not None and _role(parent) in ("tool bar", "panel", "filler"):
                     buttons.append(_name(node))
-            stack.extend(_children(node))
+            stack.extend(reversed(_children(node)))
         dialogs: list[dict] = []
         for menu in menu_nodes:
             if len(dialogs) >= max_dialogs:

@@ -5,6 +5,7 @@ view in rows and columns; Chromium starts on its page, without first-run pages. 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -94,3 +95,12 @@ def test_chromium_starts_on_its_page_without_first_run_pages(tmp_path: Path):
             assert noise.lower() not in first.lower(), noise
     finally:
         session.close()
+
+
+def test_the_crawl_opens_calcs_menus_and_reads_their_dialogs(calc: DesktopSession):
+    started = time.monotonic()
+    (app,) = calc.call({"op": "crawl", "max_dialogs": 2}, 120.0)["apps"]  # > 180 s: it pressed menus that never open
+    assert time.monotonic() - started < 60
+    top = [m["name"] for m in app["menus"] if m["depth"] == 0]
+    assert top[:2] == ["File", "Edit"] and top.count("File") == 1, top  # the root pane's copy of the bar left out
+    assert [d["item"] for d in app["dialogs"]] == ["Open...", "Open Remote..."], app["dialogs"]
