@@ -15,6 +15,7 @@ import shlex
 
 from env_runners.shell.layers import DEBIAN_NAME
 from lbi.errors import InvalidArgument
+from lbi.evaluation.python_envs import PIP_APPS
 
 # Each application with what it needs to run in the session and show its accessibility tree.
 APPS: dict[str, list[str]] = {
@@ -24,14 +25,6 @@ APPS: dict[str, list[str]] = {
     "gimp": ["gimp", "libgail-common"],  # GIMP 2.10 is GTK 2: without gail its windows are not in the tree
     "vlc": ["vlc"],
     "thunderbird": ["thunderbird"],
-}
-# What `conda activate NAME` gives in Spider2-V's snapshots, as pip requirements of the layer: the Spider2-V importer
-# asks an env's list as `config.pip` and `--apps jupyter,dbt` builds the same strings ahead of time (one list for both,
-# so the session finds that layer: requirements are compared as written).
-PIP_APPS: dict[str, list[str]] = {
-    "jupyter": ["jupyterlab", "ipykernel", "pandas", "numpy", "matplotlib", "seaborn", "scikit-learn"],
-    # dbt 1.7 on DuckDB 0.9, as Spider2-V ran: DuckDB 0.10 on finds a schema named as its database file ambiguous
-    "dbt": ["dbt-core>=1.7,<1.8", "dbt-duckdb>=1.7,<1.8", "duckdb<0.10"],
 }
 # The tools the OSWorld importer's set-up and judging commands run (gsettings, gio, xdg-mime, git, unzip, zip,
 # sqlite3, killall, curl; its TOOLS), which Spider2-V's scripts go through too.

@@ -28,7 +28,7 @@ from tests.fixtures.styled_tasks import write_shell_tasks, write_sql_tasks
 # Models litellm knows to call functions get the move as a tool call; a model it does not know gets text.
 TOOL_MODEL = "openai/gpt-4o-mini"
 TEXT_MODEL = "openai/coop-house-model"
-FAULTS = Faults(rate_limited_every=17, retry_after="1", unavailable_every=13, truncated=0.08)
+FAULTS = Faults(rate_limited_every=17, retry_after="1", unavailable_every=13, truncated=0.08, truncated_every=11)
 
 
 @pytest_asyncio.fixture

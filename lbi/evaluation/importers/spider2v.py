@@ -16,7 +16,7 @@ has no web); `open` as OSWorld's. Spider2-V's home `/home/user` is the agent's h
 Its scripts `source /home/user/anaconda3/etc/profile.d/conda.sh && conda activate <env>`: the session gets a small
 conda of its own there (`conda activate NAME` puts `anaconda3/envs/NAME/bin` first on PATH: the layer's Python as
 `python` and `pip`, and `gnome-terminal` as the session's terminal), and the layer holds what the env named gives
-(`ENVS`, env_runners.desktop.apps's PIP_APPS: JupyterLab and the notebooks' libraries; dbt-core with dbt-duckdb).
+(`ENVS`, lbi.evaluation.python_envs's PIP_APPS: JupyterLab and the notebooks' libraries; dbt-core with dbt-duckdb).
 
 Refused, naming the field: tasks that need an account or the cloud (`tags` holds "account": dbt Cloud, BigQuery,
 Snowflake; or a set-up step or getter of those services), a base64-encoded settings copy (`json_encode`), a conda
@@ -36,7 +36,6 @@ import shlex
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from env_runners.desktop.apps import PIP_APPS
 from lbi.evaluation.importers import Converted, Refusal, TaskImportError
 from lbi.evaluation.importers.osworld import (
     HOME,
@@ -47,6 +46,7 @@ from lbi.evaluation.importers.osworld import (
     is_public,
     to_agent_home,
 )
+from lbi.evaluation.python_envs import PIP_APPS
 from lbi.evaluation.traveling import digest
 from lbi.judging.getters import DEVTOOLS_PORTS
 
