@@ -22,6 +22,10 @@ def _code(source: str) -> str:
     return f"```python\n{source}\n```"
 
 
+# In the serial pass: its first observation must show the window the window manager focused, and with two workers
+# busy the focus came later than the start's 10 s wait once in two full runs (cause not found yet: recorded in the
+# issue notes); alone it passes every time.
+@pytest.mark.serial
 async def test_a_session_reads_the_tree_and_acts(desktop_runner):
     described = {e.name: e for e in await desktop_runner.list_environments()}
     assert set(described["desktop"].check_schema) == {"file", "a11y", "shell", "answer_match", "osworld"}
